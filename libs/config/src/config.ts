@@ -1,0 +1,117 @@
+import { z } from 'zod';
+
+/**
+ * Every setting Tributary reads from the environment, validated once.
+ * Nothing else reads process.env (STYLE.md, after immich).
+ */
+const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
+
+const schema = z.object({
+  CONTROL_DATABASE_URL: z.string().url().default('mysql://root@127.0.0.1:3306/tributary'),
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, _ or -')
+    .default('tributary'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  ADMIN_HOST: z.string().default('127.0.0.1'),
+  ADMIN_PORT: int(3000, 1),
+  ADMIN_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+
+  RELAY_BATCH_ROWS: int(5000, 1),
+  RELAY_POLL_MIN_MS: int(5),
+  RELAY_POLL_MAX_MS: int(500, 1),
+  RELAY_MAX_QUEUE_JOBS: int(50, 1),
+  RELAY_HOLE_CLOSE_DELAY_MS: int(50, 1),
+  RELAY_HOLE_TIMEOUT_MS: int(15 * 60_000, 1000),
+  RELAY_LEADER_RETRY_MS: int(2000, 10),
+  RELAY_HEARTBEAT_MS: int(1000, 10),
+  JOB_MAX_ROWS: int(1000, 1),
+  JOB_MAX_BYTES: int(1 << 20, 1024),
+
+  OUTBOX_RETENTION_MS: int(60 * 60_000),
+  OUTBOX_PURGE_INTERVAL_MS: int(10_000, 100),
+  OUTBOX_PURGE_CHUNK_ROWS: int(1000, 1),
+
+  WORKER_RETRY_MIN_MS: int(200, 1),
+  WORKER_RETRY_MAX_MS: int(30_000, 1),
+  CONFIG_REFRESH_MS: int(2000, 10),
+});
+
+export type Env = z.infer<typeof schema>;
+
+export interface TributaryConfig {
+  controlDatabaseUrl: string;
+  redis: { url: string; prefix: string };
+  logLevel: Env['LOG_LEVEL'];
+  admin: { host: string; port: number; token: string | undefined };
+  relay: {
+    batchRows: number;
+    pollMinMs: number;
+    pollMaxMs: number;
+    maxQueueJobs: number;
+    holeCloseDelayMs: number;
+    holeTimeoutMs: number;
+    leaderRetryMs: number;
+    heartbeatMs: number;
+    jobMaxRows: number;
+    jobMaxBytes: number;
+  };
+  outbox: { retentionMs: number; purgeIntervalMs: number; purgeChunkRows: number };
+  worker: { retryMinMs: number; retryMaxMs: number };
+  configRefreshMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses an environment (process.env by default) into the typed config, or throws naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): TributaryConfig {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`invalid environment: ${problems.join('; ')}`);
+  }
+  const e = parsed.data;
+  return {
+    controlDatabaseUrl: e.CONTROL_DATABASE_URL,
+    redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
+    logLevel: e.LOG_LEVEL,
+    admin: { host: e.ADMIN_HOST, port: e.ADMIN_PORT, token: e.ADMIN_TOKEN },
+    relay: {
+      batchRows: e.RELAY_BATCH_ROWS,
+      pollMinMs: e.RELAY_POLL_MIN_MS,
+      pollMaxMs: e.RELAY_POLL_MAX_MS,
+      maxQueueJobs: e.RELAY_MAX_QUEUE_JOBS,
+      holeCloseDelayMs: e.RELAY_HOLE_CLOSE_DELAY_MS,
+      holeTimeoutMs: e.RELAY_HOLE_TIMEOUT_MS,
+      leaderRetryMs: e.RELAY_LEADER_RETRY_MS,
+      heartbeatMs: e.RELAY_HEARTBEAT_MS,
+      jobMaxRows: e.JOB_MAX_ROWS,
+      jobMaxBytes: e.JOB_MAX_BYTES,
+    },
+    outbox: {
+      retentionMs: e.OUTBOX_RETENTION_MS,
+      purgeIntervalMs: e.OUTBOX_PURGE_INTERVAL_MS,
+      purgeChunkRows: e.OUTBOX_PURGE_CHUNK_ROWS,
+    },
+    worker: { retryMinMs: e.WORKER_RETRY_MIN_MS, retryMaxMs: e.WORKER_RETRY_MAX_MS },
+    configRefreshMs: e.CONFIG_REFRESH_MS,
+  };
+}
+
+/** The URL with any password replaced, for logs and API responses (invariant 10). */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '<invalid url>';
+  }
+}

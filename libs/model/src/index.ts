@@ -1,0 +1,4 @@
+export * from './schema';
+export * from './change';
+export * from './identifiers';
+export * from './codec';

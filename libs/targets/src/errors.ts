@@ -1,0 +1,33 @@
+/** Typed errors: callers decide retry with instanceof, never by message text. */
+
+/** The target is unreachable, busy or timed out: retry the same batch later, in order. */
+export class TransientTargetError extends Error {
+  constructor(
+    message: string,
+    readonly code: string | null,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'TransientTargetError';
+  }
+}
+
+/** The target refused this row for good (constraint, type, range): it becomes a dead letter. */
+export class RowRejectedError extends Error {
+  constructor(
+    message: string,
+    readonly code: string | null,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'RowRejectedError';
+  }
+}
+
+/** The target configuration itself is unusable (unknown kind, bad URL). */
+export class TargetConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TargetConfigError';
+  }
+}

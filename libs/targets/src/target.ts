@@ -1,0 +1,89 @@
+import { ColumnSpec, Op, Row } from '@tributary/model';
+
+/** The table a route writes at a target, after mapping. */
+export interface TargetTableSpec {
+  /** Target table name (validated identifier). */
+  name: string;
+  columns: ColumnSpec[];
+  /** Key columns, a subset of `columns`: the target table's primary key. */
+  key: string[];
+}
+
+/** One change as a target applies it: images decoded and mapped to the target table. */
+export interface RowChange {
+  seq: number;
+  op: Op;
+  /** The row's key after the change (before it, for deletes). */
+  key: Row;
+  /** Full before image (update, delete) or null. */
+  before: Row | null;
+  /** Full after image (insert, update) or null. */
+  after: Row | null;
+}
+
+export interface ApplyBatch {
+  routeId: string;
+  table: TargetTableSpec;
+  /** In seq order. May hold several changes of one key, and changes older than the target's rows. */
+  changes: RowChange[];
+  /**
+   * Every change of this route with seq <= watermark is in this batch or an
+   * earlier one: saved as the target's checkpoint in the same transaction.
+   */
+  watermark: number;
+  /** Written as `origin` by triggers at a MySQL target (invariant 6), e.g. 'tributary:<source>'. */
+  origin: string;
+}
+
+export interface RejectedChange {
+  change: RowChange;
+  /** The target's own words: e.g. 'null value in column "x" violates not-null constraint'. */
+  reason: string;
+  /** Driver error code (SQLSTATE or MySQL code), when there is one. */
+  code: string | null;
+}
+
+export interface ApplyResult {
+  /** Changes written (after collapsing several changes of one key into its last). */
+  applied: number;
+  /** Changes skipped because the target already holds that row at a newer or equal seq. */
+  skipped: number;
+  rejected: RejectedChange[];
+}
+
+export interface ApplyHooks {
+  /**
+   * Called with changes the target refused for good, before the target
+   * transaction commits, so they are durably recorded as dead letters before
+   * the checkpoint moves past them.
+   */
+  recordRejected(rejected: RejectedChange[]): Promise<void>;
+}
+
+export interface TargetCheckpoint {
+  routeId: string;
+  watermark: number;
+  updatedAt: Date;
+}
+
+/**
+ * One class per kind of target, chosen through the registry. Every
+ * implementation passes the shared contract suite (target.contract.ts).
+ */
+export interface Target {
+  readonly kind: string;
+  /** Creates the target table (with dialect types) and Tributary's bookkeeping tables if missing. */
+  ensureTable(table: TargetTableSpec): Promise<void>;
+  /**
+   * Applies a batch in one target transaction, together with the route's
+   * checkpoint (invariant 3), guarded per row by seq (invariant 4).
+   * Throws TransientTargetError when the whole batch should be retried later.
+   */
+  apply(batch: ApplyBatch, hooks: ApplyHooks): Promise<ApplyResult>;
+  readCheckpoint(routeId: string): Promise<TargetCheckpoint | null>;
+  /** Reads current rows, decoded to the same value forms as the source (for tests and verify). */
+  readRows(table: TargetTableSpec): Promise<Row[]>;
+  /** Cheap round trip, for health and connectivity tests. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
