@@ -1,0 +1,12 @@
+export { CaptureError } from './errors';
+export { ORIGIN_VARIABLE, generateTriggers } from './triggers';
+export type { TriggerDefinition } from './triggers';
+export { triggerNames } from './names';
+export type { TriggerNames } from './names';
+export { schemaHash } from './hash';
+export { introspectTable } from './introspect';
+export { installCapture, uninstallCapture } from './install';
+export type { InstallOptions } from './install';
+export { captureStatus } from './status';
+export type { CaptureStatus } from './status';
+export { cascadeWarnings } from './cascade';

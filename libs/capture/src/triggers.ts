@@ -1,0 +1,115 @@
+import { OUTBOX_TABLE } from '@tributary/db';
+import { ColumnSpec, Op, TableSchema, quoteMysql, validateIdentifier } from '@tributary/model';
+import { CaptureError } from './errors';
+import { triggerNames } from './names';
+import { sqlString } from './sql';
+
+/** Session variable the triggers record as `origin`; Tributary's MySQL writers set it, applications leave it NULL. */
+export const ORIGIN_VARIABLE = '@tributary_origin';
+
+export interface TriggerDefinition {
+  name: string;
+  event: Op;
+  /** A complete `CREATE OR REPLACE TRIGGER` statement (MariaDB syntax). */
+  sql: string;
+  /** The statement after FOR EACH ROW, as information_schema.TRIGGERS shows it (ACTION_STATEMENT). */
+  body: string;
+}
+
+type RowAlias = 'NEW' | 'OLD';
+
+/*
+ * Microseconds since the epoch, from UTC_TIMESTAMP so no local time is ever
+ * converted: UNIX_TIMESTAMP(NOW(6)) gives the same value but goes through
+ * the session time zone, which is ambiguous in a DST fall-back hour.
+ */
+const TS_MICROS = "TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6))";
+
+const OUTBOX_COLUMNS = ['table_name', 'op', 'pk', 'before_image', 'after_image', 'origin', 'ts', 'schema_hash'];
+
+/**
+ * The three capture triggers of a table (AFTER INSERT, UPDATE, DELETE). Each
+ * writes one outbox row per row change, in the writer's transaction, with
+ * images in the wire form that decodeValue (@tributary/model) reads. Pure.
+ */
+export function generateTriggers(schema: TableSchema): TriggerDefinition[] {
+  const table = validateIdentifier(schema.table, 'table');
+  if (!/^[0-9a-f]{1,32}$/.test(schema.hash)) throw new CaptureError(`schema hash of ${table} must be 1-32 hex digits, got ${JSON.stringify(schema.hash)}`);
+  if (schema.key.length === 0) throw new CaptureError(`${table} has no key columns to identify rows`);
+  const keyColumns = schema.key.map((name) => {
+    const column = schema.columns.find((c) => c.name === name);
+    if (!column) throw new CaptureError(`key column ${name} is not a column of ${table}`);
+    return column;
+  });
+  const names = triggerNames(table);
+  const bodyFor = (op: Op, key: RowAlias, before: RowAlias | null, after: RowAlias | null): string =>
+    triggerBody(schema, op, image(keyColumns, key), before && image(schema.columns, before), after && image(schema.columns, after));
+  const create = (name: string, op: Op, body: string): TriggerDefinition => ({
+    name,
+    event: op,
+    sql: `CREATE OR REPLACE TRIGGER ${quoteMysql(name)} AFTER ${op.toUpperCase()} ON ${quoteMysql(table)} FOR EACH ROW ${body}`,
+    body,
+  });
+  return [
+    create(names.insert, 'insert', bodyFor('insert', 'NEW', null, 'NEW')),
+    create(names.update, 'update', bodyFor('update', 'NEW', 'OLD', 'NEW')),
+    create(names.delete, 'delete', bodyFor('delete', 'OLD', 'OLD', null)),
+  ];
+}
+
+function triggerBody(schema: TableSchema, op: Op, pk: string, before: string | null, after: string | null): string {
+  const values = [sqlString(schema.table), sqlString(op), pk, before ?? 'NULL', after ?? 'NULL', ORIGIN_VARIABLE, TS_MICROS, sqlString(schema.hash)];
+  return `INSERT INTO ${quoteMysql(OUTBOX_TABLE)} (${OUTBOX_COLUMNS.map(quoteMysql).join(', ')}) VALUES (${values.join(', ')})`;
+}
+
+function image(columns: readonly ColumnSpec[], row: RowAlias): string {
+  const pairs = columns.map((column) => `${sqlString(validateIdentifier(column.name, 'column'))}, ${wireExpression(column, `${row}.${quoteMysql(column.name)}`)}`);
+  return `JSON_OBJECT(${pairs.join(', ')})`;
+}
+
+/**
+ * As text in utf8mb4. JSON_OBJECT refuses to mix some charsets (e.g. utf16
+ * with utf8mb4), which would fail the writer's statement; and an explicit
+ * charset keeps the body independent of the collation_connection that the
+ * trigger stores from the session that created it.
+ */
+const text = (expression: string): string => `CAST(${expression} AS CHAR CHARACTER SET utf8mb4)`;
+
+/**
+ * The SQL expression for one column value inside JSON_OBJECT: the wire form
+ * per logical type (see LogicalType and decodeValue). Every function used
+ * returns NULL for NULL, so NULL stays JSON null.
+ */
+export function wireExpression(column: ColumnSpec, ref: string): string {
+  switch (column.type) {
+    case 'int':
+    case 'year':
+    case 'double':
+      return ref;
+    case 'float':
+      // A FLOAT prints with 6 significant digits; as a DOUBLE it is its exact float32 value.
+      return `CAST(${ref} AS DOUBLE)`;
+    case 'bigint':
+    case 'decimal':
+    case 'date':
+    case 'datetime':
+    case 'time':
+      return text(ref);
+    case 'timestamp':
+      // Seconds since the epoch read from the stored value, so the writer's time zone cannot leak in.
+      return text(`UNIX_TIMESTAMP(${ref})`);
+    case 'string':
+    case 'enum':
+    case 'set':
+      return text(ref);
+    case 'json':
+      // A JSON column would be embedded as a nested document (JSON.parse would round big numbers): keep it as text.
+      return text(ref);
+    case 'binary':
+      // TO_BASE64 wraps lines every 76 characters; the wire form is plain base64. The CAST gives
+      // REPLACE one collation whatever the installing connection's collation_connection was.
+      return `REPLACE(${text(`TO_BASE64(${ref})`)}, CHAR(10 USING utf8mb4), '')`;
+    case 'bit':
+      return `BIN(${ref})`;
+  }
+}
