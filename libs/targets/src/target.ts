@@ -44,9 +44,12 @@ export interface RejectedChange {
 }
 
 export interface ApplyResult {
-  /** Changes written (after collapsing several changes of one key into its last). */
+  /**
+   * Row writes done, after collapsing several changes of one key into its
+   * last (an update that moves its key is two writes: delete old, upsert new).
+   */
   applied: number;
-  /** Changes skipped because the target already holds that row at a newer or equal seq. */
+  /** Row writes skipped because the target already holds that row at a newer or equal seq. */
   skipped: number;
   rejected: RejectedChange[];
 }
@@ -77,7 +80,9 @@ export interface Target {
   /**
    * Applies a batch in one target transaction, together with the route's
    * checkpoint (invariant 3), guarded per row by seq (invariant 4).
-   * Throws TransientTargetError when the whole batch should be retried later.
+   * Throws TransientTargetError when the whole batch should be retried later
+   * (unknown errors included); an error thrown by hooks.recordRejected is
+   * rethrown as is, after the transaction was rolled back.
    */
   apply(batch: ApplyBatch, hooks: ApplyHooks): Promise<ApplyResult>;
   readCheckpoint(routeId: string): Promise<TargetCheckpoint | null>;
@@ -86,4 +91,21 @@ export interface Target {
   /** Cheap round trip, for health and connectivity tests. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Where a target is and how to reach it, as stored in the control schema (the url is a secret). */
+export interface TargetConnection {
+  /** Registry key, e.g. 'postgres' or 'mysql'. */
+  kind: string;
+  /** Driver URL; may hold a password, so it is never logged or put into an error. */
+  url: string;
+  /** Kind-specific settings (for the SQL targets: SqlTargetOptions). */
+  options?: Record<string, unknown>;
+}
+
+/** Builds targets of one kind; registered in a TargetRegistry under `kind`. */
+export interface TargetFactory {
+  readonly kind: string;
+  /** Validates the connection (throws TargetConfigError) and returns a target; connects lazily. */
+  create(connection: TargetConnection): Target;
 }

@@ -1,0 +1,108 @@
+import { quoteMysql } from '@tributary/model';
+import { classifyMysqlError } from './error-classification';
+import { bindMysql } from './mysql-values';
+import {
+  CHECKPOINTS_TABLE,
+  deleteByKeys,
+  insertValues,
+  placeholders,
+  ROWS_TABLE,
+  SqlDialect,
+  SqlSyntax,
+  Statement,
+  VersionWrite,
+} from './sql-dialect';
+import { TargetTableSpec } from './target';
+import { mysqlColumnType } from './type-mapping';
+
+const q = quoteMysql;
+
+export const mysqlSyntax: SqlSyntax = { quote: quoteMysql, bind: bindMysql };
+
+/** Session variable the capture triggers read into `origin` (invariant 6). */
+export const ORIGIN_VARIABLE = '@tributary_origin';
+
+export const mysqlDialect: SqlDialect = {
+  kind: 'mysql',
+  // READ COMMITTED: the version lookup locks only rows that exist, no gaps, so
+  // parallel lanes inserting new keys do not deadlock on each other's gap locks.
+  transaction: { isolationLevel: 'read committed' },
+
+  // mysql2 inlines parameters client-side: no parameter limit, only max_allowed_packet.
+  rowsPerStatement: () => 500,
+
+  begin: (batch) => [{ sql: `SET ${ORIGIN_VARIABLE} = ?`, params: [batch.origin] }],
+
+  // Locked in key_hash order, so two overlapping batches queue instead of deadlocking.
+  lockVersions: (tableName, hashes) => ({
+    sql:
+      `SELECT key_hash, seq, deleted FROM ${q(ROWS_TABLE)} ` +
+      `WHERE table_name = ? AND key_hash IN (${placeholders(hashes.length)}) ORDER BY key_hash FOR UPDATE`,
+    params: [tableName, ...hashes],
+  }),
+
+  deleteRows: (table, keys) => deleteByKeys(mysqlSyntax, table, keys),
+
+  upsertRows(table: TargetTableSpec, rows): Statement {
+    const insert = insertValues(mysqlSyntax, table, rows);
+    const others = table.columns.filter((c) => !table.key.includes(c.name));
+    // VALUES(col) rather than the row alias form: MariaDB has no alias form.
+    const set = (others.length > 0 ? others : table.columns.filter((c) => c.name === table.key[0]))
+      .map((c) => `${q(c.name)} = VALUES(${q(c.name)})`)
+      .join(', ');
+    return { sql: `${insert.sql} ON DUPLICATE KEY UPDATE ${set}`, params: insert.params };
+  },
+
+  upsertVersions: (tableName, versions: VersionWrite[]) => ({
+    // Assignments run left to right: `deleted` must compare against the old seq.
+    sql:
+      `INSERT INTO ${q(ROWS_TABLE)} (table_name, key_hash, seq, deleted) ` +
+      `VALUES ${versions.map(() => '(?, ?, ?, ?)').join(', ')} ` +
+      `ON DUPLICATE KEY UPDATE deleted = IF(VALUES(seq) > seq, VALUES(deleted), deleted), seq = GREATEST(seq, VALUES(seq))`,
+    params: versions.flatMap((v) => [tableName, v.keyHash, v.seq, v.deleted]),
+  }),
+
+  upsertCheckpoint: (routeId, watermark) => ({
+    sql:
+      `INSERT INTO ${q(CHECKPOINTS_TABLE)} (route_id, watermark, updated_at) VALUES (?, ?, NOW(6)) ` +
+      `ON DUPLICATE KEY UPDATE updated_at = IF(VALUES(watermark) > watermark, VALUES(updated_at), updated_at), ` +
+      `watermark = GREATEST(watermark, VALUES(watermark))`,
+    params: [routeId, watermark],
+  }),
+
+  rows: (result) => (result as [Record<string, unknown>[], unknown])[0],
+
+  classify: classifyMysqlError,
+};
+
+/** Bookkeeping tables: per-row versions and tombstones (invariant 4), route checkpoints (invariant 3). */
+export const MYSQL_BOOKKEEPING_DDL = [
+  `CREATE TABLE IF NOT EXISTS ${q(ROWS_TABLE)} (
+    table_name VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+    key_hash CHAR(40) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+    seq BIGINT NOT NULL,
+    deleted BOOLEAN NOT NULL,
+    PRIMARY KEY (table_name, key_hash)
+  ) ENGINE=InnoDB`,
+  `CREATE TABLE IF NOT EXISTS ${q(CHECKPOINTS_TABLE)} (
+    route_id VARCHAR(191) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL PRIMARY KEY,
+    watermark BIGINT NOT NULL,
+    updated_at TIMESTAMP(6) NOT NULL
+  ) ENGINE=InnoDB`,
+];
+
+/**
+ * The target table. utf8mb4_bin: keys distinct at the source (under any
+ * utf8mb4 collation) stay distinct here, so two source rows never share one.
+ */
+export function mysqlCreateTable(table: TargetTableSpec): string {
+  const columns = table.columns.map((column) => {
+    // NULL spelled out: old servers make a bare TIMESTAMP column NOT NULL.
+    const notNull = !column.nullable || table.key.includes(column.name);
+    return `${q(column.name)} ${mysqlColumnType(column)} ${notNull ? 'NOT NULL' : 'NULL'}`;
+  });
+  return (
+    `CREATE TABLE IF NOT EXISTS ${q(table.name)} (${columns.join(', ')}, PRIMARY KEY (${table.key.map(q).join(', ')})) ` +
+    'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin'
+  );
+}

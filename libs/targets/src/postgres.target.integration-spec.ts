@@ -1,0 +1,123 @@
+import { types as pgTypes } from 'pg';
+import { createPostgresDatabase, sleep, TestDatabase } from '@tributary/testing';
+import { TransientTargetError } from './errors';
+import { PostgresTarget } from './postgres.target';
+import { allTypesColumns, allTypesRows, describeTargetContract } from './target.contract';
+import { ApplyHooks, TargetTableSpec } from './target';
+
+/** Session defaults chosen to break every text form the target reads, unless it sets its own. */
+async function hostileDatabase(): Promise<TestDatabase> {
+  const db = await createPostgresDatabase('trib_tgt_pg');
+  for (const setting of ["timezone TO 'Asia/Kolkata'", "datestyle TO 'SQL, DMY'", "intervalstyle TO 'iso_8601'", 'extra_float_digits TO -3']) {
+    await db.knex.raw(`ALTER DATABASE "${db.name}" SET ${setting}`);
+  }
+  await db.knex.destroy(); // reconnect to pick up the defaults
+  db.knex.initialize();
+  return db;
+}
+
+describeTargetContract('postgres', async () => {
+  const db = await hostileDatabase();
+  const target = new PostgresTarget({ kind: 'postgres', url: db.url });
+  return {
+    target,
+    async teardown() {
+      await target.close();
+      await db.drop();
+    },
+    unreachable: (password) => new PostgresTarget({ kind: 'postgres', url: `postgres://postgres:${password}@127.0.0.1:1/nowhere` }),
+  };
+});
+
+describe('PostgresTarget specifics', () => {
+  let db: TestDatabase;
+  let target: PostgresTarget;
+  const table: TargetTableSpec = { name: 'all_types', columns: allTypesColumns(), key: ['id'] };
+  const hooks: ApplyHooks = { recordRejected: async () => undefined };
+
+  beforeAll(async () => {
+    db = await hostileDatabase();
+    target = new PostgresTarget({ kind: 'postgres', url: db.url });
+    await target.ensureTable(table);
+  });
+  afterAll(async () => {
+    await target?.close();
+    await db?.drop();
+  });
+
+  it('creates each column with the PostgreSQL type chosen for it', async () => {
+    const { rows } = await db.knex.raw<{ rows: { attname: string; type: string; notnull: boolean }[] }>(
+      `SELECT attname, format_type(atttypid, atttypmod) AS type, attnotnull AS notnull FROM pg_attribute
+       WHERE attrelid = 'all_types'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
+    );
+    const types = Object.fromEntries(rows.map((r) => [r.attname, r.type]));
+    expect(types).toEqual({
+      id: 'integer',
+      ti: 'smallint',
+      tiu: 'smallint',
+      si: 'smallint',
+      siu: 'integer',
+      mi: 'integer',
+      miu: 'integer',
+      i: 'integer',
+      iu: 'bigint',
+      bi: 'bigint',
+      biu: 'numeric(20,0)',
+      dec: 'numeric(30,10)',
+      f: 'real',
+      d: 'double precision',
+      dt: 'date',
+      dtm: 'timestamp(6) without time zone',
+      ts: 'timestamp(6) with time zone',
+      tm: 'interval(3)',
+      yr: 'smallint',
+      ch: 'character varying(10)',
+      vc: 'character varying(50)',
+      tx: 'text',
+      bn: 'bytea',
+      vb: 'bytea',
+      bl: 'bytea',
+      b1: 'bit(1)',
+      b10: 'bit(10)',
+      b64: 'bit(64)',
+      en: 'text',
+      st: 'text',
+      js: 'jsonb',
+    });
+    expect(rows.filter((r) => r.notnull).map((r) => r.attname)).toEqual(['id']);
+    const pk = await db.knex.raw<{ rows: { def: string }[] }>(
+      `SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = '_tributary_rows'::regclass AND contype = 'p'`,
+    );
+    expect(pk.rows[0].def).toBe('PRIMARY KEY (table_name, key_hash)');
+  });
+
+  it('stores instants in UTC, durations as intervals and versions per row', async () => {
+    const [row] = allTypesRows();
+    await target.apply({ routeId: 'pg-specific', table, changes: [{ seq: 3, op: 'insert', key: { id: 1 }, before: null, after: row }], watermark: 3, origin: 'x' }, hooks);
+    expect((await db.knex.raw('SHOW timezone')).rows).toEqual([{ TimeZone: 'Asia/Kolkata' }]);
+    const { rows } = await db.knex.raw<{ rows: { epoch: string; hours: string; seq: string; deleted: boolean }[] }>(
+      `SELECT extract(epoch FROM ts)::text AS epoch, extract(epoch FROM tm)::text AS hours, r.seq, r.deleted
+       FROM all_types JOIN _tributary_rows r ON r.table_name = 'all_types' WHERE id = 1`,
+    );
+    expect(rows).toEqual([{ epoch: '2147483647.999999', hours: '-3020398.123000', seq: '3', deleted: false }]);
+  });
+
+  it('recovers when the server kills its connections', async () => {
+    await target.ping();
+    await db.knex.raw('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
+    await sleep(100);
+    const [row] = allTypesRows();
+    const change = { seq: 9, op: 'update' as const, key: { id: 1 }, before: row, after: { ...row, vc: 'after kill' } };
+    const apply = () => target.apply({ routeId: 'pg-specific', table, changes: [change], watermark: 9, origin: 'x' }, hooks);
+    await apply().catch((error: unknown) => {
+      expect(error).toBeInstanceOf(TransientTargetError); // a retry is allowed; a crash or another error is not
+      return apply();
+    });
+    expect((await target.readRows(table)).map((r) => r.vc)).toEqual(['after kill']);
+  });
+
+  it('leaves the process-wide pg type parsers alone', () => {
+    expect(pgTypes.getTypeParser(1082, 'text')('2024-01-02')).toBeInstanceOf(Date);
+    expect(pgTypes.getTypeParser(114, 'text')('{"a":1}')).toEqual({ a: 1 });
+  });
+});

@@ -1,0 +1,127 @@
+import knexFactory, { Knex } from 'knex';
+import { quoteAnsi, Row } from '@tributary/model';
+import { TargetConfigError } from './errors';
+import { fromPostgres, POSTGRES_TYPES, postgresReadExpression } from './postgres-values';
+import { POSTGRES_BOOKKEEPING_DDL, postgresCreateTable, postgresDialect } from './postgres-sql';
+import { applySqlBatch, transient } from './sql-apply';
+import { CHECKPOINTS_TABLE } from './sql-dialect';
+import { checkTargetUrl, poolConfig, sqlTargetOptions } from './sql-target';
+import { validateTableSpec } from './table-spec';
+import {
+  ApplyBatch,
+  ApplyHooks,
+  ApplyResult,
+  Target,
+  TargetCheckpoint,
+  TargetConnection,
+  TargetFactory,
+  TargetTableSpec,
+} from './target';
+
+/**
+ * Every connection reads and writes in UTC and ISO styles, so timestamptz,
+ * dates and intervals have one text form; extra_float_digits makes floats
+ * print exactly on servers older than 12 as well.
+ */
+const SESSION_SQL = "SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; SET extra_float_digits = 3";
+
+const q = quoteAnsi;
+
+/** PostgreSQL target: one knex pool, rows guarded per row by seq in `_tributary_rows`. */
+export class PostgresTarget implements Target {
+  readonly kind = 'postgres';
+  private readonly knex: Knex;
+  /** Set once the bookkeeping tables are known to exist (apply may come before any ensureTable). */
+  private bookkeeping: Promise<void> | undefined;
+
+  constructor(connection: TargetConnection) {
+    const options = sqlTargetOptions(this.kind, connection.options);
+    checkTargetUrl(this.kind, connection.url, ['postgres:', 'postgresql:']);
+    this.knex = knexFactory({
+      client: 'pg',
+      connection: { connectionString: connection.url, types: POSTGRES_TYPES, connectionTimeoutMillis: options.connectTimeoutMs },
+      ...poolConfig(options, SESSION_SQL),
+    });
+  }
+
+  async ensureTable(table: TargetTableSpec): Promise<void> {
+    await this.createTables([...POSTGRES_BOOKKEEPING_DDL, postgresCreateTable(validateTableSpec(table))]);
+    this.bookkeeping ??= Promise.resolve();
+  }
+
+  async apply(batch: ApplyBatch, hooks: ApplyHooks): Promise<ApplyResult> {
+    await this.ensureBookkeeping();
+    return applySqlBatch(this.knex, postgresDialect, batch, hooks);
+  }
+
+  private ensureBookkeeping(): Promise<void> {
+    this.bookkeeping ??= this.createTables(POSTGRES_BOOKKEEPING_DDL).catch((error: unknown) => {
+      this.bookkeeping = undefined;
+      throw error;
+    });
+    return this.bookkeeping;
+  }
+
+  private async createTables(ddl: readonly string[]): Promise<void> {
+    await this.transient(() =>
+      this.knex.transaction(async (trx) => {
+        // Two processes may create the same tables at once; concurrent CREATE ... IF NOT EXISTS can
+        // still collide in pg_type, so DDL is serialised per database (released at commit).
+        await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', ['tributary:ddl']);
+        for (const sql of ddl) await trx.raw(sql);
+      }),
+    );
+  }
+
+  async readCheckpoint(routeId: string): Promise<TargetCheckpoint | null> {
+    const result = await this.transient(async () => {
+      try {
+        return await this.knex.raw(
+          `SELECT watermark, (EXTRACT(EPOCH FROM updated_at) * 1000)::float8 AS updated_ms FROM ${q(CHECKPOINTS_TABLE)} WHERE route_id = ?`,
+          [routeId],
+        );
+      } catch (error) {
+        if (postgresDialect.classify(error).code === '42P01') return { rows: [] }; // no table yet: no checkpoint
+        throw error;
+      }
+    });
+    const row = postgresDialect.rows(result)[0];
+    if (!row) return null;
+    return { routeId, watermark: Number(row.watermark), updatedAt: new Date(Number(row.updated_ms)) };
+  }
+
+  async readRows(table: TargetTableSpec): Promise<Row[]> {
+    validateTableSpec(table);
+    const select = table.columns.map((c) => postgresReadExpression(c, q(c.name))).join(', ');
+    const result = await this.transient(() =>
+      this.knex.raw(`SELECT ${select} FROM ${q(table.name)} ORDER BY ${table.key.map(q).join(', ')}`),
+    );
+    return postgresDialect.rows(result).map((raw) => {
+      const row: Row = {};
+      for (const column of table.columns) row[column.name] = fromPostgres(column, raw[column.name]);
+      return row;
+    });
+  }
+
+  async ping(): Promise<void> {
+    await this.transient(() => this.knex.raw('SELECT 1'));
+  }
+
+  close(): Promise<void> {
+    return this.knex.destroy();
+  }
+
+  private async transient<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof TargetConfigError) throw error;
+      throw transient(postgresDialect, error);
+    }
+  }
+}
+
+export const postgresTargetFactory: TargetFactory = {
+  kind: 'postgres',
+  create: (connection) => new PostgresTarget(connection),
+};

@@ -1,0 +1,35 @@
+import { TargetConfigError } from './errors';
+import { mysqlTargetFactory } from './mysql.target';
+import { postgresTargetFactory } from './postgres.target';
+import { Target, TargetConnection, TargetFactory } from './target';
+
+export type { TargetConnection, TargetFactory } from './target';
+
+/** Picks a target class by kind: adding a target is one register() call, never a switch. */
+export class TargetRegistry {
+  private readonly factories = new Map<string, TargetFactory>();
+
+  register(factory: TargetFactory): this {
+    if (this.factories.has(factory.kind)) throw new TargetConfigError(`target kind ${factory.kind} is already registered`);
+    this.factories.set(factory.kind, factory);
+    return this;
+  }
+
+  /** Throws TargetConfigError for an unknown kind (naming the known ones) or a connection the factory refuses. */
+  create(connection: TargetConnection): Target {
+    const factory = this.factories.get(connection.kind);
+    if (!factory) {
+      throw new TargetConfigError(`unknown target kind ${JSON.stringify(connection.kind)}; known kinds: ${this.kinds().join(', ')}`);
+    }
+    return factory.create(connection);
+  }
+
+  kinds(): string[] {
+    return [...this.factories.keys()].sort();
+  }
+}
+
+/** The built-in targets: 'postgres', and 'mysql' (which also serves MariaDB). */
+export function defaultTargetRegistry(): TargetRegistry {
+  return new TargetRegistry().register(postgresTargetFactory).register(mysqlTargetFactory);
+}

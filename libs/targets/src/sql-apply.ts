@@ -1,0 +1,202 @@
+import { Knex } from 'knex';
+import { chunk, guardPlan, planBatch, PlannedWrite, StoredVersion, BatchPlan } from './apply-plan';
+import { ErrorClass } from './error-classification';
+import { RowRejectedError, TransientTargetError } from './errors';
+import { SqlDialect, Statement, VersionWrite } from './sql-dialect';
+import { ApplyBatch, ApplyHooks, ApplyResult, RejectedChange } from './target';
+
+/**
+ * The apply transaction shared by the SQL targets: rows, their versions and
+ * the checkpoint commit together (invariant 3), each row guarded by seq
+ * (invariant 4). A data error in the fast multi-row path reruns the batch
+ * row by row so only the refused rows become dead letters.
+ */
+export async function applySqlBatch(
+  knex: Knex,
+  dialect: SqlDialect,
+  batch: ApplyBatch,
+  hooks: ApplyHooks,
+): Promise<ApplyResult> {
+  const plan = planBatch(batch.table, batch.changes);
+  try {
+    return await knex.transaction((trx) => applyIn(trx, dialect, batch, plan, hooks, 'batch'), dialect.transaction);
+  } catch (error) {
+    if (error instanceof HookFailure) throw error.cause;
+    if (dataError(error) === null) throw transient(dialect, error);
+  }
+  try {
+    return await knex.transaction((trx) => applyIn(trx, dialect, batch, plan, hooks, 'row'), dialect.transaction);
+  } catch (error) {
+    if (error instanceof HookFailure) throw error.cause;
+    throw transient(dialect, error);
+  }
+}
+
+type Mode = 'batch' | 'row';
+
+async function applyIn(
+  trx: Knex.Transaction,
+  dialect: SqlDialect,
+  batch: ApplyBatch,
+  plan: BatchPlan,
+  hooks: ApplyHooks,
+  mode: Mode,
+): Promise<ApplyResult> {
+  for (const statement of dialect.begin(batch)) await run(trx, dialect, statement);
+  const stored = await lockVersions(trx, dialect, batch.table.name, plan.writes);
+  const { writes, skipped } = guardPlan(plan.writes, stored);
+  const rejected = [...plan.invalid];
+  const failed = mode === 'batch' ? await writeBatch(trx, dialect, batch, writes) : await writeRows(trx, dialect, batch, writes);
+  for (const failure of failed) {
+    // An update that moved its key is two writes but one change: one dead letter.
+    if (!rejected.some((r) => r.change === failure.change)) rejected.push(failure);
+  }
+  // Refused rows get their version too, so the route moves on and a replay does not refuse them again.
+  const versions: VersionWrite[] = writes.map((w) => ({ keyHash: w.keyHash, seq: w.seq, deleted: w.kind === 'delete' }));
+  for (const part of chunk(versions, 1000)) {
+    await run(trx, dialect, dialect.upsertVersions(batch.table.name, part));
+  }
+  await run(trx, dialect, dialect.upsertCheckpoint(batch.routeId, batch.watermark));
+  if (rejected.length > 0) {
+    // Dead letters are durable before the checkpoint passes them (invariant 9, then 3).
+    try {
+      await hooks.recordRejected(rejected);
+    } catch (error) {
+      throw new HookFailure(error);
+    }
+  }
+  return { applied: writes.length - failed.length, skipped: skipped.length, rejected };
+}
+
+async function lockVersions(
+  trx: Knex.Transaction,
+  dialect: SqlDialect,
+  tableName: string,
+  writes: PlannedWrite[],
+): Promise<Map<string, StoredVersion>> {
+  const stored = new Map<string, StoredVersion>();
+  for (const hashes of chunk(writes.map((w) => w.keyHash), 1000)) {
+    const result = await run(trx, dialect, dialect.lockVersions(tableName, hashes));
+    for (const row of dialect.rows(result)) {
+      stored.set(String(row.key_hash), { seq: Number(row.seq), deleted: row.deleted === true || Number(row.deleted) === 1 });
+    }
+  }
+  return stored;
+}
+
+/** The hot path: a few multi-row statements per batch. Any data error aborts it (the caller reruns by row). */
+async function writeBatch(
+  trx: Knex.Transaction,
+  dialect: SqlDialect,
+  batch: ApplyBatch,
+  writes: PlannedWrite[],
+): Promise<RejectedChange[]> {
+  const size = dialect.rowsPerStatement(batch.table);
+  const deletes = writes.filter((w) => w.kind === 'delete');
+  const upserts = writes.filter((w) => w.kind === 'upsert');
+  for (const part of chunk(deletes, size)) {
+    await run(trx, dialect, dialect.deleteRows(batch.table, part.map((w) => w.key)));
+  }
+  for (const part of chunk(upserts, size)) {
+    await run(trx, dialect, dialect.upsertRows(batch.table, part.map(rowOf)));
+  }
+  return [];
+}
+
+const SAVEPOINT = 'tributary_row';
+
+/** The slow path: one savepoint per write, so a refused row rolls back alone. */
+async function writeRows(
+  trx: Knex.Transaction,
+  dialect: SqlDialect,
+  batch: ApplyBatch,
+  writes: PlannedWrite[],
+): Promise<RejectedChange[]> {
+  const failed: RejectedChange[] = [];
+  for (const write of writes) {
+    let statement: Statement;
+    try {
+      statement =
+        write.kind === 'delete' ? dialect.deleteRows(batch.table, [write.key]) : dialect.upsertRows(batch.table, [rowOf(write)]);
+    } catch (error) {
+      if (!(error instanceof RowRejectedError)) throw error;
+      failed.push({ change: write.change, reason: error.message, code: error.code });
+      continue;
+    }
+    await run(trx, dialect, { sql: `SAVEPOINT ${SAVEPOINT}`, params: [] });
+    try {
+      await run(trx, dialect, statement);
+    } catch (error) {
+      const data = dataError(error);
+      if (data === null) throw error;
+      await run(trx, dialect, { sql: `ROLLBACK TO SAVEPOINT ${SAVEPOINT}`, params: [] });
+      await run(trx, dialect, { sql: `RELEASE SAVEPOINT ${SAVEPOINT}`, params: [] });
+      failed.push({ change: write.change, reason: data.reason, code: data.code });
+      continue;
+    }
+    await run(trx, dialect, { sql: `RELEASE SAVEPOINT ${SAVEPOINT}`, params: [] });
+  }
+  return failed;
+}
+
+function rowOf(write: PlannedWrite) {
+  if (!write.row) throw new Error(`upsert at seq ${write.seq} has no row`);
+  return write.row;
+}
+
+/** A failed statement, classified once, with the driver's own message (without our SQL). */
+class StatementFailure extends Error {
+  constructor(
+    readonly errorClass: ErrorClass,
+    readonly reason: string,
+    options: { cause: unknown },
+  ) {
+    super(reason, options);
+    this.name = 'StatementFailure';
+  }
+}
+
+/** The caller's dead-letter hook failed: its error goes back to the caller unchanged. */
+class HookFailure extends Error {
+  constructor(cause: unknown) {
+    super('recordRejected failed', { cause });
+  }
+}
+
+async function run(trx: Knex.Transaction, dialect: SqlDialect, statement: Statement): Promise<unknown> {
+  try {
+    return await trx.raw(statement.sql, statement.params);
+  } catch (error) {
+    throw new StatementFailure(dialect.classify(error), driverMessage(error, statement.sql), { cause: error });
+  }
+}
+
+function dataError(error: unknown): { reason: string; code: string | null } | null {
+  if (error instanceof RowRejectedError) return { reason: error.message, code: error.code };
+  if (error instanceof StatementFailure && error.errorClass.kind === 'data') {
+    return { reason: error.reason, code: error.errorClass.code };
+  }
+  return null;
+}
+
+/** Everything that is not a refused row means "retry this batch later" (invariant 2). */
+export function transient(dialect: SqlDialect, error: unknown): TransientTargetError {
+  if (error instanceof TransientTargetError) return error;
+  if (error instanceof StatementFailure) {
+    return new TransientTargetError(`${dialect.kind} target: ${error.reason}`, error.errorClass.code, { cause: error.cause });
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new TransientTargetError(`${dialect.kind} target: ${message}`, dialect.classify(error).code, { cause: error });
+}
+
+/**
+ * knex prefixes a driver error with the statement ("<sql> - <message>", with
+ * compileSqlOnError off so no values are inlined); a dead letter wants the
+ * target's own words.
+ */
+export function driverMessage(error: unknown, sql: string): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const at = message.indexOf(' - ');
+  if (at >= 0 && message.slice(0, at).replace(/\$\d+/g, '?') === sql) return message.slice(at + 3);
+  return message;
+}

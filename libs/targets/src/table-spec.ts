@@ -1,0 +1,20 @@
+import { validateIdentifier } from '@tributary/model';
+import { TargetConfigError } from './errors';
+import { TargetTableSpec } from './target';
+
+/** Checks a table spec before any DDL or SQL is built from it (invariant 10). */
+export function validateTableSpec(table: TargetTableSpec): TargetTableSpec {
+  try {
+    validateIdentifier(table.name, 'target table');
+    for (const column of table.columns) validateIdentifier(column.name, `column of ${table.name}`);
+  } catch (error) {
+    throw new TargetConfigError(error instanceof Error ? error.message : String(error));
+  }
+  const names = new Set(table.columns.map((c) => c.name));
+  if (names.size !== table.columns.length) throw new TargetConfigError(`${table.name}: duplicate column names`);
+  if (table.key.length === 0) throw new TargetConfigError(`${table.name}: no key columns`);
+  for (const name of table.key) {
+    if (!names.has(name)) throw new TargetConfigError(`${table.name}: key column ${name} is not a column`);
+  }
+  return table;
+}

@@ -1,0 +1,473 @@
+import { inspect } from 'node:util';
+import { ColumnSpec, LogicalType, Row } from '@tributary/model';
+import { TransientTargetError } from './errors';
+import { ApplyBatch, ApplyHooks, RejectedChange, RowChange, Target, TargetTableSpec } from './target';
+
+/**
+ * The behaviour every target must have (DESIGN.md invariants 3 and 4), as one
+ * jest suite. A target's integration spec calls describeTargetContract with a
+ * setup that gives a fresh, empty target; every test here uses its own table
+ * and route, so they do not interfere.
+ */
+export interface ContractSubject {
+  target: Target;
+  teardown(): Promise<void>;
+  /** The same kind of target pointed at a closed port, with `password` in its URL. */
+  unreachable?(password: string): Target;
+}
+
+export interface ContractOptions {
+  /** Whether the target refuses rows itself (NOT NULL, length); targets without a schema say false. */
+  refusesRows?: boolean;
+}
+
+export function describeTargetContract(
+  name: string,
+  setup: () => Promise<ContractSubject>,
+  options: ContractOptions = {},
+): void {
+  describe(`${name}: target contract`, () => {
+    let subject: ContractSubject;
+    let target: Target;
+    let tables = 0;
+
+    beforeAll(async () => {
+      subject = await setup();
+      target = subject.target;
+    });
+    afterAll(async () => {
+      await subject?.teardown();
+    });
+
+    /** A fresh table (and route id) per test. */
+    async function freshTable(columns: ColumnSpec[] = simpleColumns()): Promise<{ table: TargetTableSpec; route: string }> {
+      tables += 1;
+      const table: TargetTableSpec = { name: `contract_${tables}`, columns, key: ['id'] };
+      await target.ensureTable(table);
+      return { table, route: `route-${tables}` };
+    }
+
+    it('creates tables idempotently, also when called twice at once', async () => {
+      const table: TargetTableSpec = { name: 'contract_ddl', columns: simpleColumns(), key: ['id'] };
+      await Promise.all([target.ensureTable(table), target.ensureTable(table)]);
+      await target.ensureTable(table);
+      expect(await target.readRows(table)).toEqual([]);
+    });
+
+    it('moves the checkpoint of a batch without changes, even before any ensureTable', async () => {
+      const fresh = await setup();
+      try {
+        const table: TargetTableSpec = { name: 'never_created', columns: [], key: [] };
+        expect(await fresh.target.readCheckpoint('heartbeat')).toBeNull();
+        expect(await fresh.target.apply(batch(table, 'heartbeat', [], 42), noHooks)).toEqual({ applied: 0, skipped: 0, rejected: [] });
+        expect((await fresh.target.readCheckpoint('heartbeat'))?.watermark).toBe(42);
+      } finally {
+        await fresh.teardown();
+      }
+    });
+
+    it('applies inserts, updates and deletes, and saves the checkpoint with them', async () => {
+      const { table, route } = await freshTable();
+      const first = await apply(batch(table, route, [insert(1, simple(1, 'a', 10)), insert(2, simple(2, 'b', 20)), insert(3, simple(3, 'c', 30))]));
+      expect(first).toEqual({ applied: 3, skipped: 0, rejected: [] });
+      const second = await apply(
+        batch(table, route, [update(4, simple(2, 'b', 20), simple(2, 'B', 21)), remove(5, simple(3, 'c', 30))], 6),
+      );
+      expect(second).toEqual({ applied: 2, skipped: 0, rejected: [] });
+      expect(await target.readRows(table)).toEqual([simple(1, 'a', 10), simple(2, 'B', 21)]);
+      expect((await target.readCheckpoint(route))?.watermark).toBe(6);
+    });
+
+    it('moves a row whose key changed', async () => {
+      const { table, route } = await freshTable();
+      await apply(batch(table, route, [insert(1, simple(1, 'a', 1)), insert(2, simple(2, 'b', 2))]));
+      const result = await apply(batch(table, route, [update(3, simple(1, 'a', 1), simple(9, 'a', 1))]));
+      expect(result.applied).toBe(2); // the old key's delete and the new key's upsert
+      expect(await target.readRows(table)).toEqual([simple(2, 'b', 2), simple(9, 'a', 1)]);
+    });
+
+    it('changes nothing, rows nor checkpoint, when an old batch is replayed', async () => {
+      const { table, route } = await freshTable();
+      const old = batch(table, route, [insert(1, simple(1, 'a', 1)), insert(2, simple(2, 'b', 2))]);
+      await apply(old);
+      await apply(batch(table, route, [update(3, simple(1, 'a', 1), simple(1, 'new', 3)), remove(4, simple(2, 'b', 2))]));
+      const rows = await target.readRows(table);
+      const checkpoint = await target.readCheckpoint(route);
+      expect(await apply(old)).toEqual({ applied: 0, skipped: 2, rejected: [] });
+      expect(await target.readRows(table)).toEqual(rows);
+      expect(rows).toEqual([simple(1, 'new', 3)]);
+      expect(await target.readCheckpoint(route)).toEqual(checkpoint);
+      expect(checkpoint?.watermark).toBe(4);
+    });
+
+    it('applies a batch delivered twice only once', async () => {
+      const { table, route } = await freshTable();
+      const twice = batch(table, route, [insert(1, simple(1, 'a', 1)), update(2, simple(1, 'a', 1), simple(1, 'a', 2))]);
+      expect(await apply(twice)).toEqual({ applied: 1, skipped: 0, rejected: [] });
+      expect(await apply(twice)).toEqual({ applied: 0, skipped: 1, rejected: [] });
+      expect(await target.readRows(table)).toEqual([simple(1, 'a', 2)]);
+    });
+
+    it('keeps a row at seq 7 when seq 5 is retried after it', async () => {
+      const { table, route } = await freshTable();
+      await apply(batch(table, route, [insert(1, simple(1, 'one', 1))]));
+      await apply(batch(table, route, [update(7, simple(1, 'one', 1), simple(1, 'seven', 7))]));
+      const late = await apply(batch(table, route, [update(5, simple(1, 'one', 1), simple(1, 'five', 5))]));
+      expect(late).toEqual({ applied: 0, skipped: 1, rejected: [] });
+      expect(await target.readRows(table)).toEqual([simple(1, 'seven', 7)]);
+    });
+
+    it('does not bring a deleted row back when an older insert arrives late', async () => {
+      const { table, route } = await freshTable();
+      await apply(batch(table, route, [insert(1, simple(1, 'a', 1))]));
+      await apply(batch(table, route, [remove(10, simple(1, 'a', 1))]));
+      expect(await apply(batch(table, route, [insert(8, simple(1, 'zombie', 8))]))).toEqual({ applied: 0, skipped: 1, rejected: [] });
+      expect(await target.readRows(table)).toEqual([]);
+      // A tombstone for a row the target never had blocks too.
+      await apply(batch(table, route, [remove(20, simple(5, 'x', 0))]));
+      await apply(batch(table, route, [insert(15, simple(5, 'zombie', 15))]));
+      expect(await target.readRows(table)).toEqual([]);
+      // And a newer insert does go in.
+      await apply(batch(table, route, [insert(21, simple(5, 'alive', 21))]));
+      expect(await target.readRows(table)).toEqual([simple(5, 'alive', 21)]);
+    });
+
+    it('applies only the last of several changes of one key in a batch', async () => {
+      const { table, route } = await freshTable();
+      const result = await apply(
+        batch(table, route, [
+          insert(1, simple(1, 'a', 1)),
+          update(2, simple(1, 'a', 1), simple(1, 'b', 2)),
+          remove(3, simple(1, 'b', 2)),
+          insert(4, simple(1, 'c', 4)),
+          update(5, simple(1, 'c', 4), simple(1, 'd', 5)),
+          insert(6, simple(2, 'x', 6)),
+          remove(7, simple(2, 'x', 6)),
+        ]),
+      );
+      expect(result).toEqual({ applied: 2, skipped: 0, rejected: [] });
+      expect(await target.readRows(table)).toEqual([simple(1, 'd', 5)]);
+      // The delete of key 2 left a tombstone at 7.
+      await apply(batch(table, route, [insert(6, simple(2, 'x', 6))]));
+      expect(await target.readRows(table)).toEqual([simple(1, 'd', 5)]);
+    });
+
+    it('round-trips every type exactly, NULL included', async () => {
+      const { table, route } = await freshTable(allTypesColumns());
+      const rows = allTypesRows();
+      expect(await apply(batch(table, route, rows.map((row, i) => insert(i + 1, row))))).toEqual({
+        applied: rows.length,
+        skipped: 0,
+        rejected: [],
+      });
+      const read = await target.readRows(table);
+      expect(read.map(withoutJson)).toEqual(rows.map(withoutJson));
+      for (const [i, row] of rows.entries()) {
+        // JSON may come back re-spaced or reordered, but equal as a document and with every digit.
+        const written = row.js;
+        const got = read[i].js;
+        if (written === null) expect(got).toBeNull();
+        else {
+          expect(JSON.parse(String(got))).toEqual(JSON.parse(String(written)));
+          if (String(written).includes(BIG)) expect(String(got)).toContain(BIG);
+        }
+      }
+    });
+
+    it('updates every type in place', async () => {
+      const { table, route } = await freshTable(allTypesColumns());
+      const [first, second] = allTypesRows();
+      await apply(batch(table, route, [insert(1, first)]));
+      await apply(batch(table, route, [update(2, first, { ...second, id: first.id })]));
+      expect((await target.readRows(table)).map(withoutJson)).toEqual([withoutJson({ ...second, id: first.id })]);
+    });
+
+    (options.refusesRows === false ? it.skip : it)(
+      'turns rows the target refuses into RejectedChanges, recorded before commit, and applies the rest',
+      async () => {
+        const columns = simpleColumns().map((c) => (c.name === 'name' ? { ...c, nullable: false, length: 5, columnType: 'varchar(5)' } : c));
+        const { table, route } = await freshTable(columns);
+        const seen: { rejected: RejectedChange[]; checkpointDuringHook: number | null }[] = [];
+        const hooks: ApplyHooks = {
+          async recordRejected(rejected) {
+            // Called inside the apply transaction: the new checkpoint is not visible yet.
+            const during = await target.readCheckpoint(route);
+            seen.push({ rejected, checkpointDuringHook: during?.watermark ?? null });
+          },
+        };
+        const changes = [
+          insert(1, simple(1, 'ok', 1)),
+          insert(2, { id: 2, name: null, n: 2 }),
+          insert(3, simple(3, 'far too long', 3)),
+          insert(4, simple(4, 'ok4', 4)),
+        ];
+        const result = await target.apply(batch(table, route, changes, 4), hooks);
+        expect(result.applied).toBe(2);
+        expect(result.rejected.map((r) => r.change.seq)).toEqual([2, 3]);
+        for (const rejected of result.rejected) {
+          expect(rejected.code).not.toBeNull();
+          expect(rejected.reason.length).toBeGreaterThan(0);
+          expect(rejected.reason).not.toMatch(/^\s*insert/i); // the target's words, not our SQL
+        }
+        expect(seen).toEqual([{ rejected: result.rejected, checkpointDuringHook: null }]);
+        expect(await target.readRows(table)).toEqual([simple(1, 'ok', 1), simple(4, 'ok4', 4)]);
+        expect((await target.readCheckpoint(route))?.watermark).toBe(4);
+
+        // Replayed, the refused rows are not refused again: their versions were written.
+        expect(await target.apply(batch(table, route, changes, 4), hooks)).toEqual({ applied: 0, skipped: 4, rejected: [] });
+        expect(seen).toHaveLength(1);
+        // A newer, valid change of a refused row goes in.
+        await apply(batch(table, route, [update(5, simple(2, 'x', 2), simple(2, 'fixed', 5))]));
+        expect(await target.readRows(table)).toEqual([simple(1, 'ok', 1), simple(2, 'fixed', 5), simple(4, 'ok4', 4)]);
+      },
+    );
+
+    (options.refusesRows === false ? it.skip : it)('commits nothing when recording the refused rows fails', async () => {
+      const columns = simpleColumns().map((c) => (c.name === 'name' ? { ...c, nullable: false } : c));
+      const { table, route } = await freshTable(columns);
+      await apply(batch(table, route, [insert(1, simple(1, 'kept', 1))]));
+      const failure = new Error('dead-letter store is down');
+      const failing: ApplyHooks = {
+        recordRejected: async () => {
+          throw failure;
+        },
+      };
+      const changes = [update(2, simple(1, 'kept', 1), simple(1, 'changed', 2)), insert(3, { id: 3, name: null, n: 3 })];
+      await expect(target.apply(batch(table, route, changes), failing)).rejects.toBe(failure);
+      // Invariant 3: without its dead letters recorded, the batch (rows and checkpoint) did not happen.
+      expect(await target.readRows(table)).toEqual([simple(1, 'kept', 1)]);
+      expect((await target.readCheckpoint(route))?.watermark).toBe(1);
+    });
+
+    it('moves the checkpoint only forward', async () => {
+      const { table, route } = await freshTable();
+      expect(await target.readCheckpoint(route)).toBeNull();
+      await apply(batch(table, route, [insert(1, simple(1, 'a', 1))], 10));
+      const saved = await target.readCheckpoint(route);
+      expect(saved?.watermark).toBe(10);
+      expect(saved?.updatedAt).toBeInstanceOf(Date);
+      expect(Math.abs(Date.now() - (saved?.updatedAt.getTime() ?? 0))).toBeLessThan(60_000);
+      await apply(batch(table, route, [], 5));
+      expect((await target.readCheckpoint(route))?.watermark).toBe(10);
+      await apply(batch(table, route, [], 12));
+      expect((await target.readCheckpoint(route))?.watermark).toBe(12);
+    });
+
+    it('applies a batch larger than one statement', async () => {
+      const { table, route } = await freshTable();
+      const many = Array.from({ length: 1200 }, (_, i) => insert(i + 1, simple(i + 1, `r${i + 1}`, i)));
+      expect(await apply(batch(table, route, many))).toEqual({ applied: 1200, skipped: 0, rejected: [] });
+      const deletes = Array.from({ length: 600 }, (_, i) => remove(2000 + i, simple(i * 2 + 1, '', 0)));
+      expect((await apply(batch(table, route, deletes))).applied).toBe(600);
+      const rows = await target.readRows(table);
+      expect(rows).toHaveLength(600);
+      expect(rows[0]).toEqual(simple(2, 'r2', 1));
+      expect(rows[599]).toEqual(simple(1200, 'r1200', 1199));
+    });
+
+    it('fails with TransientTargetError, without the password, when the target is down', async () => {
+      if (!subject.unreachable) return;
+      const secret = 'n0t-in-any-error';
+      const down = subject.unreachable(secret);
+      try {
+        const table: TargetTableSpec = { name: 'contract_down', columns: simpleColumns(), key: ['id'] };
+        for (const attempt of [
+          () => down.ping(),
+          () => down.ensureTable(table),
+          () => down.apply(batch(table, 'down', [insert(1, simple(1, 'a', 1))]), noHooks),
+          () => down.readCheckpoint('down'),
+        ]) {
+          const error = await attempt().then(
+            () => null,
+            (e: unknown) => e,
+          );
+          expect(error).toBeInstanceOf(TransientTargetError);
+          expect(inspect(error, { depth: 6 })).not.toContain(secret);
+        }
+      } finally {
+        await down.close();
+      }
+    });
+
+    function apply(b: ApplyBatch) {
+      return target.apply(b, noHooks);
+    }
+  });
+}
+
+const noHooks: ApplyHooks = {
+  async recordRejected(rejected) {
+    throw new Error(`unexpected rejections: ${rejected.map((r) => `${r.change.seq}: ${r.reason}`).join('; ')}`);
+  },
+};
+
+function batch(table: TargetTableSpec, routeId: string, changes: RowChange[], watermark?: number): ApplyBatch {
+  return {
+    routeId,
+    table,
+    changes,
+    watermark: watermark ?? Math.max(0, ...changes.map((c) => c.seq)),
+    origin: 'tributary:contract',
+  };
+}
+
+function keyOf(row: Row): Row {
+  return { id: row.id };
+}
+
+function insert(seq: number, row: Row): RowChange {
+  return { seq, op: 'insert', key: keyOf(row), before: null, after: row };
+}
+
+function update(seq: number, before: Row, after: Row): RowChange {
+  return { seq, op: 'update', key: keyOf(after), before, after };
+}
+
+function remove(seq: number, before: Row): RowChange {
+  return { seq, op: 'delete', key: keyOf(before), before, after: null };
+}
+
+function simple(id: number, name: string, n: number): Row {
+  return { id, name, n };
+}
+
+/** A ColumnSpec as capture would read it from information_schema. */
+export function columnSpec(name: string, type: LogicalType, columnType: string, over: Partial<ColumnSpec> = {}): ColumnSpec {
+  const dataType = columnType.replace(/[ (].*$/, '');
+  const size = /\((\d+)(?:,(\d+))?\)/.exec(columnType);
+  return {
+    name,
+    type,
+    dataType,
+    columnType,
+    nullable: true,
+    unsigned: columnType.includes('unsigned'),
+    length: ['char', 'varchar', 'binary', 'varbinary', 'bit'].includes(dataType) && size ? Number(size[1]) : null,
+    precision: dataType === 'decimal' && size ? Number(size[1]) : null,
+    scale: dataType === 'decimal' && size ? Number(size[2] ?? 0) : null,
+    fsp: ['datetime', 'timestamp', 'time'].includes(dataType) ? Number(size?.[1] ?? 0) : null,
+    members: null,
+    ...over,
+  };
+}
+
+function simpleColumns(): ColumnSpec[] {
+  return [columnSpec('id', 'int', 'int(11)', { nullable: false }), columnSpec('name', 'string', 'varchar(20)'), columnSpec('n', 'int', 'int(11)')];
+}
+
+// Beyond 2^53 but within uint64, which MySQL 8 JSON keeps exactly.
+const BIG = '12345678901234567890';
+
+export function allTypesColumns(): ColumnSpec[] {
+  return [
+    columnSpec('id', 'int', 'int(11)', { nullable: false }),
+    columnSpec('ti', 'int', 'tinyint(4)'),
+    columnSpec('tiu', 'int', 'tinyint(3) unsigned'),
+    columnSpec('si', 'int', 'smallint(6)'),
+    columnSpec('siu', 'int', 'smallint(5) unsigned'),
+    columnSpec('mi', 'int', 'mediumint(9)'),
+    columnSpec('miu', 'int', 'mediumint(8) unsigned'),
+    columnSpec('i', 'int', 'int(11)'),
+    columnSpec('iu', 'int', 'int(10) unsigned'),
+    columnSpec('bi', 'bigint', 'bigint(20)'),
+    columnSpec('biu', 'bigint', 'bigint(20) unsigned'),
+    columnSpec('dec', 'decimal', 'decimal(30,10)'),
+    columnSpec('f', 'float', 'float'),
+    columnSpec('d', 'double', 'double'),
+    columnSpec('dt', 'date', 'date'),
+    columnSpec('dtm', 'datetime', 'datetime(6)'),
+    columnSpec('ts', 'timestamp', 'timestamp(6)'),
+    columnSpec('tm', 'time', 'time(3)'),
+    columnSpec('yr', 'year', 'year(4)'),
+    columnSpec('ch', 'string', 'char(10)'),
+    columnSpec('vc', 'string', 'varchar(50)'),
+    columnSpec('tx', 'string', 'mediumtext'),
+    columnSpec('bn', 'binary', 'binary(4)'),
+    columnSpec('vb', 'binary', 'varbinary(16)'),
+    columnSpec('bl', 'binary', 'blob'),
+    columnSpec('b1', 'bit', 'bit(1)'),
+    columnSpec('b10', 'bit', 'bit(10)'),
+    columnSpec('b64', 'bit', 'bit(64)'),
+    columnSpec('en', 'enum', "enum('a','b','c')", { members: ['a', 'b', 'c'] }),
+    columnSpec('st', 'set', "set('a','b','c')", { members: ['a', 'b', 'c'] }),
+    columnSpec('js', 'json', 'json'),
+  ];
+}
+
+export function allTypesRows(): Row[] {
+  const extremes: Row = {
+    id: 1,
+    ti: 127,
+    tiu: 255,
+    si: -32768,
+    siu: 65535,
+    mi: -8388608,
+    miu: 16777215,
+    i: -2147483648,
+    iu: 4294967295,
+    bi: '-9223372036854775808',
+    biu: '18446744073709551615',
+    dec: '-12345678901234567890.0123456789',
+    f: Math.fround(3.14159265),
+    d: 0.30000000000000004,
+    dt: '1000-01-01',
+    dtm: '9999-12-31 23:59:59.999999',
+    ts: '2038-01-19 03:14:07.999999',
+    tm: '-838:59:58.123',
+    yr: 2155,
+    ch: 'abc',
+    vc: 'héllo 😀 世界',
+    tx: `it's "quoted" \\ back\nslash ${'😀'.repeat(100)}`,
+    bn: Buffer.from([0x00, 0xff, 0x00, 0x01]),
+    vb: Buffer.from([0x00, 0xff, 0x10, 0x00]),
+    bl: Buffer.from(Array.from({ length: 300 }, (_, i) => i % 256)),
+    b1: '1',
+    b10: '1000000001',
+    b64: '1'.repeat(64),
+    en: 'b',
+    st: 'a,c',
+    js: `{"b":[1,2,{"c":null,"d":"é😀"}],"a":"x","big":${BIG},"dec":1.10,"t":true}`,
+  };
+  const others: Row = {
+    id: 2,
+    ti: -128,
+    tiu: 0,
+    si: 32767,
+    siu: 0,
+    mi: 8388607,
+    miu: 0,
+    i: 2147483647,
+    iu: 0,
+    bi: '9223372036854775807',
+    biu: '0',
+    dec: '0.0000000001',
+    f: Math.fround(-0.1),
+    d: -1.7976931348623157e308,
+    dt: '2024-02-29',
+    dtm: '2024-02-29 12:00:00.000001',
+    ts: '1970-01-01 00:00:01.000000',
+    tm: '25:00:00.500',
+    yr: 1901,
+    ch: '',
+    vc: '',
+    tx: '',
+    bn: Buffer.from([0xff, 0xff, 0xff, 0xff]),
+    vb: Buffer.alloc(0),
+    bl: Buffer.from([0]),
+    b1: '0',
+    b10: '0000000000',
+    b64: '1' + '0'.repeat(62) + '1',
+    en: 'a',
+    st: '',
+    js: '[1,"two",[3]]',
+  };
+  const nulls: Row = { id: 3 };
+  for (const column of allTypesColumns()) if (column.name !== 'id') nulls[column.name] = null;
+  return [extremes, others, nulls];
+}
+
+function withoutJson(row: Row): Row {
+  const copy = { ...row };
+  delete copy.js;
+  return copy;
+}

@@ -1,0 +1,50 @@
+import { ColumnSpec } from '@tributary/model';
+import { TargetConfigError } from './errors';
+import { mysqlColumnType, postgresColumnType } from './type-mapping';
+
+const column = (over: Partial<ColumnSpec>): ColumnSpec => ({
+  name: 'c', type: 'string', dataType: 'varchar', columnType: 'varchar(10)', nullable: true,
+  unsigned: false, length: null, precision: null, scale: null, fsp: null, members: null, ...over,
+});
+
+describe('postgresColumnType', () => {
+  it('chooses an integer type wide enough for the MySQL range, unsigned included', () => {
+    expect(postgresColumnType(column({ type: 'int', dataType: 'tinyint', unsigned: true }))).toBe('smallint');
+    expect(postgresColumnType(column({ type: 'int', dataType: 'smallint', unsigned: true }))).toBe('integer');
+    expect(postgresColumnType(column({ type: 'int', dataType: 'mediumint', unsigned: true }))).toBe('integer');
+    expect(postgresColumnType(column({ type: 'int', dataType: 'int', unsigned: false }))).toBe('integer');
+    expect(postgresColumnType(column({ type: 'int', dataType: 'int', unsigned: true }))).toBe('bigint');
+    expect(postgresColumnType(column({ type: 'bigint', dataType: 'bigint', unsigned: true }))).toBe('numeric(20,0)');
+    expect(postgresColumnType(column({ type: 'bigint', dataType: 'bigint' }))).toBe('bigint');
+  });
+
+  it('maps time to interval, timestamps by zone, char to varchar', () => {
+    expect(postgresColumnType(column({ type: 'time', fsp: 3 }))).toBe('interval(3)');
+    expect(postgresColumnType(column({ type: 'datetime', fsp: 6 }))).toBe('timestamp(6) without time zone');
+    expect(postgresColumnType(column({ type: 'timestamp', fsp: null }))).toBe('timestamp(0) with time zone');
+    expect(postgresColumnType(column({ dataType: 'char', length: 3 }))).toBe('varchar(3)');
+    expect(postgresColumnType(column({ dataType: 'mediumtext', length: 16777215 }))).toBe('text');
+    expect(postgresColumnType(column({ type: 'decimal', precision: 30, scale: 10 }))).toBe('numeric(30,10)');
+    expect(postgresColumnType(column({ type: 'bit', length: 64 }))).toBe('bit(64)');
+    expect(postgresColumnType(column({ type: 'json' }))).toBe('jsonb');
+  });
+});
+
+describe('mysqlColumnType', () => {
+  it('keeps the source column type', () => {
+    expect(mysqlColumnType(column({ type: 'bigint', columnType: 'bigint(20) unsigned' }))).toBe('bigint(20) unsigned');
+    expect(mysqlColumnType(column({ type: 'decimal', columnType: 'decimal(30,10)' }))).toBe('decimal(30,10)');
+    expect(mysqlColumnType(column({ type: 'json', columnType: 'longtext' }))).toBe('JSON');
+  });
+
+  it('rebuilds enum and set from their members, quoted', () => {
+    expect(mysqlColumnType(column({ type: 'enum', columnType: 'ignored', members: ['a', "it's", 'back\\slash'] }))).toBe(
+      "enum('a','it''s','back\\\\slash')",
+    );
+  });
+
+  it('refuses a column type that is not a plain type (invariant 10)', () => {
+    expect(() => mysqlColumnType(column({ columnType: 'int) ; DROP TABLE x; --' }))).toThrow(TargetConfigError);
+    expect(() => mysqlColumnType(column({ type: 'enum', members: [] }))).toThrow(TargetConfigError);
+  });
+});

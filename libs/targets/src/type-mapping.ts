@@ -1,0 +1,105 @@
+import { ColumnSpec } from '@tributary/model';
+import { TargetConfigError } from './errors';
+
+/**
+ * DDL column types per SQL dialect, from the captured ColumnSpec. The
+ * choices are made so that every canonical value round-trips exactly
+ * (docs in each branch say why where it is not obvious).
+ */
+
+/** MySQL integer types by range, signed and unsigned, mapped to the narrowest PostgreSQL type that holds it. */
+const POSTGRES_INTS: Record<string, [signed: string, unsigned: string]> = {
+  tinyint: ['smallint', 'smallint'],
+  smallint: ['smallint', 'integer'],
+  mediumint: ['integer', 'integer'],
+  int: ['integer', 'bigint'],
+  integer: ['integer', 'bigint'],
+};
+
+export function postgresColumnType(column: ColumnSpec): string {
+  switch (column.type) {
+    case 'int': {
+      const pair = POSTGRES_INTS[column.dataType.toLowerCase()];
+      // An int family we do not know by name: bigint holds every MySQL int below BIGINT.
+      return pair ? pair[column.unsigned ? 1 : 0] : 'bigint';
+    }
+    case 'bigint':
+      return column.unsigned ? 'numeric(20,0)' : 'bigint';
+    case 'decimal':
+      return column.precision !== null ? `numeric(${int(column.precision)},${int(column.scale ?? 0)})` : 'numeric';
+    case 'float':
+      return 'real';
+    case 'double':
+      return 'double precision';
+    case 'date':
+      return 'date';
+    case 'datetime':
+      return `timestamp(${fsp(column)}) without time zone`;
+    case 'timestamp':
+      // Values are UTC (the codec converts from the epoch), so they are instants.
+      return `timestamp(${fsp(column)}) with time zone`;
+    case 'time':
+      // MySQL TIME is a duration (±838:59:59), not a time of day: PG time cannot hold it.
+      return `interval(${fsp(column)})`;
+    case 'year':
+      return 'smallint';
+    case 'string':
+      // varchar for CHAR too: PG char(n) pads with spaces and returns them,
+      // where MySQL strips them; varchar keeps the value as captured.
+      return column.length !== null && isCharLike(column) ? `varchar(${int(column.length)})` : 'text';
+    case 'binary':
+      return 'bytea';
+    case 'bit':
+      return `bit(${int(column.length ?? 1)})`;
+    case 'enum':
+    case 'set':
+      // Members can change at the source without us; text accepts any of them.
+      return 'text';
+    case 'json':
+      // jsonb keeps every digit of a number (numeric), but reorders keys and drops duplicates.
+      return 'jsonb';
+  }
+}
+
+function isCharLike(column: ColumnSpec): boolean {
+  const dataType = column.dataType.toLowerCase();
+  return dataType === 'char' || dataType === 'varchar';
+}
+
+/**
+ * MySQL/MariaDB target: the source's own COLUMN_TYPE (same engine family), but
+ * never pasted blindly into DDL (invariant 10): enum and set are rebuilt from
+ * their members, everything else must look like a plain type.
+ */
+export function mysqlColumnType(column: ColumnSpec): string {
+  if (column.type === 'json') return 'JSON'; // MariaDB turns it into LONGTEXT CHECK (json_valid(...)).
+  if (column.type === 'enum' || column.type === 'set') {
+    if (!column.members || column.members.length === 0) {
+      throw new TargetConfigError(`column ${column.name}: ${column.type} without members`);
+    }
+    return `${column.type}(${column.members.map(mysqlString).join(',')})`;
+  }
+  const type = column.columnType.trim().toLowerCase();
+  if (!/^[a-z]+( ?\(\d+(,\d+)?\))?( unsigned)?( zerofill)?$/.test(type)) {
+    throw new TargetConfigError(`column ${column.name}: unexpected column type ${JSON.stringify(column.columnType)}`);
+  }
+  return type;
+}
+
+/** A MySQL string literal; backslashes and quotes escaped (the session sql_mode keeps backslash escapes on). */
+export function mysqlString(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+}
+
+function fsp(column: ColumnSpec): number {
+  const value = column.fsp ?? 0;
+  if (!Number.isInteger(value) || value < 0 || value > 6) {
+    throw new TargetConfigError(`column ${column.name}: fractional seconds precision ${value} is not 0-6`);
+  }
+  return value;
+}
+
+function int(value: number): number {
+  if (!Number.isInteger(value) || value < 0) throw new TargetConfigError(`not a type size: ${value}`);
+  return value;
+}
