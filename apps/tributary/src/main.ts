@@ -1,0 +1,5 @@
+import 'reflect-metadata';
+import { bootstrap } from '@tributary/platform';
+import { AllInOneModule } from './app.module';
+
+void bootstrap('tributary', AllInOneModule, { http: true });

@@ -1,0 +1,53 @@
+import knexFactory, { Knex } from 'knex';
+import { migrateControl } from '@tributary/db';
+
+/** Opens a knex pool on a MySQL/MariaDB URL with the settings Tributary relies on everywhere. */
+export function openMysql(url: string, pool = { min: 0, max: 5 }): Knex {
+  return knexFactory({
+    client: 'mysql2',
+    connection: {
+      uri: url,
+      // BIGINT as number when it fits in 2^53, string beyond: seq values stay numbers.
+      supportBigNumbers: true,
+      bigNumberStrings: false,
+      dateStrings: true,
+      timezone: 'Z',
+      charset: 'utf8mb4',
+    } as Knex.MySql2ConnectionConfig,
+    pool: {
+      ...pool,
+      afterCreate(connection: MysqlCallbackConnection, done: (error: Error | null, connection: unknown) => void) {
+        // READ COMMITTED: the relay must see rows committed after its last read,
+        // and locking probes must not take gap locks (DESIGN.md, Hazards).
+        connection.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED', (error) => {
+          if (error) return done(error, connection);
+          connection.query("SET time_zone = '+00:00'", (zoneError) => done(zoneError, connection));
+        });
+      },
+    },
+  });
+}
+
+interface MysqlCallbackConnection {
+  query(sql: string, callback: (error: Error | null) => void): void;
+}
+
+/** Creates the control database if it does not exist, then migrates the control schema. */
+export async function prepareControlDatabase(url: string): Promise<Knex> {
+  const parsed = new URL(url);
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+  if (!/^[A-Za-z0-9_$]{1,64}$/.test(database)) {
+    throw new Error(`CONTROL_DATABASE_URL must name a database (letters, digits, _ or $); got "${database}"`);
+  }
+  const serverUrl = new URL(url);
+  serverUrl.pathname = '/';
+  const server = openMysql(serverUrl.toString(), { min: 0, max: 1 });
+  try {
+    await server.raw(`CREATE DATABASE IF NOT EXISTS \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+  } finally {
+    await server.destroy();
+  }
+  const knex = openMysql(url);
+  await migrateControl(knex);
+  return knex;
+}

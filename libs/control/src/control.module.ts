@@ -1,0 +1,33 @@
+import { Global, Inject, Injectable, Module, OnModuleDestroy } from '@nestjs/common';
+import { Knex } from 'knex';
+import { CONFIG, TributaryConfig } from '@tributary/config';
+import { prepareControlDatabase } from './control-database';
+import { CatalogRepository } from './catalog.repository';
+import { ProgressRepository } from './progress.repository';
+
+export const CONTROL_KNEX = Symbol('CONTROL_KNEX');
+
+@Injectable()
+class ControlKnexCloser implements OnModuleDestroy {
+  constructor(@Inject(CONTROL_KNEX) private readonly knex: Knex) {}
+  async onModuleDestroy() {
+    await this.knex.destroy();
+  }
+}
+
+/** The control schema: migrated on start, shared by relay, worker and admin in one process. */
+@Global()
+@Module({
+  providers: [
+    {
+      provide: CONTROL_KNEX,
+      inject: [CONFIG],
+      useFactory: (config: TributaryConfig) => prepareControlDatabase(config.controlDatabaseUrl),
+    },
+    { provide: CatalogRepository, inject: [CONTROL_KNEX], useFactory: (knex: Knex) => new CatalogRepository(knex) },
+    { provide: ProgressRepository, inject: [CONTROL_KNEX], useFactory: (knex: Knex) => new ProgressRepository(knex) },
+    ControlKnexCloser,
+  ],
+  exports: [CONTROL_KNEX, CatalogRepository, ProgressRepository],
+})
+export class ControlModule {}

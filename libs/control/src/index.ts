@@ -1,0 +1,5 @@
+export * from './types';
+export * from './control-database';
+export * from './catalog.repository';
+export * from './progress.repository';
+export * from './control.module';

@@ -1,0 +1,100 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Every failure and every delay is visible (invariant 9). One registry per
+ * process; names prefixed `tributary_`. The all-in-one process shares it.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly changesRelayed = new Counter({
+    name: 'tributary_changes_enqueued_total',
+    help: 'Changes the relay put into a route queue',
+    labelNames: ['route'],
+    registers: [this.registry],
+  });
+  readonly changesApplied = new Counter({
+    name: 'tributary_changes_applied_total',
+    help: 'Changes a worker committed at the target (skipped replays not counted)',
+    labelNames: ['route'],
+    registers: [this.registry],
+  });
+  readonly changesSkipped = new Counter({
+    name: 'tributary_changes_skipped_total',
+    help: 'Changes not applied because the target row was already newer (replays, duplicates)',
+    labelNames: ['route'],
+    registers: [this.registry],
+  });
+  readonly deadLetters = new Counter({
+    name: 'tributary_dead_letters_total',
+    help: 'Changes a target refused for good, recorded as dead letters',
+    labelNames: ['route'],
+    registers: [this.registry],
+  });
+  readonly retries = new Counter({
+    name: 'tributary_retries_total',
+    help: 'Batches put back for a later retry after a transient error',
+    labelNames: ['route'],
+    registers: [this.registry],
+  });
+  readonly holesClosed = new Counter({
+    name: 'tributary_holes_closed_total',
+    help: 'Missing seqs closed: exact (rollback proven by a locking probe) or timeout (last resort)',
+    labelNames: ['source', 'how'],
+    registers: [this.registry],
+  });
+  readonly lateCommits = new Counter({
+    name: 'tributary_late_commits_total',
+    help: 'Rows that committed after their hole was closed by timeout (delivered late)',
+    labelNames: ['source'],
+    registers: [this.registry],
+  });
+  readonly redisRewinds = new Counter({
+    name: 'tributary_redis_rewinds_total',
+    help: 'Times the relay found Redis had lost its data and re-sent from the route checkpoints',
+    labelNames: ['source'],
+    registers: [this.registry],
+  });
+  readonly openHoles = new Gauge({
+    name: 'tributary_relay_open_holes',
+    help: 'Missing seqs the relay is waiting on',
+    labelNames: ['source'],
+    registers: [this.registry],
+  });
+  readonly relayPosition = new Gauge({
+    name: 'tributary_relay_seq',
+    help: 'Relay position: high = highest seq read, watermark = every seq at or below is delivered',
+    labelNames: ['source', 'kind'],
+    registers: [this.registry],
+  });
+  readonly outboxPurged = new Counter({
+    name: 'tributary_outbox_purged_total',
+    help: 'Outbox rows deleted after every route applied them',
+    labelNames: ['source'],
+    registers: [this.registry],
+  });
+  readonly pollDuration = new Histogram({
+    name: 'tributary_relay_poll_duration_seconds',
+    help: 'One relay cycle: read, probe, enqueue, checkpoint',
+    labelNames: ['source'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly applyDuration = new Histogram({
+    name: 'tributary_batch_apply_duration_seconds',
+    help: 'Applying one batch at the target, in one transaction',
+    labelNames: ['route'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+  readonly lagSeconds = new Gauge({
+    name: 'tributary_route_lag_seconds',
+    help: 'Age of the last change applied by the route when it was applied (capture to commit)',
+    labelNames: ['route'],
+    registers: [this.registry],
+  });
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'tributary_process_' });
+  }
+}

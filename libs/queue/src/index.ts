@@ -1,0 +1,5 @@
+export * from './change-job';
+export * from './redis';
+export * from './queue-registry';
+export * from './redis-marker';
+export * from './queue.module';

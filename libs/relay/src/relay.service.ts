@@ -1,0 +1,105 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { Knex } from 'knex';
+import { CONFIG, redactUrl, TributaryConfig } from '@tributary/config';
+import { CatalogRepository, openMysql, ProgressRepository } from '@tributary/control';
+import { LOGGER, Logger } from '@tributary/logger';
+import { Metrics } from '@tributary/metrics';
+import { LeaderLease, OutboxRepository } from '@tributary/outbox';
+import { QueueRegistry, RedisLossDetector } from '@tributary/queue';
+import { SourceRelay } from './source-relay';
+
+interface RunningSource {
+  url: string;
+  relay: SourceRelay;
+  knex: Knex;
+}
+
+/**
+ * Runs a SourceRelay for every configured source and follows configuration
+ * changes without a restart (invariant 8). Several relay processes may run:
+ * each source is led by one of them at a time.
+ */
+@Injectable()
+export class RelayService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly running = new Map<string, RunningSource>();
+  private readonly leaderId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  private timer: NodeJS.Timeout | null = null;
+  private refreshing: Promise<void> | null = null;
+
+  constructor(
+    @Inject(CONFIG) private readonly config: TributaryConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly catalog: CatalogRepository,
+    private readonly progress: ProgressRepository,
+    private readonly queues: QueueRegistry,
+    private readonly lossDetector: RedisLossDetector,
+    private readonly metrics: Metrics,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.refresh();
+    this.timer = setInterval(() => void this.refresh(), this.config.configRefreshMs);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.refreshing;
+    await Promise.all([...this.running.keys()].map((id) => this.stopSource(id)));
+  }
+
+  private refresh(): Promise<void> {
+    this.refreshing ??= this.syncSources()
+      .catch((error) => this.logger.error({ err: error }, 'relay could not read the source list'))
+      .finally(() => (this.refreshing = null));
+    return this.refreshing;
+  }
+
+  private async syncSources(): Promise<void> {
+    const sources = await this.catalog.listSources();
+    const wanted = new Map(sources.map((source) => [source.id, source.url]));
+    for (const [id, running] of this.running) {
+      if (wanted.get(id) !== running.url) await this.stopSource(id);
+    }
+    for (const [id, url] of wanted) {
+      if (!this.running.has(id)) this.startSource(id, url);
+    }
+  }
+
+  private startSource(sourceId: string, url: string): void {
+    const { relay: settings, outbox, configRefreshMs } = this.config;
+    const knex = openMysql(url);
+    const logger = this.logger.child({ source: sourceId, component: 'relay' });
+    const relay = new SourceRelay({
+      sourceId,
+      leaderId: this.leaderId,
+      outbox: new OutboxRepository(knex),
+      lease: new LeaderLease(this.config.controlDatabaseUrl, `tributary_relay_${sourceId}`.slice(0, 64)),
+      catalog: this.catalog,
+      progress: this.progress,
+      queues: this.queues,
+      lossDetector: this.lossDetector,
+      metrics: this.metrics,
+      logger,
+      settings: {
+        ...settings,
+        configRefreshMs,
+        retentionMs: outbox.retentionMs,
+        purgeIntervalMs: outbox.purgeIntervalMs,
+        purgeChunkRows: outbox.purgeChunkRows,
+      },
+    });
+    logger.info({ url: redactUrl(url) }, 'relay starts for source');
+    relay.start();
+    this.running.set(sourceId, { url, relay, knex });
+  }
+
+  private async stopSource(sourceId: string): Promise<void> {
+    const running = this.running.get(sourceId);
+    if (!running) return;
+    this.running.delete(sourceId);
+    await running.relay.stop();
+    await running.knex.destroy();
+  }
+}

@@ -1,0 +1,196 @@
+import { Connection, createConnection } from 'mysql2/promise';
+import { CatalogRepository, openMysql, ProgressRepository } from '@tributary/control';
+import { migrateControl, migrateOutbox } from '@tributary/db';
+import { createLogger } from '@tributary/logger';
+import { Metrics } from '@tributary/metrics';
+import { LeaderLease, OutboxRepository } from '@tributary/outbox';
+import { createRedis, QueueRegistry, RedisLossDetector } from '@tributary/queue';
+import { createMysqlDatabase, sleep, TEST_REDIS_URL, TestDatabase, uniqueName, waitFor } from '@tributary/testing';
+import { Knex } from 'knex';
+import { Redis } from 'ioredis';
+import { SourceRelay, SourceRelaySettings } from './source-relay';
+
+const settings: SourceRelaySettings = {
+  batchRows: 500,
+  pollMinMs: 5,
+  pollMaxMs: 50,
+  maxQueueJobs: 1000,
+  holeCloseDelayMs: 100,
+  holeTimeoutMs: 60_000,
+  leaderRetryMs: 100,
+  heartbeatMs: 100,
+  jobMaxRows: 100,
+  jobMaxBytes: 1 << 20,
+  configRefreshMs: 100,
+  retentionMs: 3_600_000,
+  purgeIntervalMs: 3_600_000,
+  purgeChunkRows: 1000,
+};
+
+describe('SourceRelay (real MariaDB and Redis)', () => {
+  let control: TestDatabase;
+  let source: TestDatabase;
+  let redis: Redis;
+  let queues: QueueRegistry;
+  let catalog: CatalogRepository;
+  let progress: ProgressRepository;
+  let sourceKnex: Knex;
+  const relays: SourceRelay[] = [];
+  const connections: Connection[] = [];
+  const prefix = uniqueName('trib');
+  const metrics = new Metrics();
+
+  beforeAll(async () => {
+    control = await createMysqlDatabase('trib_ctl');
+    source = await createMysqlDatabase('trib_src');
+    await migrateControl(control.knex);
+    await migrateOutbox(source.knex);
+    catalog = new CatalogRepository(control.knex);
+    progress = new ProgressRepository(control.knex);
+    await catalog.upsertSource({ id: 'src', url: source.url });
+    await catalog.upsertTarget({ id: 'tgt', kind: 'postgres', url: 'postgres://unused', options: {} });
+    await catalog.upsertRoute({ id: 'r1', sourceId: 'src', table: 't', targetId: 'tgt', targetTable: 't', enabled: true });
+    redis = createRedis(TEST_REDIS_URL);
+    queues = new QueueRegistry(redis, prefix);
+    sourceKnex = openMysql(source.url);
+  });
+
+  afterAll(async () => {
+    await Promise.all(relays.map((relay) => relay.stop()));
+    await Promise.all(connections.map((c) => c.end()));
+    await queues.queueFor('r1').obliterate({ force: true });
+    await queues.close();
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length) await redis.del(...keys);
+    redis.disconnect();
+    await sourceKnex.destroy();
+    await source.drop();
+    await control.drop();
+  });
+
+  function startRelay(leaderId: string): SourceRelay {
+    const relay = new SourceRelay({
+      sourceId: 'src',
+      leaderId,
+      outbox: new OutboxRepository(sourceKnex),
+      lease: new LeaderLease(control.url, `trib_${prefix}`.slice(0, 64)),
+      catalog,
+      progress,
+      queues,
+      lossDetector: new RedisLossDetector(redis, prefix),
+      metrics,
+      logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+      settings,
+    });
+    relays.push(relay);
+    relay.start();
+    return relay;
+  }
+
+  async function writer(): Promise<Connection> {
+    const connection = await createConnection({ uri: source.url });
+    connections.push(connection);
+    return connection;
+  }
+
+  async function insertChange(connection: Connection, id: number): Promise<void> {
+    await connection.query(
+      "INSERT INTO _tributary_outbox (table_name, op, pk, after_image, ts, schema_hash) VALUES ('t', 'insert', ?, ?, 0, 'h')",
+      [JSON.stringify({ id }), JSON.stringify({ id })],
+    );
+  }
+
+  /** Every seq the relay has put into route r1's queue, with duplicates. */
+  async function deliveredSeqs(): Promise<number[]> {
+    const jobs = await queues.queueFor('r1').getJobs(['wait', 'active', 'completed', 'delayed']);
+    return jobs.flatMap((job) => job.data.changes.map((change) => change.seq)).sort((a, b) => a - b);
+  }
+
+  async function outboxSeqs(): Promise<number[]> {
+    const [rows] = await sourceKnex.raw('SELECT seq FROM _tributary_outbox ORDER BY seq');
+    return (rows as Array<{ seq: number }>).map((row) => Number(row.seq));
+  }
+
+  it('delivers past an open transaction, closes a rolled-back hole exactly, and delivers the late commit', async () => {
+    const [a, b, c, d] = [await writer(), await writer(), await writer(), await writer()];
+    await a.query('BEGIN');
+    await insertChange(a, 1); // lowest seq, committed last
+    await b.query('BEGIN');
+    await insertChange(b, 2);
+    await b.query('COMMIT');
+    await c.query('BEGIN');
+    await insertChange(c, 3);
+    await c.query('ROLLBACK'); // a permanent hole
+    await insertChange(d, 4);
+    const [s1, s2, , s4] = await (async () => {
+      const [rows] = await d.query('SELECT MAX(seq) AS m FROM _tributary_outbox');
+      const max = Number((rows as Array<{ m: number }>)[0].m);
+      return [max - 3, max - 2, max - 1, max];
+    })();
+
+    startRelay('relay-a');
+    await waitFor(async () => {
+      const seqs = await deliveredSeqs();
+      return seqs.includes(s2) && seqs.includes(s4);
+    }, { what: 'committed rows past the open transaction' });
+
+    // The rolled-back hole closes exactly; the open one holds the watermark however long it stays open.
+    await sleep(settings.holeCloseDelayMs * 5 + settings.pollMaxMs * 4);
+    const held = await progress.loadRelayState('src');
+    expect(held?.watermark).toBe(s1 - 1);
+    expect(held?.holes).toEqual([expect.objectContaining({ from: s1, to: s1 })]);
+    expect(await deliveredSeqs()).toEqual([s2, s4]);
+
+    await a.query('COMMIT');
+    await waitFor(async () => (await deliveredSeqs()).includes(s1), { what: 'the late commit' });
+    await waitFor(async () => (await progress.loadRelayState('src'))?.watermark === s4, { what: 'watermark past every hole' });
+    expect(await deliveredSeqs()).toEqual([s1, s2, s4]);
+  });
+
+  it('never skips a committed change under concurrent out-of-order writers with rollbacks', async () => {
+    const writers = await Promise.all([1, 2, 3, 4].map(() => writer()));
+    let id = 1000;
+    await Promise.all(
+      writers.map(async (connection, w) => {
+        for (let i = 0; i < 40; i++) {
+          await connection.query('BEGIN');
+          await insertChange(connection, id++);
+          if (i % 3 === w % 3) await sleep(Math.random() * 30); // commit order differs from seq order
+          await insertChange(connection, id++);
+          await connection.query(i % 7 === 0 ? 'ROLLBACK' : 'COMMIT');
+        }
+      }),
+    );
+    const committed = await outboxSeqs();
+    await waitFor(async () => {
+      const seqs = new Set(await deliveredSeqs());
+      return committed.every((seq) => seqs.has(seq));
+    }, { what: 'every committed row delivered' });
+    const delivered = await deliveredSeqs();
+    expect(new Set(delivered)).toEqual(new Set(committed));
+    expect(delivered.length).toBe(committed.length); // and nothing twice
+    await waitFor(async () => (await progress.loadRelayState('src'))?.watermark === committed[committed.length - 1], {
+      what: 'rolled-back holes closed',
+    });
+  });
+
+  it('fails over to a standby without split brain: the deposed epoch can no longer checkpoint', async () => {
+    const before = await progress.loadRelayState('src');
+    const standby = startRelay('relay-b'); // waits: relay-a holds the lock
+    await sleep(300);
+    expect((await progress.loadRelayState('src'))?.leader).toBe('relay-a');
+
+    await relays[0].stop(); // leader goes away; the standby takes over
+    await waitFor(async () => (await progress.loadRelayState('src'))?.leader === 'relay-b', { what: 'standby to lead' });
+    const after = await progress.loadRelayState('src');
+    expect(after!.epoch).toBeGreaterThan(before!.epoch);
+    // Fencing: a checkpoint written with the old epoch is refused.
+    expect(await progress.saveRelayState('src', before!.epoch, { watermark: 0, high: 0, holes: [] })).toBe(false);
+
+    const connection = await writer();
+    await insertChange(connection, 5000);
+    const last = (await outboxSeqs()).pop()!;
+    await waitFor(async () => (await deliveredSeqs()).includes(last), { what: 'the new leader to deliver' });
+    await standby.stop();
+  });
+});

@@ -1,0 +1,45 @@
+import { decodeImage, decodeKey, TableSchema, WireChange } from '@tributary/model';
+import { RowChange } from '@tributary/targets';
+
+export interface DecodedRun {
+  schemaHash: string;
+  changes: Array<{ wire: WireChange; row: RowChange }>;
+}
+
+export interface UndecodableChange {
+  wire: WireChange;
+  reason: string;
+}
+
+/**
+ * Decodes a job's wire changes into runs of one schema each (a table altered
+ * mid-stream yields several runs, applied in order). A change whose image
+ * cannot be decoded is returned apart, to become a dead letter with its reason.
+ */
+export function decodeChanges(
+  changes: readonly WireChange[],
+  schemaFor: (hash: string) => TableSchema,
+): { runs: DecodedRun[]; undecodable: UndecodableChange[] } {
+  const runs: DecodedRun[] = [];
+  const undecodable: UndecodableChange[] = [];
+  for (const wire of changes) {
+    const schema = schemaFor(wire.schema);
+    let row: RowChange;
+    try {
+      row = {
+        seq: wire.seq,
+        op: wire.op,
+        key: decodeKey(schema, wire.pk),
+        before: decodeImage(schema, wire.before),
+        after: decodeImage(schema, wire.after),
+      };
+    } catch (error) {
+      undecodable.push({ wire, reason: `cannot decode change: ${(error as Error).message}` });
+      continue;
+    }
+    const last = runs[runs.length - 1];
+    if (last && last.schemaHash === wire.schema) last.changes.push({ wire, row });
+    else runs.push({ schemaHash: wire.schema, changes: [{ wire, row }] });
+  }
+  return { runs, undecodable };
+}

@@ -1,0 +1,172 @@
+import { Job, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { ProgressRepository, RouteRecord, TargetRecord } from '@tributary/control';
+import { Logger } from '@tributary/logger';
+import { Metrics } from '@tributary/metrics';
+import { WireChange } from '@tributary/model';
+import { ChangeJobData, QueueRegistry, routeQueueName } from '@tributary/queue';
+import { RejectedChange, TargetTableSpec } from '@tributary/targets';
+import { decodeChanges } from './change-decoder';
+import { SchemaCache } from './schema-cache';
+import { TargetPool } from './target-pool';
+
+export interface RouteConsumerDeps {
+  connection: Redis;
+  prefix: string;
+  queues: QueueRegistry;
+  schemas: SchemaCache;
+  targets: TargetPool;
+  progress: ProgressRepository;
+  metrics: Metrics;
+  logger: Logger;
+  retryMinMs: number;
+  retryMaxMs: number;
+}
+
+/**
+ * Applies one route's jobs in order (concurrency 1: invariant 5), each job's
+ * changes in one target transaction with the checkpoint (invariant 3).
+ * A failing target never skips a change: the job goes back to the head of
+ * the queue and the route waits with growing backoff (lag grows, nothing is
+ * lost). Only rows the target refuses for good become dead letters.
+ */
+export class RouteConsumer {
+  private readonly worker: Worker<ChangeJobData>;
+  private failures = 0;
+  private readonly logger: Logger;
+  private readonly ensured = new Set<string>();
+
+  constructor(
+    private route: RouteRecord,
+    private target: TargetRecord,
+    private readonly deps: RouteConsumerDeps,
+  ) {
+    this.logger = deps.logger.child({ route: route.id, component: 'worker' });
+    this.worker = new Worker<ChangeJobData>(routeQueueName(route.id), (job) => this.process(job), {
+      connection: deps.connection,
+      prefix: deps.prefix,
+      concurrency: 1,
+      // A worker killed mid-batch leaves its job active; it returns to the
+      // queue after the lock expires. Never fail a job for stalling: that
+      // would drop its changes from the route.
+      lockDuration: 15_000,
+      stalledInterval: 5_000,
+      maxStalledCount: Number.MAX_SAFE_INTEGER,
+      autorun: route.enabled,
+    });
+    this.worker.on('error', (error) => this.logger.error({ err: error }, 'queue connection error'));
+  }
+
+  get routeId(): string {
+    return this.route.id;
+  }
+
+  /** Follows configuration changes: pause/resume, a new target or target table. */
+  update(route: RouteRecord, target: TargetRecord): void {
+    if (route.targetTable !== this.route.targetTable || route.targetId !== this.route.targetId) this.ensured.clear();
+    this.route = route;
+    this.target = target;
+    if (route.enabled && !this.worker.isRunning()) void this.worker.run();
+    else if (route.enabled && this.worker.isPaused()) this.worker.resume();
+    else if (!route.enabled && this.worker.isRunning() && !this.worker.isPaused()) void this.worker.pause();
+  }
+
+  async close(): Promise<void> {
+    await this.worker.close();
+  }
+
+  private async process(job: Job<ChangeJobData>): Promise<void> {
+    try {
+      await this.apply(job.data);
+      this.failures = 0;
+    } catch (error) {
+      this.failures++;
+      const delay = Math.min(this.deps.retryMaxMs, this.deps.retryMinMs * 2 ** Math.min(this.failures - 1, 20));
+      this.logger.warn(
+        { err: error, job: job.id, firstSeq: job.data.changes[0]?.seq ?? null, retryInMs: delay, failures: this.failures },
+        'batch not applied; will retry in order',
+      );
+      this.deps.metrics.retries.inc({ route: this.route.id });
+      await this.deps.progress.recordRouteError(this.route.id, String((error as Error).message ?? error)).catch(() => undefined);
+      // Back to the head of the queue, not to the end: order is kept (invariant 5).
+      await this.deps.queues.queueFor(this.route.id).rateLimit(delay);
+      throw Worker.RateLimitError();
+    }
+  }
+
+  private async apply(data: ChangeJobData): Promise<void> {
+    const { schemas, targets, progress, metrics } = this.deps;
+    const route = this.route;
+    const target = await targets.get(this.target);
+    const schemaFor = await schemas.load(data.sourceId, data.table, data.changes.map((change) => change.schema));
+    const { runs, undecodable } = decodeChanges(data.changes, schemaFor);
+    const origin = `tributary:${data.sourceId}`;
+    let applied = 0;
+    let skipped = 0;
+    let deadLetters = 0;
+
+    if (undecodable.length > 0) {
+      await progress.recordDeadLetters(undecodable.map(({ wire, reason }) => deadLetter(route.id, wire, reason, null)));
+      deadLetters += undecodable.length;
+    }
+
+    const endTimer = metrics.applyDuration.startTimer({ route: route.id });
+    // Heartbeat jobs have no changes but still move the checkpoint.
+    const work = runs.length > 0 ? runs : [{ schemaHash: null, changes: [] }];
+    for (let i = 0; i < work.length; i++) {
+      const run = work[i];
+      const last = i === work.length - 1;
+      const spec = run.schemaHash ? this.tableSpec(schemaFor(run.schemaHash)) : null;
+      if (spec && !this.ensured.has(run.schemaHash!)) {
+        await target.ensureTable(spec);
+        this.ensured.add(run.schemaHash!);
+      }
+      const wireBySeq = new Map(run.changes.map(({ wire }) => [wire.seq, wire]));
+      const result = await target.apply(
+        {
+          routeId: route.id,
+          table: spec ?? { name: route.targetTable, columns: [], key: [] },
+          changes: run.changes.map(({ row }) => row),
+          // Only the last run may claim the job's watermark; earlier ones keep the checkpoint where it is.
+          watermark: last ? data.watermark : 0,
+          origin,
+        },
+        {
+          recordRejected: async (rejected: RejectedChange[]) => {
+            await progress.recordDeadLetters(
+              rejected.map((r) => deadLetter(route.id, wireBySeq.get(r.change.seq)!, r.reason, r.code)),
+            );
+          },
+        },
+      );
+      applied += result.applied;
+      skipped += result.skipped;
+      deadLetters += result.rejected.length;
+      for (const r of result.rejected) {
+        this.logger.warn({ seq: r.change.seq, code: r.code, reason: r.reason }, 'target refused a change; recorded as dead letter');
+      }
+    }
+    endTimer();
+
+    const lastChange = data.changes[data.changes.length - 1];
+    await progress.recordApplied(route.id, {
+      watermark: data.watermark,
+      maxSeq: lastChange?.seq ?? 0,
+      count: applied,
+      lastChangeTs: lastChange?.ts ?? null,
+    });
+    if (applied > 0) metrics.changesApplied.inc({ route: route.id }, applied);
+    if (skipped > 0) metrics.changesSkipped.inc({ route: route.id }, skipped);
+    if (deadLetters > 0) metrics.deadLetters.inc({ route: route.id }, deadLetters);
+    if (lastChange) metrics.lagSeconds.set({ route: route.id }, Math.max(0, Date.now() / 1000 - lastChange.ts / 1e6));
+    this.logger.debug({ firstSeq: data.changes[0]?.seq, lastSeq: lastChange?.seq, applied, skipped, deadLetters }, 'batch applied');
+  }
+
+  private tableSpec(schema: { columns: TargetTableSpec['columns']; key: string[] }): TargetTableSpec {
+    return { name: this.route.targetTable, columns: schema.columns, key: schema.key };
+  }
+}
+
+function deadLetter(routeId: string, wire: WireChange, reason: string, code: string | null) {
+  return { routeId, seq: wire.seq, table: wire.table, op: wire.op, change: wire, reason, code };
+}

@@ -1,0 +1,95 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import { CONFIG, TributaryConfig } from '@tributary/config';
+import { CatalogRepository, ProgressRepository, RouteRecord, TargetRecord } from '@tributary/control';
+import { LOGGER, Logger } from '@tributary/logger';
+import { Metrics } from '@tributary/metrics';
+import { QueueRegistry, REDIS } from '@tributary/queue';
+import { defaultTargetRegistry } from '@tributary/targets';
+import { RouteConsumer } from './route-consumer';
+import { SchemaCache } from './schema-cache';
+import { TargetPool } from './target-pool';
+
+/**
+ * Runs a RouteConsumer for every route and follows configuration changes
+ * (new, paused, resumed, removed routes; changed targets) without a restart.
+ */
+@Injectable()
+export class WorkerService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly consumers = new Map<string, RouteConsumer>();
+  private readonly targets = new TargetPool(defaultTargetRegistry());
+  private readonly schemas: SchemaCache;
+  private timer: NodeJS.Timeout | null = null;
+  private refreshing: Promise<void> | null = null;
+
+  constructor(
+    @Inject(CONFIG) private readonly config: TributaryConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(REDIS) private readonly redis: Redis,
+    private readonly catalog: CatalogRepository,
+    private readonly progress: ProgressRepository,
+    private readonly queues: QueueRegistry,
+    private readonly metrics: Metrics,
+  ) {
+    this.schemas = new SchemaCache(catalog);
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.refresh();
+    this.timer = setInterval(() => void this.refresh(), this.config.configRefreshMs);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.refreshing;
+    // Graceful: each worker finishes its current batch before closing.
+    await Promise.all([...this.consumers.values()].map((consumer) => consumer.close()));
+    this.consumers.clear();
+    await this.targets.close();
+  }
+
+  private refresh(): Promise<void> {
+    this.refreshing ??= this.syncRoutes()
+      .catch((error) => this.logger.error({ err: error }, 'worker could not read the route list'))
+      .finally(() => (this.refreshing = null));
+    return this.refreshing;
+  }
+
+  private async syncRoutes(): Promise<void> {
+    const [routes, targets] = await Promise.all([this.catalog.listRoutes(), this.catalog.listTargets()]);
+    const targetById = new Map(targets.map((target) => [target.id, target]));
+    const wanted = new Set<string>();
+    for (const route of routes) {
+      const target = targetById.get(route.targetId);
+      if (!target) {
+        this.logger.error({ route: route.id, target: route.targetId }, 'route names a target that does not exist');
+        continue;
+      }
+      wanted.add(route.id);
+      const consumer = this.consumers.get(route.id);
+      if (consumer) consumer.update(route, target);
+      else this.consumers.set(route.id, this.createConsumer(route, target));
+    }
+    for (const [id, consumer] of this.consumers) {
+      if (wanted.has(id)) continue;
+      this.consumers.delete(id);
+      await consumer.close();
+    }
+  }
+
+  private createConsumer(route: RouteRecord, target: TargetRecord): RouteConsumer {
+    this.logger.info({ route: route.id, target: target.id, table: route.table }, 'worker starts route');
+    return new RouteConsumer(route, target, {
+      connection: this.redis,
+      prefix: this.config.redis.prefix,
+      queues: this.queues,
+      schemas: this.schemas,
+      targets: this.targets,
+      progress: this.progress,
+      metrics: this.metrics,
+      logger: this.logger,
+      retryMinMs: this.config.worker.retryMinMs,
+      retryMaxMs: this.config.worker.retryMaxMs,
+    });
+  }
+}
