@@ -55,6 +55,13 @@ export class RouteConsumer {
       autorun: route.enabled,
     });
     this.worker.on('error', (error) => this.logger.error({ err: error }, 'queue connection error'));
+    // One active job per route across all worker processes: a job left active
+    // by a killed worker blocks the route until it is back at the head of the
+    // queue, so a later job can never move the checkpoint past it (invariant 5).
+    void deps.queues
+      .queueFor(route.id)
+      .setGlobalConcurrency(1)
+      .catch((error) => this.logger.error({ err: error }, 'could not set the route queue to one job at a time'));
   }
 
   get routeId(): string {

@@ -1,0 +1,38 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+
+/** A compiled Tributary app (dist/apps/<name>) running as a real child process. */
+export interface AppProcess {
+  readonly name: string;
+  readonly child: ChildProcess;
+  /** Everything it logged, for a failure message. */
+  output(): string;
+  kill(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+const ROOT = join(__dirname, '..', '..', '..');
+
+/** Starts `node dist/apps/<app>/src/main.js` with the given environment. `npm test` builds dist first. */
+export function startApp(app: 'relay' | 'worker' | 'admin' | 'tributary', env: Record<string, string>): AppProcess {
+  const child = spawn(process.execPath, [join(ROOT, 'dist', 'apps', app, 'src', 'main.js')], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  const keep = (chunk: Buffer) => {
+    log = (log + chunk.toString()).slice(-20_000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    name: app,
+    child,
+    output: () => log,
+    async kill(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}

@@ -1,0 +1,86 @@
+import { createConnection } from 'mysql2/promise';
+
+/**
+ * A concurrent random workload on one table shaped like
+ * `items(id INT PRIMARY KEY, grp INT, name VARCHAR(64), amount DECIMAL(12,2),
+ * noted DATETIME(6), payload JSON)`: multi-row transactions, updates of the
+ * same keys from several connections, deletes and re-inserts, key changes,
+ * NOW(6) and RAND(), and rollbacks.
+ */
+export const ITEMS_DDL = `CREATE TABLE items (
+  id INT NOT NULL PRIMARY KEY,
+  grp INT NOT NULL,
+  name VARCHAR(64) NOT NULL,
+  amount DECIMAL(12,2) NULL,
+  noted DATETIME(6) NULL,
+  payload JSON NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`;
+
+export interface WorkloadOptions {
+  connections: number;
+  transactionsPerConnection: number;
+  keySpace: number;
+  /** Checked between transactions: stop early when it returns true. */
+  stop?: () => boolean;
+}
+
+export interface WorkloadStats {
+  committed: number;
+  rolledBack: number;
+  failed: number;
+}
+
+export async function runItemsWorkload(url: string, options: WorkloadOptions): Promise<WorkloadStats> {
+  const stats: WorkloadStats = { committed: 0, rolledBack: 0, failed: 0 };
+  await Promise.all(
+    Array.from({ length: options.connections }, async () => {
+      const connection = await createConnection({ uri: url });
+      const key = () => 1 + Math.floor(Math.random() * options.keySpace);
+      try {
+        for (let t = 0; t < options.transactionsPerConnection && !options.stop?.(); t++) {
+          await connection.query('BEGIN');
+          try {
+            const statements = 1 + Math.floor(Math.random() * 4);
+            for (let s = 0; s < statements; s++) await randomStatement(connection, key);
+            if (Math.random() < 0.15) {
+              await connection.query('ROLLBACK');
+              stats.rolledBack++;
+            } else {
+              await connection.query('COMMIT');
+              stats.committed++;
+            }
+          } catch {
+            // Deadlocks and duplicate keys from key changes are part of a real workload.
+            await connection.query('ROLLBACK').catch(() => undefined);
+            stats.failed++;
+          }
+        }
+      } finally {
+        await connection.end();
+      }
+    }),
+  );
+  return stats;
+}
+
+type Query = { query(sql: string, values?: unknown[]): Promise<unknown> };
+
+async function randomStatement(connection: Query, key: () => number): Promise<void> {
+  const dice = Math.random();
+  if (dice < 0.35) {
+    await connection.query(
+      `INSERT INTO items (id, grp, name, amount, noted, payload) VALUES (?, ?, ?, ROUND(RAND() * 1000, 2), NOW(6), JSON_OBJECT('r', RAND(), 'n', ?))
+       ON DUPLICATE KEY UPDATE name = VALUES(name), amount = VALUES(amount), noted = VALUES(noted), payload = VALUES(payload)`,
+      [key(), Math.floor(Math.random() * 5), `n${Math.random().toString(36).slice(2, 8)} ✓`, Math.floor(Math.random() * 1e6)],
+    );
+  } else if (dice < 0.6) {
+    await connection.query('UPDATE items SET amount = amount + ROUND(RAND() * 10, 2), noted = NOW(6) WHERE id = ?', [key()]);
+  } else if (dice < 0.7) {
+    await connection.query('UPDATE items SET grp = grp + 1, name = CONCAT(name, "+") WHERE grp = ? AND id < ?', [Math.floor(Math.random() * 5), key()]);
+  } else if (dice < 0.85) {
+    await connection.query('DELETE FROM items WHERE id = ?', [key()]);
+  } else {
+    // Key change: moves the row at the target (old key gone, new key present).
+    await connection.query('UPDATE items SET id = ? WHERE id = ?', [key() + 100_000, key()]);
+  }
+}
