@@ -23,6 +23,7 @@ module.exports = {
     ],
   },
   moduleNameMapper,
+  reporters: ['default', '<rootDir>/test/summary-reporter.js'],
   testTimeout: 120000,
   maxWorkers: 2,
 };

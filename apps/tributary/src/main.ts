@@ -1,5 +1,4 @@
 import 'reflect-metadata';
-import { bootstrap } from '@tributary/platform';
-import { AllInOneModule } from './app.module';
+import { AllInOneModule, bootstrap } from '@tributary/platform';
 
 void bootstrap('tributary', AllInOneModule, { http: true });

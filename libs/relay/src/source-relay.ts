@@ -131,7 +131,7 @@ class Leadership {
     });
     logger.info({ epoch: this.epoch, watermark: this.watermark, high: this.high, holes: this.tracker.size() }, 'relay leads source');
     // Redis may have lost its data while no relay was running: rewind unless our marker is still there.
-    if (!(await lossDetector.isMarked(sourceId))) await this.rewind('no marker in Redis at start');
+    if (!(await lossDetector.isMarked(sourceId))) await this.rewind('no marker in Redis at start (first start, or Redis lost its data)', 'info');
 
     while (!this.stopped()) {
       try {
@@ -280,12 +280,12 @@ class Leadership {
   }
 
   /** Every route's jobs are in Redis only; if they are gone, re-send from what the targets durably applied. */
-  private async rewind(reason: string): Promise<void> {
+  private async rewind(reason: string, level: 'info' | 'warn' = 'warn'): Promise<void> {
     const { progress, lossDetector, metrics, sourceId, logger } = this.deps;
     await this.refreshRoutes(true);
     const applied = await progress.listProgress(this.routes.map((route) => route.routeId));
     const floor = Math.min(this.watermark, ...applied.map((route) => route.watermark));
-    logger.warn({ reason, from: floor, previousWatermark: this.watermark, previousHigh: this.high }, 'relay rewinds to the route checkpoints');
+    logger[level]({ reason, from: floor, previousWatermark: this.watermark, previousHigh: this.high }, 'relay re-sends from the route checkpoints');
     this.watermark = floor;
     this.high = floor;
     this.tracker = new HoleTracker([], { closeDelayMs: this.deps.settings.holeCloseDelayMs, timeoutMs: this.deps.settings.holeTimeoutMs });

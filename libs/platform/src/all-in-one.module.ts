@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AdminModule } from '@tributary/admin';
-import { CoreModule } from '@tributary/platform';
+import { CoreModule } from './core.module';
 import { RelayModule } from '@tributary/relay';
 import { WorkerModule } from '@tributary/worker';
 

@@ -1,0 +1,27 @@
+/**
+ * The benchmark's table: shaped like the end-to-end tests' `items` (an INT
+ * key and a DECIMAL, a VARCHAR, a DATETIME(6) and a JSON column), so the
+ * triggers build images with every kind of conversion a typical table needs.
+ */
+export function itemsDdl(table: string): string {
+  return `CREATE TABLE \`${table}\` (
+    id INT NOT NULL PRIMARY KEY,
+    grp INT NOT NULL,
+    name VARCHAR(64) NOT NULL,
+    amount DECIMAL(12,2) NULL,
+    noted DATETIME(6) NULL,
+    payload JSON NULL
+  ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`;
+}
+
+/** Deterministic PRNG (mulberry32): both sides of a pair replay exactly the same operations. */
+export function prng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -1,0 +1,178 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import IORedis from 'ioredis';
+import knexFactory, { Knex } from 'knex';
+import { openMysql } from '@tributary/control';
+
+/**
+ * Small helpers for the benchmark. libs/testing has near-identical ones, but
+ * it is left out of the build (it is test-only code), so the bench keeps its
+ * own few lines instead of pulling the test tree into dist/.
+ */
+
+/** The repository root, from dist/bench/ (compiled) — the apps are started from dist/apps/. */
+export const ROOT = join(__dirname, '..', '..');
+
+/** A name no other run uses: prefix + time + random. Lowercase, identifier-safe. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}_${Date.now().toString(36)}${randomBytes(3).toString('hex')}`.toLowerCase();
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/** Progress notes go to stderr, so stdout carries only the summary. */
+export function note(message: string): void {
+  process.stderr.write(`[bench] ${message}\n`);
+}
+
+/**
+ * Everything a run creates registers its undo here; `run` undoes it all in
+ * reverse order, each step on its own, so one failed drop does not leave the
+ * rest behind.
+ */
+export class Cleanup {
+  private readonly steps: Array<{ what: string; undo: () => Promise<unknown> }> = [];
+
+  add(what: string, undo: () => Promise<unknown>): void {
+    this.steps.push({ what, undo });
+  }
+
+  async run(): Promise<void> {
+    while (this.steps.length > 0) {
+      const step = this.steps.pop()!;
+      try {
+        await step.undo();
+      } catch (error) {
+        note(`cleanup of ${step.what} failed: ${(error as Error).message}`);
+      }
+    }
+  }
+}
+
+export interface BenchDatabase {
+  name: string;
+  url: string;
+  knex: Knex;
+}
+
+/** A fresh MariaDB database; dropped by `cleanup`. The pool uses Tributary's session settings (openMysql). */
+export async function createMysqlDatabase(serverUrl: string, prefix: string, cleanup: Cleanup): Promise<BenchDatabase> {
+  const name = uniqueName(prefix);
+  await onServer(knexFactory({ client: 'mysql2', connection: serverUrl }), `CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+  const url = `${serverUrl}/${name}`;
+  const knex = openMysql(url, { min: 0, max: 4 });
+  cleanup.add(`database ${name}`, async () => {
+    await knex.destroy();
+    await onServer(knexFactory({ client: 'mysql2', connection: serverUrl }), `DROP DATABASE IF EXISTS \`${name}\``);
+  });
+  return { name, url, knex };
+}
+
+/** A fresh PostgreSQL database; dropped (with its connections) by `cleanup`. */
+export async function createPostgresDatabase(serverUrl: string, prefix: string, cleanup: Cleanup): Promise<BenchDatabase> {
+  const name = uniqueName(prefix);
+  const admin = () => knexFactory({ client: 'pg', connection: `${serverUrl}/postgres` });
+  await onServer(admin(), `CREATE DATABASE "${name}"`);
+  const url = `${serverUrl}/${name}`;
+  const knex = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 2 } });
+  cleanup.add(`database ${name}`, async () => {
+    await knex.destroy();
+    await onServer(admin(), `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  });
+  return { name, url, knex };
+}
+
+async function onServer(knex: Knex, sql: string): Promise<void> {
+  try {
+    await knex.raw(sql);
+  } finally {
+    await knex.destroy();
+  }
+}
+
+/** Registers the removal of every Redis key under `prefix:` (BullMQ queues, the relay marker). */
+export function cleanRedisPrefix(url: string, prefix: string, cleanup: Cleanup): void {
+  cleanup.add(`redis keys ${prefix}:*`, async () => {
+    const redis = new IORedis(url, { maxRetriesPerRequest: 1, lazyConnect: true });
+    try {
+      await redis.connect();
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length > 0) await redis.del(...keys);
+      } while (cursor !== '0');
+    } finally {
+      redis.disconnect();
+    }
+  });
+}
+
+/** A compiled Tributary app (dist/apps/<name>/src/main.js) running as a child process. */
+export interface AppProcess {
+  readonly name: string;
+  readonly pid: number;
+  /** The last 20 kB it logged, for a failure message. */
+  output(): string;
+  /** True once the process has exited (for whatever reason). */
+  exited(): boolean;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export type AppName = 'relay' | 'worker' | 'tributary';
+
+/** Starts an app with exactly `env` (plus PATH); `nodeArgs` go before the script (e.g. --cpu-prof). Stopped by `cleanup`. */
+export function startApp(app: AppName, env: Record<string, string>, nodeArgs: readonly string[], cleanup: Cleanup): AppProcess {
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist', 'apps', app, 'src', 'main.js')], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  if (child.pid === undefined) throw new Error(`could not start ${app}`);
+  let log = '';
+  const keep = (chunk: Buffer) => {
+    log = (log + chunk.toString()).slice(-20_000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exit = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const isDone = () => child.exitCode !== null || child.signalCode !== null;
+  const handle: AppProcess = {
+    name: app,
+    pid: child.pid,
+    output: () => log,
+    exited: isDone,
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (!isDone()) child.kill(signal);
+      // A graceful stop finishes the current batch; past that, kill it.
+      const timeout = sleep(10_000).then(() => {
+        if (!isDone()) child.kill('SIGKILL');
+      });
+      await Promise.race([exit, timeout]);
+      await exit;
+    },
+  };
+  cleanup.add(`process ${app} (${child.pid})`, () => handle.stop('SIGKILL'));
+  return handle;
+}
+
+/** Fixed-width text table for the summary. */
+export function table(headers: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+  const widths = headers.map((header, i) => Math.max(header.length, ...rows.map((row) => row[i].length)));
+  const line = (cells: readonly string[]) => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ');
+  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+export function formatInt(value: number): string {
+  return Math.round(value).toLocaleString('en-US');
+}
