@@ -68,7 +68,7 @@ describe('SourceRelay (real MariaDB and Redis)', () => {
     await control.drop();
   });
 
-  function startRelay(leaderId: string): SourceRelay {
+  function startRelay(leaderId: string, overrides: Partial<SourceRelaySettings> = {}): SourceRelay {
     const relay = new SourceRelay({
       sourceId: 'src',
       leaderId,
@@ -80,7 +80,7 @@ describe('SourceRelay (real MariaDB and Redis)', () => {
       lossDetector: new RedisLossDetector(redis, prefix),
       metrics,
       logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
-      settings,
+      settings: { ...settings, ...overrides },
     });
     relays.push(relay);
     relay.start();
@@ -192,5 +192,34 @@ describe('SourceRelay (real MariaDB and Redis)', () => {
     const last = (await outboxSeqs()).pop()!;
     await waitFor(async () => (await deliveredSeqs()).includes(last), { what: 'the new leader to deliver' });
     await standby.stop();
+  });
+
+  it('purges only outbox rows that every route has applied, in chunks', async () => {
+    const seqs = await outboxSeqs();
+    const applied = seqs[Math.floor(seqs.length / 2)];
+    await progress.recordApplied('r1', { watermark: applied, maxSeq: applied, count: 0, lastChangeTs: null });
+    const relay = startRelay('relay-purge', { retentionMs: 0, purgeIntervalMs: 50, purgeChunkRows: 7 });
+    await waitFor(async () => (await outboxSeqs())[0] > applied, { what: 'the purge' });
+    expect(await outboxSeqs()).toEqual(seqs.filter((seq) => seq > applied));
+    await relay.stop();
+  });
+
+  it('closes a hole by timeout only as a last resort, counts it, and still delivers a commit that comes later', async () => {
+    const relay = startRelay('relay-timeout', { holeTimeoutMs: 300 });
+    const [a, b] = [await writer(), await writer()];
+    await a.query('BEGIN');
+    await insertChange(a, 7000);
+    await insertChange(b, 7001);
+    const last = (await outboxSeqs()).pop()!;
+    const held = last - 1;
+    await waitFor(async () => (await progress.loadRelayState('src'))?.watermark === last, { what: 'the timeout to close the hole' });
+    const timeouts = async () => (await metrics.holesClosed.get()).values.find((v) => v.labels.how === 'timeout')?.value ?? 0;
+    expect(await timeouts()).toBeGreaterThanOrEqual(1);
+    expect(await deliveredSeqs()).not.toContain(held);
+
+    await a.query('COMMIT'); // the transaction was slow, not dead
+    await waitFor(async () => (await deliveredSeqs()).includes(held), { what: 'the late commit to be delivered' });
+    expect((await metrics.lateCommits.get()).values[0]?.value).toBe(1);
+    await relay.stop();
   });
 });

@@ -1,0 +1,230 @@
+import { createServer } from 'node:net';
+import { CatalogRepository, ProgressRepository } from '@tributary/control';
+import { migrateControl, OUTBOX_TABLE } from '@tributary/db';
+import { ReplicationSetup } from '@tributary/setup';
+import { defaultTargetRegistry } from '@tributary/targets';
+import { itemsDdl } from './items';
+import { CpuMeter, memoryMiB, pidsByName } from './proc';
+import {
+  AppName,
+  AppProcess,
+  BenchDatabase,
+  Cleanup,
+  cleanRedisPrefix,
+  createMysqlDatabase,
+  createPostgresDatabase,
+  note,
+  sleep,
+  startApp,
+  uniqueName,
+} from './support';
+
+/**
+ * Drain: a backlog written through the capture triggers while no relay runs,
+ * then the compiled apps started, timed until the route's durable progress
+ * covers every change in the outbox.
+ */
+export interface DrainOptions {
+  mysqlUrl: string;
+  postgresUrl: string;
+  redisUrl: string;
+  /** Rows inserted; then two thirds of them updated and a twelfth deleted (default 120k → 210k changes). */
+  inserts: number;
+  /** `split`: relay and worker processes (as deployed); `allinone`: the single `tributary` process. */
+  apps: 'split' | 'allinone';
+  /** Tributary settings for the apps (RELAY_BATCH_ROWS, JOB_MAX_ROWS, ...), on top of the defaults. */
+  appEnv: Record<string, string>;
+  /** Extra node flags for the apps, e.g. --prof to find where their time goes. */
+  nodeArgs: string[];
+  timeoutMs: number;
+}
+
+export interface DrainResult {
+  backlog: { inserts: number; updates: number; deletes: number; changes: number; maxSeq: number; writeSeconds: number };
+  /** From starting the apps until the route's watermark reached the outbox's max seq. */
+  seconds: number;
+  /** When the route first moved, from the same start (process start-up, first poll, first batch), and where it was then. */
+  firstProgressAt: number;
+  firstProgressSeq: number;
+  /** When the relay had read and enqueued the whole backlog. */
+  relayDoneAt: number | null;
+  peakRssMiB: Record<string, number | null>;
+  /** CPU seconds per component over the drain, and the machine's busy share (1 = both cores busy). */
+  cpu: Record<string, number>;
+  machineBusy: number;
+  appliedTotal: number;
+  deadLetters: number;
+  rows: { source: number; target: number; sourceSum: string; targetSum: string };
+}
+
+const SOURCE_ID = 'src';
+const TARGET_ID = 'pg';
+const ROUTE_ID = 'items-pg';
+const TABLE = 'items';
+const WRITE_CHUNK = 10_000;
+
+export async function measureDrain(options: DrainOptions, cleanup: Cleanup): Promise<DrainResult> {
+  const control = await createMysqlDatabase(options.mysqlUrl, 'trib_bench_ctl', cleanup);
+  const source = await createMysqlDatabase(options.mysqlUrl, 'trib_bench_src', cleanup);
+  const postgres = await createPostgresDatabase(options.postgresUrl, 'trib_bench_pg', cleanup);
+  const prefix = uniqueName('trib_bench');
+  cleanRedisPrefix(options.redisUrl, prefix, cleanup);
+  await migrateControl(control.knex);
+  const progress = new ProgressRepository(control.knex);
+
+  // The route must exist before the backlog: a route created later starts at the relay's
+  // watermark (CatalogRepository.upsertRoute), and with no relay state yet that is 0.
+  await source.knex.raw(itemsDdl(TABLE));
+  const setup = new ReplicationSetup(new CatalogRepository(control.knex), defaultTargetRegistry());
+  await setup.addSource(SOURCE_ID, source.url);
+  await setup.captureTable(SOURCE_ID, TABLE);
+  await setup.addTarget({ id: TARGET_ID, kind: 'postgres', url: postgres.url, options: {} });
+  await setup.addRoute({ id: ROUTE_ID, sourceId: SOURCE_ID, table: TABLE, targetId: TARGET_ID, targetTable: TABLE, enabled: true });
+
+  const backlog = await writeBacklog(source, options.inserts);
+  note(`backlog: ${backlog.changes} changes written in ${backlog.writeSeconds.toFixed(1)} s; starting the apps`);
+
+  const env: Record<string, string> = {
+    CONTROL_DATABASE_URL: control.url,
+    REDIS_URL: options.redisUrl,
+    REDIS_PREFIX: prefix,
+    LOG_LEVEL: 'warn',
+    ...options.appEnv,
+  };
+  const names: AppName[] = options.apps === 'split' ? ['relay', 'worker'] : ['tributary'];
+  if (options.apps === 'allinone') env.ADMIN_PORT = String(await freePort());
+
+  const apps: AppProcess[] = [];
+  const meter = new CpuMeter(cpuGroups(apps));
+  meter.start();
+  const started = performance.now();
+  for (const name of names) apps.push(startApp(name, env, options.nodeArgs, cleanup));
+
+  try {
+    const timing = await waitForDrain(progress, apps, backlog.maxSeq, started, options.timeoutMs);
+    const seconds = (performance.now() - started) / 1000;
+    // Read while the processes still live: /proc forgets them once they exit.
+    const peakRssMiB = Object.fromEntries(apps.map((app) => [app.name, memoryMiB(app.pid, 'VmHWM')]));
+    const { perGroup, machineBusy } = meter.stop();
+    await Promise.all(apps.map((app) => app.stop()));
+
+    const [route] = await progress.listProgress([ROUTE_ID]);
+    const [letters] = await control.knex.raw('SELECT COUNT(*) AS n FROM tributary_dead_letters WHERE route_id = ?', [ROUTE_ID]);
+    return {
+      backlog,
+      seconds,
+      ...timing,
+      peakRssMiB,
+      cpu: Object.fromEntries(perGroup),
+      machineBusy,
+      appliedTotal: route.appliedTotal,
+      deadLetters: Number((letters as Array<{ n: number }>)[0].n),
+      rows: await compareRows(source, postgres),
+    };
+  } catch (error) {
+    for (const app of apps) note(`--- ${app.name} output:\n${app.output()}`);
+    throw error;
+  }
+}
+
+/**
+ * Writes the backlog through the triggers with set-based statements (one
+ * outbox row per row changed): inserts from MariaDB's SEQUENCE engine, then
+ * updates and deletes by key range, in chunks so no transaction is huge.
+ */
+async function writeBacklog(source: BenchDatabase, inserts: number): Promise<DrainResult['backlog']> {
+  const updates = Math.floor((inserts * 2) / 3);
+  const deletes = Math.floor(inserts / 12);
+  const started = performance.now();
+  for (const [from, to] of chunks(1, inserts)) {
+    await source.knex.raw(
+      `INSERT INTO ${TABLE} (id, grp, name, amount, noted, payload)
+       SELECT seq, seq % 7, CONCAT('item ', seq, ' ✓'), ROUND(seq * 0.37, 2), NOW(6), JSON_OBJECT('n', seq, 'tag', CONCAT('t', seq % 13))
+         FROM seq_${from}_to_${to}`,
+    );
+  }
+  for (const [from, to] of chunks(1, updates)) {
+    await source.knex.raw(`UPDATE ${TABLE} SET amount = amount + 1.25, name = CONCAT(name, '+'), noted = NOW(6) WHERE id BETWEEN ? AND ?`, [from, to]);
+  }
+  for (const [from, to] of chunks(inserts - deletes + 1, inserts)) {
+    await source.knex.raw(`DELETE FROM ${TABLE} WHERE id BETWEEN ? AND ?`, [from, to]);
+  }
+  const writeSeconds = (performance.now() - started) / 1000;
+  const [rows] = await source.knex.raw(`SELECT COUNT(*) AS n, COALESCE(MAX(seq), 0) AS m FROM \`${OUTBOX_TABLE}\``);
+  const { n, m } = (rows as Array<{ n: number; m: number }>)[0];
+  return { inserts, updates, deletes, changes: Number(n), maxSeq: Number(m), writeSeconds };
+}
+
+function chunks(from: number, to: number): Array<[number, number]> {
+  const result: Array<[number, number]> = [];
+  for (let start = from; start <= to; start += WRITE_CHUNK) result.push([start, Math.min(to, start + WRITE_CHUNK - 1)]);
+  return result;
+}
+
+/** CPU groups: each app, and the servers it talks to (every PostgreSQL backend counts). */
+function cpuGroups(apps: readonly AppProcess[]): Map<string, () => number[]> {
+  const servers = (name: string) => () => pidsByName([name]).get(name) ?? [];
+  const groups = new Map<string, () => number[]>();
+  for (const name of ['relay', 'worker', 'tributary']) {
+    groups.set(name, () => apps.filter((app) => app.name === name).map((app) => app.pid));
+  }
+  groups.set('mariadb', servers('mariadbd'));
+  groups.set('postgres', servers('postgres'));
+  groups.set('redis', servers('redis-server'));
+  return groups;
+}
+
+/** Polls the control schema until the route has durably applied through `maxSeq`; fails fast if an app dies. */
+async function waitForDrain(
+  progress: ProgressRepository,
+  apps: readonly AppProcess[],
+  maxSeq: number,
+  started: number,
+  timeoutMs: number,
+): Promise<{ firstProgressAt: number; firstProgressSeq: number; relayDoneAt: number | null }> {
+  let firstProgressAt = Number.NaN;
+  let firstProgressSeq = 0;
+  let relayDoneAt: number | null = null;
+  let reportedAt = 0;
+  for (;;) {
+    const elapsed = (performance.now() - started) / 1000;
+    const dead = apps.find((app) => app.exited());
+    if (dead) throw new Error(`${dead.name} exited during the drain`);
+    const [route] = await progress.listProgress([ROUTE_ID]);
+    const relay = await progress.loadRelayState(SOURCE_ID);
+    const applied = route?.watermark ?? 0;
+    if (applied > 0 && Number.isNaN(firstProgressAt)) {
+      firstProgressAt = elapsed;
+      firstProgressSeq = applied;
+    }
+    if (relayDoneAt === null && relay && relay.watermark >= maxSeq) relayDoneAt = elapsed;
+    if (applied >= maxSeq) return { firstProgressAt, firstProgressSeq, relayDoneAt };
+    if (elapsed - reportedAt >= 5) {
+      reportedAt = elapsed;
+      note(`drain t=${elapsed.toFixed(0)}s: relay at ${relay?.watermark ?? 0}, route at ${applied} of ${maxSeq}`);
+    }
+    if (elapsed * 1000 > timeoutMs) throw new Error(`drain did not finish in ${timeoutMs} ms (route at ${applied} of ${maxSeq})`);
+    await sleep(100);
+  }
+}
+
+/** The verdict: same row count (and same DECIMAL total, a cheap content check) at source and target. */
+async function compareRows(source: BenchDatabase, postgres: BenchDatabase): Promise<DrainResult['rows']> {
+  const [mysqlRows] = await source.knex.raw(`SELECT COUNT(*) AS n, CAST(COALESCE(SUM(amount), 0) AS CHAR) AS s FROM ${TABLE}`);
+  const pgResult = await postgres.knex.raw(`SELECT COUNT(*) AS n, COALESCE(SUM(amount), 0)::text AS s FROM "${TABLE}"`);
+  const mysql = (mysqlRows as Array<{ n: number; s: string }>)[0];
+  const pg = (pgResult as { rows: Array<{ n: string; s: string }> }).rows[0];
+  return { source: Number(mysql.n), target: Number(pg.n), sourceSum: mysql.s, targetSum: pg.s };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
