@@ -37,6 +37,7 @@ const schema = z.object({
   WORKER_RETRY_MIN_MS: int(200, 1),
   WORKER_RETRY_MAX_MS: int(30_000, 1),
   CONFIG_REFRESH_MS: int(2000, 10),
+  CAPTURE_DRIFT_CHECK_MS: int(10_000, 100),
 });
 
 export type Env = z.infer<typeof schema>;
@@ -61,6 +62,8 @@ export interface TributaryConfig {
   outbox: { retentionMs: number; purgeIntervalMs: number; purgeChunkRows: number };
   worker: { retryMinMs: number; retryMaxMs: number };
   configRefreshMs: number;
+  /** How often the relay compares captured tables with their triggers. */
+  driftCheckMs: number;
 }
 
 export class ConfigError extends Error {
@@ -102,6 +105,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     worker: { retryMinMs: e.WORKER_RETRY_MIN_MS, retryMaxMs: e.WORKER_RETRY_MAX_MS },
     configRefreshMs: e.CONFIG_REFRESH_MS,
+    driftCheckMs: e.CAPTURE_DRIFT_CHECK_MS,
   };
 }
 

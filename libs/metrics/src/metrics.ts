@@ -94,6 +94,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly captureDrift = new Gauge({
+    name: 'tributary_capture_drift',
+    help: '1 when a captured table no longer matches its installed triggers (altered after capture): regenerate them',
+    labelNames: ['source', 'table'],
+    registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'tributary_process_' });
   }

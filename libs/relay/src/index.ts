@@ -3,3 +3,4 @@ export * from './job-planner';
 export * from './source-relay';
 export * from './relay.service';
 export * from './relay.module';
+export * from './drift-monitor';

@@ -8,12 +8,14 @@ import { LOGGER, Logger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
 import { LeaderLease, OutboxRepository } from '@tributary/outbox';
 import { QueueRegistry, RedisLossDetector } from '@tributary/queue';
+import { DriftMonitor } from './drift-monitor';
 import { SourceRelay } from './source-relay';
 
 interface RunningSource {
   url: string;
   relay: SourceRelay;
   knex: Knex;
+  driftTimer: NodeJS.Timeout;
 }
 
 /**
@@ -92,13 +94,17 @@ export class RelayService implements OnApplicationBootstrap, OnApplicationShutdo
     });
     logger.info({ url: redactUrl(url) }, 'relay starts for source');
     relay.start();
-    this.running.set(sourceId, { url, relay, knex });
+    const drift = new DriftMonitor(sourceId, knex, this.catalog, this.metrics, logger);
+    const driftTimer = setInterval(() => void drift.check().catch(() => undefined), this.config.driftCheckMs);
+    void drift.check().catch(() => undefined);
+    this.running.set(sourceId, { url, relay, knex, driftTimer });
   }
 
   private async stopSource(sourceId: string): Promise<void> {
     const running = this.running.get(sourceId);
     if (!running) return;
     this.running.delete(sourceId);
+    clearInterval(running.driftTimer);
     await running.relay.stop();
     await running.knex.destroy();
   }

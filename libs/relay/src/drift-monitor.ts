@@ -1,0 +1,44 @@
+import { Knex } from 'knex';
+import { captureStatus } from '@tributary/capture';
+import { CatalogRepository } from '@tributary/control';
+import { Logger } from '@tributary/logger';
+import { Metrics } from '@tributary/metrics';
+
+/**
+ * Schema drift is loud (DESIGN.md, Hazards): a table altered after capture
+ * either breaks the application's writes (a dropped column) or stops
+ * capturing a new column. Checked on a timer; reported as a metric and an
+ * error log line when a table starts (or stops) drifting.
+ */
+export class DriftMonitor {
+  private readonly drifting = new Set<string>();
+
+  constructor(
+    private readonly sourceId: string,
+    private readonly knex: Knex,
+    private readonly catalog: CatalogRepository,
+    private readonly metrics: Metrics,
+    private readonly logger: Logger,
+  ) {}
+
+  async check(): Promise<void> {
+    for (const { table } of await this.catalog.listCapturedTables(this.sourceId)) {
+      const status = await captureStatus(this.knex, table).catch((error: Error) => {
+        this.logger.error({ table, err: error }, 'capture status check failed');
+        return null;
+      });
+      if (!status) continue;
+      const drifted = status.drifted || !status.installed;
+      this.metrics.captureDrift.set({ source: this.sourceId, table }, drifted ? 1 : 0);
+      if (drifted && !this.drifting.has(table)) {
+        this.drifting.add(table);
+        this.logger.error(
+          { table, installedHash: status.installedHash, currentHash: status.currentHash, installed: status.installed },
+          'captured table no longer matches its triggers: re-install capture (writes may be failing or columns not captured)',
+        );
+      } else if (!drifted && this.drifting.delete(table)) {
+        this.logger.info({ table }, 'captured table matches its triggers again');
+      }
+    }
+  }
+}
