@@ -166,6 +166,7 @@ function drainReport(result: DrainResult, settings: BenchSettings): string[] {
         ['SUM(amount) source / target', `${result.rows.sourceSum} / ${result.rows.targetSum}`],
         ['verified', verified ? 'yes' : 'NO'],
       ],
+      false,
     ),
     `settings: RELAY_BATCH_ROWS=${config.relay.batchRows} JOB_MAX_ROWS=${config.relay.jobMaxRows} JOB_MAX_BYTES=${config.relay.jobMaxBytes} ` +
       `RELAY_MAX_QUEUE_JOBS=${config.relay.maxQueueJobs} RELAY_POLL_MIN_MS=${config.relay.pollMinMs} RELAY_POLL_MAX_MS=${config.relay.pollMaxMs}` +

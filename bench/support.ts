@@ -166,10 +166,11 @@ export function startApp(app: AppName, env: Record<string, string>, nodeArgs: re
   return handle;
 }
 
-/** Fixed-width text table for the summary. */
-export function table(headers: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+/** Fixed-width text table for the summary: numbers right-aligned (`numeric`), text left-aligned. */
+export function table(headers: readonly string[], rows: ReadonlyArray<readonly string[]>, numeric = true): string {
   const widths = headers.map((header, i) => Math.max(header.length, ...rows.map((row) => row[i].length)));
-  const line = (cells: readonly string[]) => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ');
+  const align = (cell: string, i: number) => (i > 0 && numeric ? cell.padStart(widths[i]) : cell.padEnd(widths[i]));
+  const line = (cells: readonly string[]) => cells.map(align).join('  ').trimEnd();
   return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
