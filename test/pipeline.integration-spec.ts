@@ -34,6 +34,7 @@ describe('pipeline: MariaDB → relay → BullMQ → worker → PostgreSQL and M
   let pg: PostgresTarget;
   let my: MysqlTarget;
   let relay: AppProcess;
+  let standbyRelay: AppProcess;
   let worker: AppProcess;
   const connections: Connection[] = [];
 
@@ -54,6 +55,7 @@ describe('pipeline: MariaDB → relay → BullMQ → worker → PostgreSQL and M
     pg = new PostgresTarget({ kind: 'postgres', url: postgres.url });
     my = new MysqlTarget({ kind: 'mysql', url: mysqlTarget.url });
     relay = pipeline.start('relay');
+    standbyRelay = pipeline.start('relay'); // two relays: one leads, one waits
     worker = pipeline.start('worker');
   });
 
@@ -133,11 +135,14 @@ describe('pipeline: MariaDB → relay → BullMQ → worker → PostgreSQL and M
     await expectItemsEqual();
   });
 
-  it('ends equal to the source when the relay and the worker are SIGKILLed mid-workload and restarted', async () => {
+  it('ends equal to the source when the relays and the worker are SIGKILLed mid-workload and restarted', async () => {
     let stop = false;
     const load = runItemsWorkload(pipeline.source.url, { connections: 3, transactionsPerConnection: 100_000, keySpace: 80, stop: () => stop });
     await sleep(700);
+    const { epoch: epochBefore } = (await pipeline.progress.loadRelayState('src'))!;
     await relay.kill('SIGKILL');
+    await sleep(300);
+    await standbyRelay.kill('SIGKILL'); // whichever led, both are gone now
     await sleep(300);
     await worker.kill('SIGKILL');
     await sleep(700); // the source keeps writing while nothing replicates
@@ -149,5 +154,11 @@ describe('pipeline: MariaDB → relay → BullMQ → worker → PostgreSQL and M
     const stats = await load;
     expect(stats.committed).toBeGreaterThan(50);
     await expectItemsEqual();
+    expect((await pipeline.progress.loadRelayState('src'))!.epoch).toBeGreaterThan(epochBefore);
+  });
+
+  it('stops a worker gracefully on SIGTERM', async () => {
+    expect(await worker.kill('SIGTERM')).toBe(0);
+    worker = pipeline.start('worker');
   });
 });

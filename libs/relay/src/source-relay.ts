@@ -1,3 +1,4 @@
+import { TributaryConfig } from '@tributary/config';
 import { Logger } from '@tributary/logger';
 import { CatalogRepository, ProgressRepository, RouteRecord } from '@tributary/control';
 import { Metrics } from '@tributary/metrics';
@@ -7,22 +8,13 @@ import { changeJobId, CHANGE_JOB_NAME, ChangeJobData, QueueRegistry, RedisLossDe
 import { Hole, HoleTracker, parseHoles, Range } from './hole-tracker';
 import { planJobs, RouteFeed } from './job-planner';
 
-export interface SourceRelaySettings {
-  batchRows: number;
-  pollMinMs: number;
-  pollMaxMs: number;
-  maxQueueJobs: number;
-  holeCloseDelayMs: number;
-  holeTimeoutMs: number;
-  leaderRetryMs: number;
-  heartbeatMs: number;
-  jobMaxRows: number;
-  jobMaxBytes: number;
+/** The relay's slice of the config, plus the outbox housekeeping it runs. */
+export type SourceRelaySettings = TributaryConfig['relay'] & {
   configRefreshMs: number;
   retentionMs: number;
   purgeIntervalMs: number;
   purgeChunkRows: number;
-}
+};
 
 export interface SourceRelayDeps {
   sourceId: string;

@@ -3,6 +3,7 @@ import { quoteAnsi, Row } from '@tributary/model';
 import { TargetConfigError } from './errors';
 import { fromPostgres, POSTGRES_TYPES, postgresReadExpression } from './postgres-values';
 import { POSTGRES_BOOKKEEPING_DDL, postgresCreateTable, postgresDialect } from './postgres-sql';
+import { evolvePostgresTable } from './postgres-evolve';
 import { applySqlBatch, transient } from './sql-apply';
 import { CHECKPOINTS_TABLE } from './sql-dialect';
 import { checkTargetUrl, poolConfig, sqlTargetOptions } from './sql-target';
@@ -44,8 +45,16 @@ export class PostgresTarget implements Target {
     });
   }
 
+  /**
+   * Creates the table, or evolves it to `table` if it exists: missing columns
+   * are added (NULL-able), NOT NULL columns the spec leaves out become
+   * NULL-able, nothing is dropped or retyped (see table-evolution.ts).
+   *
+   * @throws TargetConfigError if the existing primary key is not the spec's key.
+   */
   async ensureTable(table: TargetTableSpec): Promise<void> {
-    await this.createTables([...POSTGRES_BOOKKEEPING_DDL, postgresCreateTable(validateTableSpec(table))]);
+    const spec = validateTableSpec(table);
+    await this.createTables([...POSTGRES_BOOKKEEPING_DDL, postgresCreateTable(spec)], (trx) => evolvePostgresTable(trx, spec));
     this.bookkeeping ??= Promise.resolve();
   }
 
@@ -62,13 +71,15 @@ export class PostgresTarget implements Target {
     return this.bookkeeping;
   }
 
-  private async createTables(ddl: readonly string[]): Promise<void> {
+  private async createTables(ddl: readonly string[], then?: (trx: Knex.Transaction) => Promise<void>): Promise<void> {
     await this.transient(() =>
       this.knex.transaction(async (trx) => {
         // Two processes may create the same tables at once; concurrent CREATE ... IF NOT EXISTS can
-        // still collide in pg_type, so DDL is serialised per database (released at commit).
+        // still collide in pg_type, so DDL is serialised per database (released at commit). The
+        // same lock makes evolving a table read-then-alter without a race.
         await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', ['tributary:ddl']);
         for (const sql of ddl) await trx.raw(sql);
+        await then?.(trx);
       }),
     );
   }
