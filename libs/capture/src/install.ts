@@ -38,12 +38,20 @@ export async function installCapture(knex: Knex, table: string, opts: InstallOpt
       // information_schema and SHOW INDEX work under LOCK TABLES, so the schema read is the one the triggers will see.
       const schema = await readSchema(query, table);
       await opts.beforeInstall?.(schema);
-      const triggers = generateTriggers(schema);
-      for (const trigger of triggers) await query(trigger.sql);
-      await dropTriggers(query, table, (name) => !triggers.some((trigger) => trigger.name === name));
+      await replaceTriggers(query, schema);
       return schema;
     }),
   );
+}
+
+/**
+ * Installs the triggers `schema` needs and drops any other `trb_` trigger on
+ * the table. Run it while the table and the outbox are locked.
+ */
+export async function replaceTriggers(query: Query, schema: TableSchema): Promise<void> {
+  const triggers = generateTriggers(schema);
+  for (const trigger of triggers) await query(trigger.sql);
+  await dropTriggers(query, schema.table, (name) => !triggers.some((trigger) => trigger.name === name));
 }
 
 /**

@@ -74,7 +74,7 @@ function errorNumber(error: unknown): number | null {
 }
 
 /** The server's own words when there are some (knex prefixes the statement to the message). */
-function errorMessage(error: unknown): string {
+export function errorMessage(error: unknown): string {
   if (typeof error === 'object' && error !== null && 'sqlMessage' in error && typeof error.sqlMessage === 'string') return error.sqlMessage;
   return error instanceof Error ? error.message : String(error);
 }

@@ -1,4 +1,4 @@
-import { cascadeWarnings, installCapture, uninstallCapture } from '@tributary/capture';
+import { alterCapturedTable, cascadeWarnings, installCapture, uninstallCapture } from '@tributary/capture';
 import { CatalogRepository, openMysql, RouteRecord, TargetRecord } from '@tributary/control';
 import { migrateOutbox } from '@tributary/db';
 import { TableSchema, validateIdentifier, validateName } from '@tributary/model';
@@ -44,6 +44,37 @@ export class ReplicationSetup {
         beforeInstall: (installing) => this.catalog.saveSchema(sourceId, installing),
       });
       await this.catalog.recordCapturedTable(sourceId, table, schema.hash);
+      return { schema, warnings: await cascadeWarnings(knex, table) };
+    } finally {
+      await knex.destroy();
+    }
+  }
+
+  /**
+   * Changes a captured table's shape the safe way (alterCapturedTable): the
+   * ALTER and the regenerated triggers are one step for the application's
+   * writers, and the new schema is saved before the triggers go live. Routes
+   * then get changes with the new schema, and their targets evolve to it
+   * (Target.ensureTable).
+   *
+   * @param alterSpec what follows `ALTER TABLE <table>`, e.g. `ADD COLUMN note VARCHAR(20) NULL`.
+   * @throws SetupError if the source does not exist or the table is not captured;
+   *   CaptureError if the spec is refused or the ALTER or the capture fails (its message says whether the ALTER was applied).
+   */
+  async alterTable(sourceId: string, table: string, alterSpec: string): Promise<{ schema: TableSchema; warnings: string[] }> {
+    validateIdentifier(table, 'table');
+    const source = await this.requireSource(sourceId);
+    const captured = await this.catalog.listCapturedTables(sourceId);
+    if (!captured.some((record) => record.table === table)) {
+      throw new SetupError(`table ${table} of source ${sourceId} is not captured; alter it directly, or capture it first`);
+    }
+    const knex = openMysql(source.url, { min: 0, max: 2 });
+    try {
+      const schema = await alterCapturedTable(knex, table, alterSpec, {
+        beforeInstall: (installing) => this.catalog.saveSchema(sourceId, installing),
+      });
+      await this.catalog.recordCapturedTable(sourceId, table, schema.hash);
+      // The ALTER may have added a cascading foreign key.
       return { schema, warnings: await cascadeWarnings(knex, table) };
     } finally {
       await knex.destroy();

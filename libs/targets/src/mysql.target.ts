@@ -1,6 +1,7 @@
 import knexFactory, { Knex } from 'knex';
 import { quoteMysql, Row } from '@tributary/model';
 import { TargetConfigError } from './errors';
+import { evolveMysqlTable } from './mysql-evolve';
 import { MYSQL_BOOKKEEPING_DDL, mysqlCreateTable, mysqlDialect } from './mysql-sql';
 import { fromMysql, mysqlReadExpression } from './mysql-values';
 import { applySqlBatch, transient } from './sql-apply';
@@ -55,8 +56,17 @@ export class MysqlTarget implements Target {
     });
   }
 
+  /**
+   * Creates the table, or evolves it to `table` if it exists: missing columns
+   * are added (NULL-able), NOT NULL columns the spec leaves out become
+   * NULL-able, nothing is dropped or retyped (see table-evolution.ts).
+   *
+   * @throws TargetConfigError if the existing primary key is not the spec's key.
+   */
   async ensureTable(table: TargetTableSpec): Promise<void> {
-    await this.createTables([...MYSQL_BOOKKEEPING_DDL, mysqlCreateTable(validateTableSpec(table))]);
+    const spec = validateTableSpec(table);
+    await this.createTables([...MYSQL_BOOKKEEPING_DDL, mysqlCreateTable(spec)]);
+    await this.transient(() => evolveMysqlTable(this.knex, spec));
     this.bookkeeping ??= Promise.resolve();
   }
 

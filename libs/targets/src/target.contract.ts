@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
 import { ColumnSpec, LogicalType, Row } from '@tributary/model';
-import { TransientTargetError } from './errors';
+import { TargetConfigError, TransientTargetError } from './errors';
 import { ApplyBatch, ApplyHooks, RejectedChange, RowChange, Target, TargetTableSpec } from './target';
 
 /**
@@ -52,6 +52,95 @@ export function describeTargetContract(
       await Promise.all([target.ensureTable(table), target.ensureTable(table)]);
       await target.ensureTable(table);
       expect(await target.readRows(table)).toEqual([]);
+    });
+
+    describe('when the source table changes shape (ensureTable with a newer spec)', () => {
+      it('adds the columns the spec gained, NULL in rows already there, and still applies the old shape', async () => {
+        const { table, route } = await freshTable();
+        await apply(batch(table, route, [insert(1, simple(1, 'a', 1))]));
+        // NOT NULL at the source, but rows already at the target have no value: added NULL-able.
+        const note = columnSpec('note', 'string', 'varchar(20)', { nullable: false });
+        const grown: TargetTableSpec = {
+          ...table,
+          columns: [...table.columns, note, columnSpec('amount', 'decimal', 'decimal(12,2)'), columnSpec('js', 'json', 'json')],
+        };
+        await target.ensureTable(grown);
+        const row2 = { ...simple(2, 'b', 2), note: 'hello', amount: '12.50', js: '{"a": [1, 2]}' };
+        expect(await apply(batch(grown, route, [insert(2, row2), update(3, simple(1, 'a', 1), { ...simple(1, 'a2', 1), note: 'later', amount: null, js: null })]))).toEqual({
+          applied: 2,
+          skipped: 0,
+          rejected: [],
+        });
+        // A change still carrying the old shape (written before the ALTER) leaves the new columns alone.
+        expect((await apply(batch(table, route, [update(4, simple(2, 'b', 2), simple(2, 'b2', 4))]))).applied).toBe(1);
+        const rows = await target.readRows(grown);
+        expect(rows.map((row) => ({ ...row, js: row.js === null ? null : JSON.parse(String(row.js)) }))).toEqual([
+          { ...simple(1, 'a2', 1), note: 'later', amount: null, js: null },
+          { ...simple(2, 'b2', 4), note: 'hello', amount: '12.50', js: { a: [1, 2] } },
+        ]);
+        await target.ensureTable(grown); // nothing left to do
+        await target.ensureTable(table); // an older spec again (a replayed job): nothing to undo
+        expect(await target.readRows(grown)).toEqual(rows);
+      });
+
+      it('makes NOT NULL columns the spec dropped NULL-able, keeping their data and their type', async () => {
+        const columns = [
+          ...simpleColumns().map((c) => (c.name === 'name' ? { ...c, nullable: false } : c)),
+          columnSpec('js', 'json', 'json', { nullable: false }),
+        ];
+        const { table, route } = await freshTable(columns);
+        await apply(batch(table, route, [insert(1, { ...simple(1, 'kept', 1), js: '[1]' })]));
+        const shrunk: TargetTableSpec = { ...table, columns: columns.filter((c) => c.name === 'id' || c.name === 'n') };
+        const before = await apply(batch(shrunk, route, [insert(2, { id: 2, n: 2 })])).catch((error: unknown) => error);
+        expect(before).not.toEqual({ applied: 1, skipped: 0, rejected: [] }); // refused (or failed) before the evolution
+        await target.ensureTable(shrunk);
+        expect(await apply(batch(shrunk, route, [insert(3, { id: 3, n: 3 }), update(4, { id: 1, n: 1 }, { id: 1, n: 4 })]))).toEqual({
+          applied: 2,
+          skipped: 0,
+          rejected: [],
+        });
+        const all: TargetTableSpec = { ...table, columns: columns.map((c) => ({ ...c, nullable: c.name !== 'id' })) };
+        const rows = await target.readRows(all);
+        expect(rows).toEqual([
+          { id: 1, name: 'kept', n: 4, js: '[1]' },
+          { id: 3, name: null, n: 3, js: null },
+        ]);
+        if (options.refusesRows !== false) {
+          // Still a JSON column (MariaDB keeps JSON as LONGTEXT plus a check, which must survive).
+          const refused: RejectedChange[] = [];
+          const result = await target.apply(batch(table, route, [insert(5, { ...simple(5, 'x', 5), js: 'not json' })]), {
+            recordRejected: async (rejected) => void refused.push(...rejected),
+          });
+          expect(result.rejected).toHaveLength(1);
+          expect(refused).toHaveLength(1);
+        }
+      });
+
+      it("refuses a spec whose key is not the table's primary key, changing nothing", async () => {
+        const { table, route } = await freshTable();
+        await apply(batch(table, route, [insert(1, simple(1, 'a', 1))]));
+        const rekeyed: TargetTableSpec = { ...table, columns: [...table.columns, columnSpec('extra', 'int', 'int(11)')], key: ['name'] };
+        const error = await target.ensureTable(rekeyed).then(
+          () => null,
+          (e: unknown) => e,
+        );
+        expect(error).toBeInstanceOf(TargetConfigError);
+        expect(String((error as Error).message)).toMatch(/primary key \(id\), but the route's key is \(name\); a key change needs a re-sync/);
+        expect(await target.readRows(table)).toEqual([simple(1, 'a', 1)]);
+        await expect(target.readRows({ ...rekeyed, key: ['id'] })).rejects.toThrow(); // no column was added
+      });
+
+      it('evolves a table once when several calls race', async () => {
+        const { table, route } = await freshTable(simpleColumns().map((c) => (c.name === 'n' ? { ...c, nullable: false } : c)));
+        const evolved: TargetTableSpec = {
+          ...table,
+          columns: [...table.columns.filter((c) => c.name !== 'n'), columnSpec('x', 'int', 'int(11)'), columnSpec('y', 'string', 'varchar(5)')],
+        };
+        await Promise.all([target.ensureTable(evolved), target.ensureTable(evolved), target.ensureTable(evolved), target.ensureTable(table)]);
+        await apply(batch(evolved, route, [insert(1, { id: 1, name: 'a', x: 7, y: 'yy' })]));
+        const everything: TargetTableSpec = { ...evolved, columns: [...evolved.columns, { ...table.columns[2], nullable: true }] };
+        expect(await target.readRows(everything)).toEqual([{ id: 1, name: 'a', x: 7, y: 'yy', n: null }]);
+      });
     });
 
     it('moves the checkpoint of a batch without changes, even before any ensureTable', async () => {

@@ -75,7 +75,17 @@ export interface TargetCheckpoint {
  */
 export interface Target {
   readonly kind: string;
-  /** Creates the target table (with dialect types) and Tributary's bookkeeping tables if missing. */
+  /**
+   * Creates the target table (with dialect types) and Tributary's bookkeeping
+   * tables if missing. If the table exists, evolves it so the spec's rows fit
+   * (the source table changed shape), never destroying data: columns the spec
+   * adds are added NULL-able (rows already there have no value); NOT NULL
+   * columns the spec drops (or now allows NULL in) become NULL-able and keep
+   * their data; no column is dropped or retyped. Idempotent, and safe when
+   * several processes call it at once.
+   *
+   * @throws TargetConfigError if the table's primary key is not the spec's key (that needs a re-sync).
+   */
   ensureTable(table: TargetTableSpec): Promise<void>;
   /**
    * Applies a batch in one target transaction, together with the route's
