@@ -1,5 +1,6 @@
 import { Knex } from 'knex';
 import { controlSchema } from './control/001_control_schema';
+import { routesAndDeadLetters } from './control/002_routes_and_dead_letters';
 import { outboxTable, OUTBOX_TABLE } from './outbox/001_outbox';
 import { StaticMigrationSource } from './migration-source';
 
@@ -8,7 +9,7 @@ export { OUTBOX_TABLE };
 /** Migrates the control schema (in the control database). */
 export async function migrateControl(knex: Knex): Promise<void> {
   await knex.migrate.latest({
-    migrationSource: new StaticMigrationSource([controlSchema]),
+    migrationSource: new StaticMigrationSource([controlSchema, routesAndDeadLetters]),
     tableName: 'tributary_migrations',
   });
 }
