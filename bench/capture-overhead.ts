@@ -4,6 +4,7 @@ import { migrateControl, OUTBOX_TABLE } from '@tributary/db';
 import { ReplicationSetup } from '@tributary/setup';
 import { defaultTargetRegistry } from '@tributary/targets';
 import { itemsDdl, prng } from './items';
+import { CpuMeter, pidsByName } from './proc';
 import { BenchDatabase, Cleanup, createMysqlDatabase, median, note } from './support';
 
 /**
@@ -26,6 +27,12 @@ export interface RoundResult {
   seconds: number;
   perSecond: number;
   outboxRows: number;
+  /** MariaDB's CPU time per statement (µs): what the triggers add on the server, apart from waiting. */
+  serverMicrosPerStatement: number;
+  /** Share of all cores busy during the round (1 = saturated): the load generator runs on this machine too. */
+  machineBusy: number;
+  /** Cores used by processes other than MariaDB and the bench: a high value marks a round disturbed by others. */
+  otherCores: number;
 }
 
 export interface OverheadResult {
@@ -35,6 +42,8 @@ export interface OverheadResult {
   medianOn: number;
   /** Median over pairs of on/off: each pair ran back to back, so it is the fairest single number. */
   medianRatio: number;
+  medianServerMicrosOff: number;
+  medianServerMicrosOn: number;
 }
 
 const PLAIN = 'bench_plain';
@@ -69,6 +78,8 @@ export async function measureCaptureOverhead(options: OverheadOptions, cleanup: 
     medianOff: median(pairs.map((p) => p.off.perSecond)),
     medianOn: median(pairs.map((p) => p.on.perSecond)),
     medianRatio: median(pairs.map((p) => p.ratio)),
+    medianServerMicrosOff: median(pairs.map((p) => p.off.serverMicrosPerStatement)),
+    medianServerMicrosOn: median(pairs.map((p) => p.on.serverMicrosPerStatement)),
   };
 }
 
@@ -79,13 +90,30 @@ async function runRound(source: BenchDatabase, table: string, captured: boolean,
   const perConnection = Math.ceil(options.statements / options.connections);
   // Connections are opened before the clock starts: the round measures writes, not connects.
   const connections = await Promise.all(Array.from({ length: options.connections }, () => createConnection({ uri: source.url })));
+  const meter = new CpuMeter(
+    new Map([
+      ['mariadb', () => pidsByName(['mariadbd']).get('mariadbd') ?? []],
+      ['bench', () => [process.pid]],
+    ]),
+  );
   try {
+    meter.start();
     const started = process.hrtime.bigint();
     const counts = await Promise.all(connections.map((connection, i) => writeLoad(connection, table, i, perConnection)));
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const { perGroup, machineBusy, otherCores } = meter.stop();
     const statements = counts.reduce((sum, n) => sum + n, 0);
     const [rows] = await source.knex.raw(`SELECT COUNT(*) AS n FROM \`${OUTBOX_TABLE}\``);
-    return { captured, statements, seconds, perSecond: statements / seconds, outboxRows: Number((rows as Array<{ n: number }>)[0].n) };
+    return {
+      captured,
+      statements,
+      seconds,
+      perSecond: statements / seconds,
+      outboxRows: Number((rows as Array<{ n: number }>)[0].n),
+      serverMicrosPerStatement: ((perGroup.get('mariadb') ?? 0) / statements) * 1e6,
+      machineBusy,
+      otherCores,
+    };
   } finally {
     await Promise.all(connections.map((connection) => connection.end()));
   }

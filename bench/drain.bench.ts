@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { loadConfig } from '@tributary/config';
-import { measureCaptureOverhead, OverheadOptions, OverheadResult } from './capture-overhead';
+import { measureCaptureOverhead, OverheadOptions, OverheadResult, RoundResult } from './capture-overhead';
 import { DrainOptions, DrainResult, measureDrain } from './drain';
 import { describeMachine, MachineInfo } from './machine';
 import { Cleanup, formatInt, note, table } from './support';
@@ -13,14 +13,14 @@ import { Cleanup, formatInt, note, table } from './support';
  *
  * Knobs (environment): BENCH_PAIRS, BENCH_STATEMENTS, BENCH_CONNECTIONS,
  * BENCH_INSERTS, BENCH_APPS (split | allinone), BENCH_ONLY (overhead | drain),
- * BENCH_NODE_ARGS, BENCH_TIMEOUT_S, BENCH_MYSQL_URL, BENCH_POSTGRES_URL,
+ * BENCH_NODE_ARGS, BENCH_PG_ANALYZE_S, BENCH_TIMEOUT_S, BENCH_MYSQL_URL, BENCH_POSTGRES_URL,
  * BENCH_REDIS_URL; and any Tributary setting (RELAY_*, JOB_*, WORKER_*,
  * OUTBOX_*, CONFIG_REFRESH_MS), passed on to the apps.
  */
 
-/** Goals from the issue: the bench reports against them, it does not fail on them. */
+/** Goals from the issue ("less than 15%", "tens of thousands of changes per second", read as at least 20k): reported, not enforced. */
 const GOAL_MAX_OVERHEAD = 0.15;
-const GOAL_MIN_DRAIN_RATE = 10_000;
+const GOAL_MIN_DRAIN_RATE = 20_000;
 
 interface BenchSettings {
   urls: { mysql: string; postgres: string; redis: string };
@@ -52,16 +52,20 @@ function readSettings(env: NodeJS.ProcessEnv): BenchSettings {
       redis: env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
     },
     only,
-    overhead: { pairs: int('BENCH_PAIRS', 5), statements: int('BENCH_STATEMENTS', 20_000), connections: int('BENCH_CONNECTIONS', 4) },
+    overhead: { pairs: int('BENCH_PAIRS', 7), statements: int('BENCH_STATEMENTS', 20_000), connections: int('BENCH_CONNECTIONS', 4) },
     drain: {
       inserts: int('BENCH_INSERTS', 120_000),
       apps,
       appEnv,
       nodeArgs: (env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean),
+      pgAnalyzeSeconds: env.BENCH_PG_ANALYZE_S ? int('BENCH_PG_ANALYZE_S', 1) : null,
       timeoutMs: int('BENCH_TIMEOUT_S', 600) * 1000,
     },
   };
 }
+
+/** Set on Ctrl+C: what fails after it (the apps were stopped under the bench) is not worth reporting. */
+let interrupted = false;
 
 async function main(): Promise<number> {
   const settings = readSettings(process.env);
@@ -69,6 +73,7 @@ async function main(): Promise<number> {
   loadConfig(settings.drain.appEnv);
   const cleanup = new Cleanup();
   const interrupt = () => {
+    interrupted = true;
     note('interrupted: cleaning up');
     void cleanup.run().finally(() => process.exit(130));
   };
@@ -108,6 +113,7 @@ function report(machine: MachineInfo, settings: BenchSettings, overhead: Overhea
     `Tributary bench, ${new Date().toISOString()}`,
     `machine: ${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGiB.toFixed(1)} GiB; node ${machine.node}; ` +
       `MariaDB ${machine.mariadb}; PostgreSQL ${machine.postgres}; Redis ${machine.redis}`,
+    `server settings: ${machine.settings}; load average at start ${machine.loadAtStart.toFixed(2)}`,
     '',
   ];
   if (overhead) lines.push(...overheadReport(overhead), '');
@@ -117,19 +123,36 @@ function report(machine: MachineInfo, settings: BenchSettings, overhead: Overhea
 
 function overheadReport(result: OverheadResult): string[] {
   const { options } = result;
+  const busy = (round: RoundResult) => `${(round.machineBusy * 100).toFixed(0)}%`;
+  const others = (round: RoundResult) => round.otherCores.toFixed(2);
   const rows = result.pairs.map((pair, i) => [
     String(i + 1),
     formatInt(pair.off.perSecond),
     formatInt(pair.on.perSecond),
     pair.ratio.toFixed(3),
+    `${pair.off.serverMicrosPerStatement.toFixed(0)} / ${pair.on.serverMicrosPerStatement.toFixed(0)}`,
+    `${busy(pair.off)} / ${busy(pair.on)}`,
+    `${others(pair.off)} / ${others(pair.on)}`,
     formatInt(pair.on.outboxRows),
   ]);
-  rows.push(['median', formatInt(result.medianOff), formatInt(result.medianOn), result.medianRatio.toFixed(3), '']);
+  rows.push([
+    'median',
+    formatInt(result.medianOff),
+    formatInt(result.medianOn),
+    result.medianRatio.toFixed(3),
+    `${result.medianServerMicrosOff.toFixed(0)} / ${result.medianServerMicrosOn.toFixed(0)}`,
+    '',
+    '',
+    '',
+  ]);
   const overhead = 1 - result.medianRatio;
   return [
     `Capture overhead: ${options.connections} connections, ${formatInt(options.statements)} write statements per round ` +
       `(autocommit INSERT/UPDATE/DELETE and 2-statement transactions), ${options.pairs} alternating pairs (off, on)`,
-    table(['pair', 'off stmt/s', 'on stmt/s', 'on/off', 'outbox rows'], rows),
+    table(
+      ['pair', 'off stmt/s', 'on stmt/s', 'on/off', 'MariaDB CPU µs/stmt off / on', 'machine busy off / on', 'other processes (cores) off / on', 'outbox rows'],
+      rows,
+    ),
     `capture costs the source ${(overhead * 100).toFixed(1)}% of its write throughput ` +
       `(median of pair ratios; goal < ${GOAL_MAX_OVERHEAD * 100}%: ${overhead < GOAL_MAX_OVERHEAD ? 'met' : 'NOT met'})`,
   ];
@@ -160,7 +183,7 @@ function drainReport(result: DrainResult, settings: BenchSettings): string[] {
         ['relay had enqueued everything at', result.relayDoneAt === null ? '?' : `${result.relayDoneAt.toFixed(1)} s`],
         ['peak RSS (VmHWM)', rss.join(', ')],
         ['CPU during the drain (% of wall)', cpu.join(', ')],
-        ['machine busy (all cores)', `${(result.machineBusy * 100).toFixed(0)}%`],
+        ['machine busy (all cores)', `${(result.machineBusy * 100).toFixed(0)}%, of which other processes ${result.otherCores.toFixed(2)} cores`],
         ['applied / dead letters', `${formatInt(result.appliedTotal)} / ${result.deadLetters}`],
         ['rows source / target', `${formatInt(result.rows.source)} / ${formatInt(result.rows.target)}`],
         ['SUM(amount) source / target', `${result.rows.sourceSum} / ${result.rows.targetSum}`],
@@ -170,6 +193,7 @@ function drainReport(result: DrainResult, settings: BenchSettings): string[] {
     ),
     `settings: RELAY_BATCH_ROWS=${config.relay.batchRows} JOB_MAX_ROWS=${config.relay.jobMaxRows} JOB_MAX_BYTES=${config.relay.jobMaxBytes} ` +
       `RELAY_MAX_QUEUE_JOBS=${config.relay.maxQueueJobs} RELAY_POLL_MIN_MS=${config.relay.pollMinMs} RELAY_POLL_MAX_MS=${config.relay.pollMaxMs}` +
+      (settings.drain.pgAnalyzeSeconds ? ` BENCH_PG_ANALYZE_S=${settings.drain.pgAnalyzeSeconds}` : '') +
       (settings.drain.nodeArgs.length > 0 ? ` node ${settings.drain.nodeArgs.join(' ')}` : ''),
   ];
 }
@@ -177,6 +201,7 @@ function drainReport(result: DrainResult, settings: BenchSettings): string[] {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
+    if (interrupted) return; // the interrupt handler exits once everything is cleaned up
     note(`failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     process.exit(1);
   },

@@ -36,6 +36,12 @@ export interface DrainOptions {
   appEnv: Record<string, string>;
   /** Extra node flags for the apps, e.g. --prof to find where their time goes. */
   nodeArgs: string[];
+  /**
+   * Run ANALYZE on the target every so many seconds during the drain, as
+   * autovacuum's autoanalyze would (null: never). For servers that run with
+   * autovacuum off, where the target's planner statistics never appear.
+   */
+  pgAnalyzeSeconds: number | null;
   timeoutMs: number;
 }
 
@@ -52,12 +58,13 @@ export interface DrainResult {
   /** CPU seconds per component over the drain, and the machine's busy share (1 = both cores busy). */
   cpu: Record<string, number>;
   machineBusy: number;
+  /** Cores used by processes outside the pipeline and the bench during the drain: the noise. */
+  otherCores: number;
   appliedTotal: number;
   deadLetters: number;
   rows: { source: number; target: number; sourceSum: string; targetSum: string };
 }
 
-const SOURCE_ID = 'src';
 const TARGET_ID = 'pg';
 const ROUTE_ID = 'items-pg';
 const TABLE = 'items';
@@ -68,6 +75,9 @@ export async function measureDrain(options: DrainOptions, cleanup: Cleanup): Pro
   const source = await createMysqlDatabase(options.mysqlUrl, 'trib_bench_src', cleanup);
   const postgres = await createPostgresDatabase(options.postgresUrl, 'trib_bench_pg', cleanup);
   const prefix = uniqueName('trib_bench');
+  // The relay's leader lock (GET_LOCK) is named after the source id and is global to the MariaDB
+  // server: a fixed id would queue this relay behind any other deployment's relay of a source of that id.
+  const sourceId = uniqueName('src');
   cleanRedisPrefix(options.redisUrl, prefix, cleanup);
   await migrateControl(control.knex);
   const progress = new ProgressRepository(control.knex);
@@ -76,10 +86,10 @@ export async function measureDrain(options: DrainOptions, cleanup: Cleanup): Pro
   // watermark (CatalogRepository.upsertRoute), and with no relay state yet that is 0.
   await source.knex.raw(itemsDdl(TABLE));
   const setup = new ReplicationSetup(new CatalogRepository(control.knex), defaultTargetRegistry());
-  await setup.addSource(SOURCE_ID, source.url);
-  await setup.captureTable(SOURCE_ID, TABLE);
+  await setup.addSource(sourceId, source.url);
+  await setup.captureTable(sourceId, TABLE);
   await setup.addTarget({ id: TARGET_ID, kind: 'postgres', url: postgres.url, options: {} });
-  await setup.addRoute({ id: ROUTE_ID, sourceId: SOURCE_ID, table: TABLE, targetId: TARGET_ID, targetTable: TABLE, enabled: true });
+  await setup.addRoute({ id: ROUTE_ID, sourceId, table: TABLE, targetId: TARGET_ID, targetTable: TABLE, enabled: true });
 
   const backlog = await writeBacklog(source, options.inserts);
   note(`backlog: ${backlog.changes} changes written in ${backlog.writeSeconds.toFixed(1)} s; starting the apps`);
@@ -100,12 +110,15 @@ export async function measureDrain(options: DrainOptions, cleanup: Cleanup): Pro
   const started = performance.now();
   for (const name of names) apps.push(startApp(name, env, options.nodeArgs, cleanup));
 
+  const stopAnalyzing = analyzePeriodically(postgres, options.pgAnalyzeSeconds);
   try {
-    const timing = await waitForDrain(progress, apps, backlog.maxSeq, started, options.timeoutMs);
+    const timing = await waitForDrain(progress, sourceId, apps, backlog.maxSeq, started, options.timeoutMs);
     const seconds = (performance.now() - started) / 1000;
     // Read while the processes still live: /proc forgets them once they exit.
     const peakRssMiB = Object.fromEntries(apps.map((app) => [app.name, memoryMiB(app.pid, 'VmHWM')]));
-    const { perGroup, machineBusy } = meter.stop();
+    const { perGroup, machineBusy, otherCores } = meter.stop();
+    // The bench's own polling is metered only so that it is not counted as noise; it is not a component.
+    perGroup.delete('bench');
     await Promise.all(apps.map((app) => app.stop()));
 
     const [route] = await progress.listProgress([ROUTE_ID]);
@@ -117,14 +130,36 @@ export async function measureDrain(options: DrainOptions, cleanup: Cleanup): Pro
       peakRssMiB,
       cpu: Object.fromEntries(perGroup),
       machineBusy,
+      otherCores,
       appliedTotal: route.appliedTotal,
       deadLetters: Number((letters as Array<{ n: number }>)[0].n),
       rows: await compareRows(source, postgres),
     };
   } catch (error) {
-    for (const app of apps) note(`--- ${app.name} output:\n${app.output()}`);
+    for (const app of apps) if (app.output()) note(`--- ${app.name} output:\n${app.output()}`);
     throw error;
+  } finally {
+    await stopAnalyzing();
   }
+}
+
+/** Starts the ANALYZE loop (see DrainOptions.pgAnalyzeSeconds); the returned function stops it and waits for it. */
+function analyzePeriodically(postgres: BenchDatabase, everySeconds: number | null): () => Promise<void> {
+  if (everySeconds === null) return async () => undefined;
+  let stopped = false;
+  const loop = (async () => {
+    let last = performance.now();
+    while (!stopped) {
+      await sleep(100);
+      if (stopped || performance.now() - last < everySeconds * 1000) continue;
+      last = performance.now();
+      await postgres.knex.raw('ANALYZE').catch((error: Error) => note(`ANALYZE failed: ${error.message}`));
+    }
+  })();
+  return async () => {
+    stopped = true;
+    await loop;
+  };
 }
 
 /**
@@ -171,12 +206,14 @@ function cpuGroups(apps: readonly AppProcess[]): Map<string, () => number[]> {
   groups.set('mariadb', servers('mariadbd'));
   groups.set('postgres', servers('postgres'));
   groups.set('redis', servers('redis-server'));
+  groups.set('bench', () => [process.pid]);
   return groups;
 }
 
 /** Polls the control schema until the route has durably applied through `maxSeq`; fails fast if an app dies. */
 async function waitForDrain(
   progress: ProgressRepository,
+  sourceId: string,
   apps: readonly AppProcess[],
   maxSeq: number,
   started: number,
@@ -191,7 +228,7 @@ async function waitForDrain(
     const dead = apps.find((app) => app.exited());
     if (dead) throw new Error(`${dead.name} exited during the drain`);
     const [route] = await progress.listProgress([ROUTE_ID]);
-    const relay = await progress.loadRelayState(SOURCE_ID);
+    const relay = await progress.loadRelayState(sourceId);
     const applied = route?.watermark ?? 0;
     if (applied > 0 && Number.isNaN(firstProgressAt)) {
       firstProgressAt = elapsed;

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 
 /**
  * Linux /proc readings: memory of the apps, and CPU seconds per process, so
@@ -78,8 +79,12 @@ export class CpuMeter {
     for (const [group, pids] of this.groups) this.before.set(group, snapshot(pids()));
   }
 
-  /** CPU seconds per group, and the machine's busy share (1 = every core busy). */
-  stop(): { perGroup: Map<string, number>; machineBusy: number } {
+  /**
+   * CPU seconds per group; the machine's busy share (1 = every core busy);
+   * and the cores used by everything outside the groups (other sessions,
+   * other services): the noise in this measurement.
+   */
+  stop(): { perGroup: Map<string, number>; machineBusy: number; otherCores: number } {
     const perGroup = new Map<string, number>();
     for (const [group, pids] of this.groups) {
       const before = this.before.get(group) ?? new Map<number, number>();
@@ -88,8 +93,11 @@ export class CpuMeter {
       perGroup.set(group, used);
     }
     const machine = machineJiffies();
-    const machineBusy = (machine.busy - this.machineBefore.busy) / Math.max(1, machine.total - this.machineBefore.total);
-    return { perGroup, machineBusy };
+    const busy = machine.busy - this.machineBefore.busy;
+    const total = Math.max(1, machine.total - this.machineBefore.total);
+    const wallSeconds = total / CLOCK_TICKS / cpus().length;
+    const groupsSeconds = [...perGroup.values()].reduce((sum, seconds) => sum + seconds, 0);
+    return { perGroup, machineBusy: busy / total, otherCores: Math.max(0, busy / CLOCK_TICKS - groupsSeconds) / wallSeconds };
   }
 }
 

@@ -38,16 +38,23 @@ export function note(message: string): void {
 /**
  * Everything a run creates registers its undo here; `run` undoes it all in
  * reverse order, each step on its own, so one failed drop does not leave the
- * rest behind.
+ * rest behind. Runs are chained: a Ctrl+C during the normal cleanup waits
+ * for the step in flight instead of exiting halfway through a DROP.
  */
 export class Cleanup {
   private readonly steps: Array<{ what: string; undo: () => Promise<unknown> }> = [];
+  private chain: Promise<void> = Promise.resolve();
 
   add(what: string, undo: () => Promise<unknown>): void {
     this.steps.push({ what, undo });
   }
 
-  async run(): Promise<void> {
+  run(): Promise<void> {
+    this.chain = this.chain.then(() => this.undoAll());
+    return this.chain;
+  }
+
+  private async undoAll(): Promise<void> {
     while (this.steps.length > 0) {
       const step = this.steps.pop()!;
       try {
