@@ -6,4 +6,4 @@ import { bootstrap, CoreModule } from '@tributary/platform';
 @Module({ imports: [CoreModule, AdminModule] })
 class AdminAppModule {}
 
-void bootstrap('admin', AdminAppModule, { http: true });
+void bootstrap('admin', AdminAppModule, { http: 'admin' });

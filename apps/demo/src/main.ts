@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   await setup.addRoute({ id: 'orders-mysql', sourceId: 'demo', table: 'orders', targetId: 'demo-mysql', targetTable: 'orders', enabled: true });
   say(`  capture installed, routes orders-pg and orders-mysql configured`);
 
-  const app = await bootstrap('tributary', AllInOneModule, { http: true, handleSignals: false });
+  const app = await bootstrap('tributary', AllInOneModule, { http: 'admin', handleSignals: false });
   say(`  relay, worker and admin running; metrics at http://${config.admin.host}:${config.admin.port}/metrics\n`);
 
   const pg = knexFactory({ client: 'pg', connection: demo.DEMO_POSTGRES_URL, pool: { min: 0, max: 1 } });

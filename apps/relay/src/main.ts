@@ -1,9 +1,10 @@
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
+import { ObservabilityModule } from '@tributary/admin';
 import { bootstrap, CoreModule } from '@tributary/platform';
 import { RelayModule } from '@tributary/relay';
 
-@Module({ imports: [CoreModule, RelayModule] })
+@Module({ imports: [CoreModule, RelayModule, ObservabilityModule] })
 class RelayAppModule {}
 
-void bootstrap('relay', RelayAppModule, { http: false });
+void bootstrap('relay', RelayAppModule, { http: 'relay' });

@@ -1,4 +1,4 @@
 import 'reflect-metadata';
 import { AllInOneModule, bootstrap } from '@tributary/platform';
 
-void bootstrap('tributary', AllInOneModule, { http: true });
+void bootstrap('tributary', AllInOneModule, { http: 'admin' });

@@ -1,9 +1,10 @@
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
+import { ObservabilityModule } from '@tributary/admin';
 import { bootstrap, CoreModule } from '@tributary/platform';
 import { WorkerModule } from '@tributary/worker';
 
-@Module({ imports: [CoreModule, WorkerModule] })
+@Module({ imports: [CoreModule, WorkerModule, ObservabilityModule] })
 class WorkerAppModule {}
 
-void bootstrap('worker', WorkerAppModule, { http: false });
+void bootstrap('worker', WorkerAppModule, { http: 'worker' });

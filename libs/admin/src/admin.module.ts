@@ -1,14 +1,23 @@
 import { Module } from '@nestjs/common';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { ApiModule } from './api/api.module';
 import { AuthModule } from './auth/auth.module';
 import { DashboardModule } from './dashboard/dashboard.module';
-import { HealthController } from './health.controller';
-import { MetricsController } from './metrics.controller';
+import { ErrorFilter } from './http/error.filter';
+import { createValidationPipe } from './http/validation';
+import { ObservabilityModule } from './observability.module';
 import { StatusModule } from './status/status.module';
 
-/** The admin HTTP surface: configuration API, status, dashboard, docs, health and metrics. */
+/**
+ * The admin HTTP surface: configuration API, status, dashboard, docs, health
+ * and metrics. The error filter and validation pipe are global, so they apply
+ * wherever this module is composed (admin app, all-in-one app).
+ */
 @Module({
-  imports: [AuthModule, ApiModule, StatusModule, DashboardModule],
-  controllers: [HealthController, MetricsController],
+  imports: [AuthModule, ApiModule, StatusModule, DashboardModule, ObservabilityModule],
+  providers: [
+    { provide: APP_FILTER, useClass: ErrorFilter },
+    { provide: APP_PIPE, useFactory: createValidationPipe },
+  ],
 })
 export class AdminModule {}

@@ -5,6 +5,7 @@ import { z } from 'zod';
  * Nothing else reads process.env (STYLE.md, after immich).
  */
 const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
+const port = (fallback: number, min = 0) => z.coerce.number().int().min(min).max(65535).default(fallback);
 
 const schema = z.object({
   CONTROL_DATABASE_URL: z.string().url().default('mysql://root@127.0.0.1:3306/tributary'),
@@ -16,8 +17,10 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
   ADMIN_HOST: z.string().default('127.0.0.1'),
-  ADMIN_PORT: int(3000, 1),
+  ADMIN_PORT: port(3000, 1),
   ADMIN_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  RELAY_HTTP_PORT: port(3001),
+  WORKER_HTTP_PORT: port(3002),
 
   RELAY_BATCH_ROWS: int(5000, 1),
   RELAY_POLL_MIN_MS: int(5),
@@ -61,6 +64,8 @@ export interface TributaryConfig {
   };
   outbox: { retentionMs: number; purgeIntervalMs: number; purgeChunkRows: number };
   worker: { retryMinMs: number; retryMaxMs: number };
+  /** Ports of the relay's and the worker's /health and /metrics, on admin.host (0: any free port). */
+  httpPorts: { relay: number; worker: number };
   configRefreshMs: number;
   /** How often the relay compares captured tables with their triggers. */
   driftCheckMs: number;
@@ -104,6 +109,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       purgeChunkRows: e.OUTBOX_PURGE_CHUNK_ROWS,
     },
     worker: { retryMinMs: e.WORKER_RETRY_MIN_MS, retryMaxMs: e.WORKER_RETRY_MAX_MS },
+    httpPorts: { relay: e.RELAY_HTTP_PORT, worker: e.WORKER_HTTP_PORT },
     configRefreshMs: e.CONFIG_REFRESH_MS,
     driftCheckMs: e.CAPTURE_DRIFT_CHECK_MS,
   };

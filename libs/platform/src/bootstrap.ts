@@ -1,50 +1,126 @@
-import { INestApplicationContext, Type } from '@nestjs/common';
+import { AddressInfo } from 'node:net';
+import { INestApplication, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { loadConfig } from '@tributary/config';
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { configureAdminHttp, configureObservabilityHttp, decideAdminToken, withAdminToken } from '@tributary/admin';
+import { loadConfig, TributaryConfig } from '@tributary/config';
 import { createLogger, NestPinoLogger } from '@tributary/logger';
 
 /** How long a graceful shutdown may take before the process gives up and exits 1. */
 const SHUTDOWN_TIMEOUT_MS = 30_000;
 
+/**
+ * The HTTP surface of a process: `admin` serves AdminModule (API, docs,
+ * dashboard, health, metrics) on ADMIN_PORT behind the admin token; `relay`
+ * and `worker` serve only the ObservabilityModule's /health and /metrics on
+ * RELAY_HTTP_PORT / WORKER_HTTP_PORT. All bind ADMIN_HOST.
+ */
+export type HttpRole = 'admin' | 'relay' | 'worker';
+
 export interface BootstrapOptions {
-  /** Add an HTTP server (admin, all-in-one); otherwise an application context. */
-  http: boolean;
+  http: HttpRole;
   /** Exit on SIGTERM/SIGINT after a graceful close (default). The demo handles signals itself. */
   handleSignals?: boolean;
 }
 
 /**
- * Starts a process from a root module. On SIGTERM/SIGINT the app closes
- * gracefully — each worker finishes its current batch, relays release their
- * leader lock — and the process exits 0.
+ * Starts a process from a root module. A process that cannot start (bad
+ * environment, admin without a token off loopback, port taken) says why and
+ * exits 1. On SIGTERM/SIGINT the app closes gracefully — each worker
+ * finishes its current batch, relays release their leader lock — and the
+ * process exits 0.
  */
-export async function bootstrap(name: string, module: Type<unknown>, options: BootstrapOptions): Promise<INestApplicationContext> {
-  const config = loadConfig();
-  const logger = new NestPinoLogger(createLogger(config.logLevel, { app: name }));
-  let app: INestApplicationContext;
-  if (options.http) {
-    const http = await NestFactory.create(module, { logger });
-    await http.listen(config.admin.port, config.admin.host);
-    logger.log(`${name} listening on http://${config.admin.host}:${config.admin.port}`);
-    app = http;
-  } else {
-    app = await NestFactory.createApplicationContext(module, { logger });
-    logger.log(`${name} started`);
+export async function bootstrap(name: string, module: Type<unknown>, options: BootstrapOptions): Promise<INestApplication> {
+  let logger: NestPinoLogger | undefined;
+  try {
+    const config = loadConfig();
+    logger = new NestPinoLogger(createLogger(config.logLevel, { app: name }));
+    const app =
+      options.http === 'admin'
+        ? await startAdmin(name, module, config, logger)
+        : await startObservability(name, module, config, logger, config.httpPorts[options.http]);
+    if (options.handleSignals ?? true) exitOnSignals(app, logger);
+    return app;
+  } catch (error) {
+    return failedToStart(name, error, logger);
   }
-  if (options.handleSignals ?? true) {
-    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-      process.once(signal, () => {
-        logger.log(`${signal}: shutting down`);
-        setTimeout(() => process.exit(1), SHUTDOWN_TIMEOUT_MS).unref();
-        app.close().then(
-          () => process.exit(0),
-          (error: unknown) => {
-            logger.error(`shutdown failed: ${(error as Error).message}`);
-            process.exit(1);
-          },
-        );
-      });
-    }
+}
+
+async function startAdmin(name: string, module: Type<unknown>, config: TributaryConfig, logger: NestPinoLogger): Promise<INestApplication> {
+  // Decided before Nest starts: a refusal must not leave a half-migrated control schema behind.
+  const token = decideAdminToken(config.admin);
+  const app = await NestFactory.create<NestExpressApplication>(withAdminToken(module, token), { logger, bodyParser: false, abortOnError: false });
+  configureAdminHttp(app);
+  await app.listen(config.admin.port, config.admin.host);
+  const url = listeningUrl(app, config.admin.host);
+  logger.log(`${name} listening on ${url}`);
+  if (token.generated) printGeneratedToken(token.token, url);
+  return app;
+}
+
+/**
+ * Relay and worker: replication is the job, /health and /metrics are extras.
+ * A port already taken (a second relay on the same host) is logged loudly
+ * and the process keeps replicating without them.
+ */
+async function startObservability(
+  name: string,
+  module: Type<unknown>,
+  config: TributaryConfig,
+  logger: NestPinoLogger,
+  port: number,
+): Promise<INestApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(module, { logger, bodyParser: false, abortOnError: false });
+  configureObservabilityHttp(app);
+  await app.init();
+  try {
+    await app.listen(port, config.admin.host);
+    logger.log(`${name} started; health and metrics on ${listeningUrl(app, config.admin.host)}`);
+  } catch (error) {
+    const variable = name === 'relay' ? 'RELAY_HTTP_PORT' : 'WORKER_HTTP_PORT';
+    logger.error(
+      `${name} started WITHOUT /health and /metrics: cannot listen on ${config.admin.host}:${port} (${(error as Error).message}); ` +
+        `give each process on this host its own ${variable} (0 picks a free port)`,
+    );
   }
   return app;
+}
+
+function exitOnSignals(app: INestApplication, logger: NestPinoLogger): void {
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      logger.log(`${signal}: shutting down`);
+      setTimeout(() => process.exit(1), SHUTDOWN_TIMEOUT_MS).unref();
+      app.close().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error(`shutdown failed: ${(error as Error).message}`);
+          process.exit(1);
+        },
+      );
+    });
+  }
+}
+
+function failedToStart(name: string, error: unknown, logger: NestPinoLogger | undefined): never {
+  const message = `${name} failed to start: ${error instanceof Error ? error.message : String(error)}`;
+  // Without a logger the environment itself was bad: plain text for the person reading the terminal.
+  if (logger) logger.error(message);
+  else process.stderr.write(`${message}\n`);
+  process.exit(1);
+}
+
+function listeningUrl(app: INestApplication, host: string): string {
+  const address = (app.getHttpServer() as { address(): AddressInfo | string | null }).address();
+  const port = address && typeof address === 'object' ? address.port : '?';
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/** Once, to stdout and never to the logs, like Jupyter: the local user needs it to get in. */
+function printGeneratedToken(token: string, url: string): void {
+  process.stdout.write(
+    `\nADMIN_TOKEN is not set: this process generated an admin token, valid until it exits:\n\n` +
+      `    ${token}\n\n` +
+      `Sign in at ${url}/login, or send "Authorization: Bearer <token>". Set ADMIN_TOKEN to choose your own.\n\n`,
+  );
 }

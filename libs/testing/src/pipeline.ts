@@ -57,6 +57,9 @@ export async function createPipeline(options: { redisUrl?: string } = {}): Promi
     CONFIG_REFRESH_MS: '200',
     WORKER_RETRY_MIN_MS: '50',
     WORKER_RETRY_MAX_MS: '1000',
+    // Several relays and workers run side by side: each takes any free port for /health and /metrics.
+    RELAY_HTTP_PORT: '0',
+    WORKER_HTTP_PORT: '0',
   };
 
   return {

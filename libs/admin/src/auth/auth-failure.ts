@@ -1,0 +1,42 @@
+import { Request, Response } from 'express';
+import { isApiPath } from './public-paths';
+import { SESSION_COOKIE } from './session-cookie';
+import { escapeHtml } from './login-page';
+
+/** The JSON body of a refused request: the same shape as every other error of the admin. */
+export interface AuthFailureBody {
+  statusCode: 401 | 403;
+  error: 'Unauthorized' | 'Forbidden';
+  message: string;
+}
+
+export function authFailureBody(status: 401 | 403, message: string): AuthFailureBody {
+  return { statusCode: status, error: status === 401 ? 'Unauthorized' : 'Forbidden', message };
+}
+
+/**
+ * The challenge a 401 carries. Browser surfaces (/docs, /queues) ask for
+ * Basic, so the browser shows its password prompt; /api names Bearer, which
+ * no browser prompts for.
+ */
+export function authChallenge(path: string): string {
+  return isApiPath(path) ? 'Bearer realm="Tributary"' : 'Basic realm="Tributary", charset="UTF-8"';
+}
+
+/** Answers a refused request: JSON for programs, a short page pointing at /login for a browser. */
+export function sendAuthFailure(req: Request, res: Response, status: 401 | 403, message: string, staleSession: boolean): void {
+  res.setHeader('Cache-Control', 'no-store');
+  if (status === 401) res.setHeader('WWW-Authenticate', authChallenge(req.path));
+  if (staleSession) res.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'strict' });
+  res.status(status);
+  if (!isApiPath(req.path) && req.accepts(['json', 'html']) === 'html') {
+    res.type('html').send(failurePage(status, message));
+    return;
+  }
+  res.json(authFailureBody(status, message));
+}
+
+function failurePage(status: number, message: string): string {
+  return `<!doctype html><meta charset="utf-8"><title>Tributary admin</title>
+<p>${status}: ${escapeHtml(message)}</p><p><a href="/login">Sign in</a></p>`;
+}

@@ -1,0 +1,73 @@
+import { IncomingHttpHeaders } from 'node:http';
+import { Authenticator } from './authenticator';
+import { createSessionValue, SESSION_TTL_MS } from './session-cookie';
+
+const TOKEN = 'the-admin-token-0123456789';
+const NOW = Date.UTC(2026, 0, 1);
+const auth = new Authenticator({ token: TOKEN, generated: false });
+const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
+function check(path: string, headers: IncomingHttpHeaders, method = 'GET') {
+  return auth.check({ method, path, headers }, NOW);
+}
+
+describe('Authenticator', () => {
+  it('lets health, metrics and the login page through without anything', () => {
+    for (const path of ['/health', '/health/live', '/metrics', '/login', '/logout', '/Health/', '/METRICS']) {
+      expect(check(path, {})).toEqual({ allowed: true });
+    }
+  });
+
+  it('answers 401 without credentials and 403 with wrong ones, on every other path', () => {
+    for (const path of ['/api/routes', '/api/nope', '/docs', '/docs-json', '/queues', '/queues/api/queues', '/', '/health/../api']) {
+      expect(check(path, {})).toMatchObject({ allowed: false, status: 401 });
+      expect(check(path, { authorization: 'Bearer wrong-token-wrong-token' })).toMatchObject({ allowed: false, status: 403 });
+      expect(check(path, { authorization: basic('admin', 'wrong') })).toMatchObject({ allowed: false, status: 403 });
+      expect(check(path, { authorization: 'Bearer' })).toMatchObject({ allowed: false, status: 403 });
+    }
+  });
+
+  it('accepts the token as Bearer, as the Basic password with any user, and a session cookie', () => {
+    expect(check('/api/routes', { authorization: `Bearer ${TOKEN}` })).toEqual({ allowed: true });
+    expect(check('/api/routes', { authorization: `bearer   ${TOKEN}` })).toEqual({ allowed: true });
+    expect(check('/queues', { authorization: basic('anyone', TOKEN) })).toEqual({ allowed: true });
+    expect(check('/queues', { authorization: basic('', TOKEN) })).toEqual({ allowed: true });
+    expect(check('/docs', { cookie: `other=1; tributary_session=${createSessionValue(TOKEN, NOW)}` })).toEqual({ allowed: true });
+  });
+
+  it('refuses Basic credentials without a colon and unknown schemes', () => {
+    expect(check('/queues', { authorization: `Basic ${Buffer.from(TOKEN).toString('base64')}` })).toMatchObject({ status: 403 });
+    expect(check('/queues', { authorization: `Digest ${TOKEN}` })).toMatchObject({ status: 401 });
+  });
+
+  it('refuses expired, foreign and forged sessions with 403 and asks to clear them', () => {
+    const expired = createSessionValue(TOKEN, NOW - SESSION_TTL_MS - 1000);
+    const foreign = createSessionValue('another-token-0123456789', NOW);
+    for (const value of [expired, foreign, 'v1.123.abc', TOKEN]) {
+      expect(check('/docs', { cookie: `tributary_session=${value}` })).toMatchObject({ allowed: false, status: 403, staleSession: true });
+    }
+  });
+
+  it('prefers an Authorization header over a cookie', () => {
+    const cookie = `tributary_session=${createSessionValue(TOKEN, NOW)}`;
+    expect(check('/docs', { cookie, authorization: 'Bearer wrong-token-wrong-token' })).toMatchObject({ status: 403 });
+  });
+
+  it('refuses cross-site writes made with browser credentials, but not with Bearer', () => {
+    const cookie = `tributary_session=${createSessionValue(TOKEN, NOW)}`;
+    const crossSite = { 'sec-fetch-site': 'cross-site' };
+    expect(check('/api/routes', { cookie, ...crossSite }, 'POST')).toMatchObject({ status: 403, message: 'cross-site request refused' });
+    expect(check('/api/routes', { authorization: basic('u', TOKEN), origin: 'https://evil.example', host: 'localhost:3000' }, 'DELETE')).toMatchObject({ status: 403 });
+    expect(check('/api/routes', { authorization: basic('u', TOKEN), origin: 'http://localhost:3000', host: 'localhost:3000' }, 'DELETE')).toEqual({ allowed: true });
+    expect(check('/api/routes', { cookie, 'sec-fetch-site': 'same-origin' }, 'POST')).toEqual({ allowed: true });
+    expect(check('/api/routes', { cookie, ...crossSite }, 'GET')).toEqual({ allowed: true });
+    expect(check('/api/routes', { authorization: `Bearer ${TOKEN}`, ...crossSite }, 'POST')).toEqual({ allowed: true });
+  });
+
+  it('compares tokens exactly', () => {
+    expect(auth.tokenMatches(TOKEN)).toBe(true);
+    expect(auth.tokenMatches(`${TOKEN} `)).toBe(false);
+    expect(auth.tokenMatches(TOKEN.slice(0, -1))).toBe(false);
+    expect(auth.tokenMatches('')).toBe(false);
+  });
+});

@@ -1,0 +1,14 @@
+import { IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
+
+/** `POST /login`: the admin token, from the form or as JSON, and where to go next. */
+export class LoginDto {
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(1024)
+  token!: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(2048)
+  next?: string;
+}

@@ -1,0 +1,89 @@
+import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { ExpressAdapter } from '@bull-board/express';
+import { RequestHandler } from 'express';
+import { CONFIG, TributaryConfig } from '@tributary/config';
+import { CatalogRepository, RouteRecord } from '@tributary/control';
+import { LOGGER, Logger } from '@tributary/logger';
+import { QueueRegistry } from '@tributary/queue';
+
+/** Where bull-board is mounted. */
+export const DASHBOARD_PATH = '/queues';
+
+type Board = ReturnType<typeof createBullBoard>;
+
+/**
+ * bull-board over every route's queue, following route changes every
+ * CONFIG_REFRESH_MS. Read-only: emptying a queue or removing a job would drop
+ * changes without a record (invariant 9), and changing a queue's global
+ * concurrency would break per-row order (invariant 5).
+ */
+@Injectable()
+export class QueueDashboard implements OnModuleInit, OnApplicationShutdown {
+  private readonly serverAdapter = new ExpressAdapter().setBasePath(DASHBOARD_PATH);
+  private board: Board | null = null;
+  private shown = '';
+  private timer: NodeJS.Timeout | null = null;
+  private refreshing: Promise<void> | null = null;
+  private readonly logger: Logger;
+
+  constructor(
+    @Inject(CONFIG) private readonly config: TributaryConfig,
+    @Inject(LOGGER) logger: Logger,
+    private readonly catalog: CatalogRepository,
+    private readonly queues: QueueRegistry,
+  ) {
+    this.logger = logger.child({ component: 'dashboard' });
+  }
+
+  /** The express handler to mount at DASHBOARD_PATH. */
+  get router(): RequestHandler {
+    return this.serverAdapter.getRouter() as RequestHandler;
+  }
+
+  async onModuleInit(): Promise<void> {
+    this.board = createBullBoard({
+      queues: [],
+      serverAdapter: this.serverAdapter,
+      options: { uiConfig: { boardTitle: 'Tributary' } },
+    });
+    await this.refresh();
+    this.timer = setInterval(() => void this.refresh(), this.config.configRefreshMs);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.refreshing;
+  }
+
+  /** Re-reads the routes; the board changes only when the set of routes (or what they describe) changed. */
+  refresh(): Promise<void> {
+    this.refreshing ??= this.syncRoutes()
+      .catch((error: unknown) => this.logger.error({ err: error }, 'dashboard could not read the route list'))
+      .finally(() => (this.refreshing = null));
+    return this.refreshing;
+  }
+
+  private async syncRoutes(): Promise<void> {
+    const routes = await this.catalog.listRoutes();
+    const fingerprint = routes.map((route) => `${route.id}\n${describe(route)}`).join('\n\n');
+    if (!this.board || fingerprint === this.shown) return;
+    this.board.replaceQueues(
+      routes.map(
+        (route) =>
+          new BullMQAdapter(this.queues.queueFor(route.id), {
+            readOnlyMode: true,
+            displayName: route.id,
+            description: describe(route),
+          }),
+      ),
+    );
+    this.shown = fingerprint;
+    this.logger.debug({ routes: routes.length }, 'dashboard shows the current routes');
+  }
+}
+
+function describe(route: RouteRecord): string {
+  return `${route.sourceId}.${route.table} → ${route.targetId}.${route.targetTable}${route.enabled ? '' : ' (paused)'}`;
+}
