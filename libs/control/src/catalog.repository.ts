@@ -1,6 +1,9 @@
 import { Knex } from 'knex';
 import { TableSchema } from '@tributary/model';
-import { CapturedTableRecord, RouteRecord, SourceRecord, TargetRecord } from './types';
+import { CapturedTableRecord, RouteChanges, RouteRecord, SourceRecord, TargetRecord } from './types';
+
+/** ER_DUP_ENTRY: the id is taken. */
+const DUPLICATE_KEY = 1062;
 
 /**
  * Configuration in the control schema: sources, captured tables and their
@@ -11,6 +14,25 @@ export class CatalogRepository {
 
   async upsertSource(source: SourceRecord): Promise<void> {
     await this.knex('tributary_sources').insert({ id: source.id, url: source.url }).onConflict('id').merge(['url']);
+  }
+
+  /** Adds a source; false (and nothing written) if the id is taken. */
+  async insertSource(source: SourceRecord): Promise<boolean> {
+    return insertUnlessTaken(() => this.knex('tributary_sources').insert({ id: source.id, url: source.url }));
+  }
+
+  /**
+   * Removes a source with its relay checkpoint and schema history, so a
+   * source added later under the same id starts afresh (an old watermark
+   * would skip the new database's changes). The caller checks first that no
+   * table is captured and no route reads from it.
+   */
+  async deleteSource(id: string): Promise<void> {
+    await this.knex.transaction(async (trx) => {
+      await trx('tributary_table_schemas').where({ source_id: id }).delete();
+      await trx('tributary_relay_state').where({ source_id: id }).delete();
+      await trx('tributary_sources').where({ id }).delete();
+    });
   }
 
   async getSource(id: string): Promise<SourceRecord | null> {
@@ -54,6 +76,28 @@ export class CatalogRepository {
     return rows.map((row) => ({ sourceId: row.source_id, table: row.table_name, schemaHash: row.schema_hash }));
   }
 
+  async getCapturedTable(sourceId: string, table: string): Promise<CapturedTableRecord | null> {
+    const row = await this.knex('tributary_tables').where({ source_id: sourceId, table_name: table }).first();
+    // The column's collation may match names without regard to case; table names are not.
+    return row && row.table_name === table ? { sourceId: row.source_id, table: row.table_name, schemaHash: row.schema_hash } : null;
+  }
+
+  /** Adds a target; false (and nothing written) if the id is taken. */
+  async insertTarget(target: TargetRecord): Promise<boolean> {
+    return insertUnlessTaken(() =>
+      this.knex('tributary_targets').insert({ id: target.id, kind: target.kind, url: target.url, options: JSON.stringify(target.options) }),
+    );
+  }
+
+  /** Replaces a target's connection; workers rebuild their connection on their next configuration refresh. */
+  async updateTarget(id: string, connection: Pick<TargetRecord, 'url' | 'options'>): Promise<void> {
+    await this.knex('tributary_targets').where({ id }).update({ url: connection.url, options: JSON.stringify(connection.options) });
+  }
+
+  async deleteTarget(id: string): Promise<void> {
+    await this.knex('tributary_targets').where({ id }).delete();
+  }
+
   async upsertTarget(target: TargetRecord): Promise<void> {
     await this.knex('tributary_targets')
       .insert({ id: target.id, kind: target.kind, url: target.url, options: JSON.stringify(target.options) })
@@ -95,6 +139,39 @@ export class CatalogRepository {
     });
   }
 
+  /**
+   * Adds a route and its progress row, starting at the relay's current
+   * watermark (changes from now on); false (and nothing written) if the id
+   * is taken.
+   */
+  async insertRoute(route: RouteRecord): Promise<boolean> {
+    return insertUnlessTaken(() =>
+      this.knex.transaction(async (trx) => {
+        await trx('tributary_routes').insert(routeRow(route));
+        const relay = await trx('tributary_relay_state').where({ source_id: route.sourceId }).first();
+        // A progress row left by a deleted route of the same id is replaced: this route starts now.
+        await trx('tributary_route_progress').where({ route_id: route.id }).delete();
+        await trx('tributary_route_progress').insert({ route_id: route.id, watermark: relay ? relay.watermark : 0 });
+      }),
+    );
+  }
+
+  async updateRoute(id: string, changes: RouteChanges): Promise<void> {
+    const update: Record<string, unknown> = {};
+    if (changes.enabled !== undefined) update.enabled = changes.enabled;
+    if (changes.targetTable !== undefined) update.target_table = changes.targetTable;
+    if (Object.keys(update).length === 0) return;
+    await this.knex('tributary_routes').where({ id }).update({ ...update, updated_at: this.knex.fn.now(6) });
+  }
+
+  /** Removes a route and its progress; its dead letters stay, as the record of what it refused. */
+  async deleteRoute(id: string): Promise<void> {
+    await this.knex.transaction(async (trx) => {
+      await trx('tributary_routes').where({ id }).delete();
+      await trx('tributary_route_progress').where({ route_id: id }).delete();
+    });
+  }
+
   async setRouteEnabled(id: string, enabled: boolean): Promise<void> {
     await this.knex('tributary_routes').where({ id }).update({ enabled, updated_at: this.knex.fn.now(6) });
   }
@@ -118,6 +195,9 @@ interface RouteRow {
   target_id: string;
   target_table: string;
   enabled: number | boolean;
+  filter: string | null;
+  mapping: string | null;
+  conflict_policy: string | null;
 }
 
 function toRoute(row: RouteRow): RouteRecord {
@@ -128,7 +208,35 @@ function toRoute(row: RouteRow): RouteRecord {
     targetId: row.target_id,
     targetTable: row.target_table,
     enabled: Boolean(row.enabled),
+    filter: row.filter ?? null,
+    mapping: row.mapping ? (JSON.parse(row.mapping) as Record<string, unknown>) : null,
+    conflictPolicy: row.conflict_policy ? (JSON.parse(row.conflict_policy) as Record<string, unknown>) : null,
   };
+}
+
+function routeRow(route: RouteRecord) {
+  return {
+    id: route.id,
+    source_id: route.sourceId,
+    table_name: route.table,
+    target_id: route.targetId,
+    target_table: route.targetTable,
+    enabled: route.enabled,
+    filter: route.filter ?? null,
+    mapping: route.mapping ? JSON.stringify(route.mapping) : null,
+    conflict_policy: route.conflictPolicy ? JSON.stringify(route.conflictPolicy) : null,
+  };
+}
+
+/** Runs an insert; false if it failed only because the primary key is taken. */
+async function insertUnlessTaken(insert: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await insert();
+    return true;
+  } catch (error) {
+    if (typeof error === 'object' && error !== null && 'errno' in error && error.errno === DUPLICATE_KEY) return false;
+    throw error;
+  }
 }
 
 function toTarget(row: { id: string; kind: string; url: string; options: string | null }): TargetRecord {

@@ -4,6 +4,7 @@ import { CONFIG, TributaryConfig } from '@tributary/config';
 import { prepareControlDatabase } from './control-database';
 import { CatalogRepository } from './catalog.repository';
 import { ProgressRepository } from './progress.repository';
+import { DeadLetterRepository } from './dead-letter.repository';
 
 export const CONTROL_KNEX = Symbol('CONTROL_KNEX');
 
@@ -26,8 +27,9 @@ class ControlKnexCloser implements OnModuleDestroy {
     },
     { provide: CatalogRepository, inject: [CONTROL_KNEX], useFactory: (knex: Knex) => new CatalogRepository(knex) },
     { provide: ProgressRepository, inject: [CONTROL_KNEX], useFactory: (knex: Knex) => new ProgressRepository(knex) },
+    { provide: DeadLetterRepository, inject: [CONTROL_KNEX], useFactory: (knex: Knex) => new DeadLetterRepository(knex) },
     ControlKnexCloser,
   ],
-  exports: [CONTROL_KNEX, CatalogRepository, ProgressRepository],
+  exports: [CONTROL_KNEX, CatalogRepository, ProgressRepository, DeadLetterRepository],
 })
 export class ControlModule {}

@@ -2,4 +2,5 @@ export * from './types';
 export * from './control-database';
 export * from './catalog.repository';
 export * from './progress.repository';
+export * from './dead-letter.repository';
 export * from './control.module';

@@ -1,4 +1,6 @@
 import { Knex } from 'knex';
+import { DeadLetterRepository } from './dead-letter.repository';
+import { parseUtc } from './mysql-dates';
 import { DeadLetterInput, RelayStateRecord, RouteProgressRecord } from './types';
 
 /** Replication progress: the relay's fenced checkpoint, per-route applied positions, dead letters. */
@@ -101,23 +103,9 @@ export class ProgressRepository {
     }));
   }
 
-  /** Idempotent per (route, seq): a retried batch records its dead letters once. */
+  /** Records refused changes; see DeadLetterRepository.record (kept here for existing callers). */
   async recordDeadLetters(letters: DeadLetterInput[]): Promise<void> {
-    if (letters.length === 0) return;
-    await this.knex('tributary_dead_letters')
-      .insert(
-        letters.map((letter) => ({
-          route_id: letter.routeId,
-          seq: letter.seq,
-          table_name: letter.table,
-          op: letter.op,
-          change: JSON.stringify(letter.change),
-          reason: letter.reason.slice(0, 65_000),
-          code: letter.code,
-        })),
-      )
-      .onConflict(['route_id', 'seq'])
-      .merge(['reason', 'code']);
+    await new DeadLetterRepository(this.knex).record(letters);
   }
 
   async listDeadLetters(routeId: string): Promise<Array<DeadLetterInput & { id: number }>> {
@@ -133,9 +121,4 @@ export class ProgressRepository {
       code: row.code,
     }));
   }
-}
-
-/** mysql2 returns DATETIME as 'YYYY-MM-DD HH:MM:SS.ffffff' (dateStrings, UTC session). */
-function parseUtc(value: string | null): Date | null {
-  return value ? new Date(value.replace(' ', 'T') + 'Z') : null;
 }

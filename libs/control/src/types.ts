@@ -1,3 +1,5 @@
+import { WireChange } from '@tributary/model';
+
 /** Rows of the control schema, as the rest of Tributary sees them. */
 
 export interface SourceRecord {
@@ -21,6 +23,21 @@ export interface RouteRecord {
   targetId: string;
   targetTable: string;
   enabled: boolean;
+  /**
+   * Slots later features fill (row filter, column mapping, conflict policy).
+   * Absent or null: every row, columns as the source has them, newest seq
+   * wins. Nothing sets them yet; the admin API refuses them until the
+   * features exist.
+   */
+  filter?: string | null;
+  mapping?: Record<string, unknown> | null;
+  conflictPolicy?: Record<string, unknown> | null;
+}
+
+/** The parts of a route that can change after it is created. */
+export interface RouteChanges {
+  enabled?: boolean;
+  targetTable?: string;
 }
 
 export interface CapturedTableRecord {
@@ -58,4 +75,30 @@ export interface DeadLetterInput {
   change: unknown;
   reason: string;
   code: string | null;
+}
+
+/** open → retrying → retried (or back to open if refused again); open → discarded. */
+export type DeadLetterStatus = 'open' | 'retrying' | 'retried' | 'discarded';
+
+/** A dead letter as stored: the refused change, why, and how it was resolved (never deleted). */
+export interface DeadLetterRecord {
+  id: number;
+  routeId: string;
+  seq: number;
+  table: string;
+  op: string;
+  /** The WireChange as the relay delivered it (JSON in the `change` column). */
+  change: WireChange;
+  reason: string;
+  code: string | null;
+  status: DeadLetterStatus;
+  /** How many times the target refused it (1 at first, + 1 per refused retry). */
+  attempts: number;
+  createdAt: Date;
+  /** retrying: when the retry was asked for; retried/discarded: when that happened. */
+  resolvedAt: Date | null;
+  /** Who asked for the retry, or who discarded it. */
+  resolvedBy: string | null;
+  /** retrying: the job; retried: applied or superseded; discarded: the reason given. */
+  resolutionNote: string | null;
 }

@@ -94,6 +94,43 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly changesCaptured = new Counter({
+    name: 'tributary_changes_captured_total',
+    help: 'Outbox rows the relay read, per source table (rows re-read after a Redis rewind count again)',
+    labelNames: ['source', 'table'],
+    registers: [this.registry],
+  });
+  readonly routeBacklogChanges = new Gauge({
+    name: 'tributary_route_backlog_changes',
+    help: "Changes in the source outbox past the route's checkpoint, not yet applied (counted up to a cap); set by admin",
+    labelNames: ['route'],
+    registers: [this.registry],
+  });
+  readonly routeBacklogSeconds = new Gauge({
+    name: 'tributary_route_backlog_seconds',
+    help: 'Age of the oldest change of the route not yet applied (0 when caught up); set by admin',
+    labelNames: ['route'],
+    registers: [this.registry],
+  });
+  readonly deadLettersOpen = new Gauge({
+    name: 'tributary_dead_letters_open',
+    help: 'Dead letters waiting for a decision (retry or discard); set by admin',
+    labelNames: ['route'],
+    registers: [this.registry],
+  });
+  readonly deadLetterRetries = new Counter({
+    name: 'tributary_dead_letter_retries_total',
+    help: 'Dead letters retried by a worker: applied, superseded (the row had moved on) or refused again',
+    labelNames: ['route', 'outcome'],
+    registers: [this.registry],
+  });
+  readonly deadLettersDiscarded = new Counter({
+    name: 'tributary_dead_letters_discarded_total',
+    help: 'Dead letters discarded through the admin API (each with who and why)',
+    labelNames: ['route'],
+    registers: [this.registry],
+  });
+
   readonly captureDrift = new Gauge({
     name: 'tributary_capture_drift',
     help: '1 when a captured table no longer matches its installed triggers (altered after capture): regenerate them',

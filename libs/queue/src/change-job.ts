@@ -16,6 +16,14 @@ export interface ChangeJobData {
    */
   watermark: number;
   changes: WireChange[];
+  /**
+   * Set on a dead-letter retry job (enqueued by admin): `retryOf[i]` is the
+   * id of the dead letter that holds `changes[i]`. The worker applies these
+   * changes with `reapply` (the same seq goes through again) and resolves the
+   * letters afterwards. A retry job carries watermark 0: it never moves the
+   * checkpoint (invariant 3).
+   */
+  retryOf?: number[];
 }
 
 export const CHANGE_JOB_NAME = 'changes';
@@ -30,6 +38,15 @@ export function changeJobId(data: ChangeJobData): string {
   const { changes } = data;
   if (changes.length === 0) return `w${data.watermark}`;
   return `c${changes[0].seq}-${changes[changes.length - 1].seq}-w${data.watermark}`;
+}
+
+/**
+ * A retry is a deliberate, one-off act, so its id is unique rather than
+ * deterministic; the `r` prefix keeps it apart from relay jobs (and never
+ * digits-only, never a ':').
+ */
+export function retryJobId(letterIds: readonly number[], requestedAt: number, nonce: string): string {
+  return `r${letterIds[0]}-${letterIds[letterIds.length - 1]}-n${letterIds.length}-t${requestedAt}-${nonce}`;
 }
 
 /** Rough size of a change in a job, to bound job bytes without serialising twice. */

@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { hostname } from 'node:os';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Knex } from 'knex';
 import { CONFIG, redactUrl, TributaryConfig } from '@tributary/config';
 import { CatalogRepository, openMysql, ProgressRepository } from '@tributary/control';
@@ -77,7 +77,7 @@ export class RelayService implements OnApplicationBootstrap, OnApplicationShutdo
       sourceId,
       leaderId: this.leaderId,
       outbox: new OutboxRepository(knex),
-      lease: new LeaderLease(this.config.controlDatabaseUrl, `tributary_relay_${sourceId}`.slice(0, 64)),
+      lease: new LeaderLease(this.config.controlDatabaseUrl, leaderLockName(this.config.controlDatabaseUrl, sourceId)),
       catalog: this.catalog,
       progress: this.progress,
       queues: this.queues,
@@ -108,4 +108,14 @@ export class RelayService implements OnApplicationBootstrap, OnApplicationShutdo
     await running.relay.stop();
     await running.knex.destroy();
   }
+}
+
+/**
+ * Named locks are server-wide in MySQL: two deployments whose control
+ * databases share a server must not contend for one source id, so the name
+ * hashes the control database together with the source.
+ */
+export function leaderLockName(controlDatabaseUrl: string, sourceId: string): string {
+  const database = new URL(controlDatabaseUrl).pathname.replace(/^\//, '');
+  return `tributary_relay_${createHash('sha1').update(`${database}/${sourceId}`).digest('hex')}`;
 }

@@ -177,6 +177,7 @@ class Leadership {
     delivered.push(...(await this.lateCommits(now)));
 
     delivered.sort((a, b) => a.seq - b.seq);
+    for (const change of delivered) metrics.changesCaptured.inc({ source: sourceId, table: change.table });
     const watermarkBefore = this.watermark;
     this.watermark = Math.max(this.watermark, this.tracker.watermark(this.high));
     const enqueued = await this.enqueue(delivered, watermarkBefore, now);
@@ -278,11 +279,7 @@ class Leadership {
     const applied = await progress.listProgress(this.routes.map((route) => route.routeId));
     const floor = Math.min(this.watermark, ...applied.map((route) => route.watermark));
     logger[level]({ reason, from: floor, previousWatermark: this.watermark, previousHigh: this.high }, 'relay re-sends from the route checkpoints');
-    this.watermark = floor;
-    this.high = floor;
-    this.tracker = new HoleTracker([], { closeDelayMs: this.deps.settings.holeCloseDelayMs, timeoutMs: this.deps.settings.holeTimeoutMs });
-    this.sentWatermark.clear();
-    await this.checkpoint();
+    await this.rereadFrom(floor);
     await lossDetector.mark(sourceId, this.epoch);
     metrics.redisRewinds.inc({ source: sourceId });
   }
@@ -291,9 +288,41 @@ class Leadership {
     const { catalog, sourceId, settings } = this.deps;
     if (!force && Date.now() - this.routesLoadedAt < settings.configRefreshMs) return;
     const routes: RouteRecord[] = await catalog.listRoutes({ sourceId });
+    const feedKey = (route: { routeId: string; table: string }) => `${route.routeId}\u0000${route.table}`;
+    const known = new Set(this.routes.map(feedKey));
+    const firstLoad = this.routesLoadedAt === 0;
     // Paused routes still receive jobs: a paused worker leaves them queued, nothing is skipped.
     this.routes = routes.map((route) => ({ routeId: route.id, table: route.table, echoOrigin: `tributary:${route.targetId}` }));
     this.routesLoadedAt = Date.now();
+    const added = firstLoad ? [] : this.routes.filter((route) => !known.has(feedKey(route)));
+    if (added.length > 0) await this.catchUp(added.map((route) => route.routeId));
+  }
+
+  /**
+   * A route created while this relay leads starts at the watermark the
+   * admin read when it created it, but the relay only learns of it at its
+   * next refresh: rows it read in between went out to the other routes
+   * only. Re-read from the new route's start so it gets them (invariant 2);
+   * the other routes get those few changes again and apply skips them
+   * (invariant 4). Saved at once, so a relay that takes over re-reads too.
+   */
+  private async catchUp(routeIds: string[]): Promise<void> {
+    const starts = await this.deps.progress.listProgress(routeIds);
+    if (starts.length === 0) return;
+    // Never above the watermark: every hole is above it, so re-reading from there finds them all again.
+    const floor = Math.min(this.watermark, ...starts.map((start) => start.watermark));
+    if (floor >= this.high) return;
+    this.deps.logger.info({ routes: routeIds, from: floor, previousWatermark: this.watermark, previousHigh: this.high }, 'relay re-reads for new routes');
+    await this.rereadFrom(floor);
+  }
+
+  /** Reads again from `floor` (at or below the watermark, so every hole is found again) and saves that at once. */
+  private async rereadFrom(floor: number): Promise<void> {
+    this.watermark = floor;
+    this.high = floor;
+    this.tracker = new HoleTracker([], { closeDelayMs: this.deps.settings.holeCloseDelayMs, timeoutMs: this.deps.settings.holeTimeoutMs });
+    this.sentWatermark.clear();
+    await this.checkpoint();
   }
 
   /** Invariant 7: the outbox is the buffer; stop reading while any route's queue is deep. */

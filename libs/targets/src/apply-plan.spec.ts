@@ -69,6 +69,15 @@ describe('guardPlan', () => {
     expect(guarded.skipped).toHaveLength(1);
   });
 
+  it('with reapply, lets a write at exactly the stored seq through and still skips older ones', () => {
+    const { writes } = planBatch(table, [insert(5, 1), insert(6, 2), remove(7, 3)]);
+    const versions = stored([[1, { seq: 5, deleted: false }], [2, { seq: 9, deleted: false }], [3, { seq: 7, deleted: true }]]);
+    expect(guardPlan(writes, versions).writes).toEqual([]);
+    const guarded = guardPlan(writes, versions, { reapply: true });
+    expect(guarded.writes.map((w) => [w.kind, w.seq])).toEqual([['delete', 7], ['upsert', 5]]);
+    expect(guarded.skipped.map((w) => w.seq)).toEqual([6]);
+  });
+
   it('lets a newer insert through after a tombstone', () => {
     const { writes } = planBatch(table, [insert(11, 1)]);
     expect(guardPlan(writes, stored([[1, { seq: 10, deleted: true }]])).writes).toHaveLength(1);

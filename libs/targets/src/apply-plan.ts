@@ -110,15 +110,22 @@ function pick(table: TargetTableSpec, row: Row, change: RowChange): Row {
 /**
  * Invariant 4: a write goes through only if its seq is newer than the stored
  * one. A tombstone counts like any version, so a late older insert cannot
- * bring a deleted row back.
+ * bring a deleted row back. With `reapply` (retrying dead letters) a write at
+ * exactly the stored seq goes through too: a refused row's version was
+ * recorded with its own seq. Older writes are skipped either way.
  */
-export function guardPlan(plan: readonly PlannedWrite[], stored: ReadonlyMap<string, StoredVersion>): GuardedPlan {
+export function guardPlan(
+  plan: readonly PlannedWrite[],
+  stored: ReadonlyMap<string, StoredVersion>,
+  options: { reapply?: boolean } = {},
+): GuardedPlan {
   const deletes: PlannedWrite[] = [];
   const upserts: PlannedWrite[] = [];
   const skipped: PlannedWrite[] = [];
   for (const write of plan) {
     const version = stored.get(write.keyHash);
-    if (version && version.seq >= write.seq) skipped.push(write);
+    const current = version && (options.reapply ? version.seq > write.seq : version.seq >= write.seq);
+    if (current) skipped.push(write);
     else (write.kind === 'delete' ? deletes : upserts).push(write);
   }
   return { writes: [...deletes, ...upserts], skipped };

@@ -79,8 +79,8 @@ function name(value: string): string {
   return value;
 }
 
-/** Columns (by name as the table spells them) and primary key of `name` in DATABASE(). */
-async function readMysqlTable(knex: Knex, name: string): Promise<{ table: ExistingTable; columns: Map<string, ColumnRow> }> {
+/** Columns (by name as the table spells them) and primary key of `name` in DATABASE() (no columns: no table). */
+export async function readMysqlTable(knex: Knex, name: string): Promise<{ table: ExistingTable; columns: Map<string, ColumnRow> }> {
   const columnRows = rowsOf<ColumnRow>(
     await knex.raw(
       `SELECT TABLE_NAME AS tableName, COLUMN_NAME AS name, IS_NULLABLE AS nullable, COLUMN_TYPE AS columnType,

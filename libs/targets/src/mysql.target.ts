@@ -1,12 +1,13 @@
 import knexFactory, { Knex } from 'knex';
 import { quoteMysql, Row } from '@tributary/model';
 import { TargetConfigError } from './errors';
-import { evolveMysqlTable } from './mysql-evolve';
+import { evolveMysqlTable, readMysqlTable } from './mysql-evolve';
 import { MYSQL_BOOKKEEPING_DDL, mysqlCreateTable, mysqlDialect } from './mysql-sql';
 import { fromMysql, mysqlReadExpression } from './mysql-values';
 import { applySqlBatch, transient } from './sql-apply';
 import { CHECKPOINTS_TABLE } from './sql-dialect';
 import { checkTargetUrl, poolConfig, sqlTargetOptions } from './sql-target';
+import { tableProblems } from './table-evolution';
 import { validateTableSpec } from './table-spec';
 import {
   ApplyBatch,
@@ -68,6 +69,12 @@ export class MysqlTarget implements Target {
     await this.createTables([...MYSQL_BOOKKEEPING_DDL, mysqlCreateTable(spec)]);
     await this.transient(() => evolveMysqlTable(this.knex, spec));
     this.bookkeeping ??= Promise.resolve();
+  }
+
+  async checkTable(table: TargetTableSpec): Promise<string[]> {
+    const spec = validateTableSpec(table);
+    const { table: existing } = await this.transient(() => readMysqlTable(this.knex, spec.name));
+    return tableProblems(spec, existing.columns.length > 0 ? existing : null, true);
   }
 
   async apply(batch: ApplyBatch, hooks: ApplyHooks): Promise<ApplyResult> {

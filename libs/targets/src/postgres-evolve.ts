@@ -24,8 +24,8 @@ export async function evolvePostgresTable(trx: Knex.Transaction, spec: TargetTab
   await trx.raw(`ALTER TABLE ${q(spec.name)} ${actions.join(', ')}`);
 }
 
-/** Columns and primary key of `name` in the current schema, where CREATE TABLE put it. */
-async function readPostgresTable(trx: Knex.Transaction, name: string): Promise<ExistingTable> {
+/** Columns and primary key of `name` in the current schema, where CREATE TABLE put it (no columns: no table). */
+export async function readPostgresTable(trx: Knex, name: string): Promise<ExistingTable> {
   const columns = await trx.raw<{ rows: { name: string; nullable: string }[] }>(
     `SELECT column_name AS name, is_nullable AS nullable FROM information_schema.columns
       WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position`,

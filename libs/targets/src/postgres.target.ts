@@ -3,10 +3,11 @@ import { quoteAnsi, Row } from '@tributary/model';
 import { TargetConfigError } from './errors';
 import { fromPostgres, POSTGRES_TYPES, postgresReadExpression } from './postgres-values';
 import { POSTGRES_BOOKKEEPING_DDL, postgresCreateTable, postgresDialect } from './postgres-sql';
-import { evolvePostgresTable } from './postgres-evolve';
+import { evolvePostgresTable, readPostgresTable } from './postgres-evolve';
 import { applySqlBatch, transient } from './sql-apply';
 import { CHECKPOINTS_TABLE } from './sql-dialect';
 import { checkTargetUrl, poolConfig, sqlTargetOptions } from './sql-target';
+import { tableProblems } from './table-evolution';
 import { validateTableSpec } from './table-spec';
 import {
   ApplyBatch,
@@ -56,6 +57,12 @@ export class PostgresTarget implements Target {
     const spec = validateTableSpec(table);
     await this.createTables([...POSTGRES_BOOKKEEPING_DDL, postgresCreateTable(spec)], (trx) => evolvePostgresTable(trx, spec));
     this.bookkeeping ??= Promise.resolve();
+  }
+
+  async checkTable(table: TargetTableSpec): Promise<string[]> {
+    const spec = validateTableSpec(table);
+    const existing = await this.transient(() => readPostgresTable(this.knex, spec.name));
+    return tableProblems(spec, existing.columns.length > 0 ? existing : null, false);
   }
 
   async apply(batch: ApplyBatch, hooks: ApplyHooks): Promise<ApplyResult> {

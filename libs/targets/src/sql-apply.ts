@@ -44,7 +44,7 @@ async function applyIn(
 ): Promise<ApplyResult> {
   for (const statement of dialect.begin(batch)) await run(trx, dialect, statement);
   const stored = await lockVersions(trx, dialect, batch.table.name, plan.writes);
-  const { writes, skipped } = guardPlan(plan.writes, stored);
+  const { writes, skipped } = guardPlan(plan.writes, stored, { reapply: batch.reapply });
   const rejected = [...plan.invalid];
   const failed = mode === 'batch' ? await writeBatch(trx, dialect, batch, writes) : await writeRows(trx, dialect, batch, writes);
   for (const failure of failed) {
@@ -65,7 +65,19 @@ async function applyIn(
       throw new HookFailure(error);
     }
   }
-  return { applied: writes.length - failed.length, skipped: skipped.length, rejected };
+  const result: ApplyResult = { applied: writes.length - failed.length, skipped: skipped.length, rejected };
+  if (batch.reapply) result.superseded = supersededSeqs(batch, writes, rejected);
+  return result;
+}
+
+/**
+ * Changes of a reapplied batch that wrote nothing and were not refused: their
+ * row holds a newer change, so the dead letter is resolved without a write.
+ */
+function supersededSeqs(batch: ApplyBatch, writes: PlannedWrite[], rejected: RejectedChange[]): number[] {
+  const refused = new Set(rejected.map((r) => r.change));
+  const written = new Set(writes.filter((w) => !refused.has(w.change)).map((w) => w.change));
+  return batch.changes.filter((c) => !written.has(c) && !refused.has(c)).map((c) => c.seq);
 }
 
 async function lockVersions(

@@ -82,6 +82,22 @@ export function planTableEvolution(spec: TargetTableSpec, existing: ExistingTabl
   return { add, makeNullable };
 }
 
+/**
+ * Why an existing table cannot take the spec's rows, as messages; empty if
+ * it can (ensureTable would evolve it) or does not exist (`existing` null).
+ * What ensureTable would refuse, found before anything is written.
+ */
+export function tableProblems(spec: TargetTableSpec, existing: ExistingTable | null, caseInsensitive: boolean): string[] {
+  if (existing === null) return [];
+  try {
+    planTableEvolution(spec, existing, caseInsensitive);
+    return [];
+  } catch (error) {
+    if (error instanceof TargetConfigError) return [error.message];
+    throw error;
+  }
+}
+
 /** Whether there is anything to do. */
 export function isNoop(evolution: TableEvolution): boolean {
   return evolution.add.length === 0 && evolution.makeNullable.length === 0;

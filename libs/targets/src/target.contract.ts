@@ -130,6 +130,21 @@ export function describeTargetContract(
         await expect(target.readRows({ ...rekeyed, key: ['id'] })).rejects.toThrow(); // no column was added
       });
 
+      it('checkTable reports what ensureTable would refuse, and changes nothing', async () => {
+        const spec: TargetTableSpec = { name: 'contract_check', columns: simpleColumns(), key: ['id'] };
+        expect(await target.checkTable(spec)).toEqual([]); // no table yet: it would be created
+        await target.ensureTable(spec);
+        expect(await target.checkTable(spec)).toEqual([]);
+        // A grown spec fits too: ensureTable would add the column.
+        expect(await target.checkTable({ ...spec, columns: [...spec.columns, columnSpec('extra', 'int', 'int(11)')] })).toEqual([]);
+        const rekeyed: TargetTableSpec = { ...spec, key: ['name'] };
+        const problems = await target.checkTable(rekeyed);
+        expect(problems).toHaveLength(1);
+        expect(problems[0]).toMatch(/primary key \(id\), but the route's key is \(name\)/);
+        await expect(target.ensureTable(rekeyed)).rejects.toBeInstanceOf(TargetConfigError); // the same verdict
+        await expect(target.checkTable({ ...spec, name: 'bad name' })).rejects.toBeInstanceOf(TargetConfigError);
+      });
+
       it('evolves a table once when several calls race', async () => {
         const { table, route } = await freshTable(simpleColumns().map((c) => (c.name === 'n' ? { ...c, nullable: false } : c)));
         const evolved: TargetTableSpec = {
@@ -311,6 +326,66 @@ export function describeTargetContract(
       },
     );
 
+    (options.refusesRows === false ? it.skip : it)(
+      'reapplies a refused change at its own seq once the cause is fixed (retrying a dead letter)',
+      async () => {
+        const columns = simpleColumns().map((c) => (c.name === 'name' ? { ...c, nullable: false } : c));
+        const { table, route } = await freshTable(columns);
+        const refused = insert(2, { id: 2, name: null, n: 2 });
+        const collect: RejectedChange[] = [];
+        const recording: ApplyHooks = { recordRejected: async (rejected) => void collect.push(...rejected) };
+        const first = await target.apply(batch(table, route, [insert(1, simple(1, 'a', 1)), refused], 2), recording);
+        expect(first.rejected.map((r) => r.change.seq)).toEqual([2]);
+
+        // Still refused: the hook hears about it again, and nothing is written.
+        const again = await target.apply({ ...batch(table, route, [refused], 0), reapply: true }, recording);
+        expect(again).toEqual({ applied: 0, skipped: 0, rejected: [expect.objectContaining({ change: refused })], superseded: [] });
+        expect(collect).toHaveLength(2);
+
+        // A plain replay skips it (its version was recorded), as before.
+        expect(await apply(batch(table, route, [refused], 0))).toEqual({ applied: 0, skipped: 1, rejected: [] });
+
+        // Fix the cause (the column now allows NULL), then reapply: the row arrives.
+        await target.ensureTable({ ...table, columns: simpleColumns() });
+        const retried = await target.apply({ ...batch(table, route, [refused], 0), reapply: true }, noHooks);
+        expect(retried).toEqual({ applied: 1, skipped: 0, rejected: [], superseded: [] });
+        expect(await target.readRows({ ...table, columns: simpleColumns() })).toEqual([simple(1, 'a', 1), { id: 2, name: null, n: 2 }]);
+        // Reapply never moves the checkpoint back (a retry carries watermark 0).
+        expect((await target.readCheckpoint(route))?.watermark).toBe(2);
+        // And a newer change of the row still wins over a later reapply of the old one.
+        await apply(batch(table, route, [update(3, { id: 2, name: null, n: 2 }, simple(2, 'newer', 3))]));
+        expect(await target.apply({ ...batch(table, route, [refused], 0), reapply: true }, noHooks)).toEqual({
+          applied: 0,
+          skipped: 1,
+          rejected: [],
+          superseded: [2],
+        });
+        expect(await target.readRows(table)).toEqual([simple(1, 'a', 1), simple(2, 'newer', 3)]);
+      },
+    );
+
+    it('reapply skips a change older than the stored version (superseded), and never resurrects', async () => {
+      const { table, route } = await freshTable();
+      await apply(batch(table, route, [insert(1, simple(1, 'a', 1)), insert(2, simple(2, 'b', 2))]));
+      await apply(batch(table, route, [update(5, simple(1, 'a', 1), simple(1, 'five', 5)), remove(6, simple(2, 'b', 2))]));
+      const stale = [update(3, simple(1, 'a', 1), simple(1, 'three', 3)), insert(4, simple(2, 'zombie', 4))];
+      expect(await target.apply({ ...batch(table, route, stale, 0), reapply: true }, noHooks)).toEqual({
+        applied: 0,
+        skipped: 2,
+        rejected: [],
+        superseded: [3, 4],
+      });
+      // Two changes of one key in a reapplied batch: the older is superseded by the newer.
+      const both = [update(5, simple(1, 'a', 1), simple(1, 'five', 5)), update(7, simple(1, 'five', 5), simple(1, 'seven', 7))];
+      expect(await target.apply({ ...batch(table, route, both, 0), reapply: true }, noHooks)).toEqual({
+        applied: 1,
+        skipped: 0,
+        rejected: [],
+        superseded: [5],
+      });
+      expect(await target.readRows(table)).toEqual([simple(1, 'seven', 7)]);
+    });
+
     (options.refusesRows === false ? it.skip : it)('commits nothing when recording the refused rows fails', async () => {
       const columns = simpleColumns().map((c) => (c.name === 'name' ? { ...c, nullable: false } : c));
       const { table, route } = await freshTable(columns);
@@ -365,6 +440,7 @@ export function describeTargetContract(
           () => down.ensureTable(table),
           () => down.apply(batch(table, 'down', [insert(1, simple(1, 'a', 1))]), noHooks),
           () => down.readCheckpoint('down'),
+          () => down.checkTable(table),
         ]) {
           const error = await attempt().then(
             () => null,

@@ -33,6 +33,14 @@ export interface ApplyBatch {
   watermark: number;
   /** Written as `origin` by triggers at a MySQL target (invariant 6), e.g. 'tributary:<source>'. */
   origin: string;
+  /**
+   * Retrying dead letters: a change whose seq EQUALS the stored version is
+   * applied again (the refused row's version was recorded with that seq, so
+   * the route could move on). A change OLDER than the stored version is still
+   * skipped — the row has moved on since, and the change is superseded
+   * (invariant 4 holds: nothing moves a row backwards). Default false.
+   */
+  reapply?: boolean;
 }
 
 export interface RejectedChange {
@@ -52,6 +60,11 @@ export interface ApplyResult {
   /** Row writes skipped because the target already holds that row at a newer or equal seq. */
   skipped: number;
   rejected: RejectedChange[];
+  /**
+   * Only with `reapply`: seqs of changes that wrote nothing because their row
+   * has a newer change (at the target, or later in the same batch).
+   */
+  superseded?: number[];
 }
 
 export interface ApplyHooks {
@@ -87,6 +100,12 @@ export interface Target {
    * @throws TargetConfigError if the table's primary key is not the spec's key (that needs a re-sync).
    */
   ensureTable(table: TargetTableSpec): Promise<void>;
+  /**
+   * Why ensureTable would refuse to use the table as it exists now (e.g. a
+   * different primary key), as messages; empty if the table does not exist
+   * or fits. Reads only: lets the admin refuse a route before it runs.
+   */
+  checkTable(table: TargetTableSpec): Promise<string[]>;
   /**
    * Applies a batch in one target transaction, together with the route's
    * checkpoint (invariant 3), guarded per row by seq (invariant 4).

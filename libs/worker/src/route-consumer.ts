@@ -1,12 +1,13 @@
 import { Job, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { ProgressRepository, RouteRecord, TargetRecord } from '@tributary/control';
+import { DeadLetterRepository, ProgressRepository, RouteRecord, TargetRecord } from '@tributary/control';
 import { Logger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
 import { WireChange } from '@tributary/model';
 import { ChangeJobData, QueueRegistry, routeQueueName } from '@tributary/queue';
 import { RejectedChange, TargetTableSpec } from '@tributary/targets';
 import { decodeChanges } from './change-decoder';
+import { retryOutcomes } from './retry-outcomes';
 import { SchemaCache } from './schema-cache';
 import { TargetPool } from './target-pool';
 
@@ -17,6 +18,7 @@ export interface RouteConsumerDeps {
   schemas: SchemaCache;
   targets: TargetPool;
   progress: ProgressRepository;
+  deadLetters: DeadLetterRepository;
   metrics: Metrics;
   logger: Logger;
   retryMinMs: number;
@@ -73,9 +75,14 @@ export class RouteConsumer {
     if (route.targetTable !== this.route.targetTable || route.targetId !== this.route.targetId) this.ensured.clear();
     this.route = route;
     this.target = target;
-    if (route.enabled && !this.worker.isRunning()) void this.worker.run();
-    else if (route.enabled && this.worker.isPaused()) this.worker.resume();
-    else if (!route.enabled && this.worker.isRunning() && !this.worker.isPaused()) void this.worker.pause();
+    // BullMQ's main loop ends on pause (isRunning() turns false while isPaused() stays true),
+    // so a paused worker must be resumed — run() alone would return at once, still paused.
+    if (route.enabled && this.worker.isPaused()) this.worker.resume();
+    else if (route.enabled && !this.worker.isRunning()) {
+      this.worker.run().catch((error) => this.logger.error({ err: error }, 'route worker stopped'));
+    } else if (!route.enabled && !this.worker.isPaused()) {
+      this.worker.pause().catch((error) => this.logger.error({ err: error }, 'could not pause the route worker'));
+    }
   }
 
   async close(): Promise<void> {
@@ -90,7 +97,7 @@ export class RouteConsumer {
       this.failures++;
       const delay = Math.min(this.deps.retryMaxMs, this.deps.retryMinMs * 2 ** Math.min(this.failures - 1, 20));
       this.logger.warn(
-        { err: error, job: job.id, firstSeq: job.data.changes[0]?.seq ?? null, retryInMs: delay, failures: this.failures },
+        { err: error, job: job.id, ...seqRange(job.data.changes), retryInMs: delay, failures: this.failures },
         'batch not applied; will retry in order',
       );
       this.deps.metrics.retries.inc({ route: this.route.id });
@@ -102,19 +109,25 @@ export class RouteConsumer {
   }
 
   private async apply(data: ChangeJobData): Promise<void> {
-    const { schemas, targets, progress, metrics } = this.deps;
+    const { schemas, targets, deadLetters, metrics } = this.deps;
     const route = this.route;
+    // A dead-letter retry (enqueued by admin): same path, but the same seq may go through again.
+    const reapply = (data.retryOf?.length ?? 0) > 0;
     const target = await targets.get(this.target);
     const schemaFor = await schemas.load(data.sourceId, data.table, data.changes.map((change) => change.schema));
     const { runs, undecodable } = decodeChanges(data.changes, schemaFor);
     const origin = `tributary:${data.sourceId}`;
     let applied = 0;
     let skipped = 0;
-    let deadLetters = 0;
+    const refused: number[] = [];
+    const superseded: number[] = [];
 
     if (undecodable.length > 0) {
-      await progress.recordDeadLetters(undecodable.map(({ wire, reason }) => deadLetter(route.id, wire, reason, null)));
-      deadLetters += undecodable.length;
+      await deadLetters.record(undecodable.map(({ wire, reason }) => deadLetter(route.id, wire, reason, null)));
+      for (const { wire, reason } of undecodable) {
+        refused.push(wire.seq);
+        this.logger.warn({ seq: wire.seq, reason }, 'change cannot be decoded; recorded as dead letter');
+      }
     }
 
     const endTimer = metrics.applyDuration.startTimer({ route: route.id });
@@ -137,36 +150,57 @@ export class RouteConsumer {
           // Only the last run may claim the job's watermark; earlier ones keep the checkpoint where it is.
           watermark: last ? data.watermark : 0,
           origin,
+          reapply,
         },
         {
+          // Durable before the target commits (invariant 9, then 3); a refused retry reopens its letter.
           recordRejected: async (rejected: RejectedChange[]) => {
-            await progress.recordDeadLetters(
-              rejected.map((r) => deadLetter(route.id, wireBySeq.get(r.change.seq)!, r.reason, r.code)),
-            );
+            await deadLetters.record(rejected.map((r) => deadLetter(route.id, wireBySeq.get(r.change.seq)!, r.reason, r.code)));
           },
         },
       );
       applied += result.applied;
       skipped += result.skipped;
-      deadLetters += result.rejected.length;
+      superseded.push(...(result.superseded ?? []));
       for (const r of result.rejected) {
-        this.logger.warn({ seq: r.change.seq, code: r.code, reason: r.reason }, 'target refused a change; recorded as dead letter');
+        refused.push(r.change.seq);
+        this.logger.warn(
+          { seq: r.change.seq, code: r.code, reason: r.reason, retry: reapply },
+          reapply ? 'target refused a retried change again; dead letter reopened' : 'target refused a change; recorded as dead letter',
+        );
       }
     }
     endTimer();
 
     const lastChange = data.changes[data.changes.length - 1];
-    await progress.recordApplied(route.id, {
+    await this.deps.progress.recordApplied(route.id, {
       watermark: data.watermark,
-      maxSeq: lastChange?.seq ?? 0,
+      // A retry re-applies old changes: it must not make the route look fresher than it is.
+      maxSeq: reapply ? 0 : lastChange?.seq ?? 0,
       count: applied,
-      lastChangeTs: lastChange?.ts ?? null,
+      lastChangeTs: reapply ? null : lastChange?.ts ?? null,
     });
+    if (reapply) await this.resolveRetry(data, refused, superseded);
     if (applied > 0) metrics.changesApplied.inc({ route: route.id }, applied);
     if (skipped > 0) metrics.changesSkipped.inc({ route: route.id }, skipped);
-    if (deadLetters > 0) metrics.deadLetters.inc({ route: route.id }, deadLetters);
-    if (lastChange) metrics.lagSeconds.set({ route: route.id }, Math.max(0, Date.now() / 1000 - lastChange.ts / 1e6));
-    this.logger.debug({ firstSeq: data.changes[0]?.seq, lastSeq: lastChange?.seq, applied, skipped, deadLetters }, 'batch applied');
+    if (!reapply && refused.length > 0) metrics.deadLetters.inc({ route: route.id }, refused.length);
+    if (lastChange && !reapply) metrics.lagSeconds.set({ route: route.id }, Math.max(0, Date.now() / 1000 - lastChange.ts / 1e6));
+    this.logger.debug({ ...seqRange(data.changes), applied, skipped, deadLetters: refused.length, retry: reapply }, 'batch applied');
+  }
+
+  /**
+   * After the target committed a retry job: its letters are resolved (applied,
+   * or superseded by a newer change of the row); the refused ones were already
+   * reopened by recordRejected. If this fails, the job runs again: reapplying
+   * is idempotent (invariant 4).
+   */
+  private async resolveRetry(data: ChangeJobData, refused: number[], superseded: number[]): Promise<void> {
+    const outcomes = retryOutcomes(data, new Set(refused), new Set(superseded));
+    await this.deps.deadLetters.resolveRetried(outcomes.filter((o) => o.outcome !== 'refused'));
+    for (const o of outcomes) {
+      this.deps.metrics.deadLetterRetries.inc({ route: this.route.id, outcome: o.outcome });
+      this.logger.info({ seq: o.seq, letter: o.id, outcome: o.outcome }, 'dead letter retried');
+    }
   }
 
   private tableSpec(schema: { columns: TargetTableSpec['columns']; key: string[] }): TargetTableSpec {
@@ -176,4 +210,9 @@ export class RouteConsumer {
 
 function deadLetter(routeId: string, wire: WireChange, reason: string, code: string | null) {
   return { routeId, seq: wire.seq, table: wire.table, op: wire.op, change: wire, reason, code };
+}
+
+/** The seqs a job covers, for log lines about it (every line about a change names route and seq). */
+function seqRange(changes: readonly WireChange[]): { seq: number | null; lastSeq: number | null } {
+  return { seq: changes[0]?.seq ?? null, lastSeq: changes[changes.length - 1]?.seq ?? null };
 }

@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { CONFIG, TributaryConfig } from '@tributary/config';
-import { CatalogRepository, ProgressRepository, RouteRecord, TargetRecord } from '@tributary/control';
+import { CatalogRepository, DeadLetterRepository, ProgressRepository, RouteRecord, TargetRecord } from '@tributary/control';
 import { LOGGER, Logger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
 import { QueueRegistry, REDIS } from '@tributary/queue';
@@ -28,6 +28,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     @Inject(REDIS) private readonly redis: Redis,
     private readonly catalog: CatalogRepository,
     private readonly progress: ProgressRepository,
+    private readonly deadLetters: DeadLetterRepository,
     private readonly queues: QueueRegistry,
     private readonly metrics: Metrics,
   ) {
@@ -86,6 +87,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
       schemas: this.schemas,
       targets: this.targets,
       progress: this.progress,
+      deadLetters: this.deadLetters,
       metrics: this.metrics,
       logger: this.logger,
       retryMinMs: this.config.worker.retryMinMs,

@@ -1,5 +1,37 @@
 import { Module } from '@nestjs/common';
+import { CatalogRepository } from '@tributary/control';
+import { CaptureSetup, ReplicationSetup, RouteSetup, SourceSetup, TargetSetup } from '@tributary/setup';
+import { defaultTargetRegistry } from '@tributary/targets';
+import { RoutesController } from './routes.controller';
+import { RoutesService } from './routes.service';
+import { SetupErrorsInterceptor } from './setup-errors.interceptor';
+import { SourcesController } from './sources.controller';
+import { SourcesService } from './sources.service';
+import { TablesController } from './tables.controller';
+import { TablesService } from './tables.service';
+import { TargetsController } from './targets.controller';
+import { TargetsService } from './targets.service';
 
-/** Configuration API under /api: sources, tables, targets, routes. */
-@Module({})
+/**
+ * Configuration API under /api: sources, captured tables, targets, routes.
+ * The only writer of configuration (invariant 8); relay and workers pick
+ * changes up on their next refresh (CONFIG_REFRESH_MS), without a restart.
+ * The logic lives in @tributary/setup; these controllers and services
+ * translate HTTP and keep credentials out of every answer.
+ */
+@Module({
+  controllers: [SourcesController, TablesController, TargetsController, RoutesController],
+  providers: [
+    { provide: ReplicationSetup, inject: [CatalogRepository], useFactory: (catalog: CatalogRepository) => new ReplicationSetup(catalog, defaultTargetRegistry()) },
+    { provide: SourceSetup, inject: [ReplicationSetup], useFactory: (setup: ReplicationSetup) => setup.sources },
+    { provide: CaptureSetup, inject: [ReplicationSetup], useFactory: (setup: ReplicationSetup) => setup.tables },
+    { provide: TargetSetup, inject: [ReplicationSetup], useFactory: (setup: ReplicationSetup) => setup.targets },
+    { provide: RouteSetup, inject: [ReplicationSetup], useFactory: (setup: ReplicationSetup) => setup.routes },
+    SetupErrorsInterceptor,
+    SourcesService,
+    TablesService,
+    TargetsService,
+    RoutesService,
+  ],
+})
 export class ApiModule {}

@@ -1,0 +1,86 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, UseInterceptors } from '@nestjs/common';
+import {
+  ApiBadGatewayResponse,
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { CreatedRouteDto, CreateRouteDto, RouteDto, UpdatedRouteDto, UpdateRouteDto } from './routes.dto';
+import { RoutesService } from './routes.service';
+import { SetupErrorsInterceptor } from './setup-errors.interceptor';
+
+@ApiTags('routes')
+@ApiBearerAuth()
+@UseInterceptors(SetupErrorsInterceptor)
+@Controller('api/routes')
+export class RoutesController {
+  constructor(private readonly routes: RoutesService) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Add a route: one captured source table into one target table, from now on' })
+  @ApiCreatedResponse({ type: CreatedRouteDto, description: 'The route, and initialCopy: what happens to the rows the table already has' })
+  @ApiBadRequestResponse({
+    description: 'A field names something that does not exist, is not a valid identifier, is not supported yet, or the existing target table does not fit',
+  })
+  @ApiConflictResponse({ description: 'The id is taken, or the target table is written by another route' })
+  @ApiBadGatewayResponse({ description: 'The target does not answer, so its table could not be checked' })
+  create(@Body() body: CreateRouteDto): Promise<CreatedRouteDto> {
+    return this.routes.create(body);
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List routes' })
+  @ApiOkResponse({ type: [RouteDto] })
+  list(): Promise<RouteDto[]> {
+    return this.routes.list();
+  }
+
+  @Get(':routeId')
+  @ApiOperation({ summary: 'Show a route' })
+  @ApiOkResponse({ type: RouteDto })
+  @ApiNotFoundResponse({ description: 'No such route' })
+  get(@Param('routeId') routeId: string): Promise<RouteDto> {
+    return this.routes.get(routeId);
+  }
+
+  @Patch(':routeId')
+  @ApiOperation({ summary: 'Pause/resume (enabled) or change the target table; running workers follow within seconds' })
+  @ApiOkResponse({ type: UpdatedRouteDto })
+  @ApiNotFoundResponse({ description: 'No such route' })
+  update(@Param('routeId') routeId: string, @Body() body: UpdateRouteDto): Promise<UpdatedRouteDto> {
+    return this.routes.update(routeId, body);
+  }
+
+  @Post(':routeId/pause')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Pause: changes wait in the route queue (and the outbox) until resumed' })
+  @ApiOkResponse({ type: RouteDto })
+  @ApiNotFoundResponse({ description: 'No such route' })
+  pause(@Param('routeId') routeId: string): Promise<RouteDto> {
+    return this.routes.setEnabled(routeId, false);
+  }
+
+  @Post(':routeId/resume')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Resume a paused route' })
+  @ApiOkResponse({ type: RouteDto })
+  @ApiNotFoundResponse({ description: 'No such route' })
+  resume(@Param('routeId') routeId: string): Promise<RouteDto> {
+    return this.routes.setEnabled(routeId, true);
+  }
+
+  @Delete(':routeId')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Remove a route (its dead letters stay on record)' })
+  @ApiNoContentResponse({ description: 'Removed' })
+  @ApiNotFoundResponse({ description: 'No such route' })
+  delete(@Param('routeId') routeId: string): Promise<void> {
+    return this.routes.delete(routeId);
+  }
+}

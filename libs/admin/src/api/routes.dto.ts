@@ -1,0 +1,132 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Allow, IsBoolean, IsOptional, IsString } from 'class-validator';
+import { RouteRecord } from '@tributary/control';
+import { InitialCopy } from '@tributary/setup';
+
+export class CreateRouteDto {
+  @ApiProperty({ description: 'Name of the route: a lowercase letter, then a-z, 0-9, _ or -; at most 63', example: 'orders-pg' })
+  @IsString()
+  id!: string;
+
+  @ApiProperty({ description: 'The source to read from', example: 'shop' })
+  @IsString()
+  sourceId!: string;
+
+  @ApiProperty({ description: 'A captured table of the source', example: 'orders' })
+  @IsString()
+  table!: string;
+
+  @ApiProperty({ description: 'The target to write to', example: 'warehouse' })
+  @IsString()
+  targetId!: string;
+
+  @ApiPropertyOptional({
+    description:
+      "Table at the target (default: the source table's name); created if missing. If it exists, its primary key must be " +
+      "the source table's key. Only one source may write a target table.",
+    example: 'orders',
+  })
+  @IsOptional()
+  @IsString()
+  targetTable?: string;
+
+  @ApiPropertyOptional({ description: 'Start paused with false (default true)', default: true })
+  @IsOptional()
+  @IsBoolean()
+  enabled?: boolean;
+
+  // Accepted as any JSON so the answer can say plainly that the feature is not built yet, rather than "should not exist".
+  @ApiPropertyOptional({ type: String, nullable: true, description: 'Row filter. Not supported yet (issue #4): absent or null.' })
+  @Allow()
+  filter?: unknown;
+
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, nullable: true, description: 'Column mapping. Not supported yet (issue #4): absent or null.' })
+  @Allow()
+  mapping?: unknown;
+
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, nullable: true, description: 'Conflict policy. Not supported yet (issue #6): absent or null.' })
+  @Allow()
+  conflictPolicy?: unknown;
+}
+
+/** PATCH: what is given changes; what is left out stays. */
+export class UpdateRouteDto {
+  @ApiPropertyOptional({ description: 'false pauses the route (its changes wait in its queue), true resumes it' })
+  @IsOptional()
+  @IsBoolean()
+  enabled?: boolean;
+
+  @ApiPropertyOptional({ description: 'Write to another table of the target from now on (same checks as on create)' })
+  @IsOptional()
+  @IsString()
+  targetTable?: string;
+}
+
+export class RouteDto {
+  @ApiProperty({ example: 'orders-pg' })
+  id!: string;
+
+  @ApiProperty({ example: 'shop' })
+  sourceId!: string;
+
+  @ApiProperty({ example: 'orders' })
+  table!: string;
+
+  @ApiProperty({ example: 'warehouse' })
+  targetId!: string;
+
+  @ApiProperty({ example: 'orders' })
+  targetTable!: string;
+
+  @ApiProperty({ description: 'false: paused' })
+  enabled!: boolean;
+
+  @ApiProperty({ type: String, nullable: true, description: 'Row filter (issue #4); null: every row' })
+  filter!: string | null;
+
+  @ApiProperty({ type: 'object', additionalProperties: true, nullable: true, description: 'Column mapping (issue #4); null: columns as at the source' })
+  mapping!: Record<string, unknown> | null;
+
+  @ApiProperty({ type: 'object', additionalProperties: true, nullable: true, description: 'Conflict policy (issue #6); null: the newest change wins' })
+  conflictPolicy!: Record<string, unknown> | null;
+
+  static from(route: RouteRecord): RouteDto {
+    return {
+      id: route.id,
+      sourceId: route.sourceId,
+      table: route.table,
+      targetId: route.targetId,
+      targetTable: route.targetTable,
+      enabled: route.enabled,
+      filter: route.filter ?? null,
+      mapping: route.mapping ?? null,
+      conflictPolicy: route.conflictPolicy ?? null,
+    };
+  }
+}
+
+/** What happens to the rows the source table already has when a route starts. */
+export class InitialCopyDto {
+  @ApiProperty({ description: 'Whether existing rows are copied: not yet (the snapshot comes with issue #5)', example: false })
+  available!: boolean;
+
+  @ApiProperty({ type: Number, nullable: true, description: 'Rows the source table has (estimated for large tables); null if unknown' })
+  sourceRows!: number | null;
+
+  @ApiProperty({ example: 'This table already has 120 rows; initial copy (snapshot) is not implemented yet — only changes from now on will be replicated (issue #5).' })
+  message!: string;
+
+  static from(copy: InitialCopy): InitialCopyDto {
+    return { available: copy.available, sourceRows: copy.sourceRows, message: copy.message };
+  }
+}
+
+export class CreatedRouteDto extends RouteDto {
+  @ApiProperty({ type: InitialCopyDto })
+  initialCopy!: InitialCopyDto;
+}
+
+export class UpdatedRouteDto extends RouteDto {
+  @ApiProperty({ type: InitialCopyDto, nullable: true, description: 'When targetTable changed: the new table gets changes from now on' })
+  initialCopy!: InitialCopyDto | null;
+}

@@ -1,0 +1,63 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { LOGGER, Logger } from '@tributary/logger';
+import { QueueRegistry } from '@tributary/queue';
+import { RouteSetup } from '@tributary/setup';
+import { CreatedRouteDto, CreateRouteDto, InitialCopyDto, RouteDto, UpdatedRouteDto, UpdateRouteDto } from './routes.dto';
+
+/**
+ * Routes through the setup layer. Also keeps Redis tidy: a route's queue is
+ * named after its id, so jobs a deleted route left behind would otherwise be
+ * applied by a new route of the same id, possibly for another table.
+ */
+@Injectable()
+export class RoutesService {
+  private readonly logger: Logger;
+
+  constructor(
+    private readonly routes: RouteSetup,
+    private readonly queues: QueueRegistry,
+    @Inject(LOGGER) logger: Logger,
+  ) {
+    this.logger = logger.child({ component: 'admin' });
+  }
+
+  async create(body: CreateRouteDto): Promise<CreatedRouteDto> {
+    const { route, initialCopy } = await this.routes.create(body, { beforeInsert: (next) => this.clearQueue(next.id) });
+    return { ...RouteDto.from(route), initialCopy: InitialCopyDto.from(initialCopy) };
+  }
+
+  async list(): Promise<RouteDto[]> {
+    return (await this.routes.list()).map(RouteDto.from);
+  }
+
+  async get(id: string): Promise<RouteDto> {
+    return RouteDto.from(await this.routes.get(id));
+  }
+
+  async update(id: string, body: UpdateRouteDto): Promise<UpdatedRouteDto> {
+    const { route, initialCopy } = await this.routes.update(id, { enabled: body.enabled, targetTable: body.targetTable });
+    return { ...RouteDto.from(route), initialCopy: initialCopy && InitialCopyDto.from(initialCopy) };
+  }
+
+  async setEnabled(id: string, enabled: boolean): Promise<RouteDto> {
+    return RouteDto.from((await this.routes.update(id, { enabled })).route);
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.routes.delete(id);
+    await this.clearQueue(id);
+  }
+
+  /**
+   * Removes a route's jobs from Redis (the outbox still has every change, so
+   * nothing durable is lost). Best effort: a failure is logged, not thrown,
+   * because the configuration change itself has been made.
+   */
+  private async clearQueue(routeId: string): Promise<void> {
+    try {
+      await this.queues.queueFor(routeId).obliterate({ force: true });
+    } catch (error) {
+      this.logger.warn({ route: routeId, err: error }, 'could not clear the queue of a deleted route');
+    }
+  }
+}

@@ -1,0 +1,158 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsIn, IsOptional, IsString } from 'class-validator';
+import { ColumnSpec, TableSchema } from '@tributary/model';
+import { CapturedTableStatus, CaptureResult } from '@tributary/setup';
+
+/** A captured table and whether its triggers still match the table's current columns. */
+export class CapturedTableDto {
+  @ApiProperty({ example: 'orders' })
+  table!: string;
+
+  @ApiProperty({ description: 'Schema hash recorded when capture was last installed', example: '3f2a9c0d1e' })
+  schemaHash!: string;
+
+  @ApiProperty({ type: Boolean, nullable: true, description: 'Our triggers are on the table (null: could not be inspected, see error)' })
+  installed!: boolean | null;
+
+  @ApiProperty({
+    type: Boolean,
+    nullable: true,
+    description:
+      'The installed triggers are not what the table needs now (it was altered after capture): added columns are not ' +
+      'captured, and a dropped column makes every write fail. Fix with the refresh action.',
+  })
+  drifted!: boolean | null;
+
+  @ApiProperty({ type: String, nullable: true, description: 'Schema hash the installed triggers write' })
+  installedHash!: string | null;
+
+  @ApiProperty({ type: String, nullable: true, description: 'Schema hash of the table as it is now' })
+  currentHash!: string | null;
+
+  @ApiProperty({ type: [String], description: 'Our triggers on the table' })
+  triggers!: string[];
+
+  @ApiProperty({ type: [String], description: 'Changes capture cannot see, e.g. foreign keys with ON DELETE CASCADE onto this table' })
+  warnings!: string[];
+
+  @ApiProperty({ type: String, nullable: true, description: 'Why the table could not be inspected (source unreachable, table dropped)' })
+  error!: string | null;
+
+  @ApiProperty({ type: [String], description: 'Routes that replicate this table' })
+  routes!: string[];
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'When the triggers are drifted or missing: the call that regenerates them without losing a write',
+    example: 'POST /api/sources/shop/tables/orders/refresh',
+  })
+  refresh!: string | null;
+
+  static from(sourceId: string, captured: CapturedTableStatus): CapturedTableDto {
+    const { status } = captured;
+    const needsRefresh = status !== null && (status.drifted || !status.installed);
+    return {
+      table: captured.table,
+      schemaHash: captured.schemaHash,
+      installed: status?.installed ?? null,
+      drifted: status?.drifted ?? null,
+      installedHash: status?.installedHash ?? null,
+      currentHash: status?.currentHash ?? null,
+      triggers: status?.triggers ?? [],
+      warnings: captured.warnings,
+      error: captured.error,
+      routes: captured.routes,
+      refresh: needsRefresh ? `POST /api/sources/${sourceId}/tables/${captured.table}/refresh` : null,
+    };
+  }
+}
+
+export class ColumnDto {
+  @ApiProperty({ example: 'amount' })
+  name!: string;
+
+  @ApiProperty({ description: 'How Tributary carries the value', example: 'decimal' })
+  type!: string;
+
+  @ApiProperty({ description: 'The column type at the source', example: 'decimal(10,2)' })
+  columnType!: string;
+
+  @ApiProperty()
+  nullable!: boolean;
+
+  static from(column: ColumnSpec): ColumnDto {
+    return { name: column.name, type: column.type, columnType: column.columnType, nullable: column.nullable };
+  }
+}
+
+/** The shape capture now carries, after enabling, refreshing or altering a table. */
+export class CapturedSchemaDto {
+  @ApiProperty({ example: 'orders' })
+  table!: string;
+
+  @ApiProperty({ description: 'Hash of the captured column list; changes carry it', example: '3f2a9c0d1e' })
+  schemaHash!: string;
+
+  @ApiProperty({ type: [String], description: 'Columns that identify a row', example: ['id'] })
+  key!: string[];
+
+  @ApiProperty({ enum: ['primary', 'unique'], description: 'The primary key, or a NOT NULL unique key' })
+  keyKind!: string;
+
+  @ApiProperty({ type: [ColumnDto] })
+  columns!: ColumnDto[];
+
+  @ApiProperty({ type: [String], description: 'Changes capture cannot see, e.g. foreign keys with ON DELETE CASCADE onto this table' })
+  warnings!: string[];
+
+  static from(schema: TableSchema, warnings: string[]): CapturedSchemaDto {
+    return {
+      table: schema.table,
+      schemaHash: schema.hash,
+      key: schema.key,
+      keyKind: schema.keyKind,
+      columns: schema.columns.map(ColumnDto.from),
+      warnings,
+    };
+  }
+}
+
+export class CaptureResultDto extends CapturedSchemaDto {
+  @ApiProperty({ description: 'False when capture was already installed and its triggers were regenerated' })
+  created!: boolean;
+
+  static fromResult(result: CaptureResult): CaptureResultDto {
+    return { ...CapturedSchemaDto.from(result.schema, result.warnings), created: result.created };
+  }
+}
+
+export class AlterTableDto {
+  @ApiProperty({
+    description:
+      'What follows ALTER TABLE <table>: one clause list, no comments, no ";", no table rename. The ALTER and the ' +
+      'regenerated triggers are one step for the application (under LOCK TABLES), so no write is lost.',
+    example: 'ADD COLUMN note VARCHAR(200) NULL',
+  })
+  @IsString()
+  alter!: string;
+}
+
+export class DisableCaptureQueryDto {
+  @ApiPropertyOptional({
+    enum: ['true', 'false'],
+    description: 'true: remove the table from the configuration even if the source does not answer (its triggers may then stay behind)',
+  })
+  @IsOptional()
+  @IsIn(['true', 'false'])
+  force?: 'true' | 'false';
+}
+
+/** Answer of a forced disable that could not reach the source (a normal disable answers 204 without a body). */
+export class CaptureRemovedDto {
+  @ApiProperty({ example: false })
+  triggersRemoved!: boolean;
+
+  @ApiProperty({ type: String, nullable: true })
+  message!: string | null;
+}

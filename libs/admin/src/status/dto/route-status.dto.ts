@@ -1,0 +1,65 @@
+import { ApiProperty } from '@nestjs/swagger';
+
+export class RouteLagDto {
+  @ApiProperty({ type: Number, nullable: true, description: "Changes in the source outbox past the route's checkpoint (null: the source could not be read)" })
+  changes!: number | null;
+
+  @ApiProperty({ type: Number, nullable: true, description: 'Age in seconds of the oldest change not yet applied; 0 when caught up' })
+  seconds!: number | null;
+
+  @ApiProperty({ description: 'True when the count stopped at its cap (the backlog is at least `changes`)' })
+  capped!: boolean;
+
+  @ApiProperty({ type: String, nullable: true, description: 'Why the source outbox could not be read, if it could not' })
+  error!: string | null;
+}
+
+export class RouteThroughputDto {
+  @ApiProperty({ description: 'Changes applied per second over the window' })
+  changesPerSecond!: number;
+
+  @ApiProperty({ description: 'Seconds measured (up to 60; 0 right after an admin restart: samples are in memory)' })
+  windowSeconds!: number;
+}
+
+export class RouteDeadLettersDto {
+  @ApiProperty({ description: 'Dead letters waiting for a retry or a discard' })
+  open!: number;
+
+  @ApiProperty({ description: 'Dead letters with a retry queued' })
+  retrying!: number;
+}
+
+/** One route's health: position, lag, throughput, errors and dead letters (invariant 9). */
+export class RouteStatusDto {
+  @ApiProperty() route!: string;
+  @ApiProperty() source!: string;
+  @ApiProperty() table!: string;
+  @ApiProperty() target!: string;
+  @ApiProperty() targetTable!: string;
+
+  @ApiProperty({ enum: ['running', 'paused', 'failing'] })
+  state!: 'running' | 'paused' | 'failing';
+
+  @ApiProperty({ type: String, nullable: true, description: 'The last error of the route, until a batch commits again' })
+  lastError!: string | null;
+
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  lastErrorAt!: string | null;
+
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  lastAppliedAt!: string | null;
+
+  @ApiProperty({ description: 'Highest seq the route has applied' })
+  lastAppliedSeq!: number;
+
+  @ApiProperty({ description: 'Every change at or below this seq is durably applied (the target checkpoint)' })
+  watermark!: number;
+
+  @ApiProperty({ description: 'Row writes applied since the route was created' })
+  appliedTotal!: number;
+
+  @ApiProperty({ type: RouteLagDto }) lag!: RouteLagDto;
+  @ApiProperty({ type: RouteThroughputDto }) throughput!: RouteThroughputDto;
+  @ApiProperty({ type: RouteDeadLettersDto }) deadLetters!: RouteDeadLettersDto;
+}

@@ -1,0 +1,90 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { CONFIG, TributaryConfig } from '@tributary/config';
+import { LOGGER, Logger } from '@tributary/logger';
+import { Metrics } from '@tributary/metrics';
+import { RetryWatchdog } from './retry-watchdog';
+import { StatusService } from './status.service';
+
+/** How often the retry watchdog looks for lost retry jobs. */
+const SWEEP_EVERY_MS = 60_000;
+
+/**
+ * On a timer (CONFIG_REFRESH_MS, kept between 1 s and 5 s): samples every
+ * route's status, which feeds the throughput window and the backlog and
+ * dead-letter gauges of this process's /metrics (invariant 9); once a minute,
+ * runs the retry watchdog.
+ */
+@Injectable()
+export class StatusSampler implements OnApplicationBootstrap, OnApplicationShutdown {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private lastSweepAt = 0;
+  private readonly labelled = new Set<string>();
+  private readonly lagErrors = new Map<string, string>();
+  private readonly logger: Logger;
+
+  constructor(
+    @Inject(CONFIG) private readonly config: TributaryConfig,
+    @Inject(LOGGER) logger: Logger,
+    private readonly status: StatusService,
+    private readonly watchdog: RetryWatchdog,
+    private readonly metrics: Metrics,
+  ) {
+    this.logger = logger.child({ component: 'status' });
+  }
+
+  onApplicationBootstrap(): void {
+    const every = Math.min(5000, Math.max(1000, this.config.configRefreshMs));
+    this.timer = setInterval(() => void this.tick(), every);
+    void this.tick();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+
+  /** One sample; overlapping ticks are skipped (a slow source must not pile them up). */
+  tick(): Promise<void> {
+    this.running ??= this.sample()
+      .catch((error) => this.logger.error({ err: error }, 'route status sampling failed; will retry'))
+      .finally(() => (this.running = null));
+    return this.running;
+  }
+
+  private async sample(): Promise<void> {
+    const statuses = await this.status.all();
+    const { routeBacklogChanges, routeBacklogSeconds, deadLettersOpen } = this.metrics;
+    const seen = new Set<string>();
+    for (const status of statuses) {
+      const labels = { route: status.route };
+      seen.add(status.route);
+      deadLettersOpen.set(labels, status.deadLetters.open);
+      if (status.lag.changes === null || status.lag.seconds === null) {
+        // Unknown is not zero: drop the series rather than claim the route is caught up.
+        routeBacklogChanges.remove(labels);
+        routeBacklogSeconds.remove(labels);
+        const error = status.lag.error ?? 'unknown';
+        if (this.lagErrors.get(status.route) !== error) this.logger.warn({ route: status.route, error }, 'route lag unknown');
+        this.lagErrors.set(status.route, error);
+      } else {
+        this.lagErrors.delete(status.route);
+        routeBacklogChanges.set(labels, status.lag.changes);
+        routeBacklogSeconds.set(labels, status.lag.seconds);
+      }
+    }
+    for (const route of this.labelled) {
+      if (seen.has(route)) continue;
+      for (const gauge of [routeBacklogChanges, routeBacklogSeconds, deadLettersOpen]) gauge.remove({ route });
+      this.lagErrors.delete(route);
+    }
+    this.labelled.clear();
+    for (const route of seen) this.labelled.add(route);
+
+    if (Date.now() - this.lastSweepAt >= SWEEP_EVERY_MS) {
+      this.lastSweepAt = Date.now();
+      await this.watchdog.sweep();
+    }
+  }
+}

@@ -1,0 +1,94 @@
+import { Injectable, NotFoundException } from '@nestjs/common';
+import { CatalogRepository, DeadLetterRepository, ProgressRepository, RouteProgressRecord, RouteRecord, SourceRecord } from '@tributary/control';
+import { RouteLagDto, RouteStatusDto } from './dto/route-status.dto';
+import { routeState } from './route-state';
+import { SourceOutboxRepository } from './source-outbox.repository';
+import { ThroughputTracker } from './throughput';
+
+/**
+ * Per-route status (invariant 9): position and errors from the control
+ * schema, lag from the source outbox, throughput from in-memory samples of
+ * the applied counter (taken on every read and by the StatusSampler timer).
+ */
+@Injectable()
+export class StatusService {
+  private readonly throughput = new ThroughputTracker();
+
+  constructor(
+    private readonly catalog: CatalogRepository,
+    private readonly progress: ProgressRepository,
+    private readonly deadLetters: DeadLetterRepository,
+    private readonly outboxes: SourceOutboxRepository,
+  ) {}
+
+  async all(): Promise<RouteStatusDto[]> {
+    const [routes, sources, progress, letters] = await Promise.all([
+      this.catalog.listRoutes(),
+      this.catalog.listSources(),
+      this.progress.listProgress(),
+      this.deadLetters.countUnresolved(),
+    ]);
+    this.throughput.retain(new Set(routes.map((route) => route.id)));
+    await this.outboxes.retain(new Set(sources.map((source) => source.id)));
+    const sourceById = new Map(sources.map((source) => [source.id, source]));
+    const progressById = new Map(progress.map((entry) => [entry.routeId, entry]));
+    return Promise.all(
+      routes.map((route) => this.build(route, sourceById.get(route.sourceId), progressById.get(route.id), letters.get(route.id))),
+    );
+  }
+
+  /** @throws NotFoundException for an unknown route. */
+  async one(routeId: string): Promise<RouteStatusDto> {
+    const route = await this.catalog.getRoute(routeId);
+    if (!route) throw new NotFoundException(`route ${routeId} does not exist`);
+    const [source, [progress], letters] = await Promise.all([
+      this.catalog.getSource(route.sourceId),
+      this.progress.listProgress([route.id]),
+      this.deadLetters.countUnresolved(),
+    ]);
+    return this.build(route, source ?? undefined, progress, letters.get(route.id));
+  }
+
+  private async build(
+    route: RouteRecord,
+    source: SourceRecord | undefined,
+    progress: RouteProgressRecord | undefined,
+    letters: { open: number; retrying: number } | undefined,
+  ): Promise<RouteStatusDto> {
+    const appliedTotal = progress?.appliedTotal ?? 0;
+    this.throughput.record(route.id, appliedTotal, Date.now());
+    return {
+      route: route.id,
+      source: route.sourceId,
+      table: route.table,
+      target: route.targetId,
+      targetTable: route.targetTable,
+      state: routeState(route.enabled, progress),
+      lastError: progress?.lastError ?? null,
+      lastErrorAt: progress?.lastErrorAt?.toISOString() ?? null,
+      lastAppliedAt: progress?.lastAppliedAt?.toISOString() ?? null,
+      lastAppliedSeq: progress?.maxSeq ?? 0,
+      watermark: progress?.watermark ?? 0,
+      appliedTotal,
+      lag: await this.lag(route, source, progress?.watermark ?? 0),
+      throughput: this.throughput.rate(route.id),
+      deadLetters: { open: letters?.open ?? 0, retrying: letters?.retrying ?? 0 },
+    };
+  }
+
+  private async lag(route: RouteRecord, source: SourceRecord | undefined, watermark: number): Promise<RouteLagDto> {
+    if (!source) return { changes: null, seconds: null, capped: false, error: `source ${route.sourceId} does not exist` };
+    try {
+      const backlog = await this.outboxes.backlog(source, {
+        table: route.table,
+        watermark,
+        // The relay never sends these to this target (invariant 6), so they are never behind.
+        echoOrigin: `tributary:${route.targetId}`,
+      });
+      return { ...backlog, error: null };
+    } catch (error) {
+      // Driver messages name host and port, never the password (invariant 10).
+      return { changes: null, seconds: null, capped: false, error: `cannot read the source outbox: ${(error as Error).message}` };
+    }
+  }
+}

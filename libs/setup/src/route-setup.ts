@@ -1,0 +1,209 @@
+import { CatalogRepository, RouteRecord, TargetRecord } from '@tributary/control';
+import { validateIdentifier } from '@tributary/model';
+import { TargetConfigError, TransientTargetError } from '@tributary/targets';
+import { CaptureSetup } from './capture-setup';
+import { checkField, checkName, ConflictError, InvalidInputError, NotFoundError, reasonOf, SetupError, UnavailableError } from './errors';
+import { initialCopyOf, InitialCopy } from './initial-copy';
+import { scrub, secretsOf } from './secrets';
+import { countRows, withSource } from './source-database';
+import { SourceSetup } from './source-setup';
+import { TargetSetup } from './target-setup';
+
+/** A new route as asked for; the slots for later features arrive as whatever JSON was sent. */
+export interface RouteInput {
+  id: string;
+  sourceId: string;
+  table: string;
+  targetId: string;
+  /** Default: the source table's name. */
+  targetTable?: string;
+  /** Default: true. */
+  enabled?: boolean;
+  filter?: unknown;
+  mapping?: unknown;
+  conflictPolicy?: unknown;
+}
+
+/** Features whose place exists in a route but which are not built yet, and where they come from. */
+const NOT_YET: ReadonlyArray<{ field: 'filter' | 'mapping' | 'conflictPolicy'; what: string; issue: string }> = [
+  { field: 'filter', what: 'row filters', issue: '#4' },
+  { field: 'mapping', what: 'column mappings', issue: '#4' },
+  { field: 'conflictPolicy', what: 'conflict policies', issue: '#6' },
+];
+
+/**
+ * Routes: one captured source table into one target table. Everything a
+ * route names is checked on the way in (invariant 8), including that the
+ * target table, if it exists, can take the source's rows.
+ */
+export class RouteSetup {
+  constructor(
+    private readonly catalog: CatalogRepository,
+    private readonly sources: SourceSetup,
+    private readonly capture: CaptureSetup,
+    private readonly targets: TargetSetup,
+  ) {}
+
+  /**
+   * @param opts.beforeInsert runs once every check passed, just before the route is stored
+   *   (the admin clears what a deleted route of the same id may have left in Redis).
+   * @returns the route and what happens to the rows the table already has.
+   * @throws InvalidInputError naming the field (bad id or table name, unknown source, table or target,
+   *   a feature not built yet, a target table that cannot take the rows), ConflictError (id taken, or the
+   *   target table is written by another route), UnavailableError (the target cannot be reached to check it).
+   */
+  async create(input: RouteInput, opts: { beforeInsert?: (route: RouteRecord) => Promise<void> } = {}): Promise<{ route: RouteRecord; initialCopy: InitialCopy }> {
+    const route = await this.check(input);
+    if (await this.catalog.getRoute(route.id)) throw new ConflictError(`route ${route.id} already exists`, 'id');
+    await this.checkTargetTable(route);
+    const initialCopy = await this.initialCopy(route);
+    await opts.beforeInsert?.(route);
+    if (!(await this.catalog.insertRoute(route))) throw new ConflictError(`route ${route.id} already exists`, 'id');
+    return { route, initialCopy };
+  }
+
+  /** Adds or replaces a route without looking at the target (scripts and the demo: safe to run again). */
+  async ensure(input: RouteInput): Promise<void> {
+    await this.catalog.upsertRoute(await this.check(input));
+  }
+
+  async list(): Promise<RouteRecord[]> {
+    return this.catalog.listRoutes();
+  }
+
+  /** @throws NotFoundError */
+  async get(id: string): Promise<RouteRecord> {
+    const route = await this.catalog.getRoute(id);
+    if (!route) throw new NotFoundError(`route ${id} does not exist`, 'routeId');
+    return route;
+  }
+
+  /**
+   * Pauses or resumes a route, or points it at another table of its target
+   * (which then receives changes from now on). Takes effect in the running
+   * workers on their next configuration refresh.
+   *
+   * @returns the route, and for a new target table what happens to the rows the source already has.
+   * @throws NotFoundError, InvalidInputError, ConflictError, UnavailableError (as create).
+   */
+  async update(id: string, changes: { enabled?: boolean; targetTable?: string }): Promise<{ route: RouteRecord; initialCopy: InitialCopy | null }> {
+    const current = await this.get(id);
+    const route: RouteRecord = { ...current, ...definedOnly(changes) };
+    let initialCopy: InitialCopy | null = null;
+    if (route.targetTable !== current.targetTable) {
+      checkField('targetTable', () => validateIdentifier(route.targetTable, 'targetTable'));
+      await this.checkNoClash(route);
+      await this.checkTargetTable(route);
+      initialCopy = await this.initialCopy(route);
+    }
+    await this.catalog.updateRoute(id, { enabled: route.enabled, targetTable: route.targetTable });
+    return { route, initialCopy };
+  }
+
+  /** @throws NotFoundError */
+  async delete(id: string): Promise<void> {
+    await this.get(id);
+    await this.catalog.deleteRoute(id);
+  }
+
+  /** Validates everything that needs only the configuration; returns the route with defaults filled in. */
+  private async check(input: RouteInput): Promise<RouteRecord> {
+    checkName('id', input.id);
+    for (const { field, what, issue } of NOT_YET) {
+      if (input[field] !== undefined && input[field] !== null) {
+        throw new InvalidInputError(`${field}: ${what} are not supported yet (issue ${issue}); leave it out or null`, field);
+      }
+    }
+    checkField('table', () => validateIdentifier(input.table, 'table'));
+    const targetTable = input.targetTable ?? input.table;
+    checkField('targetTable', () => validateIdentifier(targetTable, 'targetTable'));
+    await asInput('sourceId', () => this.sources.require(input.sourceId));
+    await asInput('table', () => this.capture.requireCaptured(input.sourceId, input.table));
+    await asInput('targetId', () => this.targets.require(input.targetId));
+    const route: RouteRecord = {
+      id: input.id,
+      sourceId: input.sourceId,
+      table: input.table,
+      targetId: input.targetId,
+      targetTable,
+      enabled: input.enabled ?? true,
+      filter: null,
+      mapping: null,
+      conflictPolicy: null,
+    };
+    await this.checkNoClash(route);
+    return route;
+  }
+
+  /**
+   * One target table is written from one source. Each target keeps, per
+   * row, the seq of the change that wrote it (invariant 4); seqs of two
+   * sources are unrelated, so their guards would refuse or let through
+   * each other's changes at random.
+   */
+  private async checkNoClash(route: RouteRecord): Promise<void> {
+    const others = (await this.catalog.listRoutes()).filter(
+      (other) => other.id !== route.id && other.targetId === route.targetId && other.targetTable === route.targetTable,
+    );
+    const where = `table ${route.targetTable} of target ${route.targetId}`;
+    const foreign = others.find((other) => other.sourceId !== route.sourceId);
+    if (foreign) {
+      throw new ConflictError(
+        `route ${foreign.id} already writes ${where} from source ${foreign.sourceId}; a target table can take changes from one source only ` +
+          '(the per-row seq guards of two sources would collide)',
+        'targetTable',
+      );
+    }
+    const twin = others.find((other) => other.table === route.table);
+    if (twin) throw new ConflictError(`route ${twin.id} already replicates ${route.sourceId}.${route.table} into ${where}`, 'targetTable');
+  }
+
+  /** If the target table exists, its key must be the source table's (ensureTable would refuse it otherwise). */
+  private async checkTargetTable(route: RouteRecord): Promise<void> {
+    const captured = await this.catalog.getCapturedTable(route.sourceId, route.table);
+    const schema = captured && (await this.catalog.getSchema(route.sourceId, route.table, captured.schemaHash));
+    if (!schema) throw new SetupError(`the captured schema of ${route.sourceId}.${route.table} is missing; capture the table again`, 'table');
+    const target = await this.targets.require(route.targetId);
+    const problems = await this.targets
+      .use(target, (live) => live.checkTable({ name: route.targetTable, columns: schema.columns, key: schema.key }))
+      .catch((error: unknown) => {
+        throw unreachableTarget(target, route.targetTable, error);
+      });
+    if (problems.length > 0) {
+      throw new InvalidInputError(`targetTable: the existing table does not fit the source table ${route.table}: ${problems.join('; ')}`, 'targetTable');
+    }
+  }
+
+  /** Counting is only information: a source that does not answer leaves the count unknown. */
+  private async initialCopy(route: RouteRecord): Promise<InitialCopy> {
+    const source = await this.sources.require(route.sourceId);
+    try {
+      const { rows, exact } = await withSource(source, (knex) => countRows(knex, route.table));
+      return initialCopyOf(route.table, rows, exact);
+    } catch (error) {
+      if (!(error instanceof UnavailableError)) throw error;
+      return initialCopyOf(route.table, null, false);
+    }
+  }
+}
+
+/** A referenced thing that does not exist is bad input in the field that names it. */
+async function asInput<T>(field: string, lookup: () => Promise<T>): Promise<T> {
+  try {
+    return await lookup();
+  } catch (error) {
+    if (error instanceof NotFoundError) throw new InvalidInputError(error.message, field);
+    throw error;
+  }
+}
+
+function unreachableTarget(target: TargetRecord, table: string, error: unknown): unknown {
+  if (error instanceof TargetConfigError) return new InvalidInputError(scrub(error.message, secretsOf(target.url, target.options)), 'targetTable');
+  if (!(error instanceof TransientTargetError)) return error;
+  const reason = scrub(reasonOf(error), secretsOf(target.url, target.options));
+  return new UnavailableError(`target ${target.id} is unreachable, so table ${table} could not be checked: ${reason}`, 'targetId');
+}
+
+function definedOnly<T extends object>(changes: T): Partial<T> {
+  return Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,30 @@
+import { RetryOutcome } from '@tributary/control';
+import { ChangeJobData } from '@tributary/queue';
+
+/** How one retried dead letter ended. */
+export type RetryResult = 'applied' | 'superseded' | 'refused';
+
+export interface LetterOutcome extends RetryOutcome {
+  seq: number;
+  outcome: RetryResult;
+}
+
+/**
+ * Pairs a retry job's letters (`retryOf[i]` holds `changes[i]`) with what the
+ * target did to each change, and the note the letter keeps as its record.
+ */
+export function retryOutcomes(data: ChangeJobData, refused: ReadonlySet<number>, superseded: ReadonlySet<number>): LetterOutcome[] {
+  const ids = data.retryOf ?? [];
+  return data.changes.flatMap((change, i) => {
+    const id = ids[i];
+    if (id === undefined) return [];
+    const outcome: RetryResult = refused.has(change.seq) ? 'refused' : superseded.has(change.seq) ? 'superseded' : 'applied';
+    const note =
+      outcome === 'superseded'
+        ? `superseded: the row already has a newer change than seq ${change.seq}; nothing written`
+        : outcome === 'applied'
+          ? `applied at the target on retry`
+          : `refused again`;
+    return [{ id, seq: change.seq, outcome, note }];
+  });
+}

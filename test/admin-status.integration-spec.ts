@@ -1,0 +1,306 @@
+import { randomBytes } from 'node:crypto';
+import { DeadLetterRepository } from '@tributary/control';
+import { AppProcess, createPipeline, freePort, ITEMS_DDL, Pipeline, sleep, waitFor } from '@tributary/testing';
+
+/**
+ * The status and dead-letter API over real HTTP, against the compiled
+ * all-in-one app (relay, worker and admin in one process), a MariaDB source
+ * and a PostgreSQL target that refuses negative amounts (a CHECK the source
+ * does not have): refused rows become dead letters; they are listed,
+ * discarded with a record, retried through the normal apply path.
+ */
+
+interface Reply<T = Record<string, unknown>> {
+  status: number;
+  body: T;
+}
+
+interface RouteStatus {
+  route: string;
+  state: string;
+  lastError: string | null;
+  lastAppliedSeq: number;
+  watermark: number;
+  appliedTotal: number;
+  lag: { changes: number | null; seconds: number | null; capped: boolean; error: string | null };
+  throughput: { changesPerSecond: number; windowSeconds: number };
+  deadLetters: { open: number; retrying: number };
+}
+
+interface Letter {
+  id: number;
+  seq: number;
+  status: string;
+  reason: string;
+  code: string | null;
+  attempts: number;
+  key: Record<string, unknown>;
+  resolvedBy: string | null;
+  resolutionNote: string | null;
+  change?: { seq: number; after: string | null };
+}
+
+const ROUTE = 'items-pg';
+
+/** A route's sample of one metric in a Prometheus scrape, or null if the series is absent. */
+function sample(metrics: string, name: string, labels: string): number | null {
+  const line = metrics.split('\n').find((l) => l.startsWith(`${name}{${labels}} `));
+  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : null;
+}
+const TOKEN = randomBytes(16).toString('hex'); // 32 characters
+
+describe('admin: route status and dead letters', () => {
+  let pipeline: Pipeline;
+  let app: AppProcess;
+  let port: number;
+  let letters: DeadLetterRepository;
+
+  async function call<T = Record<string, unknown>>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Reply<T>> {
+    const response = await fetch(`http://127.0.0.1:${port}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, body: (text ? JSON.parse(text) : null) as T };
+  }
+
+  const status = async (route = ROUTE) => (await call<RouteStatus>('GET', `/api/routes/${route}/status`)).body;
+  const letter = async (id: number) => (await call<Letter>('GET', `/api/routes/${ROUTE}/dead-letters/${id}`)).body;
+  const scrape = async () => (await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+
+  async function startApp(): Promise<void> {
+    app = pipeline.start('tributary', { ADMIN_PORT: String(port), ADMIN_TOKEN: TOKEN });
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/health/live`)).ok, { what: 'the admin to listen', timeoutMs: 30_000 });
+  }
+
+  beforeAll(async () => {
+    pipeline = await createPipeline();
+    const { source, postgres, setup } = pipeline;
+    await source.knex.raw(ITEMS_DDL);
+    // The target has a rule the source does not: negative amounts are refused there.
+    await postgres.knex.raw(
+      'CREATE TABLE items (id integer PRIMARY KEY, grp integer NOT NULL, name varchar(64) NOT NULL, amount numeric(12,2) CHECK (amount >= 0), noted timestamp(6), payload jsonb)',
+    );
+    await setup.addSource('src', source.url);
+    await setup.captureTable('src', 'items');
+    await setup.addTarget({ id: 'pg', kind: 'postgres', url: postgres.url, options: {} });
+    await setup.addRoute({ id: ROUTE, sourceId: 'src', table: 'items', targetId: 'pg', targetTable: 'items', enabled: true });
+    letters = new DeadLetterRepository(pipeline.control.knex);
+    port = await freePort();
+    await startApp();
+  });
+
+  afterAll(async () => {
+    await pipeline?.teardown();
+  });
+
+  it('lists refused rows as dead letters with the reason, and reports the route caught up', async () => {
+    await pipeline.source.knex.raw(
+      "INSERT INTO items VALUES (1, 0, 'ok', 1.00, NOW(6), NULL), (2, 0, 'negative', -2.00, NOW(6), NULL), (3, 0, 'ok', 3.00, NOW(6), NULL), (4, 0, 'negative too', -4.00, NOW(6), NULL), (5, 0, 'ok', 5.00, NOW(6), NULL)",
+    );
+    await pipeline.waitForCatchUp(ROUTE);
+
+    const page = await call<{ items: Letter[]; nextAfterId: number | null }>('GET', `/api/routes/${ROUTE}/dead-letters`);
+    expect(page.status).toBe(200);
+    expect(page.body.items.map((l) => l.key)).toEqual([{ id: 2 }, { id: 4 }]);
+    for (const l of page.body.items) {
+      expect(l).toMatchObject({ status: 'open', code: '23514', attempts: 1 });
+      expect(l.reason).toMatch(/check constraint/);
+    }
+    expect(page.body.nextAfterId).toBeNull();
+    const one = await letter(page.body.items[0].id);
+    expect(one.change?.after).toContain('"negative"');
+
+    const [rows] = await pipeline.source.knex.raw('SELECT MAX(seq) AS m FROM _tributary_outbox');
+    const maxSeq = Number((rows as Array<{ m: number }>)[0].m);
+    const route = await status();
+    expect(route).toMatchObject({
+      route: ROUTE,
+      state: 'running',
+      lastError: null,
+      lastAppliedSeq: maxSeq,
+      appliedTotal: 3,
+      lag: { changes: 0, seconds: 0, capped: false, error: null },
+      deadLetters: { open: 2, retrying: 0 },
+    });
+    expect(route.watermark).toBeGreaterThanOrEqual(maxSeq);
+    const all = await call<RouteStatus[]>('GET', '/api/status');
+    expect(all.body.map((r) => r.route)).toEqual([ROUTE]);
+    await waitFor(async () => sample(await scrape(), 'tributary_dead_letters_open', 'route="items-pg"') === 2, { what: 'the open dead-letter gauge' });
+    expect(sample(await scrape(), 'tributary_changes_captured_total', 'source="src",table="items"')).toBe(5);
+  });
+
+  it('discards a letter with who and why, keeps it listed, and refuses to retry it', async () => {
+    const [negative] = await letters.list(ROUTE, { status: 'open', limit: 1 });
+    const discarded = await call<Letter>('POST', `/api/routes/${ROUTE}/dead-letters/${negative.id}/discard`, {
+      actor: 'alice',
+      reason: 'entered by mistake; fixed at the source',
+    });
+    expect(discarded.status).toBe(200);
+    expect(discarded.body).toMatchObject({ status: 'discarded', resolvedBy: 'alice', resolutionNote: 'entered by mistake; fixed at the source' });
+
+    const listed = await call<{ items: Letter[] }>('GET', `/api/routes/${ROUTE}/dead-letters?status=discarded`);
+    expect(listed.body.items.map((l) => [l.id, l.resolvedBy])).toEqual([[negative.id, 'alice']]);
+    const open = await call<{ items: Letter[] }>('GET', `/api/routes/${ROUTE}/dead-letters`);
+    expect(open.body.items.map((l) => l.key)).toEqual([{ id: 4 }]);
+
+    const retry = await call('POST', `/api/routes/${ROUTE}/dead-letters/${negative.id}/retry`);
+    expect(retry.status).toBe(409);
+    expect(String(retry.body.message)).toMatch(/discarded by alice/);
+    expect((await call('POST', `/api/routes/${ROUTE}/dead-letters/${negative.id}/discard`, { actor: 'bob', reason: 'again' })).status).toBe(409);
+  });
+
+  it('retries a letter the target still refuses: it stays open with one more attempt', async () => {
+    const [open] = await letters.list(ROUTE, { status: 'open', limit: 1 });
+    const accepted = await call<{ letterIds: number[]; jobIds: string[] }>('POST', `/api/routes/${ROUTE}/dead-letters/${open.id}/retry`, {});
+    expect(accepted.status).toBe(202);
+    expect(accepted.body.letterIds).toEqual([open.id]);
+    const after = await waitFor(
+      async () => {
+        const l = await letter(open.id);
+        return l.status === 'open' && l.attempts === 2 ? l : null;
+      },
+      { what: 'the retried letter to be refused again' },
+    );
+    expect(after.reason).toMatch(/check constraint/);
+    expect(await pipeline.postgres.knex('items').where({ id: 4 })).toEqual([]);
+  });
+
+  it('retries through the normal apply path once the cause is fixed: the row arrives, the letter is retried', async () => {
+    await pipeline.postgres.knex.raw('ALTER TABLE items DROP CONSTRAINT items_amount_check');
+    const accepted = await call<{ letterIds: number[] }>('POST', `/api/routes/${ROUTE}/dead-letters/retry`, { actor: 'carol' });
+    expect(accepted.status).toBe(202);
+    expect(accepted.body.letterIds).toHaveLength(1);
+    const done = await waitFor(
+      async () => {
+        const l = await letter(accepted.body.letterIds[0]);
+        return l.status === 'retried' ? l : null;
+      },
+      { what: 'the letter to be retried' },
+    );
+    expect(done).toMatchObject({ resolvedBy: 'carol', resolutionNote: expect.stringMatching(/applied/) });
+    const [row] = await pipeline.postgres.knex('items').where({ id: 4 });
+    expect(row).toMatchObject({ name: 'negative too', amount: '-4.00' });
+    expect((await call('POST', `/api/routes/${ROUTE}/dead-letters/${done.id}/retry`)).status).toBe(409);
+    const route = await status();
+    expect(route.deadLetters).toEqual({ open: 0, retrying: 0 });
+    // A retry re-applies an old change: it never moves the checkpoint or the last applied seq back.
+    expect(route.lag).toMatchObject({ changes: 0, seconds: 0 });
+    const metrics = await scrape();
+    expect(sample(metrics, 'tributary_dead_letter_retries_total', 'route="items-pg",outcome="applied"')).toBe(1);
+    expect(sample(metrics, 'tributary_dead_letter_retries_total', 'route="items-pg",outcome="refused"')).toBe(1);
+    expect(sample(metrics, 'tributary_dead_letters_discarded_total', 'route="items-pg"')).toBe(1);
+  });
+
+  it('answers 401 without the token, 404 for an unknown route or letter, and 400 naming the bad field', async () => {
+    expect((await fetch(`http://127.0.0.1:${port}/api/routes/${ROUTE}/status`)).status).toBe(401);
+    expect((await call('GET', '/api/routes/nope/status')).status).toBe(404);
+    expect((await call('GET', '/api/routes/nope/dead-letters')).status).toBe(404);
+    expect((await call('POST', '/api/routes/nope/dead-letters/retry')).status).toBe(404);
+    expect((await call('GET', `/api/routes/${ROUTE}/dead-letters/999999`)).status).toBe(404);
+
+    const noActor = await call<{ details: Array<{ field: string; message: string }> }>('POST', `/api/routes/${ROUTE}/dead-letters/1/discard`, {
+      reason: 'no one',
+    });
+    expect(noActor.status).toBe(400);
+    expect(noActor.body.details.map((d) => d.field)).toContain('actor');
+    const tooMany = await call<{ details: Array<{ field: string }> }>('GET', `/api/routes/${ROUTE}/dead-letters?limit=501`);
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.body.details.map((d) => d.field)).toEqual(['limit']);
+    const badStatus = await call<{ details: Array<{ field: string }> }>('GET', `/api/routes/${ROUTE}/dead-letters?status=lost`);
+    expect(badStatus.body.details.map((d) => d.field)).toEqual(['status']);
+    expect((await call('GET', `/api/routes/${ROUTE}/dead-letters/abc`)).status).toBe(400);
+  });
+
+  it('pages through letters with limit and afterId', async () => {
+    const all = await call<{ items: Letter[] }>('GET', `/api/routes/${ROUTE}/dead-letters?status=all`);
+    expect(all.body.items.map((l) => l.status).sort()).toEqual(['discarded', 'retried']);
+    const first = await call<{ items: Letter[]; nextAfterId: number }>('GET', `/api/routes/${ROUTE}/dead-letters?status=all&limit=1`);
+    expect(first.body.items).toHaveLength(1);
+    const second = await call<{ items: Letter[] }>('GET', `/api/routes/${ROUTE}/dead-letters?status=all&limit=1&afterId=${first.body.nextAfterId}`);
+    expect(second.body.items.map((l) => l.id)).toEqual([all.body.items[1].id]);
+  });
+
+  it('shows a paused route as paused with a growing backlog, in the API and in /metrics, and catches up on resume', async () => {
+    await pipeline.catalog.setRouteEnabled(ROUTE, false);
+    expect((await status()).state).toBe('paused');
+    await sleep(1000); // the worker follows the configuration every CONFIG_REFRESH_MS
+    await pipeline.source.knex.raw("INSERT INTO items VALUES (10, 0, 'while paused', 1.00, NOW(6), NULL), (11, 0, 'while paused', 1.00, NOW(6), NULL)");
+    const paused = await waitFor(
+      async () => {
+        const s = await status();
+        return s.lag.changes === 2 && (s.lag.seconds ?? 0) > 0 ? s : null;
+      },
+      { what: 'the backlog to show' },
+    );
+    expect(paused.state).toBe('paused');
+    await waitFor(
+      async () => {
+        const metrics = await scrape();
+        const seconds = sample(metrics, 'tributary_route_backlog_seconds', 'route="items-pg"') ?? 0;
+        return sample(metrics, 'tributary_route_backlog_changes', 'route="items-pg"') === 2 && seconds > 0;
+      },
+      { what: 'the backlog gauges' },
+    );
+
+    await pipeline.catalog.setRouteEnabled(ROUTE, true);
+    const resumed = await waitFor(
+      async () => {
+        const s = await status();
+        return s.lag.changes === 0 ? s : null;
+      },
+      { what: 'the route to catch up' },
+    );
+    expect(resumed).toMatchObject({ state: 'running', lag: { changes: 0, seconds: 0 } });
+    expect(await pipeline.postgres.knex('items').whereIn('id', [10, 11])).toHaveLength(2);
+    await waitFor(async () => sample(await scrape(), 'tributary_route_backlog_changes', 'route="items-pg"') === 0, { what: 'the gauge back to 0' });
+  });
+
+  it('re-sends a retry whose job Redis lost, once it is stale', async () => {
+    // A new refusal: the target gets a rule again (NOT VALID: rows already there are not checked).
+    await pipeline.postgres.knex.raw('ALTER TABLE items ADD CONSTRAINT small CHECK (amount < 1000) NOT VALID');
+    await pipeline.source.knex.raw("INSERT INTO items VALUES (20, 0, 'too big', 5000.00, NOW(6), NULL)");
+    const refused = await waitFor(async () => (await letters.list(ROUTE, { status: 'open', limit: 10 }))[0], { what: 'a new dead letter' });
+    await pipeline.postgres.knex.raw('ALTER TABLE items DROP CONSTRAINT small');
+    // As if a retry had been queued an hour ago and Redis then lost the job.
+    await pipeline.control.knex('tributary_dead_letters').where({ id: refused.id }).update({
+      status: 'retrying',
+      resolved_by: 'dave',
+      resolution_note: 'retry job r1-1-n1-t0-lost',
+      resolved_at: pipeline.control.knex.raw('UTC_TIMESTAMP(6) - INTERVAL 1 HOUR'), // the app's sessions are UTC
+    });
+    // The watchdog looks at once on start, then every minute.
+    await app.kill();
+    await startApp();
+    const done = await waitFor(
+      async () => {
+        const l = await letter(refused.id);
+        return l.status === 'retried' ? l : null;
+      },
+      { what: 'the lost retry to be sent again and applied' },
+    );
+    expect(done.resolvedBy).toBe('dave');
+    expect(await pipeline.postgres.knex('items').where({ id: 20 })).toHaveLength(1);
+  });
+
+  it('shows a route whose target is down as failing, with the last error', async () => {
+    const closed = await freePort();
+    await pipeline.setup.addTarget({ id: 'down', kind: 'postgres', url: `postgres://postgres@127.0.0.1:${closed}/nowhere`, options: {} });
+    await pipeline.setup.addRoute({ id: 'items-down', sourceId: 'src', table: 'items', targetId: 'down', targetTable: 'items', enabled: true });
+    await pipeline.source.knex.raw("INSERT INTO items VALUES (30, 0, 'for the failing route', 1.00, NOW(6), NULL)");
+    const failing = await waitFor(
+      async () => {
+        const s = await status('items-down');
+        return s.state === 'failing' ? s : null;
+      },
+      { what: 'the route to fail' },
+    );
+    expect(failing.lastError).toMatch(/ECONNREFUSED|connect/i);
+    const all = await call<RouteStatus[]>('GET', '/api/status');
+    expect(all.body.map((r) => [r.route, r.state])).toEqual([
+      ['items-down', 'failing'],
+      [ROUTE, 'running'],
+    ]);
+  });
+});
