@@ -56,7 +56,8 @@ async function main(): Promise<void> {
   say(`  capture installed, routes orders-pg and orders-mysql configured`);
 
   const app = await bootstrap('tributary', AllInOneModule, { http: 'admin', handleSignals: false });
-  say(`  relay, worker and admin running; metrics at http://${config.admin.host}:${config.admin.port}/metrics\n`);
+  const base = `http://${config.admin.host}:${config.admin.port}`;
+  say(`  relay, worker and admin running: dashboard ${base}/queues, API docs ${base}/docs, status ${base}/api/status, metrics ${base}/metrics\n`);
 
   const pg = knexFactory({ client: 'pg', connection: demo.DEMO_POSTGRES_URL, pool: { min: 0, max: 1 } });
   const copy = openMysql(demo.DEMO_MYSQL_TARGET_URL, { min: 0, max: 1 });

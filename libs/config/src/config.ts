@@ -24,7 +24,7 @@ const schema = z.object({
 
   RELAY_BATCH_ROWS: int(5000, 1),
   RELAY_POLL_MIN_MS: int(5),
-  RELAY_POLL_MAX_MS: int(500, 1),
+  RELAY_POLL_MAX_MS: int(200, 1),
   RELAY_MAX_QUEUE_JOBS: int(50, 1),
   RELAY_HOLE_CLOSE_DELAY_MS: int(50, 1),
   RELAY_HOLE_TIMEOUT_MS: int(15 * 60_000, 1000),
