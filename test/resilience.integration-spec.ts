@@ -124,7 +124,7 @@ describe('a target that goes down, and a row the target refuses', () => {
     await pipeline.waitForCatchUp('items-pg');
     const rows = await pipeline.postgres.knex('items').whereIn('id', [900, 901, 902]).orderBy('id');
     expect(rows.map((row) => row.id)).toEqual([900, 902]);
-    const letters = await pipeline.progress.listDeadLetters('items-pg');
+    const letters = await pipeline.deadLetters.list('items-pg', { status: 'all', limit: 500 });
     expect(letters).toHaveLength(1);
     expect(letters[0]).toMatchObject({ table: 'items', op: 'insert', code: '23514' });
     expect(letters[0].reason).toMatch(/check constraint/);

@@ -80,7 +80,7 @@ describe('schema change: MariaDB source altered through Tributary → PostgreSQL
     await pipeline.waitForCatchUp('items-pg', 30_000).catch((error: unknown) => {
       throw new Error(`${String(error)}\n${pipeline.logs()}`);
     });
-    expect(await pipeline.progress.listDeadLetters('items-pg')).toEqual([]);
+    expect(await pipeline.deadLetters.list('items-pg', { status: 'all', limit: 500 })).toEqual([]);
 
     // The target gained `note`, kept `name` (NULL-able now, old values kept), and holds every row.
     const columns = await pipeline.postgres.knex.raw<{ rows: { name: string; type: string; nullable: string }[] }>(

@@ -1,7 +1,6 @@
 import { Knex } from 'knex';
-import { DeadLetterRepository } from './dead-letter.repository';
 import { parseUtc } from './mysql-dates';
-import { DeadLetterInput, RelayStateRecord, RouteProgressRecord } from './types';
+import { RelayStateRecord, RouteProgressRecord } from './types';
 
 /** Replication progress: the relay's fenced checkpoint, per-route applied positions, dead letters. */
 export class ProgressRepository {
@@ -100,25 +99,6 @@ export class ProgressRepository {
       lastAppliedAt: parseUtc(row.last_applied_at),
       lastError: row.last_error,
       lastErrorAt: parseUtc(row.last_error_at),
-    }));
-  }
-
-  /** Records refused changes; see DeadLetterRepository.record (kept here for existing callers). */
-  async recordDeadLetters(letters: DeadLetterInput[]): Promise<void> {
-    await new DeadLetterRepository(this.knex).record(letters);
-  }
-
-  async listDeadLetters(routeId: string): Promise<Array<DeadLetterInput & { id: number }>> {
-    const rows = await this.knex('tributary_dead_letters').where({ route_id: routeId }).orderBy('seq');
-    return rows.map((row) => ({
-      id: Number(row.id),
-      routeId: row.route_id,
-      seq: Number(row.seq),
-      table: row.table_name,
-      op: row.op,
-      change: JSON.parse(row.change),
-      reason: row.reason,
-      code: row.code,
     }));
   }
 }

@@ -1,6 +1,6 @@
 import IORedis from 'ioredis';
 import { introspectTable } from '@tributary/capture';
-import { CatalogRepository, ProgressRepository } from '@tributary/control';
+import { CatalogRepository, DeadLetterRepository, ProgressRepository } from '@tributary/control';
 import { migrateControl } from '@tributary/db';
 import { Row, TableSchema } from '@tributary/model';
 import { ReplicationSetup } from '@tributary/setup';
@@ -23,6 +23,7 @@ export interface Pipeline {
   env: Record<string, string>;
   catalog: CatalogRepository;
   progress: ProgressRepository;
+  deadLetters: DeadLetterRepository;
   setup: ReplicationSetup;
   start(app: 'relay' | 'worker' | 'tributary', extraEnv?: Record<string, string>): AppProcess;
   /** Waits until the route has durably applied every change now in the outbox. */
@@ -71,6 +72,7 @@ export async function createPipeline(options: { redisUrl?: string } = {}): Promi
     env,
     catalog,
     progress,
+    deadLetters: new DeadLetterRepository(control.knex),
     setup,
     start(app, extraEnv = {}) {
       const handle = startApp(app, { ...env, ...extraEnv });
