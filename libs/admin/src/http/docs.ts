@@ -9,7 +9,7 @@ export function setupDocs(app: INestApplication): void {
   const config = new DocumentBuilder()
     .setTitle('Tributary admin API')
     .setDescription(
-      'Configuration (sources, captured tables, targets, routes), status, conflicts and dead letters. ' +
+      'Configuration (sources, captured tables, targets, routes), route status and dead letters. ' +
         'Every call needs the admin token: Authorization: Bearer <ADMIN_TOKEN>.',
     )
     .setVersion('1')
