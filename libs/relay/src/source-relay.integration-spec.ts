@@ -59,6 +59,7 @@ describe('SourceRelay (real MariaDB and Redis)', () => {
     await Promise.all(relays.map((relay) => relay.stop()));
     await Promise.all(connections.map((c) => c.end()));
     await queues.queueFor('r1').obliterate({ force: true });
+    await queues.queueFor('r2').obliterate({ force: true });
     await queues.close();
     const keys = await redis.keys(`${prefix}:*`);
     if (keys.length) await redis.del(...keys);
@@ -101,8 +102,8 @@ describe('SourceRelay (real MariaDB and Redis)', () => {
   }
 
   /** Every seq the relay has put into route r1's queue, with duplicates. */
-  async function deliveredSeqs(): Promise<number[]> {
-    const jobs = await queues.queueFor('r1').getJobs(['wait', 'active', 'completed', 'delayed']);
+  async function deliveredSeqs(routeId = 'r1'): Promise<number[]> {
+    const jobs = await queues.queueFor(routeId).getJobs(['wait', 'active', 'completed', 'delayed']);
     return jobs.flatMap((job) => job.data.changes.map((change) => change.seq)).sort((a, b) => a - b);
   }
 
@@ -220,6 +221,31 @@ describe('SourceRelay (real MariaDB and Redis)', () => {
     await a.query('COMMIT'); // the transaction was slow, not dead
     await waitFor(async () => (await deliveredSeqs()).includes(held), { what: 'the late commit to be delivered' });
     expect((await metrics.lateCommits.get()).values[0]?.value).toBe(1);
+    await relay.stop();
+  });
+
+  it('does not feed a paused route (so it cannot stall the others) and catches it up when resumed', async () => {
+    const relay = startRelay('relay-pause', { retentionMs: 0, purgeIntervalMs: 50 });
+    const position = async () => (await progress.loadRelayState('src'))!.watermark;
+    await waitFor(async () => (await position()) > 0, { what: 'the relay to lead' });
+    // r1 has applied everything so far (as its worker would report); r2 joins now.
+    await progress.recordApplied('r1', { watermark: await position(), maxSeq: 0, count: 0, lastChangeTs: null });
+    await catalog.upsertRoute({ id: 'r2', sourceId: 'src', table: 't', targetId: 'tgt', targetTable: 't2', enabled: true });
+    await catalog.setRouteEnabled('r1', false);
+    await sleep(settings.configRefreshMs * 3);
+
+    const connection = await writer();
+    await insertChange(connection, 8000);
+    const paused = (await outboxSeqs()).pop()!;
+    await waitFor(async () => (await deliveredSeqs('r2')).includes(paused), { what: 'the other route to get the change' });
+    expect(await deliveredSeqs('r1')).not.toContain(paused);
+    // Even when every other route has applied it, the purge keeps it for the paused route.
+    await progress.recordApplied('r2', { watermark: paused, maxSeq: paused, count: 1, lastChangeTs: null });
+    await sleep(300);
+    expect(await outboxSeqs()).toContain(paused);
+
+    await catalog.setRouteEnabled('r1', true);
+    await waitFor(async () => (await deliveredSeqs('r1')).includes(paused), { what: 'the resumed route to catch up' });
     await relay.stop();
   });
 });

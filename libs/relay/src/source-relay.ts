@@ -99,6 +99,8 @@ class Leadership {
   private tracker!: HoleTracker;
   private suspects: Array<Range & { closedAt: number }> = [];
   private routes: RouteFeed[] = [];
+  /** Every route of the source, fed or paused: the purge must wait for all of them. */
+  private allRouteIds: string[] = [];
   private routesLoadedAt = 0;
   private readonly sentWatermark = new Map<string, number>();
   private readonly heartbeatAt = new Map<string, number>();
@@ -124,6 +126,7 @@ class Leadership {
     logger.info({ epoch: this.epoch, watermark: this.watermark, high: this.high, holes: this.tracker.size() }, 'relay leads source');
     // Redis may have lost its data while no relay was running: rewind unless our marker is still there.
     if (!(await lossDetector.isMarked(sourceId))) await this.rewind('no marker in Redis at start (first start, or Redis lost its data)', 'info');
+    else await this.catchUpIdleRoutes();
 
     while (!this.stopped()) {
       try {
@@ -291,20 +294,24 @@ class Leadership {
     const feedKey = (route: { routeId: string; table: string }) => `${route.routeId}\u0000${route.table}`;
     const known = new Set(this.routes.map(feedKey));
     const firstLoad = this.routesLoadedAt === 0;
-    // Paused routes still receive jobs: a paused worker leaves them queued, nothing is skipped.
-    this.routes = routes.map((route) => ({ routeId: route.id, table: route.table, echoOrigin: `tributary:${route.targetId}` }));
+    // Paused routes are not fed: their queues would fill and stall every other
+    // route of the source. A resumed route shows up as new and catches up from
+    // its own checkpoint (the outbox keeps its rows: purge waits for it).
+    this.allRouteIds = routes.map((route) => route.id);
+    this.routes = routes
+      .filter((route) => route.enabled)
+      .map((route) => ({ routeId: route.id, table: route.table, echoOrigin: `tributary:${route.targetId}` }));
     this.routesLoadedAt = Date.now();
     const added = firstLoad ? [] : this.routes.filter((route) => !known.has(feedKey(route)));
     if (added.length > 0) await this.catchUp(added.map((route) => route.routeId));
   }
 
   /**
-   * A route created while this relay leads starts at the watermark the
-   * admin read when it created it, but the relay only learns of it at its
-   * next refresh: rows it read in between went out to the other routes
-   * only. Re-read from the new route's start so it gets them (invariant 2);
-   * the other routes get those few changes again and apply skips them
-   * (invariant 4). Saved at once, so a relay that takes over re-reads too.
+   * A route created or resumed while this relay leads starts at its own
+   * checkpoint, but rows read since went out to the other routes only.
+   * Re-read from the route's checkpoint so it gets them (invariant 2); the
+   * other routes get those changes again and apply skips them (invariant 4).
+   * Saved at once, so a relay that takes over re-reads too.
    */
   private async catchUp(routeIds: string[]): Promise<void> {
     const starts = await this.deps.progress.listProgress(routeIds);
@@ -312,8 +319,22 @@ class Leadership {
     // Never above the watermark: every hole is above it, so re-reading from there finds them all again.
     const floor = Math.min(this.watermark, ...starts.map((start) => start.watermark));
     if (floor >= this.high) return;
-    this.deps.logger.info({ routes: routeIds, from: floor, previousWatermark: this.watermark, previousHigh: this.high }, 'relay re-reads for new routes');
+    this.deps.logger.info({ routes: routeIds, from: floor, previousWatermark: this.watermark, previousHigh: this.high }, 'relay re-reads for routes that joined');
     await this.rereadFrom(floor);
+  }
+
+  /**
+   * A route resumed while no relay led this source was never seen joining:
+   * any fed route with an empty queue whose checkpoint is behind ours may
+   * have missed changes. Re-reading for it is always safe, at worst redundant.
+   */
+  private async catchUpIdleRoutes(): Promise<void> {
+    await this.refreshRoutes(true);
+    const idle: string[] = [];
+    for (const route of this.routes) {
+      if ((await this.deps.queues.backlog(route.routeId)) === 0) idle.push(route.routeId);
+    }
+    if (idle.length > 0) await this.catchUp(idle);
   }
 
   /** Reads again from `floor` (at or below the watermark, so every hole is found again) and saves that at once. */
@@ -337,7 +358,7 @@ class Leadership {
   private async purge(now: number): Promise<void> {
     const { progress, outbox, metrics, sourceId, settings } = this.deps;
     this.lastPurgeAt = now;
-    const applied = await progress.listProgress(this.routes.map((route) => route.routeId));
+    const applied = await progress.listProgress(this.allRouteIds);
     const bound = Math.min(this.watermark, ...applied.map((route) => route.watermark));
     const beforeTs = (now - settings.retentionMs) * 1000;
     for (let chunk = 0; chunk < 20; chunk++) {
