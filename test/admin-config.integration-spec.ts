@@ -172,9 +172,18 @@ describe('admin configuration API: real HTTP, all-in-one app', () => {
     const metrics = await call('GET', '/metrics', undefined, {});
     const applied = /^tributary_changes_applied_total\{route="items-pg"\} (\d+)/m.exec(metrics.text);
     expect(Number(applied?.[1] ?? 0)).toBeGreaterThan(0);
-    // Route status comes from the status API (another module); checked only as far as it shows this route.
-    const status = await call<Json[]>('GET', '/api/status');
-    if (status.status === 200) expect(status.json.map((entry) => entry.route)).toContain('items-pg');
+    // Observed in the status API too: caught up, running, nothing refused.
+    await waitFor(
+      async () => {
+        const status = await call<Json[]>('GET', '/api/status');
+        const route = status.json.find((entry) => entry.route === 'items-pg');
+        return route && route.state === 'running' && (route.lag as Json).changes === 0 && route;
+      },
+      { timeoutMs: 30_000, what: 'items-pg caught up in /api/status' },
+    );
+    const [itemsStatus] = (await call<Json[]>('GET', '/api/status')).json.filter((entry) => entry.route === 'items-pg');
+    expect(Number(itemsStatus.lastAppliedSeq)).toBeGreaterThan(0);
+    expect(itemsStatus.deadLetters).toMatchObject({ open: 0 });
 
     // A table altered behind Tributary's back is reported as drifted, with the fix.
     await source.knex.raw('ALTER TABLE items ADD COLUMN extra INT NULL');
