@@ -1,5 +1,5 @@
 import { ColumnSpec, keyHash, Row } from '@tributary/model';
-import { chunk, guardPlan, planBatch, StoredVersion } from './apply-plan';
+import { chunk, claimedPlan, guardPlan, planBatch, StoredVersion } from './apply-plan';
 import { RowChange, TargetTableSpec } from './target';
 
 const column = (name: string): ColumnSpec => ({
@@ -81,6 +81,45 @@ describe('guardPlan', () => {
   it('lets a newer insert through after a tombstone', () => {
     const { writes } = planBatch(table, [insert(11, 1)]);
     expect(guardPlan(writes, stored([[1, { seq: 10, deleted: true }]])).writes).toHaveLength(1);
+  });
+});
+
+describe('planBatch with binary keys', () => {
+  const bin: TargetTableSpec = { name: 'b', columns: [{ ...column('id'), type: 'binary' }, column('v')], key: ['id'] };
+  const change = (seq: number, from: Buffer, to: Buffer): RowChange => ({
+    seq, op: 'update', key: { id: to }, before: { id: from, v: 0 }, after: { id: to, v: seq },
+  });
+
+  it('sees an update with equal key bytes (distinct Buffers) as staying, and different bytes as a move', () => {
+    expect(planBatch(bin, [change(1, Buffer.from('ab'), Buffer.from('ab'))]).writes.map((w) => w.kind)).toEqual(['upsert']);
+    const moved = planBatch(bin, [change(2, Buffer.from('ab'), Buffer.from('ac'))]).writes;
+    expect(moved.map((w) => [w.kind, w.keyHash])).toEqual([
+      ['delete', keyHash('b', ['id'], { id: Buffer.from('ab') })],
+      ['upsert', keyHash('b', ['id'], { id: Buffer.from('ac') })],
+    ]);
+  });
+});
+
+describe('claimedPlan', () => {
+  it('writes the keys the target says won, deletes first, then upserts by seq, and skips the rest', () => {
+    const { writes } = planBatch(table, [insert(5, 1), insert(6, 2), remove(8, 3), insert(9, 4), remove(10, 5)]);
+    const guarded = claimedPlan(writes, new Set([hash(2), hash(3), hash(4)]));
+    expect(guarded.writes.map((w) => [w.kind, w.seq])).toEqual([['delete', 8], ['upsert', 6], ['upsert', 9]]);
+    expect(guarded.skipped.map((w) => w.seq)).toEqual([5, 10]);
+  });
+
+  it('agrees with guardPlan for the same stored versions', () => {
+    const { writes } = planBatch(table, [insert(5, 1), insert(6, 2), remove(7, 3), insert(8, 4)]);
+    const versions = new Map<string, StoredVersion>([[hash(1), { seq: 5, deleted: false }], [hash(2), { seq: 9, deleted: false }], [hash(3), { seq: 3, deleted: true }]]);
+    for (const reapply of [false, true]) {
+      const expected = guardPlan(writes, versions, { reapply });
+      // What the claim statement's WHERE (seq < incoming, or <= with reapply) lets through.
+      const won = writes.filter((w) => {
+        const v = versions.get(w.keyHash);
+        return !v || (reapply ? v.seq <= w.seq : v.seq < w.seq);
+      });
+      expect(claimedPlan(writes, new Set(won.map((w) => w.keyHash)))).toEqual(expected);
+    }
   });
 });
 

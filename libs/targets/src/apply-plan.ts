@@ -87,12 +87,25 @@ function writesOf(table: TargetTableSpec, change: RowChange): PlannedWrite[] {
   };
   if (change.op === 'update' && change.before) {
     const oldKey = pick(table, change.before, change);
+    // Most updates keep their key: equal values need no second SHA-1 (equal values, equal keyText).
+    if (sameValues(table.key, oldKey, key)) return [upsert];
     const oldHash = keyHash(table.name, table.key, oldKey);
     if (oldHash !== upsert.keyHash) {
       return [{ kind: 'delete', seq: change.seq, keyHash: oldHash, key: oldKey, row: null, change }, upsert];
     }
   }
   return [upsert];
+}
+
+/** True only if every key value is identical (bytes for binary); anything else is left to keyHash. */
+function sameValues(names: readonly string[], a: Row, b: Row): boolean {
+  for (const name of names) {
+    const x = a[name];
+    const y = b[name];
+    if (x === y) continue;
+    if (!Buffer.isBuffer(x) || !Buffer.isBuffer(y) || !x.equals(y)) return false;
+  }
+  return true;
 }
 
 function pick(table: TargetTableSpec, row: Row, change: RowChange): Row {
@@ -126,6 +139,22 @@ export function guardPlan(
     const version = stored.get(write.keyHash);
     const current = version && (options.reapply ? version.seq > write.seq : version.seq >= write.seq);
     if (current) skipped.push(write);
+    else (write.kind === 'delete' ? deletes : upserts).push(write);
+  }
+  return { writes: [...deletes, ...upserts], skipped };
+}
+
+/**
+ * The same split when the target ran the guard itself (VersionProtocol
+ * 'claim'): `won` holds the key hashes whose version the batch moved, by the
+ * same rule as guardPlan; every other write is skipped.
+ */
+export function claimedPlan(plan: readonly PlannedWrite[], won: ReadonlySet<string>): GuardedPlan {
+  const deletes: PlannedWrite[] = [];
+  const upserts: PlannedWrite[] = [];
+  const skipped: PlannedWrite[] = [];
+  for (const write of plan) {
+    if (!won.has(write.keyHash)) skipped.push(write);
     else (write.kind === 'delete' ? deletes : upserts).push(write);
   }
   return { writes: [...deletes, ...upserts], skipped };

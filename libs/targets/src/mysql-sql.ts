@@ -33,13 +33,32 @@ export const mysqlDialect: SqlDialect = {
 
   begin: (batch) => [{ sql: `SET ${ORIGIN_VARIABLE} = ?`, params: [batch.origin] }],
 
-  // Locked in key_hash order, so two overlapping batches queue instead of deadlocking.
-  lockVersions: (tableName, hashes) => ({
-    sql:
-      `SELECT key_hash, seq, deleted FROM ${q(ROWS_TABLE)} ` +
-      `WHERE table_name = ? AND key_hash IN (${placeholders(hashes.length)}) ORDER BY key_hash FOR UPDATE`,
-    params: [tableName, ...hashes],
-  }),
+  // No RETURNING: versions are read and locked first and guarded in JS (see lockVersions in sql-apply.ts).
+  versions: {
+    mode: 'lock',
+    // Locked in key_hash order, so two overlapping batches queue instead of deadlocking.
+    lock: (tableName, hashes) => ({
+      sql:
+        `SELECT key_hash, seq, deleted FROM ${q(ROWS_TABLE)} ` +
+        `WHERE table_name = ? AND key_hash IN (${placeholders(hashes.length)}) ORDER BY key_hash FOR UPDATE`,
+      params: [tableName, ...hashes],
+    }),
+    // IGNORE counts only the rows it inserted (ON DUPLICATE KEY counts a no-op as 1 under the
+    // driver's FOUND_ROWS); it would also turn a bad value into a warning, but these are ours.
+    insertNew: (tableName, versions: VersionWrite[]) => ({
+      sql: `INSERT IGNORE INTO ${q(ROWS_TABLE)} (table_name, key_hash, seq, deleted) VALUES ${versions.map(() => '(?, ?, ?, ?)').join(', ')}`,
+      params: versions.flatMap((v) => [tableName, v.keyHash, v.seq, v.deleted]),
+    }),
+    inserted: (result) => Number((result as [{ affectedRows: number }])[0].affectedRows),
+    write: (tableName, versions: VersionWrite[]) => ({
+      // Assignments run left to right: `deleted` must compare against the old seq.
+      sql:
+        `INSERT INTO ${q(ROWS_TABLE)} (table_name, key_hash, seq, deleted) ` +
+        `VALUES ${versions.map(() => '(?, ?, ?, ?)').join(', ')} ` +
+        `ON DUPLICATE KEY UPDATE deleted = IF(VALUES(seq) > seq, VALUES(deleted), deleted), seq = GREATEST(seq, VALUES(seq))`,
+      params: versions.flatMap((v) => [tableName, v.keyHash, v.seq, v.deleted]),
+    }),
+  },
 
   deleteRows: (table, keys) => deleteByKeys(mysqlSyntax, table, keys),
 
@@ -52,15 +71,6 @@ export const mysqlDialect: SqlDialect = {
       .join(', ');
     return { sql: `${insert.sql} ON DUPLICATE KEY UPDATE ${set}`, params: insert.params };
   },
-
-  upsertVersions: (tableName, versions: VersionWrite[]) => ({
-    // Assignments run left to right: `deleted` must compare against the old seq.
-    sql:
-      `INSERT INTO ${q(ROWS_TABLE)} (table_name, key_hash, seq, deleted) ` +
-      `VALUES ${versions.map(() => '(?, ?, ?, ?)').join(', ')} ` +
-      `ON DUPLICATE KEY UPDATE deleted = IF(VALUES(seq) > seq, VALUES(deleted), deleted), seq = GREATEST(seq, VALUES(seq))`,
-    params: versions.flatMap((v) => [tableName, v.keyHash, v.seq, v.deleted]),
-  }),
 
   upsertCheckpoint: (routeId, watermark) => ({
     sql:

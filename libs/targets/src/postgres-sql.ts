@@ -1,67 +1,59 @@
-import { quoteAnsi } from '@tributary/model';
+import { ColumnSpec, quoteAnsi, Row } from '@tributary/model';
 import { classifyPostgresError } from './error-classification';
-import { toPostgresParam } from './postgres-values';
-import { postgresColumnType } from './type-mapping';
-import {
-  CHECKPOINTS_TABLE,
-  deleteByKeys,
-  insertValues,
-  placeholders,
-  ROWS_TABLE,
-  SqlDialect,
-  SqlSyntax,
-  Statement,
-  VersionWrite,
-} from './sql-dialect';
+import { postgresArrayLiteral, PostgresParam, toPostgresParam } from './postgres-values';
+import { postgresArrayType, postgresColumnType, postgresKeyArrayType } from './type-mapping';
+import { CHECKPOINTS_TABLE, columnOf, columnValue, ROWS_TABLE, SqlDialect, Statement, VersionWrite } from './sql-dialect';
 import { TargetTableSpec } from './target';
 
 const q = quoteAnsi;
 
-export const postgresSyntax: SqlSyntax = {
-  quote: quoteAnsi,
-  bind: (column, value) => ({ placeholder: '?', param: toPostgresParam(column, value) }),
-};
+/**
+ * Rows per statement. Every column travels as one array parameter, so the
+ * protocol's 65 535-parameter limit does not bound a statement; this only
+ * keeps one statement's arrays to a sane size (a batch is bounded in bytes
+ * anyway, invariant 7).
+ */
+const ROWS_PER_STATEMENT = 5000;
 
-/** The protocol's limit on bind parameters in one statement. */
-const MAX_PARAMS = 65535;
-
+/**
+ * PostgreSQL: versions first (VersionProtocol 'claim'), and every statement
+ * sends one array per column (`unnest($1::integer[], $2::text[], …)`) instead
+ * of one parameter per value.
+ */
 export const postgresDialect: SqlDialect = {
   kind: 'postgres',
   transaction: undefined,
 
-  rowsPerStatement: (table) => Math.max(1, Math.min(500, Math.floor(MAX_PARAMS / table.columns.length))),
+  rowsPerStatement: () => ROWS_PER_STATEMENT,
 
   begin: () => [],
 
-  // Locked in key_hash order, so two overlapping batches queue instead of deadlocking.
-  lockVersions: (tableName, hashes) => ({
-    sql:
-      `SELECT key_hash, seq, deleted FROM ${q(ROWS_TABLE)} ` +
-      `WHERE table_name = ? AND key_hash IN (${placeholders(hashes.length)}) ORDER BY key_hash FOR UPDATE`,
-    params: [tableName, ...hashes],
-  }),
+  versions: { mode: 'claim', claim: claimVersions },
 
-  deleteRows: (table, keys) => deleteByKeys(postgresSyntax, table, keys),
+  deleteRows(table: TargetTableSpec, keys: Row[]): Statement {
+    const keyColumns = table.key.map((name) => columnOf(table, name));
+    const { list, params } = unnestArrays(keyColumns, keys, postgresKeyArrayType);
+    // IN (SELECT … unnest) rather than OR-ed tuples: one plan shape for any key width, a
+    // nested loop over the primary key (unnest is estimated at 200 distinct rows, so no
+    // statistics are needed to pick the index).
+    return {
+      sql: `DELETE FROM ${q(table.name)} WHERE (${keyColumns.map((c) => q(c.name)).join(', ')}) IN (SELECT * FROM unnest(${list}))`,
+      params,
+    };
+  },
 
-  upsertRows(table: TargetTableSpec, rows): Statement {
-    const insert = insertValues(postgresSyntax, table, rows);
+  upsertRows(table: TargetTableSpec, rows: Row[]): Statement {
+    const { list, params } = unnestArrays(table.columns, rows, postgresArrayType);
     const others = table.columns.filter((c) => !table.key.includes(c.name));
     const conflict = `ON CONFLICT (${table.key.map(q).join(', ')})`;
     const action =
       others.length === 0
         ? 'DO NOTHING'
         : `DO UPDATE SET ${others.map((c) => `${q(c.name)} = EXCLUDED.${q(c.name)}`).join(', ')}`;
-    return { sql: `${insert.sql} ${conflict} ${action}`, params: insert.params };
+    const columns = table.columns.map((c) => q(c.name)).join(', ');
+    // One row per key (planBatch), so ON CONFLICT never meets the same row twice in a statement.
+    return { sql: `INSERT INTO ${q(table.name)} (${columns}) SELECT * FROM unnest(${list}) ${conflict} ${action}`, params };
   },
-
-  upsertVersions: (tableName, versions: VersionWrite[]) => ({
-    sql:
-      `INSERT INTO ${q(ROWS_TABLE)} (table_name, key_hash, seq, deleted) ` +
-      `VALUES ${versions.map(() => '(?, ?, ?, ?)').join(', ')} ` +
-      `ON CONFLICT (table_name, key_hash) DO UPDATE SET seq = EXCLUDED.seq, deleted = EXCLUDED.deleted ` +
-      `WHERE ${q(ROWS_TABLE)}.seq < EXCLUDED.seq`,
-    params: versions.flatMap((v) => [tableName, v.keyHash, v.seq, v.deleted]),
-  }),
 
   upsertCheckpoint: (routeId, watermark) => ({
     sql:
@@ -75,6 +67,62 @@ export const postgresDialect: SqlDialect = {
 
   classify: classifyPostgresError,
 };
+
+/**
+ * Invariant 4 in one statement: a version moves only if the incoming seq is
+ * newer (`<`), or equal when reapplying a dead letter (`<=`); RETURNING names
+ * exactly the keys whose rows this batch may write. A tombstone is a version
+ * like any other, so an older insert loses to it and cannot resurrect the row.
+ *
+ * Concurrency (two workers applying one key at once): a row is only written
+ * by the transaction that holds its version's row lock, from this statement
+ * to commit. ON CONFLICT locks the existing version before it evaluates the
+ * WHERE (and keeps the lock when the WHERE declines); a version it inserts is
+ * new, and another transaction inserting the same key waits on the unique
+ * index until this one ends, then takes the conflict path. Either way the
+ * second transaction waits, and under READ COMMITTED evaluates its WHERE
+ * against the version the first one committed: it skips if that is as new,
+ * or writes its newer row after the first one's row is committed. So a row
+ * never moves backwards, and unlike a `SELECT … FOR UPDATE` (which locks
+ * nothing for a key without a version) this holds for new keys as well. The
+ * caller sorts the versions by key_hash, so overlapping batches take the
+ * locks in one order and queue rather than deadlock (a deadlock would still
+ * only be a transient error: the batch is retried).
+ */
+function claimVersions(tableName: string, versions: VersionWrite[], options: { reapply: boolean }): Statement {
+  const guard = options.reapply ? '<=' : '<';
+  return {
+    sql:
+      `INSERT INTO ${q(ROWS_TABLE)} AS v (table_name, key_hash, seq, deleted) ` +
+      `SELECT ?::text, * FROM unnest(?::text[], ?::bigint[], ?::boolean[]) ` +
+      `ON CONFLICT (table_name, key_hash) DO UPDATE SET seq = EXCLUDED.seq, deleted = EXCLUDED.deleted ` +
+      `WHERE v.seq ${guard} EXCLUDED.seq RETURNING key_hash`,
+    params: [
+      tableName,
+      postgresArrayLiteral(versions.map((v) => v.keyHash)),
+      postgresArrayLiteral(versions.map((v) => v.seq)),
+      postgresArrayLiteral(versions.map((v) => v.deleted)),
+    ],
+  };
+}
+
+/**
+ * `?::type[], …` and one array literal per column, values in row order. The
+ * element type comes from `typeOf` (never with a typmod for written values:
+ * see postgresArrayType). A value of the wrong shape throws RowRejectedError.
+ */
+function unnestArrays(
+  columns: readonly ColumnSpec[],
+  rows: readonly Row[],
+  typeOf: (column: ColumnSpec) => string,
+): { list: string; params: string[] } {
+  const params = columns.map((column) => {
+    const values = new Array<PostgresParam>(rows.length);
+    for (let i = 0; i < rows.length; i++) values[i] = toPostgresParam(column, columnValue(rows[i], column));
+    return postgresArrayLiteral(values);
+  });
+  return { list: columns.map((column) => `?::${typeOf(column)}[]`).join(', '), params };
+}
 
 /** Bookkeeping tables: per-row versions and tombstones (invariant 4), route checkpoints (invariant 3). */
 export const POSTGRES_BOOKKEEPING_DDL = [

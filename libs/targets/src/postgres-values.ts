@@ -11,6 +11,9 @@ import {
   secondsToTime,
 } from './values';
 
+/** A value as node-postgres sends it, alone or inside an array literal. */
+export type PostgresParam = string | number | boolean | Buffer | null;
+
 /** Canonical value (libs/model) → what node-postgres sends for a column of postgresColumnType(column). */
 export function toPostgresParam(column: ColumnSpec, value: Value): string | number | Buffer | null {
   if (value === null) return null;
@@ -41,6 +44,39 @@ export function toPostgresParam(column: ColumnSpec, value: Value): string | numb
     case 'json':
       return requireString(column, value);
   }
+}
+
+/**
+ * One column's values as the text of a PostgreSQL array (`{"a",NULL,"b\"c"}`),
+ * sent as ONE parameter and cast to postgresArrayType(column)[]: a 1000-row
+ * batch is a few parameters instead of one per value. The same text form
+ * node-postgres builds for a JS array (its arrayString), written here so the
+ * driver gets a plain string: every element but NULL and numbers is quoted,
+ * with `\` and `"` escaped, so `NULL`, `{`, `,` and spaces inside a value stay
+ * data; bytes are `\\x<hex>`, which bytea reads back exactly.
+ */
+export function postgresArrayLiteral(values: readonly PostgresParam[]): string {
+  const parts = new Array<string>(values.length);
+  for (let i = 0; i < values.length; i++) parts[i] = arrayElement(values[i]);
+  return `{${parts.join(',')}}`;
+}
+
+function arrayElement(value: PostgresParam): string {
+  if (value === null) return 'NULL';
+  // A JS number's text is a plain numeric literal (digits, sign, '.', 'e', '+'): safe unquoted.
+  if (typeof value === 'number') return String(value);
+  if (typeof value === 'boolean') return value ? 't' : 'f';
+  // Inside quotes, the array parser turns \\ into \, so bytea sees \x<hex>.
+  if (Buffer.isBuffer(value)) return `"\\\\x${value.toString('hex')}"`;
+  return quoted(value);
+}
+
+/** `"…"` with `\` and `"` escaped; string replaceAll, as JSON text is full of quotes and a regex is twice as slow. */
+function quoted(text: string): string {
+  let escaped = text;
+  if (escaped.includes('\\')) escaped = escaped.replaceAll('\\', '\\\\'); // first, so the next line's escapes stay single
+  if (escaped.includes('"')) escaped = escaped.replaceAll('"', '\\"');
+  return `"${escaped}"`;
 }
 
 /**

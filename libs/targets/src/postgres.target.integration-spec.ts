@@ -116,6 +116,49 @@ describe('PostgresTarget specifics', () => {
     expect((await target.readRows(table)).map((r) => r.vc)).toEqual(['after kill']);
   });
 
+  it('refuses only the rows PostgreSQL cannot hold (NUL in text or JSON) when values travel as arrays', async () => {
+    const spec: TargetTableSpec = {
+      name: 'nul_rows',
+      columns: allTypesColumns().filter((c) => ['id', 'vc', 'js'].includes(c.name)),
+      key: ['id'],
+    };
+    await target.ensureTable(spec);
+    const refused: number[] = [];
+    const row = (id: number, vc: string, js: string | null) => ({ id, vc, js });
+    const changes = [row(1, 'ok', '{"a":1}'), row(2, 'nul\u0000byte', null), row(3, 'ok', '"\\u0000"'), row(4, 'ok too', null)].map(
+      (after, i) => ({ seq: i + 1, op: 'insert' as const, key: { id: after.id }, before: null, after }),
+    );
+    const result = await target.apply(
+      { routeId: 'nul', table: spec, changes, watermark: 4, origin: 'x' },
+      { recordRejected: async (rejected) => void refused.push(...rejected.map((r) => r.change.seq)) },
+    );
+    expect(result.applied).toBe(2);
+    expect(refused).toEqual([2, 3]);
+    expect((await target.readRows(spec)).map((r) => r.id)).toEqual([1, 4]);
+  });
+
+  it('matches bit(n) and bytea keys exactly when deleting', async () => {
+    const spec: TargetTableSpec = {
+      name: 'bit_keys',
+      columns: allTypesColumns().filter((c) => ['b10', 'bn', 'vc'].includes(c.name)).map((c) => ({ ...c, nullable: c.name === 'vc' })),
+      key: ['b10', 'bn'],
+    };
+    await target.ensureTable(spec);
+    const row = (b10: string, byte: number) => ({ b10, bn: Buffer.from([byte, 0, 0, byte]), vc: `${b10}/${byte}` });
+    const rows = [row('0000000001', 1), row('0000000001', 2), row('1000000000', 1)];
+    const at = (seq: number, op: 'insert' | 'delete', r: ReturnType<typeof row>) => ({
+      seq, op, key: { b10: r.b10, bn: r.bn }, before: op === 'delete' ? r : null, after: op === 'insert' ? r : null,
+    });
+    await target.apply({ routeId: 'bits', table: spec, changes: rows.map((r, i) => at(i + 1, 'insert', r)), watermark: 3, origin: 'x' }, hooks);
+    const result = await target.apply({ routeId: 'bits', table: spec, changes: [at(4, 'delete', rows[1])], watermark: 4, origin: 'x' }, hooks);
+    expect(result.applied).toBe(1);
+    expect((await target.readRows(spec)).map((r) => r.vc)).toEqual(['0000000001/1', '1000000000/1']);
+    const plan = await db.knex.raw<{ rows: { 'QUERY PLAN': string }[] }>(
+      `EXPLAIN DELETE FROM bit_keys WHERE (b10, bn) IN (SELECT * FROM unnest('{0000000001}'::bit(10)[], '{"\\\\x01000001"}'::bytea[]))`,
+    );
+    expect(plan.rows.map((r) => r['QUERY PLAN']).join('\n')).toMatch(/Index Scan using bit_keys_pkey/);
+  });
+
   it('leaves the process-wide pg type parsers alone', () => {
     expect(pgTypes.getTypeParser(1082, 'text')('2024-01-02')).toBeInstanceOf(Date);
     expect(pgTypes.getTypeParser(114, 'text')('{"a":1}')).toEqual({ a: 1 });

@@ -1,15 +1,16 @@
 import { Knex } from 'knex';
-import { chunk, guardPlan, planBatch, PlannedWrite, StoredVersion, BatchPlan } from './apply-plan';
+import { BatchPlan, chunk, claimedPlan, GuardedPlan, guardPlan, planBatch, PlannedWrite, StoredVersion } from './apply-plan';
 import { ErrorClass } from './error-classification';
 import { RowRejectedError, TransientTargetError } from './errors';
-import { SqlDialect, Statement, VersionWrite } from './sql-dialect';
+import { SqlDialect, Statement, VersionProtocol, VersionWrite } from './sql-dialect';
 import { ApplyBatch, ApplyHooks, ApplyResult, RejectedChange } from './target';
 
 /**
  * The apply transaction shared by the SQL targets: rows, their versions and
  * the checkpoint commit together (invariant 3), each row guarded by seq
- * (invariant 4). A data error in the fast multi-row path reruns the batch
- * row by row so only the refused rows become dead letters.
+ * (invariant 4; how the versions are kept is the dialect's VersionProtocol).
+ * A data error in the fast multi-row path reruns the batch row by row so only
+ * the refused rows become dead letters.
  */
 export async function applySqlBatch(
   knex: Knex,
@@ -19,16 +20,35 @@ export async function applySqlBatch(
 ): Promise<ApplyResult> {
   const plan = planBatch(batch.table, batch.changes);
   try {
-    return await knex.transaction((trx) => applyIn(trx, dialect, batch, plan, hooks, 'batch'), dialect.transaction);
+    return await inTransaction(knex, dialect, (trx) => applyIn(trx, dialect, batch, plan, hooks, 'batch'));
   } catch (error) {
     if (error instanceof HookFailure) throw error.cause;
     if (dataError(error) === null) throw transient(dialect, error);
   }
   try {
-    return await knex.transaction((trx) => applyIn(trx, dialect, batch, plan, hooks, 'row'), dialect.transaction);
+    return await inTransaction(knex, dialect, (trx) => applyIn(trx, dialect, batch, plan, hooks, 'row'));
   } catch (error) {
     if (error instanceof HookFailure) throw error.cause;
     throw transient(dialect, error);
+  }
+}
+
+/** Transactions rerun at most this often when they lose a race for a new key's version. */
+const RACE_ATTEMPTS = 3;
+
+async function inTransaction(
+  knex: Knex,
+  dialect: SqlDialect,
+  work: (trx: Knex.Transaction) => Promise<ApplyResult>,
+): Promise<ApplyResult> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await knex.transaction(work, dialect.transaction);
+    } catch (error) {
+      // Rolled back before any row was written; the rerun finds and locks the versions the other
+      // transaction committed. Still losing after a few reruns is a busy target: transient.
+      if (!(error instanceof LostVersionRace) || attempt >= RACE_ATTEMPTS) throw error;
+    }
   }
 }
 
@@ -43,18 +63,17 @@ async function applyIn(
   mode: Mode,
 ): Promise<ApplyResult> {
   for (const statement of dialect.begin(batch)) await run(trx, dialect, statement);
-  const stored = await lockVersions(trx, dialect, batch.table.name, plan.writes);
-  const { writes, skipped } = guardPlan(plan.writes, stored, { reapply: batch.reapply });
+  const { writes, skipped, pending } = await guard(trx, dialect, batch, plan.writes);
   const rejected = [...plan.invalid];
   const failed = mode === 'batch' ? await writeBatch(trx, dialect, batch, writes) : await writeRows(trx, dialect, batch, writes);
   for (const failure of failed) {
     // An update that moved its key is two writes but one change: one dead letter.
     if (!rejected.some((r) => r.change === failure.change)) rejected.push(failure);
   }
-  // Refused rows get their version too, so the route moves on and a replay does not refuse them again.
-  const versions: VersionWrite[] = writes.map((w) => ({ keyHash: w.keyHash, seq: w.seq, deleted: w.kind === 'delete' }));
-  for (const part of chunk(versions, 1000)) {
-    await run(trx, dialect, dialect.upsertVersions(batch.table.name, part));
+  const versions = dialect.versions;
+  if (versions.mode === 'lock') {
+    // Refused rows get their version too, so the route moves on and a replay does not refuse them again.
+    for (const part of chunk(versionsOf(pending), 1000)) await run(trx, dialect, versions.write(batch.table.name, part));
   }
   await run(trx, dialect, dialect.upsertCheckpoint(batch.routeId, batch.watermark));
   if (rejected.length > 0) {
@@ -70,6 +89,69 @@ async function applyIn(
   return result;
 }
 
+/** A guarded plan, and the writes whose versions are still to be written after the rows. */
+interface Guarded extends GuardedPlan {
+  pending: PlannedWrite[];
+}
+
+/**
+ * Invariant 4: which planned writes are newer than the target's rows (or, with
+ * `reapply`, as new), with the versions of those rows locked until commit.
+ */
+async function guard(trx: Knex.Transaction, dialect: SqlDialect, batch: ApplyBatch, writes: PlannedWrite[]): Promise<Guarded> {
+  const versions = dialect.versions;
+  if (versions.mode === 'lock') return lockVersions(trx, dialect, versions, batch, writes);
+  if (writes.length === 0) return { writes: [], skipped: [], pending: [] };
+  // Versions first. Written before the rows and kept for rows refused later (row by row), so the
+  // route moves on and a replay does not refuse them again. In key_hash order: overlapping
+  // batches take the version locks in one order and queue instead of deadlocking.
+  const claims = versionsOf(writes).sort(byKeyHash);
+  const result = await run(trx, dialect, versions.claim(batch.table.name, claims, { reapply: batch.reapply === true }));
+  const won = new Set(dialect.rows(result).map((row) => String(row.key_hash)));
+  return { ...claimedPlan(writes, won), pending: [] };
+}
+
+/**
+ * The 'lock' protocol. `SELECT … FOR UPDATE` locks only versions that exist:
+ * two transactions applying a key never seen before would both find nothing,
+ * both pass the guard, and the older could overwrite the newer's row. So a key
+ * without a version gets it inserted at once, which locks it too; if another
+ * transaction inserted it in between (we waited for it, then IGNORE skipped
+ * the row), this transaction lost the race and reruns (LostVersionRace).
+ */
+async function lockVersions(
+  trx: Knex.Transaction,
+  dialect: SqlDialect,
+  protocol: Extract<VersionProtocol, { mode: 'lock' }>,
+  batch: ApplyBatch,
+  writes: PlannedWrite[],
+): Promise<Guarded> {
+  const tableName = batch.table.name;
+  const stored = new Map<string, StoredVersion>();
+  for (const hashes of chunk(writes.map((w) => w.keyHash), 1000)) {
+    const result = await run(trx, dialect, protocol.lock(tableName, hashes));
+    for (const row of dialect.rows(result)) {
+      stored.set(String(row.key_hash), { seq: Number(row.seq), deleted: row.deleted === true || Number(row.deleted) === 1 });
+    }
+  }
+  const fresh = versionsOf(writes.filter((w) => !stored.has(w.keyHash))).sort(byKeyHash);
+  for (const part of chunk(fresh, 1000)) {
+    const result = await run(trx, dialect, protocol.insertNew(tableName, part));
+    if (protocol.inserted(result) !== part.length) throw new LostVersionRace();
+  }
+  const guarded = guardPlan(writes, stored, { reapply: batch.reapply });
+  // Fresh keys' versions are written already (refused rows included); the others follow the rows.
+  return { ...guarded, pending: guarded.writes.filter((w) => stored.has(w.keyHash)) };
+}
+
+function byKeyHash(a: VersionWrite, b: VersionWrite): number {
+  return a.keyHash < b.keyHash ? -1 : a.keyHash > b.keyHash ? 1 : 0;
+}
+
+function versionsOf(writes: readonly PlannedWrite[]): VersionWrite[] {
+  return writes.map((w) => ({ keyHash: w.keyHash, seq: w.seq, deleted: w.kind === 'delete' }));
+}
+
 /**
  * Changes of a reapplied batch that wrote nothing and were not refused: their
  * row holds a newer change, so the dead letter is resolved without a write.
@@ -78,22 +160,6 @@ function supersededSeqs(batch: ApplyBatch, writes: PlannedWrite[], rejected: Rej
   const refused = new Set(rejected.map((r) => r.change));
   const written = new Set(writes.filter((w) => !refused.has(w.change)).map((w) => w.change));
   return batch.changes.filter((c) => !written.has(c) && !refused.has(c)).map((c) => c.seq);
-}
-
-async function lockVersions(
-  trx: Knex.Transaction,
-  dialect: SqlDialect,
-  tableName: string,
-  writes: PlannedWrite[],
-): Promise<Map<string, StoredVersion>> {
-  const stored = new Map<string, StoredVersion>();
-  for (const hashes of chunk(writes.map((w) => w.keyHash), 1000)) {
-    const result = await run(trx, dialect, dialect.lockVersions(tableName, hashes));
-    for (const row of dialect.rows(result)) {
-      stored.set(String(row.key_hash), { seq: Number(row.seq), deleted: row.deleted === true || Number(row.deleted) === 1 });
-    }
-  }
-  return stored;
 }
 
 /** The hot path: a few multi-row statements per batch. Any data error aborts it (the caller reruns by row). */
@@ -165,6 +231,14 @@ class StatementFailure extends Error {
   ) {
     super(reason, options);
     this.name = 'StatementFailure';
+  }
+}
+
+/** Another transaction inserted the version of a key this one found without one: rerun (see lockVersions). */
+class LostVersionRace extends Error {
+  constructor() {
+    super('another transaction wrote the first version of a key in this batch at the same time');
+    this.name = 'LostVersionRace';
   }
 }
 

@@ -22,6 +22,43 @@ export const ROWS_TABLE = '_tributary_rows';
 export const CHECKPOINTS_TABLE = '_tributary_checkpoints';
 
 /**
+ * How a dialect keeps invariant 4's per-row versions in one apply transaction.
+ *
+ * - `claim` (PostgreSQL): the versions are upserted FIRST, guarded in SQL, and
+ *   the statement returns the key_hash of every version that moved; only those
+ *   rows are then written. The upsert's conflict check always goes through the
+ *   primary key (no planner, no statistics) and row-locks every version it
+ *   touches until commit, as `FOR UPDATE` would.
+ * - `lock` (MySQL, which has no RETURNING): the stored versions are read and
+ *   locked; keys without one get theirs inserted right away (so they are
+ *   locked too); the guard runs in JS (guardPlan); then the rows, and the
+ *   versions of keys that had one, are written.
+ */
+export type VersionProtocol =
+  | {
+      readonly mode: 'claim';
+      /**
+       * Upserts the versions (seq, tombstone) where the incoming seq is newer
+       * than the stored one, or equal with `reapply`; returns rows with the
+       * `key_hash` of each version that was inserted or moved.
+       */
+      claim(tableName: string, versions: VersionWrite[], options: { reapply: boolean }): Statement;
+    }
+  | {
+      readonly mode: 'lock';
+      /** Selects key_hash, seq, deleted of the given rows, locking them until commit. */
+      lock(tableName: string, hashes: string[]): Statement;
+      /**
+       * Inserts versions of keys the lock found none for, leaving any that
+       * exist by now untouched; `inserted` reads how many rows it inserted.
+       */
+      insertNew(tableName: string, versions: VersionWrite[]): Statement;
+      inserted(result: unknown): number;
+      /** Never moves a stored version backwards, even if two writers race. */
+      write(tableName: string, versions: VersionWrite[]): Statement;
+    };
+
+/**
  * What differs between the SQL targets. The transaction shape that uses it
  * (sql-apply.ts) is shared, so both dialects keep the same guarantees.
  */
@@ -33,12 +70,9 @@ export interface SqlDialect {
   rowsPerStatement(table: TargetTableSpec): number;
   /** Run first in every apply transaction (MySQL: the origin marker, invariant 6). */
   begin(batch: ApplyBatch): Statement[];
-  /** Selects key_hash, seq, deleted of the given rows, locking them until commit. */
-  lockVersions(tableName: string, hashes: string[]): Statement;
+  readonly versions: VersionProtocol;
   deleteRows(table: TargetTableSpec, keys: Row[]): Statement;
   upsertRows(table: TargetTableSpec, rows: Row[]): Statement;
-  /** Never moves a stored version backwards, even if two writers race. */
-  upsertVersions(tableName: string, versions: VersionWrite[]): Statement;
   /** Moves the checkpoint forward only (GREATEST), never back. */
   upsertCheckpoint(routeId: string, watermark: number): Statement;
   /** Result rows of a knex.raw call on this driver. */
@@ -46,22 +80,19 @@ export interface SqlDialect {
   classify(error: unknown): ErrorClass;
 }
 
-/** How one dialect names things and binds one value. */
+/** How one dialect names things and binds one value (the `VALUES` statements below). */
 export interface SqlSyntax {
   quote(name: string): string;
   /** Placeholder text and driver value for a column value (e.g. MySQL BIT needs CAST(? AS UNSIGNED)). */
   bind(column: ColumnSpec, value: Value): { placeholder: string; param: Knex.Value };
 }
 
-/** `INSERT INTO t (c1, c2) VALUES (...), (...)`: the shared head of both dialects' upserts. */
+/** `INSERT INTO t (c1, c2) VALUES (...), (...)`: the head of MySQL's upserts (PostgreSQL sends arrays: postgres-sql.ts). */
 export function insertValues(syntax: SqlSyntax, table: TargetTableSpec, rows: Row[]): Statement {
   const params: Knex.Value[] = [];
   const tuples = rows.map((row) => {
     const slots = table.columns.map((column) => {
-      const value = row[column.name];
-      // A mapped image must carry every target column; a silent NULL would corrupt the row.
-      if (value === undefined) throw new RowRejectedError(`the row has no value for column ${column.name}`, null);
-      const bound = syntax.bind(column, value);
+      const bound = syntax.bind(column, columnValue(row, column));
       params.push(bound.param);
       return bound.placeholder;
     });
@@ -86,6 +117,13 @@ export function deleteByKeys(syntax: SqlSyntax, table: TargetTableSpec, keys: Ro
       ? `${syntax.quote(keyColumns[0].name)} IN (${keys.map((key) => match(key)[0]).join(', ')})`
       : keys.map((key) => `(${match(key).join(' AND ')})`).join(' OR ');
   return { sql: `DELETE FROM ${syntax.quote(table.name)} WHERE ${where}`, params };
+}
+
+/** A row's value for a column: a mapped image must carry every target column; a silent NULL would corrupt the row. */
+export function columnValue(row: Row, column: ColumnSpec): Value {
+  const value = row[column.name];
+  if (value === undefined) throw new RowRejectedError(`the row has no value for column ${column.name}`, null);
+  return value;
 }
 
 export function columnOf(table: TargetTableSpec, name: string): ColumnSpec {

@@ -40,9 +40,9 @@ export function describeTargetContract(
     });
 
     /** A fresh table (and route id) per test. */
-    async function freshTable(columns: ColumnSpec[] = simpleColumns()): Promise<{ table: TargetTableSpec; route: string }> {
+    async function freshTable(columns: ColumnSpec[] = simpleColumns(), key = ['id']): Promise<{ table: TargetTableSpec; route: string }> {
       tables += 1;
-      const table: TargetTableSpec = { name: `contract_${tables}`, columns, key: ['id'] };
+      const table: TargetTableSpec = { name: `contract_${tables}`, columns, key };
       await target.ensureTable(table);
       return { table, route: `route-${tables}` };
     }
@@ -427,6 +427,125 @@ export function describeTargetContract(
       expect(rows).toHaveLength(600);
       expect(rows[0]).toEqual(simple(2, 'r2', 1));
       expect(rows[599]).toEqual(simple(1200, 'r1200', 1199));
+    });
+
+    it('applies 5000-row batches: inserts, then updates and deletes, then a replay skips them all', async () => {
+      const { table, route } = await freshTable();
+      const inserts = Array.from({ length: 5000 }, (_, i) => insert(i + 1, simple(i + 1, `r${i + 1}`, i)));
+      expect(await apply(batch(table, route, inserts))).toEqual({ applied: 5000, skipped: 0, rejected: [] });
+      const mixed = Array.from({ length: 5000 }, (_, i) =>
+        i % 5 === 0 ? remove(10_001 + i, simple(i + 1, '', 0)) : update(10_001 + i, simple(i + 1, '', 0), simple(i + 1, `u${i + 1}`, -i)),
+      );
+      expect(await apply(batch(table, route, mixed))).toEqual({ applied: 5000, skipped: 0, rejected: [] });
+      expect(await apply(batch(table, route, inserts))).toEqual({ applied: 0, skipped: 5000, rejected: [] });
+      const rows = await target.readRows(table);
+      expect(rows).toHaveLength(4000);
+      expect(rows[0]).toEqual(simple(2, 'u2', -1));
+      expect(rows[3999]).toEqual(simple(5000, 'u5000', -4999));
+      expect((await target.readCheckpoint(route))?.watermark).toBe(15_000);
+    });
+
+    it('writes the keys whose change is newer and skips the others, in one batch', async () => {
+      const { table, route } = await freshTable();
+      await apply(batch(table, route, [insert(10, simple(1, 'a', 10)), insert(11, simple(2, 'b', 11)), insert(12, simple(3, 'c', 12)), remove(13, simple(4, '', 0))]));
+      const result = await apply(
+        batch(table, route, [
+          update(5, simple(1, 'a', 10), simple(1, 'older', 5)), // loses to 10
+          update(20, simple(2, 'b', 11), simple(2, 'newer', 20)), // wins
+          update(12, simple(3, 'c', 12), simple(3, 'same seq', 12)), // loses: equal is not newer
+          insert(9, simple(4, 'zombie', 9)), // loses to the tombstone at 13
+          insert(21, simple(5, 'new key', 21)), // wins: no version yet
+          remove(22, simple(6, '', 0)), // wins: a tombstone for a row never seen
+        ]),
+      );
+      expect(result).toEqual({ applied: 3, skipped: 3, rejected: [] });
+      expect(await target.readRows(table)).toEqual([simple(1, 'a', 10), simple(2, 'newer', 20), simple(3, 'c', 12), simple(5, 'new key', 21)]);
+      await apply(batch(table, route, [insert(15, simple(6, 'zombie', 15))]));
+      expect((await target.readRows(table)).map((r) => r.id)).toEqual([1, 2, 3, 5]);
+    });
+
+    it('reapply in one batch: equal seqs applied, newer applied, older superseded', async () => {
+      const { table, route } = await freshTable();
+      await apply(batch(table, route, [insert(10, simple(1, 'a', 10)), insert(11, simple(2, 'b', 11)), insert(3, simple(3, 'c', 3)), remove(12, simple(3, 'c', 3))]));
+      const changes = [
+        update(10, simple(1, 'a', 10), simple(1, 'again', 10)), // equal: applied
+        update(8, simple(2, 'b', 11), simple(2, 'older', 8)), // older: superseded
+        remove(12, simple(3, 'c', 3)), // equal tombstone: applied (nothing left to delete)
+        insert(30, simple(4, 'newer', 30)), // newer: applied
+      ];
+      expect(await target.apply({ ...batch(table, route, changes, 0), reapply: true }, noHooks)).toEqual({
+        applied: 3,
+        skipped: 1,
+        rejected: [],
+        superseded: [8],
+      });
+      expect(await target.readRows(table)).toEqual([simple(1, 'again', 10), simple(2, 'b', 11), simple(4, 'newer', 30)]);
+      expect((await target.readCheckpoint(route))?.watermark).toBe(12);
+    });
+
+    (options.refusesRows === false ? it.skip : it)('refuses one row of a batch whose other keys win and lose', async () => {
+      const columns = simpleColumns().map((c) => (c.name === 'name' ? { ...c, nullable: false } : c));
+      const { table, route } = await freshTable(columns);
+      await apply(batch(table, route, [insert(10, simple(1, 'a', 10)), insert(11, simple(2, 'b', 11))]));
+      const recorded: RejectedChange[] = [];
+      const hooks: ApplyHooks = { recordRejected: async (rejected) => void recorded.push(...rejected) };
+      const changes = [
+        update(5, simple(1, 'a', 10), simple(1, 'older', 5)),
+        insert(12, { id: 3, name: null, n: 12 }),
+        update(13, simple(2, 'b', 11), simple(2, 'ok', 13)),
+        insert(14, simple(4, 'x', 14)),
+      ];
+      const result = await target.apply(batch(table, route, changes), hooks);
+      expect(result).toEqual({ applied: 2, skipped: 1, rejected: [expect.objectContaining({ change: changes[1] })] });
+      expect(recorded.map((r) => r.change.seq)).toEqual([12]);
+      expect(await target.readRows(table)).toEqual([simple(1, 'a', 10), simple(2, 'ok', 13), simple(4, 'x', 14)]);
+      // The refused row's version was written: a replay skips everything and refuses nothing.
+      expect(await apply(batch(table, route, changes))).toEqual({ applied: 0, skipped: 4, rejected: [] });
+    });
+
+    it('never moves a row backwards when two applies of the same keys race', async () => {
+      const { table, route } = await freshTable();
+      for (let round = 0; round < 8; round += 1) {
+        // New keys in the first four rounds, the same rows again after; the newer batch starts first every other round.
+        const ids = Array.from({ length: 100 }, (_, i) => (round % 4) * 100 + i + 1);
+        const base = round * 1000;
+        const older = batch(table, `${route}-a`, ids.map((id) => update(base + id % 100, simple(id, '', 0), simple(id, 'older', base + id % 100))));
+        const newer = batch(table, `${route}-b`, ids.map((id) => update(base + 500 - id % 100, simple(id, '', 0), simple(id, 'newer', base + 500 - id % 100))));
+        const [first, second] = round % 2 === 0 ? [older, newer] : [newer, older];
+        const results = await Promise.all([target.apply(first, noHooks), target.apply(second, noHooks)]);
+        expect(results.map((r) => r.applied + r.skipped)).toEqual([100, 100]);
+        const rows = (await target.readRows(table)).filter((row) => ids.includes(Number(row.id)));
+        expect(rows).toEqual(ids.map((id) => simple(id, 'newer', base + 500 - id % 100)));
+      }
+    });
+
+    it('applies, moves and deletes rows with a two-column key', async () => {
+      const columns = [columnSpec('id', 'int', 'int(11)', { nullable: false }), columnSpec('code', 'string', 'varchar(10)', { nullable: false }), columnSpec('n', 'int', 'int(11)')];
+      const { table, route } = await freshTable(columns, ['id', 'code']);
+      const row = (id: number, code: string, n: number): Row => ({ id, code, n });
+      const change = (seq: number, op: RowChange['op'], before: Row | null, after: Row | null): RowChange => {
+        const image = (after ?? before) as Row;
+        return { seq, op, key: { id: image.id, code: image.code }, before, after };
+      };
+      await apply(batch(table, route, [change(1, 'insert', null, row(1, 'a', 1)), change(2, 'insert', null, row(1, 'b', 2)), change(3, 'insert', null, row(2, 'a', 3))]));
+      const result = await apply(
+        batch(table, route, [change(4, 'delete', row(1, 'a', 1), null), change(5, 'update', row(1, 'b', 2), row(1, 'c', 5)), change(6, 'update', row(2, 'a', 3), row(2, 'a', 6))]),
+      );
+      expect(result).toEqual({ applied: 4, skipped: 0, rejected: [] }); // the move is a delete and an upsert
+      expect(await target.readRows(table)).toEqual([row(1, 'c', 5), row(2, 'a', 6)]);
+      await apply(batch(table, route, [change(2, 'insert', null, row(1, 'b', 2))])); // the old key's tombstone holds
+      expect(await target.readRows(table)).toEqual([row(1, 'c', 5), row(2, 'a', 6)]);
+    });
+
+    it('round-trips text that looks like SQL or array syntax', async () => {
+      const columns = [columnSpec('id', 'int', 'int(11)', { nullable: false }), columnSpec('s', 'string', 'varchar(40)'), columnSpec('b', 'binary', 'varbinary(8)'), columnSpec('js', 'json', 'json')];
+      const { table, route } = await freshTable(columns);
+      const texts = ['NULL', 'null', '', ' padded ', '{1,2}', '"', '\\', 'a,b', '{"x"}', "it's", '\\"}{', 'ARRAY[1]', '\t\n', '{}'];
+      const rows: Row[] = texts.map((s, i) => ({ id: i + 1, s, b: Buffer.from(s.slice(0, 8)), js: JSON.stringify({ s }) }));
+      rows.push({ id: 100, s: null, b: null, js: 'null' }); // SQL NULL next to the JSON value null
+      expect((await apply(batch(table, route, rows.map((row, i) => insert(i + 1, row))))).applied).toBe(rows.length);
+      const read = await target.readRows(table);
+      expect(read.map((r) => ({ ...r, js: JSON.parse(String(r.js)) }))).toEqual(rows.map((r) => ({ ...r, js: JSON.parse(String(r.js)) })));
     });
 
     it('fails with TransientTargetError, without the password, when the target is down', async () => {

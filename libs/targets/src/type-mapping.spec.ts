@@ -1,6 +1,6 @@
 import { ColumnSpec } from '@tributary/model';
 import { TargetConfigError } from './errors';
-import { mysqlColumnType, postgresColumnType } from './type-mapping';
+import { mysqlColumnType, postgresArrayType, postgresColumnType, postgresKeyArrayType } from './type-mapping';
 
 const column = (over: Partial<ColumnSpec>): ColumnSpec => ({
   name: 'c', type: 'string', dataType: 'varchar', columnType: 'varchar(10)', nullable: true,
@@ -27,6 +27,31 @@ describe('postgresColumnType', () => {
     expect(postgresColumnType(column({ type: 'decimal', precision: 30, scale: 10 }))).toBe('numeric(30,10)');
     expect(postgresColumnType(column({ type: 'bit', length: 64 }))).toBe('bit(64)');
     expect(postgresColumnType(column({ type: 'json' }))).toBe('jsonb');
+  });
+});
+
+describe('postgresArrayType', () => {
+  it('is the column type without its typmod, so the assignment cast checks and rounds as for one value', () => {
+    expect(postgresArrayType(column({ dataType: 'varchar', length: 5 }))).toBe('text'); // varchar(5)[] would cut silently
+    expect(postgresArrayType(column({ type: 'bit', length: 10 }))).toBe('varbit'); // bit(10)[] would pad, bit[] is bit(1)
+    expect(postgresArrayType(column({ type: 'decimal', precision: 30, scale: 10 }))).toBe('numeric');
+    expect(postgresArrayType(column({ type: 'bigint', unsigned: true }))).toBe('numeric');
+    expect(postgresArrayType(column({ type: 'bigint' }))).toBe('bigint');
+    expect(postgresArrayType(column({ type: 'int', dataType: 'tinyint', unsigned: true }))).toBe('smallint');
+    expect(postgresArrayType(column({ type: 'int', dataType: 'int', unsigned: true }))).toBe('bigint');
+    expect(postgresArrayType(column({ type: 'datetime', fsp: 6 }))).toBe('timestamp');
+    expect(postgresArrayType(column({ type: 'timestamp', fsp: 6 }))).toBe('timestamptz');
+    expect(postgresArrayType(column({ type: 'time', fsp: 3 }))).toBe('interval');
+    expect(postgresArrayType(column({ type: 'float' }))).toBe('real');
+    expect(postgresArrayType(column({ type: 'double' }))).toBe('double precision');
+    expect(postgresArrayType(column({ type: 'binary' }))).toBe('bytea');
+    expect(postgresArrayType(column({ type: 'json' }))).toBe('jsonb');
+    expect(postgresArrayType(column({ type: 'set' }))).toBe('text');
+  });
+
+  it('matches bit keys as bit(n), so the primary key index is used', () => {
+    expect(postgresKeyArrayType(column({ type: 'bit', length: 3 }))).toBe('bit(3)');
+    expect(postgresKeyArrayType(column({ dataType: 'varchar', length: 5 }))).toBe('text');
   });
 });
 

@@ -61,6 +61,59 @@ export function postgresColumnType(column: ColumnSpec): string {
   }
 }
 
+/**
+ * The element type of the array a column's values travel in (`unnest($1::<type>[], …)`).
+ * Always the column's type WITHOUT its typmod, so the INSERT's assignment cast
+ * applies the typmod exactly as it does for a plain bind parameter: an explicit
+ * cast would silently cut `varchar(5)` to five characters and pad or cut
+ * `bit(n)`, where the assignment refuses the row. `bit` alone means `bit(1)`
+ * in a cast, hence `varbit`; the assignment to `bit(n)` checks the width.
+ */
+export function postgresArrayType(column: ColumnSpec): string {
+  switch (column.type) {
+    case 'int':
+      return postgresColumnType(column); // smallint / integer / bigint: no typmod
+    case 'bigint':
+      return column.unsigned ? 'numeric' : 'bigint';
+    case 'decimal':
+      return 'numeric';
+    case 'float':
+      return 'real';
+    case 'double':
+      return 'double precision';
+    case 'date':
+      return 'date';
+    case 'datetime':
+      return 'timestamp';
+    case 'timestamp':
+      return 'timestamptz';
+    case 'time':
+      return 'interval';
+    case 'year':
+      return 'smallint';
+    case 'string':
+    case 'enum':
+    case 'set':
+      return 'text';
+    case 'binary':
+      return 'bytea';
+    case 'bit':
+      return 'varbit';
+    case 'json':
+      return 'jsonb';
+  }
+}
+
+/**
+ * The element type for matching key values against a key column (DELETE).
+ * As postgresArrayType, except `bit(n)`: `bit = varbit` would cast the column
+ * and lose its index. The explicit cast cannot pad or cut anything here:
+ * requireBits has checked the value is exactly n bits.
+ */
+export function postgresKeyArrayType(column: ColumnSpec): string {
+  return column.type === 'bit' ? postgresColumnType(column) : postgresArrayType(column);
+}
+
 function isCharLike(column: ColumnSpec): boolean {
   const dataType = column.dataType.toLowerCase();
   return dataType === 'char' || dataType === 'varchar';

@@ -1,5 +1,6 @@
 import { ColumnSpec } from '@tributary/model';
 import { RowRejectedError } from './errors';
+import { postgresArrayLiteral } from './postgres-values';
 import { bitsToUnsigned, requireInteger, bufferToBits, normaliseDateTime, requireBits, requireDecimal, secondsToTime, withFraction } from './values';
 
 const column = (over: Partial<ColumnSpec>): ColumnSpec => ({
@@ -41,5 +42,19 @@ describe('value forms', () => {
     expect(requireDecimal(column({ type: 'decimal' }), '-1.50')).toBe('-1.50');
     expect(() => requireInteger(column({ type: 'int' }), 1.5)).toThrow(/expected an integer/);
     expect(requireInteger(column({ type: 'int' }), -7)).toBe(-7);
+  });
+});
+
+describe('postgresArrayLiteral', () => {
+  it('quotes every text element and escapes backslashes and quotes, so array syntax inside a value stays data', () => {
+    expect(postgresArrayLiteral(['a', null, 'NULL', '', 'x,y', '{}', 'b"c', 'd\\e', ' s '])).toBe(
+      '{"a",NULL,"NULL","","x,y","{}","b\\"c","d\\\\e"," s "}',
+    );
+  });
+
+  it('writes numbers and booleans bare and bytes as bytea hex', () => {
+    expect(postgresArrayLiteral([1, -2.5, 1e21, true, false])).toBe('{1,-2.5,1e+21,t,f}');
+    expect(postgresArrayLiteral([Buffer.from([0, 255]), Buffer.alloc(0)])).toBe('{"\\\\x00ff","\\\\x"}');
+    expect(postgresArrayLiteral([])).toBe('{}');
   });
 });
