@@ -8,7 +8,7 @@ export { OUTBOX_TABLE };
 
 /** Migrates the control schema (in the control database). */
 export async function migrateControl(knex: Knex): Promise<void> {
-  await knex.migrate.latest({
+  await migrateIfPending(knex, {
     migrationSource: new StaticMigrationSource([controlSchema, routesAndDeadLetters]),
     tableName: 'tributary_migrations',
   });
@@ -16,8 +16,22 @@ export async function migrateControl(knex: Knex): Promise<void> {
 
 /** Creates or upgrades the outbox in one source database. */
 export async function migrateOutbox(knex: Knex): Promise<void> {
-  await knex.migrate.latest({
+  await migrateIfPending(knex, {
     migrationSource: new StaticMigrationSource([outboxTable]),
     tableName: '_tributary_migrations',
   });
+}
+
+/**
+ * knex takes its migration lock (an UPDATE) even when nothing is pending;
+ * asking first lets a relay or worker whose user may only read the control
+ * schema start against an up-to-date one (least privilege).
+ */
+async function migrateIfPending(knex: Knex, config: Knex.MigratorConfig): Promise<void> {
+  const hasTable = await knex.schema.hasTable(config.tableName as string);
+  if (hasTable) {
+    const [, pending] = (await knex.migrate.list(config)) as [unknown[], unknown[]];
+    if (pending.length === 0) return;
+  }
+  await knex.migrate.latest(config);
 }

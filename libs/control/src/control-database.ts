@@ -1,4 +1,5 @@
 import knexFactory, { Knex } from 'knex';
+import { createConnection } from 'mysql2/promise';
 import { migrateControl } from '@tributary/db';
 
 /** Opens a knex pool on a MySQL/MariaDB URL with the settings Tributary relies on everywhere. */
@@ -39,15 +40,30 @@ export async function prepareControlDatabase(url: string): Promise<Knex> {
   if (!/^[A-Za-z0-9_$]{1,64}$/.test(database)) {
     throw new Error(`CONTROL_DATABASE_URL must name a database (letters, digits, _ or $); got "${database}"`);
   }
-  const serverUrl = new URL(url);
-  serverUrl.pathname = '/';
-  const server = openMysql(serverUrl.toString(), { min: 0, max: 1 });
-  try {
-    await server.raw(`CREATE DATABASE IF NOT EXISTS \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
-  } finally {
-    await server.destroy();
+  // Only a missing database is created: a relay or worker whose user may not
+  // CREATE still starts against a database that exists (least privilege).
+  if (!(await databaseExists(url))) {
+    const serverUrl = new URL(url);
+    serverUrl.pathname = '/';
+    const server = openMysql(serverUrl.toString(), { min: 0, max: 1 });
+    try {
+      await server.raw(`CREATE DATABASE IF NOT EXISTS \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+    } finally {
+      await server.destroy();
+    }
   }
   const knex = openMysql(url);
   await migrateControl(knex);
   return knex;
+}
+
+async function databaseExists(url: string): Promise<boolean> {
+  try {
+    const connection = await createConnection({ uri: url });
+    await connection.end();
+    return true;
+  } catch (error) {
+    if ((error as { errno?: number }).errno === 1049) return false; // ER_BAD_DB_ERROR
+    throw error;
+  }
 }
