@@ -72,3 +72,19 @@ function codeOf(error: unknown): string | null {
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
 }
+
+/**
+ * SQLite (better-sqlite3 puts the extended result code in `code`): every
+ * constraint (NOT NULL, CHECK, STRICT datatype, unique), a type mismatch or a
+ * value too big is about the row; BUSY, LOCKED, IOERR, CANTOPEN and the rest
+ * are transient.
+ */
+export function classifySqliteError(error: unknown): ErrorClass {
+  if (error instanceof RowRejectedError) return { kind: 'data', code: error.code };
+  const code = codeOf(error);
+  if (code !== null && code.startsWith('SQLITE_')) {
+    const data = code.startsWith('SQLITE_CONSTRAINT') || code === 'SQLITE_MISMATCH' || code === 'SQLITE_TOOBIG';
+    return { kind: data ? 'data' : 'transient', code };
+  }
+  return { kind: 'transient', code };
+}

@@ -31,3 +31,19 @@ export class TargetConfigError extends Error {
     this.name = 'TargetConfigError';
   }
 }
+
+/** The target's URL is unusable (scheme, path, database). */
+export class TargetUrlError extends TargetConfigError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TargetUrlError';
+  }
+}
+
+/** A target option is unknown, missing or has a bad value. */
+export class TargetOptionError extends TargetConfigError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TargetOptionError';
+  }
+}

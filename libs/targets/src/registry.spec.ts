@@ -5,14 +5,14 @@ import { Target } from './target';
 describe('TargetRegistry', () => {
   it('knows postgres and mysql by default and builds them', async () => {
     const registry = defaultTargetRegistry();
-    expect(registry.kinds()).toEqual(['mysql', 'postgres']);
+    expect(registry.kinds()).toEqual(['http', 'mysql', 'postgres', 'redis', 'sqlite']);
     const target = registry.create({ kind: 'mysql', url: 'mariadb://root@127.0.0.1:3306/x' });
     expect(target.kind).toBe('mysql');
     await target.close();
   });
 
   it('names the known kinds when asked for an unknown one', () => {
-    expect(() => defaultTargetRegistry().create({ kind: 'oracle', url: 'x' })).toThrow(/unknown target kind "oracle"; known kinds: mysql, postgres/);
+    expect(() => defaultTargetRegistry().create({ kind: 'oracle', url: 'x' })).toThrow(/unknown target kind "oracle"; known kinds: http, mysql, postgres, redis, sqlite/);
   });
 
   it('refuses a kind registered twice', () => {

@@ -1,6 +1,9 @@
 import { TargetConfigError } from './errors';
+import { httpTargetFactory } from './http.target';
 import { mysqlTargetFactory } from './mysql.target';
 import { postgresTargetFactory } from './postgres.target';
+import { redisTargetFactory } from './redis.target';
+import { sqliteTargetFactory } from './sqlite.target';
 import { Target, TargetConnection, TargetFactory } from './target';
 
 export type { TargetConnection, TargetFactory } from './target';
@@ -29,7 +32,9 @@ export class TargetRegistry {
   }
 }
 
-/** The built-in targets: 'postgres', and 'mysql' (which also serves MariaDB). */
+/** The built-in targets: 'postgres', 'mysql' (which also serves MariaDB), 'sqlite', 'redis' and 'http' (webhook). */
 export function defaultTargetRegistry(): TargetRegistry {
-  return new TargetRegistry().register(postgresTargetFactory).register(mysqlTargetFactory);
+  return new TargetRegistry().register(postgresTargetFactory).register(mysqlTargetFactory).register(sqliteTargetFactory)
+    .register(redisTargetFactory)
+    .register(httpTargetFactory);
 }

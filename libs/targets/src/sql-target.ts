@@ -1,5 +1,5 @@
 import { Knex } from 'knex';
-import { TargetConfigError } from './errors';
+import { TargetUrlError, TargetOptionError } from './errors';
 
 /**
  * Connection plumbing both SQL targets share: options, URL checks, the knex
@@ -22,10 +22,10 @@ export function sqlTargetOptions(kind: string, options: Record<string, unknown> 
   const result = { ...DEFAULTS };
   for (const [name, value] of Object.entries(options ?? {})) {
     if (!(name in DEFAULTS)) {
-      throw new TargetConfigError(`${kind} target: unknown option ${name} (known: ${Object.keys(DEFAULTS).join(', ')})`);
+      throw new TargetOptionError(`${kind} target: unknown option ${name} (known: ${Object.keys(DEFAULTS).join(', ')})`);
     }
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-      throw new TargetConfigError(`${kind} target: option ${name} must be a positive integer`);
+      throw new TargetOptionError(`${kind} target: option ${name} must be a positive integer`);
     }
     result[name as keyof SqlTargetOptions] = value;
   }
@@ -38,12 +38,12 @@ export function checkTargetUrl(kind: string, url: string, protocols: readonly st
   try {
     parsed = new URL(url);
   } catch {
-    throw new TargetConfigError(`${kind} target: the url is not a valid URL`);
+    throw new TargetUrlError(`${kind} target: the url is not a valid URL`);
   }
   if (!protocols.includes(parsed.protocol)) {
-    throw new TargetConfigError(`${kind} target: ${redactUrl(url)} must start with ${protocols.map((p) => p + '//').join(' or ')}`);
+    throw new TargetUrlError(`${kind} target: ${redactUrl(url)} must start with ${protocols.map((p) => p + '//').join(' or ')}`);
   }
-  if (parsed.pathname.length <= 1) throw new TargetConfigError(`${kind} target: ${redactUrl(url)} names no database`);
+  if (parsed.pathname.length <= 1) throw new TargetUrlError(`${kind} target: ${redactUrl(url)} names no database`);
   return parsed;
 }
 

@@ -102,3 +102,24 @@ export function tableProblems(spec: TargetTableSpec, existing: ExistingTable | n
 export function isNoop(evolution: TableEvolution): boolean {
   return evolution.add.length === 0 && evolution.makeNullable.length === 0;
 }
+
+/**
+ * For targets without a catalogue (Redis, HTTP) that record the table as
+ * ensureTable saw it: the table after ensureTable(spec), or as first created.
+ *
+ * @throws TargetConfigError as planTableEvolution.
+ */
+export function evolvedTable(existing: ExistingTable | null, spec: TargetTableSpec): ExistingTable {
+  if (existing === null) {
+    return { columns: spec.columns.map((c) => ({ name: c.name, nullable: c.nullable && !spec.key.includes(c.name) })), primaryKey: [...spec.key] };
+  }
+  const evolution = planTableEvolution(spec, existing, false);
+  const nullable = new Set(evolution.makeNullable);
+  return {
+    primaryKey: existing.primaryKey,
+    columns: [
+      ...existing.columns.map((c) => (nullable.has(c.name) ? { ...c, nullable: true } : c)),
+      ...evolution.add.map((c) => ({ name: c.name, nullable: true })),
+    ],
+  };
+}

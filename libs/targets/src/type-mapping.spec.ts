@@ -1,6 +1,6 @@
 import { ColumnSpec } from '@tributary/model';
 import { TargetConfigError } from './errors';
-import { mysqlColumnType, postgresArrayType, postgresColumnType, postgresKeyArrayType } from './type-mapping';
+import { mysqlColumnType, postgresArrayType, postgresColumnType, postgresKeyArrayType, sqliteColumnCheck, sqliteColumnType } from './type-mapping';
 
 const column = (over: Partial<ColumnSpec>): ColumnSpec => ({
   name: 'c', type: 'string', dataType: 'varchar', columnType: 'varchar(10)', nullable: true,
@@ -71,5 +71,32 @@ describe('mysqlColumnType', () => {
   it('refuses a column type that is not a plain type (invariant 10)', () => {
     expect(() => mysqlColumnType(column({ columnType: 'int) ; DROP TABLE x; --' }))).toThrow(TargetConfigError);
     expect(() => mysqlColumnType(column({ type: 'enum', members: [] }))).toThrow(TargetConfigError);
+  });
+});
+
+describe('sqliteColumnType', () => {
+  it('keeps the awkward MySQL types exact: unsigned BIGINT, DECIMAL, DATETIME(6), BIT, SET, JSON, binary', () => {
+    expect(sqliteColumnType(column({ type: 'bigint', dataType: 'bigint' }))).toBe('INTEGER');
+    expect(sqliteColumnType(column({ type: 'bigint', dataType: 'bigint', unsigned: true }))).toBe('TEXT'); // beyond 2^63
+    expect(sqliteColumnType(column({ type: 'int', dataType: 'int', unsigned: true }))).toBe('INTEGER');
+    expect(sqliteColumnType(column({ type: 'decimal', precision: 30, scale: 10 }))).toBe('TEXT');
+    expect(sqliteColumnType(column({ type: 'float' }))).toBe('REAL');
+    expect(sqliteColumnType(column({ type: 'double' }))).toBe('REAL');
+    expect(sqliteColumnType(column({ type: 'datetime', fsp: 6 }))).toBe('TEXT');
+    expect(sqliteColumnType(column({ type: 'time', fsp: 3 }))).toBe('TEXT');
+    expect(sqliteColumnType(column({ type: 'bit', length: 64 }))).toBe('TEXT');
+    expect(sqliteColumnType(column({ type: 'set', members: ['a', 'b'] }))).toBe('TEXT');
+    expect(sqliteColumnType(column({ type: 'json' }))).toBe('TEXT');
+    expect(sqliteColumnType(column({ type: 'binary', dataType: 'varbinary' }))).toBe('BLOB');
+    expect(sqliteColumnType(column({ type: 'year' }))).toBe('INTEGER');
+  });
+
+  it('checks what SQLite would not: lengths, bits, JSON, unsigned digits', () => {
+    expect(sqliteColumnCheck(column({ dataType: 'varchar', length: 5 }), '"c"')).toBe('length("c") <= 5');
+    expect(sqliteColumnCheck(column({ dataType: 'mediumtext', length: 16777215 }), '"c"')).toBeNull();
+    expect(sqliteColumnCheck(column({ type: 'bit', length: 10 }), '"c"')).toBe(`length("c") = 10 AND "c" NOT GLOB '*[^01]*'`);
+    expect(sqliteColumnCheck(column({ type: 'json' }), '"c"')).toBe('json_valid("c")');
+    expect(sqliteColumnCheck(column({ type: 'bigint', unsigned: true }), '"c"')).toMatch(/NOT GLOB '\*\[\^0-9\]\*'/);
+    expect(sqliteColumnCheck(column({ type: 'decimal', precision: 5, scale: 2 }), '"c"')).toBeNull();
   });
 });

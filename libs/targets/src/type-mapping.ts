@@ -156,3 +156,55 @@ function int(value: number): number {
   if (!Number.isInteger(value) || value < 0) throw new TargetConfigError(`not a type size: ${value}`);
   return value;
 }
+
+/**
+ * SQLite storage class of a column (tables are STRICT, so SQLite refuses a
+ * value of another class instead of silently converting it). Chosen so every
+ * canonical value reads back exactly:
+ * - ints and signed BIGINT: INTEGER (64-bit; read with safeIntegers, so no
+ *   BIGINT passes through a double); unsigned BIGINT reaches 2^64 - 1, beyond
+ *   INTEGER, so it is TEXT (decimal digits);
+ * - DECIMAL: TEXT, every digit kept (REAL would round);
+ * - FLOAT / DOUBLE: REAL (a float is its float32 value widened, exact in a double);
+ * - dates, times, BIT, ENUM, SET, JSON: TEXT in the canonical form;
+ * - binary: BLOB.
+ */
+export function sqliteColumnType(column: ColumnSpec): 'INTEGER' | 'REAL' | 'TEXT' | 'BLOB' {
+  switch (column.type) {
+    case 'int':
+    case 'year':
+      return 'INTEGER';
+    case 'bigint':
+      return column.unsigned ? 'TEXT' : 'INTEGER';
+    case 'float':
+    case 'double':
+      return 'REAL';
+    case 'binary':
+      return 'BLOB';
+    case 'decimal':
+    case 'date':
+    case 'datetime':
+    case 'timestamp':
+    case 'time':
+    case 'string':
+    case 'bit':
+    case 'enum':
+    case 'set':
+    case 'json':
+      return 'TEXT';
+  }
+}
+
+/**
+ * The CHECK a SQLite column carries so the target refuses what the source
+ * type could not hold (SQLite has no lengths or JSON type of its own): char
+ * and varchar length in characters, bit(n) as exactly n '0'/'1', valid JSON,
+ * and unsigned BIGINT as digits only. Null when there is nothing to check.
+ */
+export function sqliteColumnCheck(column: ColumnSpec, quoted: string): string | null {
+  if (column.type === 'string' && column.length !== null && isCharLike(column)) return `length(${quoted}) <= ${int(column.length)}`;
+  if (column.type === 'bit') return `length(${quoted}) = ${int(column.length ?? 1)} AND ${quoted} NOT GLOB '*[^01]*'`;
+  if (column.type === 'json') return `json_valid(${quoted})`;
+  if (column.type === 'bigint' && column.unsigned) return `${quoted} <> '' AND ${quoted} NOT GLOB '*[^0-9]*' AND length(${quoted}) <= 20`;
+  return null;
+}

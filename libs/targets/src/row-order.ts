@@ -1,0 +1,20 @@
+import { Row } from '@tributary/model';
+
+/** Orders rows by their key columns, as the SQL targets' ORDER BY does for these types. */
+export function compareByKey(key: readonly string[]): (a: Row, b: Row) => number {
+  return (a, b) => {
+    for (const name of key) {
+      const x = a[name];
+      const y = b[name];
+      if (x === y) continue;
+      if (x === null || x === undefined) return -1;
+      if (y === null || y === undefined) return 1;
+      if (typeof x === 'number' && typeof y === 'number') return x - y;
+      if (Buffer.isBuffer(x) && Buffer.isBuffer(y)) return Buffer.compare(x, y);
+      const sx = String(x);
+      const sy = String(y);
+      if (sx !== sy) return sx < sy ? -1 : 1;
+    }
+    return 0;
+  };
+}

@@ -1,0 +1,33 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TargetConfigError } from './errors';
+import { defaultTargetRegistry } from './registry';
+import { sqlitePath, SqliteTarget } from './sqlite.target';
+import { describeTargetContract } from './target.contract';
+
+describeTargetContract('sqlite', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'trib-sqlite-'));
+  const target = new SqliteTarget({ kind: 'sqlite', url: `sqlite://${join(dir, 'target.db')}` });
+  return {
+    target,
+    async teardown() {
+      await target.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+    // No server to be down: a file that cannot be opened (its directory does not exist) is the same failure.
+    unreachable: () => new SqliteTarget({ kind: 'sqlite', url: 'sqlite:///nonexistent-tributary-dir/target.db' }),
+  };
+});
+
+describe('SqliteTarget specifics', () => {
+  it('takes sqlite:/// and file:/// URLs with absolute paths only', () => {
+    expect(sqlitePath('sqlite:///var/data/edge.db')).toBe('/var/data/edge.db');
+    expect(sqlitePath('file:///var/data/my%20edge.db')).toBe('/var/data/my edge.db');
+    for (const bad of ['sqlite://host/x.db', 'sqlite:relative.db', 'postgres:///x', 'sqlite:///dir/', 'sqlite:///x.db?mode=ro', 'nope']) {
+      expect(() => sqlitePath(bad)).toThrow(TargetConfigError);
+    }
+    expect(() => defaultTargetRegistry().create({ kind: 'sqlite', url: 'sqlite:///tmp/x.db', options: { poolMax: 2 } })).toThrow(/unknown option poolMax/);
+    expect(defaultTargetRegistry().kinds()).toContain('sqlite');
+  });
+});

@@ -1,0 +1,208 @@
+import { isAbsolute } from 'node:path';
+import Database from 'better-sqlite3';
+import knexFactory, { Knex } from 'knex';
+import { quoteAnsi, Row } from '@tributary/model';
+import { TargetConfigError, TargetUrlError, TargetOptionError } from './errors';
+import { applySqlBatch, transient } from './sql-apply';
+import { CHECKPOINTS_TABLE } from './sql-dialect';
+import { evolveSqliteTable, readSqliteTable, SqliteQuery } from './sqlite-evolve';
+import { SQLITE_BOOKKEEPING_DDL, sqliteCreateTable, sqliteDialect } from './sqlite-sql';
+import { fromSqlite } from './sqlite-values';
+import { tableProblems } from './table-evolution';
+import { validateTableSpec } from './table-spec';
+import { ApplyBatch, ApplyHooks, ApplyResult, Target, TargetCheckpoint, TargetConnection, TargetFactory, TargetTableSpec } from './target';
+
+const q = quoteAnsi;
+
+/** Options of the SQLite target (TargetConnection.options); all optional. */
+export interface SqliteTargetOptions {
+  /** How long a statement waits for another process's write lock before failing as transient (default 5 000 ms). */
+  busyTimeoutMs: number;
+}
+
+const DEFAULTS: SqliteTargetOptions = { busyTimeoutMs: 5000 };
+
+/**
+ * SQLite target (better-sqlite3): an embedded file, for the demo and edge
+ * copies. URL `sqlite:///absolute/path.db` (or `file:///absolute/path.db`).
+ *
+ * Writes go through ONE connection (a knex pool of one better-sqlite3
+ * Database), so apply transactions run one at a time, with the same shape as
+ * the other SQL targets (sql-apply.ts): rows, versions and checkpoint commit
+ * together, and hooks.recordRejected (async) runs before COMMIT. Reads
+ * (readRows, readCheckpoint, checkTable) use a second Database: in WAL mode it
+ * sees the last committed state without waiting for an open apply.
+ */
+export class SqliteTarget implements Target {
+  readonly kind = 'sqlite';
+  private readonly path: string;
+  private readonly options: SqliteTargetOptions;
+  private readonly knex: Knex;
+  private reader: Database.Database | undefined;
+  /** Set once the bookkeeping tables are known to exist (apply may come before any ensureTable). */
+  private bookkeeping: Promise<void> | undefined;
+
+  constructor(connection: TargetConnection) {
+    this.options = sqliteTargetOptions(connection.options);
+    this.path = sqlitePath(connection.url);
+    const busyTimeoutMs = this.options.busyTimeoutMs;
+    this.knex = knexFactory({
+      client: 'better-sqlite3',
+      connection: { filename: this.path, options: { safeIntegers: true } },
+      useNullAsDefault: true,
+      pool: {
+        min: 0,
+        max: 1,
+        afterCreate(db: Database.Database, done: (error: Error | null, db: Database.Database) => void) {
+          try {
+            db.pragma('journal_mode = WAL');
+            db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+            done(null, db);
+          } catch (error) {
+            done(error instanceof Error ? error : new Error(String(error)), db);
+          }
+        },
+      },
+      acquireConnectionTimeout: 60_000,
+      // Errors carry the statement with placeholders, never the row values.
+      compileSqlOnError: false,
+      log: { warn: () => undefined, error: () => undefined, deprecate: () => undefined, debug: () => undefined },
+    });
+  }
+
+  /**
+   * Creates the table (STRICT, SQLite types from type-mapping.ts), or evolves
+   * it to `table`: columns added NULL-able, NOT NULL columns the spec drops
+   * made NULL-able (by rebuilding the table), nothing dropped or retyped.
+   *
+   * @throws TargetConfigError if the existing primary key is not the spec's key.
+   */
+  async ensureTable(table: TargetTableSpec): Promise<void> {
+    const spec = validateTableSpec(table);
+    await this.createTables([...SQLITE_BOOKKEEPING_DDL, sqliteCreateTable(spec)], (trx) => evolveSqliteTable(trx, spec));
+    this.bookkeeping ??= Promise.resolve();
+  }
+
+  async checkTable(table: TargetTableSpec): Promise<string[]> {
+    const spec = validateTableSpec(table);
+    const existing = await this.read((query) => readSqliteTable(query, spec.name));
+    return tableProblems(spec, existing.columns.length > 0 ? existing : null, false);
+  }
+
+  async apply(batch: ApplyBatch, hooks: ApplyHooks): Promise<ApplyResult> {
+    await this.ensureBookkeeping();
+    return applySqlBatch(this.knex, sqliteDialect, batch, hooks);
+  }
+
+  private ensureBookkeeping(): Promise<void> {
+    this.bookkeeping ??= this.createTables(SQLITE_BOOKKEEPING_DDL).catch((error: unknown) => {
+      this.bookkeeping = undefined;
+      throw error;
+    });
+    return this.bookkeeping;
+  }
+
+  private async createTables(ddl: readonly string[], then?: (trx: Knex.Transaction) => Promise<void>): Promise<void> {
+    // One connection, and SQLite's write lock across processes: DDL cannot race.
+    await this.transient(() =>
+      this.knex.transaction(async (trx) => {
+        for (const sql of ddl) await trx.raw(sql);
+        await then?.(trx);
+      }),
+    );
+  }
+
+  async readCheckpoint(routeId: string): Promise<TargetCheckpoint | null> {
+    const rows = await this.read(async (query) => {
+      const exists = await query(`SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?`, [CHECKPOINTS_TABLE]);
+      if (exists.length === 0) return []; // no table yet: no checkpoint
+      return query(`SELECT watermark, updated_ms FROM ${q(CHECKPOINTS_TABLE)} WHERE route_id = ?`, [routeId]);
+    });
+    const row = rows[0];
+    if (!row) return null;
+    return { routeId, watermark: Number(row.watermark), updatedAt: new Date(Number(row.updated_ms)) };
+  }
+
+  async readRows(table: TargetTableSpec): Promise<Row[]> {
+    validateTableSpec(table);
+    const select = table.columns.map((c) => q(c.name)).join(', ');
+    const raws = await this.read((query) => query(`SELECT ${select} FROM ${q(table.name)} ORDER BY ${table.key.map(q).join(', ')}`, []));
+    return raws.map((raw) => {
+      const row: Row = {};
+      for (const column of table.columns) row[column.name] = fromSqlite(column, raw[column.name]);
+      return row;
+    });
+  }
+
+  async ping(): Promise<void> {
+    await this.transient(() => this.knex.raw('SELECT 1'));
+  }
+
+  async close(): Promise<void> {
+    this.reader?.close();
+    this.reader = undefined;
+    await this.knex.destroy();
+  }
+
+  /** Runs reads on the reader connection, opened after the writer has made the file WAL. */
+  private async read<T>(work: (query: SqliteQuery) => Promise<T>): Promise<T> {
+    return this.transient(async () => {
+      if (!this.reader) {
+        await this.knex.raw('SELECT 1'); // creates the file and switches it to WAL
+        const reader = new Database(this.path, { fileMustExist: true });
+        reader.defaultSafeIntegers(true);
+        reader.pragma(`busy_timeout = ${this.options.busyTimeoutMs}`);
+        this.reader = reader;
+      }
+      const db = this.reader;
+      return work(async (sql, params) => db.prepare(sql).all(...params) as Record<string, unknown>[]);
+    });
+  }
+
+  private async transient<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof TargetConfigError) throw error;
+      throw transient(sqliteDialect, error);
+    }
+  }
+}
+
+/** Parses `sqlite:///abs/path.db` or `file:///abs/path.db`: absolute paths only, so every process finds one file. */
+export function sqlitePath(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new TargetUrlError('sqlite target: the url is not a valid URL (want sqlite:///absolute/path.db)');
+  }
+  if (parsed.protocol !== 'sqlite:' && parsed.protocol !== 'file:') {
+    throw new TargetUrlError('sqlite target: the url must start with sqlite:// or file://');
+  }
+  if (parsed.host !== '' || parsed.search !== '' || parsed.hash !== '') {
+    throw new TargetUrlError('sqlite target: the url must be sqlite:///absolute/path.db (no host, query or fragment)');
+  }
+  const path = decodeURIComponent(parsed.pathname);
+  if (!isAbsolute(path) || path.endsWith('/') || path.includes('\0')) {
+    throw new TargetUrlError('sqlite target: the url must name an absolute file path');
+  }
+  return path;
+}
+
+export function sqliteTargetOptions(options: Record<string, unknown> | undefined): SqliteTargetOptions {
+  const result = { ...DEFAULTS };
+  for (const [name, value] of Object.entries(options ?? {})) {
+    if (!(name in DEFAULTS)) throw new TargetOptionError(`sqlite target: unknown option ${name} (known: ${Object.keys(DEFAULTS).join(', ')})`);
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+      throw new TargetOptionError(`sqlite target: option ${name} must be a non-negative integer`);
+    }
+    result[name as keyof SqliteTargetOptions] = value;
+  }
+  return result;
+}
+
+export const sqliteTargetFactory: TargetFactory = {
+  kind: 'sqlite',
+  create: (connection) => new SqliteTarget(connection),
+};
