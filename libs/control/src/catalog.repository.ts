@@ -160,6 +160,8 @@ export class CatalogRepository {
     const update: Record<string, unknown> = {};
     if (changes.enabled !== undefined) update.enabled = changes.enabled;
     if (changes.targetTable !== undefined) update.target_table = changes.targetTable;
+    if (changes.filter !== undefined) update.filter = changes.filter;
+    if (changes.mapping !== undefined) update.mapping = changes.mapping === null ? null : JSON.stringify(changes.mapping);
     if (Object.keys(update).length === 0) return;
     await this.knex('tributary_routes').where({ id }).update({ ...update, updated_at: this.knex.fn.now(6) });
   }

@@ -24,10 +24,9 @@ export interface RouteRecord {
   targetTable: string;
   enabled: boolean;
   /**
-   * Slots later features fill (row filter, column mapping, conflict policy).
-   * Absent or null: every row, columns as the source has them, newest seq
-   * wins. Nothing sets them yet; the admin API refuses them until the
-   * features exist.
+   * Row filter text and column mapping (@tributary/replication), and the
+   * conflict policy slot (not built yet; the admin API refuses it). Absent or
+   * null: every row, columns as the source has them, newest seq wins.
    */
   filter?: string | null;
   mapping?: Record<string, unknown> | null;
@@ -38,6 +37,10 @@ export interface RouteRecord {
 export interface RouteChanges {
   enabled?: boolean;
   targetTable?: string;
+  /** null clears the filter. */
+  filter?: string | null;
+  /** null clears the mapping. */
+  mapping?: Record<string, unknown> | null;
 }
 
 export interface CapturedTableRecord {

@@ -25,6 +25,12 @@ export class Metrics {
     labelNames: ['route'],
     registers: [this.registry],
   });
+  readonly changesFiltered = new Counter({
+    name: 'tributary_changes_filtered_total',
+    help: "Changes not sent to the target because the route's filter matches the row neither before nor after",
+    labelNames: ['route'],
+    registers: [this.registry],
+  });
   readonly deadLetters = new Counter({
     name: 'tributary_dead_letters_total',
     help: 'Changes a target refused for good, recorded as dead letters',

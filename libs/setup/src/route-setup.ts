@@ -1,9 +1,10 @@
 import { CatalogRepository, RouteRecord, TargetRecord } from '@tributary/control';
-import { validateIdentifier } from '@tributary/model';
+import { TableSchema, validateIdentifier } from '@tributary/model';
 import { TargetConfigError, TransientTargetError } from '@tributary/targets';
 import { CaptureSetup } from './capture-setup';
 import { checkField, checkName, ConflictError, InvalidInputError, NotFoundError, reasonOf, SetupError, UnavailableError } from './errors';
 import { initialCopyOf, InitialCopy } from './initial-copy';
+import { checkRouteRules } from './route-rules';
 import { scrub, secretsOf } from './secrets';
 import { countRows, withSource } from './source-database';
 import { SourceSetup } from './source-setup';
@@ -19,15 +20,33 @@ export interface RouteInput {
   targetTable?: string;
   /** Default: true. */
   enabled?: boolean;
+  /** Row filter text (see @tributary/replication), or null for every row. */
   filter?: unknown;
+  /** Column mapping (RouteMapping of @tributary/replication), or null for columns as at the source. */
   mapping?: unknown;
   conflictPolicy?: unknown;
 }
 
+/** What can change on an existing route; for filter and mapping, null clears. */
+export interface RouteUpdate {
+  enabled?: boolean;
+  targetTable?: string;
+  filter?: unknown;
+  mapping?: unknown;
+}
+
+/**
+ * Whether the rows already at the target can be brought in line with a
+ * changed filter or mapping. A filter applies to changes from now on: rows
+ * already there are not re-evaluated until the route is re-synced.
+ */
+export interface Resync {
+  available: boolean;
+  message: string;
+}
+
 /** Features whose place exists in a route but which are not built yet, and where they come from. */
-const NOT_YET: ReadonlyArray<{ field: 'filter' | 'mapping' | 'conflictPolicy'; what: string; issue: string }> = [
-  { field: 'filter', what: 'row filters', issue: '#4' },
-  { field: 'mapping', what: 'column mappings', issue: '#4' },
+const NOT_YET: ReadonlyArray<{ field: 'conflictPolicy'; what: string; issue: string }> = [
   { field: 'conflictPolicy', what: 'conflict policies', issue: '#6' },
 ];
 
@@ -83,21 +102,39 @@ export class RouteSetup {
    * (which then receives changes from now on). Takes effect in the running
    * workers on their next configuration refresh.
    *
-   * @returns the route, and for a new target table what happens to the rows the source already has.
+   * A new filter or mapping is checked like on create and applies to changes
+   * from now on; changing it never needs a reset.
+   *
+   * @returns the route; for a new target table what happens to the rows the source already has;
+   *   for a new filter or mapping whether the rows already at the target can be re-synced.
    * @throws NotFoundError, InvalidInputError, ConflictError, UnavailableError (as create).
    */
-  async update(id: string, changes: { enabled?: boolean; targetTable?: string }): Promise<{ route: RouteRecord; initialCopy: InitialCopy | null }> {
+  async update(id: string, changes: RouteUpdate): Promise<{ route: RouteRecord; initialCopy: InitialCopy | null; resync: Resync | null }> {
     const current = await this.get(id);
-    const route: RouteRecord = { ...current, ...definedOnly(changes) };
+    const { filter, mapping, ...plain } = changes;
+    let route: RouteRecord = { ...current, ...definedOnly(plain) };
     let initialCopy: InitialCopy | null = null;
-    if (route.targetTable !== current.targetTable) {
-      checkField('targetTable', () => validateIdentifier(route.targetTable, 'targetTable'));
-      await this.checkNoClash(route);
-      await this.checkTargetTable(route);
-      initialCopy = await this.initialCopy(route);
+    const tableChanged = route.targetTable !== current.targetTable;
+    if (tableChanged) checkField('targetTable', () => validateIdentifier(route.targetTable, 'targetTable'));
+    if (filter !== undefined || mapping !== undefined) {
+      const rules = checkRouteRules(
+        { filter: filter === undefined ? current.filter : filter, mapping: mapping === undefined ? current.mapping : mapping, targetTable: route.targetTable },
+        await this.capturedSchema(route),
+      );
+      route = { ...route, filter: rules.filter, mapping: rules.mapping };
     }
-    await this.catalog.updateRoute(id, { enabled: route.enabled, targetTable: route.targetTable });
-    return { route, initialCopy };
+    const filterChanged = (route.filter ?? null) !== (current.filter ?? null);
+    const mappingChanged = JSON.stringify(route.mapping ?? null) !== JSON.stringify(current.mapping ?? null);
+    if (tableChanged) await this.checkNoClash(route);
+    if (tableChanged || mappingChanged) await this.checkTargetTable(route);
+    if (tableChanged) initialCopy = await this.initialCopy(route);
+    await this.catalog.updateRoute(id, {
+      enabled: route.enabled,
+      targetTable: route.targetTable,
+      ...(filterChanged ? { filter: route.filter ?? null } : {}),
+      ...(mappingChanged ? { mapping: route.mapping ?? null } : {}),
+    });
+    return { route, initialCopy, resync: filterChanged || mappingChanged ? resyncOf(filterChanged, mappingChanged) : null };
   }
 
   /** @throws NotFoundError */
@@ -120,6 +157,9 @@ export class RouteSetup {
     await asInput('sourceId', () => this.sources.require(input.sourceId));
     await asInput('table', () => this.capture.requireCaptured(input.sourceId, input.table));
     await asInput('targetId', () => this.targets.require(input.targetId));
+    const base = { sourceId: input.sourceId, table: input.table };
+    // Checked against the captured schema, exactly as the worker compiles them (invariant 8).
+    const rules = checkRouteRules({ filter: input.filter, mapping: input.mapping, targetTable }, await this.capturedSchema(base));
     const route: RouteRecord = {
       id: input.id,
       sourceId: input.sourceId,
@@ -127,8 +167,8 @@ export class RouteSetup {
       targetId: input.targetId,
       targetTable,
       enabled: input.enabled ?? true,
-      filter: null,
-      mapping: null,
+      filter: rules.filter,
+      mapping: rules.mapping,
       conflictPolicy: null,
     };
     await this.checkNoClash(route);
@@ -158,14 +198,23 @@ export class RouteSetup {
     if (twin) throw new ConflictError(`route ${twin.id} already replicates ${route.sourceId}.${route.table} into ${where}`, 'targetTable');
   }
 
-  /** If the target table exists, its key must be the source table's (ensureTable would refuse it otherwise). */
-  private async checkTargetTable(route: RouteRecord): Promise<void> {
+  private async capturedSchema(route: { sourceId: string; table: string }): Promise<TableSchema> {
     const captured = await this.catalog.getCapturedTable(route.sourceId, route.table);
     const schema = captured && (await this.catalog.getSchema(route.sourceId, route.table, captured.schemaHash));
     if (!schema) throw new SetupError(`the captured schema of ${route.sourceId}.${route.table} is missing; capture the table again`, 'table');
+    return schema;
+  }
+
+  /**
+   * If the target table exists, its key must be the key of the table the
+   * route writes — after mapping (ensureTable would refuse it otherwise).
+   */
+  private async checkTargetTable(route: RouteRecord): Promise<void> {
+    const schema = await this.capturedSchema(route);
+    const { spec } = checkRouteRules({ filter: route.filter, mapping: route.mapping, targetTable: route.targetTable }, schema);
     const target = await this.targets.require(route.targetId);
     const problems = await this.targets
-      .use(target, (live) => live.checkTable({ name: route.targetTable, columns: schema.columns, key: schema.key }))
+      .use(target, (live) => live.checkTable(spec))
       .catch((error: unknown) => {
         throw unreachableTarget(target, route.targetTable, error);
       });
@@ -202,6 +251,16 @@ function unreachableTarget(target: TargetRecord, table: string, error: unknown):
   if (!(error instanceof TransientTargetError)) return error;
   const reason = scrub(reasonOf(error), secretsOf(target.url, target.options));
   return new UnavailableError(`target ${target.id} is unreachable, so table ${table} could not be checked: ${reason}`, 'targetId');
+}
+
+function resyncOf(filterChanged: boolean, mappingChanged: boolean): Resync {
+  const what = filterChanged && mappingChanged ? 'filter and mapping apply' : filterChanged ? 'filter applies' : 'mapping applies';
+  return {
+    available: false,
+    message:
+      `The new ${what} to changes from now on. Rows already at the target are not re-evaluated until the route is re-synced, ` +
+      'and re-sync (snapshot) is not implemented yet (issue #5).',
+  };
 }
 
 function definedOnly<T extends object>(changes: T): Partial<T> {

@@ -1,5 +1,5 @@
 import { CatalogRepository, TargetRecord } from '@tributary/control';
-import { Target, TargetConfigError, TargetRegistry } from '@tributary/targets';
+import { Target, TargetConfigError, TargetOptionError, TargetRegistry } from '@tributary/targets';
 import { checkName, ConflictError, InvalidInputError, NotFoundError, reasonOf } from './errors';
 import { scrub, secretsOf } from './secrets';
 
@@ -102,8 +102,8 @@ export class TargetSetup {
   }
 
   /**
-   * Lets the target's factory judge the URL and the options (scheme,
-   * database, known options), one at a time so the error names the field.
+   * Lets the target's factory judge the URL and the options together (scheme,
+   * database, known and required options); the error's class names the field.
    */
   private async check(target: TargetRecord): Promise<void> {
     checkName('id', target.id);
@@ -112,19 +112,17 @@ export class TargetSetup {
       throw new InvalidInputError(`target kind ${JSON.stringify(target.kind)} is not one of: ${kinds.join(', ')}`, 'kind');
     }
     const secrets = secretsOf(target.url, target.options);
-    await this.tryCreate({ ...target, options: {} }, 'url', secrets);
-    await this.tryCreate(target, 'options', secrets);
-  }
-
-  private async tryCreate(record: TargetRecord, field: string, secrets: string[]): Promise<void> {
-    let target: Target;
+    let created: Target;
     try {
-      target = this.registry.create({ kind: record.kind, url: record.url, options: record.options });
+      created = this.registry.create({ kind: target.kind, url: target.url, options: target.options });
     } catch (error) {
-      if (error instanceof TargetConfigError) throw new InvalidInputError(scrub(error.message, secrets), field);
+      if (error instanceof TargetConfigError) {
+        const field = error instanceof TargetOptionError ? 'options' : 'url';
+        throw new InvalidInputError(scrub(error.message, secrets), field);
+      }
       throw error;
     }
-    await target.close().catch(() => undefined);
+    await created.close().catch(() => undefined);
   }
 }
 

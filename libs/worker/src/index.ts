@@ -5,3 +5,4 @@ export * from './route-consumer';
 export * from './retry-outcomes';
 export * from './worker.service';
 export * from './worker.module';
+export * from './route-plan';

@@ -3,11 +3,12 @@ import { Redis } from 'ioredis';
 import { DeadLetterRepository, ProgressRepository, RouteRecord, TargetRecord } from '@tributary/control';
 import { Logger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
-import { WireChange } from '@tributary/model';
+import { TableSchema, WireChange } from '@tributary/model';
 import { ChangeJobData, QueueRegistry, routeQueueName } from '@tributary/queue';
-import { RejectedChange, TargetTableSpec } from '@tributary/targets';
+import { RejectedChange, RowChange } from '@tributary/targets';
 import { decodeChanges } from './change-decoder';
 import { retryOutcomes } from './retry-outcomes';
+import { routeConfigVersion, RoutePlan, routePlan } from './route-plan';
 import { SchemaCache } from './schema-cache';
 import { TargetPool } from './target-pool';
 
@@ -36,7 +37,9 @@ export class RouteConsumer {
   private readonly worker: Worker<ChangeJobData>;
   private failures = 0;
   private readonly logger: Logger;
+  /** Tables ensured, by schema hash and route configuration (a changed mapping ensures again). */
   private readonly ensured = new Set<string>();
+  private readonly plans = new Map<string, RoutePlan>();
 
   constructor(
     private route: RouteRecord,
@@ -70,9 +73,11 @@ export class RouteConsumer {
     return this.route.id;
   }
 
-  /** Follows configuration changes: pause/resume, a new target or target table. */
+  /** Follows configuration changes: pause/resume, a new target or target table, a new filter or mapping. */
   update(route: RouteRecord, target: TargetRecord): void {
-    if (route.targetTable !== this.route.targetTable || route.targetId !== this.route.targetId) this.ensured.clear();
+    if (route.targetId !== this.route.targetId) this.ensured.clear();
+    // Plans are keyed by the route's configuration version too; old ones are only dropped to save memory.
+    if (routeConfigVersion(route) !== routeConfigVersion(this.route)) this.plans.clear();
     this.route = route;
     this.target = target;
     // BullMQ's main loop ends on pause (isRunning() turns false while isPaused() stays true),
@@ -119,6 +124,7 @@ export class RouteConsumer {
     const origin = `tributary:${data.sourceId}`;
     let applied = 0;
     let skipped = 0;
+    let filtered = 0;
     const refused: number[] = [];
     const superseded: number[] = [];
 
@@ -136,17 +142,26 @@ export class RouteConsumer {
     for (let i = 0; i < work.length; i++) {
       const run = work[i];
       const last = i === work.length - 1;
-      const spec = run.schemaHash ? this.tableSpec(schemaFor(run.schemaHash)) : null;
-      if (spec && !this.ensured.has(run.schemaHash!)) {
+      const plan = run.schemaHash ? this.planFor(route, schemaFor(run.schemaHash)) : null;
+      const spec = plan?.spec ?? null;
+      const ensureKey = `${run.schemaHash}\0${routeConfigVersion(route)}`;
+      if (spec && !this.ensured.has(ensureKey)) {
         await target.ensureTable(spec);
-        this.ensured.add(run.schemaHash!);
+        this.ensured.add(ensureKey);
       }
       const wireBySeq = new Map(run.changes.map(({ wire }) => [wire.seq, wire]));
+      // Changes the filter drops still count as done: the watermark below moves past them.
+      const changes: RowChange[] = [];
+      for (const { wire, row } of run.changes) {
+        const kept = plan ? plan.transform(wire, row, data.sourceId) : row;
+        if (kept) changes.push(kept);
+        else filtered++;
+      }
       const result = await target.apply(
         {
           routeId: route.id,
           table: spec ?? { name: route.targetTable, columns: [], key: [] },
-          changes: run.changes.map(({ row }) => row),
+          changes,
           // Only the last run may claim the job's watermark; earlier ones keep the checkpoint where it is.
           watermark: last ? data.watermark : 0,
           origin,
@@ -183,9 +198,10 @@ export class RouteConsumer {
     if (reapply) await this.resolveRetry(data, refused, superseded);
     if (applied > 0) metrics.changesApplied.inc({ route: route.id }, applied);
     if (skipped > 0) metrics.changesSkipped.inc({ route: route.id }, skipped);
+    if (filtered > 0) metrics.changesFiltered.inc({ route: route.id }, filtered);
     if (!reapply && refused.length > 0) metrics.deadLetters.inc({ route: route.id }, refused.length);
     if (lastChange && !reapply) metrics.lagSeconds.set({ route: route.id }, Math.max(0, Date.now() / 1000 - lastChange.ts / 1e6));
-    this.logger.debug({ ...seqRange(data.changes), applied, skipped, deadLetters: refused.length, retry: reapply }, 'batch applied');
+    this.logger.debug({ ...seqRange(data.changes), applied, skipped, filtered, deadLetters: refused.length, retry: reapply }, 'batch applied');
   }
 
   /**
@@ -203,8 +219,16 @@ export class RouteConsumer {
     }
   }
 
-  private tableSpec(schema: { columns: TargetTableSpec['columns']; key: string[] }): TargetTableSpec {
-    return { name: this.route.targetTable, columns: schema.columns, key: schema.key };
+  /** @throws RouteConfigError (the batch is retried and the route shows why it waits). */
+  private planFor(route: RouteRecord, schema: TableSchema): RoutePlan {
+    // The job's route, not this.route: a refresh during the job must not mix two configurations in one batch.
+    const id = `${schema.hash}\0${routeConfigVersion(route)}`;
+    let plan = this.plans.get(id);
+    if (!plan) {
+      plan = routePlan(route, schema);
+      this.plans.set(id, plan);
+    }
+    return plan;
   }
 }
 

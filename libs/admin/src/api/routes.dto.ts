@@ -3,6 +3,16 @@ import { Allow, IsBoolean, IsOptional, IsString } from 'class-validator';
 import { RouteRecord } from '@tributary/control';
 import { InitialCopy } from '@tributary/setup';
 
+const FILTER_DOC =
+  'Row filter over the source columns (null: every row). SQL-like: and/or/not, = != <> < <= > >=, in (...), not in, ' +
+  "is [not] null, like with % and _, parentheses, 'strings', numbers, true/false/null; at most 2000 characters. " +
+  'The target holds the source rows that match now: an update that makes a row match inserts it, one that makes it stop matching deletes it.';
+const FILTER_EXAMPLE = "region in ('EU', 'UK') and amount >= 100";
+const MAPPING_DOC =
+  'Column mapping (null: columns as at the source): include or exclude (lists of source columns; key columns stay), ' +
+  'rename (source name → target name), computed ([{name, value}] with value source, table, change_ts, seq, op or {"constant": v}).';
+const MAPPING_EXAMPLE = { exclude: ['internal_note'], rename: { amount: 'total' }, computed: [{ name: 'synced_at', value: 'change_ts' }] };
+
 export class CreateRouteDto {
   @ApiProperty({ description: 'Name of the route: a lowercase letter, then a-z, 0-9, _ or -; at most 63', example: 'orders-pg' })
   @IsString()
@@ -35,15 +45,17 @@ export class CreateRouteDto {
   @IsBoolean()
   enabled?: boolean;
 
-  // Accepted as any JSON so the answer can say plainly that the feature is not built yet, rather than "should not exist".
-  @ApiPropertyOptional({ type: String, nullable: true, description: 'Row filter. Not supported yet (issue #4): absent or null.' })
+  // Filter and mapping are accepted as any JSON here and checked by the setup layer against the captured
+  // schema, so a mistake is answered with where and why (e.g. an unknown column at a position).
+  @ApiPropertyOptional({ type: String, nullable: true, maxLength: 2000, description: FILTER_DOC, example: FILTER_EXAMPLE })
   @Allow()
   filter?: unknown;
 
-  @ApiPropertyOptional({ type: 'object', additionalProperties: true, nullable: true, description: 'Column mapping. Not supported yet (issue #4): absent or null.' })
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, nullable: true, description: MAPPING_DOC, example: MAPPING_EXAMPLE })
   @Allow()
   mapping?: unknown;
 
+  // Accepted as any JSON so the answer can say plainly that the feature is not built yet, rather than "should not exist".
   @ApiPropertyOptional({ type: 'object', additionalProperties: true, nullable: true, description: 'Conflict policy. Not supported yet (issue #6): absent or null.' })
   @Allow()
   conflictPolicy?: unknown;
@@ -60,6 +72,14 @@ export class UpdateRouteDto {
   @IsOptional()
   @IsString()
   targetTable?: string;
+
+  @ApiPropertyOptional({ type: String, nullable: true, description: FILTER_DOC + ' null removes the filter. Applies to changes from now on.' })
+  @Allow()
+  filter?: unknown;
+
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, nullable: true, description: MAPPING_DOC + ' null removes the mapping.' })
+  @Allow()
+  mapping?: unknown;
 }
 
 export class RouteDto {
@@ -81,10 +101,10 @@ export class RouteDto {
   @ApiProperty({ description: 'false: paused' })
   enabled!: boolean;
 
-  @ApiProperty({ type: String, nullable: true, description: 'Row filter (issue #4); null: every row' })
+  @ApiProperty({ type: String, nullable: true, description: 'Row filter; null: every row' })
   filter!: string | null;
 
-  @ApiProperty({ type: 'object', additionalProperties: true, nullable: true, description: 'Column mapping (issue #4); null: columns as at the source' })
+  @ApiProperty({ type: 'object', additionalProperties: true, nullable: true, description: 'Column mapping; null: columns as at the source' })
   mapping!: Record<string, unknown> | null;
 
   @ApiProperty({ type: 'object', additionalProperties: true, nullable: true, description: 'Conflict policy (issue #6); null: the newest change wins' })
@@ -126,7 +146,23 @@ export class CreatedRouteDto extends RouteDto {
   initialCopy!: InitialCopyDto;
 }
 
+/** After a filter or mapping change: what happens to the rows already at the target. */
+export class ResyncDto {
+  @ApiProperty({ description: 'Whether the route can be re-synced so the rows already at the target follow the new rules: not yet (issue #5)', example: false })
+  available!: boolean;
+
+  @ApiProperty({
+    example:
+      'The new filter applies to changes from now on. Rows already at the target are not re-evaluated until the route is re-synced, ' +
+      'and re-sync (snapshot) is not implemented yet (issue #5).',
+  })
+  message!: string;
+}
+
 export class UpdatedRouteDto extends RouteDto {
   @ApiProperty({ type: InitialCopyDto, nullable: true, description: 'When targetTable changed: the new table gets changes from now on' })
   initialCopy!: InitialCopyDto | null;
+
+  @ApiProperty({ type: ResyncDto, nullable: true, description: 'When filter or mapping changed: rows already at the target are not re-evaluated' })
+  resync!: ResyncDto | null;
 }

@@ -35,8 +35,13 @@ export class RoutesService {
   }
 
   async update(id: string, body: UpdateRouteDto): Promise<UpdatedRouteDto> {
-    const { route, initialCopy } = await this.routes.update(id, { enabled: body.enabled, targetTable: body.targetTable });
-    return { ...RouteDto.from(route), initialCopy: initialCopy && InitialCopyDto.from(initialCopy) };
+    const { route, initialCopy, resync } = await this.routes.update(id, {
+      enabled: body.enabled,
+      targetTable: body.targetTable,
+      filter: body.filter,
+      mapping: body.mapping,
+    });
+    return { ...RouteDto.from(route), initialCopy: initialCopy && InitialCopyDto.from(initialCopy), resync };
   }
 
   async setEnabled(id: string, enabled: boolean): Promise<RouteDto> {

@@ -1,0 +1,10 @@
+/**
+ * Pure replication rules, no I/O: row filters (a small SQL-like language
+ * parsed with jsep, never evaluated as code), column mappings and the move
+ * semantics that keep a filtered target equal to "source rows that match, now".
+ */
+export { compileFilter, likeToRegExp, RowFilter } from './filter/compile';
+export { compareDecimal } from './filter/decimal';
+export { FilterError } from './filter/errors';
+export { ChangeContext, CompiledMapping, compileMapping, ComputedColumn, ComputedValue, MappingError, microsToUtc, RouteMapping } from './mapping/mapping';
+export { applyFilter, FilterableChange } from './move-semantics';

@@ -1,0 +1,72 @@
+import { ColumnSpec, LogicalType } from '@tributary/model';
+import { compileMapping, MappingError, microsToUtc } from '../index';
+
+const col = (name: string, type: LogicalType = 'string'): ColumnSpec => ({
+  name, type, dataType: type, columnType: type, nullable: true, unsigned: false,
+  length: null, precision: null, scale: null, fsp: null, members: null,
+});
+const columns = [col('id', 'int'), col('name'), col('secret'), col('amount', 'decimal')];
+const change = { source: 'shop', table: 'orders', seq: 42, op: 'update' as const, ts: 1704164645123456 };
+
+describe('compileMapping', () => {
+  it('is the identity without a mapping', () => {
+    const m = compileMapping(null, columns, ['id']);
+    expect(m.columns.map((c) => c.name)).toEqual(['id', 'name', 'secret', 'amount']);
+    expect(m.mapRow({ id: 1, name: 'a', secret: 's', amount: '1.5' }, change)).toEqual({ id: 1, name: 'a', secret: 's', amount: '1.5' });
+  });
+
+  it('excludes, renames and adds computed columns', () => {
+    const m = compileMapping(
+      {
+        exclude: ['secret'],
+        rename: { id: 'order_id', name: 'title' },
+        computed: [
+          { name: 'src', value: 'source' },
+          { name: 'tbl', value: 'table' },
+          { name: 'changed_at', value: 'change_ts' },
+          { name: 'version', value: 'seq' },
+          { name: 'last_op', value: 'op' },
+          { name: 'tenant', value: { constant: 'acme' } },
+          { name: 'flag', value: { constant: true } },
+        ],
+      },
+      columns,
+      ['id'],
+    );
+    expect(m.key).toEqual(['order_id']);
+    expect(m.columns.map((c) => `${c.name}:${c.columnType}`)).toEqual([
+      'order_id:int', 'title:string', 'amount:decimal', 'src:varchar(64)', 'tbl:varchar(64)', 'changed_at:datetime(6)',
+      'version:bigint(20)', 'last_op:varchar(64)', 'tenant:text', 'flag:tinyint(1)',
+    ]);
+    expect(m.mapRow({ id: 1, name: 'a', secret: 's', amount: '1.5' }, change)).toEqual({
+      order_id: 1, title: 'a', amount: '1.5', src: 'shop', tbl: 'orders', changed_at: '2024-01-02 03:04:05.123456',
+      version: '42', last_op: 'update', tenant: 'acme', flag: 1,
+    });
+    expect(m.mapKey({ id: 1 })).toEqual({ order_id: 1 });
+  });
+
+  it('keeps only included columns', () => {
+    expect(compileMapping({ include: ['id', 'amount'] }, columns, ['id']).columns.map((c) => c.name)).toEqual(['id', 'amount']);
+  });
+
+  it.each<[unknown, string]>([
+    [{ exclude: ['nmae'] }, 'exclude[0]: unknown column "nmae"'],
+    [{ rename: { nope: 'x' } }, 'rename.nope: unknown column "nope"'],
+    [{ exclude: ['id'] }, 'key column "id" cannot be left out'],
+    [{ include: ['name'] }, 'key column "id" cannot be left out'],
+    [{ rename: { name: 'secret' } }, 'two target columns are named "secret"'],
+    [{ rename: { name: 'bad name' } }, 'invalid column name "bad name"'],
+    [{ computed: [{ name: 'x', value: 'now()' }] }, 'computed[0].value: must be one of'],
+    [{ computed: [{ name: 'id', value: 'seq' }] }, 'two target columns are named "id"'],
+    [{ colums: [] }, 'colums: unknown field'],
+    [['id'], 'must be an object'],
+    [{ include: ['id'], exclude: ['name'] }, 'not both'],
+  ])('refuses %j', (mapping, message) => {
+    expect(() => compileMapping(mapping, columns, ['id'])).toThrow(MappingError);
+    expect(() => compileMapping(mapping, columns, ['id'])).toThrow(message);
+  });
+
+  it('formats change timestamps in UTC with microseconds', () => {
+    expect(microsToUtc(1704164645000001)).toBe('2024-01-02 03:04:05.000001');
+  });
+});

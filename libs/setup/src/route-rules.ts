@@ -1,0 +1,43 @@
+import { TableSchema } from '@tributary/model';
+import { compileFilter, compileMapping, FilterError, MappingError } from '@tributary/replication';
+import { TargetTableSpec } from '@tributary/targets';
+import { InvalidInputError } from './errors';
+
+/** Longest filter text accepted: a filter is a condition, not a program. */
+export const MAX_FILTER_LENGTH = 2000;
+
+/**
+ * Checks a route's filter and mapping (as sent: any JSON) against the
+ * captured schema of its table, exactly as the worker will compile them, and
+ * returns them normalised with the target table the route will write.
+ *
+ * @throws InvalidInputError in field `filter` or `mapping`, saying where and why.
+ */
+export function checkRouteRules(
+  input: { filter: unknown; mapping: unknown; targetTable: string },
+  schema: TableSchema,
+): { filter: string | null; mapping: Record<string, unknown> | null; spec: TargetTableSpec } {
+  const filter = input.filter === undefined || input.filter === null ? null : input.filter;
+  if (filter !== null) {
+    if (typeof filter !== 'string') throw new InvalidInputError('filter: must be a string, e.g. "region in (\'EU\') and amount >= 100", or null', 'filter');
+    if (filter.length > MAX_FILTER_LENGTH) throw new InvalidInputError(`filter: at most ${MAX_FILTER_LENGTH} characters (got ${filter.length})`, 'filter');
+    try {
+      compileFilter(filter, schema.columns);
+    } catch (error) {
+      if (error instanceof FilterError) throw new InvalidInputError(`filter: ${error.message}`, 'filter');
+      throw error;
+    }
+  }
+  const mapping = input.mapping === undefined || input.mapping === null ? null : input.mapping;
+  let spec: TargetTableSpec = { name: input.targetTable, columns: schema.columns, key: schema.key };
+  if (mapping !== null) {
+    try {
+      const compiled = compileMapping(mapping, schema.columns, schema.key);
+      spec = { name: input.targetTable, columns: compiled.columns, key: compiled.key };
+    } catch (error) {
+      if (error instanceof MappingError) throw new InvalidInputError(`mapping: ${error.message}`, 'mapping');
+      throw error;
+    }
+  }
+  return { filter: filter as string | null, mapping: mapping as Record<string, unknown> | null, spec };
+}

@@ -1,0 +1,57 @@
+import { RouteRecord } from '@tributary/control';
+import { ColumnSpec, LogicalType, TableSchema, WireChange } from '@tributary/model';
+import { RowChange } from '@tributary/targets';
+import { RouteConfigError, routeConfigVersion, routePlan } from './route-plan';
+
+const col = (name: string, type: LogicalType): ColumnSpec => ({
+  name, type, dataType: type, columnType: type, nullable: true, unsigned: false,
+  length: null, precision: null, scale: null, fsp: null, members: null,
+});
+const schema: TableSchema = {
+  table: 'orders', columns: [col('id', 'int'), col('region', 'string'), col('secret', 'string')], key: ['id'], keyKind: 'primary', hash: 'h1',
+};
+const route: RouteRecord = {
+  id: 'r', sourceId: 'shop', table: 'orders', targetId: 'pg', targetTable: 'eu_orders', enabled: true,
+  filter: "region = 'EU'", mapping: { exclude: ['secret'], rename: { id: 'order_id' }, computed: [{ name: 'op', value: 'op' }] },
+};
+const wire = { seq: 9, table: 'orders', ts: 1_700_000_000_000_000 } as WireChange;
+const update = (from: string, to: string, id = 1): RowChange => ({
+  seq: 9, op: 'update', key: { id }, before: { id: 1, region: from, secret: 's' }, after: { id, region: to, secret: 's' },
+});
+
+describe('routePlan', () => {
+  it('writes the mapped table', () => {
+    expect(routePlan(route, schema).spec).toEqual({
+      name: 'eu_orders', key: ['order_id'], columns: [expect.objectContaining({ name: 'order_id' }), expect.objectContaining({ name: 'region' }), expect.objectContaining({ name: 'op' })],
+    });
+  });
+
+  it('filters with move semantics, then maps the images and the key', () => {
+    const plan = routePlan(route, schema);
+    expect(plan.transform(wire, update('US', 'US'), 'shop')).toBeNull();
+    expect(plan.transform(wire, update('US', 'EU', 2), 'shop')).toEqual({
+      seq: 9, op: 'insert', key: { order_id: 2 }, before: null, after: { order_id: 2, region: 'EU', op: 'insert' },
+    });
+    expect(plan.transform(wire, update('EU', 'US', 2), 'shop')).toEqual({
+      seq: 9, op: 'delete', key: { order_id: 1 }, before: { order_id: 1, region: 'EU', op: 'delete' }, after: null,
+    });
+  });
+
+  it('passes changes through untouched without filter and mapping', () => {
+    const change = update('US', 'EU');
+    const plain = routePlan({ ...route, filter: null, mapping: null }, schema);
+    expect(plain.transform(wire, change, 'shop')).toBe(change);
+    expect(plain.spec).toEqual({ name: 'eu_orders', columns: schema.columns, key: ['id'] });
+  });
+
+  it('refuses a filter the schema no longer fits, naming route, filter and schema', () => {
+    const dropped = { ...schema, columns: schema.columns.filter((c) => c.name !== 'region'), hash: 'h2' };
+    expect(() => routePlan(route, dropped)).toThrow(RouteConfigError);
+    expect(() => routePlan(route, dropped)).toThrow(/route r: the filter does not fit table orders as captured \(schema h2\): unknown column "region"/);
+  });
+
+  it('versions the configuration so a changed filter or mapping is planned and ensured again', () => {
+    expect(routeConfigVersion(route)).not.toBe(routeConfigVersion({ ...route, filter: "region = 'UK'" }));
+    expect(routeConfigVersion(route)).toBe(routeConfigVersion({ ...route, enabled: false }));
+  });
+});

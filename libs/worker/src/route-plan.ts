@@ -1,0 +1,68 @@
+import { RouteRecord } from '@tributary/control';
+import { TableSchema, WireChange } from '@tributary/model';
+import { applyFilter, compileFilter, compileMapping, CompiledMapping, FilterError, MappingError, RowFilter } from '@tributary/replication';
+import { RowChange, TargetTableSpec } from '@tributary/targets';
+
+/**
+ * A route's filter or mapping does not fit the schema its changes were
+ * captured with (e.g. the filter names a column a later ALTER dropped).
+ * Never a dead letter and never a silent drop ("nothing dropped without a
+ * record"): the batch is retried, the route stalls with this as its
+ * lastError until the route is fixed.
+ */
+export class RouteConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RouteConfigError';
+  }
+}
+
+/** How one route writes changes of one captured schema: the target table, and each change's filtered, mapped form. */
+export interface RoutePlan {
+  spec: TargetTableSpec;
+  /** The change as the target applies it, or null if the filter drops it (move semantics, @tributary/replication). */
+  transform(wire: WireChange, change: RowChange, sourceId: string): RowChange | null;
+}
+
+/**
+ * Identifies what the plan depends on in the route: a changed filter,
+ * mapping or target table gives a new plan (and a new ensureTable).
+ */
+export function routeConfigVersion(route: RouteRecord): string {
+  return JSON.stringify([route.targetTable, route.filter ?? null, route.mapping ?? null]);
+}
+
+/** @throws RouteConfigError if the filter or mapping does not fit the schema. */
+export function routePlan(route: RouteRecord, schema: TableSchema): RoutePlan {
+  let filter: RowFilter | null = null;
+  let mapping: CompiledMapping | null = null;
+  try {
+    if (route.filter) filter = compileFilter(route.filter, schema.columns);
+    if (route.mapping) mapping = compileMapping(route.mapping, schema.columns, schema.key);
+  } catch (error) {
+    if (!(error instanceof FilterError) && !(error instanceof MappingError)) throw error;
+    const what = error instanceof FilterError ? 'filter' : 'mapping';
+    throw new RouteConfigError(
+      `route ${route.id}: the ${what} does not fit table ${route.table} as captured (schema ${schema.hash}): ${error.message}; ` +
+        `change the route's ${what} — its changes wait until then`,
+    );
+  }
+  const spec: TargetTableSpec = mapping
+    ? { name: route.targetTable, columns: mapping.columns, key: mapping.key }
+    : { name: route.targetTable, columns: schema.columns, key: schema.key };
+  return {
+    spec,
+    transform(wire, change, sourceId) {
+      const kept = filter ? applyFilter(change, filter.evaluate, schema.key) : change;
+      if (!kept || !mapping) return kept;
+      const context = { source: sourceId, table: wire.table, seq: wire.seq, op: kept.op, ts: wire.ts };
+      return {
+        seq: kept.seq,
+        op: kept.op,
+        key: mapping.mapKey(kept.key),
+        before: kept.before && mapping.mapRow(kept.before, context),
+        after: kept.after && mapping.mapRow(kept.after, context),
+      };
+    },
+  };
+}
