@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Knex } from 'knex';
 import knexFactory from 'knex';
+import { resolve } from 'node:path';
 import { loadConfig, redactUrl } from '@tributary/config';
 import { openMysql, prepareControlDatabase, CatalogRepository, ProgressRepository } from '@tributary/control';
 import { AllInOneModule, bootstrap } from '@tributary/platform';
@@ -51,9 +52,21 @@ async function main(): Promise<void> {
   warnings.forEach((warning) => say(`  warning: ${warning}`));
   await setup.addTarget({ id: 'demo-pg', kind: 'postgres', url: demo.DEMO_POSTGRES_URL, options: {} });
   await setup.addTarget({ id: 'demo-mysql', kind: 'mysql', url: demo.DEMO_MYSQL_TARGET_URL, options: {} });
+  await setup.addTarget({ id: 'demo-sqlite', kind: 'sqlite', url: sqliteUrl(demo.DEMO_SQLITE_PATH), options: {} });
   await setup.addRoute({ id: 'orders-pg', sourceId: 'demo', table: 'orders', targetId: 'demo-pg', targetTable: 'orders', enabled: true });
   await setup.addRoute({ id: 'orders-mysql', sourceId: 'demo', table: 'orders', targetId: 'demo-mysql', targetTable: 'orders', enabled: true });
-  say(`  capture installed, routes orders-pg and orders-mysql configured`);
+  // A subset, reshaped: big European orders only, without the `lucky` column, with where they came from.
+  await setup.addRoute({
+    id: 'orders-eu-sqlite',
+    sourceId: 'demo',
+    table: 'orders',
+    targetId: 'demo-sqlite',
+    targetTable: 'big_eu_orders',
+    enabled: true,
+    filter: EU_FILTER,
+    mapping: { exclude: ['lucky'], computed: [{ name: 'source', value: 'source' }] },
+  });
+  say(`  capture installed; routes: orders-pg (all rows), orders-mysql (all rows), orders-eu-sqlite (${EU_FILTER})`);
 
   const app = await bootstrap('tributary', AllInOneModule, { http: 'admin', handleSignals: false });
   const base = `http://${config.admin.host}:${config.admin.port}`;
@@ -61,6 +74,7 @@ async function main(): Promise<void> {
 
   const pg = knexFactory({ client: 'pg', connection: demo.DEMO_POSTGRES_URL, pool: { min: 0, max: 1 } });
   const copy = openMysql(demo.DEMO_MYSQL_TARGET_URL, { min: 0, max: 1 });
+  const lite = knexFactory({ client: 'better-sqlite3', connection: { filename: resolve(demo.DEMO_SQLITE_PATH) }, useNullAsDefault: true });
   const deadline = demo.DEMO_SECONDS > 0 ? Date.now() + demo.DEMO_SECONDS * 1000 : Infinity;
   let stopping = false;
   process.once('SIGINT', () => (stopping = true));
@@ -69,12 +83,19 @@ async function main(): Promise<void> {
   while (!stopping && Date.now() < deadline) {
     const id = await writeSomething(source);
     await sleep(700);
-    await report(id, source, pg, copy, progress);
+    await report(id, source, pg, copy, lite, progress);
   }
 
   say('\nstopping…');
-  await Promise.all([pg.destroy(), copy.destroy(), source.destroy(), control.destroy()]);
+  await Promise.all([pg.destroy(), copy.destroy(), lite.destroy(), source.destroy(), control.destroy()]);
   await app.close();
+}
+
+/** Same text for the route filter and for the demo's own count at the source: the grammar is SQL-like. */
+const EU_FILTER = "region in ('EU', 'UK') and amount >= 100";
+
+function sqliteUrl(path: string): string {
+  return `sqlite://${resolve(path)}`;
 }
 
 let tick = 0;
@@ -95,20 +116,23 @@ async function writeSomething(source: Knex): Promise<number> {
   return id;
 }
 
-async function report(id: number, source: Knex, pg: Knex, copy: Knex, progress: ProgressRepository): Promise<void> {
+async function report(id: number, source: Knex, pg: Knex, copy: Knex, lite: Knex, progress: ProgressRepository): Promise<void> {
   const [sourceRow] = (await source.raw('SELECT id, customer, amount, lucky, created_at FROM orders WHERE id = ?', [id]))[0] as Array<Record<string, unknown>>;
   const pgRow = await pg('orders').where({ id }).first().catch(() => undefined);
   const counts = await Promise.all([
     source.raw('SELECT COUNT(*) AS n FROM orders').then(([rows]) => Number((rows as Array<{ n: number }>)[0].n)),
     pg('orders').count({ n: '*' }).then((rows) => Number(rows[0].n)).catch(() => 0),
     copy.raw('SELECT COUNT(*) AS n FROM orders').then(([rows]) => Number((rows as Array<{ n: number }>)[0].n)).catch(() => 0),
+    source.raw(`SELECT COUNT(*) AS n FROM orders WHERE ${EU_FILTER}`).then(([rows]) => Number((rows as Array<{ n: number }>)[0].n)),
+    lite('big_eu_orders').count({ n: '*' }).then((rows) => Number(rows[0].n)).catch(() => 0),
   ]);
-  const lags = (await progress.listProgress(['orders-pg', 'orders-mysql']))
+  const lags = (await progress.listProgress(['orders-pg', 'orders-mysql', 'orders-eu-sqlite']))
     .map((p) => `${p.routeId} at seq ${p.maxSeq}, lag ${lagMs(p.lastChangeTs, p.lastAppliedAt)}${p.lastError ? ` (failing: ${p.lastError})` : ''}`)
     .join(', ');
   const arrived = pgRow ? `in PostgreSQL: lucky=${pgRow.lucky} at ${String(pgRow.created_at instanceof Date ? pgRow.created_at.toISOString() : pgRow.created_at)}` : 'not yet in PostgreSQL';
   say(`order #${id} ${sourceRow?.customer} ${sourceRow?.amount} lucky=${sourceRow?.lucky} → ${arrived}`);
-  say(`   rows: source ${counts[0]} | postgres ${counts[1]} | mariadb copy ${counts[2]} | ${lags}`);
+  say(`   rows: source ${counts[0]} | postgres ${counts[1]} | mariadb copy ${counts[2]} | sqlite big EU ${counts[4]} of ${counts[3]} matching`);
+  say(`   ${lags}`);
 }
 
 /** Capture-to-commit time of the last change the route applied. */
