@@ -121,16 +121,9 @@ export class CatalogRepository {
   async upsertRoute(route: RouteRecord): Promise<void> {
     await this.knex.transaction(async (trx) => {
       await trx('tributary_routes')
-        .insert({
-          id: route.id,
-          source_id: route.sourceId,
-          table_name: route.table,
-          target_id: route.targetId,
-          target_table: route.targetTable,
-          enabled: route.enabled,
-        })
+        .insert(routeRow(route))
         .onConflict('id')
-        .merge(['source_id', 'table_name', 'target_id', 'target_table', 'enabled', 'updated_at']);
+        .merge(['source_id', 'table_name', 'target_id', 'target_table', 'enabled', 'filter', 'mapping', 'conflict_policy', 'updated_at']);
       const relay = await trx('tributary_relay_state').where({ source_id: route.sourceId }).first();
       await trx('tributary_route_progress')
         .insert({ route_id: route.id, watermark: relay ? relay.watermark : 0 })
