@@ -106,6 +106,8 @@ class Leadership {
   private readonly heartbeatAt = new Map<string, number>();
   private lastPurgeAt = 0;
   private idleMs = 0;
+  /** The last checkpoint written, to skip identical writes. */
+  private savedState = '';
 
   constructor(
     private readonly deps: SourceRelayDeps,
@@ -267,12 +269,18 @@ class Leadership {
 
   /** Invariant 3: saved after the jobs are in Redis; fenced by epoch so a deposed relay cannot write. */
   private async checkpoint(): Promise<void> {
-    const saved = await this.deps.progress.saveRelayState(this.deps.sourceId, this.epoch, {
+    const state = {
       watermark: this.watermark,
       high: this.high,
       holes: this.tracker.holes.map(({ from, to, firstSeenAt }) => ({ from, to, firstSeenAt })),
-    });
+    };
+    // An idle relay polls several times a second: write only what changed.
+    // (Leadership is still checked every cycle through the lease.)
+    const fingerprint = JSON.stringify(state);
+    if (fingerprint === this.savedState) return;
+    const saved = await this.deps.progress.saveRelayState(this.deps.sourceId, this.epoch, state);
     if (!saved) throw new DeposedError('another relay took over (epoch moved)');
+    this.savedState = fingerprint;
   }
 
   /** Every route's jobs are in Redis only; if they are gone, re-send from what the targets durably applied. */
