@@ -1,4 +1,4 @@
-import { Global, Inject, Injectable, Module, OnModuleDestroy } from '@nestjs/common';
+import { Global, Inject, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
 import { Knex } from 'knex';
 import { CONFIG, TributaryConfig } from '@tributary/config';
 import { prepareControlDatabase } from './control-database';
@@ -8,10 +8,11 @@ import { DeadLetterRepository } from './dead-letter.repository';
 
 export const CONTROL_KNEX = Symbol('CONTROL_KNEX');
 
+/** Closes the pool after every service that uses it has stopped (they stop in beforeApplicationShutdown). */
 @Injectable()
-class ControlKnexCloser implements OnModuleDestroy {
+class ControlKnexCloser implements OnApplicationShutdown {
   constructor(@Inject(CONTROL_KNEX) private readonly knex: Knex) {}
-  async onModuleDestroy() {
+  async onApplicationShutdown() {
     await this.knex.destroy();
   }
 }

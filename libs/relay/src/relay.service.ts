@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationBootstrap, BeforeApplicationShutdown } from '@nestjs/common';
 import { hostname } from 'node:os';
 import { createHash, randomBytes } from 'node:crypto';
 import { Knex } from 'knex';
@@ -24,7 +24,7 @@ interface RunningSource {
  * each source is led by one of them at a time.
  */
 @Injectable()
-export class RelayService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class RelayService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly running = new Map<string, RunningSource>();
   private readonly leaderId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   private timer: NodeJS.Timeout | null = null;
@@ -45,7 +45,7 @@ export class RelayService implements OnApplicationBootstrap, OnApplicationShutdo
     this.timer = setInterval(() => void this.refresh(), this.config.configRefreshMs);
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await this.refreshing;
     await Promise.all([...this.running.keys()].map((id) => this.stopSource(id)));

@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationBootstrap, BeforeApplicationShutdown } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { CONFIG, TributaryConfig } from '@tributary/config';
 import { CatalogRepository, DeadLetterRepository, ProgressRepository, RouteRecord, TargetRecord } from '@tributary/control';
@@ -15,7 +15,7 @@ import { TargetPool } from './target-pool';
  * (new, paused, resumed, removed routes; changed targets) without a restart.
  */
 @Injectable()
-export class WorkerService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class WorkerService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly consumers = new Map<string, RouteConsumer>();
   private readonly targets = new TargetPool(defaultTargetRegistry());
   private readonly schemas: SchemaCache;
@@ -40,7 +40,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     this.timer = setInterval(() => void this.refresh(), this.config.configRefreshMs);
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await this.refreshing;
     // Graceful: each worker finishes its current batch before closing.

@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, BeforeApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
@@ -20,7 +20,7 @@ type Board = ReturnType<typeof createBullBoard>;
  * concurrency would break per-row order (invariant 5).
  */
 @Injectable()
-export class QueueDashboard implements OnModuleInit, OnApplicationShutdown {
+export class QueueDashboard implements OnModuleInit, BeforeApplicationShutdown {
   private readonly serverAdapter = new ExpressAdapter().setBasePath(DASHBOARD_PATH);
   private board: Board | null = null;
   private shown = '';
@@ -52,7 +52,7 @@ export class QueueDashboard implements OnModuleInit, OnApplicationShutdown {
     this.timer = setInterval(() => void this.refresh(), this.config.configRefreshMs);
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await this.refreshing;
   }

@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationBootstrap, BeforeApplicationShutdown } from '@nestjs/common';
 import { CONFIG, TributaryConfig } from '@tributary/config';
 import { LOGGER, Logger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
@@ -15,7 +15,7 @@ const SWEEP_EVERY_MS = 60_000;
  * runs the retry watchdog.
  */
 @Injectable()
-export class StatusSampler implements OnApplicationBootstrap, OnApplicationShutdown {
+export class StatusSampler implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private lastSweepAt = 0;
@@ -39,7 +39,7 @@ export class StatusSampler implements OnApplicationBootstrap, OnApplicationShutd
     void this.tick();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.running;
