@@ -1,12 +1,11 @@
 import knexFactory, { Knex } from 'knex';
 import { quoteMysql, Row } from '@tributary/model';
-import { TargetConfigError } from './errors';
 import { evolveMysqlTable, readMysqlTable } from './mysql-evolve';
 import { MYSQL_BOOKKEEPING_DDL, mysqlCreateTable, mysqlDialect } from './mysql-sql';
 import { fromMysql, mysqlReadExpression } from './mysql-values';
-import { applySqlBatch, transient } from './sql-apply';
-import { CHECKPOINTS_TABLE } from './sql-dialect';
+import { applySqlBatch } from './sql-apply';
 import { checkTargetUrl, poolConfig, sqlTargetOptions } from './sql-target';
+import { asTransient, Bookkeeping, pingKnex, readKnexCheckpoint, readKnexRows, SqlCheckpointReading, SqlRowReading } from './sql-target-ops';
 import { tableProblems } from './table-evolution';
 import { validateTableSpec } from './table-spec';
 import {
@@ -29,14 +28,18 @@ import {
 const SESSION_SQL =
   "SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO'";
 
-const q = quoteMysql;
+const ROW_READING: SqlRowReading = { quote: quoteMysql, readExpression: mysqlReadExpression, fromDriver: fromMysql };
+const CHECKPOINT_READING: SqlCheckpointReading = {
+  quote: quoteMysql,
+  updatedMs: 'UNIX_TIMESTAMP(updated_at) * 1000',
+  missingTableCode: '1146',
+};
 
 /** MySQL and MariaDB target: one knex pool, rows guarded per row by seq in `_tributary_rows`. */
 export class MysqlTarget implements Target {
   readonly kind = 'mysql';
   private readonly knex: Knex;
-  /** Set once the bookkeeping tables are known to exist (apply may come before any ensureTable). */
-  private bookkeeping: Promise<void> | undefined;
+  private readonly bookkeeping = new Bookkeeping(() => this.createTables(MYSQL_BOOKKEEPING_DDL));
 
   constructor(connection: TargetConnection) {
     const options = sqlTargetOptions(this.kind, connection.options);
@@ -67,31 +70,23 @@ export class MysqlTarget implements Target {
   async ensureTable(table: TargetTableSpec): Promise<void> {
     const spec = validateTableSpec(table);
     await this.createTables([...MYSQL_BOOKKEEPING_DDL, mysqlCreateTable(spec)]);
-    await this.transient(() => evolveMysqlTable(this.knex, spec));
-    this.bookkeeping ??= Promise.resolve();
+    await asTransient(mysqlDialect, () => evolveMysqlTable(this.knex, spec));
+    this.bookkeeping.created();
   }
 
   async checkTable(table: TargetTableSpec): Promise<string[]> {
     const spec = validateTableSpec(table);
-    const { table: existing } = await this.transient(() => readMysqlTable(this.knex, spec.name));
+    const { table: existing } = await asTransient(mysqlDialect, () => readMysqlTable(this.knex, spec.name));
     return tableProblems(spec, existing.columns.length > 0 ? existing : null, true);
   }
 
   async apply(batch: ApplyBatch, hooks: ApplyHooks): Promise<ApplyResult> {
-    await this.ensureBookkeeping();
+    await this.bookkeeping.ensure();
     return applySqlBatch(this.knex, mysqlDialect, batch, hooks);
   }
 
-  private ensureBookkeeping(): Promise<void> {
-    this.bookkeeping ??= this.createTables(MYSQL_BOOKKEEPING_DDL).catch((error: unknown) => {
-      this.bookkeeping = undefined;
-      throw error;
-    });
-    return this.bookkeeping;
-  }
-
   private async createTables(ddl: readonly string[]): Promise<void> {
-    await this.transient(async () => {
+    await asTransient(mysqlDialect, async () => {
       for (const sql of ddl) {
         try {
           await this.knex.raw(sql);
@@ -103,51 +98,20 @@ export class MysqlTarget implements Target {
     });
   }
 
-  async readCheckpoint(routeId: string): Promise<TargetCheckpoint | null> {
-    const result = await this.transient(async () => {
-      try {
-        return await this.knex.raw(
-          `SELECT watermark, UNIX_TIMESTAMP(updated_at) * 1000 AS updated_ms FROM ${q(CHECKPOINTS_TABLE)} WHERE route_id = ?`,
-          [routeId],
-        );
-      } catch (error) {
-        if (mysqlDialect.classify(error).code === '1146') return [[]]; // no table yet: no checkpoint
-        throw error;
-      }
-    });
-    const row = mysqlDialect.rows(result)[0];
-    if (!row) return null;
-    return { routeId, watermark: Number(row.watermark), updatedAt: new Date(Number(row.updated_ms)) };
+  readCheckpoint(routeId: string): Promise<TargetCheckpoint | null> {
+    return readKnexCheckpoint(this.knex, mysqlDialect, CHECKPOINT_READING, routeId);
   }
 
-  async readRows(table: TargetTableSpec): Promise<Row[]> {
-    validateTableSpec(table);
-    const select = table.columns.map((c) => mysqlReadExpression(c, q(c.name))).join(', ');
-    const result = await this.transient(() =>
-      this.knex.raw(`SELECT ${select} FROM ${q(table.name)} ORDER BY ${table.key.map(q).join(', ')}`),
-    );
-    return mysqlDialect.rows(result).map((raw) => {
-      const row: Row = {};
-      for (const column of table.columns) row[column.name] = fromMysql(column, raw[column.name]);
-      return row;
-    });
+  readRows(table: TargetTableSpec): Promise<Row[]> {
+    return readKnexRows(this.knex, mysqlDialect, ROW_READING, table);
   }
 
-  async ping(): Promise<void> {
-    await this.transient(() => this.knex.raw('SELECT 1'));
+  ping(): Promise<void> {
+    return pingKnex(this.knex, mysqlDialect);
   }
 
   close(): Promise<void> {
     return this.knex.destroy();
-  }
-
-  private async transient<T>(work: () => Promise<T>): Promise<T> {
-    try {
-      return await work();
-    } catch (error) {
-      if (error instanceof TargetConfigError) throw error;
-      throw transient(mysqlDialect, error);
-    }
   }
 }
 

@@ -2,9 +2,10 @@ import { isAbsolute } from 'node:path';
 import Database from 'better-sqlite3';
 import knexFactory, { Knex } from 'knex';
 import { quoteAnsi, Row } from '@tributary/model';
-import { TargetConfigError, TargetUrlError, TargetOptionError } from './errors';
-import { applySqlBatch, transient } from './sql-apply';
+import { TargetUrlError, TargetOptionError } from './errors';
+import { applySqlBatch } from './sql-apply';
 import { CHECKPOINTS_TABLE } from './sql-dialect';
+import { asTransient, Bookkeeping, checkpointOf, ddlTransaction, pingKnex, readTableRows, SqlRowReading } from './sql-target-ops';
 import { evolveSqliteTable, readSqliteTable, SqliteQuery } from './sqlite-evolve';
 import { SQLITE_BOOKKEEPING_DDL, sqliteCreateTable, sqliteDialect } from './sqlite-sql';
 import { fromSqlite } from './sqlite-values';
@@ -12,7 +13,8 @@ import { tableProblems } from './table-evolution';
 import { validateTableSpec } from './table-spec';
 import { ApplyBatch, ApplyHooks, ApplyResult, Target, TargetCheckpoint, TargetConnection, TargetFactory, TargetTableSpec } from './target';
 
-const q = quoteAnsi;
+/** SQLite selects each column as it is; fromSqlite converts the value. */
+const ROW_READING: SqlRowReading = { quote: quoteAnsi, readExpression: (_column, quoted) => quoted, fromDriver: fromSqlite };
 
 /** Options of the SQLite target (TargetConnection.options); all optional. */
 export interface SqliteTargetOptions {
@@ -39,8 +41,7 @@ export class SqliteTarget implements Target {
   private readonly options: SqliteTargetOptions;
   private readonly knex: Knex;
   private reader: Database.Database | undefined;
-  /** Set once the bookkeeping tables are known to exist (apply may come before any ensureTable). */
-  private bookkeeping: Promise<void> | undefined;
+  private readonly bookkeeping = new Bookkeeping(() => this.createTables(SQLITE_BOOKKEEPING_DDL));
 
   constructor(connection: TargetConnection) {
     this.options = sqliteTargetOptions(connection.options);
@@ -80,7 +81,7 @@ export class SqliteTarget implements Target {
   async ensureTable(table: TargetTableSpec): Promise<void> {
     const spec = validateTableSpec(table);
     await this.createTables([...SQLITE_BOOKKEEPING_DDL, sqliteCreateTable(spec)], (trx) => evolveSqliteTable(trx, spec));
-    this.bookkeeping ??= Promise.resolve();
+    this.bookkeeping.created();
   }
 
   async checkTable(table: TargetTableSpec): Promise<string[]> {
@@ -90,52 +91,30 @@ export class SqliteTarget implements Target {
   }
 
   async apply(batch: ApplyBatch, hooks: ApplyHooks): Promise<ApplyResult> {
-    await this.ensureBookkeeping();
+    await this.bookkeeping.ensure();
     return applySqlBatch(this.knex, sqliteDialect, batch, hooks);
   }
 
-  private ensureBookkeeping(): Promise<void> {
-    this.bookkeeping ??= this.createTables(SQLITE_BOOKKEEPING_DDL).catch((error: unknown) => {
-      this.bookkeeping = undefined;
-      throw error;
-    });
-    return this.bookkeeping;
-  }
-
-  private async createTables(ddl: readonly string[], then?: (trx: Knex.Transaction) => Promise<void>): Promise<void> {
+  private createTables(ddl: readonly string[], then?: (trx: Knex.Transaction) => Promise<void>): Promise<void> {
     // One connection, and SQLite's write lock across processes: DDL cannot race.
-    await this.transient(() =>
-      this.knex.transaction(async (trx) => {
-        for (const sql of ddl) await trx.raw(sql);
-        await then?.(trx);
-      }),
-    );
+    return ddlTransaction(this.knex, sqliteDialect, ddl, { then });
   }
 
   async readCheckpoint(routeId: string): Promise<TargetCheckpoint | null> {
     const rows = await this.read(async (query) => {
       const exists = await query(`SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?`, [CHECKPOINTS_TABLE]);
       if (exists.length === 0) return []; // no table yet: no checkpoint
-      return query(`SELECT watermark, updated_ms FROM ${q(CHECKPOINTS_TABLE)} WHERE route_id = ?`, [routeId]);
+      return query(`SELECT watermark, updated_ms FROM ${quoteAnsi(CHECKPOINTS_TABLE)} WHERE route_id = ?`, [routeId]);
     });
-    const row = rows[0];
-    if (!row) return null;
-    return { routeId, watermark: Number(row.watermark), updatedAt: new Date(Number(row.updated_ms)) };
+    return checkpointOf(routeId, rows);
   }
 
-  async readRows(table: TargetTableSpec): Promise<Row[]> {
-    validateTableSpec(table);
-    const select = table.columns.map((c) => q(c.name)).join(', ');
-    const raws = await this.read((query) => query(`SELECT ${select} FROM ${q(table.name)} ORDER BY ${table.key.map(q).join(', ')}`, []));
-    return raws.map((raw) => {
-      const row: Row = {};
-      for (const column of table.columns) row[column.name] = fromSqlite(column, raw[column.name]);
-      return row;
-    });
+  readRows(table: TargetTableSpec): Promise<Row[]> {
+    return readTableRows(ROW_READING, table, (sql) => this.read((query) => query(sql, [])));
   }
 
-  async ping(): Promise<void> {
-    await this.transient(() => this.knex.raw('SELECT 1'));
+  ping(): Promise<void> {
+    return pingKnex(this.knex, sqliteDialect);
   }
 
   async close(): Promise<void> {
@@ -146,7 +125,7 @@ export class SqliteTarget implements Target {
 
   /** Runs reads on the reader connection, opened after the writer has made the file WAL. */
   private async read<T>(work: (query: SqliteQuery) => Promise<T>): Promise<T> {
-    return this.transient(async () => {
+    return asTransient(sqliteDialect, async () => {
       if (!this.reader) {
         await this.knex.raw('SELECT 1'); // creates the file and switches it to WAL
         const reader = new Database(this.path, { fileMustExist: true });
@@ -157,15 +136,6 @@ export class SqliteTarget implements Target {
       const db = this.reader;
       return work(async (sql, params) => db.prepare(sql).all(...params) as Record<string, unknown>[]);
     });
-  }
-
-  private async transient<T>(work: () => Promise<T>): Promise<T> {
-    try {
-      return await work();
-    } catch (error) {
-      if (error instanceof TargetConfigError) throw error;
-      throw transient(sqliteDialect, error);
-    }
   }
 }
 
