@@ -1,9 +1,9 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import IORedis from 'ioredis';
 import knexFactory, { Knex } from 'knex';
 import { openMysql } from '@tributary/control';
+import { deleteKeysWithPrefix } from '@tributary/queue';
 
 /**
  * Small helpers for the benchmark. libs/testing has near-identical ones, but
@@ -109,20 +109,7 @@ async function onServer(knex: Knex, sql: string): Promise<void> {
 
 /** Registers the removal of every Redis key under `prefix:` (BullMQ queues, the relay marker). */
 export function cleanRedisPrefix(url: string, prefix: string, cleanup: Cleanup): void {
-  cleanup.add(`redis keys ${prefix}:*`, async () => {
-    const redis = new IORedis(url, { maxRetriesPerRequest: 1, lazyConnect: true });
-    try {
-      await redis.connect();
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length > 0) await redis.del(...keys);
-      } while (cursor !== '0');
-    } finally {
-      redis.disconnect();
-    }
-  });
+  cleanup.add(`redis keys ${prefix}:*`, () => deleteKeysWithPrefix(url, prefix));
 }
 
 /** A compiled Tributary app (dist/apps/<name>/src/main.js) running as a child process. */

@@ -1,9 +1,9 @@
-import IORedis from 'ioredis';
 import { introspectTable } from '@tributary/capture';
 import { CatalogRepository, DeadLetterRepository, ProgressRepository } from '@tributary/control';
 import { migrateControl } from '@tributary/db';
 import { Row, TableSchema } from '@tributary/model';
 import { ReplicationSetup } from '@tributary/setup';
+import { deleteKeysWithPrefix } from '@tributary/queue';
 import { defaultTargetRegistry, MysqlTarget, PostgresTarget, Target, TargetTableSpec } from '@tributary/targets';
 import { createMysqlDatabase, createPostgresDatabase, TEST_REDIS_URL, TestDatabase, uniqueName } from './databases';
 import { AppProcess, startApp } from './processes';
@@ -132,19 +132,8 @@ function sortKeys(value: unknown): unknown {
   return value;
 }
 
-export async function deleteRedisPrefix(url: string, prefix: string): Promise<void> {
-  const redis = new IORedis(url, { maxRetriesPerRequest: 1 });
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-}
+/** Test clean-up: every key under `prefix:`. */
+export const deleteRedisPrefix = deleteKeysWithPrefix;
 
 /** A PostgreSQL target object for reading a test's target database. */
 export function postgresReader(database: TestDatabase): PostgresTarget {
