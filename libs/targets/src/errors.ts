@@ -47,3 +47,15 @@ export class TargetOptionError extends TargetConfigError {
     this.name = 'TargetOptionError';
   }
 }
+
+/**
+ * The target cannot be read back (a webhook without a readUrl), so readRows,
+ * readRowsByKeys and scanRows are refused and a route to it cannot be
+ * verified. A TargetConfigError: retrying can never help.
+ */
+export class TargetNotReadableError extends TargetConfigError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TargetNotReadableError';
+  }
+}

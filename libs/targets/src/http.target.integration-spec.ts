@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import { TargetConfigError, TransientTargetError } from './errors';
+import { TargetConfigError, TargetNotReadableError, TransientTargetError } from './errors';
 import { HttpTarget } from './http.target';
 import { HttpTestReceiver } from './http-test-receiver';
 import { describeTargetContract } from './target.contract';
@@ -81,6 +81,17 @@ describe('HttpTarget specifics', () => {
       const error = await attempt().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(TransientTargetError);
       expect(inspect(error, { depth: 6 })).not.toMatch(/pa55word|contract-secret/);
+    }
+  });
+
+  it('without a readUrl, refuses every read with TargetNotReadableError: it cannot be verified', async () => {
+    const target = new HttpTarget({ kind: 'http', url, options: { secret: SECRET } });
+    await target.ensureTable(table);
+    for (const attempt of [() => target.readRows(table), () => target.readRowsByKeys(table, [{ id: 1 }]), () => target.scanRows(table, null, 10)]) {
+      const error = await attempt().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(TargetNotReadableError);
+      expect(error).toBeInstanceOf(TargetConfigError); // retrying cannot help
+      expect((error as Error).message).toMatch(/cannot be read back .*cannot be verified/);
     }
   });
 

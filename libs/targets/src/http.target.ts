@@ -1,7 +1,8 @@
 import { Row } from '@tributary/model';
 import { planBatch } from './apply-plan';
-import { TargetConfigError, TargetUrlError, TargetOptionError, TransientTargetError } from './errors';
+import { TargetConfigError, TargetNotReadableError, TargetUrlError, TargetOptionError, TransientTargetError } from './errors';
 import { fromWireRow, JsonValue, SIGNATURE_HEADER, signBody, toWireBatch, WireAck } from './http-wire';
+import { checkScanLimit, decodeKeyCursor, encodeKeyCursor, keyIdentity } from './key-cursor';
 import { compareByKey } from './row-order';
 import { evolvedTable, ExistingTable, planTableEvolution, tableProblems } from './table-evolution';
 import { validateTableSpec } from './table-spec';
@@ -19,8 +20,9 @@ export interface HttpTargetOptions {
   retries: number;
   /**
    * Optional: a URL the receiver serves its current rows at (`GET ?table=<name>`,
-   * signed over the query string, answering `{ rows: [...] }`), for readRows
-   * (tests and verify). Without it, readRows is refused.
+   * signed over the query string, answering `{ rows: [...] }`), for readRows,
+   * readRowsByKeys and scanRows (tests and verify). Without it, they are
+   * refused with TargetNotReadableError: the route cannot be verified.
    */
   readUrl: string | null;
 }
@@ -171,20 +173,67 @@ export class HttpTarget implements Target {
     return saved ? { ...saved } : null;
   }
 
-  /** Asks the receiver for its rows at options.readUrl (refused without one). */
+  /**
+   * Asks the receiver for its rows at options.readUrl.
+   *
+   * @throws TargetNotReadableError without a readUrl: a webhook cannot be read back otherwise.
+   */
   async readRows(table: TargetTableSpec): Promise<Row[]> {
     const spec = validateTableSpec(table);
-    if (!this.options.readUrl) throw new TargetOptionError('http target: readRows needs the readUrl option (a webhook cannot be read otherwise)');
+    const readUrl = this.readUrl();
     const existing = this.tables.get(spec.name);
     const unknown = existing ? spec.columns.filter((c) => !existing.columns.some((e) => e.name === c.name)).map((c) => c.name) : [];
     if (unknown.length > 0) throw new TargetConfigError(`http target: table ${spec.name} has no column ${unknown.join(', ')}`);
     const query = new URLSearchParams({ table: spec.name }).toString();
-    const url = new URL(this.options.readUrl);
+    const url = new URL(readUrl);
     url.search = query;
     const answer = await this.request(url.toString(), { method: 'GET', headers: { [SIGNATURE_HEADER]: signBody(this.options.secret, query) } });
     if (answer.status !== 200) throw new TransientTargetError(`http target: reading rows answered HTTP ${answer.status}`, String(answer.status));
     const rows = (JSON.parse(answer.text) as { rows: Record<string, JsonValue>[] }).rows;
     return rows.map((wire) => fromWireRow(spec.columns, wire)).map((row) => fill(spec, row)).sort(compareByKey(spec.key));
+  }
+
+  /**
+   * The rows of `keys`, picked out of one readRows: the read protocol
+   * (`GET ?table=`) is implemented by receivers and has no key filter, so it
+   * is not extended for this. One request per call, whatever the key count.
+   *
+   * @throws TargetNotReadableError without a readUrl.
+   */
+  async readRowsByKeys(table: TargetTableSpec, keys: Row[]): Promise<Row[]> {
+    const spec = validateTableSpec(table);
+    this.readUrl();
+    const wanted = new Set(keys.map((key) => keyIdentity(spec, key)));
+    if (wanted.size === 0) return [];
+    return (await this.readRows(spec)).filter((row) => wanted.has(keyIdentity(spec, row)));
+  }
+
+  /**
+   * One page in key order (compareByKey, as readRows sorts), after the key
+   * the cursor names (key-cursor.ts): keyset pagination, so rows the receiver
+   * gains or loses meanwhile shift no other row between pages. The receiver
+   * can only send all rows, so every page is one full readRows: fine for the
+   * small tables a webhook receiver serves back; use large pages otherwise.
+   *
+   * @throws TargetNotReadableError without a readUrl.
+   */
+  async scanRows(table: TargetTableSpec, cursor: string | null, limit: number): Promise<{ rows: Row[]; next: string | null }> {
+    const spec = validateTableSpec(table);
+    this.readUrl();
+    checkScanLimit(limit);
+    const after = cursor === null ? null : decodeKeyCursor(spec, cursor);
+    const order = compareByKey(spec.key);
+    const rest = (await this.readRows(spec)).filter((row) => after === null || order(row, after) > 0);
+    const rows = rest.slice(0, limit);
+    return { rows, next: rest.length > limit ? encodeKeyCursor(spec, rows[rows.length - 1]) : null };
+  }
+
+  /** options.readUrl, or the refusal every read gets without it. */
+  private readUrl(): string {
+    if (this.options.readUrl) return this.options.readUrl;
+    throw new TargetNotReadableError(
+      'http target: a webhook target cannot be read back without the readUrl option (a receiver URL serving its rows), so it cannot be verified',
+    );
   }
 
   /** Any HTTP answer (even 404 or 405 to a HEAD) shows the receiver is reachable. */

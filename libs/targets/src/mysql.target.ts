@@ -1,11 +1,23 @@
 import knexFactory, { Knex } from 'knex';
 import { quoteMysql, Row } from '@tributary/model';
 import { evolveMysqlTable, readMysqlTable } from './mysql-evolve';
-import { MYSQL_BOOKKEEPING_DDL, mysqlCreateTable, mysqlDialect } from './mysql-sql';
+import { MYSQL_BOOKKEEPING_DDL, mysqlCreateTable, mysqlDialect, mysqlSyntax } from './mysql-sql';
 import { fromMysql, mysqlReadExpression } from './mysql-values';
 import { applySqlBatch } from './sql-apply';
 import { checkTargetUrl, poolConfig, sqlTargetOptions } from './sql-target';
-import { asTransient, Bookkeeping, pingKnex, readKnexCheckpoint, readKnexRows, SqlCheckpointReading, SqlRowReading } from './sql-target-ops';
+import {
+  asTransient,
+  Bookkeeping,
+  knexRowQuery,
+  pingKnex,
+  readKnexCheckpoint,
+  readTableRows,
+  readTableRowsByKeys,
+  RowQuery,
+  scanTableRows,
+  SqlCheckpointReading,
+  SqlRowReading,
+} from './sql-target-ops';
 import { tableProblems } from './table-evolution';
 import { validateTableSpec } from './table-spec';
 import {
@@ -28,7 +40,7 @@ import {
 const SESSION_SQL =
   "SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO'";
 
-const ROW_READING: SqlRowReading = { quote: quoteMysql, readExpression: mysqlReadExpression, fromDriver: fromMysql };
+const ROW_READING: SqlRowReading = { ...mysqlSyntax, readExpression: mysqlReadExpression, fromDriver: fromMysql };
 const CHECKPOINT_READING: SqlCheckpointReading = {
   quote: quoteMysql,
   updatedMs: 'UNIX_TIMESTAMP(updated_at) * 1000',
@@ -39,6 +51,7 @@ const CHECKPOINT_READING: SqlCheckpointReading = {
 export class MysqlTarget implements Target {
   readonly kind = 'mysql';
   private readonly knex: Knex;
+  private readonly query: RowQuery;
   private readonly bookkeeping = new Bookkeeping(() => this.createTables(MYSQL_BOOKKEEPING_DDL));
 
   constructor(connection: TargetConnection) {
@@ -58,6 +71,7 @@ export class MysqlTarget implements Target {
       } as Knex.MySql2ConnectionConfig,
       ...poolConfig(options, SESSION_SQL),
     });
+    this.query = knexRowQuery(this.knex, mysqlDialect);
   }
 
   /**
@@ -103,7 +117,15 @@ export class MysqlTarget implements Target {
   }
 
   readRows(table: TargetTableSpec): Promise<Row[]> {
-    return readKnexRows(this.knex, mysqlDialect, ROW_READING, table);
+    return readTableRows(ROW_READING, table, this.query);
+  }
+
+  readRowsByKeys(table: TargetTableSpec, keys: Row[]): Promise<Row[]> {
+    return readTableRowsByKeys(ROW_READING, table, keys, this.query);
+  }
+
+  scanRows(table: TargetTableSpec, cursor: string | null, limit: number): Promise<{ rows: Row[]; next: string | null }> {
+    return scanTableRows(ROW_READING, table, cursor, limit, this.query);
   }
 
   ping(): Promise<void> {

@@ -2,7 +2,7 @@ import { ColumnSpec, quoteAnsi, Row } from '@tributary/model';
 import { classifyPostgresError } from './error-classification';
 import { postgresArrayLiteral, PostgresParam, toPostgresParam } from './postgres-values';
 import { postgresArrayType, postgresColumnType, postgresKeyArrayType } from './type-mapping';
-import { CHECKPOINTS_TABLE, columnOf, columnValue, ROWS_TABLE, SqlDialect, Statement, VersionWrite } from './sql-dialect';
+import { CHECKPOINTS_TABLE, columnOf, columnValue, ROWS_TABLE, SqlDialect, SqlSyntax, Statement, VersionWrite } from './sql-dialect';
 import { TargetTableSpec } from './target';
 
 const q = quoteAnsi;
@@ -14,6 +14,16 @@ const q = quoteAnsi;
  * anyway, invariant 7).
  */
 const ROWS_PER_STATEMENT = 5000;
+
+/**
+ * One value compared with a column (key lookups and keyset conditions when
+ * reading back): cast to the key's own type (postgresKeyArrayType), so the
+ * comparison is the column's and the primary key's index serves it.
+ */
+export const postgresSyntax: SqlSyntax = {
+  quote: q,
+  bind: (column, value) => ({ placeholder: `?::${postgresKeyArrayType(column)}`, param: toPostgresParam(column, value) }),
+};
 
 /**
  * PostgreSQL: versions first (VersionProtocol 'claim'), and every statement

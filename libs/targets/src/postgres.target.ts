@@ -1,7 +1,7 @@
 import knexFactory, { Knex } from 'knex';
 import { quoteAnsi, Row } from '@tributary/model';
 import { fromPostgres, POSTGRES_TYPES, postgresReadExpression } from './postgres-values';
-import { POSTGRES_BOOKKEEPING_DDL, postgresCreateTable, postgresDialect } from './postgres-sql';
+import { POSTGRES_BOOKKEEPING_DDL, postgresCreateTable, postgresDialect, postgresSyntax } from './postgres-sql';
 import { evolvePostgresTable, readPostgresTable } from './postgres-evolve';
 import { applySqlBatch } from './sql-apply';
 import { checkTargetUrl, poolConfig, sqlTargetOptions } from './sql-target';
@@ -9,9 +9,13 @@ import {
   asTransient,
   Bookkeeping,
   ddlTransaction,
+  knexRowQuery,
   pingKnex,
   readKnexCheckpoint,
-  readKnexRows,
+  readTableRows,
+  readTableRowsByKeys,
+  RowQuery,
+  scanTableRows,
   SqlCheckpointReading,
   SqlRowReading,
 } from './sql-target-ops';
@@ -35,7 +39,7 @@ import {
  */
 const SESSION_SQL = "SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; SET extra_float_digits = 3";
 
-const ROW_READING: SqlRowReading = { quote: quoteAnsi, readExpression: postgresReadExpression, fromDriver: fromPostgres };
+const ROW_READING: SqlRowReading = { ...postgresSyntax, readExpression: postgresReadExpression, fromDriver: fromPostgres };
 const CHECKPOINT_READING: SqlCheckpointReading = {
   quote: quoteAnsi,
   updatedMs: '(EXTRACT(EPOCH FROM updated_at) * 1000)::float8',
@@ -46,6 +50,7 @@ const CHECKPOINT_READING: SqlCheckpointReading = {
 export class PostgresTarget implements Target {
   readonly kind = 'postgres';
   private readonly knex: Knex;
+  private readonly query: RowQuery;
   private readonly bookkeeping = new Bookkeeping(() => this.createTables(POSTGRES_BOOKKEEPING_DDL));
 
   constructor(connection: TargetConnection) {
@@ -56,6 +61,7 @@ export class PostgresTarget implements Target {
       connection: { connectionString: connection.url, types: POSTGRES_TYPES, connectionTimeoutMillis: options.connectTimeoutMs },
       ...poolConfig(options, SESSION_SQL),
     });
+    this.query = knexRowQuery(this.knex, postgresDialect);
   }
 
   /**
@@ -97,7 +103,15 @@ export class PostgresTarget implements Target {
   }
 
   readRows(table: TargetTableSpec): Promise<Row[]> {
-    return readKnexRows(this.knex, postgresDialect, ROW_READING, table);
+    return readTableRows(ROW_READING, table, this.query);
+  }
+
+  readRowsByKeys(table: TargetTableSpec, keys: Row[]): Promise<Row[]> {
+    return readTableRowsByKeys(ROW_READING, table, keys, this.query);
+  }
+
+  scanRows(table: TargetTableSpec, cursor: string | null, limit: number): Promise<{ rows: Row[]; next: string | null }> {
+    return scanTableRows(ROW_READING, table, cursor, limit, this.query);
   }
 
   ping(): Promise<void> {

@@ -4,6 +4,7 @@ import { planBatch } from './apply-plan';
 import { TargetConfigError, TargetUrlError, TargetOptionError, TransientTargetError } from './errors';
 import { APPLY_SCRIPT } from './redis-lua';
 import { encodeRow, fromRedisText, renderKey, validateKeyTemplate } from './redis-values';
+import { checkScanLimit, chunks, KEYS_PER_READ, uniqueKeys } from './key-cursor';
 import { compareByKey } from './row-order';
 import { evolvedTable, ExistingTable, planTableEvolution, tableProblems } from './table-evolution';
 import { validateTableSpec } from './table-spec';
@@ -169,19 +170,70 @@ export class RedisTarget implements Target {
 
   /** Every live row of the table, found through its versions hash (not a SCAN of the keyspace). */
   async readRows(table: TargetTableSpec): Promise<Row[]> {
+    const spec = await this.readableSpec(table);
+    const rows = await this.fetchRows(spec, await this.liveRowKeys(spec));
+    return rows.sort(compareByKey(spec.key));
+  }
+
+  /**
+   * The rows of `keys`, fetched by their rendered row keys (a pipeline of
+   * KEYS_PER_READ at a time). A deleted row's key was DEL'd by the apply
+   * script (only its tombstone in the versions hash is left), so it is absent.
+   */
+  async readRowsByKeys(table: TargetTableSpec, keys: Row[]): Promise<Row[]> {
+    const spec = await this.readableSpec(table);
+    const { prefix, keyTemplate } = this.options;
+    return this.fetchRows(spec, uniqueKeys(spec, keys).map((key) => renderKey(prefix, keyTemplate, spec, key)));
+  }
+
+  /**
+   * One page in the order of the rendered row keys (a string order, not the
+   * table's key order); the cursor is the last row key returned.
+   *
+   * Not SCAN/HSCAN: their cursors may return an element twice (when the hash
+   * table is resized between calls), and an opaque cursor cannot carry what
+   * was returned already, so "exactly once" could not hold. Instead every page
+   * reads the live row keys from the versions hash, sorts them and takes the
+   * `limit` after the cursor: keyset pagination on the row key, exactly once
+   * for every row present throughout. The price is one read of the versions
+   * hash per page (O(rows)), so a verify of a large table should use large pages.
+   */
+  async scanRows(table: TargetTableSpec, cursor: string | null, limit: number): Promise<{ rows: Row[]; next: string | null }> {
+    const spec = await this.readableSpec(table);
+    checkScanLimit(limit);
+    const after = (await this.liveRowKeys(spec)).filter((key) => cursor === null || key > cursor).sort();
+    const page = after.slice(0, limit);
+    return { rows: await this.fetchRows(spec, page), next: after.length > limit ? page[page.length - 1] : null };
+  }
+
+  /** The spec, if the table was set up (ensureTable) with all of its columns: readRows needs the recorded table. */
+  private async readableSpec(table: TargetTableSpec): Promise<TargetTableSpec> {
     const spec = validateTableSpec(table);
     const existing = await this.recorded(spec.name);
     if (existing === null) throw new TargetConfigError(`redis target: table ${spec.name} was never set up`);
     const known = new Set(existing.columns.map((c) => c.name));
     const unknown = spec.columns.filter((c) => !known.has(c.name)).map((c) => c.name);
     if (unknown.length > 0) throw new TargetConfigError(`redis target: table ${spec.name} has no column ${unknown.join(', ')}`);
+    return spec;
+  }
+
+  /** Row keys of the table's live rows: versions that are not tombstones (':d'). */
+  private async liveRowKeys(spec: TargetTableSpec): Promise<string[]> {
     const versions = await this.transient(() => this.redis.hgetall(this.versionsKey(spec.name)));
-    const live = Object.entries(versions)
+    return Object.entries(versions)
       .filter(([, version]) => !version.endsWith(':d'))
       .map(([key]) => key);
+  }
+
+  /**
+   * The rows stored at `rowKeys`, decoded, KEYS_PER_READ keys a pipeline. A
+   * key with nothing stored is left out: a row deleted since its key was
+   * listed, or a key the target never held (HGETALL gives {} for it; a stored
+   * hash row always holds its key columns, never null).
+   */
+  private async fetchRows(spec: TargetTableSpec, rowKeys: string[]): Promise<Row[]> {
     const rows: Row[] = [];
-    for (let at = 0; at < live.length; at += 1000) {
-      const part = live.slice(at, at + 1000);
+    for (const part of chunks(rowKeys, KEYS_PER_READ)) {
       const pipeline = this.redis.pipeline();
       for (const key of part) {
         if (this.options.format === 'json') pipeline.get(key);
@@ -190,13 +242,14 @@ export class RedisTarget implements Target {
       const results = (await this.transient(() => pipeline.exec())) ?? [];
       for (const [error, value] of results) {
         if (error) throw new TransientTargetError(`redis target: ${error.message}`, null);
-        const stored = (this.options.format === 'json' ? JSON.parse(String(value)) : value) as Record<string, string | null>;
+        const stored = (this.options.format === 'json' ? JSON.parse(String(value)) : value) as Record<string, string | null> | null;
+        if (stored === null || Object.keys(stored).length === 0) continue;
         const row: Row = {};
         for (const column of spec.columns) row[column.name] = fromRedisText(column, stored[column.name]);
         rows.push(row);
       }
     }
-    return rows.sort(compareByKey(spec.key));
+    return rows;
   }
 
   async ping(): Promise<void> {

@@ -104,6 +104,16 @@ export function insertValues(syntax: SqlSyntax, table: TargetTableSpec, rows: Ro
 
 /** `DELETE FROM t WHERE <key in keys>`. */
 export function deleteByKeys(syntax: SqlSyntax, table: TargetTableSpec, keys: Row[]): Statement {
+  const match = keysMatch(syntax, table, keys);
+  return { sql: `DELETE FROM ${syntax.quote(table.name)} WHERE ${match.sql}`, params: match.params };
+}
+
+/**
+ * The condition "the row's key is one of `keys`": `k IN (?, …)` for one key
+ * column, `(a = ? AND b = ?) OR …` for several (every engine turns either
+ * into primary-key lookups). `keys` must not be empty.
+ */
+export function keysMatch(syntax: SqlSyntax, table: TargetTableSpec, keys: Row[]): Statement {
   const params: Knex.Value[] = [];
   const keyColumns = table.key.map((name) => columnOf(table, name));
   const match = (key: Row) =>
@@ -112,11 +122,31 @@ export function deleteByKeys(syntax: SqlSyntax, table: TargetTableSpec, keys: Ro
       params.push(bound.param);
       return keyColumns.length === 1 ? bound.placeholder : `${syntax.quote(column.name)} = ${bound.placeholder}`;
     });
-  const where =
+  const sql =
     keyColumns.length === 1
       ? `${syntax.quote(keyColumns[0].name)} IN (${keys.map((key) => match(key)[0]).join(', ')})`
       : keys.map((key) => `(${match(key).join(' AND ')})`).join(' OR ');
-  return { sql: `DELETE FROM ${syntax.quote(table.name)} WHERE ${where}`, params };
+  return { sql, params };
+}
+
+/**
+ * The keyset condition "the row's key sorts after `key`", lexicographic over
+ * the key columns: `(a > ?) OR (a = ? AND b > ?) OR …`. With several columns
+ * it is led by `a >= ?`, the same condition implied, so every engine can
+ * range-scan the primary key from `key` on instead of reading it from the start.
+ */
+export function keysetAfter(syntax: SqlSyntax, table: TargetTableSpec, key: Row): Statement {
+  const params: Knex.Value[] = [];
+  const keyColumns = table.key.map((name) => columnOf(table, name));
+  const compare = (column: ColumnSpec, operator: '>' | '=' | '>=') => {
+    const bound = syntax.bind(column, key[column.name] ?? null);
+    params.push(bound.param);
+    return `${syntax.quote(column.name)} ${operator} ${bound.placeholder}`;
+  };
+  if (keyColumns.length === 1) return { sql: compare(keyColumns[0], '>'), params };
+  const lead = compare(keyColumns[0], '>=');
+  const branches = keyColumns.map((last, i) => `(${[...keyColumns.slice(0, i).map((c) => compare(c, '=')), compare(last, '>')].join(' AND ')})`);
+  return { sql: `${lead} AND (${branches.join(' OR ')})`, params };
 }
 
 /** A row's value for a column: a mapped image must carry every target column; a silent NULL would corrupt the row. */

@@ -2,7 +2,8 @@ import { Knex } from 'knex';
 import { ColumnSpec, Row, Value } from '@tributary/model';
 import { TargetConfigError } from './errors';
 import { transient } from './sql-apply';
-import { CHECKPOINTS_TABLE, SqlDialect } from './sql-dialect';
+import { checkScanLimit, chunks, decodeKeyCursor, encodeKeyCursor, KEYS_PER_READ, uniqueKeys } from './key-cursor';
+import { CHECKPOINTS_TABLE, keysetAfter, keysMatch, SqlDialect, SqlSyntax } from './sql-dialect';
 import { validateTableSpec } from './table-spec';
 import { TargetCheckpoint, TargetTableSpec } from './target';
 
@@ -12,14 +13,20 @@ import { TargetCheckpoint, TargetTableSpec } from './target';
  * its constructor, its DDL and evolution, and delegates here.
  */
 
-/** How a dialect reads a target table back into model rows. */
-export interface SqlRowReading {
-  quote(name: string): string;
+/**
+ * How a dialect reads a target table back into model rows. Its `bind` binds
+ * key values for lookups and keyset conditions, as the dialect binds them
+ * when it writes (so a key read back matches the stored value exactly).
+ */
+export interface SqlRowReading extends SqlSyntax {
   /** The SELECT expression for a column (e.g. a cast to text), given its quoted name. */
   readExpression(column: ColumnSpec, quoted: string): string;
   /** The model value of what the driver returned for that expression. */
   fromDriver(column: ColumnSpec, raw: unknown): Value;
 }
+
+/** Runs one SELECT with bound parameters and returns its raw rows. */
+export type RowQuery = (sql: string, params: Knex.Value[]) => Promise<Record<string, unknown>[]>;
 
 /**
  * Runs target work, turning any failure except a TargetConfigError (a change
@@ -34,16 +41,68 @@ export async function asTransient<T>(dialect: SqlDialect, work: () => Promise<T>
   }
 }
 
-/** Every row of `table`, in key order; `query` runs one SELECT and returns its raw rows. */
-export async function readTableRows(
+/** Every row of `table`, in key order. */
+export async function readTableRows(reading: SqlRowReading, table: TargetTableSpec, query: RowQuery): Promise<Row[]> {
+  validateTableSpec(table);
+  return decodeRows(reading, table, await query(`${selectFrom(reading, table)} ORDER BY ${keyOrder(reading, table)}`, []));
+}
+
+/**
+ * The rows whose key is one of `keys`, KEYS_PER_READ keys a statement. Keys
+ * are deduplicated first, so a row cannot come back twice from two batches.
+ * Only the data table is read: a deleted row is gone from it (its tombstone
+ * lives in the version table), so it is simply absent, like an unknown key.
+ */
+export async function readTableRowsByKeys(reading: SqlRowReading, table: TargetTableSpec, keys: Row[], query: RowQuery): Promise<Row[]> {
+  validateTableSpec(table);
+  const rows: Row[] = [];
+  for (const part of chunks(uniqueKeys(table, keys), KEYS_PER_READ)) {
+    const match = keysMatch(reading, table, part);
+    rows.push(...decodeRows(reading, table, await query(`${selectFrom(reading, table)} WHERE ${match.sql}`, match.params)));
+  }
+  return rows;
+}
+
+/**
+ * One page in key order, by keyset pagination on the primary key (never
+ * OFFSET: each page is an index range scan, and rows inserted or deleted
+ * meanwhile cannot shift a row into another page). The cursor is the last
+ * row's key (key-cursor.ts). One row more than `limit` is fetched only to
+ * learn whether another page follows, so the last page says next = null.
+ */
+export async function scanTableRows(
   reading: SqlRowReading,
   table: TargetTableSpec,
-  query: (sql: string) => Promise<Record<string, unknown>[]>,
-): Promise<Row[]> {
+  cursor: string | null,
+  limit: number,
+  query: RowQuery,
+): Promise<{ rows: Row[]; next: string | null }> {
   validateTableSpec(table);
+  checkScanLimit(limit);
+  const after = cursor === null ? null : keysetAfter(reading, table, decodeKeyCursor(table, cursor));
+  const where = after ? ` WHERE ${after.sql}` : '';
+  const raws = await query(`${selectFrom(reading, table)}${where} ORDER BY ${keyOrder(reading, table)} LIMIT ?`, [...(after?.params ?? []), limit + 1]);
+  const rows = decodeRows(reading, table, raws.slice(0, limit));
+  return { rows, next: raws.length > limit ? encodeKeyCursor(table, rows[rows.length - 1]) : null };
+}
+
+/** `SELECT <read expressions> FROM t`. */
+function selectFrom(reading: SqlRowReading, table: TargetTableSpec): string {
   const q = reading.quote;
-  const select = table.columns.map((c) => reading.readExpression(c, q(c.name))).join(', ');
-  const raws = await query(`SELECT ${select} FROM ${q(table.name)} ORDER BY ${table.key.map(q).join(', ')}`);
+  return `SELECT ${table.columns.map((c) => reading.readExpression(c, q(c.name))).join(', ')} FROM ${q(table.name)}`;
+}
+
+/**
+ * The key columns, qualified by the table: a read expression aliased to the
+ * column's own name (e.g. PostgreSQL's interval read as seconds) must not
+ * replace the column in ORDER BY, which must sort exactly as the keyset's `>` compares.
+ */
+function keyOrder(reading: SqlRowReading, table: TargetTableSpec): string {
+  const q = reading.quote;
+  return table.key.map((name) => `${q(table.name)}.${q(name)}`).join(', ');
+}
+
+function decodeRows(reading: SqlRowReading, table: TargetTableSpec, raws: Record<string, unknown>[]): Row[] {
   return raws.map((raw) => {
     const row: Row = {};
     for (const column of table.columns) row[column.name] = reading.fromDriver(column, raw[column.name]);
@@ -51,9 +110,9 @@ export async function readTableRows(
   });
 }
 
-/** `readTableRows` through the target's knex pool. */
-export function readKnexRows(knex: Knex, dialect: SqlDialect, reading: SqlRowReading, table: TargetTableSpec): Promise<Row[]> {
-  return readTableRows(reading, table, async (sql) => dialect.rows(await asTransient(dialect, () => knex.raw(sql))));
+/** A RowQuery through the target's knex pool. */
+export function knexRowQuery(knex: Knex, dialect: SqlDialect): RowQuery {
+  return async (sql, params) => dialect.rows(await asTransient(dialect, () => knex.raw(sql, params)));
 }
 
 /** How a dialect reads the checkpoint table through knex. */

@@ -12,7 +12,7 @@ const q = quoteAnsi;
 const MAX_PARAMS = 30_000;
 const MAX_ROWS_PER_STATEMENT = 1000;
 
-const syntax: SqlSyntax = {
+export const sqliteSyntax: SqlSyntax = {
   quote: q,
   // better-sqlite3 takes bigint and Buffer as they are; knex passes them through untouched.
   bind: (column, value) => ({ placeholder: '?', param: toSqlite(column, value) as Knex.Value }),
@@ -34,10 +34,10 @@ export const sqliteDialect: SqlDialect = {
 
   versions: { mode: 'claim', claim: claimVersions },
 
-  deleteRows: (table: TargetTableSpec, keys: Row[]): Statement => deleteByKeys(syntax, table, keys),
+  deleteRows: (table: TargetTableSpec, keys: Row[]): Statement => deleteByKeys(sqliteSyntax, table, keys),
 
   upsertRows(table: TargetTableSpec, rows: Row[]): Statement {
-    const insert = insertValues(syntax, table, rows);
+    const insert = insertValues(sqliteSyntax, table, rows);
     const others = table.columns.filter((c) => !table.key.includes(c.name));
     const action =
       others.length === 0 ? 'DO NOTHING' : `DO UPDATE SET ${others.map((c) => `${q(c.name)} = excluded.${q(c.name)}`).join(', ')}`;

@@ -5,16 +5,27 @@ import { quoteAnsi, Row } from '@tributary/model';
 import { TargetUrlError, TargetOptionError } from './errors';
 import { applySqlBatch } from './sql-apply';
 import { CHECKPOINTS_TABLE } from './sql-dialect';
-import { asTransient, Bookkeeping, checkpointOf, ddlTransaction, pingKnex, readTableRows, SqlRowReading } from './sql-target-ops';
+import {
+  asTransient,
+  Bookkeeping,
+  checkpointOf,
+  ddlTransaction,
+  pingKnex,
+  readTableRows,
+  readTableRowsByKeys,
+  RowQuery,
+  scanTableRows,
+  SqlRowReading,
+} from './sql-target-ops';
 import { evolveSqliteTable, readSqliteTable, SqliteQuery } from './sqlite-evolve';
-import { SQLITE_BOOKKEEPING_DDL, sqliteCreateTable, sqliteDialect } from './sqlite-sql';
+import { SQLITE_BOOKKEEPING_DDL, sqliteCreateTable, sqliteDialect, sqliteSyntax } from './sqlite-sql';
 import { fromSqlite } from './sqlite-values';
 import { tableProblems } from './table-evolution';
 import { validateTableSpec } from './table-spec';
 import { ApplyBatch, ApplyHooks, ApplyResult, Target, TargetCheckpoint, TargetConnection, TargetFactory, TargetTableSpec } from './target';
 
 /** SQLite selects each column as it is; fromSqlite converts the value. */
-const ROW_READING: SqlRowReading = { quote: quoteAnsi, readExpression: (_column, quoted) => quoted, fromDriver: fromSqlite };
+const ROW_READING: SqlRowReading = { ...sqliteSyntax, readExpression: (_column, quoted) => quoted, fromDriver: fromSqlite };
 
 /** Options of the SQLite target (TargetConnection.options); all optional. */
 export interface SqliteTargetOptions {
@@ -42,6 +53,8 @@ export class SqliteTarget implements Target {
   private readonly knex: Knex;
   private reader: Database.Database | undefined;
   private readonly bookkeeping = new Bookkeeping(() => this.createTables(SQLITE_BOOKKEEPING_DDL));
+  /** Reads of rows go through the reader connection (see the class comment). */
+  private readonly query: RowQuery = (sql, params) => this.read((query) => query(sql, params));
 
   constructor(connection: TargetConnection) {
     this.options = sqliteTargetOptions(connection.options);
@@ -110,7 +123,15 @@ export class SqliteTarget implements Target {
   }
 
   readRows(table: TargetTableSpec): Promise<Row[]> {
-    return readTableRows(ROW_READING, table, (sql) => this.read((query) => query(sql, [])));
+    return readTableRows(ROW_READING, table, this.query);
+  }
+
+  readRowsByKeys(table: TargetTableSpec, keys: Row[]): Promise<Row[]> {
+    return readTableRowsByKeys(ROW_READING, table, keys, this.query);
+  }
+
+  scanRows(table: TargetTableSpec, cursor: string | null, limit: number): Promise<{ rows: Row[]; next: string | null }> {
+    return scanTableRows(ROW_READING, table, cursor, limit, this.query);
   }
 
   ping(): Promise<void> {

@@ -1,6 +1,7 @@
 import { inspect } from 'node:util';
 import { ColumnSpec, LogicalType, Row } from '@tributary/model';
 import { TargetConfigError, TransientTargetError } from './errors';
+import { compareByKey } from './row-order';
 import { ApplyBatch, ApplyHooks, RejectedChange, RowChange, Target, TargetTableSpec } from './target';
 
 /**
@@ -552,6 +553,147 @@ export function describeTargetContract(
       expect((await apply(batch(table, route, rows.map((row, i) => insert(i + 1, row))))).applied).toBe(rows.length);
       const read = await target.readRows(table);
       expect(read.map((r) => ({ ...r, js: JSON.parse(String(r.js)) }))).toEqual(rows.map((r) => ({ ...r, js: JSON.parse(String(r.js)) })));
+    });
+
+    describe('reading back in pieces (readRowsByKeys, scanRows: verify)', () => {
+      const byKey = (key: string[]) => (rows: Row[]) => [...rows].sort(compareByKey(key));
+
+      /** Every page of a scan, checking each page's size and that a page's `next` leads on. */
+      async function scanAll(table: TargetTableSpec, limit: number): Promise<Row[][]> {
+        const pages: Row[][] = [];
+        let cursor: string | null = null;
+        do {
+          const page: { rows: Row[]; next: string | null } = await target.scanRows(table, cursor, limit);
+          expect(page.rows.length).toBeLessThanOrEqual(limit);
+          pages.push(page.rows);
+          cursor = page.next;
+          expect(pages.length).toBeLessThan(1000); // a cursor that never ends
+        } while (cursor !== null);
+        return pages;
+      }
+
+      /** The scan returns every row of readRows exactly once, in pages of at most `limit`. */
+      async function expectScanEqualsReadRows(table: TargetTableSpec, limit: number, expectedCount: number): Promise<void> {
+        const all = await target.readRows(table);
+        expect(all).toHaveLength(expectedCount);
+        const pages = await scanAll(table, limit);
+        expect(pages.length).toBeGreaterThanOrEqual(Math.ceil(expectedCount / limit));
+        const scanned = pages.flat();
+        expect(scanned).toHaveLength(all.length); // with the equality below: no row twice, none missing
+        expect(byKey(table.key)(scanned)).toEqual(byKey(table.key)(all));
+      }
+
+      it('readRowsByKeys returns exactly the rows held for present, absent and deleted keys', async () => {
+        const { table, route } = await freshTable();
+        await apply(batch(table, route, Array.from({ length: 10 }, (_, i) => insert(i + 1, simple(i + 1, `r${i + 1}`, i + 1)))));
+        // Tombstones: two rows deleted, and a key deleted that the target never held.
+        await apply(batch(table, route, [remove(11, simple(3, '', 0)), remove(12, simple(4, '', 0)), remove(13, simple(20, '', 0))]));
+        const keys = [1, 2, 3, 4, 5, 10, 11, 20, 99, 1].map((id) => ({ id }));
+        const rows = await target.readRowsByKeys(table, keys);
+        expect(byKey(['id'])(rows)).toEqual([simple(1, 'r1', 1), simple(2, 'r2', 2), simple(5, 'r5', 5), simple(10, 'r10', 10)]);
+        expect(await target.readRowsByKeys(table, [])).toEqual([]);
+        expect(await target.readRowsByKeys(table, [{ id: 3 }, { id: 4 }])).toEqual([]);
+      });
+
+      it('readRowsByKeys takes 1,500 keys in one call (batched inside), tombstones and unknown keys among them', async () => {
+        const { table, route } = await freshTable();
+        await apply(batch(table, route, Array.from({ length: 1300 }, (_, i) => insert(i + 1, simple(i + 1, `r${i + 1}`, i)))));
+        await apply(batch(table, route, Array.from({ length: 130 }, (_, i) => remove(2000 + i, simple((i + 1) * 10, '', 0)))));
+        const rows = await target.readRowsByKeys(table, Array.from({ length: 1500 }, (_, i) => ({ id: i + 1 })));
+        expect(rows).toHaveLength(1170);
+        expect(byKey(['id'])(rows)).toEqual(await target.readRows(table));
+      });
+
+      it('scanRows with limit 7 returns each of ~50 rows once, in pages of at most 7, ending with next = null', async () => {
+        const { table, route } = await freshTable();
+        await apply(batch(table, route, Array.from({ length: 55 }, (_, i) => insert(i + 1, simple(i + 1, `r${i + 1}`, i)))));
+        await apply(batch(table, route, [7, 14, 21, 28, 35].map((id, i) => remove(100 + i, simple(id, '', 0)))));
+        await expectScanEqualsReadRows(table, 7, 50);
+        // A page larger than the table: one page, and nothing after it.
+        const whole = await target.scanRows(table, null, 500);
+        expect(whole.next).toBeNull();
+        expect(byKey(['id'])(whole.rows)).toEqual(await target.readRows(table));
+      });
+
+      it('scanRows returns every row present throughout exactly once while rows come and go', async () => {
+        const { table, route } = await freshTable();
+        await apply(batch(table, route, Array.from({ length: 40 }, (_, i) => insert(i + 1, simple(i * 2 + 2, `r${i}`, i)))));
+        const first = await target.scanRows(table, null, 7);
+        expect(first.next).not.toBeNull();
+        // Meanwhile: a new row between existing keys, and a row deleted (wherever the target's order put them).
+        const gone = 40;
+        await apply(batch(table, route, [insert(100, simple(41, 'new', 1)), remove(101, simple(gone, '', 0))]));
+        const rest = await scanFrom(table, first.next, 7);
+        const ids = [...first.rows, ...rest].map((row) => Number(row.id));
+        expect(new Set(ids).size).toBe(ids.length); // nothing twice
+        const throughout = Array.from({ length: 40 }, (_, i) => i * 2 + 2).filter((id) => id !== gone);
+        for (const id of throughout) expect(ids).toContain(id);
+      });
+
+      it('reads a table with a two-column key by keys and in pages', async () => {
+        const columns = [columnSpec('id', 'int', 'int(11)', { nullable: false }), columnSpec('code', 'string', 'varchar(10)', { nullable: false }), columnSpec('n', 'int', 'int(11)')];
+        const { table, route } = await freshTable(columns, ['id', 'code']);
+        const row = (id: number, code: string, n: number): Row => ({ id, code, n });
+        const change = (seq: number, op: RowChange['op'], image: Row): RowChange => ({
+          seq,
+          op,
+          key: { id: image.id, code: image.code },
+          before: op === 'insert' ? null : image,
+          after: op === 'delete' ? null : image,
+        });
+        // 4 × 13 keys sharing first and second components; two deleted: 50 rows.
+        const all = Array.from({ length: 52 }, (_, i) => row((i % 4) + 1, `c${Math.floor(i / 4)}`, i));
+        await apply(batch(table, route, all.map((r, i) => change(i + 1, 'insert', r))));
+        await apply(batch(table, route, [change(100, 'delete', all[5]), change(101, 'delete', all[50])]));
+        const keys = [
+          { id: 1, code: 'c0' }, // present
+          { id: 2, code: 'c1' }, // deleted (all[5])
+          { id: 3, code: 'c12' }, // deleted (all[50])
+          { id: 4, code: 'c12' }, // present
+          { id: 1, code: 'c99' }, // absent: first component held, second not
+          { id: 9, code: 'c0' }, // absent: second component held, first not
+        ];
+        expect(byKey(table.key)(await target.readRowsByKeys(table, keys))).toEqual([row(1, 'c0', 0), row(4, 'c12', 51)]);
+        await expectScanEqualsReadRows(table, 7, 50);
+      });
+
+      it('reads a table with a binary key by keys and in pages, bytes exact across pages', async () => {
+        const columns = [columnSpec('b', 'binary', 'varbinary(16)', { nullable: false }), columnSpec('n', 'int', 'int(11)')];
+        const { table, route } = await freshTable(columns, ['b']);
+        const bytes = (...values: number[]) => Buffer.from(values);
+        const specials = [bytes(), bytes(0), bytes(0, 0), bytes(1), bytes(1, 0), bytes(0xff), bytes(0x80, 0x00, 0x7f)];
+        const keys = [...specials, ...Array.from({ length: 44 }, (_, i) => bytes((i * 37) % 256, 0x00, 0xff - i))];
+        const change = (seq: number, op: RowChange['op'], image: Row): RowChange => ({
+          seq,
+          op,
+          key: { b: image.b },
+          before: op === 'insert' ? null : image,
+          after: op === 'delete' ? null : image,
+        });
+        await apply(batch(table, route, keys.map((b, i) => change(i + 1, 'insert', { b, n: i }))));
+        await apply(batch(table, route, [change(100, 'delete', { b: bytes(0, 0), n: 2 })]));
+        const asked = [bytes(), bytes(0xff), bytes(1, 0), bytes(0, 0), bytes(1, 0, 0), bytes(2)].map((b) => ({ b }));
+        expect(byKey(table.key)(await target.readRowsByKeys(table, asked))).toEqual(byKey(table.key)([{ b: bytes(), n: 0 }, { b: bytes(0xff), n: 5 }, { b: bytes(1, 0), n: 4 }]));
+        await expectScanEqualsReadRows(table, 7, 50);
+      });
+
+      it('reads an empty table as { rows: [], next: null }, and no rows by keys', async () => {
+        const { table } = await freshTable();
+        expect(await target.scanRows(table, null, 7)).toEqual({ rows: [], next: null });
+        expect(await target.readRowsByKeys(table, [{ id: 1 }])).toEqual([]);
+      });
+
+      /** The rest of a scan after `cursor`. */
+      async function scanFrom(table: TargetTableSpec, cursor: string | null, limit: number): Promise<Row[]> {
+        const rows: Row[] = [];
+        while (cursor !== null) {
+          const page: { rows: Row[]; next: string | null } = await target.scanRows(table, cursor, limit);
+          expect(page.rows.length).toBeLessThanOrEqual(limit);
+          rows.push(...page.rows);
+          cursor = page.next;
+        }
+        return rows;
+      }
     });
 
     it('fails with TransientTargetError, without the password, when the target is down', async () => {

@@ -117,6 +117,20 @@ export interface Target {
   readCheckpoint(routeId: string): Promise<TargetCheckpoint | null>;
   /** Reads current rows, decoded to the same value forms as the source (for tests and verify). */
   readRows(table: TargetTableSpec): Promise<Row[]>;
+  /**
+   * The rows whose key (target key column names, values in the same forms readRows returns) is one of `keys`,
+   * decoded exactly like readRows. Keys the target does not hold are simply absent. Order unspecified.
+   * Must handle up to a few thousand keys per call efficiently (batch internally: e.g. 500 per statement;
+   * composite keys supported: (a,b) IN ((?,?),...) or OR-of-ANDs).
+   */
+  readRowsByKeys(table: TargetTableSpec, keys: Row[]): Promise<Row[]>;
+  /**
+   * One page of at most `limit` rows in an order the target chooses (the key order for SQL targets, keyset
+   * pagination on the primary key: WHERE key > last ORDER BY key LIMIT n — never OFFSET), continuing after
+   * `cursor` (null = from the start). `next` is an opaque string to pass back, or null when there are no more
+   * rows. Rows are decoded exactly like readRows. Every row present for the whole scan is returned exactly once.
+   */
+  scanRows(table: TargetTableSpec, cursor: string | null, limit: number): Promise<{ rows: Row[]; next: string | null }>;
   /** Cheap round trip, for health and connectivity tests. */
   ping(): Promise<void>;
   close(): Promise<void>;
