@@ -6,5 +6,6 @@
 export { compileFilter, likeToRegExp, RowFilter } from './filter/compile';
 export { compareDecimal } from './filter/decimal';
 export { FilterError } from './filter/errors';
+export { FilterPushdown, filterToMysql } from './filter/pushdown';
 export { ChangeContext, CompiledMapping, compileMapping, ComputedColumn, ComputedValue, MappingError, microsToUtc, RouteMapping } from './mapping/mapping';
 export { applyFilter, FilterableChange } from './move-semantics';
