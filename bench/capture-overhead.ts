@@ -1,5 +1,5 @@
 import { Connection, createConnection } from 'mysql2/promise';
-import { CatalogRepository } from '@tributary/control';
+import { CatalogRepository, SnapshotRepository } from '@tributary/control';
 import { migrateControl, OUTBOX_TABLE } from '@tributary/db';
 import { ReplicationSetup } from '@tributary/setup';
 import { defaultTargetRegistry } from '@tributary/targets';
@@ -56,7 +56,7 @@ export async function measureCaptureOverhead(options: OverheadOptions, cleanup: 
   await migrateControl(control.knex);
   await source.knex.raw(itemsDdl(PLAIN));
   await source.knex.raw(itemsDdl(CAPTURED));
-  const setup = new ReplicationSetup(new CatalogRepository(control.knex), defaultTargetRegistry());
+  const setup = new ReplicationSetup(new CatalogRepository(control.knex), defaultTargetRegistry(), new SnapshotRepository(control.knex));
   await setup.addSource('bench', source.url);
   await setup.captureTable('bench', CAPTURED);
 

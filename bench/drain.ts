@@ -1,5 +1,5 @@
 import { createServer } from 'node:net';
-import { CatalogRepository, ProgressRepository } from '@tributary/control';
+import { CatalogRepository, ProgressRepository, SnapshotRepository } from '@tributary/control';
 import { migrateControl, OUTBOX_TABLE } from '@tributary/db';
 import { ReplicationSetup } from '@tributary/setup';
 import { defaultTargetRegistry } from '@tributary/targets';
@@ -85,7 +85,7 @@ export async function measureDrain(options: DrainOptions, cleanup: Cleanup): Pro
   // The route must exist before the backlog: a route created later starts at the relay's
   // watermark (CatalogRepository.upsertRoute), and with no relay state yet that is 0.
   await source.knex.raw(itemsDdl(TABLE));
-  const setup = new ReplicationSetup(new CatalogRepository(control.knex), defaultTargetRegistry());
+  const setup = new ReplicationSetup(new CatalogRepository(control.knex), defaultTargetRegistry(), new SnapshotRepository(control.knex));
   await setup.addSource(sourceId, source.url);
   await setup.captureTable(sourceId, TABLE);
   await setup.addTarget({ id: TARGET_ID, kind: 'postgres', url: postgres.url, options: {} });

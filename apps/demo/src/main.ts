@@ -3,7 +3,7 @@ import { Knex } from 'knex';
 import knexFactory from 'knex';
 import { resolve } from 'node:path';
 import { loadConfig, redactUrl } from '@tributary/config';
-import { openMysql, prepareControlDatabase, CatalogRepository, ProgressRepository } from '@tributary/control';
+import { openMysql, prepareControlDatabase, CatalogRepository, ProgressRepository, SnapshotRepository } from '@tributary/control';
 import { AllInOneModule, bootstrap } from '@tributary/platform';
 import { ReplicationSetup } from '@tributary/setup';
 import { defaultTargetRegistry } from '@tributary/targets';
@@ -46,7 +46,7 @@ async function main(): Promise<void> {
 
   const catalog = new CatalogRepository(control);
   const progress = new ProgressRepository(control);
-  const setup = new ReplicationSetup(catalog, defaultTargetRegistry());
+  const setup = new ReplicationSetup(catalog, defaultTargetRegistry(), new SnapshotRepository(control));
   await setup.addSource('demo', demo.DEMO_SOURCE_URL);
   const { warnings } = await setup.captureTable('demo', 'orders');
   warnings.forEach((warning) => say(`  warning: ${warning}`));

@@ -23,9 +23,9 @@ type RowAlias = 'NEW' | 'OLD';
  * converted: UNIX_TIMESTAMP(NOW(6)) gives the same value but goes through
  * the session time zone, which is ambiguous in a DST fall-back hour.
  */
-const TS_MICROS = "TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6))";
+export const TS_MICROS = "TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6))";
 
-const OUTBOX_COLUMNS = ['table_name', 'op', 'pk', 'before_image', 'after_image', 'origin', 'ts', 'schema_hash'];
+export const OUTBOX_COLUMNS = ['table_name', 'op', 'pk', 'before_image', 'after_image', 'origin', 'ts', 'schema_hash'];
 
 /**
  * The three capture triggers of a table (AFTER INSERT, UPDATE, DELETE). Each
@@ -43,7 +43,7 @@ export function generateTriggers(schema: TableSchema): TriggerDefinition[] {
   });
   const names = triggerNames(table);
   const bodyFor = (op: Op, key: RowAlias, before: RowAlias | null, after: RowAlias | null): string =>
-    triggerBody(schema, op, image(keyColumns, key), before && image(schema.columns, before), after && image(schema.columns, after));
+    triggerBody(schema, op, imageExpression(keyColumns, key), before && imageExpression(schema.columns, before), after && imageExpression(schema.columns, after));
   const create = (name: string, op: Op, body: string): TriggerDefinition => ({
     name,
     event: op,
@@ -62,7 +62,12 @@ function triggerBody(schema: TableSchema, op: Op, pk: string, before: string | n
   return `INSERT INTO ${quoteMysql(OUTBOX_TABLE)} (${OUTBOX_COLUMNS.map(quoteMysql).join(', ')}) VALUES (${values.join(', ')})`;
 }
 
-function image(columns: readonly ColumnSpec[], row: RowAlias): string {
+/**
+ * The JSON image of a row in the wire form, for columns read through `row`
+ * (NEW or OLD in a trigger, a table alias in a SELECT: copies and verify read
+ * rows exactly as the triggers write them).
+ */
+export function imageExpression(columns: readonly ColumnSpec[], row: string): string {
   const pairs = columns.map((column) => `${sqlString(validateIdentifier(column.name, 'column'))}, ${wireExpression(column, `${row}.${quoteMysql(column.name)}`)}`);
   return `JSON_OBJECT(${pairs.join(', ')})`;
 }

@@ -37,6 +37,9 @@ const schema = z.object({
   OUTBOX_PURGE_INTERVAL_MS: int(10_000, 100),
   OUTBOX_PURGE_CHUNK_ROWS: int(1000, 1),
 
+  SNAPSHOT_CHUNK_ROWS: int(2000, 10),
+  SNAPSHOT_MAX_IN_FLIGHT_ROWS: int(50_000, 100),
+
   WORKER_RETRY_MIN_MS: int(200, 1),
   WORKER_RETRY_MAX_MS: int(30_000, 1),
   CONFIG_REFRESH_MS: int(2000, 10),
@@ -64,6 +67,11 @@ export interface TributaryConfig {
   };
   outbox: { retentionMs: number; purgeIntervalMs: number; purgeChunkRows: number };
   worker: { retryMinMs: number; retryMaxMs: number };
+  /**
+   * Initial copies and re-syncs: rows locked and copied per chunk, and copy
+   * records a route may have not yet applied before the copier waits for it.
+   */
+  snapshot: { chunkRows: number; maxInFlightRows: number };
   /** Ports of the relay's and the worker's /health and /metrics, on admin.host (0: any free port). */
   httpPorts: { relay: number; worker: number };
   configRefreshMs: number;
@@ -109,6 +117,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       purgeChunkRows: e.OUTBOX_PURGE_CHUNK_ROWS,
     },
     worker: { retryMinMs: e.WORKER_RETRY_MIN_MS, retryMaxMs: e.WORKER_RETRY_MAX_MS },
+    snapshot: { chunkRows: e.SNAPSHOT_CHUNK_ROWS, maxInFlightRows: e.SNAPSHOT_MAX_IN_FLIGHT_ROWS },
     httpPorts: { relay: e.RELAY_HTTP_PORT, worker: e.WORKER_HTTP_PORT },
     configRefreshMs: e.CONFIG_REFRESH_MS,
     driftCheckMs: e.CAPTURE_DRIFT_CHECK_MS,

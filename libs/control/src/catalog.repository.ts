@@ -164,6 +164,7 @@ export class CatalogRepository {
     await this.knex.transaction(async (trx) => {
       await trx('tributary_routes').where({ id }).delete();
       await trx('tributary_route_progress').where({ route_id: id }).delete();
+      await trx('tributary_snapshots').where({ route_id: id }).delete();
     });
   }
 

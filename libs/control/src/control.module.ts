@@ -5,6 +5,8 @@ import { prepareControlDatabase } from './control-database';
 import { CatalogRepository } from './catalog.repository';
 import { ProgressRepository } from './progress.repository';
 import { DeadLetterRepository } from './dead-letter.repository';
+import { SnapshotRepository } from './snapshot.repository';
+import { VerifyRunRepository } from './verify-run.repository';
 
 export const CONTROL_KNEX = Symbol('CONTROL_KNEX');
 
@@ -29,8 +31,10 @@ class ControlKnexCloser implements OnApplicationShutdown {
     { provide: CatalogRepository, inject: [CONTROL_KNEX], useFactory: (knex: Knex) => new CatalogRepository(knex) },
     { provide: ProgressRepository, inject: [CONTROL_KNEX], useFactory: (knex: Knex) => new ProgressRepository(knex) },
     { provide: DeadLetterRepository, inject: [CONTROL_KNEX], useFactory: (knex: Knex) => new DeadLetterRepository(knex) },
+    { provide: SnapshotRepository, inject: [CONTROL_KNEX], useFactory: (knex: Knex) => new SnapshotRepository(knex) },
+    { provide: VerifyRunRepository, inject: [CONTROL_KNEX], useFactory: (knex: Knex) => new VerifyRunRepository(knex) },
     ControlKnexCloser,
   ],
-  exports: [CONTROL_KNEX, CatalogRepository, ProgressRepository, DeadLetterRepository],
+  exports: [CONTROL_KNEX, CatalogRepository, ProgressRepository, DeadLetterRepository, SnapshotRepository, VerifyRunRepository],
 })
 export class ControlModule {}

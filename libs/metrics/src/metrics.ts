@@ -7,6 +7,24 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export class Metrics {
   readonly registry = new Registry();
 
+  readonly snapshotRowsCopied = new Counter({
+    name: 'tributary_snapshot_rows_copied_total',
+    help: 'Source rows an initial copy or re-sync wrote as copy records for a route',
+    labelNames: ['route'],
+    registers: [this.registry],
+  });
+  readonly snapshotProgress = new Gauge({
+    name: 'tributary_snapshot_progress_ratio',
+    help: 'Share of the source rows an initial copy or re-sync has copied (estimated; 1 once copied)',
+    labelNames: ['route'],
+    registers: [this.registry],
+  });
+  readonly snapshotChunkRetries = new Counter({
+    name: 'tributary_snapshot_chunk_retries_total',
+    help: 'Copy chunks retried because application transactions held their rows, or the source failed',
+    labelNames: ['route'],
+    registers: [this.registry],
+  });
   readonly changesRelayed = new Counter({
     name: 'tributary_changes_enqueued_total',
     help: 'Changes the relay put into a route queue',

@@ -36,3 +36,21 @@ export interface ChangeRecord {
   ts: number;
   schema: string;
 }
+
+/**
+ * Origin of the change records an initial copy, re-sync or repair writes into
+ * the outbox for one route: the relay delivers them to that route only, and
+ * the worker applies them as "the source row is now this" (or, for a delete,
+ * "the source has no such row"), whatever the route's filter says of the
+ * change. Never equal to an echo origin ('tributary:<source>').
+ */
+export const COPY_ORIGIN_PREFIX = 'tributary-copy:';
+
+export function copyOrigin(routeId: string): string {
+  return COPY_ORIGIN_PREFIX + routeId;
+}
+
+/** The route a copy record is for, or null for an ordinary change. */
+export function copyRouteOf(origin: string | null): string | null {
+  return origin !== null && origin.startsWith(COPY_ORIGIN_PREFIX) ? origin.slice(COPY_ORIGIN_PREFIX.length) : null;
+}

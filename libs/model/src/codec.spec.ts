@@ -1,4 +1,4 @@
-import { ColumnSpec, decodeValue, epochToUtc, keyHash } from '@tributary/model';
+import { ColumnSpec, decodeValue, encodeValue, epochToUtc, keyHash } from '@tributary/model';
 
 const column = (over: Partial<ColumnSpec>): ColumnSpec => ({
   name: 'c', type: 'string', dataType: 'varchar', columnType: 'varchar(10)', nullable: true,
@@ -26,5 +26,25 @@ describe('codec', () => {
     expect(keyHash('t', ['id'], { id: 1 })).toBe(keyHash('t', ['id'], { id: 1, x: 2 }));
     expect(keyHash('t', ['id'], { id: 1 })).not.toBe(keyHash('u', ['id'], { id: 1 }));
     expect(keyHash('t', ['id'], { id: 1 })).not.toBe(keyHash('t', ['id'], { id: '1' }));
+  });
+});
+
+describe('encodeValue', () => {
+  it('is the inverse of decodeValue for every wire form', () => {
+    const cases: Array<[Partial<ColumnSpec>, unknown]> = [
+      [{ type: 'int' }, -12],
+      [{ type: 'bigint' }, '18446744073709551615'],
+      [{ type: 'decimal' }, '-12345678901234567890.000000001'],
+      [{ type: 'timestamp', fsp: 6 }, '1704164645.123456'],
+      [{ type: 'timestamp', fsp: 0 }, '0'],
+      [{ type: 'binary' }, 'AP8Q'],
+      [{ type: 'bit', length: 4 }, '0101'],
+      [{ type: 'string' }, 'ünï'],
+      [{ type: 'int' }, null],
+    ];
+    for (const [over, wire] of cases) {
+      const spec = column(over);
+      expect(encodeValue(spec, decodeValue(spec, wire))).toEqual(wire);
+    }
   });
 });

@@ -110,3 +110,35 @@ function canonical(value: Value): string | number | null {
   if (Buffer.isBuffer(value)) return 'b64:' + value.toString('base64');
   return value;
 }
+
+/**
+ * The inverse of decodeValue: a decoded value back to the wire form the
+ * triggers write, for change records Tributary itself writes (a repair's
+ * delete of a key the source no longer has).
+ */
+export function encodeValue(column: ColumnSpec, value: Value): unknown {
+  if (value === null) return null;
+  if (Buffer.isBuffer(value)) return value.toString('base64');
+  if (column.type === 'timestamp') return utcToEpoch(String(value));
+  return value;
+}
+
+/** 'YYYY-MM-DD HH:MM:SS[.ffffff]' in UTC → seconds since the epoch with the same fraction digits. */
+export function utcToEpoch(utc: string): string {
+  const match = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?$/.exec(utc);
+  if (!match) throw new ImageDecodeError(`timestamp: not a UTC datetime: ${utc}`);
+  const [, y, mo, d, h, mi, s, fraction] = match;
+  const seconds = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)) / 1000;
+  return fraction ? `${seconds}.${fraction}` : String(seconds);
+}
+
+/** A key row as the JSON key image the triggers write (`pk` of a change record). */
+export function encodeKeyImage(schema: TableSchema, key: Row): string {
+  const image: Record<string, unknown> = {};
+  for (const name of schema.key) {
+    const column = schema.columns.find((c) => c.name === name);
+    if (!column) throw new ImageDecodeError(`key column ${name} is not in schema ${schema.hash}`);
+    image[name] = encodeValue(column, key[name] ?? null);
+  }
+  return JSON.stringify(image);
+}

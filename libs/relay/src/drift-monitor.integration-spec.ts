@@ -1,4 +1,4 @@
-import { CatalogRepository } from '@tributary/control';
+import { CatalogRepository, SnapshotRepository } from '@tributary/control';
 import { migrateControl } from '@tributary/db';
 import { createLogger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
@@ -24,7 +24,7 @@ describe('DriftMonitor (real MariaDB)', () => {
 
   it('flags a captured table altered after capture, and clears the flag once capture is re-installed', async () => {
     const catalog = new CatalogRepository(control.knex);
-    const setup = new ReplicationSetup(catalog, defaultTargetRegistry());
+    const setup = new ReplicationSetup(catalog, defaultTargetRegistry(), new SnapshotRepository(control.knex));
     await source.knex.raw('CREATE TABLE t (id INT PRIMARY KEY, a INT)');
     await setup.addSource('src', source.url);
     await setup.captureTable('src', 't');

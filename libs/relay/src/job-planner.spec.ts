@@ -37,6 +37,22 @@ describe('planJobs', () => {
     ]);
   });
 
+  it('sends copy records only to the route they were written for', () => {
+    const jobs = planJobs({
+      ...base,
+      maxRows: 100,
+      changes: [change(11), change(12, 'orders', 'tributary-copy:to-c'), change(13, 'orders', 'tributary-copy:to-b')],
+      routes: [
+        { routeId: 'to-b', table: 'orders', echoOrigin: 'tributary:b' },
+        { routeId: 'to-c', table: 'orders', echoOrigin: 'tributary:c' },
+      ],
+    });
+    expect(jobs.map((j) => [j.routeId, j.changes.map((c) => c.seq)])).toEqual([
+      ['to-b', [11, 13]],
+      ['to-c', [11, 12]],
+    ]);
+  });
+
   it('sends a heartbeat with the new watermark to an idle route only when asked', () => {
     const routes = [{ routeId: 'idle', table: 'other', echoOrigin: 'x' }];
     expect(planJobs({ ...base, changes: [change(11)], routes })).toEqual([]);

@@ -1,4 +1,4 @@
-import { WireChange } from '@tributary/model';
+import { copyRouteOf, WireChange } from '@tributary/model';
 import { ChangeJobData, wireChangeBytes } from '@tributary/queue';
 
 /** What the relay needs to know about a route to feed it. */
@@ -35,7 +35,7 @@ export interface JobPlanInput {
 export function planJobs(input: JobPlanInput): ChangeJobData[] {
   const jobs: ChangeJobData[] = [];
   for (const route of input.routes) {
-    const mine = input.changes.filter((change) => change.table === route.table && change.origin !== route.echoOrigin);
+    const mine = input.changes.filter((change) => change.table === route.table && change.origin !== route.echoOrigin && isFor(change, route.routeId));
     const base = { v: 1 as const, sourceId: input.sourceId, routeId: route.routeId, table: route.table };
     if (mine.length === 0) {
       if (input.heartbeat.has(route.routeId)) jobs.push({ ...base, watermark: input.watermarkAfter, changes: [] });
@@ -56,4 +56,10 @@ export function planJobs(input: JobPlanInput): ChangeJobData[] {
     jobs.push({ ...base, watermark: input.watermarkAfter, changes: chunk });
   }
   return jobs;
+}
+
+/** Copy records (initial copy, re-sync, repair) go to the one route they were written for; changes to every route. */
+function isFor(change: WireChange, routeId: string): boolean {
+  const copyRoute = copyRouteOf(change.origin);
+  return copyRoute === null || copyRoute === routeId;
 }

@@ -3,17 +3,19 @@ import { hostname } from 'node:os';
 import { createHash, randomBytes } from 'node:crypto';
 import { Knex } from 'knex';
 import { CONFIG, redactUrl, TributaryConfig } from '@tributary/config';
-import { CatalogRepository, openMysql, ProgressRepository } from '@tributary/control';
+import { CatalogRepository, openMysql, ProgressRepository, SnapshotRepository } from '@tributary/control';
 import { LOGGER, Logger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
 import { LeaderLease, OutboxRepository } from '@tributary/outbox';
 import { QueueRegistry, RedisLossDetector } from '@tributary/queue';
+import { SnapshotRunner } from '@tributary/snapshot';
 import { DriftMonitor } from './drift-monitor';
 import { SourceRelay } from './source-relay';
 
 interface RunningSource {
   url: string;
   relay: SourceRelay;
+  copier: SnapshotRunner;
   knex: Knex;
   driftTimer: NodeJS.Timeout;
 }
@@ -35,6 +37,7 @@ export class RelayService implements OnApplicationBootstrap, BeforeApplicationSh
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly catalog: CatalogRepository,
     private readonly progress: ProgressRepository,
+    private readonly snapshots: SnapshotRepository,
     private readonly queues: QueueRegistry,
     private readonly lossDetector: RedisLossDetector,
     private readonly metrics: Metrics,
@@ -73,10 +76,11 @@ export class RelayService implements OnApplicationBootstrap, BeforeApplicationSh
     const { relay: settings, outbox, configRefreshMs } = this.config;
     const knex = openMysql(url);
     const logger = this.logger.child({ source: sourceId, component: 'relay' });
+    const outboxRepository = new OutboxRepository(knex);
     const relay = new SourceRelay({
       sourceId,
       leaderId: this.leaderId,
-      outbox: new OutboxRepository(knex),
+      outbox: outboxRepository,
       lease: new LeaderLease(this.config.controlDatabaseUrl, leaderLockName(this.config.controlDatabaseUrl, sourceId)),
       catalog: this.catalog,
       progress: this.progress,
@@ -92,12 +96,26 @@ export class RelayService implements OnApplicationBootstrap, BeforeApplicationSh
         purgeChunkRows: outbox.purgeChunkRows,
       },
     });
+    // Initial copies and re-syncs: one copier per source across all relay processes, apart from the relay's own lock.
+    const copier = new SnapshotRunner({
+      sourceId,
+      source: knex,
+      outbox: outboxRepository,
+      lease: new LeaderLease(this.config.controlDatabaseUrl, leaderLockName(this.config.controlDatabaseUrl, sourceId, 'copier')),
+      catalog: this.catalog,
+      snapshots: this.snapshots,
+      progress: this.progress,
+      metrics: this.metrics,
+      logger: logger.child({ component: 'copier' }),
+      settings: { ...this.config.snapshot, pollMs: configRefreshMs, leaderRetryMs: settings.leaderRetryMs },
+    });
     logger.info({ url: redactUrl(url) }, 'relay starts for source');
     relay.start();
+    copier.start();
     const drift = new DriftMonitor(sourceId, knex, this.catalog, this.metrics, logger);
     const driftTimer = setInterval(() => void drift.check().catch(() => undefined), this.config.driftCheckMs);
     void drift.check().catch(() => undefined);
-    this.running.set(sourceId, { url, relay, knex, driftTimer });
+    this.running.set(sourceId, { url, relay, copier, knex, driftTimer });
   }
 
   private async stopSource(sourceId: string): Promise<void> {
@@ -105,7 +123,7 @@ export class RelayService implements OnApplicationBootstrap, BeforeApplicationSh
     if (!running) return;
     this.running.delete(sourceId);
     clearInterval(running.driftTimer);
-    await running.relay.stop();
+    await Promise.all([running.relay.stop(), running.copier.stop()]);
     await running.knex.destroy();
   }
 }
@@ -115,7 +133,7 @@ export class RelayService implements OnApplicationBootstrap, BeforeApplicationSh
  * databases share a server must not contend for one source id, so the name
  * hashes the control database together with the source.
  */
-export function leaderLockName(controlDatabaseUrl: string, sourceId: string): string {
+export function leaderLockName(controlDatabaseUrl: string, sourceId: string, role: 'relay' | 'copier' = 'relay'): string {
   const database = new URL(controlDatabaseUrl).pathname.replace(/^\//, '');
-  return `tributary_relay_${createHash('sha1').update(`${database}/${sourceId}`).digest('hex')}`;
+  return `tributary_${role}_${createHash('sha1').update(`${database}/${sourceId}`).digest('hex')}`;
 }

@@ -1,21 +1,13 @@
 import { initialCopyOf } from './initial-copy';
 
 describe('initialCopyOf', () => {
-  it('says plainly that existing rows are not copied yet', () => {
-    expect(initialCopyOf('items', 3, true)).toEqual({
-      available: false,
-      sourceRows: 3,
-      message: 'This table already has 3 rows; initial copy (snapshot) is not implemented yet — only changes from now on will be replicated (issue #5).',
-    });
-    expect(initialCopyOf('items', 1, true).message).toContain('already has 1 row;');
-    expect(initialCopyOf('items', 2_500_000, false).message).toContain('already has about 2500000 rows;');
+  it('says a copy was requested, with the row count', () => {
+    expect(initialCopyOf('items', 3, true, true)).toEqual({ requested: true, sourceRows: 3, message: expect.stringContaining('items has 3 rows; an initial copy was requested') });
+    expect(initialCopyOf('items', 2_500_000, false, true).message).toContain('has about 2500000 rows;');
+    expect(initialCopyOf('items', null, false, true).message).toContain('unknown number of rows');
   });
 
-  it('has nothing to copy from an empty table', () => {
-    expect(initialCopyOf('items', 0, true)).toEqual({ available: false, sourceRows: 0, message: expect.stringContaining('nothing to copy') });
-  });
-
-  it('admits an unknown count', () => {
-    expect(initialCopyOf('items', null, false)).toEqual({ available: false, sourceRows: null, message: expect.stringContaining('could not be counted') });
+  it('says what is missed when no copy was asked for', () => {
+    expect(initialCopyOf('items', 1, true, false)).toEqual({ requested: false, sourceRows: 1, message: expect.stringContaining('only changes from now on') });
   });
 });

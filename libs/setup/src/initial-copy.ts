@@ -1,35 +1,28 @@
 /**
- * What a new route does with the rows its table already has. Routes start
- * at the relay's current position: they get changes from now on. Copying
- * the existing rows (a snapshot) comes with issue #5; until then every
- * answer says so plainly instead of leaving a half-filled target to be
- * discovered later.
+ * What a new route (or a route pointed at another target table) does with
+ * the rows its source table already has: an initial copy is requested unless
+ * the caller said not to, and the answer says plainly which it was.
  */
 export interface InitialCopy {
-  /** Whether the existing rows will be copied: not yet (issue #5). */
-  available: false;
+  /** Whether an initial copy (snapshot) was requested: follow it at GET /api/routes/{id}/snapshot. */
+  requested: boolean;
   /** Rows the source table has now (estimated for large tables); null if the source could not be asked. */
   sourceRows: number | null;
   message: string;
 }
 
-export function initialCopyOf(table: string, rows: number | null, exact: boolean): InitialCopy {
-  if (rows === null) {
+export function initialCopyOf(table: string, rows: number | null, exact: boolean, requested: boolean): InitialCopy {
+  const count = rows === null ? 'an unknown number of rows (the source did not answer)' : `${exact ? '' : 'about '}${rows} row${rows === 1 ? '' : 's'}`;
+  if (requested) {
     return {
-      available: false,
-      sourceRows: null,
-      message:
-        `The rows ${table} already has could not be counted (the source did not answer); initial copy (snapshot) is not implemented yet — ` +
-        'only changes from now on will be replicated (issue #5).',
+      requested,
+      sourceRows: rows,
+      message: `${table} has ${count}; an initial copy was requested: the target gets every existing row while changes keep flowing (progress: GET /api/routes/{id}/snapshot).`,
     };
   }
-  if (rows === 0) {
-    return { available: false, sourceRows: 0, message: `${table} has no rows yet, so there is nothing to copy: every change from now on is replicated.` };
-  }
-  const count = `${exact ? '' : 'about '}${rows} row${rows === 1 ? '' : 's'}`;
   return {
-    available: false,
+    requested,
     sourceRows: rows,
-    message: `This table already has ${count}; initial copy (snapshot) is not implemented yet — only changes from now on will be replicated (issue #5).`,
+    message: `${table} has ${count}; no initial copy was asked for, so only changes from now on are replicated (POST /api/routes/{id}/resync copies the rest).`,
   };
 }

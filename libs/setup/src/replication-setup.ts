@@ -1,4 +1,4 @@
-import { CatalogRepository, RouteRecord, TargetRecord } from '@tributary/control';
+import { CatalogRepository, RouteRecord, SnapshotRepository, TargetRecord } from '@tributary/control';
 import { TableSchema } from '@tributary/model';
 import { TargetRegistry } from '@tributary/targets';
 import { CaptureSetup } from './capture-setup';
@@ -20,11 +20,11 @@ export class ReplicationSetup {
   readonly targets: TargetSetup;
   readonly routes: RouteSetup;
 
-  constructor(catalog: CatalogRepository, registry: TargetRegistry) {
+  constructor(catalog: CatalogRepository, registry: TargetRegistry, snapshots: SnapshotRepository) {
     this.sources = new SourceSetup(catalog);
     this.tables = new CaptureSetup(catalog, this.sources);
     this.targets = new TargetSetup(catalog, registry);
-    this.routes = new RouteSetup(catalog, this.sources, this.tables, this.targets);
+    this.routes = new RouteSetup(catalog, this.sources, this.tables, this.targets, snapshots);
   }
 
   /** Registers (or updates) a source database and creates its outbox. */

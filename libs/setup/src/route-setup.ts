@@ -1,4 +1,4 @@
-import { CatalogRepository, RouteRecord, TargetRecord } from '@tributary/control';
+import { CatalogRepository, RouteRecord, SnapshotRecord, SnapshotRepository, TargetRecord } from '@tributary/control';
 import { TableSchema, validateIdentifier } from '@tributary/model';
 import { TargetConfigError, TransientTargetError } from '@tributary/targets';
 import { CaptureSetup } from './capture-setup';
@@ -25,6 +25,8 @@ export interface RouteInput {
   /** Column mapping (RouteMapping of @tributary/replication), or null for columns as at the source. */
   mapping?: unknown;
   conflictPolicy?: unknown;
+  /** Copy the rows the table already has (an initial copy). Default: true. */
+  initialCopy?: boolean;
 }
 
 /** What can change on an existing route; for filter and mapping, null clears. */
@@ -36,11 +38,11 @@ export interface RouteUpdate {
 }
 
 /**
- * Whether the rows already at the target can be brought in line with a
- * changed filter or mapping. A filter applies to changes from now on: rows
- * already there are not re-evaluated until the route is re-synced.
+ * After a changed filter or mapping: a filter applies to changes from now on,
+ * so rows already at the target follow the new rules only after a re-sync.
  */
 export interface Resync {
+  /** Always true since issue #5: POST /api/routes/{id}/resync. */
   available: boolean;
   message: string;
 }
@@ -61,6 +63,7 @@ export class RouteSetup {
     private readonly sources: SourceSetup,
     private readonly capture: CaptureSetup,
     private readonly targets: TargetSetup,
+    private readonly snapshots: SnapshotRepository,
   ) {}
 
   /**
@@ -75,10 +78,14 @@ export class RouteSetup {
     const route = await this.check(input);
     if (await this.catalog.getRoute(route.id)) throw new ConflictError(`route ${route.id} already exists`, 'id');
     await this.checkTargetTable(route);
-    const initialCopy = await this.initialCopy(route);
+    const rows = await this.sourceRows(route);
+    // Even an empty table is copied: a row inserted between this count and the route going live is not lost.
+    const copy = input.initialCopy !== false;
     await opts.beforeInsert?.(route);
     if (!(await this.catalog.insertRoute(route))) throw new ConflictError(`route ${route.id} already exists`, 'id');
-    return { route, initialCopy };
+    // After the insert: the copier only looks at snapshots of routes that exist.
+    if (copy) await this.snapshots.request(route.id, 'initial', null);
+    return { route, initialCopy: initialCopyOf(route.table, rows.rows, rows.exact, copy) };
   }
 
   /** Adds or replaces a route without looking at the target (scripts and the demo: safe to run again). */
@@ -110,6 +117,7 @@ export class RouteSetup {
    * @throws NotFoundError, InvalidInputError, ConflictError, UnavailableError (as create).
    */
   async update(id: string, changes: RouteUpdate): Promise<{ route: RouteRecord; initialCopy: InitialCopy | null; resync: Resync | null }> {
+    // A new target table starts empty; the rows it misses come with a re-sync, asked for below once the route points at it.
     const current = await this.get(id);
     const { filter, mapping, ...plain } = changes;
     let route: RouteRecord = { ...current, ...definedOnly(plain) };
@@ -127,13 +135,17 @@ export class RouteSetup {
     const mappingChanged = JSON.stringify(route.mapping ?? null) !== JSON.stringify(current.mapping ?? null);
     if (tableChanged) await this.checkNoClash(route);
     if (tableChanged || mappingChanged) await this.checkTargetTable(route);
-    if (tableChanged) initialCopy = await this.initialCopy(route);
+    const rows = tableChanged ? await this.sourceRows(route) : null;
     await this.catalog.updateRoute(id, {
       enabled: route.enabled,
       targetTable: route.targetTable,
       ...(filterChanged ? { filter: route.filter ?? null } : {}),
       ...(mappingChanged ? { mapping: route.mapping ?? null } : {}),
     });
+    if (rows) {
+      const copy = await this.snapshots.request(id, 'initial', null);
+      initialCopy = initialCopyOf(route.table, rows.rows, rows.exact, copy);
+    }
     return { route, initialCopy, resync: filterChanged || mappingChanged ? resyncOf(filterChanged, mappingChanged) : null };
   }
 
@@ -223,15 +235,46 @@ export class RouteSetup {
     }
   }
 
+  /**
+   * Copies the route's source rows again through the normal apply path (a
+   * re-sync: after a filter or mapping change, or to repair a target
+   * wholesale). Rows that no longer match the filter are deleted at the
+   * target as they are met; rows at the target whose key the source no
+   * longer has are found by verify and removed by repair.
+   *
+   * @throws NotFoundError, ConflictError (a copy is still running for the route).
+   */
+  async resync(id: string, requestedBy: string | null): Promise<SnapshotRecord> {
+    await this.get(id);
+    if (!(await this.snapshots.request(id, 'resync', requestedBy))) {
+      throw new ConflictError(`route ${id} already has an initial copy or re-sync running; cancel it first (DELETE /api/routes/${id}/snapshot)`, 'routeId');
+    }
+    return (await this.snapshots.get(id))!;
+  }
+
+  /** @throws NotFoundError (no route, or it never had a copy). */
+  async snapshot(id: string): Promise<SnapshotRecord> {
+    await this.get(id);
+    const snapshot = await this.snapshots.get(id);
+    if (!snapshot) throw new NotFoundError(`route ${id} has had no initial copy or re-sync`, 'routeId');
+    return snapshot;
+  }
+
+  /** Stops a running copy; rows already copied stay. @throws NotFoundError, ConflictError (nothing running). */
+  async cancelSnapshot(id: string, by: string | null): Promise<SnapshotRecord> {
+    const snapshot = await this.snapshot(id);
+    if (!(await this.snapshots.cancel(id, by))) throw new ConflictError(`the copy of route ${id} is ${snapshot.status}, not running`, 'routeId');
+    return (await this.snapshots.get(id))!;
+  }
+
   /** Counting is only information: a source that does not answer leaves the count unknown. */
-  private async initialCopy(route: RouteRecord): Promise<InitialCopy> {
+  private async sourceRows(route: RouteRecord): Promise<{ rows: number | null; exact: boolean }> {
     const source = await this.sources.require(route.sourceId);
     try {
-      const { rows, exact } = await withSource(source, (knex) => countRows(knex, route.table));
-      return initialCopyOf(route.table, rows, exact);
+      return await withSource(source, (knex) => countRows(knex, route.table));
     } catch (error) {
       if (!(error instanceof UnavailableError)) throw error;
-      return initialCopyOf(route.table, null, false);
+      return { rows: null, exact: false };
     }
   }
 }
@@ -256,10 +299,10 @@ function unreachableTarget(target: TargetRecord, table: string, error: unknown):
 function resyncOf(filterChanged: boolean, mappingChanged: boolean): Resync {
   const what = filterChanged && mappingChanged ? 'filter and mapping apply' : filterChanged ? 'filter applies' : 'mapping applies';
   return {
-    available: false,
+    available: true,
     message:
-      `The new ${what} to changes from now on. Rows already at the target are not re-evaluated until the route is re-synced, ` +
-      'and re-sync (snapshot) is not implemented yet (issue #5).',
+      `The new ${what} to changes from now on. Rows already at the target follow it after a re-sync: POST /api/routes/{id}/resync ` +
+      '(then verify: POST /api/routes/{id}/verify).',
   };
 }
 

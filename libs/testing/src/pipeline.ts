@@ -1,5 +1,5 @@
 import { introspectTable } from '@tributary/capture';
-import { CatalogRepository, DeadLetterRepository, ProgressRepository } from '@tributary/control';
+import { CatalogRepository, DeadLetterRepository, ProgressRepository, SnapshotRepository } from '@tributary/control';
 import { migrateControl } from '@tributary/db';
 import { Row, TableSchema } from '@tributary/model';
 import { ReplicationSetup } from '@tributary/setup';
@@ -41,7 +41,7 @@ export async function createPipeline(options: { redisUrl?: string } = {}): Promi
   await migrateControl(control.knex);
   const catalog = new CatalogRepository(control.knex);
   const progress = new ProgressRepository(control.knex);
-  const setup = new ReplicationSetup(catalog, defaultTargetRegistry());
+  const setup = new ReplicationSetup(catalog, defaultTargetRegistry(), new SnapshotRepository(control.knex));
   const prefix = uniqueName('trib');
   const redisUrl = options.redisUrl ?? TEST_REDIS_URL;
   const processes: AppProcess[] = [];

@@ -14,7 +14,7 @@ const route: RouteRecord = {
   id: 'r', sourceId: 'shop', table: 'orders', targetId: 'pg', targetTable: 'eu_orders', enabled: true,
   filter: "region = 'EU'", mapping: { exclude: ['secret'], rename: { id: 'order_id' }, computed: [{ name: 'op', value: 'op' }] },
 };
-const wire = { seq: 9, table: 'orders', ts: 1_700_000_000_000_000 } as WireChange;
+const wire = { seq: 9, table: 'orders', ts: 1_700_000_000_000_000, origin: null } as WireChange;
 const update = (from: string, to: string, id = 1): RowChange => ({
   seq: 9, op: 'update', key: { id }, before: { id: 1, region: from, secret: 's' }, after: { id, region: to, secret: 's' },
 });
@@ -35,6 +35,23 @@ describe('routePlan', () => {
     expect(plan.transform(wire, update('EU', 'US', 2), 'shop')).toEqual({
       seq: 9, op: 'delete', key: { order_id: 1 }, before: { order_id: 1, region: 'EU', op: 'delete' }, after: null,
     });
+  });
+
+  it('applies copy records as "the source row is now this": kept if it matches, deleted at the target if not', () => {
+    const plan = routePlan(route, schema);
+    const copy = { ...wire, origin: 'tributary-copy:r' } as WireChange;
+    const row = (region: string): RowChange => ({ seq: 9, op: 'insert', key: { id: 3 }, before: null, after: { id: 3, region, secret: 's' } });
+    expect(plan.transform(copy, row('EU'), 'shop')).toEqual({
+      seq: 9, op: 'insert', key: { order_id: 3 }, before: null, after: { order_id: 3, region: 'EU', op: 'insert' },
+    });
+    expect(plan.transform(copy, row('US'), 'shop')).toEqual({
+      seq: 9, op: 'delete', key: { order_id: 3 }, before: { order_id: 3, region: 'US', op: 'delete' }, after: null,
+    });
+    // A copy delete (the source has no such row) deletes even though no image can match the filter.
+    const gone: RowChange = { seq: 9, op: 'delete', key: { id: 4 }, before: null, after: null };
+    expect(plan.transform(copy, gone, 'shop')).toEqual({ seq: 9, op: 'delete', key: { order_id: 4 }, before: null, after: null });
+    // An ordinary delete of a row that never matched is still dropped.
+    expect(plan.transform(wire, gone, 'shop')).toBeNull();
   });
 
   it('passes changes through untouched without filter and mapping', () => {

@@ -1,5 +1,5 @@
 import { RouteRecord } from '@tributary/control';
-import { TableSchema, WireChange } from '@tributary/model';
+import { copyRouteOf, TableSchema, WireChange } from '@tributary/model';
 import { applyFilter, compileFilter, compileMapping, CompiledMapping, FilterError, MappingError, RowFilter } from '@tributary/replication';
 import { RowChange, TargetTableSpec } from '@tributary/targets';
 
@@ -53,7 +53,7 @@ export function routePlan(route: RouteRecord, schema: TableSchema): RoutePlan {
   return {
     spec,
     transform(wire, change, sourceId) {
-      const kept = filter ? applyFilter(change, filter.evaluate, schema.key) : change;
+      const kept = copyRouteOf(wire.origin) !== null ? copied(change, filter) : filter ? applyFilter(change, filter.evaluate, schema.key) : change;
       if (!kept || !mapping) return kept;
       const context = { source: sourceId, table: wire.table, seq: wire.seq, op: kept.op, ts: wire.ts };
       return {
@@ -65,4 +65,16 @@ export function routePlan(route: RouteRecord, schema: TableSchema): RoutePlan {
       };
     },
   };
+}
+
+/**
+ * A copy record (initial copy, re-sync, repair) states what the source holds
+ * now, not what changed: an insert is "the row is this" and the target gets
+ * it if it matches the filter and loses it if it does not (a re-sync after a
+ * filter change removes rows that stopped matching); a delete is "the source
+ * has no such row", whatever the filter says.
+ */
+function copied(change: RowChange, filter: RowFilter | null): RowChange {
+  if (change.op === 'insert' && change.after && (!filter || filter.evaluate(change.after))) return change;
+  return { seq: change.seq, op: 'delete', key: change.key, before: change.after ?? change.before, after: null };
 }

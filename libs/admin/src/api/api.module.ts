@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { CatalogRepository } from '@tributary/control';
+import { CatalogRepository, SnapshotRepository } from '@tributary/control';
 import { CaptureSetup, ReplicationSetup, RouteSetup, SourceSetup, TargetSetup } from '@tributary/setup';
 import { defaultTargetRegistry } from '@tributary/targets';
 import { RoutesController } from './routes.controller';
@@ -22,7 +22,11 @@ import { TargetsService } from './targets.service';
 @Module({
   controllers: [SourcesController, TablesController, TargetsController, RoutesController],
   providers: [
-    { provide: ReplicationSetup, inject: [CatalogRepository], useFactory: (catalog: CatalogRepository) => new ReplicationSetup(catalog, defaultTargetRegistry()) },
+    {
+      provide: ReplicationSetup,
+      inject: [CatalogRepository, SnapshotRepository],
+      useFactory: (catalog: CatalogRepository, snapshots: SnapshotRepository) => new ReplicationSetup(catalog, defaultTargetRegistry(), snapshots),
+    },
     { provide: SourceSetup, inject: [ReplicationSetup], useFactory: (setup: ReplicationSetup) => setup.sources },
     { provide: CaptureSetup, inject: [ReplicationSetup], useFactory: (setup: ReplicationSetup) => setup.tables },
     { provide: TargetSetup, inject: [ReplicationSetup], useFactory: (setup: ReplicationSetup) => setup.targets },

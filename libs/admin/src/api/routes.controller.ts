@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, UseInterceptors } from '@nestjs/common';
 import {
+  ApiAcceptedResponse,
   ApiBadGatewayResponse,
   ApiBadRequestResponse,
   ApiBearerAuth,
@@ -11,7 +12,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { CreatedRouteDto, CreateRouteDto, RouteDto, UpdatedRouteDto, UpdateRouteDto } from './routes.dto';
+import { CreatedRouteDto, CreateRouteDto, ResyncRequestDto, RouteDto, SnapshotDto, UpdatedRouteDto, UpdateRouteDto } from './routes.dto';
 import { RoutesService } from './routes.service';
 import { SetupErrorsInterceptor } from './setup-errors.interceptor';
 
@@ -23,7 +24,7 @@ export class RoutesController {
   constructor(private readonly routes: RoutesService) {}
 
   @Post()
-  @ApiOperation({ summary: 'Add a route: one captured source table into one target table, from now on' })
+  @ApiOperation({ summary: 'Add a route: one captured source table into one target table (existing rows copied online unless initialCopy is false)' })
   @ApiCreatedResponse({ type: CreatedRouteDto, description: 'The route, and initialCopy: what happens to the rows the table already has' })
   @ApiBadRequestResponse({
     description: 'A field names something that does not exist, is not a valid identifier, is not supported yet, or the existing target table does not fit',
@@ -73,6 +74,35 @@ export class RoutesController {
   @ApiNotFoundResponse({ description: 'No such route' })
   resume(@Param('routeId') routeId: string): Promise<RouteDto> {
     return this.routes.setEnabled(routeId, true);
+  }
+
+  @Post(':routeId/resync')
+  @HttpCode(202)
+  @ApiOperation({
+    summary: "Copy the route's source rows again (online), e.g. after a filter or mapping change; the relay's copier runs it",
+  })
+  @ApiAcceptedResponse({ type: SnapshotDto })
+  @ApiNotFoundResponse({ description: 'No such route' })
+  @ApiConflictResponse({ description: 'An initial copy or re-sync of this route is still running' })
+  resync(@Param('routeId') routeId: string, @Body() body: ResyncRequestDto): Promise<SnapshotDto> {
+    return this.routes.resync(routeId, body?.actor ?? null);
+  }
+
+  @Get(':routeId/snapshot')
+  @ApiOperation({ summary: 'The latest initial copy or re-sync of the route: status, rows copied, estimated time left' })
+  @ApiOkResponse({ type: SnapshotDto })
+  @ApiNotFoundResponse({ description: 'No such route, or it never had a copy' })
+  snapshot(@Param('routeId') routeId: string): Promise<SnapshotDto> {
+    return this.routes.snapshot(routeId);
+  }
+
+  @Delete(':routeId/snapshot')
+  @ApiOperation({ summary: 'Cancel a running initial copy or re-sync (rows already copied stay)' })
+  @ApiOkResponse({ type: SnapshotDto })
+  @ApiNotFoundResponse({ description: 'No such route, or it never had a copy' })
+  @ApiConflictResponse({ description: 'Nothing is running' })
+  cancelSnapshot(@Param('routeId') routeId: string): Promise<SnapshotDto> {
+    return this.routes.cancelSnapshot(routeId, null);
   }
 
   @Delete(':routeId')

@@ -1,7 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Allow, IsBoolean, IsOptional, IsString } from 'class-validator';
-import { RouteRecord } from '@tributary/control';
+import { RouteRecord, SnapshotRecord } from '@tributary/control';
 import { InitialCopy } from '@tributary/setup';
+import { snapshotProgress } from '@tributary/snapshot';
 
 const FILTER_DOC =
   'Row filter over the source columns (null: every row). SQL-like: and/or/not, = != <> < <= > >=, in (...), not in, ' +
@@ -59,6 +60,16 @@ export class CreateRouteDto {
   @ApiPropertyOptional({ type: 'object', additionalProperties: true, nullable: true, description: 'Conflict policy. Not supported yet (issue #6): absent or null.' })
   @Allow()
   conflictPolicy?: unknown;
+
+  @ApiPropertyOptional({
+    description:
+      'Copy the rows the table already has (an initial copy, online: writers are never blocked for more than a moment), then keep ' +
+      'following changes. Default true; false replicates changes from now on only.',
+    default: true,
+  })
+  @IsOptional()
+  @IsBoolean()
+  initialCopy?: boolean;
 }
 
 /** PATCH: what is given changes; what is left out stays. */
@@ -127,18 +138,100 @@ export class RouteDto {
 
 /** What happens to the rows the source table already has when a route starts. */
 export class InitialCopyDto {
-  @ApiProperty({ description: 'Whether existing rows are copied: not yet (the snapshot comes with issue #5)', example: false })
-  available!: boolean;
+  @ApiProperty({ description: 'Whether an initial copy of the existing rows was requested (follow it at GET /api/routes/{id}/snapshot)', example: true })
+  requested!: boolean;
 
   @ApiProperty({ type: Number, nullable: true, description: 'Rows the source table has (estimated for large tables); null if unknown' })
   sourceRows!: number | null;
 
-  @ApiProperty({ example: 'This table already has 120 rows; initial copy (snapshot) is not implemented yet — only changes from now on will be replicated (issue #5).' })
+  @ApiProperty({ example: 'orders has 120 rows; an initial copy was requested: the target gets every existing row while changes keep flowing.' })
   message!: string;
 
   static from(copy: InitialCopy): InitialCopyDto {
-    return { available: copy.available, sourceRows: copy.sourceRows, message: copy.message };
+    return { requested: copy.requested, sourceRows: copy.sourceRows, message: copy.message };
   }
+}
+
+/** An initial copy or re-sync of one route, and how far it is. */
+export class SnapshotDto {
+  @ApiProperty({ example: 'orders-pg' })
+  routeId!: string;
+
+  @ApiProperty({
+    enum: ['pending', 'copying', 'catching_up', 'done', 'failed', 'cancelled'],
+    description:
+      'pending: waiting for the copier (in the relay); copying: chunks being copied; catching_up: every row copied, the route is ' +
+      'applying the rest; done: the target holds every row; failed: see error; cancelled',
+  })
+  status!: string;
+
+  @ApiProperty({ enum: ['initial', 'resync'] })
+  reason!: string;
+
+  @ApiProperty({ type: String, nullable: true })
+  requestedBy!: string | null;
+
+  @ApiProperty({ description: 'Rows copied so far' })
+  rowsCopied!: number;
+
+  @ApiProperty({ type: Number, nullable: true, description: 'Rows the table has, from its statistics (an estimate)' })
+  rowsEstimated!: number | null;
+
+  @ApiProperty({ type: Number, nullable: true, description: 'Share copied, 0..1 (from the estimate; 1 once every row is copied)' })
+  fraction!: number | null;
+
+  @ApiProperty({ type: Number, nullable: true, description: 'Seconds left to copy the rest at the rate so far' })
+  etaSeconds!: number | null;
+
+  @ApiProperty({ description: 'Chunks copied (each one short locking read of up to SNAPSHOT_CHUNK_ROWS rows)' })
+  chunks!: number;
+
+  @ApiProperty({ type: Number, nullable: true, description: 'Outbox position when copying ended: done once the route applied it' })
+  finalSeq!: number | null;
+
+  @ApiProperty({ type: String, nullable: true, description: 'Why it failed, or the last problem it is retrying' })
+  error!: string | null;
+
+  @ApiProperty()
+  requestedAt!: string;
+
+  @ApiProperty({ type: String, nullable: true })
+  startedAt!: string | null;
+
+  @ApiProperty({ type: String, nullable: true })
+  copiedAt!: string | null;
+
+  @ApiProperty({ type: String, nullable: true })
+  finishedAt!: string | null;
+
+  static from(snapshot: SnapshotRecord): SnapshotDto {
+    const progress = snapshotProgress(snapshot);
+    const iso = (date: Date | null) => (date ? date.toISOString() : null);
+    return {
+      routeId: snapshot.routeId,
+      status: snapshot.status,
+      reason: snapshot.reason,
+      requestedBy: snapshot.requestedBy,
+      rowsCopied: snapshot.rowsCopied,
+      rowsEstimated: progress.rowsEstimated,
+      fraction: progress.fraction,
+      etaSeconds: progress.etaSeconds,
+      chunks: snapshot.chunks,
+      finalSeq: snapshot.finalSeq,
+      error: snapshot.error,
+      requestedAt: snapshot.requestedAt.toISOString(),
+      startedAt: iso(snapshot.startedAt),
+      copiedAt: iso(snapshot.copiedAt),
+      finishedAt: iso(snapshot.finishedAt),
+    };
+  }
+}
+
+export class ResyncRequestDto {
+  @ApiPropertyOptional({ description: 'Who asks (kept with the re-sync)', example: 'ops@example.com' })
+  @IsOptional()
+  @IsString()
+  actor?: string;
 }
 
 export class CreatedRouteDto extends RouteDto {
@@ -148,13 +241,11 @@ export class CreatedRouteDto extends RouteDto {
 
 /** After a filter or mapping change: what happens to the rows already at the target. */
 export class ResyncDto {
-  @ApiProperty({ description: 'Whether the route can be re-synced so the rows already at the target follow the new rules: not yet (issue #5)', example: false })
+  @ApiProperty({ description: 'Whether the route can be re-synced so the rows already at the target follow the new rules', example: true })
   available!: boolean;
 
   @ApiProperty({
-    example:
-      'The new filter applies to changes from now on. Rows already at the target are not re-evaluated until the route is re-synced, ' +
-      'and re-sync (snapshot) is not implemented yet (issue #5).',
+    example: 'The new filter applies to changes from now on. Rows already at the target follow it after a re-sync: POST /api/routes/{id}/resync.',
   })
   message!: string;
 }
@@ -163,6 +254,6 @@ export class UpdatedRouteDto extends RouteDto {
   @ApiProperty({ type: InitialCopyDto, nullable: true, description: 'When targetTable changed: the new table gets changes from now on' })
   initialCopy!: InitialCopyDto | null;
 
-  @ApiProperty({ type: ResyncDto, nullable: true, description: 'When filter or mapping changed: rows already at the target are not re-evaluated' })
+  @ApiProperty({ type: ResyncDto, nullable: true, description: 'When filter or mapping changed: rows already at the target follow after a re-sync' })
   resync!: ResyncDto | null;
 }

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { LOGGER, Logger } from '@tributary/logger';
 import { QueueRegistry } from '@tributary/queue';
 import { RouteSetup } from '@tributary/setup';
-import { CreatedRouteDto, CreateRouteDto, InitialCopyDto, RouteDto, UpdatedRouteDto, UpdateRouteDto } from './routes.dto';
+import { CreatedRouteDto, CreateRouteDto, InitialCopyDto, RouteDto, SnapshotDto, UpdatedRouteDto, UpdateRouteDto } from './routes.dto';
 
 /**
  * Routes through the setup layer. Also keeps Redis tidy: a route's queue is
@@ -46,6 +46,22 @@ export class RoutesService {
 
   async setEnabled(id: string, enabled: boolean): Promise<RouteDto> {
     return RouteDto.from((await this.routes.update(id, { enabled })).route);
+  }
+
+  async resync(id: string, actor: string | null): Promise<SnapshotDto> {
+    const snapshot = SnapshotDto.from(await this.routes.resync(id, actor));
+    this.logger.info({ route: id, actor }, 're-sync requested');
+    return snapshot;
+  }
+
+  async snapshot(id: string): Promise<SnapshotDto> {
+    return SnapshotDto.from(await this.routes.snapshot(id));
+  }
+
+  async cancelSnapshot(id: string, actor: string | null): Promise<SnapshotDto> {
+    const snapshot = SnapshotDto.from(await this.routes.cancelSnapshot(id, actor));
+    this.logger.info({ route: id, actor }, 'initial copy / re-sync cancelled');
+    return snapshot;
   }
 
   async delete(id: string): Promise<void> {

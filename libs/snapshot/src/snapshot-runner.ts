@@ -1,0 +1,257 @@
+import { Knex } from 'knex';
+import { CatalogRepository, ProgressRepository, RouteRecord, SnapshotRecord, SnapshotRepository } from '@tributary/control';
+import { Logger } from '@tributary/logger';
+import { Metrics } from '@tributary/metrics';
+import { TableSchema } from '@tributary/model';
+import { LeaderLease, OutboxRepository } from '@tributary/outbox';
+import { compileFilter, FilterError, filterToMysql } from '@tributary/replication';
+import { CopyContendedError, SourceCopier } from './copier';
+import { decodeKeyText, encodeKey } from './key-sql';
+import { progressLine } from './progress';
+import { RowCondition } from './source-table';
+
+export interface SnapshotRunnerDeps {
+  sourceId: string;
+  /** The source database (openMysql: READ COMMITTED, UTC). */
+  source: Knex;
+  outbox: OutboxRepository;
+  /** One copier per source at a time, across all relay processes. */
+  lease: LeaderLease;
+  catalog: CatalogRepository;
+  snapshots: SnapshotRepository;
+  progress: ProgressRepository;
+  metrics: Metrics;
+  logger: Logger;
+  settings: { chunkRows: number; maxInFlightRows: number; pollMs: number; leaderRetryMs: number };
+}
+
+/** A copy that cannot go on until someone changes the route (it is marked failed with this). */
+class SnapshotConfigError extends Error {}
+
+/** What the copier keeps in memory per running snapshot (lost on restart, rebuilt as it goes). */
+interface CopyState {
+  chunkRows: number;
+  /** Copy records written this term and not yet known applied, by highest seq: the in-flight bound. */
+  inFlight: Array<{ lastSeq: number; rows: number }>;
+  loggedAt: number;
+  failures: number;
+  retryAt: number;
+}
+
+const MIN_CHUNK_ROWS = 50;
+const PROGRESS_LOG_MS = 5000;
+
+/**
+ * Runs the initial copies and re-syncs of one source's routes: pending ones
+ * are started, copying ones advance chunk by chunk from their durable cursor
+ * (a copier that dies resumes after the last chunk it recorded; a chunk
+ * copied twice is harmless, the target's seq guard keeps the newer row), and
+ * a copied one is done once its route applied every record up to the outbox
+ * position taken when copying ended.
+ */
+export class SnapshotRunner {
+  private stopped = false;
+  private running: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+  private readonly states = new Map<string, CopyState>();
+  private readonly schemas = new Map<string, TableSchema>();
+
+  constructor(private readonly deps: SnapshotRunnerDeps) {}
+
+  start(): void {
+    this.running ??= this.standby();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    await this.running;
+  }
+
+  private async standby(): Promise<void> {
+    const { lease, logger, settings } = this.deps;
+    while (!this.stopped) {
+      let holding = false;
+      try {
+        holding = await lease.tryAcquire();
+        if (holding) await this.lead();
+      } catch (error) {
+        logger.error({ err: error }, 'snapshot copier failed; retrying');
+      } finally {
+        if (holding) await lease.release();
+      }
+      if (!this.stopped) await this.sleep(settings.leaderRetryMs);
+    }
+  }
+
+  private async lead(): Promise<void> {
+    const { catalog, snapshots, sourceId, lease, settings } = this.deps;
+    this.states.clear();
+    while (!this.stopped) {
+      if (!(await lease.isHeld())) return;
+      const routes = await catalog.listRoutes({ sourceId });
+      const active = await snapshots.listActive(routes.map((route) => route.id));
+      let worked = false;
+      for (const snapshot of active) {
+        const route = routes.find((r) => r.id === snapshot.routeId);
+        if (route && !this.stopped) worked = (await this.step(snapshot, route)) || worked;
+      }
+      if (!worked) await this.sleep(settings.pollMs);
+    }
+  }
+
+  /** One unit of work on one snapshot; true if it got anywhere (so the loop does not sleep). */
+  private async step(snapshot: SnapshotRecord, route: RouteRecord): Promise<boolean> {
+    const state = this.stateOf(route.id);
+    if (Date.now() < state.retryAt) return false;
+    try {
+      let worked: boolean;
+      if (snapshot.status === 'pending') worked = await this.begin(route);
+      else if (snapshot.status === 'copying') worked = await this.copyChunk(snapshot, route, state);
+      else worked = await this.catchUp(snapshot);
+      state.failures = 0;
+      return worked;
+    } catch (error) {
+      return this.handleFailure(route, state, error);
+    }
+  }
+
+  private async begin(route: RouteRecord): Promise<boolean> {
+    const schema = await this.schemaOf(route);
+    conditionFor(route, schema); // a filter that no longer fits fails the snapshot before any row is copied
+    const estimate = await this.deps.source
+      .raw('SELECT TABLE_ROWS AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?', [schema.table])
+      .then(([rows]) => Number((rows as Array<{ n: number | null }>)[0]?.n ?? 0));
+    await this.deps.snapshots.start(route.id, estimate);
+    this.deps.metrics.snapshotProgress.set({ route: route.id }, 0);
+    this.deps.logger.info({ route: route.id, table: route.table, estimatedRows: estimate }, 'initial copy starts');
+    return true;
+  }
+
+  private async copyChunk(snapshot: SnapshotRecord, route: RouteRecord, state: CopyState): Promise<boolean> {
+    const { snapshots, metrics, logger, settings } = this.deps;
+    if (await this.tooFarAhead(route.id, state)) return false;
+    const schema = await this.schemaOf(route);
+    const copier = new SourceCopier(this.deps.source, route.id);
+    const after = snapshot.cursor ? decodeKeyText(snapshot.cursor) : null;
+    const chunk = await copier.copyChunk(schema, after, state.chunkRows, conditionFor(route, schema));
+    const recorded = await snapshots.recordChunk(route.id, {
+      cursor: chunk.next ? encodeKey(chunk.next) : snapshot.cursor,
+      copied: chunk.copied,
+      lastSeq: chunk.lastSeq,
+    });
+    if (!recorded) return true; // cancelled or replaced meanwhile: the next listing shows what to do
+    if (chunk.lastSeq !== null) state.inFlight.push({ lastSeq: chunk.lastSeq, rows: chunk.copied });
+    metrics.snapshotRowsCopied.inc({ route: route.id }, chunk.copied);
+    state.chunkRows = Math.min(settings.chunkRows, Math.ceil(state.chunkRows * 1.5));
+    const copied = snapshot.rowsCopied + chunk.copied;
+    const estimate = Math.max(snapshot.rowsEstimated ?? 0, copied);
+    metrics.snapshotProgress.set({ route: route.id }, chunk.next ? (estimate > 0 ? copied / estimate : 0) : 1);
+    if (chunk.next === null) {
+      // Every copy record is below this position: once the route applied it, the target holds every row.
+      const finalSeq = await this.deps.outbox.maxSeq();
+      await snapshots.finishCopying(route.id, finalSeq);
+      logger.info({ route: route.id, rows: copied, chunks: snapshot.chunks + 1, finalSeq }, 'initial copy: every row copied; catching up');
+    } else if (Date.now() - state.loggedAt >= PROGRESS_LOG_MS) {
+      state.loggedAt = Date.now();
+      logger.info({ route: route.id, rows: copied, estimatedRows: estimate }, progressLine({ ...snapshot, rowsCopied: copied, rowsEstimated: estimate }));
+    }
+    return true;
+  }
+
+  private async catchUp(snapshot: SnapshotRecord): Promise<boolean> {
+    const [progress] = await this.deps.progress.listProgress([snapshot.routeId]);
+    if (!progress || snapshot.finalSeq === null || progress.watermark < snapshot.finalSeq) return false;
+    if (await this.deps.snapshots.finish(snapshot.routeId)) {
+      this.deps.logger.info({ route: snapshot.routeId, rows: snapshot.rowsCopied }, 'initial copy done: the target holds every row');
+      this.states.delete(snapshot.routeId);
+    }
+    return true;
+  }
+
+  /**
+   * Copy records wait in the outbox and the route's queue like any change; the
+   * copier stays at most maxInFlightRows ahead of what the route applied, so
+   * a slow or paused target holds the copy back instead of the outbox growing.
+   */
+  private async tooFarAhead(routeId: string, state: CopyState): Promise<boolean> {
+    if (state.inFlight.length === 0) return false;
+    const [progress] = await this.deps.progress.listProgress([routeId]);
+    const applied = progress?.watermark ?? 0;
+    state.inFlight = state.inFlight.filter((chunk) => chunk.lastSeq > applied);
+    return state.inFlight.reduce((sum, chunk) => sum + chunk.rows, 0) >= this.deps.settings.maxInFlightRows;
+  }
+
+  private async handleFailure(route: RouteRecord, state: CopyState, error: unknown): Promise<boolean> {
+    const { snapshots, metrics, logger } = this.deps;
+    const message = (error as Error).message ?? String(error);
+    if (error instanceof SnapshotConfigError) {
+      logger.error({ route: route.id, reason: message }, 'initial copy failed');
+      await snapshots.fail(route.id, message);
+      return true;
+    }
+    state.failures++;
+    metrics.snapshotChunkRetries.inc({ route: route.id });
+    // Rows held by application transactions: smaller chunks lock fewer rows and give way sooner.
+    if (error instanceof CopyContendedError) state.chunkRows = Math.max(MIN_CHUNK_ROWS, Math.floor(state.chunkRows / 2));
+    state.retryAt = Date.now() + Math.min(30_000, 100 * 2 ** Math.min(state.failures, 8));
+    logger.warn({ route: route.id, err: error, chunkRows: state.chunkRows, failures: state.failures }, 'initial copy chunk failed; will retry');
+    await snapshots.recordError(route.id, message).catch(() => undefined);
+    return false;
+  }
+
+  /** The table as captured now (a copy after an ALTER writes images of the new shape, like the triggers). */
+  private async schemaOf(route: RouteRecord): Promise<TableSchema> {
+    const { catalog, sourceId } = this.deps;
+    const captured = await catalog.getCapturedTable(sourceId, route.table);
+    if (!captured) throw new SnapshotConfigError(`table ${route.table} is not captured on source ${sourceId}`);
+    const key = `${route.table}\0${captured.schemaHash}`;
+    let schema = this.schemas.get(key);
+    if (!schema) {
+      const loaded = await catalog.getSchema(sourceId, route.table, captured.schemaHash);
+      if (!loaded) throw new SnapshotConfigError(`schema ${captured.schemaHash} of ${route.table} is missing from the catalog`);
+      schema = loaded;
+      this.schemas.set(key, schema);
+    }
+    return schema;
+  }
+
+  private stateOf(routeId: string): CopyState {
+    let state = this.states.get(routeId);
+    if (!state) {
+      state = { chunkRows: this.deps.settings.chunkRows, inFlight: [], loggedAt: 0, failures: 0, retryAt: 0 };
+      this.states.set(routeId, state);
+    }
+    return state;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+}
+
+/**
+ * The route's filter pushed down to the source as far as it translates
+ * exactly or as a superset (the worker applies the filter to every copy
+ * record again; a row the pushed-down condition keeps but the filter does
+ * not becomes a delete at the target, which is right for a re-sync).
+ */
+function conditionFor(route: RouteRecord, schema: TableSchema): RowCondition {
+  if (!route.filter) return null;
+  try {
+    compileFilter(route.filter, schema.columns);
+    return filterToMysql(route.filter, schema.columns, 'src');
+  } catch (error) {
+    if (error instanceof FilterError) {
+      throw new SnapshotConfigError(`the route's filter does not fit table ${route.table} as captured: ${error.message}`);
+    }
+    throw error;
+  }
+}
