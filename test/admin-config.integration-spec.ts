@@ -148,9 +148,9 @@ describe('admin configuration API: real HTTP, all-in-one app', () => {
       mapping: null,
       conflictPolicy: null,
       initialCopy: {
-        available: false,
+        requested: true,
         sourceRows: 3,
-        message: 'This table already has 3 rows; initial copy (snapshot) is not implemented yet — only changes from now on will be replicated (issue #5).',
+        message: expect.stringContaining('items has 3 rows; an initial copy was requested'),
       },
     });
     expect(await expectStatus('GET', '/api/sources/shop', 200)).toEqual({ id: 'shop', url: source.url, tables: ['items'], routes: ['items-pg'] });
@@ -162,11 +162,22 @@ describe('admin configuration API: real HTTP, all-in-one app', () => {
     await source.knex.raw('DELETE FROM items WHERE id = 102');
     await waitFor(async () => {
       const ids = await pgIds();
-      return ids.includes(100) && ids.includes(101) && !ids.includes(102) && ids;
-    }, { timeoutMs: 30_000, what: 'rows 100 and 101 at PostgreSQL' }).catch((error: unknown) => {
+      return ids.includes(1) && ids.includes(100) && ids.includes(101) && !ids.includes(102) && ids;
+    }, { timeoutMs: 30_000, what: 'rows 1, 100 and 101 at PostgreSQL' }).catch((error: unknown) => {
       throw new Error(`${(error as Error).message}\n${pipeline.logs()}`);
     });
-    expect(await pgIds()).toEqual([100, 101]); // rows from before the route were not copied, as the answer said
+    expect(await pgIds()).toEqual([1, 2, 3, 100, 101]); // rows from before the route came with the initial copy
+    const copy = await waitFor(
+      async () => {
+        const snapshot = await call<Json>('GET', '/api/routes/items-pg/snapshot');
+        return snapshot.json.status === 'done' && snapshot.json;
+      },
+      { timeoutMs: 30_000, what: 'the initial copy to be done' },
+    );
+    expect(copy).toMatchObject({ routeId: 'items-pg', reason: 'initial', fraction: 1, etaSeconds: 0, error: null });
+    expect(copy.rowsCopied).toBeGreaterThanOrEqual(3); // rows written after the route was created may be copied too
+    await expectStatus('POST', '/api/routes/items-pg/resync', 202, { actor: 'ops' });
+    await expectStatus('POST', '/api/routes/nope/resync', 404, {});
     expect((await pipeline.postgres.knex('items').where({ id: 101 }).first()).name).toBe('changed');
 
     const metrics = await call('GET', '/metrics', undefined, {});

@@ -11,6 +11,8 @@ import { TablesController } from './tables.controller';
 import { TablesService } from './tables.service';
 import { TargetsController } from './targets.controller';
 import { TargetsService } from './targets.service';
+import { VerifyController } from './verify.controller';
+import { VerifyService } from './verify.service';
 
 /**
  * Configuration API under /api: sources, captured tables, targets, routes.
@@ -20,7 +22,7 @@ import { TargetsService } from './targets.service';
  * translate HTTP and keep credentials out of every answer.
  */
 @Module({
-  controllers: [SourcesController, TablesController, TargetsController, RoutesController],
+  controllers: [SourcesController, TablesController, TargetsController, RoutesController, VerifyController],
   providers: [
     {
       provide: ReplicationSetup,
@@ -36,6 +38,7 @@ import { TargetsService } from './targets.service';
     TablesService,
     TargetsService,
     RoutesService,
+    VerifyService,
   ],
 })
 export class ApiModule {}
