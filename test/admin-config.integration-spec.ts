@@ -195,6 +195,8 @@ describe('admin configuration API: real HTTP, all-in-one app', () => {
     const [itemsStatus] = (await call<Json[]>('GET', '/api/status')).json.filter((entry) => entry.route === 'items-pg');
     expect(Number(itemsStatus.lastAppliedSeq)).toBeGreaterThan(0);
     expect(itemsStatus.deadLetters).toMatchObject({ open: 0 });
+    // The re-sync asked for above shows in the status with its progress.
+    expect(itemsStatus.snapshot).toMatchObject({ routeId: 'items-pg', reason: 'resync', requestedBy: 'ops', rowsCopied: expect.any(Number) });
 
     // A table altered behind Tributary's back is reported as drifted, with the fix.
     await source.knex.raw('ALTER TABLE items ADD COLUMN extra INT NULL');

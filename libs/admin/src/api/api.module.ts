@@ -15,7 +15,8 @@ import { VerifyController } from './verify.controller';
 import { VerifyService } from './verify.service';
 
 /**
- * Configuration API under /api: sources, captured tables, targets, routes.
+ * Configuration API under /api: sources, captured tables, targets, routes,
+ * and verify/repair runs of routes (started in the background).
  * The only writer of configuration (invariant 8); relay and workers pick
  * changes up on their next refresh (CONFIG_REFRESH_MS), without a restart.
  * The logic lives in @tributary/setup; these controllers and services

@@ -12,7 +12,8 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { CreatedRouteDto, CreateRouteDto, ResyncRequestDto, RouteDto, SnapshotDto, UpdatedRouteDto, UpdateRouteDto } from './routes.dto';
+import { CreatedRouteDto, CreateRouteDto, ResyncRequestDto, RouteDto, UpdatedRouteDto, UpdateRouteDto } from './routes.dto';
+import { SnapshotDto } from './snapshot.dto';
 import { RoutesService } from './routes.service';
 import { SetupErrorsInterceptor } from './setup-errors.interceptor';
 

@@ -2,7 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { LOGGER, Logger } from '@tributary/logger';
 import { QueueRegistry } from '@tributary/queue';
 import { RouteSetup } from '@tributary/setup';
-import { CreatedRouteDto, CreateRouteDto, InitialCopyDto, RouteDto, SnapshotDto, UpdatedRouteDto, UpdateRouteDto } from './routes.dto';
+import { CreatedRouteDto, CreateRouteDto, InitialCopyDto, RouteDto, UpdatedRouteDto, UpdateRouteDto } from './routes.dto';
+import { SnapshotDto } from './snapshot.dto';
 
 /**
  * Routes through the setup layer. Also keeps Redis tidy: a route's queue is

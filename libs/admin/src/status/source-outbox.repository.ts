@@ -2,6 +2,7 @@ import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { Knex } from 'knex';
 import { openMysql, SourceRecord } from '@tributary/control';
 import { OUTBOX_TABLE } from '@tributary/db';
+import { COPY_ORIGIN_PREFIX, copyOrigin } from '@tributary/model';
 
 /** Counting stops here: a backlog this deep is reported as "at least". */
 export const BACKLOG_COUNT_CAP = 1_000_000;
@@ -22,10 +23,12 @@ export interface BacklogQuery {
   watermark: number;
   /** Changes with this origin are never sent to the route's target (invariant 6), so never lag. */
   echoOrigin: string;
+  /** Copy records for this route count; those written for other routes of the table are not its lag. */
+  routeId: string;
 }
 
 const OUTBOX = '`' + OUTBOX_TABLE + '`';
-const PENDING = `seq > ? AND table_name = ? AND (origin IS NULL OR origin <> ?)`;
+const PENDING = `seq > ? AND table_name = ? AND (origin IS NULL OR (origin <> ? AND (origin NOT LIKE '${COPY_ORIGIN_PREFIX}%' OR origin = ?)))`;
 
 /**
  * Reads routes' backlogs from their SOURCE outboxes — the source of truth
@@ -38,7 +41,7 @@ export class SourceOutboxRepository implements OnApplicationShutdown {
 
   async backlog(source: SourceRecord, query: BacklogQuery): Promise<Backlog> {
     const knex = await this.pool(source);
-    const params = [query.watermark, query.table, query.echoOrigin];
+    const params = [query.watermark, query.table, query.echoOrigin, copyOrigin(query.routeId)];
     // Bounded: the subquery stops at the cap, however deep the backlog is.
     const [counted] = await knex.raw(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${OUTBOX} WHERE ${PENDING} LIMIT ?) AS backlog`, [
       ...params,

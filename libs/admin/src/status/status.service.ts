@@ -1,5 +1,15 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
-import { CatalogRepository, DeadLetterRepository, ProgressRepository, RouteProgressRecord, RouteRecord, SourceRecord } from '@tributary/control';
+import {
+  CatalogRepository,
+  DeadLetterRepository,
+  ProgressRepository,
+  RouteProgressRecord,
+  RouteRecord,
+  SnapshotRecord,
+  SnapshotRepository,
+  SourceRecord,
+} from '@tributary/control';
+import { SnapshotDto } from '../api/snapshot.dto';
 import { RouteLagDto, RouteStatusDto } from './dto/route-status.dto';
 import { routeState } from './route-state';
 import { SourceOutboxRepository } from './source-outbox.repository';
@@ -18,22 +28,27 @@ export class StatusService {
     private readonly catalog: CatalogRepository,
     private readonly progress: ProgressRepository,
     private readonly deadLetters: DeadLetterRepository,
+    private readonly snapshots: SnapshotRepository,
     private readonly outboxes: SourceOutboxRepository,
   ) {}
 
   async all(): Promise<RouteStatusDto[]> {
-    const [routes, sources, progress, letters] = await Promise.all([
+    const [routes, sources, progress, letters, snapshots] = await Promise.all([
       this.catalog.listRoutes(),
       this.catalog.listSources(),
       this.progress.listProgress(),
       this.deadLetters.countUnresolved(),
+      this.snapshots.list(),
     ]);
+    const snapshotById = new Map(snapshots.map((snapshot) => [snapshot.routeId, snapshot]));
     this.throughput.retain(new Set(routes.map((route) => route.id)));
     await this.outboxes.retain(new Set(sources.map((source) => source.id)));
     const sourceById = new Map(sources.map((source) => [source.id, source]));
     const progressById = new Map(progress.map((entry) => [entry.routeId, entry]));
     return Promise.all(
-      routes.map((route) => this.build(route, sourceById.get(route.sourceId), progressById.get(route.id), letters.get(route.id))),
+      routes.map((route) =>
+        this.build(route, sourceById.get(route.sourceId), progressById.get(route.id), letters.get(route.id), snapshotById.get(route.id)),
+      ),
     );
   }
 
@@ -41,12 +56,13 @@ export class StatusService {
   async one(routeId: string): Promise<RouteStatusDto> {
     const route = await this.catalog.getRoute(routeId);
     if (!route) throw new NotFoundException(`route ${routeId} does not exist`);
-    const [source, [progress], letters] = await Promise.all([
+    const [source, [progress], letters, snapshot] = await Promise.all([
       this.catalog.getSource(route.sourceId),
       this.progress.listProgress([route.id]),
       this.deadLetters.countUnresolved(),
+      this.snapshots.get(route.id),
     ]);
-    return this.build(route, source ?? undefined, progress, letters.get(route.id));
+    return this.build(route, source ?? undefined, progress, letters.get(route.id), snapshot ?? undefined);
   }
 
   private async build(
@@ -54,6 +70,7 @@ export class StatusService {
     source: SourceRecord | undefined,
     progress: RouteProgressRecord | undefined,
     letters: { open: number; retrying: number } | undefined,
+    snapshot: SnapshotRecord | undefined,
   ): Promise<RouteStatusDto> {
     const appliedTotal = progress?.appliedTotal ?? 0;
     this.throughput.record(route.id, appliedTotal, Date.now());
@@ -73,6 +90,7 @@ export class StatusService {
       lag: await this.lag(route, source, progress?.watermark ?? 0),
       throughput: this.throughput.rate(route.id),
       deadLetters: { open: letters?.open ?? 0, retrying: letters?.retrying ?? 0 },
+      snapshot: snapshot ? SnapshotDto.from(snapshot) : null,
     };
   }
 
@@ -84,6 +102,7 @@ export class StatusService {
         watermark,
         // The relay never sends these to this target (invariant 6), so they are never behind.
         echoOrigin: `tributary:${route.targetId}`,
+        routeId: route.id,
       });
       return { ...backlog, error: null };
     } catch (error) {

@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { SnapshotDto } from '../../api/snapshot.dto';
 
 export class RouteLagDto {
   @ApiProperty({ type: Number, nullable: true, description: "Changes in the source outbox past the route's checkpoint (null: the source could not be read)" })
@@ -62,4 +63,7 @@ export class RouteStatusDto {
   @ApiProperty({ type: RouteLagDto }) lag!: RouteLagDto;
   @ApiProperty({ type: RouteThroughputDto }) throughput!: RouteThroughputDto;
   @ApiProperty({ type: RouteDeadLettersDto }) deadLetters!: RouteDeadLettersDto;
+
+  @ApiProperty({ type: SnapshotDto, nullable: true, description: 'The latest initial copy or re-sync, with its progress; null if it never had one' })
+  snapshot!: SnapshotDto | null;
 }
