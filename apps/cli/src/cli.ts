@@ -1,0 +1,102 @@
+import { userInfo } from 'node:os';
+import { parseArgs } from 'node:util';
+import { Knex } from 'knex';
+import { loadConfig } from '@tributary/config';
+import { CatalogRepository, openMysql, ProgressRepository, VerifyRunRepository } from '@tributary/control';
+import { migrateControl } from '@tributary/db';
+import { failureMessage, recordAndRun, UnknownRouteError } from '@tributary/verify';
+import { formatRun } from './report';
+
+/** Exit statuses: scripts branch on them. */
+export const EXIT_MATCHED = 0;
+export const EXIT_DIFFERS = 1;
+export const EXIT_ERROR = 2;
+
+export const USAGE = `usage: tributary verify <route> [--repair] [--json]
+
+  verify <route>           compare the route's target with its source (filtered, mapped)
+    --repair               re-send the differing rows through the route, then verify again
+    --json                 print the run as JSON instead of a report
+
+exit status: 0 the target matches (or was repaired and re-verified), 1 differences remain, 2 error
+configuration: CONTROL_DATABASE_URL (and the other Tributary variables) from the environment`;
+
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+  env: Record<string, string | undefined>;
+}
+
+/** Bad command-line arguments (exit 2 with the usage). */
+class UsageError extends Error {}
+
+interface Command {
+  route: string;
+  repair: boolean;
+  json: boolean;
+}
+
+export function parseCommand(argv: readonly string[]): Command {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: { repair: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (parsed.values.help) throw new UsageError('');
+  const [command, route, ...rest] = parsed.positionals;
+  if (command !== 'verify') throw new UsageError(command ? `unknown command ${JSON.stringify(command)}` : 'no command given');
+  if (!route) throw new UsageError('verify needs a route id');
+  if (rest.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])}`);
+  return { route, repair: parsed.values.repair === true, json: parsed.values.json === true };
+}
+
+/** Runs the command line; returns the exit status. Never prints a URL or a password. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  let command: Command;
+  try {
+    command = parseCommand(argv);
+  } catch (error) {
+    const message = (error as Error).message;
+    if (message) io.err(`tributary: ${message}`);
+    io.err(USAGE);
+    return EXIT_ERROR;
+  }
+
+  let control: Knex | null = null;
+  try {
+    const config = loadConfig(io.env);
+    control = openMysql(config.controlDatabaseUrl, { min: 0, max: 3 });
+    await migrateControl(control);
+    const deps = {
+      catalog: new CatalogRepository(control),
+      progress: new ProgressRepository(control),
+      runs: new VerifyRunRepository(control),
+    };
+    const answer = await recordAndRun(deps, command.route, command.repair ? 'repair' : 'verify', `cli:${whoAmI()}`);
+    const { run } = answer;
+    io.out(command.json ? JSON.stringify(run, null, 2) : formatRun(run));
+    if (run.status === 'failed') {
+      if (command.json) io.err(`tributary: ${run.error ?? 'the run failed'}`);
+      return EXIT_ERROR;
+    }
+    return run.status === 'matched' || run.status === 'repaired' ? EXIT_MATCHED : EXIT_DIFFERS;
+  } catch (error) {
+    io.err(`tributary: ${error instanceof UnknownRouteError ? error.message : failureMessage(error)}`);
+    return EXIT_ERROR;
+  } finally {
+    await control?.destroy();
+  }
+}
+
+function whoAmI(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}

@@ -1,0 +1,59 @@
+import { RouteRecord } from '@tributary/control';
+import { copyOrigin, Row, TableSchema, WireChange } from '@tributary/model';
+import { ComputedValue, RouteMapping } from '@tributary/replication';
+import { TargetTableSpec } from '@tributary/targets';
+import { routePlan } from '@tributary/worker';
+import { RowComparison, rowComparison } from './normalise';
+
+/**
+ * Computed columns whose value comes from the change that last wrote the row:
+ * a row written by a copy and the same row written by a live change differ in
+ * them without either being wrong, so verify does not compare them.
+ */
+const CHANGE_DEPENDENT: ReadonlySet<ComputedValue> = new Set<ComputedValue>(['seq', 'change_ts', 'op']);
+
+/** What the target of a route should hold for each source row. */
+export interface RouteExpectation {
+  spec: TargetTableSpec;
+  comparison: RowComparison;
+  /** Target columns not compared (computed from the change: seq, change_ts, op). */
+  ignored: ReadonlySet<string>;
+  /** The row the target should hold for this source row, or null if the route's filter keeps it out. */
+  expected(sourceRow: Row): Row | null;
+  /** The source key of a target row (or key): spec.key[i] is the target name of schema.key[i]. */
+  sourceKeyOf(targetRow: Row): Row;
+  targetKeyOf(sourceRow: Row): Row;
+}
+
+/**
+ * Builds the expectation from the worker's own route plan, fed a copy record
+ * ("the source row is now this"): the very filter and mapping the worker
+ * applies, so verify cannot disagree with replication about what belongs at
+ * the target.
+ *
+ * @throws RouteConfigError (from @tributary/worker) if the filter or mapping does not fit the schema.
+ */
+export function routeExpectation(route: RouteRecord, schema: TableSchema): RouteExpectation {
+  const plan = routePlan(route, schema);
+  const ignored = changeDependentColumns(route.mapping as RouteMapping | null | undefined);
+  const wire: WireChange = { seq: 0, table: schema.table, op: 'insert', pk: '', before: null, after: null, origin: copyOrigin(route.id), ts: 0, schema: schema.hash };
+  const pick = (row: Row, from: readonly string[], to: readonly string[]): Row => Object.fromEntries(to.map((name, i) => [name, row[from[i]] ?? null]));
+  return {
+    spec: plan.spec,
+    comparison: rowComparison(plan.spec.columns, plan.spec.key, ignored),
+    ignored,
+    expected(sourceRow) {
+      const key = pick(sourceRow, schema.key, schema.key);
+      // The source id only matters to a 'source' computed column, which compares as the route's own source.
+      const result = plan.transform(wire, { seq: 0, op: 'insert', key, before: null, after: sourceRow }, route.sourceId);
+      return result && result.op !== 'delete' ? result.after : null;
+    },
+    sourceKeyOf: (targetRow) => pick(targetRow, plan.spec.key, schema.key),
+    targetKeyOf: (sourceRow) => pick(sourceRow, schema.key, plan.spec.key),
+  };
+}
+
+/** Names of the mapping's computed columns whose values depend on the change (see CHANGE_DEPENDENT). */
+export function changeDependentColumns(mapping: RouteMapping | null | undefined): Set<string> {
+  return new Set((mapping?.computed ?? []).filter((c) => typeof c.value === 'string' && CHANGE_DEPENDENT.has(c.value)).map((c) => c.name));
+}
