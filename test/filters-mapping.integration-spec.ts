@@ -168,14 +168,14 @@ describe('row filters and column mapping: real HTTP, all-in-one app, PostgreSQL 
     expect(progress.lastError).toBeNull();
   });
 
-  it('changes a filter without a reset, and says the rows already there stay until a re-sync', async () => {
+  it('changes a filter without a reset; a re-sync then brings the rows already there in line', async () => {
     const bad = await call('PATCH', '/api/routes/orders-eu', { filter: "regon = 'EU'" });
     expect(bad.status).toBe(400);
     expect(bad.json.details).toEqual([{ field: 'filter', message: 'filter: unknown column "regon" at position 0' }]);
 
     const changed = await expectStatus('PATCH', '/api/routes/orders-eu', 200, { filter: "region = 'FR'" });
-    expect(changed).toMatchObject({ filter: "region = 'FR'", mapping: MAPPING, resync: { available: false } });
-    expect(String((changed.resync as Json).message)).toContain('not re-evaluated until the route is re-synced');
+    expect(changed).toMatchObject({ filter: "region = 'FR'", mapping: MAPPING, resync: { available: true } });
+    expect(String((changed.resync as Json).message)).toContain('POST /api/routes/{id}/resync');
     expect(await expectStatus('PATCH', '/api/routes/orders-eu', 200, { enabled: true })).toMatchObject({ resync: null });
 
     // From now on only FR rows move: a new FR row arrives, a new EU row does not.
@@ -185,6 +185,17 @@ describe('row filters and column mapping: real HTTP, all-in-one app, PostgreSQL 
     const ids = (await pipeline.postgres.knex('orders_eu').select('id')).map((row: { id: number }) => Number(row.id));
     expect(ids).toContain(500);
     expect(ids).not.toContain(501);
+    expect(ids.length).toBeGreaterThan(2); // EU rows from before the change are still there
+
+    // The re-sync meets every source row: FR rows arrive, rows that stopped matching go.
+    await expectStatus('POST', '/api/routes/orders-eu/resync', 202, { actor: 'test' });
+    await waitFor(async () => (await call('GET', '/api/routes/orders-eu/snapshot')).json.status === 'done', { timeoutMs: 30_000, what: 're-sync done' });
+    await pipeline.waitForCatchUp('orders-eu');
+    const [frRows] = await sql("SELECT id FROM orders WHERE region = 'FR' ORDER BY id");
+    const fr = (frRows as Array<{ id: number }>).map((row) => Number(row.id));
+    const after = (await pipeline.postgres.knex('orders_eu').select('id').orderBy('id')).map((row: { id: number }) => Number(row.id));
+    expect(fr.length).toBeGreaterThan(1);
+    expect(after).toEqual(fr);
   });
 
   it('stalls the route, dropping nothing, when an ALTER removes a column the filter reads; a fixed filter resumes it', async () => {

@@ -1,5 +1,5 @@
 import { Knex } from 'knex';
-import { CatalogRepository, ProgressRepository, RouteRecord, SnapshotRecord, SnapshotRepository } from '@tributary/control';
+import { CatalogRepository, ProgressRepository, RouteRecord, SnapshotReason, SnapshotRecord, SnapshotRepository } from '@tributary/control';
 import { Logger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
 import { TableSchema } from '@tributary/model';
@@ -118,7 +118,7 @@ export class SnapshotRunner {
 
   private async begin(route: RouteRecord): Promise<boolean> {
     const schema = await this.schemaOf(route);
-    conditionFor(route, schema); // a filter that no longer fits fails the snapshot before any row is copied
+    conditionFor(route, schema, 'initial'); // a filter that no longer fits fails the snapshot before any row is copied
     const estimate = await this.deps.source
       .raw('SELECT TABLE_ROWS AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?', [schema.table])
       .then(([rows]) => Number((rows as Array<{ n: number | null }>)[0]?.n ?? 0));
@@ -134,7 +134,7 @@ export class SnapshotRunner {
     const schema = await this.schemaOf(route);
     const copier = new SourceCopier(this.deps.source, route.id);
     const after = snapshot.cursor ? decodeKeyText(snapshot.cursor) : null;
-    const chunk = await copier.copyChunk(schema, after, state.chunkRows, conditionFor(route, schema));
+    const chunk = await copier.copyChunk(schema, after, state.chunkRows, conditionFor(route, schema, snapshot.reason));
     const recorded = await snapshots.recordChunk(route.id, {
       cursor: chunk.next ? encodeKey(chunk.next) : snapshot.cursor,
       copied: chunk.copied,
@@ -238,16 +238,18 @@ export class SnapshotRunner {
 }
 
 /**
- * The route's filter pushed down to the source as far as it translates
+ * What of the table a copy reads. An initial copy fills a new target, so
+ * the route's filter is pushed down to the source as far as it translates
  * exactly or as a superset (the worker applies the filter to every copy
- * record again; a row the pushed-down condition keeps but the filter does
- * not becomes a delete at the target, which is right for a re-sync).
+ * record again). A re-sync reads every row: a row the filter no longer
+ * keeps must be met to be deleted at the target (a copy record that does
+ * not match becomes a delete).
  */
-function conditionFor(route: RouteRecord, schema: TableSchema): RowCondition {
+function conditionFor(route: RouteRecord, schema: TableSchema, reason: SnapshotReason): RowCondition {
   if (!route.filter) return null;
   try {
     compileFilter(route.filter, schema.columns);
-    return filterToMysql(route.filter, schema.columns, 'src');
+    return reason === 'initial' ? filterToMysql(route.filter, schema.columns, 'src') : null;
   } catch (error) {
     if (error instanceof FilterError) {
       throw new SnapshotConfigError(`the route's filter does not fit table ${route.table} as captured: ${error.message}`);
