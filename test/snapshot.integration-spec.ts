@@ -2,7 +2,7 @@ import { createConnection } from 'mysql2/promise';
 import { SnapshotRecord, SnapshotRepository } from '@tributary/control';
 import { Row } from '@tributary/model';
 import { MysqlTarget, PostgresTarget, TargetTableSpec } from '@tributary/targets';
-import { AppProcess, createMysqlDatabase, createPipeline, ITEMS_DDL, Pipeline, sleep, TestDatabase, waitFor } from '@tributary/testing';
+import { AppProcess, createMysqlDatabase, createPipeline, ITEMS_DDL, Pipeline, runCliCommand, sleep, TestDatabase, waitFor } from '@tributary/testing';
 
 const ROWS = 100_000;
 const CHUNK_ROWS = 1000;
@@ -157,6 +157,17 @@ describe('initial copy of a 100k-row table while it is being written (PostgreSQL
     const actual = await mysql.readRows(spec);
     expect(actual.length).toBe(expected.length);
     expect(actual).toEqual(expected);
+
+    // Verify agrees, through the command line a user would run (exit 0 only when the target matches).
+    for (const routeId of ['items-pg', 'items-my']) {
+      const verified = await runCliCommand(pipeline.env, 'verify', routeId);
+      expect({ code: verified.code, stderr: verified.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(verified.stdout).toContain('missing 0, extra 0, different 0');
+    }
+    // A re-sync from the command line follows the copy to its end.
+    const resynced = await runCliCommand(pipeline.env, 'resync', 'items-my');
+    expect(resynced.code).toBe(0);
+    expect(resynced.stderr).toMatch(/items-my: re-sync done, \d[\d,]* rows copied/);
   });
 });
 

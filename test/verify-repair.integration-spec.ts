@@ -1,9 +1,7 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { VerifyRunRepository } from '@tributary/control';
 import { MysqlTarget, PostgresTarget, Target } from '@tributary/targets';
-import { AppProcess, createMysqlDatabase, createPipeline, freePort, Pipeline, TestDatabase, waitFor } from '@tributary/testing';
+import { AppProcess, createMysqlDatabase, createPipeline, freePort, Pipeline, runCliCommand, TestDatabase, waitFor } from '@tributary/testing';
 import { openRouteSession, repairRoute, verifyRoute } from '@tributary/verify';
 
 /**
@@ -18,7 +16,6 @@ import { openRouteSession, repairRoute, verifyRoute } from '@tributary/verify';
 type Json = Record<string, unknown>;
 
 const TOKEN = randomBytes(24).toString('base64url').slice(0, 32);
-const ROOT = join(__dirname, '..');
 const ITEMS_DDL = `CREATE TABLE items (
   id INT NOT NULL PRIMARY KEY,
   name VARCHAR(32) NOT NULL,
@@ -44,20 +41,8 @@ describe('verify and repair: all-in-one app, PostgreSQL and MySQL targets', () =
   }
 
   /** `node dist/apps/cli/src/main.js verify <route> …` with the pipeline's environment. */
-  function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [join(ROOT, 'dist', 'apps', 'cli', 'src', 'main.js'), ...args], {
-        cwd: ROOT,
-        env: { PATH: process.env.PATH ?? '', ...pipeline.env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      child.once('error', reject);
-      child.once('exit', (code) => resolve({ code, stdout, stderr }));
-    });
+  function cli(...args: string[]) {
+    return runCliCommand(pipeline.env, ...args);
   }
 
   const session = (routeId: string) => openRouteSession({ catalog: pipeline.catalog, progress: pipeline.progress }, routeId);

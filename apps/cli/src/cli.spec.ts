@@ -19,8 +19,11 @@ const run = (changes: Partial<VerifyRunRecord>): VerifyRunRecord => ({
 
 describe('tributary CLI', () => {
   it('parses verify <route> [--repair] [--json]', () => {
-    expect(parseCommand(['verify', 'orders-pg'])).toEqual({ route: 'orders-pg', repair: false, json: false });
-    expect(parseCommand(['verify', 'orders-pg', '--repair', '--json'])).toEqual({ route: 'orders-pg', repair: true, json: true });
+    expect(parseCommand(['verify', 'orders-pg'])).toEqual({ name: 'verify', route: 'orders-pg', repair: false, json: false });
+    expect(parseCommand(['verify', 'orders-pg', '--repair', '--json'])).toEqual({ name: 'verify', route: 'orders-pg', repair: true, json: true });
+    expect(parseCommand(['resync', 'orders-pg'])).toEqual({ name: 'resync', route: 'orders-pg', wait: true });
+    expect(parseCommand(['resync', 'orders-pg', '--no-wait'])).toEqual({ name: 'resync', route: 'orders-pg', wait: false });
+    expect(() => parseCommand(['resync', 'orders-pg', '--repair'])).toThrow('resync takes only --no-wait');
     expect(() => parseCommand([])).toThrow('no command given');
     expect(() => parseCommand(['check', 'x'])).toThrow('unknown command "check"');
     expect(() => parseCommand(['verify'])).toThrow('verify needs a route id');

@@ -2,10 +2,11 @@ import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Knex } from 'knex';
 import { loadConfig } from '@tributary/config';
-import { CatalogRepository, openMysql, ProgressRepository, VerifyRunRepository } from '@tributary/control';
+import { CatalogRepository, openMysql, ProgressRepository, SnapshotRepository, VerifyRunRepository } from '@tributary/control';
 import { migrateControl } from '@tributary/db';
 import { failureMessage, recordAndRun, UnknownRouteError } from '@tributary/verify';
 import { formatRun } from './report';
+import { resync } from './resync';
 
 /** Exit statuses: scripts branch on them. */
 export const EXIT_MATCHED = 0;
@@ -13,28 +14,30 @@ export const EXIT_DIFFERS = 1;
 export const EXIT_ERROR = 2;
 
 export const USAGE = `usage: tributary verify <route> [--repair] [--json]
+       tributary resync <route> [--no-wait]
 
   verify <route>           compare the route's target with its source (filtered, mapped)
     --repair               re-send the differing rows through the route, then verify again
     --json                 print the run as JSON instead of a report
+  resync <route>           copy the route's source rows again (online), with a progress bar until done
+    --no-wait              only ask for it (the relay's copier runs it either way)
 
-exit status: 0 the target matches (or was repaired and re-verified), 1 differences remain, 2 error
+exit status: verify: 0 the target matches (or was repaired and re-verified), 1 differences remain, 2 error;
+             resync: 0 done (or asked for, with --no-wait), 1 failed or cancelled, 2 error
 configuration: CONTROL_DATABASE_URL (and the other Tributary variables) from the environment`;
 
 export interface CliIo {
   out(text: string): void;
   err(text: string): void;
+  /** A progress line that replaces the previous one on a terminal; `final` ends it. */
+  progress(line: string, final: boolean): void;
   env: Record<string, string | undefined>;
 }
 
 /** Bad command-line arguments (exit 2 with the usage). */
 class UsageError extends Error {}
 
-interface Command {
-  route: string;
-  repair: boolean;
-  json: boolean;
-}
+type Command = { name: 'verify'; route: string; repair: boolean; json: boolean } | { name: 'resync'; route: string; wait: boolean };
 
 export function parseCommand(argv: readonly string[]): Command {
   let parsed;
@@ -42,17 +45,27 @@ export function parseCommand(argv: readonly string[]): Command {
     parsed = parseArgs({
       args: [...argv],
       allowPositionals: true,
-      options: { repair: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+      options: {
+        repair: { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+        'no-wait': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
     });
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
   if (parsed.values.help) throw new UsageError('');
   const [command, route, ...rest] = parsed.positionals;
-  if (command !== 'verify') throw new UsageError(command ? `unknown command ${JSON.stringify(command)}` : 'no command given');
-  if (!route) throw new UsageError('verify needs a route id');
+  if (command !== 'verify' && command !== 'resync') throw new UsageError(command ? `unknown command ${JSON.stringify(command)}` : 'no command given');
+  if (!route) throw new UsageError(`${command} needs a route id`);
   if (rest.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])}`);
-  return { route, repair: parsed.values.repair === true, json: parsed.values.json === true };
+  if (command === 'resync') {
+    if (parsed.values.repair || parsed.values.json) throw new UsageError('resync takes only --no-wait');
+    return { name: 'resync', route, wait: parsed.values['no-wait'] !== true };
+  }
+  if (parsed.values['no-wait']) throw new UsageError('verify does not take --no-wait');
+  return { name: 'verify', route, repair: parsed.values.repair === true, json: parsed.values.json === true };
 }
 
 /** Runs the command line; returns the exit status. Never prints a URL or a password. */
@@ -72,8 +85,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     const config = loadConfig(io.env);
     control = openMysql(config.controlDatabaseUrl, { min: 0, max: 3 });
     await migrateControl(control);
+    const catalog = new CatalogRepository(control);
+    if (command.name === 'resync') return await runResync(command, { catalog, snapshots: new SnapshotRepository(control) }, io);
     const deps = {
-      catalog: new CatalogRepository(control),
+      catalog,
       progress: new ProgressRepository(control),
       runs: new VerifyRunRepository(control),
     };
@@ -91,6 +106,26 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   } finally {
     await control?.destroy();
   }
+}
+
+async function runResync(command: { route: string; wait: boolean }, control: { catalog: CatalogRepository; snapshots: SnapshotRepository }, io: CliIo): Promise<number> {
+  const outcome = await resync(control, command.route, `cli:${whoAmI()}`, { progress: (line, final) => io.progress(line, final), sleep }, { wait: command.wait });
+  switch (outcome.kind) {
+    case 'unknown-route':
+      io.err(`tributary: route ${command.route} does not exist`);
+      return EXIT_ERROR;
+    case 'busy':
+      io.err(`tributary: route ${command.route} already has an initial copy or re-sync running`);
+      return EXIT_ERROR;
+    case 'stopped':
+      return EXIT_DIFFERS;
+    case 'done':
+      return EXIT_MATCHED;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function whoAmI(): string {
