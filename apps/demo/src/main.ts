@@ -6,6 +6,7 @@ import { loadConfig, redactUrl } from '@tributary/config';
 import { openMysql, prepareControlDatabase, CatalogRepository, ProgressRepository, SnapshotRepository } from '@tributary/control';
 import { AllInOneModule, bootstrap } from '@tributary/platform';
 import { ReplicationSetup } from '@tributary/setup';
+import { progressLine } from '@tributary/snapshot';
 import { defaultTargetRegistry } from '@tributary/targets';
 import { loadDemoConfig } from './demo-config';
 import { ensureMysqlDatabase, ensurePostgresDatabase } from './demo-databases';
@@ -15,7 +16,8 @@ import { ensureMysqlDatabase, ensurePostgresDatabase } from './demo-databases';
  * replicates it to PostgreSQL and to a second MariaDB database, runs relay,
  * worker and admin in this process, and keeps writing orders (with NOW(6)
  * and RAND(), so you can see row images replicate exactly) while printing
- * what arrived where, and how far behind.
+ * what arrived where, and how far behind. The 500 orders it starts with
+ * (written before capture) reach the targets through the initial copy.
  */
 const ORDERS_DDL = `CREATE TABLE IF NOT EXISTS orders (
   id INT AUTO_INCREMENT PRIMARY KEY,
@@ -43,10 +45,18 @@ async function main(): Promise<void> {
   const control = await prepareControlDatabase(config.controlDatabaseUrl);
   const source = openMysql(demo.DEMO_SOURCE_URL);
   await source.raw(ORDERS_DDL);
+  // Orders from "before Tributary": only the initial copy can bring them to the targets.
+  const [[existing]] = await source.raw('SELECT COUNT(*) AS n FROM orders');
+  if (Number(existing.n) === 0) {
+    await source.raw(`INSERT INTO orders (customer, region, amount, lucky, created_at)
+      SELECT ELT(1 + seq % 6, 'ada', 'grace', 'linus', 'barbara', 'ken', 'margaret'), ELT(1 + seq % 4, 'EU', 'UK', 'US', 'JP'),
+             ROUND(RAND() * 500, 2), RAND(), NOW(6) - INTERVAL seq MINUTE FROM seq_1_to_500`);
+  }
 
   const catalog = new CatalogRepository(control);
   const progress = new ProgressRepository(control);
-  const setup = new ReplicationSetup(catalog, defaultTargetRegistry(), new SnapshotRepository(control));
+  const snapshots = new SnapshotRepository(control);
+  const setup = new ReplicationSetup(catalog, defaultTargetRegistry(), snapshots);
   await setup.addSource('demo', demo.DEMO_SOURCE_URL);
   const { warnings } = await setup.captureTable('demo', 'orders');
   warnings.forEach((warning) => say(`  warning: ${warning}`));
@@ -67,6 +77,10 @@ async function main(): Promise<void> {
     mapping: { exclude: ['lucky'], computed: [{ name: 'source', value: 'source' }] },
   });
   say(`  capture installed; routes: orders-pg (all rows), orders-mysql (all rows), orders-eu-sqlite (${EU_FILTER})`);
+  // A route's first run copies the rows the table already has (the REST API does this on create).
+  for (const routeId of ROUTES) {
+    if (!(await snapshots.get(routeId))) await snapshots.request(routeId, 'initial', 'demo');
+  }
 
   const app = await bootstrap('tributary', AllInOneModule, { http: 'admin', handleSignals: false });
   const base = `http://${config.admin.host}:${config.admin.port}`;
@@ -83,7 +97,7 @@ async function main(): Promise<void> {
   while (!stopping && Date.now() < deadline) {
     const id = await writeSomething(source);
     await sleep(700);
-    await report(id, source, pg, copy, lite, progress);
+    await report(id, source, pg, copy, lite, progress, snapshots);
   }
 
   say('\nstopping…');
@@ -93,6 +107,7 @@ async function main(): Promise<void> {
 
 /** Same text for the route filter and for the demo's own count at the source: the grammar is SQL-like. */
 const EU_FILTER = "region in ('EU', 'UK') and amount >= 100";
+const ROUTES = ['orders-pg', 'orders-mysql', 'orders-eu-sqlite'];
 
 function sqliteUrl(path: string): string {
   return `sqlite://${resolve(path)}`;
@@ -116,7 +131,15 @@ async function writeSomething(source: Knex): Promise<number> {
   return id;
 }
 
-async function report(id: number, source: Knex, pg: Knex, copy: Knex, lite: Knex, progress: ProgressRepository): Promise<void> {
+async function report(
+  id: number,
+  source: Knex,
+  pg: Knex,
+  copy: Knex,
+  lite: Knex,
+  progress: ProgressRepository,
+  snapshots: SnapshotRepository,
+): Promise<void> {
   const [sourceRow] = (await source.raw('SELECT id, customer, amount, lucky, created_at FROM orders WHERE id = ?', [id]))[0] as Array<Record<string, unknown>>;
   const pgRow = await pg('orders').where({ id }).first().catch(() => undefined);
   const counts = await Promise.all([
@@ -126,13 +149,15 @@ async function report(id: number, source: Knex, pg: Knex, copy: Knex, lite: Knex
     source.raw(`SELECT COUNT(*) AS n FROM orders WHERE ${EU_FILTER}`).then(([rows]) => Number((rows as Array<{ n: number }>)[0].n)),
     lite('big_eu_orders').count({ n: '*' }).then((rows) => Number(rows[0].n)).catch(() => 0),
   ]);
-  const lags = (await progress.listProgress(['orders-pg', 'orders-mysql', 'orders-eu-sqlite']))
+  const lags = (await progress.listProgress(ROUTES))
     .map((p) => `${p.routeId} at seq ${p.maxSeq}, lag ${lagMs(p.lastChangeTs, p.lastAppliedAt)}${p.lastError ? ` (failing: ${p.lastError})` : ''}`)
     .join(', ');
   const arrived = pgRow ? `in PostgreSQL: lucky=${pgRow.lucky} at ${String(pgRow.created_at instanceof Date ? pgRow.created_at.toISOString() : pgRow.created_at)}` : 'not yet in PostgreSQL';
   say(`order #${id} ${sourceRow?.customer} ${sourceRow?.amount} lucky=${sourceRow?.lucky} → ${arrived}`);
   say(`   rows: source ${counts[0]} | postgres ${counts[1]} | mariadb copy ${counts[2]} | sqlite big EU ${counts[4]} of ${counts[3]} matching`);
   say(`   ${lags}`);
+  const copying = (await snapshots.list(ROUTES)).filter((snapshot) => snapshot.status !== 'done');
+  for (const snapshot of copying) say(`   initial copy of ${snapshot.routeId}: ${snapshot.status} ${progressLine(snapshot)}`);
 }
 
 /** Capture-to-commit time of the last change the route applied. */
