@@ -3,19 +3,21 @@ import { loadConfig } from '@tributary/config';
 import { measureCaptureOverhead, OverheadOptions, OverheadResult, RoundResult } from './capture-overhead';
 import { DrainOptions, DrainResult, measureDrain } from './drain';
 import { describeMachine, MachineInfo } from './machine';
+import { measureSnapshot, SnapshotOptions, SnapshotResult } from './snapshot';
 import { Cleanup, formatInt, note, table } from './support';
 
 /**
  * `npm run bench`: what capture costs the source (alternating pairs, triggers
- * off and on) and how fast a backlog of changes drains into PostgreSQL.
+ * off and on), how fast a backlog of changes drains into PostgreSQL, and how
+ * fast a new route's initial copy (snapshot) brings a full table there.
  * Only the summary goes to stdout; progress goes to stderr. Every database
  * and Redis key it creates is removed, also when it fails or is interrupted.
  *
  * Knobs (environment): BENCH_PAIRS, BENCH_STATEMENTS, BENCH_CONNECTIONS,
- * BENCH_INSERTS, BENCH_APPS (split | allinone), BENCH_ONLY (overhead | drain),
- * BENCH_NODE_ARGS, BENCH_PG_ANALYZE_S, BENCH_TIMEOUT_S, BENCH_MYSQL_URL, BENCH_POSTGRES_URL,
- * BENCH_REDIS_URL; and any Tributary setting (RELAY_*, JOB_*, WORKER_*,
- * OUTBOX_*, CONFIG_REFRESH_MS), passed on to the apps.
+ * BENCH_INSERTS, BENCH_APPS (split | allinone), BENCH_ONLY (overhead | drain | snapshot),
+ * BENCH_SNAPSHOT_ROWS, BENCH_NODE_ARGS, BENCH_PG_ANALYZE_S, BENCH_TIMEOUT_S, BENCH_MYSQL_URL,
+ * BENCH_POSTGRES_URL, BENCH_REDIS_URL; and any Tributary setting (RELAY_*, JOB_*,
+ * WORKER_*, OUTBOX_*, SNAPSHOT_*, CONFIG_REFRESH_MS), passed on to the apps.
  */
 
 /** Goals from the issue ("less than 15%", "tens of thousands of changes per second", read as at least 20k): reported, not enforced. */
@@ -24,13 +26,17 @@ const GOAL_MIN_DRAIN_RATE = 20_000;
 
 interface BenchSettings {
   urls: { mysql: string; postgres: string; redis: string };
-  only: 'overhead' | 'drain' | null;
+  only: Measurement | null;
   overhead: Omit<OverheadOptions, 'mysqlUrl'>;
   drain: Omit<DrainOptions, 'mysqlUrl' | 'postgresUrl' | 'redisUrl'>;
+  snapshot: Omit<SnapshotOptions, 'mysqlUrl' | 'postgresUrl' | 'redisUrl'>;
 }
 
+const MEASUREMENTS = ['overhead', 'drain', 'snapshot'] as const;
+type Measurement = (typeof MEASUREMENTS)[number];
+
 /** Tributary settings the bench passes through to the apps. */
-const APP_SETTING = /^(RELAY_|JOB_|WORKER_|OUTBOX_|CONFIG_REFRESH_MS$)/;
+const APP_SETTING = /^(RELAY_|JOB_|WORKER_|OUTBOX_|SNAPSHOT_|CONFIG_REFRESH_MS$)/;
 
 function readSettings(env: NodeJS.ProcessEnv): BenchSettings {
   const int = (name: string, fallback: number) => {
@@ -40,11 +46,13 @@ function readSettings(env: NodeJS.ProcessEnv): BenchSettings {
   };
   const apps = env.BENCH_APPS ?? 'split';
   if (apps !== 'split' && apps !== 'allinone') throw new Error('BENCH_APPS must be split or allinone');
-  const only = env.BENCH_ONLY ?? null;
-  if (only !== null && only !== 'overhead' && only !== 'drain') throw new Error('BENCH_ONLY must be overhead or drain');
+  const only = (env.BENCH_ONLY ?? null) as Measurement | null;
+  if (only !== null && !MEASUREMENTS.includes(only)) throw new Error(`BENCH_ONLY must be one of ${MEASUREMENTS.join(', ')}`);
   const appEnv = Object.fromEntries(
     Object.entries(env).filter((entry): entry is [string, string] => APP_SETTING.test(entry[0]) && entry[1] !== undefined),
   );
+  const nodeArgs = (env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const timeoutMs = int('BENCH_TIMEOUT_S', 600) * 1000;
   return {
     urls: {
       mysql: env.BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306',
@@ -57,10 +65,11 @@ function readSettings(env: NodeJS.ProcessEnv): BenchSettings {
       inserts: int('BENCH_INSERTS', 120_000),
       apps,
       appEnv,
-      nodeArgs: (env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean),
+      nodeArgs,
       pgAnalyzeSeconds: env.BENCH_PG_ANALYZE_S ? int('BENCH_PG_ANALYZE_S', 1) : null,
-      timeoutMs: int('BENCH_TIMEOUT_S', 600) * 1000,
+      timeoutMs,
     },
+    snapshot: { rows: int('BENCH_SNAPSHOT_ROWS', 200_000), appEnv, nodeArgs, timeoutMs },
   };
 }
 
@@ -84,21 +93,32 @@ async function main(): Promise<number> {
     const machine = await describeMachine(settings.urls);
     let overhead: OverheadResult | null = null;
     let drain: DrainResult | null = null;
-    if (settings.only !== 'drain') {
+    let snapshot: SnapshotResult | null = null;
+    const runs = (measurement: Measurement) => settings.only === null || settings.only === measurement;
+    if (runs('overhead')) {
       note(`capture overhead: ${settings.overhead.pairs} pairs of ${settings.overhead.statements} statements`);
       overhead = await measureCaptureOverhead({ ...settings.overhead, mysqlUrl: settings.urls.mysql }, cleanup);
       // Each phase removes what it made before the next one runs, so the drain starts on a quiet server.
       await cleanup.run();
     }
-    if (settings.only !== 'overhead') {
+    if (runs('drain')) {
       note(`drain: writing the backlog (${settings.drain.inserts} inserts and the updates and deletes that follow)`);
       drain = await measureDrain(
         { ...settings.drain, mysqlUrl: settings.urls.mysql, postgresUrl: settings.urls.postgres, redisUrl: settings.urls.redis },
         cleanup,
       );
+      await cleanup.run();
     }
-    process.stdout.write(report(machine, settings, overhead, drain));
-    return drain && !drainVerified(drain) ? 1 : 0;
+    if (runs('snapshot')) {
+      note(`snapshot: filling a table with ${settings.snapshot.rows} rows before capture`);
+      snapshot = await measureSnapshot(
+        { ...settings.snapshot, mysqlUrl: settings.urls.mysql, postgresUrl: settings.urls.postgres, redisUrl: settings.urls.redis },
+        cleanup,
+      );
+    }
+    process.stdout.write(report(machine, settings, overhead, drain, snapshot));
+    const failed = (drain && !drainVerified(drain)) || (snapshot && !snapshotVerified(snapshot));
+    return failed ? 1 : 0;
   } finally {
     await cleanup.run();
   }
@@ -108,7 +128,25 @@ function drainVerified(drain: DrainResult): boolean {
   return drain.rows.source === drain.rows.target && drain.rows.sourceSum === drain.rows.targetSum && drain.deadLetters === 0;
 }
 
-function report(machine: MachineInfo, settings: BenchSettings, overhead: OverheadResult | null, drain: DrainResult | null): string {
+/** The copy is exact: done, every source row at the target with the same total, nothing dead-lettered. */
+function snapshotVerified(result: SnapshotResult): boolean {
+  const { verify } = result;
+  return (
+    verify.status === 'done' &&
+    verify.source === result.rows &&
+    verify.target === result.rows &&
+    verify.sourceSum === verify.targetSum &&
+    result.deadLetters === 0
+  );
+}
+
+function report(
+  machine: MachineInfo,
+  settings: BenchSettings,
+  overhead: OverheadResult | null,
+  drain: DrainResult | null,
+  snapshot: SnapshotResult | null,
+): string {
   const lines = [
     `Tributary bench, ${new Date().toISOString()}`,
     `machine: ${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGiB.toFixed(1)} GiB; node ${machine.node}; ` +
@@ -118,6 +156,7 @@ function report(machine: MachineInfo, settings: BenchSettings, overhead: Overhea
   ];
   if (overhead) lines.push(...overheadReport(overhead), '');
   if (drain) lines.push(...drainReport(drain, settings), '');
+  if (snapshot) lines.push(...snapshotReport(snapshot, settings), '');
   return lines.join('\n');
 }
 
@@ -196,6 +235,77 @@ function drainReport(result: DrainResult, settings: BenchSettings): string[] {
       (settings.drain.pgAnalyzeSeconds ? ` BENCH_PG_ANALYZE_S=${settings.drain.pgAnalyzeSeconds}` : '') +
       (settings.drain.nodeArgs.length > 0 ? ` node ${settings.drain.nodeArgs.join(' ')}` : ''),
   ];
+}
+
+function snapshotReport(result: SnapshotResult, settings: BenchSettings): string[] {
+  const config = loadConfig(settings.snapshot.appEnv);
+  const seconds = (value: number | null) => (value === null || Number.isNaN(value) ? '?' : `${value.toFixed(1)} s`);
+  const share = (cpu: Record<string, number>, wall: number) =>
+    Object.entries(cpu)
+      .filter(([, used]) => used > 0)
+      .map(([group, used]) => `${group} ${used.toFixed(1)} s (${((used / wall) * 100).toFixed(0)}%)`)
+      .join(', ');
+  // Wall times of the two CPU windows, as the bench split them (at the first poll that saw the final seq).
+  const copiedAt = result.copiedAt;
+  const catchUpCpu = Object.fromEntries(Object.entries(result.cpu).map(([group, used]) => [group, used - (result.cpuCopying[group] ?? 0)]));
+  const rss = Object.entries(result.peakRssMiB).map(([app, mib]) => `${app} ${mib === null ? '?' : mib.toFixed(0)} MiB`);
+  const { verify } = result;
+  return [
+    `Snapshot: initial copy of ${formatInt(result.rows)} rows (table filled before capture in ${result.fillSeconds.toFixed(1)} s, ` +
+      `empty outbox) → PostgreSQL, relay + worker processes, timed from routes.create`,
+    table(
+      ['measure', 'value'],
+      [
+        ['copy time (request → done)', `${result.seconds.toFixed(1)} s`],
+        ['copy rate (end to end)', `${formatInt(result.rows / result.seconds)} rows/s`],
+        ['routes.create (checks, row count, request)', seconds(result.createSeconds)],
+        ['waiting for the copier (requested → started)', seconds(result.waitingSeconds)],
+        [
+          'copying (started → copied)',
+          `${seconds(result.copyingSeconds)}: ${formatInt(result.rowsCopied)} rows in ${result.chunks} chunks, ` +
+            `${formatInt(result.rowsCopied / result.copyingSeconds)} rows/s`,
+        ],
+        ['catching up (copied → done)', seconds(result.catchingUpSeconds)],
+        [
+          'route applied through final seq / relay enqueued it at',
+          `${seconds(result.appliedAt)} / ${seconds(result.relayDoneAt)} (final seq ${formatInt(result.finalSeq)})`,
+        ],
+        ['copier ahead of the route (max)', `${formatInt(result.maxAhead)} copy records (bound SNAPSHOT_MAX_IN_FLIGHT_ROWS=${config.snapshot.maxInFlightRows})`],
+        ['peak RSS (VmHWM)', rss.join(', ')],
+        ['CPU from the request until copied (% of wall)', share(result.cpuCopying, copiedAt)],
+        ['CPU while catching up (% of wall)', share(catchUpCpu, Math.max(0.001, result.seconds - copiedAt))],
+        ['machine busy (all cores)', `${(result.machineBusy * 100).toFixed(0)}%, of which other processes ${result.otherCores.toFixed(2)} cores`],
+        ['outbox rows / dead letters', `${formatInt(result.outboxRows)} / ${result.deadLetters}`],
+        ['rows source / target', `${formatInt(verify.source)} / ${formatInt(verify.target)}`],
+        ['SUM(amount) source / target', `${verify.sourceSum} / ${verify.targetSum}`],
+        ['verified', snapshotVerified(result) ? 'yes' : `NO (status ${verify.status})`],
+      ],
+      false,
+    ),
+    'timeline (bench clock from the request; seqs count copy records, the outbox holds nothing else):',
+    table(
+      ['t (s)', 'status', 'rows copied', 'copier seq', 'relay seq', 'route seq'],
+      timeline(result.samples).map((sample) => [
+        sample.at.toFixed(1),
+        sample.status,
+        formatInt(sample.rowsCopied),
+        formatInt(sample.copiedSeq),
+        formatInt(sample.relaySeq),
+        formatInt(sample.appliedSeq),
+      ]),
+    ),
+    `settings: SNAPSHOT_CHUNK_ROWS=${config.snapshot.chunkRows} SNAPSHOT_MAX_IN_FLIGHT_ROWS=${config.snapshot.maxInFlightRows} ` +
+      `CONFIG_REFRESH_MS=${config.configRefreshMs} (the copier's poll) RELAY_BATCH_ROWS=${config.relay.batchRows} JOB_MAX_ROWS=${config.relay.jobMaxRows} ` +
+      `RELAY_MAX_QUEUE_JOBS=${config.relay.maxQueueJobs}` +
+      (settings.snapshot.nodeArgs.length > 0 ? ` node ${settings.snapshot.nodeArgs.join(' ')}` : ''),
+  ];
+}
+
+/** At most a dozen evenly spread samples, always the last: enough to see which stage waits for which. */
+function timeline<T>(samples: readonly T[]): T[] {
+  if (samples.length <= 12) return [...samples];
+  const step = (samples.length - 1) / 11;
+  return Array.from({ length: 12 }, (_, i) => samples[Math.round(i * step)]);
 }
 
 main().then(

@@ -1,23 +1,10 @@
 import { createServer } from 'node:net';
-import { CatalogRepository, ProgressRepository, SnapshotRepository } from '@tributary/control';
-import { migrateControl, OUTBOX_TABLE } from '@tributary/db';
-import { ReplicationSetup } from '@tributary/setup';
-import { defaultTargetRegistry } from '@tributary/targets';
+import { ProgressRepository } from '@tributary/control';
+import { OUTBOX_TABLE } from '@tributary/db';
+import { compareRows, cpuGroups, createBenchDeployment } from './deployment';
 import { itemsDdl } from './items';
-import { CpuMeter, memoryMiB, pidsByName } from './proc';
-import {
-  AppName,
-  AppProcess,
-  BenchDatabase,
-  Cleanup,
-  cleanRedisPrefix,
-  createMysqlDatabase,
-  createPostgresDatabase,
-  note,
-  sleep,
-  startApp,
-  uniqueName,
-} from './support';
+import { CpuMeter, memoryMiB } from './proc';
+import { AppName, AppProcess, BenchDatabase, Cleanup, note, sleep, startApp } from './support';
 
 /**
  * Drain: a backlog written through the capture triggers while no relay runs,
@@ -71,21 +58,11 @@ const TABLE = 'items';
 const WRITE_CHUNK = 10_000;
 
 export async function measureDrain(options: DrainOptions, cleanup: Cleanup): Promise<DrainResult> {
-  const control = await createMysqlDatabase(options.mysqlUrl, 'trib_bench_ctl', cleanup);
-  const source = await createMysqlDatabase(options.mysqlUrl, 'trib_bench_src', cleanup);
-  const postgres = await createPostgresDatabase(options.postgresUrl, 'trib_bench_pg', cleanup);
-  const prefix = uniqueName('trib_bench');
-  // The relay's leader lock (GET_LOCK) is named after the source id and is global to the MariaDB
-  // server: a fixed id would queue this relay behind any other deployment's relay of a source of that id.
-  const sourceId = uniqueName('src');
-  cleanRedisPrefix(options.redisUrl, prefix, cleanup);
-  await migrateControl(control.knex);
-  const progress = new ProgressRepository(control.knex);
+  const { control, source, postgres, prefix, sourceId, progress, setup } = await createBenchDeployment(options, cleanup);
 
   // The route must exist before the backlog: a route created later starts at the relay's
   // watermark (CatalogRepository.upsertRoute), and with no relay state yet that is 0.
   await source.knex.raw(itemsDdl(TABLE));
-  const setup = new ReplicationSetup(new CatalogRepository(control.knex), defaultTargetRegistry(), new SnapshotRepository(control.knex));
   await setup.addSource(sourceId, source.url);
   await setup.captureTable(sourceId, TABLE);
   await setup.addTarget({ id: TARGET_ID, kind: 'postgres', url: postgres.url, options: {} });
@@ -133,7 +110,7 @@ export async function measureDrain(options: DrainOptions, cleanup: Cleanup): Pro
       otherCores,
       appliedTotal: route.appliedTotal,
       deadLetters: Number((letters as Array<{ n: number }>)[0].n),
-      rows: await compareRows(source, postgres),
+      rows: await compareRows(source, postgres, TABLE),
     };
   } catch (error) {
     for (const app of apps) if (app.output()) note(`--- ${app.name} output:\n${app.output()}`);
@@ -196,20 +173,6 @@ function chunks(from: number, to: number): Array<[number, number]> {
   return result;
 }
 
-/** CPU groups: each app, and the servers it talks to (every PostgreSQL backend counts). */
-function cpuGroups(apps: readonly AppProcess[]): Map<string, () => number[]> {
-  const servers = (name: string) => () => pidsByName([name]).get(name) ?? [];
-  const groups = new Map<string, () => number[]>();
-  for (const name of ['relay', 'worker', 'tributary']) {
-    groups.set(name, () => apps.filter((app) => app.name === name).map((app) => app.pid));
-  }
-  groups.set('mariadb', servers('mariadbd'));
-  groups.set('postgres', servers('postgres'));
-  groups.set('redis', servers('redis-server'));
-  groups.set('bench', () => [process.pid]);
-  return groups;
-}
-
 /** Polls the control schema until the route has durably applied through `maxSeq`; fails fast if an app dies. */
 async function waitForDrain(
   progress: ProgressRepository,
@@ -243,15 +206,6 @@ async function waitForDrain(
     if (elapsed * 1000 > timeoutMs) throw new Error(`drain did not finish in ${timeoutMs} ms (route at ${applied} of ${maxSeq})`);
     await sleep(100);
   }
-}
-
-/** The verdict: same row count (and same DECIMAL total, a cheap content check) at source and target. */
-async function compareRows(source: BenchDatabase, postgres: BenchDatabase): Promise<DrainResult['rows']> {
-  const [mysqlRows] = await source.knex.raw(`SELECT COUNT(*) AS n, CAST(COALESCE(SUM(amount), 0) AS CHAR) AS s FROM ${TABLE}`);
-  const pgResult = await postgres.knex.raw(`SELECT COUNT(*) AS n, COALESCE(SUM(amount), 0)::text AS s FROM "${TABLE}"`);
-  const mysql = (mysqlRows as Array<{ n: number; s: string }>)[0];
-  const pg = (pgResult as { rows: Array<{ n: string; s: string }> }).rows[0];
-  return { source: Number(mysql.n), target: Number(pg.n), sourceSum: mysql.s, targetSum: pg.s };
 }
 
 function freePort(): Promise<number> {

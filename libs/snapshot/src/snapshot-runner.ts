@@ -8,7 +8,7 @@ import { compileFilter, FilterError, filterToMysql } from '@tributary/replicatio
 import { CopyContendedError, SourceCopier } from './copier';
 import { decodeKeyText, encodeKey } from './key-sql';
 import { progressLine } from './progress';
-import { RowCondition } from './source-table';
+import { RowCondition, SourceTable } from './source-table';
 
 export interface SnapshotRunnerDeps {
   sourceId: string;
@@ -39,6 +39,7 @@ interface CopyState {
 }
 
 const MIN_CHUNK_ROWS = 50;
+const ACTIVE_POLL_MS = 100;
 const PROGRESS_LOG_MS = 5000;
 
 /**
@@ -96,7 +97,9 @@ export class SnapshotRunner {
         const route = routes.find((r) => r.id === snapshot.routeId);
         if (route && !this.stopped) worked = (await this.step(snapshot, route)) || worked;
       }
-      if (!worked) await this.sleep(settings.pollMs);
+      // With copies under way, look again soon (a copy waiting on its route is done the moment the route catches up);
+      // with none, at the pace of configuration changes.
+      if (!worked) await this.sleep(active.length > 0 ? Math.min(settings.pollMs, ACTIVE_POLL_MS) : settings.pollMs);
     }
   }
 
@@ -119,9 +122,7 @@ export class SnapshotRunner {
   private async begin(route: RouteRecord): Promise<boolean> {
     const schema = await this.schemaOf(route);
     conditionFor(route, schema, 'initial'); // a filter that no longer fits fails the snapshot before any row is copied
-    const estimate = await this.deps.source
-      .raw('SELECT TABLE_ROWS AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?', [schema.table])
-      .then(([rows]) => Number((rows as Array<{ n: number | null }>)[0]?.n ?? 0));
+    const estimate = await new SourceTable(schema).estimateRows(this.deps.source);
     await this.deps.snapshots.start(route.id, estimate);
     this.deps.metrics.snapshotProgress.set({ route: route.id }, 0);
     this.deps.logger.info({ route: route.id, table: route.table, estimatedRows: estimate }, 'initial copy starts');

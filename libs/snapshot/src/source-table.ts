@@ -37,10 +37,6 @@ export class SourceTable {
     this.select = `SELECT CAST(${pk} AS CHAR CHARACTER SET utf8mb4) AS pk, CAST(${image} AS CHAR CHARACTER SET utf8mb4) AS image FROM ${quoteMysql(schema.table)} AS ${ALIAS}`;
   }
 
-  get name(): string {
-    return this.schema.table;
-  }
-
   /**
    * The key of the `size`-th row after `after` (the end of a chunk of that
    * many rows), or null if fewer rows are left: then the chunk runs to the
