@@ -92,6 +92,8 @@ export class SnapshotRunner {
       if (!(await lease.isHeld())) return;
       const routes = await catalog.listRoutes({ sourceId });
       const active = await snapshots.listActive(routes.map((route) => route.id));
+      // A copy that ended (cancelled, failed, replaced) leaves no backoff or pacing behind for the next one of its route.
+      for (const routeId of this.states.keys()) if (!active.some((snapshot) => snapshot.routeId === routeId)) this.states.delete(routeId);
       let worked = false;
       for (const snapshot of active) {
         const route = routes.find((r) => r.id === snapshot.routeId);
