@@ -59,3 +59,10 @@ export class TargetNotReadableError extends TargetConfigError {
     this.name = 'TargetNotReadableError';
   }
 }
+
+/** Conflict detection asked of a target that cannot lock and read its rows in the apply transaction (Redis, HTTP). */
+export function conflictsNotSupported(kind: string): TargetConfigError {
+  return new TargetConfigError(
+    `a ${kind} target cannot detect conflicts (its rows cannot be read and locked with the write); conflict policies need a postgres, mysql or sqlite target`,
+  );
+}

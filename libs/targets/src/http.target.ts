@@ -1,6 +1,6 @@
 import { Row } from '@tributary/model';
 import { planBatch } from './apply-plan';
-import { TargetConfigError, TargetNotReadableError, TargetUrlError, TargetOptionError, TransientTargetError } from './errors';
+import { conflictsNotSupported, TargetConfigError, TargetNotReadableError, TargetUrlError, TargetOptionError, TransientTargetError } from './errors';
 import { fromWireRow, JsonValue, SIGNATURE_HEADER, signBody, toWireBatch, WireAck } from './http-wire';
 import { checkScanLimit, decodeKeyCursor, encodeKeyCursor, keyIdentity } from './key-cursor';
 import { compareByKey } from './row-order';
@@ -78,6 +78,7 @@ export class HttpTarget implements Target {
   }
 
   async apply(batch: ApplyBatch, hooks: ApplyHooks): Promise<ApplyResult> {
+    if (hooks.resolveConflicts) throw conflictsNotSupported(this.kind);
     const plan = planBatch(batch.table, batch.changes);
     const invalid = new Set(plan.invalid.map((r) => r.change));
     const changes = batch.changes.filter((c) => !invalid.has(c));

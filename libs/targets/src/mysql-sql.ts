@@ -6,6 +6,7 @@ import {
   deleteByKeys,
   insertValues,
   placeholders,
+  readVersionsStatement,
   ROWS_TABLE,
   SqlDialect,
   SqlSyntax,
@@ -83,6 +84,12 @@ export const mysqlDialect: SqlDialect = {
   rows: (result) => (result as [Record<string, unknown>[], unknown])[0],
 
   classify: classifyMysqlError,
+
+  conflicts: {
+    transaction: { isolationLevel: 'repeatable read' },
+    lockClause: ' FOR UPDATE',
+    readVersions: (tableName, hashes) => readVersionsStatement(q, tableName, hashes),
+  },
 };
 
 /** Bookkeeping tables: per-row versions and tombstones (invariant 4), route checkpoints (invariant 3). */

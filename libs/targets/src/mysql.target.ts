@@ -96,7 +96,7 @@ export class MysqlTarget implements Target {
 
   async apply(batch: ApplyBatch, hooks: ApplyHooks): Promise<ApplyResult> {
     await this.bookkeeping.ensure();
-    return applySqlBatch(this.knex, mysqlDialect, batch, hooks);
+    return applySqlBatch(this.knex, mysqlDialect, batch, hooks, ROW_READING);
   }
 
   private async createTables(ddl: readonly string[]): Promise<void> {

@@ -2,7 +2,7 @@ import { ColumnSpec, quoteAnsi, Row } from '@tributary/model';
 import { classifyPostgresError } from './error-classification';
 import { postgresArrayLiteral, PostgresParam, toPostgresParam } from './postgres-values';
 import { postgresArrayType, postgresColumnType, postgresKeyArrayType } from './type-mapping';
-import { CHECKPOINTS_TABLE, columnOf, columnValue, ROWS_TABLE, SqlDialect, SqlSyntax, Statement, VersionWrite } from './sql-dialect';
+import { CHECKPOINTS_TABLE, columnOf, columnValue, readVersionsStatement, ROWS_TABLE, SqlDialect, SqlSyntax, Statement, VersionWrite } from './sql-dialect';
 import { TargetTableSpec } from './target';
 
 const q = quoteAnsi;
@@ -76,6 +76,12 @@ export const postgresDialect: SqlDialect = {
   rows: (result) => (result as { rows: Record<string, unknown>[] }).rows,
 
   classify: classifyPostgresError,
+
+  conflicts: {
+    transaction: { isolationLevel: 'serializable' },
+    lockClause: ' FOR UPDATE',
+    readVersions: (tableName, hashes) => readVersionsStatement(q, tableName, hashes),
+  },
 };
 
 /**

@@ -85,7 +85,7 @@ export class PostgresTarget implements Target {
 
   async apply(batch: ApplyBatch, hooks: ApplyHooks): Promise<ApplyResult> {
     await this.bookkeeping.ensure();
-    return applySqlBatch(this.knex, postgresDialect, batch, hooks);
+    return applySqlBatch(this.knex, postgresDialect, batch, hooks, ROW_READING);
   }
 
   private createTables(ddl: readonly string[], then?: (trx: Knex.Transaction) => Promise<void>): Promise<void> {

@@ -1,7 +1,7 @@
 import Redis from 'ioredis';
 import { Row } from '@tributary/model';
 import { planBatch } from './apply-plan';
-import { TargetConfigError, TargetUrlError, TargetOptionError, TransientTargetError } from './errors';
+import { conflictsNotSupported, TargetConfigError, TargetUrlError, TargetOptionError, TransientTargetError } from './errors';
 import { APPLY_SCRIPT } from './redis-lua';
 import { encodeRow, fromRedisText, renderKey, validateKeyTemplate } from './redis-values';
 import { checkScanLimit, chunks, KEYS_PER_READ, uniqueKeys } from './key-cursor';
@@ -105,6 +105,7 @@ export class RedisTarget implements Target {
   }
 
   async apply(batch: ApplyBatch, hooks: ApplyHooks): Promise<ApplyResult> {
+    if (hooks.resolveConflicts) throw conflictsNotSupported(this.kind);
     const plan = planBatch(batch.table, batch.changes);
     if (plan.writes.length > 0) await this.checkShape(batch.table);
     // No transaction to record them in: dead letters are durable before the script (our commit) runs.

@@ -1,9 +1,11 @@
 import { Knex } from 'knex';
+import { keyHash, keyText, Row } from '@tributary/model';
 import { BatchPlan, chunk, claimedPlan, GuardedPlan, guardPlan, planBatch, PlannedWrite, StoredVersion } from './apply-plan';
 import { ErrorClass } from './error-classification';
 import { RowRejectedError, TransientTargetError } from './errors';
 import { SqlDialect, Statement, VersionProtocol, VersionWrite } from './sql-dialect';
-import { ApplyBatch, ApplyHooks, ApplyResult, RejectedChange } from './target';
+import { readTableRowsByKeys, SqlRowReading } from './sql-target-ops';
+import { ApplyBatch, ApplyHooks, ApplyResult, RejectedChange, RowChange } from './target';
 
 /**
  * The apply transaction shared by the SQL targets: rows, their versions and
@@ -17,20 +19,73 @@ export async function applySqlBatch(
   dialect: SqlDialect,
   batch: ApplyBatch,
   hooks: ApplyHooks,
+  reading: SqlRowReading,
 ): Promise<ApplyResult> {
-  const plan = planBatch(batch.table, batch.changes);
+  const resolve = hooks.resolveConflicts;
+  const plan = resolve ? null : planBatch(batch.table, batch.changes);
+  // With conflict detection the plan is made inside the transaction, from the rows it locked.
+  const planIn = (trx: Knex.Transaction) => (plan ? Promise.resolve(plan) : resolvedPlan(trx, dialect, reading, batch, resolve!));
+  const config = resolve ? dialect.conflicts.transaction : dialect.transaction;
   try {
-    return await inTransaction(knex, dialect, (trx) => applyIn(trx, dialect, batch, plan, hooks, 'batch'));
+    return await inTransaction(knex, config, async (trx) => applyIn(trx, dialect, batch, await planIn(trx), hooks, 'batch'));
   } catch (error) {
     if (error instanceof HookFailure) throw error.cause;
     if (dataError(error) === null) throw transient(dialect, error);
   }
   try {
-    return await inTransaction(knex, dialect, (trx) => applyIn(trx, dialect, batch, plan, hooks, 'row'));
+    return await inTransaction(knex, config, async (trx) => applyIn(trx, dialect, batch, await planIn(trx), hooks, 'row'));
   } catch (error) {
     if (error instanceof HookFailure) throw error.cause;
     throw transient(dialect, error);
   }
+}
+
+/**
+ * Conflict detection's part of the transaction: which changes are fresh
+ * (a replay the seq guard will skip is no conflict), the target's current
+ * rows of their keys read and locked, and the hook's resolution planned in
+ * place of the fresh changes.
+ */
+async function resolvedPlan(
+  trx: Knex.Transaction,
+  dialect: SqlDialect,
+  reading: SqlRowReading,
+  batch: ApplyBatch,
+  resolve: NonNullable<ApplyHooks['resolveConflicts']>,
+): Promise<BatchPlan> {
+  const table = batch.table;
+  for (const statement of dialect.begin(batch)) await run(trx, dialect, statement);
+  const hashOf = (change: RowChange) => keyHash(table.name, table.key, change.key);
+  const stored = new Map<string, number>();
+  for (const hashes of chunk([...new Set(batch.changes.map(hashOf))], 1000)) {
+    const result = await run(trx, dialect, dialect.conflicts.readVersions(table.name, hashes));
+    for (const row of dialect.rows(result)) stored.set(String(row.key_hash), Number(row.seq));
+  }
+  const isReplay = (change: RowChange) => {
+    const seq = stored.get(hashOf(change));
+    return seq !== undefined && (batch.reapply ? change.seq < seq : change.seq <= seq);
+  };
+  const replays = batch.changes.filter(isReplay);
+  const fresh = batch.changes.filter((change) => !isReplay(change));
+  if (fresh.length === 0) return planBatch(table, batch.changes);
+
+  // Both keys of a change: an update can move its row, and the target may hold either.
+  const keys: Row[] = [];
+  for (const change of fresh) {
+    keys.push(change.key);
+    for (const image of [change.before, change.after]) if (image) keys.push(Object.fromEntries(table.key.map((name) => [name, image[name] ?? null])));
+  }
+  const rows = await readTableRowsByKeys(reading, table, keys, async (sql, params) =>
+    dialect.rows(await run(trx, dialect, { sql: sql + dialect.conflicts.lockClause, params })),
+  );
+  const current = new Map(rows.map((row) => [keyText(table.key, row), row]));
+  let resolved: RowChange[];
+  try {
+    resolved = await resolve(fresh, { get: (key) => current.get(keyText(table.key, key)) ?? null });
+  } catch (error) {
+    throw new HookFailure(error);
+  }
+  return planBatch(table, [...replays, ...resolved]);
 }
 
 /** Transactions rerun at most this often when they lose a race for a new key's version. */
@@ -38,12 +93,12 @@ const RACE_ATTEMPTS = 3;
 
 async function inTransaction(
   knex: Knex,
-  dialect: SqlDialect,
+  config: Knex.TransactionConfig | undefined,
   work: (trx: Knex.Transaction) => Promise<ApplyResult>,
 ): Promise<ApplyResult> {
   for (let attempt = 1; ; attempt += 1) {
     try {
-      return await knex.transaction(work, dialect.transaction);
+      return await knex.transaction(work, config);
     } catch (error) {
       // Rolled back before any row was written; the rerun finds and locks the versions the other
       // transaction committed. Still losing after a few reruns is a busy target: transient.
@@ -62,7 +117,8 @@ async function applyIn(
   hooks: ApplyHooks,
   mode: Mode,
 ): Promise<ApplyResult> {
-  for (const statement of dialect.begin(batch)) await run(trx, dialect, statement);
+  // With conflict detection, resolvedPlan ran them already (the origin marker must precede every write).
+  if (!hooks.resolveConflicts) for (const statement of dialect.begin(batch)) await run(trx, dialect, statement);
   const { writes, skipped, pending } = await guard(trx, dialect, batch, plan.writes);
   const rejected = [...plan.invalid];
   const failed = mode === 'batch' ? await writeBatch(trx, dialect, batch, writes) : await writeRows(trx, dialect, batch, writes);

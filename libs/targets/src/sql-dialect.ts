@@ -77,7 +77,31 @@ export interface SqlDialect {
   upsertCheckpoint(routeId: string, watermark: number): Statement;
   /** Result rows of a knex.raw call on this driver. */
   rows(result: unknown): Record<string, unknown>[];
+  /** How a batch with conflict detection reads the target's current rows (see ApplyHooks.resolveConflicts). */
+  readonly conflicts: ConflictReading;
   classify(error: unknown): ErrorClass;
+}
+
+export interface ConflictReading {
+  /**
+   * Isolation of such batches: a key the target does not have yet must be
+   * locked too, or a local insert of it could land between the decision and
+   * the write (MySQL: REPEATABLE READ's gap locks; PostgreSQL: SERIALIZABLE,
+   * whose conflicts fail the batch, which is then retried).
+   */
+  readonly transaction: Knex.TransactionConfig | undefined;
+  /** Appended to the SELECT of the current rows (SQLite: nothing; its write transaction excludes other writers). */
+  readonly lockClause: string;
+  /** Stored versions (key_hash, seq) of these keys, to tell replays from fresh changes. */
+  readVersions(tableName: string, hashes: string[]): Statement;
+}
+
+/** `SELECT key_hash, seq` of the given keys' versions, in any dialect (the version table has one shape everywhere). */
+export function readVersionsStatement(quote: (name: string) => string, tableName: string, hashes: string[]): Statement {
+  return {
+    sql: `SELECT key_hash, seq FROM ${quote(ROWS_TABLE)} WHERE table_name = ? AND key_hash IN (${hashes.map(() => '?').join(', ')})`,
+    params: [tableName, ...hashes],
+  };
 }
 
 /** How one dialect names things and binds one value (the `VALUES` statements below). */

@@ -2,7 +2,7 @@ import { Knex } from 'knex';
 import { quoteAnsi, Row } from '@tributary/model';
 import { classifySqliteError } from './error-classification';
 import { toSqlite } from './sqlite-values';
-import { CHECKPOINTS_TABLE, deleteByKeys, insertValues, ROWS_TABLE, SqlDialect, SqlSyntax, Statement, VersionWrite } from './sql-dialect';
+import { CHECKPOINTS_TABLE, deleteByKeys, insertValues, readVersionsStatement, ROWS_TABLE, SqlDialect, SqlSyntax, Statement, VersionWrite } from './sql-dialect';
 import { TargetTableSpec } from './target';
 import { sqliteColumnCheck, sqliteColumnType } from './type-mapping';
 
@@ -55,6 +55,12 @@ export const sqliteDialect: SqlDialect = {
   rows: (result) => (Array.isArray(result) ? (result as Record<string, unknown>[]) : []),
 
   classify: classifySqliteError,
+
+  conflicts: {
+    transaction: undefined,
+    lockClause: '',
+    readVersions: (tableName, hashes) => readVersionsStatement(q, tableName, hashes),
+  },
 };
 
 /**

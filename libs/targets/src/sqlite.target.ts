@@ -105,7 +105,7 @@ export class SqliteTarget implements Target {
 
   async apply(batch: ApplyBatch, hooks: ApplyHooks): Promise<ApplyResult> {
     await this.bookkeeping.ensure();
-    return applySqlBatch(this.knex, sqliteDialect, batch, hooks);
+    return applySqlBatch(this.knex, sqliteDialect, batch, hooks, ROW_READING);
   }
 
   private createTables(ddl: readonly string[], then?: (trx: Knex.Transaction) => Promise<void>): Promise<void> {

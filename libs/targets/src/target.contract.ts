@@ -26,6 +26,8 @@ export interface ContractOptions {
    * accepted changes already (the batch is retried, and the receiver skips them).
    */
   rollsBackOnHookFailure?: boolean;
+  /** Whether the target runs conflict detection (hooks.resolveConflicts); false: it must refuse it with TargetConfigError. */
+  detectsConflicts?: boolean;
 }
 
 export function describeTargetContract(
@@ -187,6 +189,71 @@ export function describeTargetContract(
       expect(second).toEqual({ applied: 2, skipped: 0, rejected: [] });
       expect(await target.readRows(table)).toEqual([simple(1, 'a', 10), simple(2, 'B', 21)]);
       expect((await target.readCheckpoint(route))?.watermark).toBe(6);
+    });
+
+    describe('conflict detection (hooks.resolveConflicts)', () => {
+      if (options.detectsConflicts === false) {
+        it('refuses it with a TargetConfigError', async () => {
+          const { table, route } = await freshTable();
+          const hooks: ApplyHooks = { ...noHooks, resolveConflicts: async (changes) => changes };
+          await expect(target.apply(batch(table, route, [insert(1, simple(1, 'a', 1))]), hooks)).rejects.toBeInstanceOf(TargetConfigError);
+        });
+        return;
+      }
+
+      it("shows the hook the target's current rows of every key of the fresh changes, and applies what it returns", async () => {
+        const { table, route } = await freshTable();
+        await apply(batch(table, route, [insert(1, simple(1, 'a', 1)), insert(2, simple(2, 'b', 2)), insert(3, simple(3, 'c', 3))]));
+        const seen: Array<[number, Row | null, Row | null]> = [];
+        const hooks: ApplyHooks = {
+          ...noHooks,
+          async resolveConflicts(changes, current) {
+            for (const change of changes) seen.push([change.seq, current.get({ id: change.before?.id ?? change.key.id }), current.get(change.key)]);
+            // Keep the target's row 2 (drop its change), rewrite the change of row 1, let the move of row 3 through.
+            return changes
+              .filter((change) => change.key.id !== 2)
+              .map((change) => (change.key.id === 1 ? { ...change, after: simple(1, 'merged', 100) } : change));
+          },
+        };
+        const result = await target.apply(
+          batch(table, route, [
+            update(10, simple(1, 'a', 1), simple(1, 'A', 11)),
+            update(11, simple(2, 'b', 2), simple(2, 'B', 22)),
+            update(12, simple(3, 'c', 3), simple(7, 'c', 3)),
+            insert(13, simple(8, 'new', 8)),
+          ]),
+          hooks,
+        );
+        expect(seen).toEqual([
+          [10, simple(1, 'a', 1), simple(1, 'a', 1)],
+          [11, simple(2, 'b', 2), simple(2, 'b', 2)],
+          [12, simple(3, 'c', 3), null],
+          [13, null, null],
+        ]);
+        expect(result.rejected).toEqual([]);
+        expect(await target.readRows(table)).toEqual([simple(1, 'merged', 100), simple(2, 'b', 2), simple(7, 'c', 3), simple(8, 'new', 8)]);
+      });
+
+      it('never asks about replays, which the seq guard skips', async () => {
+        const { table, route } = await freshTable();
+        const old = batch(table, route, [insert(1, simple(1, 'a', 1))]);
+        await apply(old);
+        await apply(batch(table, route, [update(5, simple(1, 'a', 1), simple(1, 'b', 5))]));
+        const asked: number[] = [];
+        const hooks: ApplyHooks = { ...noHooks, resolveConflicts: async (changes) => (asked.push(...changes.map((c) => c.seq)), changes) };
+        expect(await target.apply({ ...old, changes: [...old.changes, insert(6, simple(2, 'x', 6))] }, hooks)).toMatchObject({ applied: 1, skipped: 1 });
+        expect(asked).toEqual([6]);
+        expect(await target.readRows(table)).toEqual([simple(1, 'b', 5), simple(2, 'x', 6)]);
+      });
+
+      it('writes nothing and keeps the checkpoint when the hook throws', async () => {
+        const { table, route } = await freshTable();
+        await apply(batch(table, route, [insert(1, simple(1, 'a', 1))], 1));
+        const failing: ApplyHooks = { ...noHooks, resolveConflicts: async () => Promise.reject(new Error('resolver exploded')) };
+        await expect(target.apply(batch(table, route, [update(2, simple(1, 'a', 1), simple(1, 'b', 2))], 2), failing)).rejects.toThrow('resolver exploded');
+        expect(await target.readRows(table)).toEqual([simple(1, 'a', 1)]);
+        expect((await target.readCheckpoint(route))?.watermark).toBe(1);
+      });
     });
 
     it('moves a row whose key changed', async () => {

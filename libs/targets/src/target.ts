@@ -74,6 +74,23 @@ export interface ApplyHooks {
    * the checkpoint moves past them.
    */
   recordRejected(rejected: RejectedChange[]): Promise<void>;
+  /**
+   * Conflict detection, for routes with a conflict policy (SQL targets only:
+   * others throw TargetConfigError when it is given). Called inside the apply
+   * transaction, before any row is written, with the changes the seq guard
+   * lets through (replays are not conflicts) and the target's current rows of
+   * their keys, locked until commit so a local writer cannot slip in between
+   * the decision and the write. Returns the changes to apply instead, each
+   * with its own seq; what it records must be durable before it returns, as
+   * with recordRejected. An error it throws is rethrown as is, after rollback.
+   */
+  resolveConflicts?(changes: RowChange[], current: CurrentRows): Promise<RowChange[]>;
+}
+
+/** The target's rows of a batch's keys, as read (and locked) inside the apply transaction. */
+export interface CurrentRows {
+  /** The row with this key (target key columns), or null if the target has none. */
+  get(key: Row): Row | null;
 }
 
 export interface TargetCheckpoint {
