@@ -2,6 +2,7 @@ import { Knex } from 'knex';
 import { controlSchema } from './control/001_control_schema';
 import { routesAndDeadLetters } from './control/002_routes_and_dead_letters';
 import { snapshotsAndVerifyRuns } from './control/003_snapshots_and_verify_runs';
+import { conflicts } from './control/004_conflicts';
 import { outboxTable, OUTBOX_TABLE } from './outbox/001_outbox';
 import { StaticMigrationSource } from './migration-source';
 
@@ -10,7 +11,7 @@ export { OUTBOX_TABLE };
 /** Migrates the control schema (in the control database). */
 export async function migrateControl(knex: Knex): Promise<void> {
   await migrateIfPending(knex, {
-    migrationSource: new StaticMigrationSource([controlSchema, routesAndDeadLetters, snapshotsAndVerifyRuns]),
+    migrationSource: new StaticMigrationSource([controlSchema, routesAndDeadLetters, snapshotsAndVerifyRuns, conflicts]),
     tableName: 'tributary_migrations',
   });
 }

@@ -91,7 +91,7 @@ describe('row filters and column mapping: real HTTP, all-in-one app, PostgreSQL 
       [{ mapping: { rename: { titel: 'label' } } }, 'mapping', 'rename.titel: unknown column "titel"'],
       [{ mapping: { rename: { title: 'status' } } }, 'mapping', 'two target columns are named "status"'],
       [{ mapping: { computed: [{ name: 'at', value: 'NOW()' }] } }, 'mapping', 'computed[0].value'],
-      [{ conflictPolicy: { kind: 'source-wins' } }, 'conflictPolicy', 'not supported yet'],
+      [{ conflictPolicy: { resolution: 'sometimes' } }, 'conflictPolicy', 'conflictPolicy.resolution'],
     ];
     const failures: string[] = [];
     for (const [extra, field, fragment] of cases) {

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { ApiModule } from './api/api.module';
+import { ConflictsModule } from './conflicts/conflicts.module';
 import { AuthModule } from './auth/auth.module';
 import { DashboardModule } from './dashboard/dashboard.module';
 import { ErrorFilter } from './http/error.filter';
@@ -14,7 +15,7 @@ import { StatusModule } from './status/status.module';
  * wherever this module is composed (admin app, all-in-one app).
  */
 @Module({
-  imports: [AuthModule, ApiModule, StatusModule, DashboardModule, ObservabilityModule],
+  imports: [AuthModule, ApiModule, StatusModule, ConflictsModule, DashboardModule, ObservabilityModule],
   providers: [
     { provide: APP_FILTER, useClass: ErrorFilter },
     { provide: APP_PIPE, useFactory: createValidationPipe },

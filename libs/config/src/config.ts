@@ -37,6 +37,7 @@ const schema = z.object({
   OUTBOX_PURGE_INTERVAL_MS: int(10_000, 100),
   OUTBOX_PURGE_CHUNK_ROWS: int(1000, 1),
 
+  CONFLICT_RESOLVERS_DIR: z.string().min(1).optional(),
   SNAPSHOT_CHUNK_ROWS: int(2000, 10),
   SNAPSHOT_MAX_IN_FLIGHT_ROWS: int(50_000, 100),
 
@@ -72,6 +73,11 @@ export interface TributaryConfig {
    * records a route may have not yet applied before the copier waits for it.
    */
   snapshot: { chunkRows: number; maxInFlightRows: number };
+  /**
+   * Where the worker loads custom conflict resolvers from (a route names one
+   * by module name, never by path); unset: custom resolvers are unavailable.
+   */
+  conflictResolversDir: string | null;
   /** Ports of the relay's and the worker's /health and /metrics, on admin.host (0: any free port). */
   httpPorts: { relay: number; worker: number };
   configRefreshMs: number;
@@ -118,6 +124,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     worker: { retryMinMs: e.WORKER_RETRY_MIN_MS, retryMaxMs: e.WORKER_RETRY_MAX_MS },
     snapshot: { chunkRows: e.SNAPSHOT_CHUNK_ROWS, maxInFlightRows: e.SNAPSHOT_MAX_IN_FLIGHT_ROWS },
+    conflictResolversDir: e.CONFLICT_RESOLVERS_DIR ?? null,
     httpPorts: { relay: e.RELAY_HTTP_PORT, worker: e.WORKER_HTTP_PORT },
     configRefreshMs: e.CONFIG_REFRESH_MS,
     driftCheckMs: e.CAPTURE_DRIFT_CHECK_MS,

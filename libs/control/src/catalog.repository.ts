@@ -155,6 +155,7 @@ export class CatalogRepository {
     if (changes.targetTable !== undefined) update.target_table = changes.targetTable;
     if (changes.filter !== undefined) update.filter = changes.filter;
     if (changes.mapping !== undefined) update.mapping = changes.mapping === null ? null : JSON.stringify(changes.mapping);
+    if (changes.conflictPolicy !== undefined) update.conflict_policy = changes.conflictPolicy === null ? null : JSON.stringify(changes.conflictPolicy);
     if (Object.keys(update).length === 0) return;
     await this.knex('tributary_routes').where({ id }).update({ ...update, updated_at: this.knex.fn.now(6) });
   }

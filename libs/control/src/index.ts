@@ -6,3 +6,4 @@ export * from './dead-letter.repository';
 export * from './control.module';
 export * from './snapshot.repository';
 export * from './verify-run.repository';
+export * from './conflict.repository';

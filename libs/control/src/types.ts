@@ -24,9 +24,9 @@ export interface RouteRecord {
   targetTable: string;
   enabled: boolean;
   /**
-   * Row filter text and column mapping (@tributary/replication), and the
-   * conflict policy slot (not built yet; the admin API refuses it). Absent or
-   * null: every row, columns as the source has them, newest seq wins.
+   * Row filter text, column mapping and conflict policy (@tributary/replication).
+   * Absent or null: every row, columns as the source has them, no conflict
+   * detection (the newest change of a row wins).
    */
   filter?: string | null;
   mapping?: Record<string, unknown> | null;
@@ -41,6 +41,8 @@ export interface RouteChanges {
   filter?: string | null;
   /** null clears the mapping. */
   mapping?: Record<string, unknown> | null;
+  /** null clears the conflict policy. */
+  conflictPolicy?: Record<string, unknown> | null;
 }
 
 export interface CapturedTableRecord {

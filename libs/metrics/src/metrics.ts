@@ -7,6 +7,12 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export class Metrics {
   readonly registry = new Registry();
 
+  readonly conflicts = new Counter({
+    name: 'tributary_conflicts_total',
+    help: "Changes whose expectation about the target row did not hold, by the route's decision (applied, kept, merged, written, deleted, parked, refused)",
+    labelNames: ['route', 'decision'],
+    registers: [this.registry],
+  });
   readonly snapshotRowsCopied = new Counter({
     name: 'tributary_snapshot_rows_copied_total',
     help: 'Source rows an initial copy or re-sync wrote as copy records for a route',

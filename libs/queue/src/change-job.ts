@@ -24,6 +24,15 @@ export interface ChangeJobData {
    * checkpoint (invariant 3).
    */
   retryOf?: number[];
+  /**
+   * Set on a job that carries a person's decision on parked (manual)
+   * conflicts of one key, enqueued by admin: the worker applies `changes`
+   * (the latest parked change of the key) without conflict detection and
+   * with `reapply`, writing `row` (target columns) instead of the change's
+   * after image when the action is 'merge', then marks `conflictIds`
+   * resolved. Watermark 0: it never moves the checkpoint.
+   */
+  resolution?: { conflictIds: number[]; action: 'apply-source' | 'merge'; row: Record<string, unknown> | null; actor: string };
 }
 
 export const CHANGE_JOB_NAME = 'changes';

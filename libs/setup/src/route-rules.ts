@@ -1,5 +1,5 @@
 import { TableSchema } from '@tributary/model';
-import { compileFilter, compileMapping, FilterError, MappingError } from '@tributary/replication';
+import { compileFilter, compileMapping, ConflictPolicyError, FilterError, MappingError, parseConflictPolicy } from '@tributary/replication';
 import { TargetTableSpec } from '@tributary/targets';
 import { InvalidInputError } from './errors';
 
@@ -40,4 +40,32 @@ export function checkRouteRules(
     }
   }
   return { filter: filter as string | null, mapping: mapping as Record<string, unknown> | null, spec };
+}
+
+/** Target kinds whose rows can be read and locked inside the apply transaction (ApplyHooks.resolveConflicts). */
+const CONFLICT_TARGETS: ReadonlySet<string> = new Set(['postgres', 'mysql', 'sqlite']);
+
+/**
+ * Checks a route's conflict policy (as sent: any JSON) against the captured
+ * schema and the target's kind; returns it normalised (defaults filled in),
+ * or null for none.
+ *
+ * @throws InvalidInputError in field `conflictPolicy`, saying which part and why.
+ */
+export function checkConflictPolicy(value: unknown, schema: TableSchema, targetKind: string): Record<string, unknown> | null {
+  let policy;
+  try {
+    policy = parseConflictPolicy(value, schema.columns);
+  } catch (error) {
+    if (error instanceof ConflictPolicyError) throw new InvalidInputError(`conflictPolicy.${error.message}`, 'conflictPolicy');
+    throw error;
+  }
+  if (policy === null) return null;
+  if (!CONFLICT_TARGETS.has(targetKind)) {
+    throw new InvalidInputError(
+      `conflictPolicy: a ${targetKind} target cannot detect conflicts (its rows cannot be read and locked with the write); use a postgres, mysql or sqlite target`,
+      'conflictPolicy',
+    );
+  }
+  return { ...policy };
 }

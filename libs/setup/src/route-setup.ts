@@ -4,7 +4,7 @@ import { TargetConfigError, TransientTargetError } from '@tributary/targets';
 import { CaptureSetup } from './capture-setup';
 import { checkField, checkName, ConflictError, InvalidInputError, NotFoundError, reasonOf, SetupError, UnavailableError } from './errors';
 import { initialCopyOf, InitialCopy } from './initial-copy';
-import { checkRouteRules } from './route-rules';
+import { checkConflictPolicy, checkRouteRules } from './route-rules';
 import { scrub, secretsOf } from './secrets';
 import { countRows, withSource } from './source-database';
 import { SourceSetup } from './source-setup';
@@ -29,12 +29,13 @@ export interface RouteInput {
   initialCopy?: boolean;
 }
 
-/** What can change on an existing route; for filter and mapping, null clears. */
+/** What can change on an existing route; for filter, mapping and conflict policy, null clears. */
 export interface RouteUpdate {
   enabled?: boolean;
   targetTable?: string;
   filter?: unknown;
   mapping?: unknown;
+  conflictPolicy?: unknown;
 }
 
 /**
@@ -46,11 +47,6 @@ export interface Resync {
   available: boolean;
   message: string;
 }
-
-/** Features whose place exists in a route but which are not built yet, and where they come from. */
-const NOT_YET: ReadonlyArray<{ field: 'conflictPolicy'; what: string; issue: string }> = [
-  { field: 'conflictPolicy', what: 'conflict policies', issue: '#6' },
-];
 
 /**
  * Routes: one captured source table into one target table. Everything a
@@ -119,7 +115,7 @@ export class RouteSetup {
   async update(id: string, changes: RouteUpdate): Promise<{ route: RouteRecord; initialCopy: InitialCopy | null; resync: Resync | null }> {
     // A new target table starts empty; the rows it misses come with a re-sync, asked for below once the route points at it.
     const current = await this.get(id);
-    const { filter, mapping, ...plain } = changes;
+    const { filter, mapping, conflictPolicy, ...plain } = changes;
     let route: RouteRecord = { ...current, ...definedOnly(plain) };
     let initialCopy: InitialCopy | null = null;
     const tableChanged = route.targetTable !== current.targetTable;
@@ -131,6 +127,11 @@ export class RouteSetup {
       );
       route = { ...route, filter: rules.filter, mapping: rules.mapping };
     }
+    if (conflictPolicy !== undefined) {
+      const target = await this.targets.require(route.targetId);
+      route = { ...route, conflictPolicy: checkConflictPolicy(conflictPolicy, await this.capturedSchema(route), target.kind) };
+    }
+    const policyChanged = JSON.stringify(route.conflictPolicy ?? null) !== JSON.stringify(current.conflictPolicy ?? null);
     const filterChanged = (route.filter ?? null) !== (current.filter ?? null);
     const mappingChanged = JSON.stringify(route.mapping ?? null) !== JSON.stringify(current.mapping ?? null);
     if (tableChanged) await this.checkNoClash(route);
@@ -141,6 +142,7 @@ export class RouteSetup {
       targetTable: route.targetTable,
       ...(filterChanged ? { filter: route.filter ?? null } : {}),
       ...(mappingChanged ? { mapping: route.mapping ?? null } : {}),
+      ...(policyChanged ? { conflictPolicy: route.conflictPolicy ?? null } : {}),
     });
     if (rows) {
       const copy = await this.snapshots.request(id, 'initial', null);
@@ -158,20 +160,17 @@ export class RouteSetup {
   /** Validates everything that needs only the configuration; returns the route with defaults filled in. */
   private async check(input: RouteInput): Promise<RouteRecord> {
     checkName('id', input.id);
-    for (const { field, what, issue } of NOT_YET) {
-      if (input[field] !== undefined && input[field] !== null) {
-        throw new InvalidInputError(`${field}: ${what} are not supported yet (issue ${issue}); leave it out or null`, field);
-      }
-    }
     checkField('table', () => validateIdentifier(input.table, 'table'));
     const targetTable = input.targetTable ?? input.table;
     checkField('targetTable', () => validateIdentifier(targetTable, 'targetTable'));
     await asInput('sourceId', () => this.sources.require(input.sourceId));
     await asInput('table', () => this.capture.requireCaptured(input.sourceId, input.table));
-    await asInput('targetId', () => this.targets.require(input.targetId));
+    const target = await asInput('targetId', () => this.targets.require(input.targetId));
     const base = { sourceId: input.sourceId, table: input.table };
     // Checked against the captured schema, exactly as the worker compiles them (invariant 8).
-    const rules = checkRouteRules({ filter: input.filter, mapping: input.mapping, targetTable }, await this.capturedSchema(base));
+    const schema = await this.capturedSchema(base);
+    const rules = checkRouteRules({ filter: input.filter, mapping: input.mapping, targetTable }, schema);
+    const conflictPolicy = checkConflictPolicy(input.conflictPolicy, schema, target.kind);
     const route: RouteRecord = {
       id: input.id,
       sourceId: input.sourceId,
@@ -181,7 +180,7 @@ export class RouteSetup {
       enabled: input.enabled ?? true,
       filter: rules.filter,
       mapping: rules.mapping,
-      conflictPolicy: null,
+      conflictPolicy,
     };
     await this.checkNoClash(route);
     return route;

@@ -1,6 +1,7 @@
 import { RouteRecord } from '@tributary/control';
 import { ColumnSpec, LogicalType, TableSchema } from '@tributary/model';
-import { changeDependentColumns, routeExpectation } from './expectation';
+import { changeDependentColumns } from '@tributary/replication';
+import { routeExpectation } from './expectation';
 import { canonicalRow } from './normalise';
 
 const col = (name: string, type: LogicalType): ColumnSpec => ({

@@ -1,16 +1,9 @@
 import { RouteRecord } from '@tributary/control';
 import { copyOrigin, Row, TableSchema, WireChange } from '@tributary/model';
-import { ComputedValue, RouteMapping } from '@tributary/replication';
+import { changeDependentColumns, RouteMapping } from '@tributary/replication';
 import { TargetTableSpec } from '@tributary/targets';
 import { routePlan } from '@tributary/worker';
 import { RowComparison, rowComparison } from './normalise';
-
-/**
- * Computed columns whose value comes from the change that last wrote the row:
- * a row written by a copy and the same row written by a live change differ in
- * them without either being wrong, so verify does not compare them.
- */
-const CHANGE_DEPENDENT: ReadonlySet<ComputedValue> = new Set<ComputedValue>(['seq', 'change_ts', 'op']);
 
 /** What the target of a route should hold for each source row. */
 export interface RouteExpectation {
@@ -51,9 +44,4 @@ export function routeExpectation(route: RouteRecord, schema: TableSchema): Route
     sourceKeyOf: (targetRow) => pick(targetRow, plan.spec.key, schema.key),
     targetKeyOf: (sourceRow) => pick(sourceRow, schema.key, plan.spec.key),
   };
-}
-
-/** Names of the mapping's computed columns whose values depend on the change (see CHANGE_DEPENDENT). */
-export function changeDependentColumns(mapping: RouteMapping | null | undefined): Set<string> {
-  return new Set((mapping?.computed ?? []).filter((c) => typeof c.value === 'string' && CHANGE_DEPENDENT.has(c.value)).map((c) => c.name));
 }

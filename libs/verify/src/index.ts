@@ -5,7 +5,7 @@
  * those rows through the normal apply path as copy records.
  */
 export { RepairNotAppliedError, UnknownRouteError, VerifyAbortedError, VerifyConfigError } from './errors';
-export { changeDependentColumns, routeExpectation } from './expectation';
+export { routeExpectation } from './expectation';
 export type { RouteExpectation } from './expectation';
 export { canonicalRow, canonicalValue, differingColumns, jsonRow, rowComparison, rowKeyText, rowsChecksum } from './normalise';
 export type { RowComparison } from './normalise';

@@ -1,14 +1,17 @@
 import { Job, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { DeadLetterRepository, ProgressRepository, RouteRecord, TargetRecord } from '@tributary/control';
+import { ConflictRepository, DeadLetterRepository, ProgressRepository, RouteRecord, TargetRecord } from '@tributary/control';
 import { Logger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
-import { TableSchema, WireChange } from '@tributary/model';
+import { Row, TableSchema, WireChange } from '@tributary/model';
 import { ChangeJobData, QueueRegistry, routeQueueName } from '@tributary/queue';
-import { RejectedChange, RowChange } from '@tributary/targets';
+import { changeDependentColumns, ConflictPolicyError, parseConflictPolicy, RouteMapping } from '@tributary/replication';
+import { ApplyHooks, RejectedChange, RowChange } from '@tributary/targets';
 import { decodeChanges } from './change-decoder';
+import { ConflictSetup, resolveConflicts } from './conflict-resolver';
+import { CustomResolverLoader } from './custom-resolvers';
 import { retryOutcomes } from './retry-outcomes';
-import { routeConfigVersion, RoutePlan, routePlan } from './route-plan';
+import { RouteConfigError, routeConfigVersion, RoutePlan, routePlan } from './route-plan';
 import { SchemaCache } from './schema-cache';
 import { TargetPool } from './target-pool';
 
@@ -20,6 +23,8 @@ export interface RouteConsumerDeps {
   targets: TargetPool;
   progress: ProgressRepository;
   deadLetters: DeadLetterRepository;
+  conflicts: ConflictRepository;
+  resolvers: CustomResolverLoader;
   metrics: Metrics;
   logger: Logger;
   retryMinMs: number;
@@ -116,8 +121,10 @@ export class RouteConsumer {
   private async apply(data: ChangeJobData): Promise<void> {
     const { schemas, targets, deadLetters, metrics } = this.deps;
     const route = this.route;
-    // A dead-letter retry (enqueued by admin): same path, but the same seq may go through again.
-    const reapply = (data.retryOf?.length ?? 0) > 0;
+    // A dead-letter retry or a person's decision on a parked conflict (enqueued by admin):
+    // same path, but the same seq may go through again.
+    const resolution = data.resolution ?? null;
+    const reapply = (data.retryOf?.length ?? 0) > 0 || resolution !== null;
     const target = await targets.get(this.target);
     const schemaFor = await schemas.load(data.sourceId, data.table, data.changes.map((change) => change.schema));
     const { runs, undecodable } = decodeChanges(data.changes, schemaFor);
@@ -151,12 +158,15 @@ export class RouteConsumer {
       }
       const wireBySeq = new Map(run.changes.map(({ wire }) => [wire.seq, wire]));
       // Changes the filter drops still count as done: the watermark below moves past them.
-      const changes: RowChange[] = [];
+      let changes: RowChange[] = [];
       for (const { wire, row } of run.changes) {
         const kept = plan ? plan.transform(wire, row, data.sourceId) : row;
         if (kept) changes.push(kept);
         else filtered++;
       }
+      if (resolution?.action === 'merge' && resolution.row) changes = changes.map((change) => withMergedRow(change, resolution.row!, spec));
+      // A person's decision is applied as decided: conflict detection is for changes nobody has looked at.
+      const conflicts = plan && route.conflictPolicy && !resolution ? await this.conflictSetupFor(route, plan, schemaFor(run.schemaHash!)) : null;
       const result = await target.apply(
         {
           routeId: route.id,
@@ -172,7 +182,13 @@ export class RouteConsumer {
           recordRejected: async (rejected: RejectedChange[]) => {
             await deadLetters.record(rejected.map((r) => deadLetter(route.id, wireBySeq.get(r.change.seq)!, r.reason, r.code)));
           },
-        },
+          ...(conflicts
+            ? {
+                resolveConflicts: (fresh, current) =>
+                  resolveConflicts(route, conflicts, fresh, current, wireBySeq, { ...this.deps, logger: this.logger }),
+              }
+            : {}),
+        } satisfies ApplyHooks,
       );
       applied += result.applied;
       skipped += result.skipped;
@@ -195,7 +211,8 @@ export class RouteConsumer {
       count: applied,
       lastChangeTs: reapply ? null : lastChange?.ts ?? null,
     });
-    if (reapply) await this.resolveRetry(data, refused, superseded);
+    if ((data.retryOf?.length ?? 0) > 0) await this.resolveRetry(data, refused, superseded);
+    if (resolution) await this.resolveParked(resolution);
     if (applied > 0) metrics.changesApplied.inc({ route: route.id }, applied);
     if (skipped > 0) metrics.changesSkipped.inc({ route: route.id }, skipped);
     if (filtered > 0) metrics.changesFiltered.inc({ route: route.id }, filtered);
@@ -219,6 +236,38 @@ export class RouteConsumer {
     }
   }
 
+  /** After the target committed a person's decision: its parked conflicts are resolved (idempotent if the job runs again). */
+  private async resolveParked(resolution: NonNullable<ChangeJobData['resolution']>): Promise<void> {
+    const resolved = await this.deps.conflicts.resolve(resolution.conflictIds, { actor: resolution.actor, action: resolution.action, row: resolution.row });
+    for (const conflict of resolved) this.logger.info({ seq: conflict.seq, conflict: conflict.id, action: resolution.action, actor: resolution.actor }, 'parked conflict resolved');
+  }
+
+  /**
+   * The route's conflict policy for this schema: checked against the columns
+   * as captured, its version column named as at the target, the columns to
+   * compare (not those a change computes), its custom resolver loaded.
+   *
+   * @throws RouteConfigError (the batch is retried and the route shows why it waits).
+   */
+  private async conflictSetupFor(route: RouteRecord, plan: RoutePlan, schema: TableSchema): Promise<ConflictSetup> {
+    let policy;
+    try {
+      policy = parseConflictPolicy(route.conflictPolicy, schema.columns)!;
+    } catch (error) {
+      if (!(error instanceof ConflictPolicyError)) throw error;
+      throw new RouteConfigError(`route ${route.id}: the conflict policy does not fit table ${route.table} as captured (schema ${schema.hash}): ${error.message}`);
+    }
+    const mapping = route.mapping as RouteMapping | null | undefined;
+    const column = policy.column === null ? null : mapping?.rename?.[policy.column] ?? policy.column;
+    const ignored = changeDependentColumns(mapping);
+    return {
+      policy: { ...policy, column },
+      spec: plan.spec,
+      compared: plan.spec.columns.map((c) => c.name).filter((name) => !ignored.has(name)),
+      custom: policy.resolution === 'custom' ? await this.deps.resolvers.load(policy.resolver!) : null,
+    };
+  }
+
   /** @throws RouteConfigError (the batch is retried and the route shows why it waits). */
   private planFor(route: RouteRecord, schema: TableSchema): RoutePlan {
     // The job's route, not this.route: a refresh during the job must not mix two configurations in one batch.
@@ -230,6 +279,23 @@ export class RouteConsumer {
     }
     return plan;
   }
+}
+
+/**
+ * A person's merged row (target columns, JSON: bytes as {"$b64": …}) in place
+ * of the parked change's after image; columns it leaves out keep the change's values.
+ */
+function withMergedRow(change: RowChange, row: Record<string, unknown>, spec: { columns: ReadonlyArray<{ name: string }>; key: readonly string[] } | null): RowChange {
+  if (!spec) return change;
+  const merged: Row = { ...(change.after ?? change.before ?? {}) };
+  for (const { name } of spec.columns) {
+    if (!(name in row)) continue;
+    const value = row[name] as unknown;
+    merged[name] = value && typeof value === 'object' && '$b64' in value ? Buffer.from(String((value as { $b64: string }).$b64), 'base64') : (value as Row[string]);
+  }
+  // A parked delete merged into a row writes that row.
+  if (change.op === 'delete') return { seq: change.seq, op: 'insert', key: Object.fromEntries(spec.key.map((k) => [k, merged[k] ?? null])), before: null, after: merged };
+  return { ...change, after: merged };
 }
 
 function deadLetter(routeId: string, wire: WireChange, reason: string, code: string | null) {

@@ -29,7 +29,7 @@ export interface RoutePlan {
  * mapping or target table gives a new plan (and a new ensureTable).
  */
 export function routeConfigVersion(route: RouteRecord): string {
-  return JSON.stringify([route.targetTable, route.filter ?? null, route.mapping ?? null]);
+  return JSON.stringify([route.targetTable, route.filter ?? null, route.mapping ?? null, route.conflictPolicy ?? null]);
 }
 
 /** @throws RouteConfigError if the filter or mapping does not fit the schema. */

@@ -1,11 +1,12 @@
 import { Inject, Injectable, OnApplicationBootstrap, BeforeApplicationShutdown } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { CONFIG, TributaryConfig } from '@tributary/config';
-import { CatalogRepository, DeadLetterRepository, ProgressRepository, RouteRecord, TargetRecord } from '@tributary/control';
+import { CatalogRepository, ConflictRepository, DeadLetterRepository, ProgressRepository, RouteRecord, TargetRecord } from '@tributary/control';
 import { LOGGER, Logger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
 import { QueueRegistry, REDIS } from '@tributary/queue';
 import { defaultTargetRegistry } from '@tributary/targets';
+import { CustomResolverLoader } from './custom-resolvers';
 import { RouteConsumer } from './route-consumer';
 import { SchemaCache } from './schema-cache';
 import { TargetPool } from './target-pool';
@@ -18,6 +19,7 @@ import { TargetPool } from './target-pool';
 export class WorkerService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly consumers = new Map<string, RouteConsumer>();
   private readonly targets = new TargetPool(defaultTargetRegistry());
+  private readonly resolvers: CustomResolverLoader;
   private readonly schemas: SchemaCache;
   private timer: NodeJS.Timeout | null = null;
   private refreshing: Promise<void> | null = null;
@@ -29,10 +31,12 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     private readonly catalog: CatalogRepository,
     private readonly progress: ProgressRepository,
     private readonly deadLetters: DeadLetterRepository,
+    private readonly conflicts: ConflictRepository,
     private readonly queues: QueueRegistry,
     private readonly metrics: Metrics,
   ) {
     this.schemas = new SchemaCache(catalog);
+    this.resolvers = new CustomResolverLoader(config.conflictResolversDir);
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -88,6 +92,8 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
       targets: this.targets,
       progress: this.progress,
       deadLetters: this.deadLetters,
+      conflicts: this.conflicts,
+      resolvers: this.resolvers,
       metrics: this.metrics,
       logger: this.logger,
       retryMinMs: this.config.worker.retryMinMs,

@@ -13,6 +13,14 @@ const MAPPING_DOC =
   'rename (source name → target name), computed ([{name, value}] with value source, table, change_ts, seq, op or {"constant": v}).';
 const MAPPING_EXAMPLE = { exclude: ['internal_note'], rename: { amount: 'total' }, computed: [{ name: 'synced_at', value: 'change_ts' }] };
 
+const CONFLICT_DOC =
+  'Conflict detection and resolution (null: none, the newest change of a row wins). resolution: source-wins, target-wins, ' +
+  'newer-wins (by `column`; ties go to the greater of source and target name; `merge: true` merges column by column), manual ' +
+  '(park for a person: /api/routes/{id}/conflicts) or custom (`resolver`: a module in the worker\'s CONFLICT_RESOLVERS_DIR). ' +
+  'detect: all (the before image must equal the target row, default), changed (only the changed columns) or version (only `column`). ' +
+  'Needs a postgres, mysql or sqlite target. See docs/conflicts-and-two-way.md.';
+const CONFLICT_EXAMPLE = { resolution: 'newer-wins', detect: 'all', column: 'updated_at' };
+
 export class CreateRouteDto {
   @ApiProperty({ description: 'Name of the route: a lowercase letter, then a-z, 0-9, _ or -; at most 63', example: 'orders-pg' })
   @IsString()
@@ -55,8 +63,8 @@ export class CreateRouteDto {
   @Allow()
   mapping?: unknown;
 
-  // Accepted as any JSON so the answer can say plainly that the feature is not built yet, rather than "should not exist".
-  @ApiPropertyOptional({ type: 'object', additionalProperties: true, nullable: true, description: 'Conflict policy. Not supported yet (issue #6): absent or null.' })
+  // Accepted as any JSON and checked by the setup layer against the captured schema, like filter and mapping.
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, nullable: true, description: CONFLICT_DOC, example: CONFLICT_EXAMPLE })
   @Allow()
   conflictPolicy?: unknown;
 
@@ -90,6 +98,10 @@ export class UpdateRouteDto {
   @ApiPropertyOptional({ type: 'object', additionalProperties: true, nullable: true, description: MAPPING_DOC + ' null removes the mapping.' })
   @Allow()
   mapping?: unknown;
+
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, nullable: true, description: CONFLICT_DOC + ' null removes it. Applies from the next batch.' })
+  @Allow()
+  conflictPolicy?: unknown;
 }
 
 export class RouteDto {
@@ -117,7 +129,7 @@ export class RouteDto {
   @ApiProperty({ type: 'object', additionalProperties: true, nullable: true, description: 'Column mapping; null: columns as at the source' })
   mapping!: Record<string, unknown> | null;
 
-  @ApiProperty({ type: 'object', additionalProperties: true, nullable: true, description: 'Conflict policy (issue #6); null: the newest change wins' })
+  @ApiProperty({ type: 'object', additionalProperties: true, nullable: true, description: 'Conflict policy; null: no detection, the newest change of a row wins' })
   conflictPolicy!: Record<string, unknown> | null;
 
   static from(route: RouteRecord): RouteDto {

@@ -41,6 +41,7 @@ export class RoutesService {
       targetTable: body.targetTable,
       filter: body.filter,
       mapping: body.mapping,
+      conflictPolicy: body.conflictPolicy,
     });
     return { ...RouteDto.from(route), initialCopy: initialCopy && InitialCopyDto.from(initialCopy), resync };
   }

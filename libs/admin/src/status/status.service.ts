@@ -1,6 +1,7 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
 import {
   CatalogRepository,
+  ConflictRepository,
   DeadLetterRepository,
   ProgressRepository,
   RouteProgressRecord,
@@ -30,15 +31,17 @@ export class StatusService {
     private readonly deadLetters: DeadLetterRepository,
     private readonly snapshots: SnapshotRepository,
     private readonly outboxes: SourceOutboxRepository,
+    private readonly conflicts: ConflictRepository,
   ) {}
 
   async all(): Promise<RouteStatusDto[]> {
-    const [routes, sources, progress, letters, snapshots] = await Promise.all([
+    const [routes, sources, progress, letters, snapshots, conflicts] = await Promise.all([
       this.catalog.listRoutes(),
       this.catalog.listSources(),
       this.progress.listProgress(),
       this.deadLetters.countUnresolved(),
       this.snapshots.list(),
+      this.conflicts.countOpen(),
     ]);
     const snapshotById = new Map(snapshots.map((snapshot) => [snapshot.routeId, snapshot]));
     this.throughput.retain(new Set(routes.map((route) => route.id)));
@@ -47,7 +50,14 @@ export class StatusService {
     const progressById = new Map(progress.map((entry) => [entry.routeId, entry]));
     return Promise.all(
       routes.map((route) =>
-        this.build(route, sourceById.get(route.sourceId), progressById.get(route.id), letters.get(route.id), snapshotById.get(route.id)),
+        this.build(
+          route,
+          sourceById.get(route.sourceId),
+          progressById.get(route.id),
+          letters.get(route.id),
+          snapshotById.get(route.id),
+          conflicts.get(route.id),
+        ),
       ),
     );
   }
@@ -56,13 +66,14 @@ export class StatusService {
   async one(routeId: string): Promise<RouteStatusDto> {
     const route = await this.catalog.getRoute(routeId);
     if (!route) throw new NotFoundException(`route ${routeId} does not exist`);
-    const [source, [progress], letters, snapshot] = await Promise.all([
+    const [source, [progress], letters, snapshot, conflicts] = await Promise.all([
       this.catalog.getSource(route.sourceId),
       this.progress.listProgress([route.id]),
       this.deadLetters.countUnresolved(),
       this.snapshots.get(route.id),
+      this.conflicts.countOpen([route.id]),
     ]);
-    return this.build(route, source ?? undefined, progress, letters.get(route.id), snapshot ?? undefined);
+    return this.build(route, source ?? undefined, progress, letters.get(route.id), snapshot ?? undefined, conflicts.get(route.id));
   }
 
   private async build(
@@ -71,6 +82,7 @@ export class StatusService {
     progress: RouteProgressRecord | undefined,
     letters: { open: number; retrying: number } | undefined,
     snapshot: SnapshotRecord | undefined,
+    openConflicts: number | undefined,
   ): Promise<RouteStatusDto> {
     const appliedTotal = progress?.appliedTotal ?? 0;
     this.throughput.record(route.id, appliedTotal, Date.now());
@@ -91,6 +103,7 @@ export class StatusService {
       throughput: this.throughput.rate(route.id),
       deadLetters: { open: letters?.open ?? 0, retrying: letters?.retrying ?? 0 },
       snapshot: snapshot ? SnapshotDto.from(snapshot) : null,
+      conflicts: { open: openConflicts ?? 0 },
     };
   }
 

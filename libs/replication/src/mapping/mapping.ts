@@ -202,3 +202,16 @@ function parseComputed(raw: unknown): ComputedColumn[] | undefined {
     throw new MappingError(`must be one of source, table, change_ts, seq, op or {"constant": value}`, `${path}.value`);
   });
 }
+
+/**
+ * Computed columns whose value comes from the change that last wrote the row
+ * (seq, change_ts, op): a row written by a copy and the same row written by a
+ * live change differ in them without either being wrong, so verify and
+ * conflict detection do not compare them.
+ */
+const CHANGE_DEPENDENT: ReadonlySet<ComputedValue> = new Set<ComputedValue>(['seq', 'change_ts', 'op']);
+
+/** Names of the mapping's computed columns whose values depend on the change (see CHANGE_DEPENDENT). */
+export function changeDependentColumns(mapping: RouteMapping | null | undefined): Set<string> {
+  return new Set((mapping?.computed ?? []).filter((c) => typeof c.value === 'string' && CHANGE_DEPENDENT.has(c.value)).map((c) => c.name));
+}

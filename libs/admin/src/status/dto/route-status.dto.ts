@@ -31,6 +31,11 @@ export class RouteDeadLettersDto {
   retrying!: number;
 }
 
+export class RouteConflictsDto {
+  @ApiProperty({ description: 'Parked conflicts waiting for a decision (manual policy)' })
+  open!: number;
+}
+
 /** One route's health: position, lag, throughput, errors and dead letters (invariant 9). */
 export class RouteStatusDto {
   @ApiProperty() route!: string;
@@ -66,4 +71,6 @@ export class RouteStatusDto {
 
   @ApiProperty({ type: SnapshotDto, nullable: true, description: 'The latest initial copy or re-sync, with its progress; null if it never had one' })
   snapshot!: SnapshotDto | null;
+
+  @ApiProperty({ type: RouteConflictsDto }) conflicts!: RouteConflictsDto;
 }
