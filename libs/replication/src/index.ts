@@ -11,4 +11,4 @@ export { ChangeContext, changeDependentColumns, CompiledMapping, compileMapping,
 export { applyFilter, FilterableChange } from './move-semantics';
 export { ConflictKind, detectConflict, rowsEqual, valuesEqual } from './conflicts/detect';
 export { ConflictPolicy, ConflictPolicyError, DetectMode, parseConflictPolicy, Resolution } from './conflicts/policy';
-export { compareValues, Decision, decide } from './conflicts/resolve';
+export { compareValues, Decision, decide, deletionWins } from './conflicts/resolve';

@@ -1,4 +1,6 @@
-import { quoteMysql } from '@tributary/model';
+import { Knex } from 'knex';
+import { OUTBOX_TABLE } from '@tributary/db';
+import { quoteMysql, Row, validateIdentifier } from '@tributary/model';
 import { classifyMysqlError } from './error-classification';
 import { bindMysql } from './mysql-values';
 import {
@@ -89,6 +91,7 @@ export const mysqlDialect: SqlDialect = {
     transaction: { isolationLevel: 'repeatable read' },
     lockClause: ' FOR UPDATE',
     readVersions: (tableName, hashes) => readVersionsStatement(q, tableName, hashes),
+    readDeleted: readOwnDeletes,
   },
 };
 
@@ -122,4 +125,32 @@ export function mysqlCreateTable(table: TargetTableSpec): string {
     `CREATE TABLE IF NOT EXISTS ${q(table.name)} (${columns.join(', ')}, PRIMARY KEY (${table.key.map(q).join(', ')})) ` +
     'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin'
   );
+}
+
+/** How far back (in outbox rows) a target that is also a source looks for its own deletes: a bounded backward range scan. */
+const OWN_DELETES_WINDOW = 100_000;
+
+/**
+ * The target database's own deletes of these keys, from its outbox (two-way
+ * replication: it is a captured source too). Keys are matched in the JSON
+ * key image the capture triggers write; a database without an outbox fails
+ * with ER_NO_SUCH_TABLE, which the caller reads as "unknown".
+ */
+function readOwnDeletes(table: TargetTableSpec, keys: Row[]): Statement {
+  const params: Knex.Value[] = [OWN_DELETES_WINDOW, table.name];
+  const match = keys.map((key) => {
+    const parts = table.key.map((name) => {
+      const value = key[name];
+      params.push(Buffer.isBuffer(value) ? value.toString('base64') : value === null || value === undefined ? null : String(value));
+      return `JSON_VALUE(pk, '$."${validateIdentifier(name, 'key column')}"') = ?`;
+    });
+    return `(${parts.join(' AND ')})`;
+  });
+  return {
+    sql:
+      `SELECT pk, before_image FROM ${q(OUTBOX_TABLE)} ` +
+      `WHERE seq > (SELECT COALESCE(MAX(seq), 0) - ? FROM ${q(OUTBOX_TABLE)}) AND table_name = ? AND op = 'delete' AND (${match.join(' OR ')}) ` +
+      'ORDER BY seq DESC',
+    params,
+  };
 }

@@ -1,5 +1,5 @@
 import { Knex } from 'knex';
-import { keyHash, keyText, Row } from '@tributary/model';
+import { ColumnSpec, decodeValue, keyHash, keyText, Row } from '@tributary/model';
 import { BatchPlan, chunk, claimedPlan, GuardedPlan, guardPlan, planBatch, PlannedWrite, StoredVersion } from './apply-plan';
 import { ErrorClass } from './error-classification';
 import { RowRejectedError, TransientTargetError } from './errors';
@@ -79,13 +79,52 @@ async function resolvedPlan(
     dialect.rows(await run(trx, dialect, { sql: sql + dialect.conflicts.lockClause, params })),
   );
   const current = new Map(rows.map((row) => [keyText(table.key, row), row]));
+  const absent = uniqueByText(table.key, keys.filter((key) => !current.has(keyText(table.key, key))));
+  const deleted = absent.length > 0 ? await ownDeletes(trx, dialect, table, absent) : new Map<string, Row>();
   let resolved: RowChange[];
   try {
-    resolved = await resolve(fresh, { get: (key) => current.get(keyText(table.key, key)) ?? null });
+    resolved = await resolve(fresh, {
+      get: (key) => current.get(keyText(table.key, key)) ?? null,
+      deleted: (key) => deleted.get(keyText(table.key, key)) ?? null,
+    });
   } catch (error) {
     throw new HookFailure(error);
   }
   return planBatch(table, [...replays, ...resolved]);
+}
+
+/** The target's own latest deletes of these keys (CurrentRows.deleted), decoded; empty where the dialect cannot tell. */
+async function ownDeletes(trx: Knex.Transaction, dialect: SqlDialect, table: ApplyBatch['table'], keys: Row[]): Promise<Map<string, Row>> {
+  const deleted = new Map<string, Row>();
+  if (!dialect.conflicts.readDeleted) return deleted;
+  try {
+    for (const part of chunk(keys, 200)) {
+      const statement = dialect.conflicts.readDeleted(table, part);
+      for (const raw of dialect.rows(await trx.raw(statement.sql, statement.params))) {
+        const key = decodeWire(table.columns.filter((c) => table.key.includes(c.name)), String(raw.pk));
+        const text = keyText(table.key, key);
+        // Newest first: the first image of a key is its last delete.
+        if (!deleted.has(text) && raw.before_image) deleted.set(text, decodeWire(table.columns, String(raw.before_image)));
+      }
+    }
+  } catch (error) {
+    // No outbox in the target database (it is not a captured source): nothing is known about its deletes.
+    if ((error as { errno?: number }).errno === 1146) return new Map();
+    throw error;
+  }
+  return deleted;
+}
+
+/** A wire-form JSON image (as the capture triggers write it) decoded for the given columns; others are left out. */
+function decodeWire(columns: readonly ColumnSpec[], text: string): Row {
+  const raw = JSON.parse(text) as Record<string, unknown>;
+  const row: Row = {};
+  for (const column of columns) if (column.name in raw) row[column.name] = decodeValue(column, raw[column.name]);
+  return row;
+}
+
+function uniqueByText(key: readonly string[], rows: Row[]): Row[] {
+  return [...new Map(rows.map((row) => [keyText(key, row), row])).values()];
 }
 
 /** Transactions rerun at most this often when they lose a race for a new key's version. */

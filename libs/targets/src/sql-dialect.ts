@@ -94,6 +94,12 @@ export interface ConflictReading {
   readonly lockClause: string;
   /** Stored versions (key_hash, seq) of these keys, to tell replays from fresh changes. */
   readVersions(tableName: string, hashes: string[]): Statement;
+  /**
+   * The latest deletes of these keys by the target's own writers, newest
+   * first, as rows `pk` and `before_image` (wire-form JSON), when the target
+   * database is a captured source too (CurrentRows.deleted); absent: unknown.
+   */
+  readDeleted?(table: TargetTableSpec, keys: Row[]): Statement;
 }
 
 /** `SELECT key_hash, seq` of the given keys' versions, in any dialect (the version table has one shape everywhere). */

@@ -91,6 +91,13 @@ export interface ApplyHooks {
 export interface CurrentRows {
   /** The row with this key (target key columns), or null if the target has none. */
   get(key: Row): Row | null;
+  /**
+   * For a key the target has no row for: the last image of the row its own
+   * writers deleted, if the target remembers (a MySQL target that is also a
+   * captured source keeps its deletes in its outbox: two-way replication),
+   * else null. Lets newer-wins tell a concurrent delete from an old one.
+   */
+  deleted(key: Row): Row | null;
 }
 
 export interface TargetCheckpoint {

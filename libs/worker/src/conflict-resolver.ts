@@ -2,7 +2,7 @@ import { ConflictDecision, ConflictInput, ConflictRepository, DeadLetterReposito
 import { Logger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
 import { keyText, Row, WireChange } from '@tributary/model';
-import { ConflictKind, ConflictPolicy, decide, Decision, detectConflict } from '@tributary/replication';
+import { ConflictKind, ConflictPolicy, decide, Decision, deletionWins, detectConflict, valuesEqual } from '@tributary/replication';
 import { CurrentRows, RowChange, TargetTableSpec } from '@tributary/targets';
 import { conflictKeyHash } from '@tributary/control';
 import { CustomResolver } from './custom-resolvers';
@@ -80,13 +80,21 @@ export async function resolveConflicts(
 
     if (parked.has(hash)) {
       // An earlier change of this row waits for a person: this one waits with it, in order.
-      record('mismatch', 'parked', 'an earlier change of this row is parked for a decision; this one waits behind it', null);
+      record(change.op === 'insert' ? 'exists' : 'mismatch', 'parked', 'an earlier change of this row is parked for a decision; this one waits behind it', null);
+      continue;
+    }
+    const deleted = target === null && !rows.has(textOf(key)) ? current.deleted(key) : null;
+    const deletedWins = deleted ? deletionWins({ change, deleted, policy: setup.policy, columns: spec.columns }) : null;
+    if (deletedWins) {
+      // The target deleted this row after the incoming version was written: it stays deleted (the other node agrees).
+      record('missing', 'kept', deletedWins, null);
       continue;
     }
     const kind = detectConflict(change, target, setup.policy.detect, setup.policy.column, setup.compared);
     if (kind === null) {
-      out.push(change);
-      settle(rows, textOf, spec, change);
+      const clean = setup.policy.detect === 'changed' ? changedColumnsOnly(change, target, setup.compared) : change;
+      out.push(clean);
+      settle(rows, textOf, spec, clean);
       continue;
     }
     let decided: { decision: Decision | { action: 'delete' }; reason: string };
@@ -122,6 +130,36 @@ export async function resolveConflicts(
     deps.logger.info({ seq: r.seq, kind: r.kind, decision: r.decision, key: r.keyText }, `conflict: ${r.reason}`);
   }
   return out;
+}
+
+/**
+ * Detecting on changed columns only means the target may have changed the
+ * others: an update writes just the columns it changes over the target's
+ * row, so those edits are kept rather than silently overwritten.
+ */
+function changedColumnsOnly(change: RowChange, target: Row | null, compared: readonly string[]): RowChange {
+  if (change.op !== 'update' || !target || !change.before || !change.after) return change;
+  const after: Row = { ...target };
+  for (const name of Object.keys(change.after)) {
+    if (!compared.includes(name) || !valuesEqual(change.before[name], change.after[name])) after[name] = change.after[name];
+  }
+  return { ...change, after };
+}
+
+/**
+ * What a resolution depends on: the fresh changes and the target's rows of
+ * their keys. The same batch retried row by row (after a refused row) with
+ * the same signature reuses its resolution instead of running resolvers and
+ * counting conflicts twice.
+ */
+export function conflictSignature(spec: TargetTableSpec, changes: readonly RowChange[], current: CurrentRows): string {
+  return JSON.stringify(
+    changes.map((change) => {
+      const key = relevantKey(spec, change);
+      const target = current.get(key);
+      return [change.seq, jsonRow(target), target ? null : jsonRow(current.deleted(key))];
+    }),
+  );
 }
 
 /** The row a change's expectation is about: the after image's key for an insert, the before image's otherwise. */

@@ -1,6 +1,6 @@
 import { existsSync, realpathSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, sep } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { Op, Row } from '@tributary/model';
 import { ConflictKind } from '@tributary/replication';
 import { RouteConfigError } from './route-plan';
@@ -34,7 +34,8 @@ type ResolverFunction = (conflict: CustomConflict) => unknown;
 
 /** A resolver that does not answer in this time fails (its change becomes a dead letter) rather than stall the route. */
 const RESOLVE_TIMEOUT_MS = 5000;
-const EXTENSIONS = ['.js', '.cjs', '.mjs'];
+/** CommonJS modules: Tributary is built to CommonJS, and require() loads them the same in tests and in production. */
+const EXTENSIONS = ['.js', '.cjs'];
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
 const ACTIONS = new Set(['apply', 'keep', 'park', 'delete', 'write']);
 
@@ -42,8 +43,9 @@ const ACTIONS = new Set(['apply', 'keep', 'park', 'delete', 'write']);
  * Loads custom conflict resolvers by name from the one directory the
  * operator configured (CONFLICT_RESOLVERS_DIR): a route can name a module,
  * never a path, so the admin API cannot make a worker run arbitrary files.
- * A module exports a function (module.exports, `resolve` or `default`) that
- * takes a CustomConflict and returns (or resolves to) a CustomDecision.
+ * A module is CommonJS (.js or .cjs) and exports a function (module.exports,
+ * `resolve` or `default`) that takes a CustomConflict and returns (or
+ * resolves to) a CustomDecision.
  */
 export class CustomResolverLoader {
   private readonly loaded = new Map<string, Promise<CustomResolver>>();
@@ -67,10 +69,15 @@ export class CustomResolverLoader {
     const root = realpathSync(this.dir);
     const file = EXTENSIONS.map((extension) => join(root, name + extension)).find((candidate) => existsSync(candidate));
     if (!file || !realpathSync(file).startsWith(root + sep)) {
-      throw new RouteConfigError(`custom conflict resolver ${JSON.stringify(name)}: no ${name}.js, .cjs or .mjs in CONFLICT_RESOLVERS_DIR`);
+      throw new RouteConfigError(`custom conflict resolver ${JSON.stringify(name)}: no ${name}.js or ${name}.cjs (CommonJS) in CONFLICT_RESOLVERS_DIR`);
     }
-    const module = (await import(pathToFileURL(realpathSync(file)).href)) as Record<string, unknown>;
-    const fn = [module.resolve, module.default, (module.default as Record<string, unknown> | undefined)?.resolve].find(
+    let module: Record<string, unknown>;
+    try {
+      module = createRequire(__filename)(realpathSync(file)) as Record<string, unknown>;
+    } catch (error) {
+      throw new RouteConfigError(`custom conflict resolver ${JSON.stringify(name)} cannot be loaded: ${(error as Error).message}`);
+    }
+    const fn = [module, module.resolve, module.default].find(
       (candidate): candidate is ResolverFunction => typeof candidate === 'function',
     );
     if (!fn) throw new RouteConfigError(`custom conflict resolver ${JSON.stringify(name)}: the module exports no function`);

@@ -8,7 +8,7 @@ import { ChangeJobData, QueueRegistry, routeQueueName } from '@tributary/queue';
 import { changeDependentColumns, ConflictPolicyError, parseConflictPolicy, RouteMapping } from '@tributary/replication';
 import { ApplyHooks, RejectedChange, RowChange } from '@tributary/targets';
 import { decodeChanges } from './change-decoder';
-import { ConflictSetup, resolveConflicts } from './conflict-resolver';
+import { conflictSignature, ConflictSetup, resolveConflicts } from './conflict-resolver';
 import { CustomResolverLoader } from './custom-resolvers';
 import { retryOutcomes } from './retry-outcomes';
 import { RouteConfigError, routeConfigVersion, RoutePlan, routePlan } from './route-plan';
@@ -182,12 +182,7 @@ export class RouteConsumer {
           recordRejected: async (rejected: RejectedChange[]) => {
             await deadLetters.record(rejected.map((r) => deadLetter(route.id, wireBySeq.get(r.change.seq)!, r.reason, r.code)));
           },
-          ...(conflicts
-            ? {
-                resolveConflicts: (fresh, current) =>
-                  resolveConflicts(route, conflicts, fresh, current, wireBySeq, { ...this.deps, logger: this.logger }),
-              }
-            : {}),
+          ...(conflicts ? { resolveConflicts: this.conflictHook(route, conflicts, wireBySeq) } : {}),
         } satisfies ApplyHooks,
       );
       applied += result.applied;
@@ -234,6 +229,20 @@ export class RouteConsumer {
       this.deps.metrics.deadLetterRetries.inc({ route: this.route.id, outcome: o.outcome });
       this.logger.info({ seq: o.seq, letter: o.id, outcome: o.outcome }, 'dead letter retried');
     }
+  }
+
+  /** The batch's conflict hook; a rerun of the batch with the same rows reuses the first resolution. */
+  private conflictHook(route: RouteRecord, setup: ConflictSetup, wireBySeq: ReadonlyMap<number, WireChange>): NonNullable<ApplyHooks['resolveConflicts']> {
+    const memo = new Map<string, RowChange[]>();
+    return async (fresh, current) => {
+      const signature = conflictSignature(setup.spec, fresh, current);
+      let resolved = memo.get(signature);
+      if (!resolved) {
+        resolved = await resolveConflicts(route, setup, fresh, current, wireBySeq, { ...this.deps, logger: this.logger });
+        memo.set(signature, resolved);
+      }
+      return resolved;
+    };
   }
 
   /** After the target committed a person's decision: its parked conflicts are resolved (idempotent if the job runs again). */

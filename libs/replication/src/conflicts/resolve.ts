@@ -123,6 +123,32 @@ export function decide(input: {
 }
 
 /**
+ * newer-wins against a row the target's own writers deleted, when the target
+ * remembers the deleted row's last image (two-way: the target database is
+ * captured too, and its outbox holds its deletes). An insert or update older
+ * than that deletion leaves the row deleted, as the node that deleted it
+ * decides in turn for the update (delete 'mismatch'); at the same version the
+ * update wins on both nodes, as there. Returns the reason when the deletion
+ * wins, null when the incoming change goes on to the usual detection.
+ */
+export function deletionWins(input: {
+  change: { op: Op; after: Row | null };
+  deleted: Row;
+  /** With `column` already translated to the TARGET column name. */
+  policy: ConflictPolicy;
+  columns: readonly ColumnSpec[];
+}): string | null {
+  const { change, deleted, policy, columns } = input;
+  if (policy.resolution !== 'newer-wins' || policy.column === null || change.op === 'delete' || !change.after) return null;
+  const spec = columns.find((c) => c.name === policy.column);
+  if (!spec) return null;
+  const incoming = change.after[spec.name] ?? null;
+  const gone = deleted[spec.name] ?? null;
+  if (compareValues(incoming, gone, spec) >= 0) return null;
+  return `newer-wins on ${spec.name}: the target deleted this row at ${show(gone)}, after incoming ${show(incoming)}; the row stays deleted`;
+}
+
+/**
  * Orders two values of one column: negative, 0 or positive. null sorts
  * first; int/float/double/year as numbers; bigint/decimal exactly
  * (compareDecimal); date/datetime/timestamp as text (fixed width, so text
