@@ -116,6 +116,13 @@ describe('conflict resolution end to end: manual over REST, custom resolvers in 
     await pipeline.waitForCatchUp('manual');
     expect(await pgRow('acct_manual', 1)).toMatchObject({ balance: 180, note: 'a' });
     expect((await call('GET', '/api/routes/manual/conflicts?status=open')).json).toEqual([]);
+
+    // A re-sync is an operator's "make the target equal the source": its copy records are never parked.
+    await pipeline.postgres.knex('acct_manual').where({ id: 2 }).update({ note: 'drifted' });
+    expect((await call('POST', '/api/routes/manual/resync', { actor: 'ops' })).status).toBe(202);
+    await waitFor(async () => (await call('GET', '/api/routes/manual/snapshot')).json.status === 'done', { timeoutMs: 30_000, what: 're-sync done' });
+    expect(await pgRow('acct_manual', 2)).toMatchObject({ balance: 250, note: 'b' });
+    expect((await call('GET', '/api/routes/manual/conflicts?status=open')).json).toEqual([]);
   });
 
   it('runs the custom resolver in the worker, and sends a change it throws on to the dead letters', async () => {

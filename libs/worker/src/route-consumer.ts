@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { ConflictRepository, DeadLetterRepository, ProgressRepository, RouteRecord, TargetRecord } from '@tributary/control';
 import { Logger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
-import { Row, TableSchema, WireChange } from '@tributary/model';
+import { copyRouteOf, Row, TableSchema, WireChange } from '@tributary/model';
 import { ChangeJobData, QueueRegistry, routeQueueName } from '@tributary/queue';
 import { changeDependentColumns, ConflictPolicyError, parseConflictPolicy, RouteMapping } from '@tributary/replication';
 import { ApplyHooks, RejectedChange, RowChange } from '@tributary/targets';
@@ -235,13 +235,16 @@ export class RouteConsumer {
   private conflictHook(route: RouteRecord, setup: ConflictSetup, wireBySeq: ReadonlyMap<number, WireChange>): NonNullable<ApplyHooks['resolveConflicts']> {
     const memo = new Map<string, RowChange[]>();
     return async (fresh, current) => {
-      const signature = conflictSignature(setup.spec, fresh, current);
+      // Copy records (initial copy, re-sync, repair) are an operator's "make the target equal the source": never conflicts.
+      const copies = fresh.filter((change) => copyRouteOf(wireBySeq.get(change.seq)?.origin ?? null) !== null);
+      const changes = fresh.filter((change) => !copies.includes(change));
+      const signature = conflictSignature(setup.spec, changes, current);
       let resolved = memo.get(signature);
       if (!resolved) {
-        resolved = await resolveConflicts(route, setup, fresh, current, wireBySeq, { ...this.deps, logger: this.logger });
+        resolved = await resolveConflicts(route, setup, changes, current, wireBySeq, { ...this.deps, logger: this.logger });
         memo.set(signature, resolved);
       }
-      return resolved;
+      return [...copies, ...resolved];
     };
   }
 
