@@ -1,10 +1,9 @@
-import { ConflictDecision, ConflictInput, ConflictRepository, DeadLetterRepository, RouteRecord } from '@tributary/control';
+import { ConflictDecision, ConflictInput, conflictKeyHash, ConflictRepository, DeadLetterRepository, RouteRecord } from '@tributary/control';
 import { Logger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
 import { keyText, Row, WireChange } from '@tributary/model';
 import { ConflictKind, ConflictPolicy, decide, Decision, deletionWins, detectConflict, valuesEqual } from '@tributary/replication';
 import { CurrentRows, RowChange, TargetTableSpec } from '@tributary/targets';
-import { conflictKeyHash } from '@tributary/control';
 import { CustomResolver } from './custom-resolvers';
 
 /** One route's conflict handling for one target table shape (see RouteConsumer). */
