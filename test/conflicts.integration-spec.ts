@@ -95,6 +95,8 @@ describe('conflict resolution end to end: manual over REST, custom resolvers in 
 
     // A bad decision is refused without touching anything.
     expect((await call('POST', `/api/conflicts/${first.id}/resolve`, { action: 'merge', actor: 'ops' })).status).toBe(400);
+    const misspelt = await call('POST', `/api/conflicts/${first.id}/resolve`, { action: 'merge', row: { balanse: 1 }, actor: 'ops' });
+    expect({ status: misspelt.status, text: misspelt.text }).toEqual({ status: 400, text: expect.stringContaining('unknown column balanse') });
     const resolved = await call('POST', `/api/conflicts/${first.id}/resolve`, { action: 'merge', row: { balance: 160, note: 'edited at the target' }, actor: 'ops' });
     expect(resolved.status).toBe(202);
     await waitFor(async () => (await pgRow('acct_manual', 1))?.balance === 160, { timeoutMs: 30_000, what: 'the merged row at the target' });

@@ -60,6 +60,7 @@ export class ConflictsService {
     if (body.action !== 'merge' && row !== null) throw new BadRequestException(`row is only accepted with merge, not with ${body.action}`);
 
     const conflict = await this.conflict(id);
+    if (row !== null) checkMergedRow(row, conflict);
     if (conflict.status !== 'open') throw new ConflictException(notOpen(conflict));
     const open = await this.conflicts.openForKey(conflict.routeId, conflict.keyHash);
     if (!open.some((other) => other.id === conflict.id)) throw new ConflictException(`conflict ${id} is no longer open`);
@@ -106,4 +107,16 @@ function notOpen(conflict: ConflictRecord): string {
   if (conflict.status === 'resolving') return `conflict ${conflict.id} has a decision in flight (${conflict.resolution}${by}); it cannot be resolved now`;
   if (conflict.resolution) return `conflict ${conflict.id} was already resolved (${conflict.resolution}${by})`;
   return `conflict ${conflict.id} was resolved by the route's policy (${conflict.decision}); only parked conflicts can be resolved`;
+}
+
+/**
+ * A merged row names target columns only: the worker writes the columns it
+ * knows, so a misspelt one would otherwise be dropped without a word.
+ */
+function checkMergedRow(row: Record<string, unknown>, conflict: ConflictRecord): void {
+  const known = new Set([conflict.incomingBefore, conflict.incomingAfter, conflict.targetRow].flatMap((image) => Object.keys(image ?? {})));
+  const unknown = Object.keys(row).filter((name) => !known.has(name));
+  if (unknown.length > 0) {
+    throw new BadRequestException(`row: unknown column${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (target columns: ${[...known].join(', ')})`);
+  }
 }
