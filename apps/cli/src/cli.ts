@@ -4,7 +4,7 @@ import { Knex } from 'knex';
 import { loadConfig } from '@tributary/config';
 import { CatalogRepository, openMysql, ProgressRepository, SnapshotRepository, VerifyRunRepository } from '@tributary/control';
 import { migrateControl } from '@tributary/db';
-import { failureMessage, recordAndRun, UnknownRouteError } from '@tributary/verify';
+import { failureMessage, recordAndRun, routeRunLocks, UnknownRouteError } from '@tributary/verify';
 import { formatRun } from './report';
 import { resync } from './resync';
 
@@ -91,6 +91,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       catalog,
       progress: new ProgressRepository(control),
       runs: new VerifyRunRepository(control),
+      locks: routeRunLocks(config.controlDatabaseUrl),
     };
     const answer = await recordAndRun(deps, command.route, command.repair ? 'repair' : 'verify', `cli:${whoAmI()}`);
     const { run } = answer;

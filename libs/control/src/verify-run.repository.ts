@@ -66,6 +66,13 @@ export class VerifyRunRepository {
     return this.update(id, { status: 'failed', error: message });
   }
 
+  /** Marks the route's runs still recorded as running failed (their process is gone); returns how many. */
+  async failRunning(routeId: string, message: string): Promise<number> {
+    return this.knex('tributary_verify_runs')
+      .where({ route_id: routeId, status: 'running' })
+      .update({ status: 'failed', error: message, finished_at: this.knex.fn.now(6) });
+  }
+
   async get(id: number): Promise<VerifyRunRecord | null> {
     const row = await this.knex('tributary_verify_runs').where({ id }).first();
     return row ? toRecord(row) : null;

@@ -35,3 +35,11 @@ export class VerifyAbortedError extends Error {
     this.name = 'VerifyAbortedError';
   }
 }
+
+/** A verify or repair of the route is running already, in this process or another. */
+export class RunBusyError extends Error {
+  constructor(readonly routeId: string) {
+    super(`a verify or repair of route ${routeId} is already running`);
+    this.name = 'RunBusyError';
+  }
+}

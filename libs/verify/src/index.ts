@@ -4,7 +4,7 @@
  * values, report missing, extra and different rows; repair re-sends exactly
  * those rows through the normal apply path as copy records.
  */
-export { RepairNotAppliedError, UnknownRouteError, VerifyAbortedError, VerifyConfigError } from './errors';
+export { RepairNotAppliedError, RunBusyError, UnknownRouteError, VerifyAbortedError, VerifyConfigError } from './errors';
 export { routeExpectation } from './expectation';
 export type { RouteExpectation } from './expectation';
 export { canonicalRow, canonicalValue, differingColumns, jsonRow, rowComparison, rowKeyText, rowsChecksum } from './normalise';
@@ -13,7 +13,9 @@ export { repairRoute } from './repair';
 export type { RepairOptions, RepairResult } from './repair';
 export { openRouteSession } from './route-session';
 export type { ControlAccess, RouteSession } from './route-session';
-export { executeRun, failureMessage, outcome, recordAndRun, redactSecrets } from './run';
+export { claimRun, executeRun, failureMessage, outcome, recordAndRun, redactSecrets } from './run';
+export { routeRunLocks } from './run-lock';
+export type { HeldRunLock, RunLocks } from './run-lock';
 export type { RunAnswer, RunDeps } from './run';
 export { matched, verifyRoute, waitForWatermark } from './verifier';
 export type { Difference, DifferenceKind, VerifyDeps, VerifyOptions, VerifyProgress, VerifyResult } from './verifier';

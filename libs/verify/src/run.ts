@@ -1,8 +1,9 @@
 import { VerifyRunKind, VerifyRunOutcome, VerifyRunRecord, VerifyRunRepository } from '@tributary/control';
 import { TargetRegistry } from '@tributary/targets';
-import { RepairNotAppliedError, UnknownRouteError, VerifyAbortedError, VerifyConfigError } from './errors';
+import { RepairNotAppliedError, RunBusyError, UnknownRouteError, VerifyAbortedError, VerifyConfigError } from './errors';
 import { repairRoute, RepairOptions, RepairResult } from './repair';
 import { ControlAccess, openRouteSession } from './route-session';
+import { RunLocks } from './run-lock';
 import { matched, VerifyResult, verifyRoute } from './verifier';
 
 /** What a recorded run answers: the stored run, and the full result when there is one. */
@@ -14,6 +15,8 @@ export interface RunAnswer {
 export interface RunDeps extends ControlAccess {
   runs: VerifyRunRepository;
   registry?: TargetRegistry;
+  /** One run per route across processes (routeRunLocks); without it, nothing stops two. */
+  locks?: RunLocks;
 }
 
 /**
@@ -42,7 +45,32 @@ export async function executeRun(deps: RunDeps, run: VerifyRunRecord, options: R
 export async function recordAndRun(deps: RunDeps, routeId: string, kind: VerifyRunKind, requestedBy: string | null, options: RepairOptions = {}): Promise<RunAnswer> {
   const route = await deps.catalog.getRoute(routeId);
   if (!route) throw new UnknownRouteError(routeId);
-  return executeRun(deps, await deps.runs.create(routeId, kind, requestedBy), options);
+  const claim = await claimRun(deps, routeId, kind, requestedBy);
+  try {
+    return await executeRun(deps, claim.run, options);
+  } finally {
+    await claim.release();
+  }
+}
+
+/**
+ * Takes the route's run lock and records the run as running. Runs of the
+ * route still recorded as running belong to a process that died (it would
+ * hold the lock): they are marked failed first.
+ *
+ * @throws RunBusyError when another run of the route is going on.
+ */
+export async function claimRun(deps: RunDeps, routeId: string, kind: VerifyRunKind, requestedBy: string | null): Promise<{ run: VerifyRunRecord; release(): Promise<void> }> {
+  const lock = deps.locks ? await deps.locks(routeId) : null;
+  if (deps.locks && !lock) throw new RunBusyError(routeId);
+  try {
+    if (lock) await deps.runs.failRunning(routeId, 'interrupted: the process running it stopped before it ended');
+    const run = await deps.runs.create(routeId, kind, requestedBy);
+    return { run, release: async () => lock?.release() };
+  } catch (error) {
+    await lock?.release();
+    throw error;
+  }
 }
 
 /** The stored form of a result: counts of what was found, and the sample with the settled flag. */
@@ -68,7 +96,13 @@ export function outcome(kind: VerifyRunKind, result: VerifyResult | RepairResult
 
 /** One line, free of credentials: typed errors say what to fix; anything else is scrubbed of URLs' passwords. */
 export function failureMessage(error: unknown): string {
-  if (error instanceof UnknownRouteError || error instanceof VerifyConfigError || error instanceof RepairNotAppliedError || error instanceof VerifyAbortedError) {
+  if (
+    error instanceof UnknownRouteError ||
+    error instanceof VerifyConfigError ||
+    error instanceof RepairNotAppliedError ||
+    error instanceof VerifyAbortedError ||
+    error instanceof RunBusyError
+  ) {
     return error.message;
   }
   const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);

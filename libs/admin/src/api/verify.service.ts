@@ -1,8 +1,9 @@
 import { BeforeApplicationShutdown, ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { CONFIG, TributaryConfig } from '@tributary/config';
 import { CatalogRepository, ProgressRepository, VerifyRunKind, VerifyRunRepository } from '@tributary/control';
 import { LOGGER, Logger } from '@tributary/logger';
 import { defaultTargetRegistry } from '@tributary/targets';
-import { executeRun } from '@tributary/verify';
+import { claimRun, executeRun, HeldRunLock, routeRunLocks, RunBusyError, RunLocks } from '@tributary/verify';
 import { ListVerifyRunsQueryDto, VerifyRunDto } from './verify.dto';
 
 /** Who asked, when the caller did not say. */
@@ -11,22 +12,26 @@ const DEFAULT_ACTOR = 'api';
 /**
  * Verify and repair runs of routes, started in the background: a run reads
  * whole tables and may wait for the route to catch up, far longer than an
- * HTTP request should stay open. One run per route at a time in this process
- * (two would compare and re-send the same rows for nothing).
+ * HTTP request should stay open. One run per route at a time, across every
+ * admin and CLI (a named lock on the control database's server): two would
+ * compare and re-send the same rows for nothing.
  */
 @Injectable()
 export class VerifyService implements BeforeApplicationShutdown {
   private readonly logger: Logger;
   private readonly active = new Map<string, { controller: AbortController; done: Promise<void> }>();
   private readonly registry = defaultTargetRegistry();
+  private readonly locks: RunLocks;
 
   constructor(
+    @Inject(CONFIG) config: TributaryConfig,
     @Inject(LOGGER) logger: Logger,
     private readonly catalog: CatalogRepository,
     private readonly progress: ProgressRepository,
     private readonly runs: VerifyRunRepository,
   ) {
     this.logger = logger.child({ component: 'verify' });
+    this.locks = routeRunLocks(config.controlDatabaseUrl);
   }
 
   /** @throws NotFoundException (no route), ConflictException (a run of the route is going on). */
@@ -38,11 +43,12 @@ export class VerifyService implements BeforeApplicationShutdown {
     const slot = { controller, done: Promise.resolve() };
     this.active.set(routeId, slot);
     try {
-      const run = await this.runs.create(routeId, kind, actor);
-      slot.done = this.execute(run.id, routeId, kind, controller.signal);
-      return VerifyRunDto.from(run);
+      const claim = await claimRun({ catalog: this.catalog, progress: this.progress, runs: this.runs, locks: this.locks }, routeId, kind, actor);
+      slot.done = this.execute(claim.run.id, routeId, kind, controller.signal, claim);
+      return VerifyRunDto.from(claim.run);
     } catch (error) {
       this.active.delete(routeId);
+      if (error instanceof RunBusyError) throw new ConflictException(`${error.message} (in another process)`);
       throw error;
     }
   }
@@ -65,7 +71,7 @@ export class VerifyService implements BeforeApplicationShutdown {
     await Promise.allSettled([...this.active.values()].map((slot) => slot.done));
   }
 
-  private async execute(runId: number, routeId: string, kind: VerifyRunKind, signal: AbortSignal): Promise<void> {
+  private async execute(runId: number, routeId: string, kind: VerifyRunKind, signal: AbortSignal, lock: HeldRunLock): Promise<void> {
     try {
       const run = (await this.runs.get(runId))!;
       const { run: finished } = await executeRun({ catalog: this.catalog, progress: this.progress, runs: this.runs, registry: this.registry }, run, { signal });
@@ -77,6 +83,7 @@ export class VerifyService implements BeforeApplicationShutdown {
       // executeRun records its own failures; this is the control schema itself failing.
       this.logger.error({ route: routeId, run: runId, err: { type: (error as Error)?.name } }, `${kind} run could not be recorded`);
     } finally {
+      await lock.release().catch(() => undefined);
       this.active.delete(routeId);
     }
   }
