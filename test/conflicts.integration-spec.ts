@@ -92,6 +92,16 @@ describe('conflict resolution end to end: manual over REST, custom resolvers in 
     expect((first.incoming as Json).after).toMatchObject({ balance: 150 });
     expect((latest.incoming as Json).after).toMatchObject({ balance: 160 });
     expect((await call('GET', '/api/status')).json.find((s: Json) => s.route === 'manual')).toMatchObject({ conflicts: { open: 2 } });
+    // Alertable: the admin's /metrics carries the parked count and the decisions taken.
+    const metrics = await waitFor(
+      async () => {
+        const text = await (await fetch(`${base}/metrics`)).text();
+        return /^tributary_conflicts_open\{route="manual"\} 2$/m.test(text) && text;
+      },
+      { what: 'the parked count in /metrics' },
+    );
+    // Counted once each, even if the batch was retried.
+    expect(metrics).toMatch(/^tributary_conflicts_total\{route="manual",decision="parked"\} 2$/m);
 
     // A bad decision is refused without touching anything.
     expect((await call('POST', `/api/conflicts/${first.id}/resolve`, { action: 'merge', actor: 'ops' })).status).toBe(400);

@@ -142,6 +142,12 @@ export class Metrics {
     labelNames: ['route'],
     registers: [this.registry],
   });
+  readonly conflictsOpen = new Gauge({
+    name: 'tributary_conflicts_open',
+    help: 'Conflicts parked for a person (manual policy) and not decided yet; set by admin',
+    labelNames: ['route'],
+    registers: [this.registry],
+  });
   readonly deadLettersOpen = new Gauge({
     name: 'tributary_dead_letters_open',
     help: 'Dead letters waiting for a decision (retry or discard); set by admin',

@@ -78,7 +78,10 @@ export const postgresDialect: SqlDialect = {
   classify: classifyPostgresError,
 
   conflicts: {
-    transaction: { isolationLevel: 'serializable' },
+    // REPEATABLE READ, not SERIALIZABLE: a write to a row another transaction changed or inserted since
+    // this one's snapshot already fails (40001, the batch is retried and decides again), and SERIALIZABLE's
+    // predicate locks on the shared version table fail batches of other routes for nothing.
+    transaction: { isolationLevel: 'repeatable read' },
     lockClause: ' FOR UPDATE',
     readVersions: (tableName, hashes) => readVersionsStatement(q, tableName, hashes),
   },

@@ -86,8 +86,9 @@ export interface ConflictReading {
   /**
    * Isolation of such batches: a key the target does not have yet must be
    * locked too, or a local insert of it could land between the decision and
-   * the write (MySQL: REPEATABLE READ's gap locks; PostgreSQL: SERIALIZABLE,
-   * whose conflicts fail the batch, which is then retried).
+   * the write (MySQL: REPEATABLE READ's gap locks; PostgreSQL: REPEATABLE
+   * READ, where writing a row changed or inserted after the snapshot fails
+   * the batch, which is then retried and decides again).
    */
   readonly transaction: Knex.TransactionConfig | undefined;
   /** Appended to the SELECT of the current rows (SQLite: nothing; its write transaction excludes other writers). */

@@ -45,6 +45,8 @@ export class RouteConsumer {
   /** Tables ensured, by schema hash and route configuration (a changed mapping ensures again). */
   private readonly ensured = new Set<string>();
   private readonly plans = new Map<string, RoutePlan>();
+  /** Recent conflict resolutions by signature (conflictHook), oldest first. */
+  private readonly resolutions = new Map<string, RowChange[]>();
 
   constructor(
     private route: RouteRecord,
@@ -231,9 +233,15 @@ export class RouteConsumer {
     }
   }
 
-  /** The batch's conflict hook; a rerun of the batch with the same rows reuses the first resolution. */
+  /**
+   * The batch's conflict hook. A batch run again with the same changes and
+   * the same target rows (after a transient failure, or row by row after a
+   * refused row) reuses its first resolution: resolvers do not run twice,
+   * conflicts are not counted twice, and a change parked in the first
+   * attempt is not taken for one parked behind itself.
+   */
   private conflictHook(route: RouteRecord, setup: ConflictSetup, wireBySeq: ReadonlyMap<number, WireChange>): NonNullable<ApplyHooks['resolveConflicts']> {
-    const memo = new Map<string, RowChange[]>();
+    const memo = this.resolutions;
     return async (fresh, current) => {
       // Copy records (initial copy, re-sync, repair) are an operator's "make the target equal the source": never conflicts.
       const copies = fresh.filter((change) => copyRouteOf(wireBySeq.get(change.seq)?.origin ?? null) !== null);
@@ -242,6 +250,7 @@ export class RouteConsumer {
       let resolved = memo.get(signature);
       if (!resolved) {
         resolved = await resolveConflicts(route, setup, changes, current, wireBySeq, { ...this.deps, logger: this.logger });
+        if (memo.size >= RESOLUTIONS_KEPT) memo.delete(memo.keys().next().value!);
         memo.set(signature, resolved);
       }
       return [...copies, ...resolved];
@@ -309,6 +318,9 @@ function withMergedRow(change: RowChange, row: Record<string, unknown>, spec: { 
   if (change.op === 'delete') return { seq: change.seq, op: 'insert', key: Object.fromEntries(spec.key.map((k) => [k, merged[k] ?? null])), before: null, after: merged };
   return { ...change, after: merged };
 }
+
+/** Resolutions remembered per route: enough for the retries of the batch at the head of the queue. */
+const RESOLUTIONS_KEPT = 8;
 
 function deadLetter(routeId: string, wire: WireChange, reason: string, code: string | null) {
   return { routeId, seq: wire.seq, table: wire.table, op: wire.op, change: wire, reason, code };

@@ -55,12 +55,13 @@ export class StatusSampler implements OnApplicationBootstrap, BeforeApplicationS
 
   private async sample(): Promise<void> {
     const statuses = await this.status.all();
-    const { routeBacklogChanges, routeBacklogSeconds, deadLettersOpen } = this.metrics;
+    const { routeBacklogChanges, routeBacklogSeconds, deadLettersOpen, conflictsOpen } = this.metrics;
     const seen = new Set<string>();
     for (const status of statuses) {
       const labels = { route: status.route };
       seen.add(status.route);
       deadLettersOpen.set(labels, status.deadLetters.open);
+      conflictsOpen.set(labels, status.conflicts.open);
       if (status.lag.changes === null || status.lag.seconds === null) {
         // Unknown is not zero: drop the series rather than claim the route is caught up.
         routeBacklogChanges.remove(labels);
@@ -76,7 +77,7 @@ export class StatusSampler implements OnApplicationBootstrap, BeforeApplicationS
     }
     for (const route of this.labelled) {
       if (seen.has(route)) continue;
-      for (const gauge of [routeBacklogChanges, routeBacklogSeconds, deadLettersOpen]) gauge.remove({ route });
+      for (const gauge of [routeBacklogChanges, routeBacklogSeconds, deadLettersOpen, conflictsOpen]) gauge.remove({ route });
       this.lagErrors.delete(route);
     }
     this.labelled.clear();
