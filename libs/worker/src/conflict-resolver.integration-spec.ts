@@ -434,6 +434,39 @@ describe('resolveConflicts against real targets', () => {
       }, 20_000);
     });
 
+    describe('a local writer racing the decision', () => {
+      it('cannot have its insert of the same new key overwritten: it waits for the batch (MySQL) or the batch retries and sees it (PostgreSQL)', async () => {
+        const t = await fresh({ resolution: 'target-wins' }, []);
+        let local: Promise<unknown> | null = null;
+        const racing: Partial<ApplyHooks> = {
+          async resolveConflicts(changes, current) {
+            const decided = await t.hooks().resolveConflicts!(changes, current); // no row yet: no conflict, the insert goes ahead
+            // Between the decision and the write, a local writer inserts the same key.
+            local = t.sql("INSERT INTO T (id, name, qty, updated_at) VALUES (7, 'local', 70, '2024-01-01 00:00:09')").then(
+              () => 'inserted',
+              (error: { errno?: number; code?: string }) => error.errno ?? error.code,
+            );
+            await new Promise((resolve) => setTimeout(resolve, 300));
+            return decided;
+          },
+        };
+        const incoming = [insert(10, item(7, 'incoming', 1, 1))];
+        if (kind === 'mysql') {
+          // REPEATABLE READ: the batch's locking read took the key's gap; the local insert waits, then finds the row.
+          expect((await t.apply(incoming, racing)).rejected).toEqual([]);
+          expect(await local).toBe(1062); // ER_DUP_ENTRY
+          expect(await t.rows()).toEqual([item(7, 'incoming', 1, 1)]);
+        } else {
+          // REPEATABLE READ: writing a row inserted after the batch's snapshot fails (40001); the retried batch sees it.
+          await expect(t.apply(incoming, racing)).rejects.toThrow(/could not serialize/);
+          expect(await local).toBe('inserted');
+          await t.apply(incoming);
+          expect(await t.rows()).toEqual([item(7, 'local', 70, 9)]);
+          expect((await t.log()).map((c) => [c.kind, c.decision])).toEqual([['exists', 'kept']]);
+        }
+      });
+    });
+
     describe('replays and retries', () => {
       it('a replayed batch is no conflict: nothing new in the log, rows unchanged', async () => {
         const t = await fresh({ resolution: 'source-wins' }, [item(1, 'one', 1, 1), item(2, 'two', 2, 1)]);
