@@ -32,11 +32,11 @@ export function compileFilter(text: string, columns: readonly ColumnSpec[]): Row
 type Truth = boolean | null;
 type Predicate = (row: Row) => Truth;
 
-/** How values of a column are compared. */
-type Domain = 'number' | 'decimal' | 'text';
+/** How values of a column are compared (shared with the SQL push-down, which must agree). */
+export type Domain = 'number' | 'decimal' | 'text';
 type Getter = (row: Row) => string | number | null;
 
-const DOMAINS: Record<LogicalType, Domain | null> = {
+export const DOMAINS: Readonly<Record<LogicalType, Domain | null>> = {
   int: 'number',
   year: 'number',
   float: 'number',

@@ -1,6 +1,6 @@
 import { ColumnSpec, LogicalType, quoteMysql } from '@tributary/model';
 import { CompareOp, Condition, LiteralNode, Operand } from './ast';
-import { compileFilter } from './compile';
+import { compileFilter, Domain, DOMAINS } from './compile';
 import { compareDecimal, isDecimalText } from './decimal';
 import { parseFilter } from './parser';
 
@@ -51,28 +51,6 @@ interface Part {
   exact: boolean;
   bindings: Binding[];
 }
-
-type Domain = 'number' | 'decimal' | 'text';
-
-/** Must agree with compile.ts's DOMAINS. */
-const DOMAINS: Record<LogicalType, Domain | null> = {
-  int: 'number',
-  year: 'number',
-  float: 'number',
-  double: 'number',
-  bigint: 'decimal',
-  decimal: 'decimal',
-  date: 'text',
-  datetime: 'text',
-  timestamp: 'text',
-  time: 'text',
-  string: 'text',
-  enum: 'text',
-  set: 'text',
-  json: 'text',
-  bit: 'text',
-  binary: null,
-};
 
 /** Column types whose SQL comparisons are pushed down (float and year are not: see filterToMysql). */
 const COMPARABLE: ReadonlySet<LogicalType> = new Set<LogicalType>(['int', 'double', 'bigint', 'decimal', 'string', 'enum']);
