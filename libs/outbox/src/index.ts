@@ -1,2 +1,3 @@
 export * from './outbox.repository';
 export * from './leader-lease';
+export * from './lease-loop';

@@ -3,7 +3,7 @@ import { Logger } from '@tributary/logger';
 import { CatalogRepository, ProgressRepository, RouteRecord } from '@tributary/control';
 import { Metrics } from '@tributary/metrics';
 import { WireChange } from '@tributary/model';
-import { LeaderLease, OutboxRepository } from '@tributary/outbox';
+import { LeaderLease, LeaseLoop, OutboxRepository } from '@tributary/outbox';
 import { changeJobId, CHANGE_JOB_NAME, ChangeJobData, QueueRegistry, RedisLossDetector } from '@tributary/queue';
 import { Hole, HoleTracker, parseHoles, Range } from './hole-tracker';
 import { planJobs, RouteFeed } from './job-planner';
@@ -46,48 +46,24 @@ class DeposedError extends Error {}
  * checkpoint only after the jobs are in Redis (invariants 1, 2, 3, 7).
  */
 export class SourceRelay {
-  private stopped = false;
-  private wake: (() => void) | null = null;
-  private running: Promise<void> | null = null;
+  private readonly loop: LeaseLoop;
 
-  constructor(private readonly deps: SourceRelayDeps) {}
-
-  start(): void {
-    this.running ??= this.standby();
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.wake?.();
-    await this.running;
+  constructor(deps: SourceRelayDeps) {
+    this.loop = new LeaseLoop(
+      deps.lease,
+      deps.settings.leaderRetryMs,
+      () => new Leadership(deps, () => this.loop.stopped, (ms) => this.loop.sleep(ms)).lead(),
+      (error) => deps.logger.error({ err: error }, 'relay cycle failed; retrying'),
+    );
   }
 
   /** Waits for leadership, leads until deposed or stopped, and waits again. */
-  private async standby(): Promise<void> {
-    const { lease, logger, settings } = this.deps;
-    while (!this.stopped) {
-      let leading = false;
-      try {
-        leading = await lease.tryAcquire();
-        if (leading) await new Leadership(this.deps, () => this.stopped, (ms) => this.sleep(ms)).lead();
-      } catch (error) {
-        logger.error({ err: error }, 'relay cycle failed; retrying');
-      } finally {
-        if (leading) await lease.release();
-      }
-      if (!this.stopped) await this.sleep(settings.leaderRetryMs);
-    }
+  start(): void {
+    this.loop.start();
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = done;
-    });
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 }
 

@@ -3,7 +3,7 @@ import { CatalogRepository, ProgressRepository, RouteRecord, SnapshotReason, Sna
 import { Logger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
 import { TableSchema } from '@tributary/model';
-import { LeaderLease, OutboxRepository } from '@tributary/outbox';
+import { LeaderLease, LeaseLoop, OutboxRepository } from '@tributary/outbox';
 import { compileFilter, FilterError, filterToMysql } from '@tributary/replication';
 import { CopyContendedError, SourceCopier } from './copier';
 import { decodeKeyText, encodeKey } from './key-sql';
@@ -51,44 +51,28 @@ const PROGRESS_LOG_MS = 5000;
  * position taken when copying ended.
  */
 export class SnapshotRunner {
-  private stopped = false;
-  private running: Promise<void> | null = null;
-  private wake: (() => void) | null = null;
+  private readonly loop: LeaseLoop;
   private readonly states = new Map<string, CopyState>();
   private readonly schemas = new Map<string, TableSchema>();
 
-  constructor(private readonly deps: SnapshotRunnerDeps) {}
+  constructor(private readonly deps: SnapshotRunnerDeps) {
+    this.loop = new LeaseLoop(deps.lease, deps.settings.leaderRetryMs, () => this.lead(), (error) =>
+      deps.logger.error({ err: error }, 'snapshot copier failed; retrying'),
+    );
+  }
 
   start(): void {
-    this.running ??= this.standby();
+    this.loop.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.wake?.();
-    await this.running;
-  }
-
-  private async standby(): Promise<void> {
-    const { lease, logger, settings } = this.deps;
-    while (!this.stopped) {
-      let holding = false;
-      try {
-        holding = await lease.tryAcquire();
-        if (holding) await this.lead();
-      } catch (error) {
-        logger.error({ err: error }, 'snapshot copier failed; retrying');
-      } finally {
-        if (holding) await lease.release();
-      }
-      if (!this.stopped) await this.sleep(settings.leaderRetryMs);
-    }
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   private async lead(): Promise<void> {
     const { catalog, snapshots, sourceId, lease, settings } = this.deps;
     this.states.clear();
-    while (!this.stopped) {
+    while (!this.loop.stopped) {
       if (!(await lease.isHeld())) return;
       const routes = await catalog.listRoutes({ sourceId });
       const active = await snapshots.listActive(routes.map((route) => route.id));
@@ -97,11 +81,11 @@ export class SnapshotRunner {
       let worked = false;
       for (const snapshot of active) {
         const route = routes.find((r) => r.id === snapshot.routeId);
-        if (route && !this.stopped) worked = (await this.step(snapshot, route)) || worked;
+        if (route && !this.loop.stopped) worked = (await this.step(snapshot, route)) || worked;
       }
       // With copies under way, look again soon (a copy waiting on its route is done the moment the route catches up);
       // with none, at the pace of configuration changes.
-      if (!worked) await this.sleep(active.length > 0 ? Math.min(settings.pollMs, ACTIVE_POLL_MS) : settings.pollMs);
+      if (!worked) await this.loop.sleep(active.length > 0 ? Math.min(settings.pollMs, ACTIVE_POLL_MS) : settings.pollMs);
     }
   }
 
@@ -227,17 +211,6 @@ export class SnapshotRunner {
     }
     return state;
   }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = done;
-    });
-  }
 }
 
 /**
@@ -251,8 +224,10 @@ export class SnapshotRunner {
 function conditionFor(route: RouteRecord, schema: TableSchema, reason: SnapshotReason): RowCondition {
   if (!route.filter) return null;
   try {
+    // filterToMysql checks the filter as compileFilter does; a re-sync only needs the check.
+    if (reason === 'initial') return filterToMysql(route.filter, schema.columns, 'src');
     compileFilter(route.filter, schema.columns);
-    return reason === 'initial' ? filterToMysql(route.filter, schema.columns, 'src') : null;
+    return null;
   } catch (error) {
     if (error instanceof FilterError) {
       throw new SnapshotConfigError(`the route's filter does not fit table ${route.table} as captured: ${error.message}`);
