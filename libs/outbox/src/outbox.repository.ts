@@ -17,6 +17,16 @@ interface OutboxRow {
   schema_hash: string;
 }
 
+/** What the relay needs of an outbox row: where it is, whose it is. Images stay in the outbox until a worker reads them. */
+export interface OutboxHeader {
+  seq: number;
+  table: string;
+  origin: string | null;
+}
+
+/** Ranges per statement when reading rows inside many ranges, to keep the statement small. */
+export const RANGES_PER_QUERY = 500;
+
 /** What a locking probe of a range of missing seqs found. */
 export type ProbeResult =
   | { kind: 'locked' } // some id in the range belongs to a transaction that is still open
@@ -34,12 +44,48 @@ export class OutboxRepository {
     return (rows as OutboxRow[]).map(toWire);
   }
 
-  /** Rows inside the given inclusive ranges (the relay's open holes), in seq order. */
-  async readRanges(ranges: Array<{ from: number; to: number }>): Promise<WireChange[]> {
+  /** Rows inside the given inclusive ranges, in seq order. */
+  async readRanges(ranges: ReadonlyArray<{ from: number; to: number }>): Promise<WireChange[]> {
+    const found: WireChange[] = [];
+    for (let i = 0; i < ranges.length; i += RANGES_PER_QUERY) {
+      const { where, bindings } = inRanges(ranges.slice(i, i + RANGES_PER_QUERY));
+      const [rows] = await this.knex.raw(`SELECT ${COLUMNS} FROM ${OUTBOX} WHERE ${where} ORDER BY seq`, bindings);
+      found.push(...(rows as OutboxRow[]).map(toWire));
+    }
+    return found;
+  }
+
+  /** Headers of the rows past `seq`, in seq order: the relay's read, without the images. */
+  async readHeadersAfter(seq: number, limit: number): Promise<OutboxHeader[]> {
+    const [rows] = await this.knex.raw(`SELECT seq, table_name, origin FROM ${OUTBOX} WHERE seq > ? ORDER BY seq LIMIT ?`, [seq, limit]);
+    return (rows as OutboxRow[]).map(toHeader);
+  }
+
+  /** Headers of the rows inside the given inclusive ranges (holes that may have filled), in seq order. */
+  async readHeaderRanges(ranges: ReadonlyArray<{ from: number; to: number }>): Promise<OutboxHeader[]> {
+    const found: OutboxHeader[] = [];
+    for (let i = 0; i < ranges.length; i += RANGES_PER_QUERY) {
+      const { where, bindings } = inRanges(ranges.slice(i, i + RANGES_PER_QUERY));
+      const [rows] = await this.knex.raw(`SELECT seq, table_name, origin FROM ${OUTBOX} WHERE ${where} ORDER BY seq`, bindings);
+      found.push(...(rows as OutboxRow[]).map(toHeader));
+    }
+    return found;
+  }
+
+  /**
+   * A worker's read: at most `limit` rows of `table` past `afterSeq` inside
+   * the ascending ranges (at most RANGES_PER_QUERY of them), in seq order.
+   */
+  async readTableInRanges(table: string, ranges: ReadonlyArray<{ from: number; to: number }>, afterSeq: number, limit: number): Promise<WireChange[]> {
     if (ranges.length === 0) return [];
-    const where = ranges.map(() => '(seq BETWEEN ? AND ?)').join(' OR ');
-    const bindings = ranges.flatMap((range) => [range.from, range.to]);
-    const [rows] = await this.knex.raw(`SELECT ${COLUMNS} FROM ${OUTBOX} WHERE ${where} ORDER BY seq`, bindings);
+    if (ranges.length > RANGES_PER_QUERY) throw new Error(`at most ${RANGES_PER_QUERY} ranges per read`);
+    const { where, bindings } = inRanges(ranges);
+    const [rows] = await this.knex.raw(`SELECT ${COLUMNS} FROM ${OUTBOX} WHERE seq > ? AND (${where}) AND table_name = ? ORDER BY seq LIMIT ?`, [
+      afterSeq,
+      ...bindings,
+      table,
+      limit,
+    ]);
     return (rows as OutboxRow[]).map(toWire);
   }
 
@@ -91,6 +137,14 @@ export class OutboxRepository {
 function isLockUnavailable(error: unknown): boolean {
   const errno = (error as { errno?: number }).errno;
   return errno === 1205 || errno === 3572;
+}
+
+function inRanges(ranges: ReadonlyArray<{ from: number; to: number }>): { where: string; bindings: number[] } {
+  return { where: ranges.map(() => '(seq BETWEEN ? AND ?)').join(' OR '), bindings: ranges.flatMap((range) => [range.from, range.to]) };
+}
+
+function toHeader(row: OutboxRow): OutboxHeader {
+  return { seq: Number(row.seq), table: row.table_name, origin: row.origin };
 }
 
 function toWire(row: OutboxRow): WireChange {

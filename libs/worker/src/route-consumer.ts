@@ -3,17 +3,31 @@ import { Redis } from 'ioredis';
 import { ConflictRepository, DeadLetterRepository, ProgressRepository, RouteRecord, TargetRecord } from '@tributary/control';
 import { Logger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
-import { copyRouteOf, Row, TableSchema, WireChange } from '@tributary/model';
-import { ChangeJobData, QueueRegistry, routeQueueName } from '@tributary/queue';
+import { copyRouteOf, echoOriginOf, Row, routeWants, TableSchema, WireChange } from '@tributary/model';
+import { QueuedJobData, QueueRegistry, RangeJobData, ResolutionJobData, RetryJobData, routeQueueName, upgradeJob, wireChangeBytes } from '@tributary/queue';
 import { changeDependentColumns, ConflictPolicyError, parseConflictPolicy, RouteMapping } from '@tributary/replication';
 import { ApplyHooks, RejectedChange, RowChange } from '@tributary/targets';
 import { decodeChanges } from './change-decoder';
+import { RangeChunk, RangeReader } from './range-reader';
 import { conflictSignature, ConflictSetup, resolveConflicts } from './conflict-resolver';
 import { CustomResolverLoader } from './custom-resolvers';
 import { retryOutcomes } from './retry-outcomes';
 import { RouteConfigError, routeConfigVersion, RoutePlan, routePlan } from './route-plan';
 import { SchemaCache } from './schema-cache';
+import { SourceOutboxes } from './source-outboxes';
 import { TargetPool } from './target-pool';
+
+/** Changes applied in one target transaction, with where the route's checkpoint may move. */
+interface Batch {
+  sourceId: string;
+  table: string;
+  changes: WireChange[];
+  /** The checkpoint this batch may claim (0: it moves nothing, e.g. a retry). */
+  watermark: number;
+  /** A dead-letter retry or a person's decision: the same seq may go through again. */
+  retryOf?: number[];
+  resolution?: ResolutionJobData['resolution'];
+}
 
 export interface RouteConsumerDeps {
   connection: Redis;
@@ -21,6 +35,7 @@ export interface RouteConsumerDeps {
   queues: QueueRegistry;
   schemas: SchemaCache;
   targets: TargetPool;
+  outboxes: SourceOutboxes;
   progress: ProgressRepository;
   deadLetters: DeadLetterRepository;
   conflicts: ConflictRepository;
@@ -29,17 +44,24 @@ export interface RouteConsumerDeps {
   logger: Logger;
   retryMinMs: number;
   retryMaxMs: number;
+  /** Rows and bytes at most in one target transaction (invariant 7). */
+  batchRows: number;
+  batchBytes: number;
 }
 
 /**
- * Applies one route's jobs in order (concurrency 1: invariant 5), each job's
- * changes in one target transaction with the checkpoint (invariant 3).
+ * Applies one route's jobs in order (concurrency 1: invariant 5). A range job
+ * is read from the source outbox in bounded chunks, each applied in one
+ * target transaction with the checkpoint it covers (invariant 3); the next
+ * chunk is read while the current one commits.
  * A failing target never skips a change: the job goes back to the head of
  * the queue and the route waits with growing backoff (lag grows, nothing is
  * lost). Only rows the target refuses for good become dead letters.
  */
 export class RouteConsumer {
-  private readonly worker: Worker<ChangeJobData>;
+  private readonly worker: Worker<QueuedJobData>;
+  /** The target's checkpoint as last seen or written (null: read it first); only moves forward. */
+  private applied: number | null = null;
   private failures = 0;
   private readonly logger: Logger;
   /** Tables ensured, by schema hash and route configuration (a changed mapping ensures again). */
@@ -54,7 +76,7 @@ export class RouteConsumer {
     private readonly deps: RouteConsumerDeps,
   ) {
     this.logger = deps.logger.child({ route: route.id, component: 'worker' });
-    this.worker = new Worker<ChangeJobData>(routeQueueName(route.id), (job) => this.process(job), {
+    this.worker = new Worker<QueuedJobData>(routeQueueName(route.id), (job) => this.process(job), {
       connection: deps.connection,
       prefix: deps.prefix,
       concurrency: 1,
@@ -82,7 +104,10 @@ export class RouteConsumer {
 
   /** Follows configuration changes: pause/resume, a new target or target table, a new filter or mapping. */
   update(route: RouteRecord, target: TargetRecord): void {
-    if (route.targetId !== this.route.targetId) this.ensured.clear();
+    if (route.targetId !== this.route.targetId) {
+      this.ensured.clear();
+      this.applied = null;
+    }
     // Plans are keyed by the route's configuration version too; old ones are only dropped to save memory.
     if (routeConfigVersion(route) !== routeConfigVersion(this.route)) this.plans.clear();
     this.route = route;
@@ -101,15 +126,19 @@ export class RouteConsumer {
     await this.worker.close();
   }
 
-  private async process(job: Job<ChangeJobData>): Promise<void> {
+  private async process(job: Job<QueuedJobData>): Promise<void> {
     try {
-      await this.apply(job.data);
+      const data = upgradeJob(job.data);
+      if (data.kind === 'range') await this.applyRanges(data);
+      else if (data.kind === 'retry') await this.apply({ ...data, watermark: 0 });
+      else if (data.kind === 'resolution') await this.apply({ ...data, watermark: 0 });
+      else await this.apply(data);
       this.failures = 0;
     } catch (error) {
       this.failures++;
       const delay = Math.min(this.deps.retryMaxMs, this.deps.retryMinMs * 2 ** Math.min(this.failures - 1, 20));
       this.logger.warn(
-        { err: error, job: job.id, ...seqRange(job.data.changes), retryInMs: delay, failures: this.failures },
+        { err: error, job: job.id, retryInMs: delay, failures: this.failures },
         'batch not applied; will retry in order',
       );
       this.deps.metrics.retries.inc({ route: this.route.id });
@@ -120,17 +149,59 @@ export class RouteConsumer {
     }
   }
 
-  private async apply(data: ChangeJobData): Promise<void> {
+  /**
+   * A range job: the route's rows inside its ranges, above the target's
+   * checkpoint, read in chunks; each chunk may claim the checkpoint up to
+   * what it covers (never past the job's watermark). The next read runs while
+   * the current chunk is applied: the source and the target work at once.
+   */
+  private async applyRanges(job: RangeJobData): Promise<void> {
+    const route = this.route;
+    const selector = { routeId: route.id, table: job.table, echoOrigin: echoOriginOf(route.targetId) };
+    const floor = await this.appliedCheckpoint();
+    const reader = new RangeReader(this.deps.outboxes.get(job.sourceId), job.table, job.ranges, floor, this.deps.batchRows, (change) =>
+      routeWants(change, selector),
+    );
+    let claimed = floor;
+    let next: Promise<RangeChunk> | null = prefetch(reader);
+    while (next) {
+      const chunk: RangeChunk = await next;
+      next = chunk.done ? null : prefetch(reader);
+      const batches = splitByBytes(chunk.changes, this.deps.batchBytes);
+      for (let i = 0; i < batches.length; i++) {
+        const batch = batches[i];
+        if (batch.length === 0) continue;
+        // A batch covers the rows up to its last change; the chunk's last one up to where the read got.
+        const covered = i === batches.length - 1 ? chunk.coveredTo : batch[batch.length - 1].seq;
+        const watermark = Math.min(job.watermark, covered);
+        await this.apply({ sourceId: job.sourceId, table: job.table, changes: batch, watermark });
+        claimed = Math.max(claimed, watermark);
+      }
+    }
+    // Nothing (more) of the route in the ranges, or a heartbeat: the watermark still moves.
+    if (claimed < job.watermark) await this.apply({ sourceId: job.sourceId, table: job.table, changes: [], watermark: job.watermark });
+  }
+
+  /** Where the route stands at its target: every change at or below it is applied there. */
+  private async appliedCheckpoint(): Promise<number> {
+    if (this.applied === null) {
+      const target = await this.deps.targets.get(this.target);
+      this.applied = (await target.readCheckpoint(this.route.id))?.watermark ?? 0;
+    }
+    return this.applied;
+  }
+
+  private async apply(data: Batch): Promise<void> {
     const { schemas, targets, deadLetters, metrics } = this.deps;
     const route = this.route;
     // A dead-letter retry or a person's decision on a parked conflict (enqueued by admin):
     // same path, but the same seq may go through again.
     const resolution = data.resolution ?? null;
-    const reapply = (data.retryOf?.length ?? 0) > 0 || resolution !== null;
+    const reapply = data.retryOf !== undefined || resolution !== null;
     const target = await targets.get(this.target);
     const schemaFor = await schemas.load(data.sourceId, data.table, data.changes.map((change) => change.schema));
     const { runs, undecodable } = decodeChanges(data.changes, schemaFor);
-    const origin = `tributary:${data.sourceId}`;
+    const origin = echoOriginOf(data.sourceId);
     let applied = 0;
     let skipped = 0;
     let filtered = 0;
@@ -208,7 +279,8 @@ export class RouteConsumer {
       count: applied,
       lastChangeTs: reapply ? null : lastChange?.ts ?? null,
     });
-    if ((data.retryOf?.length ?? 0) > 0) await this.resolveRetry(data, refused, superseded);
+    if (data.watermark > 0) this.applied = Math.max(this.applied ?? 0, data.watermark);
+    if (data.retryOf) await this.resolveRetry({ changes: data.changes, retryOf: data.retryOf }, refused, superseded);
     if (resolution) await this.resolveParked(resolution);
     if (applied > 0) metrics.changesApplied.inc({ route: route.id }, applied);
     if (skipped > 0) metrics.changesSkipped.inc({ route: route.id }, skipped);
@@ -224,7 +296,7 @@ export class RouteConsumer {
    * reopened by recordRejected. If this fails, the job runs again: reapplying
    * is idempotent (invariant 4).
    */
-  private async resolveRetry(data: ChangeJobData, refused: number[], superseded: number[]): Promise<void> {
+  private async resolveRetry(data: Pick<RetryJobData, 'changes' | 'retryOf'>, refused: number[], superseded: number[]): Promise<void> {
     const outcomes = retryOutcomes(data, new Set(refused), new Set(superseded));
     await this.deps.deadLetters.resolveRetried(outcomes.filter((o) => o.outcome !== 'refused'));
     for (const o of outcomes) {
@@ -258,7 +330,7 @@ export class RouteConsumer {
   }
 
   /** After the target committed a person's decision: its parked conflicts are resolved (idempotent if the job runs again). */
-  private async resolveParked(resolution: NonNullable<ChangeJobData['resolution']>): Promise<void> {
+  private async resolveParked(resolution: ResolutionJobData['resolution']): Promise<void> {
     const resolved = await this.deps.conflicts.resolve(resolution.conflictIds, { actor: resolution.actor, action: resolution.action, row: resolution.row });
     for (const conflict of resolved) this.logger.info({ seq: conflict.seq, conflict: conflict.id, action: resolution.action, actor: resolution.actor }, 'parked conflict resolved');
   }
@@ -324,6 +396,32 @@ const RESOLUTIONS_KEPT = 8;
 
 function deadLetter(routeId: string, wire: WireChange, reason: string, code: string | null) {
   return { routeId, seq: wire.seq, table: wire.table, op: wire.op, change: wire, reason, code };
+}
+
+/** Starts the next read; a failure surfaces where the chunk is awaited, never as an unhandled rejection. */
+function prefetch(reader: RangeReader): Promise<RangeChunk> {
+  const read = reader.next();
+  read.catch(() => undefined);
+  return read;
+}
+
+/** Splits a chunk into batches of at most `maxBytes` (a batch holds at least one change). */
+function splitByBytes(changes: WireChange[], maxBytes: number): WireChange[][] {
+  const batches: WireChange[][] = [];
+  let batch: WireChange[] = [];
+  let bytes = 0;
+  for (const change of changes) {
+    const size = wireChangeBytes(change);
+    if (batch.length > 0 && bytes + size > maxBytes) {
+      batches.push(batch);
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(change);
+    bytes += size;
+  }
+  if (batch.length > 0) batches.push(batch);
+  return batches;
 }
 
 /** The seqs a job covers, for log lines about it (every line about a change names route and seq). */
