@@ -1,6 +1,6 @@
 import { Knex } from 'knex';
 import { OUTBOX_TABLE } from '@tributary/db';
-import { Op, WireChange } from '@tributary/model';
+import { copyOrigin, COPY_ORIGIN_PREFIX, Op, RouteSelector, WireChange } from '@tributary/model';
 
 const COLUMNS = 'seq, table_name, op, pk, before_image, after_image, origin, ts, schema_hash';
 const OUTBOX = '`' + OUTBOX_TABLE + '`';
@@ -26,6 +26,13 @@ export interface OutboxHeader {
 
 /** Ranges per statement when reading rows inside many ranges, to keep the statement small. */
 export const RANGES_PER_QUERY = 500;
+
+/** The rows routeWants keeps, as SQL over (table, echo origin, the route's copy origin): see routeBindings. */
+const ROUTE_ROWS = `table_name = ? AND (origin IS NULL OR (origin <> ? AND (origin NOT LIKE '${COPY_ORIGIN_PREFIX}%' OR origin = ?)))`;
+
+function routeBindings(route: RouteSelector): string[] {
+  return [route.table, route.echoOrigin, copyOrigin(route.routeId)];
+}
 
 /** What a locking probe of a range of missing seqs found. */
 export type ProbeResult =
@@ -73,20 +80,47 @@ export class OutboxRepository {
   }
 
   /**
-   * A worker's read: at most `limit` rows of `table` past `afterSeq` inside
-   * the ascending ranges (at most RANGES_PER_QUERY of them), in seq order.
+   * A worker's read: at most `limit` rows of the route's table past
+   * `afterSeq` inside the ascending ranges (at most RANGES_PER_QUERY of
+   * them), in seq order. Echoes of the route's target and other routes' copy
+   * records are left out here already (routeWants decides exactly; this only
+   * saves reading them).
    */
-  async readTableInRanges(table: string, ranges: ReadonlyArray<{ from: number; to: number }>, afterSeq: number, limit: number): Promise<WireChange[]> {
+  async readRouteChanges(
+    route: RouteSelector,
+    ranges: ReadonlyArray<{ from: number; to: number }>,
+    afterSeq: number,
+    limit: number,
+  ): Promise<WireChange[]> {
     if (ranges.length === 0) return [];
     if (ranges.length > RANGES_PER_QUERY) throw new Error(`at most ${RANGES_PER_QUERY} ranges per read`);
     const { where, bindings } = inRanges(ranges);
-    const [rows] = await this.knex.raw(`SELECT ${COLUMNS} FROM ${OUTBOX} WHERE seq > ? AND (${where}) AND table_name = ? ORDER BY seq LIMIT ?`, [
+    const [rows] = await this.knex.raw(`SELECT ${COLUMNS} FROM ${OUTBOX} WHERE seq > ? AND (${where}) AND ${ROUTE_ROWS} ORDER BY seq LIMIT ?`, [
       afterSeq,
       ...bindings,
-      table,
+      ...routeBindings(route),
       limit,
     ]);
     return (rows as OutboxRow[]).map(toWire);
+  }
+
+  /**
+   * How many of the route's changes are past `afterSeq`, counting at most
+   * `cap + 1` (a bounded scan however deep the backlog), and the capture
+   * time (µs) of the lowest-seq one — allocation order, a close enough
+   * stand-in for the oldest — or null when there is none.
+   */
+  async routeBacklog(route: RouteSelector, afterSeq: number, cap: number): Promise<{ count: number; oldestTs: number | null }> {
+    const params = [afterSeq, ...routeBindings(route)];
+    const [counted] = await this.knex.raw(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${OUTBOX} WHERE seq > ? AND ${ROUTE_ROWS} LIMIT ?) AS backlog`, [
+      ...params,
+      cap + 1,
+    ]);
+    const count = Number((counted as Array<{ n: number | string }>)[0].n);
+    if (count === 0) return { count, oldestTs: null };
+    const [oldest] = await this.knex.raw(`SELECT ts FROM ${OUTBOX} WHERE seq > ? AND ${ROUTE_ROWS} ORDER BY seq LIMIT 1`, params);
+    const ts = (oldest as Array<{ ts: number | string }>)[0]?.ts;
+    return { count, oldestTs: ts === undefined ? null : Number(ts) };
   }
 
   /**

@@ -1,4 +1,4 @@
-import { WireChange } from '@tributary/model';
+import { RouteSelector, routeWants, WireChange } from '@tributary/model';
 import { OutboxRepository, RANGES_PER_QUERY } from '@tributary/outbox';
 import { SeqRange } from '@tributary/queue';
 
@@ -12,7 +12,7 @@ export interface RangeChunk {
 }
 
 /**
- * Reads a range job's rows of one table from the source outbox, in seq order
+ * Reads a range job's rows for one route from the source outbox, in seq order
  * and in chunks of at most `limit` rows (bounded memory, invariant 7), above
  * `floor` — the route's applied checkpoint, below which every change is at
  * the target already (a re-sent range after a restart costs nothing).
@@ -24,11 +24,10 @@ export class RangeReader {
 
   constructor(
     private readonly outbox: OutboxRepository,
-    private readonly table: string,
+    private readonly route: RouteSelector,
     ranges: readonly SeqRange[],
     floor: number,
     private readonly limit: number,
-    private readonly wanted: (change: WireChange) => boolean,
   ) {
     const open = ranges.filter((range) => range.to > floor);
     for (let i = 0; i < open.length; i += RANGES_PER_QUERY) this.groups.push(open.slice(i, i + RANGES_PER_QUERY));
@@ -38,16 +37,21 @@ export class RangeReader {
   async next(): Promise<RangeChunk> {
     while (this.group < this.groups.length) {
       const ranges = this.groups[this.group];
-      const rows = await this.outbox.readTableInRanges(this.table, ranges, this.after, this.limit);
+      const rows = await this.outbox.readRouteChanges(this.route, ranges, this.after, this.limit);
       if (rows.length === this.limit) {
         this.after = rows[rows.length - 1].seq;
-        return { changes: rows.filter(this.wanted), coveredTo: this.after, done: false };
+        return { changes: this.wanted(rows), coveredTo: this.after, done: false };
       }
       // Short read: this group of ranges is read to its end.
       this.after = Math.max(this.after, ranges[ranges.length - 1].to);
       this.group++;
-      if (rows.length > 0) return { changes: rows.filter(this.wanted), coveredTo: this.after, done: this.group >= this.groups.length };
+      if (rows.length > 0) return { changes: this.wanted(rows), coveredTo: this.after, done: this.group >= this.groups.length };
     }
     return { changes: [], coveredTo: this.after, done: true };
+  }
+
+  /** The read already leaves out what the route does not want; routeWants is the rule the relay follows too. */
+  private wanted(rows: WireChange[]): WireChange[] {
+    return rows.filter((row) => routeWants(row, this.route));
   }
 }

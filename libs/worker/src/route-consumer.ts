@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { ConflictRepository, DeadLetterRepository, ProgressRepository, RouteRecord, TargetRecord } from '@tributary/control';
 import { Logger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
-import { copyRouteOf, echoOriginOf, Row, routeWants, TableSchema, WireChange } from '@tributary/model';
+import { copyRouteOf, echoOriginOf, Row, TableSchema, WireChange } from '@tributary/model';
 import { QueuedJobData, QueueRegistry, RangeJobData, ResolutionJobData, RetryJobData, routeQueueName, upgradeJob, wireChangeBytes } from '@tributary/queue';
 import { changeDependentColumns, ConflictPolicyError, parseConflictPolicy, RouteMapping } from '@tributary/replication';
 import { ApplyHooks, RejectedChange, RowChange } from '@tributary/targets';
@@ -159,9 +159,7 @@ export class RouteConsumer {
     const route = this.route;
     const selector = { routeId: route.id, table: job.table, echoOrigin: echoOriginOf(route.targetId) };
     const floor = await this.appliedCheckpoint();
-    const reader = new RangeReader(this.deps.outboxes.get(job.sourceId), job.table, job.ranges, floor, this.deps.batchRows, (change) =>
-      routeWants(change, selector),
-    );
+    const reader = new RangeReader(this.deps.outboxes.get(job.sourceId), selector, job.ranges, floor, this.deps.batchRows);
     let claimed = floor;
     let next: Promise<RangeChunk> | null = prefetch(reader);
     while (next) {
