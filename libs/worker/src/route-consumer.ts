@@ -6,9 +6,9 @@ import { Metrics } from '@tributary/metrics';
 import { copyRouteOf, echoOriginOf, Row, TableSchema, WireChange } from '@tributary/model';
 import { QueuedJobData, QueueRegistry, RangeJobData, ResolutionJobData, RetryJobData, routeQueueName, upgradeJob, wireChangeBytes } from '@tributary/queue';
 import { changeDependentColumns, ConflictPolicyError, parseConflictPolicy, RouteMapping } from '@tributary/replication';
-import { ApplyHooks, RejectedChange, RowChange } from '@tributary/targets';
+import { ApplyHooks, RejectedChange, RowChange, TargetTableSpec } from '@tributary/targets';
 import { decodeChanges } from './change-decoder';
-import { RangeChunk, RangeReader } from './range-reader';
+import { RangeReader } from './range-reader';
 import { conflictSignature, ConflictSetup, resolveConflicts } from './conflict-resolver';
 import { CustomResolverLoader } from './custom-resolvers';
 import { retryOutcomes } from './retry-outcomes';
@@ -27,6 +27,38 @@ interface Batch {
   /** A dead-letter retry or a person's decision: the same seq may go through again. */
   retryOf?: number[];
   resolution?: ResolutionJobData['resolution'];
+}
+
+/** A batch decoded, filtered and mapped, one entry per schema run, ready for the target. */
+interface PreparedBatch {
+  data: Batch;
+  /** The route's configuration the batch was prepared with (a refresh meanwhile must not mix two). */
+  route: RouteRecord;
+  reapply: boolean;
+  undecodable: Array<{ wire: WireChange; reason: string }>;
+  runs: Array<{
+    plan: RoutePlan | null;
+    spec: TargetTableSpec | null;
+    schema: TableSchema | null;
+    ensureKey: string;
+    changes: RowChange[];
+    wireBySeq: Map<number, WireChange>;
+  }>;
+  filtered: number;
+}
+
+/** The batches of one read of a range job. */
+interface PreparedChunk {
+  batches: PreparedBatch[];
+  done: boolean;
+}
+
+/** What the target did with a batch. */
+interface WriteOutcome {
+  applied: number;
+  skipped: number;
+  refused: number[];
+  superseded: number[];
 }
 
 export interface RouteConsumerDeps {
@@ -152,8 +184,9 @@ export class RouteConsumer {
   /**
    * A range job: the route's rows inside its ranges, above the target's
    * checkpoint, read in chunks; each chunk may claim the checkpoint up to
-   * what it covers (never past the job's watermark). The next read runs while
-   * the current chunk is applied: the source and the target work at once.
+   * what it covers (never past the job's watermark). The next chunk is read
+   * and decoded, and the last one's progress mirrored, while the current one
+   * is at the target: source, worker and target work at once.
    */
   private async applyRanges(job: RangeJobData): Promise<void> {
     const route = this.route;
@@ -161,23 +194,45 @@ export class RouteConsumer {
     const floor = await this.appliedCheckpoint();
     const reader = new RangeReader(this.deps.outboxes.get(job.sourceId), selector, job.ranges, floor, this.deps.batchRows);
     let claimed = floor;
-    let next: Promise<RangeChunk> | null = prefetch(reader);
+    let recording: Promise<void> = Promise.resolve();
+    let next: Promise<PreparedChunk> | null = this.readAhead(reader, job);
     while (next) {
-      const chunk: RangeChunk = await next;
-      next = chunk.done ? null : prefetch(reader);
-      const batches = splitByBytes(chunk.changes, this.deps.batchBytes);
-      for (let i = 0; i < batches.length; i++) {
-        const batch = batches[i];
-        if (batch.length === 0) continue;
-        // A batch covers the rows up to its last change; the chunk's last one up to where the read got.
-        const covered = i === batches.length - 1 ? chunk.coveredTo : batch[batch.length - 1].seq;
-        const watermark = Math.min(job.watermark, covered);
-        await this.apply({ sourceId: job.sourceId, table: job.table, changes: batch, watermark });
-        claimed = Math.max(claimed, watermark);
+      const chunk: PreparedChunk = await next;
+      next = chunk.done ? null : this.readAhead(reader, job);
+      for (const batch of chunk.batches) {
+        const outcome = await this.write(batch);
+        // The control-schema mirror of the checkpoint is written while the next batch goes to the target.
+        await recording;
+        recording = this.record(batch, outcome);
+        recording.catch(() => undefined);
+        claimed = Math.max(claimed, batch.data.watermark);
       }
     }
+    await recording;
     // Nothing (more) of the route in the ranges, or a heartbeat: the watermark still moves.
     if (claimed < job.watermark) await this.apply({ sourceId: job.sourceId, table: job.table, changes: [], watermark: job.watermark });
+  }
+
+  /**
+   * Reads the next chunk and prepares its batches, started while the current
+   * batch is at the target; a failure surfaces where it is awaited, never as
+   * an unhandled rejection.
+   */
+  private readAhead(reader: RangeReader, job: RangeJobData): Promise<PreparedChunk> {
+    const ahead = (async () => {
+      const chunk = await reader.next();
+      const batches = splitByBytes(chunk.changes, this.deps.batchBytes);
+      const prepared: PreparedBatch[] = [];
+      for (let i = 0; i < batches.length; i++) {
+        const batch = batches[i];
+        // A batch covers the rows up to its last change; the chunk's last one up to where the read got.
+        const covered = i === batches.length - 1 ? chunk.coveredTo : batch[batch.length - 1].seq;
+        prepared.push(await this.prepare({ sourceId: job.sourceId, table: job.table, changes: batch, watermark: Math.min(job.watermark, covered) }));
+      }
+      return { batches: prepared, done: chunk.done };
+    })();
+    ahead.catch(() => undefined);
+    return ahead;
   }
 
   /** Where the route stands at its target: every change at or below it is applied there. */
@@ -189,46 +244,31 @@ export class RouteConsumer {
     return this.applied;
   }
 
+  /** One batch, start to end: for jobs that carry their changes (retries, decisions, first-format jobs). */
   private async apply(data: Batch): Promise<void> {
-    const { schemas, targets, deadLetters, metrics } = this.deps;
+    const prepared = await this.prepare(data);
+    await this.record(prepared, await this.write(prepared));
+  }
+
+  /**
+   * Decodes, filters and maps a batch: CPU work that needs neither the target
+   * nor a transaction, so a range job does it for the next batch while the
+   * target commits the current one.
+   *
+   * @throws RouteConfigError (the batch is retried and the route shows why it waits).
+   */
+  private async prepare(data: Batch): Promise<PreparedBatch> {
     const route = this.route;
-    // A dead-letter retry or a person's decision on a parked conflict (enqueued by admin):
-    // same path, but the same seq may go through again.
     const resolution = data.resolution ?? null;
-    const reapply = data.retryOf !== undefined || resolution !== null;
-    const target = await targets.get(this.target);
-    const schemaFor = await schemas.load(data.sourceId, data.table, data.changes.map((change) => change.schema));
+    const schemaFor = await this.deps.schemas.load(data.sourceId, data.table, data.changes.map((change) => change.schema));
     const { runs, undecodable } = decodeChanges(data.changes, schemaFor);
-    const origin = echoOriginOf(data.sourceId);
-    let applied = 0;
-    let skipped = 0;
     let filtered = 0;
-    const refused: number[] = [];
-    const superseded: number[] = [];
-
-    if (undecodable.length > 0) {
-      await deadLetters.record(undecodable.map(({ wire, reason }) => deadLetter(route.id, wire, reason, null)));
-      for (const { wire, reason } of undecodable) {
-        refused.push(wire.seq);
-        this.logger.warn({ seq: wire.seq, reason }, 'change cannot be decoded; recorded as dead letter');
-      }
-    }
-
-    const endTimer = metrics.applyDuration.startTimer({ route: route.id });
-    // Heartbeat jobs have no changes but still move the checkpoint.
+    // Heartbeat batches have no changes but still move the checkpoint.
     const work = runs.length > 0 ? runs : [{ schemaHash: null, changes: [] }];
-    for (let i = 0; i < work.length; i++) {
-      const run = work[i];
-      const last = i === work.length - 1;
+    const planned = work.map((run) => {
       const plan = run.schemaHash ? this.planFor(route, schemaFor(run.schemaHash)) : null;
       const spec = plan?.spec ?? null;
-      const ensureKey = `${run.schemaHash}\0${routeConfigVersion(route)}`;
-      if (spec && !this.ensured.has(ensureKey)) {
-        await target.ensureTable(spec);
-        this.ensured.add(ensureKey);
-      }
-      const wireBySeq = new Map(run.changes.map(({ wire }) => [wire.seq, wire]));
-      // Changes the filter drops still count as done: the watermark below moves past them.
+      // Changes the filter drops still count as done: the watermark moves past them.
       let changes: RowChange[] = [];
       for (const { wire, row } of run.changes) {
         const kept = plan ? plan.transform(wire, row, data.sourceId) : row;
@@ -236,14 +276,51 @@ export class RouteConsumer {
         else filtered++;
       }
       if (resolution?.action === 'merge' && resolution.row) changes = changes.map((change) => withMergedRow(change, resolution.row!, spec));
+      return {
+        plan,
+        spec,
+        schema: run.schemaHash ? schemaFor(run.schemaHash) : null,
+        ensureKey: `${run.schemaHash}\0${routeConfigVersion(route)}`,
+        changes,
+        wireBySeq: new Map(run.changes.map(({ wire }) => [wire.seq, wire])),
+      };
+    });
+    return { data, route, reapply: data.retryOf !== undefined || resolution !== null, undecodable, runs: planned, filtered };
+  }
+
+  /** Applies a prepared batch at the target: one transaction per schema run, the last one with the checkpoint (invariant 3). */
+  private async write(prepared: PreparedBatch): Promise<WriteOutcome> {
+    const { targets, deadLetters, metrics } = this.deps;
+    const { data, route, reapply, undecodable, runs } = prepared;
+    const resolution = data.resolution ?? null;
+    const target = await targets.get(this.target);
+    const origin = echoOriginOf(data.sourceId);
+    const outcome: WriteOutcome = { applied: 0, skipped: 0, refused: [], superseded: [] };
+
+    if (undecodable.length > 0) {
+      await deadLetters.record(undecodable.map(({ wire, reason }) => deadLetter(route.id, wire, reason, null)));
+      for (const { wire, reason } of undecodable) {
+        outcome.refused.push(wire.seq);
+        this.logger.warn({ seq: wire.seq, reason }, 'change cannot be decoded; recorded as dead letter');
+      }
+    }
+
+    const endTimer = metrics.applyDuration.startTimer({ route: route.id });
+    for (let i = 0; i < runs.length; i++) {
+      const { plan, spec, schema, ensureKey, changes, wireBySeq } = runs[i];
+      const last = i === runs.length - 1;
+      if (spec && !this.ensured.has(ensureKey)) {
+        await target.ensureTable(spec);
+        this.ensured.add(ensureKey);
+      }
       // A person's decision is applied as decided: conflict detection is for changes nobody has looked at.
-      const conflicts = plan && route.conflictPolicy && !resolution ? await this.conflictSetupFor(route, plan, schemaFor(run.schemaHash!)) : null;
+      const conflicts = plan && schema && route.conflictPolicy && !resolution ? await this.conflictSetupFor(route, plan, schema) : null;
       const result = await target.apply(
         {
           routeId: route.id,
           table: spec ?? { name: route.targetTable, columns: [], key: [] },
           changes,
-          // Only the last run may claim the job's watermark; earlier ones keep the checkpoint where it is.
+          // Only the last run may claim the batch's watermark; earlier ones keep the checkpoint where it is.
           watermark: last ? data.watermark : 0,
           origin,
           reapply,
@@ -256,11 +333,11 @@ export class RouteConsumer {
           ...(conflicts ? { resolveConflicts: this.conflictHook(route, conflicts, wireBySeq) } : {}),
         } satisfies ApplyHooks,
       );
-      applied += result.applied;
-      skipped += result.skipped;
-      superseded.push(...(result.superseded ?? []));
+      outcome.applied += result.applied;
+      outcome.skipped += result.skipped;
+      outcome.superseded.push(...(result.superseded ?? []));
       for (const r of result.rejected) {
-        refused.push(r.change.seq);
+        outcome.refused.push(r.change.seq);
         this.logger.warn(
           { seq: r.change.seq, code: r.code, reason: r.reason, retry: reapply },
           reapply ? 'target refused a retried change again; dead letter reopened' : 'target refused a change; recorded as dead letter',
@@ -268,7 +345,15 @@ export class RouteConsumer {
       }
     }
     endTimer();
+    if (data.watermark > 0) this.applied = Math.max(this.applied ?? 0, data.watermark);
+    return outcome;
+  }
 
+  /** After the target committed: mirrors the checkpoint into the control schema, settles letters and decisions, counts. */
+  private async record(prepared: PreparedBatch, outcome: WriteOutcome): Promise<void> {
+    const { metrics } = this.deps;
+    const { data, route, reapply, filtered } = prepared;
+    const { applied, skipped, refused, superseded } = outcome;
     const lastChange = data.changes[data.changes.length - 1];
     await this.deps.progress.recordApplied(route.id, {
       watermark: data.watermark,
@@ -277,9 +362,8 @@ export class RouteConsumer {
       count: applied,
       lastChangeTs: reapply ? null : lastChange?.ts ?? null,
     });
-    if (data.watermark > 0) this.applied = Math.max(this.applied ?? 0, data.watermark);
     if (data.retryOf) await this.resolveRetry({ changes: data.changes, retryOf: data.retryOf }, refused, superseded);
-    if (resolution) await this.resolveParked(resolution);
+    if (data.resolution) await this.resolveParked(data.resolution);
     if (applied > 0) metrics.changesApplied.inc({ route: route.id }, applied);
     if (skipped > 0) metrics.changesSkipped.inc({ route: route.id }, skipped);
     if (filtered > 0) metrics.changesFiltered.inc({ route: route.id }, filtered);
@@ -394,13 +478,6 @@ const RESOLUTIONS_KEPT = 8;
 
 function deadLetter(routeId: string, wire: WireChange, reason: string, code: string | null) {
   return { routeId, seq: wire.seq, table: wire.table, op: wire.op, change: wire, reason, code };
-}
-
-/** Starts the next read; a failure surfaces where the chunk is awaited, never as an unhandled rejection. */
-function prefetch(reader: RangeReader): Promise<RangeChunk> {
-  const read = reader.next();
-  read.catch(() => undefined);
-  return read;
 }
 
 /** Splits a chunk into batches of at most `maxBytes` (a batch holds at least one change). */
