@@ -1,5 +1,5 @@
 import { OutboxHeader } from '@tributary/outbox';
-import { MAX_PENDING_RANGES, RouteFeed, routeRuns } from './route-feed';
+import { MAX_PENDING_RANGES, MAX_SPANNED_ROWS, RouteFeed, routeRuns } from './route-feed';
 
 const route = { routeId: 'r1', table: 'orders', echoOrigin: 'tributary:pg' };
 const header = (seq: number, table = 'orders', origin: string | null = null): OutboxHeader => ({ seq, table, origin });
@@ -16,6 +16,15 @@ describe('routeRuns', () => {
   it('leaves out echoes of its own target and other routes copy records', () => {
     const headers = [header(1, 'orders', 'tributary:pg'), header(2, 'orders', 'tributary-copy:r2'), header(3, 'orders', 'tributary-copy:r1'), header(4, 'orders', 'tributary:other')];
     expect(routeRuns(headers, route)).toEqual([{ from: 3, to: 4 }]);
+  });
+
+  it('does not span many rows of other tables: the worker would scan them for nothing', () => {
+    const others = Array.from({ length: MAX_SPANNED_ROWS + 1 }, (_, i) => header(2 + i, 'items'));
+    const after = 2 + others.length;
+    expect(routeRuns([header(1), ...others, header(after), header(after + 1, 'items'), header(after + 2)], route)).toEqual([
+      { from: 1, to: 1 },
+      { from: after, to: after + 2 },
+    ]);
   });
 
   it('finds nothing in a read without its table', () => {

@@ -106,24 +106,40 @@ export class RouteFeed {
 }
 
 /**
+ * Rows of other tables (or routes) a run may span: a worker reading the run
+ * scans them for nothing, so a route of one table among many busy ones gets
+ * tight ranges, and a route of a table written in bulk gets one range.
+ */
+export const MAX_SPANNED_ROWS = 16;
+
+/**
  * The route's runs in one contiguous read of the outbox (`headers` ascending,
- * every seq between two of them known to be a hole): maximal stretches from
- * one of its rows to another with no hole between, so a job never spans an
- * open transaction's ids (those come when the hole fills) and never asks the
- * worker to read what the route does not need at either end.
+ * every seq between two of them known to be a hole): stretches from one of
+ * its rows to another with no hole and at most MAX_SPANNED_ROWS rows not its
+ * own between, so a job never spans an open transaction's ids (those come
+ * when the hole fills) and asks the worker to read little it does not need.
  */
 export function routeRuns(headers: readonly OutboxHeader[], route: RouteSelector): SeqRange[] {
   const runs: SeqRange[] = [];
   let run: SeqRange | null = null;
   let previous: number | null = null;
+  let spanned = 0;
   for (const header of headers) {
-    const gap = previous !== null && header.seq > previous + 1;
+    const hole = previous !== null && header.seq > previous + 1;
     previous = header.seq;
-    if (gap && run) {
+    if (run && hole) {
       runs.push(run);
       run = null;
     }
-    if (!routeWants(header, route)) continue;
+    if (!routeWants(header, route)) {
+      spanned++;
+      continue;
+    }
+    if (run && spanned > MAX_SPANNED_ROWS) {
+      runs.push(run);
+      run = null;
+    }
+    spanned = 0;
     if (run) run.to = header.seq;
     else run = { from: header.seq, to: header.seq };
   }

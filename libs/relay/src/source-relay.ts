@@ -234,17 +234,22 @@ class Leadership {
    * (invariant 7: the outbox is the buffer). A route whose queue is full —
    * its target slow, down or paused at the worker — keeps its ranges and
    * holds back no other route; by the time it has room they have grown into
-   * one larger job: group commit instead of queue depth.
+   * one larger job: group commit instead of queue depth. Routes with nothing
+   * owed are moved on without a job (advanceIdle).
    */
   private async dispatch(now: number): Promise<number> {
     const { queues, metrics, settings, sourceId } = this.deps;
-    const due = [...this.feeds.values()].filter(
-      (feed) => feed.hasPending() || (this.watermark > feed.sentWatermark && now - feed.lastSentAt >= settings.heartbeatMs),
-    );
-    if (due.length === 0) return 0;
-    // One round trip for every due route (ioredis pipelines concurrent commands on its connection).
-    const backlogs = await Promise.all(due.map((feed) => queues.backlog(feed.routeId)));
-    const ready = due.filter((_, i) => backlogs[i] < settings.maxQueueJobs);
+    const owed: RouteFeed[] = [];
+    const idle: RouteFeed[] = [];
+    for (const feed of this.feeds.values()) {
+      if (feed.hasPending()) owed.push(feed);
+      else if (this.watermark > feed.sentWatermark && now - feed.lastSentAt >= settings.heartbeatMs) idle.push(feed);
+    }
+    if (owed.length === 0 && idle.length === 0) return 0;
+    // One round trip for every route asked about (ioredis pipelines concurrent commands on its connection).
+    const backlogs = await Promise.all([...owed, ...idle].map((feed) => queues.backlog(feed.routeId)));
+    const ready = owed.filter((_, i) => backlogs[i] < settings.maxQueueJobs);
+    const drained = idle.filter((_, i) => backlogs[owed.length + i] === 0);
     await Promise.all(
       ready.map(async (feed) => {
         const ranges = [...feed.ranges()];
@@ -255,10 +260,32 @@ class Leadership {
         feed.sentWatermark = this.watermark;
         feed.lastSentAt = now;
         const span = ranges.reduce((sum, range) => sum + range.to - range.from + 1, 0);
-        if (span > 0) metrics.changesRelayed.inc({ route: feed.routeId }, span);
+        metrics.changesRelayed.inc({ route: feed.routeId }, span);
       }),
     );
+    await this.advanceIdle(drained, now);
+    for (const feed of idle) feed.lastSentAt = now;
     return ready.length;
+  }
+
+  /**
+   * Routes with nothing owed and an empty queue have applied every change of
+   * theirs at or below the relay's watermark: every one was in a job, and
+   * every job is done. Their progress moves there in one statement, so the
+   * purge and a restart need not wait for them, and an idle route costs no
+   * job and no target transaction. (The target's own checkpoint stays where
+   * their last change left it; the worker only uses it as a floor.)
+   */
+  private async advanceIdle(feeds: RouteFeed[], now: number): Promise<void> {
+    if (feeds.length === 0) return;
+    await this.deps.progress.advanceIdleRoutes(
+      feeds.map((feed) => feed.routeId),
+      this.watermark,
+    );
+    for (const feed of feeds) {
+      feed.sentWatermark = this.watermark;
+      feed.lastSentAt = now;
+    }
   }
 
   /**
