@@ -92,6 +92,9 @@ export interface RouteConsumerDeps {
  */
 export class RouteConsumer {
   private readonly worker: Worker<QueuedJobData>;
+  /** The control-schema progress write in flight (recordInBackground); never rejects, its failure is kept below. */
+  private recording: Promise<void> = Promise.resolve();
+  private recordingError: unknown = null;
   /** The target's checkpoint as last seen or written (null: read it first); only moves forward. */
   private applied: number | null = null;
   private failures = 0;
@@ -156,6 +159,7 @@ export class RouteConsumer {
 
   async close(): Promise<void> {
     await this.worker.close();
+    await this.settleRecording().catch((error) => this.logger.warn({ err: error }, 'the last progress mirror was not written; a restart re-sends what it covered'));
   }
 
   private async process(job: Job<QueuedJobData>): Promise<void> {
@@ -194,21 +198,16 @@ export class RouteConsumer {
     const floor = await this.appliedCheckpoint();
     const reader = new RangeReader(this.deps.outboxes.get(job.sourceId), selector, job.ranges, floor, this.deps.batchRows);
     let claimed = floor;
-    let recording: Promise<void> = Promise.resolve();
     let next: Promise<PreparedChunk> | null = this.readAhead(reader, job);
     while (next) {
       const chunk: PreparedChunk = await next;
       next = chunk.done ? null : this.readAhead(reader, job);
       for (const batch of chunk.batches) {
         const outcome = await this.write(batch);
-        // The control-schema mirror of the checkpoint is written while the next batch goes to the target.
-        await recording;
-        recording = this.record(batch, outcome);
-        recording.catch(() => undefined);
+        await this.recordInBackground(batch, outcome);
         claimed = Math.max(claimed, batch.data.watermark);
       }
     }
-    await recording;
     // Nothing (more) of the route in the ranges, or a heartbeat: the watermark still moves.
     if (claimed < job.watermark) await this.apply({ sourceId: job.sourceId, table: job.table, changes: [], watermark: job.watermark });
   }
@@ -247,7 +246,31 @@ export class RouteConsumer {
   /** One batch, start to end: for jobs that carry their changes (retries, decisions, first-format jobs). */
   private async apply(data: Batch): Promise<void> {
     const prepared = await this.prepare(data);
-    await this.record(prepared, await this.write(prepared));
+    const outcome = await this.write(prepared);
+    await this.settleRecording();
+    await this.record(prepared, outcome);
+  }
+
+  /**
+   * The control-schema mirror of the checkpoint is written while the next
+   * batch (of this job or the next) goes to the target: one write in flight
+   * at most. The target's checkpoint is the truth (invariant 3); a mirror
+   * that lags or fails only makes a restart re-send what apply then skips.
+   * A failure surfaces at the next batch, which is retried.
+   */
+  private async recordInBackground(prepared: PreparedBatch, outcome: WriteOutcome): Promise<void> {
+    await this.settleRecording();
+    this.recording = this.record(prepared, outcome).catch((error: unknown) => {
+      this.recordingError = error;
+    });
+  }
+
+  /** Waits for the mirror write in flight; rethrows its failure (the batch at hand is then retried, and its mirror covers both). */
+  private async settleRecording(): Promise<void> {
+    await this.recording;
+    const error = this.recordingError;
+    this.recordingError = null;
+    if (error !== null) throw error;
   }
 
   /**
