@@ -2,6 +2,7 @@ import { CatalogRepository, ProgressRepository, SnapshotRepository } from '@trib
 import { migrateControl } from '@tributary/db';
 import { ReplicationSetup } from '@tributary/setup';
 import { defaultTargetRegistry } from '@tributary/targets';
+import { itemsDdl } from './items';
 import { pidsByName } from './proc';
 import { AppProcess, BenchDatabase, Cleanup, cleanRedisPrefix, createMysqlDatabase, createPostgresDatabase, uniqueName } from './support';
 
@@ -41,11 +42,31 @@ export async function createBenchDeployment(urls: { mysqlUrl: string; postgresUr
   };
 }
 
-/** CPU groups: each app, and the servers it talks to (every PostgreSQL backend counts). */
-export function cpuGroups(apps: readonly AppProcess[]): Map<string, () => number[]> {
+/**
+ * Creates `table` (the bench's items shape) in the source, captures it and
+ * routes it to a PostgreSQL target table of the same name. The route must
+ * exist before any change it should carry: a route created later starts at
+ * the relay's watermark (CatalogRepository.upsertRoute).
+ */
+export async function routeItemsToPostgres(deployment: BenchDeployment, ids: { table: string; targetId: string; routeId: string }): Promise<void> {
+  const { source, postgres, setup, sourceId } = deployment;
+  await source.knex.raw(itemsDdl(ids.table));
+  await setup.addSource(sourceId, source.url);
+  await setup.captureTable(sourceId, ids.table);
+  await setup.addTarget({ id: ids.targetId, kind: 'postgres', url: postgres.url, options: {} });
+  await setup.addRoute({ id: ids.routeId, sourceId, table: ids.table, targetId: ids.targetId, targetTable: ids.table, enabled: true });
+}
+
+/** The environment of Tributary's apps for this deployment: its control schema and Redis prefix, quiet logs, then the caller's settings. */
+export function tributaryEnv(deployment: BenchDeployment, redisUrl: string, appEnv: Record<string, string>): Record<string, string> {
+  return { CONTROL_DATABASE_URL: deployment.control.url, REDIS_URL: redisUrl, REDIS_PREFIX: deployment.prefix, LOG_LEVEL: 'warn', ...appEnv };
+}
+
+/** CPU groups: each app (by the names it was started under), and the servers it talks to (every PostgreSQL backend counts). */
+export function cpuGroups(apps: readonly AppProcess[], names: readonly string[] = ['relay', 'worker', 'tributary']): Map<string, () => number[]> {
   const servers = (name: string) => () => pidsByName([name]).get(name) ?? [];
   const groups = new Map<string, () => number[]>();
-  for (const name of ['relay', 'worker', 'tributary']) {
+  for (const name of names) {
     groups.set(name, () => apps.filter((app) => app.name === name).map((app) => app.pid));
   }
   groups.set('mariadb', servers('mariadbd'));
@@ -62,10 +83,13 @@ export interface RowComparison {
   targetSum: string;
 }
 
-/** The verdict: same row count (and same DECIMAL total, a cheap content check) at source and target. */
-export async function compareRows(source: BenchDatabase, postgres: BenchDatabase, table: string): Promise<RowComparison> {
+/**
+ * The verdict: same row count (and same DECIMAL total, a cheap content check) at source and target.
+ * `targetTable` (default: the source's name) may be a view, e.g. the live rows of a table that keeps tombstones.
+ */
+export async function compareRows(source: BenchDatabase, postgres: BenchDatabase, table: string, targetTable = table): Promise<RowComparison> {
   const [mysqlRows] = await source.knex.raw(`SELECT COUNT(*) AS n, CAST(COALESCE(SUM(amount), 0) AS CHAR) AS s FROM \`${table}\``);
-  const pgResult = await postgres.knex.raw(`SELECT COUNT(*) AS n, COALESCE(SUM(amount), 0)::text AS s FROM "${table}"`);
+  const pgResult = await postgres.knex.raw(`SELECT COUNT(*) AS n, COALESCE(SUM(amount), 0)::text AS s FROM "${targetTable}"`);
   const mysql = (mysqlRows as Array<{ n: number; s: string }>)[0];
   const pg = (pgResult as { rows: Array<{ n: string; s: string }> }).rows[0];
   return { source: Number(mysql.n), target: Number(pg.n), sourceSum: mysql.s, targetSum: pg.s };

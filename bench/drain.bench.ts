@@ -2,20 +2,31 @@ import 'reflect-metadata';
 import { loadConfig } from '@tributary/config';
 import { measureCaptureOverhead, OverheadOptions, OverheadResult, RoundResult } from './capture-overhead';
 import { DrainOptions, DrainResult, measureDrain } from './drain';
+import { LatencyOptions, LatencyResult, measureLatency } from './latency';
+import { latencyReport, latencyVerified } from './latency-report';
 import { describeMachine, MachineInfo } from './machine';
+import { minimalDrainReport, minimalRatio, minimalVerified } from './minimal/report';
 import { measureSnapshot, SnapshotOptions, SnapshotResult } from './snapshot';
-import { Cleanup, formatInt, note, table } from './support';
+import { Cleanup, formatInt, note, steadyRate, table } from './support';
 
 /**
  * `npm run bench`: what capture costs the source (alternating pairs, triggers
- * off and on), how fast a backlog of changes drains into PostgreSQL, and how
- * fast a new route's initial copy (snapshot) brings a full table there.
+ * off and on), how fast a backlog of changes drains into PostgreSQL (beside a
+ * minimal outbox → BullMQ → PostgreSQL pipeline on the same backlog, issue
+ * #10's baseline), how fast a new route's initial copy (snapshot) brings a
+ * full table there, and how long a change takes from commit to visible at
+ * PostgreSQL at steady write rates (Tributary and the minimal pipeline).
  * Only the summary goes to stdout; progress goes to stderr. Every database
  * and Redis key it creates is removed, also when it fails or is interrupted.
  *
  * Knobs (environment): BENCH_PAIRS, BENCH_STATEMENTS, BENCH_CONNECTIONS,
- * BENCH_INSERTS, BENCH_APPS (split | allinone), BENCH_ONLY (overhead | drain | snapshot),
+ * BENCH_INSERTS, BENCH_APPS (split | allinone), BENCH_ONLY (overhead | drain | snapshot | latency),
  * BENCH_SNAPSHOT_ROWS, BENCH_NODE_ARGS, BENCH_PG_ANALYZE_S, BENCH_TIMEOUT_S, BENCH_MYSQL_URL,
+ * BENCH_MINIMAL (on | off: the minimal pipeline's drain before Tributary's; default on),
+ * BENCH_MINIMAL_JOB_ROWS (its most changes per job, default 1000 like JOB_MAX_ROWS),
+ * BENCH_LATENCY_RATES (rows/s, comma-separated, default 100,1000,5000), BENCH_LATENCY_SECONDS
+ * (per rate and pipeline, default 20), BENCH_LATENCY_CONNECTIONS (writers sharing a rate;
+ * default 4, or one per 125 rows/s above that),
  * BENCH_POSTGRES_URL, BENCH_REDIS_URL; and any Tributary setting (RELAY_*, JOB_*,
  * WORKER_*, OUTBOX_*, SNAPSHOT_*, CONFIG_REFRESH_MS), passed on to the apps.
  */
@@ -30,9 +41,10 @@ interface BenchSettings {
   overhead: Omit<OverheadOptions, 'mysqlUrl'>;
   drain: Omit<DrainOptions, 'mysqlUrl' | 'postgresUrl' | 'redisUrl'>;
   snapshot: Omit<SnapshotOptions, 'mysqlUrl' | 'postgresUrl' | 'redisUrl'>;
+  latency: Omit<LatencyOptions, 'mysqlUrl' | 'postgresUrl' | 'redisUrl'>;
 }
 
-const MEASUREMENTS = ['overhead', 'drain', 'snapshot'] as const;
+const MEASUREMENTS = ['overhead', 'drain', 'snapshot', 'latency'] as const;
 type Measurement = (typeof MEASUREMENTS)[number];
 
 /** Tributary settings the bench passes through to the apps. */
@@ -53,6 +65,11 @@ function readSettings(env: NodeJS.ProcessEnv): BenchSettings {
   );
   const nodeArgs = (env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
   const timeoutMs = int('BENCH_TIMEOUT_S', 600) * 1000;
+  const minimal = env.BENCH_MINIMAL ?? 'on';
+  if (minimal !== 'on' && minimal !== 'off') throw new Error('BENCH_MINIMAL must be on or off');
+  const minimalJobRows = int('BENCH_MINIMAL_JOB_ROWS', 1000);
+  const rates = (env.BENCH_LATENCY_RATES ?? '100,1000,5000').split(',').map((rate) => Number(rate.trim()));
+  if (rates.some((rate) => !Number.isInteger(rate) || rate < 1)) throw new Error('BENCH_LATENCY_RATES must be positive integers, comma-separated');
   return {
     urls: {
       mysql: env.BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306',
@@ -68,8 +85,19 @@ function readSettings(env: NodeJS.ProcessEnv): BenchSettings {
       nodeArgs,
       pgAnalyzeSeconds: env.BENCH_PG_ANALYZE_S ? int('BENCH_PG_ANALYZE_S', 1) : null,
       timeoutMs,
+      minimal: minimal === 'on',
+      minimalJobRows,
     },
     snapshot: { rows: int('BENCH_SNAPSHOT_ROWS', 200_000), appEnv, nodeArgs, timeoutMs },
+    latency: {
+      rates,
+      seconds: int('BENCH_LATENCY_SECONDS', 20),
+      connections: env.BENCH_LATENCY_CONNECTIONS ? int('BENCH_LATENCY_CONNECTIONS', 4) : null,
+      appEnv,
+      nodeArgs,
+      minimalJobRows,
+      timeoutMs,
+    },
   };
 }
 
@@ -94,6 +122,7 @@ async function main(): Promise<number> {
     let overhead: OverheadResult | null = null;
     let drain: DrainResult | null = null;
     let snapshot: SnapshotResult | null = null;
+    let latency: LatencyResult | null = null;
     const runs = (measurement: Measurement) => settings.only === null || settings.only === measurement;
     if (runs('overhead')) {
       note(`capture overhead: ${settings.overhead.pairs} pairs of ${settings.overhead.statements} statements`);
@@ -115,9 +144,20 @@ async function main(): Promise<number> {
         { ...settings.snapshot, mysqlUrl: settings.urls.mysql, postgresUrl: settings.urls.postgres, redisUrl: settings.urls.redis },
         cleanup,
       );
+      await cleanup.run();
     }
-    process.stdout.write(report(machine, settings, overhead, drain, snapshot));
-    const failed = (drain && !drainVerified(drain)) || (snapshot && !snapshotVerified(snapshot));
+    if (runs('latency')) {
+      note(`latency: ${settings.latency.rates.join(', ')} rows/s, ${settings.latency.seconds} s each, Tributary and the minimal pipeline`);
+      latency = await measureLatency(
+        { ...settings.latency, mysqlUrl: settings.urls.mysql, postgresUrl: settings.urls.postgres, redisUrl: settings.urls.redis },
+        cleanup,
+      );
+    }
+    process.stdout.write(report(machine, settings, overhead, drain, snapshot, latency));
+    const failed =
+      (drain && (!drainVerified(drain) || (drain.minimal && !minimalVerified(drain.minimal)))) ||
+      (snapshot && !snapshotVerified(snapshot)) ||
+      (latency && !latencyVerified(latency));
     return failed ? 1 : 0;
   } finally {
     await cleanup.run();
@@ -146,6 +186,7 @@ function report(
   overhead: OverheadResult | null,
   drain: DrainResult | null,
   snapshot: SnapshotResult | null,
+  latency: LatencyResult | null,
 ): string {
   const lines = [
     `Tributary bench, ${new Date().toISOString()}`,
@@ -157,6 +198,7 @@ function report(
   if (overhead) lines.push(...overheadReport(overhead), '');
   if (drain) lines.push(...drainReport(drain, settings), '');
   if (snapshot) lines.push(...snapshotReport(snapshot, settings), '');
+  if (latency) lines.push(...latencyReport(latency), '');
   return lines.join('\n');
 }
 
@@ -200,8 +242,7 @@ function overheadReport(result: OverheadResult): string[] {
 function drainReport(result: DrainResult, settings: BenchSettings): string[] {
   const { backlog } = result;
   const rate = backlog.changes / result.seconds;
-  const steadySeconds = result.seconds - result.firstProgressAt;
-  const steady = steadySeconds > 0 ? (backlog.maxSeq - result.firstProgressSeq) / steadySeconds : Number.NaN;
+  const steady = steadyRate(result.seconds, result.firstProgressAt, result.firstProgressSeq, backlog.maxSeq);
   const config = loadConfig(settings.drain.appEnv);
   const cpu = Object.entries(result.cpu)
     .filter(([, seconds]) => seconds > 0)
@@ -217,7 +258,11 @@ function drainReport(result: DrainResult, settings: BenchSettings): string[] {
       ['measure', 'value'],
       [
         ['drain time (from process start)', `${result.seconds.toFixed(1)} s`],
-        ['drain rate', `${formatInt(rate)} changes/s (goal >= ${formatInt(GOAL_MIN_DRAIN_RATE)}: ${rate >= GOAL_MIN_DRAIN_RATE ? 'met' : 'NOT met'})`],
+        [
+          'drain rate',
+          `${formatInt(rate)} changes/s (goal >= ${formatInt(GOAL_MIN_DRAIN_RATE)}: ${rate >= GOAL_MIN_DRAIN_RATE ? 'met' : 'NOT met'})` +
+            minimalRatio(result.minimal, backlog.changes, rate),
+        ],
         ['rate after the first applied batch', `${formatInt(steady)} changes/s (first batch at ${result.firstProgressAt.toFixed(1)} s)`],
         ['relay had enqueued everything at', result.relayDoneAt === null ? '?' : `${result.relayDoneAt.toFixed(1)} s`],
         ['peak RSS (VmHWM)', rss.join(', ')],
@@ -234,6 +279,7 @@ function drainReport(result: DrainResult, settings: BenchSettings): string[] {
       `RELAY_MAX_QUEUE_JOBS=${config.relay.maxQueueJobs} RELAY_POLL_MIN_MS=${config.relay.pollMinMs} RELAY_POLL_MAX_MS=${config.relay.pollMaxMs}` +
       (settings.drain.pgAnalyzeSeconds ? ` BENCH_PG_ANALYZE_S=${settings.drain.pgAnalyzeSeconds}` : '') +
       (settings.drain.nodeArgs.length > 0 ? ` node ${settings.drain.nodeArgs.join(' ')}` : ''),
+    ...(result.minimal ? ['', ...minimalDrainReport(result.minimal, backlog.changes, backlog.maxSeq, { rate, steady })] : []),
   ];
 }
 

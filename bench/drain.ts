@@ -1,8 +1,8 @@
 import { createServer } from 'node:net';
 import { ProgressRepository } from '@tributary/control';
 import { OUTBOX_TABLE } from '@tributary/db';
-import { compareRows, cpuGroups, createBenchDeployment } from './deployment';
-import { itemsDdl } from './items';
+import { compareRows, cpuGroups, createBenchDeployment, routeItemsToPostgres, tributaryEnv } from './deployment';
+import { measureMinimalDrain, MinimalDrainResult } from './minimal/drain';
 import { CpuMeter, memoryMiB } from './proc';
 import { AppName, AppProcess, BenchDatabase, Cleanup, note, sleep, startApp } from './support';
 
@@ -30,6 +30,10 @@ export interface DrainOptions {
    */
   pgAnalyzeSeconds: number | null;
   timeoutMs: number;
+  /** Run the minimal pipeline (bench/minimal) on the same backlog first, as the baseline of issue #10. */
+  minimal: boolean;
+  /** Rows per job of the minimal pipeline (a seq range of at most this many changes). */
+  minimalJobRows: number;
 }
 
 export interface DrainResult {
@@ -50,6 +54,8 @@ export interface DrainResult {
   appliedTotal: number;
   deadLetters: number;
   rows: { source: number; target: number; sourceSum: string; targetSum: string };
+  /** The minimal pipeline's drain of the same backlog, run just before (null if BENCH_MINIMAL=off). */
+  minimal: MinimalDrainResult | null;
 }
 
 const TARGET_ID = 'pg';
@@ -58,26 +64,20 @@ const TABLE = 'items';
 const WRITE_CHUNK = 10_000;
 
 export async function measureDrain(options: DrainOptions, cleanup: Cleanup): Promise<DrainResult> {
-  const { control, source, postgres, prefix, sourceId, progress, setup } = await createBenchDeployment(options, cleanup);
+  const deployment = await createBenchDeployment(options, cleanup);
+  const { control, source, postgres, sourceId, progress } = deployment;
 
-  // The route must exist before the backlog: a route created later starts at the relay's
-  // watermark (CatalogRepository.upsertRoute), and with no relay state yet that is 0.
-  await source.knex.raw(itemsDdl(TABLE));
-  await setup.addSource(sourceId, source.url);
-  await setup.captureTable(sourceId, TABLE);
-  await setup.addTarget({ id: TARGET_ID, kind: 'postgres', url: postgres.url, options: {} });
-  await setup.addRoute({ id: ROUTE_ID, sourceId, table: TABLE, targetId: TARGET_ID, targetTable: TABLE, enabled: true });
+  // The route must exist before the backlog (and with no relay state yet it starts at 0).
+  await routeItemsToPostgres(deployment, { table: TABLE, targetId: TARGET_ID, routeId: ROUTE_ID });
 
   const backlog = await writeBacklog(source, options.inserts);
-  note(`backlog: ${backlog.changes} changes written in ${backlog.writeSeconds.toFixed(1)} s; starting the apps`);
+  note(`backlog: ${backlog.changes} changes written in ${backlog.writeSeconds.toFixed(1)} s`);
 
-  const env: Record<string, string> = {
-    CONTROL_DATABASE_URL: control.url,
-    REDIS_URL: options.redisUrl,
-    REDIS_PREFIX: prefix,
-    LOG_LEVEL: 'warn',
-    ...options.appEnv,
-  };
+  // The baseline first, on the same outbox (it only reads it), so both drains see the same backlog in the same minutes.
+  const minimal = options.minimal ? await measureMinimalDrain({ ...options, source, table: TABLE, maxSeq: backlog.maxSeq }, cleanup) : null;
+  note('drain: starting the apps');
+
+  const env = tributaryEnv(deployment, options.redisUrl, options.appEnv);
   const names: AppName[] = options.apps === 'split' ? ['relay', 'worker'] : ['tributary'];
   if (options.apps === 'allinone') env.ADMIN_PORT = String(await freePort());
 
@@ -111,6 +111,7 @@ export async function measureDrain(options: DrainOptions, cleanup: Cleanup): Pro
       appliedTotal: route.appliedTotal,
       deadLetters: Number((letters as Array<{ n: number }>)[0].n),
       rows: await compareRows(source, postgres, TABLE),
+      minimal,
     };
   } catch (error) {
     for (const app of apps) if (app.output()) note(`--- ${app.name} output:\n${app.output()}`);

@@ -30,6 +30,12 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
+/** Changes per second of a drain after its first applied batch (start-up left out); NaN if that was the end. */
+export function steadyRate(seconds: number, firstProgressAt: number, firstProgressSeq: number, maxSeq: number): number {
+  const steadySeconds = seconds - firstProgressAt;
+  return steadySeconds > 0 ? (maxSeq - firstProgressSeq) / steadySeconds : Number.NaN;
+}
+
 /** Progress notes go to stderr, so stdout carries only the summary. */
 export function note(message: string): void {
   process.stderr.write(`[bench] ${message}\n`);
@@ -112,7 +118,7 @@ export function cleanRedisPrefix(url: string, prefix: string, cleanup: Cleanup):
   cleanup.add(`redis keys ${prefix}:*`, () => deleteKeysWithPrefix(url, prefix));
 }
 
-/** A compiled Tributary app (dist/apps/<name>/src/main.js) running as a child process. */
+/** A compiled Tributary app (dist/apps/<name>/src/main.js), or another bench script, running as a child process. */
 export interface AppProcess {
   readonly name: string;
   readonly pid: number;
@@ -127,12 +133,17 @@ export type AppName = 'relay' | 'worker' | 'tributary';
 
 /** Starts an app with exactly `env` (plus PATH); `nodeArgs` go before the script (e.g. --cpu-prof). Stopped by `cleanup`. */
 export function startApp(app: AppName, env: Record<string, string>, nodeArgs: readonly string[], cleanup: Cleanup): AppProcess {
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist', 'apps', app, 'src', 'main.js')], {
+  return startScript(app, join(ROOT, 'dist', 'apps', app, 'src', 'main.js'), env, nodeArgs, cleanup);
+}
+
+/** Any compiled script (e.g. the minimal pipeline's, under dist/bench/) as a child process, like startApp. */
+export function startScript(name: string, script: string, env: Record<string, string>, nodeArgs: readonly string[], cleanup: Cleanup): AppProcess {
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, script], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  if (child.pid === undefined) throw new Error(`could not start ${app}`);
+  if (child.pid === undefined) throw new Error(`could not start ${name}`);
   let log = '';
   const keep = (chunk: Buffer) => {
     log = (log + chunk.toString()).slice(-20_000);
@@ -142,7 +153,7 @@ export function startApp(app: AppName, env: Record<string, string>, nodeArgs: re
   const exit = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const isDone = () => child.exitCode !== null || child.signalCode !== null;
   const handle: AppProcess = {
-    name: app,
+    name,
     pid: child.pid,
     output: () => log,
     exited: isDone,
@@ -156,7 +167,7 @@ export function startApp(app: AppName, env: Record<string, string>, nodeArgs: re
       await exit;
     },
   };
-  cleanup.add(`process ${app} (${child.pid})`, () => handle.stop('SIGKILL'));
+  cleanup.add(`process ${name} (${child.pid})`, () => handle.stop('SIGKILL'));
   return handle;
 }
 
