@@ -34,6 +34,8 @@ export interface SourceRelayDeps {
 const PROBES_PER_CYCLE = 32;
 /** How often the shared read position is saved at most (see Leadership.checkpoint). */
 const CHECKPOINT_EVERY_MS = 200;
+/** How often a polling relay checks that it still leads and that Redis kept its data. */
+const LIVENESS_CHECK_MS = 100;
 /** Ids closed by timeout that are still watched for a late commit. */
 const MAX_SUSPECTS = 10_000;
 
@@ -85,6 +87,7 @@ class Leadership {
   private routesLoadedAt = 0;
   private lastPurgeAt = 0;
   private lastCheckpointAt = 0;
+  private checkedAt = 0;
   private idleMs = 0;
   /** The last checkpoint written, to skip identical writes. */
   private savedState = '';
@@ -135,11 +138,17 @@ class Leadership {
   private async cycle(): Promise<boolean> {
     const { outbox, lease, lossDetector, metrics, sourceId, settings } = this.deps;
     const endTimer = metrics.pollDuration.startTimer({ source: sourceId });
-    if (!(await lease.isHeld())) throw new DeposedError('leader lock lost');
-    if (!(await lossDetector.isMarked(sourceId))) await this.rewind('Redis marker vanished (restart without persistence or FLUSHALL)');
+    const now = Date.now();
+    // Leadership and Redis are asked about every LIVENESS_CHECK_MS, not every poll: a busy relay
+    // polls hundreds of times a second. A deposed relay can at most add jobs a moment longer,
+    // which apply skips (invariant 4); the fenced checkpoint refuses it at once.
+    if (now - this.checkedAt >= LIVENESS_CHECK_MS) {
+      if (!(await lease.isHeld())) throw new DeposedError('leader lock lost');
+      if (!(await lossDetector.isMarked(sourceId))) await this.rewind('Redis marker vanished (restart without persistence or FLUSHALL)');
+      this.checkedAt = now;
+    }
     await this.refreshRoutes();
 
-    const now = Date.now();
     // 1. Holes that filled since the last cycle (the common case: a slower commit).
     const filled = await outbox.readHeaderRanges(this.tracker.ranges());
     this.tracker.fill(filled.map((header) => header.seq));
