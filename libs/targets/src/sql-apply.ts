@@ -26,7 +26,9 @@ export async function applySqlBatch(
   // With conflict detection the plan is made inside the transaction, from the rows it locked.
   const planIn = (trx: Knex.Transaction) => (plan ? Promise.resolve(plan) : resolvedPlan(trx, dialect, reading, batch, resolve!));
   const config = resolve ? dialect.conflicts.transaction : dialect.transaction;
+  const oneStatement = plan && dialect.applyInOneStatement && plan.invalid.length === 0 && plan.writes.length <= dialect.rowsPerStatement(batch.table);
   try {
+    if (oneStatement) return await applyInOneStatement(knex, dialect, batch, plan.writes);
     return await inTransaction(knex, config, async (trx) => applyIn(trx, dialect, batch, await planIn(trx), hooks, 'batch'));
   } catch (error) {
     if (error instanceof HookFailure) throw error.cause;
@@ -38,6 +40,16 @@ export async function applySqlBatch(
     if (error instanceof HookFailure) throw error.cause;
     throw transient(dialect, error);
   }
+}
+
+/** The dialect's one-statement fast path (SqlDialect.applyInOneStatement): nothing refused, so no hook to call. */
+async function applyInOneStatement(knex: Knex, dialect: SqlDialect, batch: ApplyBatch, writes: PlannedWrite[]): Promise<ApplyResult> {
+  const result = await run(knex, dialect, dialect.applyInOneStatement!(batch, writes));
+  const won = new Set(dialect.rows(result).map((row) => String(row.key_hash)));
+  const guarded = claimedPlan(writes, won);
+  const applied: ApplyResult = { applied: guarded.writes.length, skipped: guarded.skipped.length, rejected: [] };
+  if (batch.reapply) applied.superseded = supersededSeqs(batch, guarded.writes, []);
+  return applied;
 }
 
 /**
@@ -344,7 +356,7 @@ class HookFailure extends Error {
   }
 }
 
-async function run(trx: Knex.Transaction, dialect: SqlDialect, statement: Statement): Promise<unknown> {
+async function run(trx: Knex | Knex.Transaction, dialect: SqlDialect, statement: Statement): Promise<unknown> {
   try {
     return await trx.raw(statement.sql, statement.params);
   } catch (error) {

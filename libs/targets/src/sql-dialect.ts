@@ -1,5 +1,6 @@
 import { Knex } from 'knex';
 import { ColumnSpec, Row, Value } from '@tributary/model';
+import { PlannedWrite } from './apply-plan';
 import { ApplyBatch, TargetTableSpec } from './target';
 import { ErrorClass } from './error-classification';
 import { RowRejectedError } from './errors';
@@ -75,6 +76,16 @@ export interface SqlDialect {
   upsertRows(table: TargetTableSpec, rows: Row[]): Statement;
   /** Moves the checkpoint forward only (GREATEST), never back. */
   upsertCheckpoint(routeId: string, watermark: number): Statement;
+  /**
+   * Optional fast path: the whole guarded batch — versions, deleted and
+   * upserted rows, checkpoint — as ONE statement, so a batch costs one round
+   * trip and commits on its own (a single statement is atomic). Returns rows
+   * `key_hash` of the writes that won their version (as the claim protocol's
+   * RETURNING). Only for plain batches: no conflict hook, no row refused at
+   * planning, at most rowsPerStatement writes. A data error falls back to the
+   * row-by-row transaction, so refused rows still become dead letters alone.
+   */
+  applyInOneStatement?(batch: ApplyBatch, writes: readonly PlannedWrite[]): Statement;
   /** Result rows of a knex.raw call on this driver. */
   rows(result: unknown): Record<string, unknown>[];
   /** How a batch with conflict detection reads the target's current rows (see ApplyHooks.resolveConflicts). */
