@@ -8,6 +8,7 @@ import { QueuedJobData, QueueRegistry, RangeJobData, ResolutionJobData, RetryJob
 import { changeDependentColumns, ConflictPolicyError, parseConflictPolicy, RouteMapping } from '@tributary/replication';
 import { ApplyHooks, RejectedChange, RowChange, TargetTableSpec } from '@tributary/targets';
 import { decodeChanges } from './change-decoder';
+import { ProgressMirror } from './progress-mirror';
 import { RangeReader } from './range-reader';
 import { conflictSignature, ConflictSetup, resolveConflicts } from './conflict-resolver';
 import { CustomResolverLoader } from './custom-resolvers';
@@ -92,9 +93,8 @@ export interface RouteConsumerDeps {
  */
 export class RouteConsumer {
   private readonly worker: Worker<QueuedJobData>;
-  /** The control-schema progress write in flight (recordInBackground); never rejects, its failure is kept below. */
-  private recording: Promise<void> = Promise.resolve();
-  private recordingError: unknown = null;
+  /** The route's progress in the control schema, written off the apply path. */
+  private readonly mirror: ProgressMirror;
   /** The target's checkpoint as last seen or written (null: read it first); only moves forward. */
   private applied: number | null = null;
   private failures = 0;
@@ -111,6 +111,7 @@ export class RouteConsumer {
     private readonly deps: RouteConsumerDeps,
   ) {
     this.logger = deps.logger.child({ route: route.id, component: 'worker' });
+    this.mirror = new ProgressMirror((progress) => deps.progress.recordApplied(route.id, progress));
     this.worker = new Worker<QueuedJobData>(routeQueueName(route.id), (job) => this.process(job), {
       connection: deps.connection,
       prefix: deps.prefix,
@@ -159,7 +160,7 @@ export class RouteConsumer {
 
   async close(): Promise<void> {
     await this.worker.close();
-    await this.settleRecording().catch((error) => this.logger.warn({ err: error }, 'the last progress mirror was not written; a restart re-sends what it covered'));
+    await this.mirror.settle().catch((error) => this.logger.warn({ err: error }, 'the last progress mirror was not written; a restart re-sends what it covered'));
   }
 
   private async process(job: Job<QueuedJobData>): Promise<void> {
@@ -178,6 +179,8 @@ export class RouteConsumer {
         'batch not applied; will retry in order',
       );
       this.deps.metrics.retries.inc({ route: this.route.id });
+      // A progress write still in flight clears the route's error: it must land before the error is recorded.
+      await this.mirror.settle().catch(() => undefined);
       await this.deps.progress.recordRouteError(this.route.id, String((error as Error).message ?? error)).catch(() => undefined);
       // Back to the head of the queue, not to the end: order is kept (invariant 5).
       await this.deps.queues.queueFor(this.route.id).rateLimit(delay);
@@ -203,8 +206,9 @@ export class RouteConsumer {
       const chunk: PreparedChunk = await next;
       next = chunk.done ? null : this.readAhead(reader, job);
       for (const batch of chunk.batches) {
-        const outcome = await this.write(batch);
-        await this.recordInBackground(batch, outcome);
+        // A failed progress write since the last batch fails this one: it is retried, and the route shows why.
+        this.mirror.check();
+        this.account(batch, await this.write(batch));
         claimed = Math.max(claimed, batch.data.watermark);
       }
     }
@@ -247,30 +251,11 @@ export class RouteConsumer {
   private async apply(data: Batch): Promise<void> {
     const prepared = await this.prepare(data);
     const outcome = await this.write(prepared);
-    await this.settleRecording();
-    await this.record(prepared, outcome);
-  }
-
-  /**
-   * The control-schema mirror of the checkpoint is written while the next
-   * batch (of this job or the next) goes to the target: one write in flight
-   * at most. The target's checkpoint is the truth (invariant 3); a mirror
-   * that lags or fails only makes a restart re-send what apply then skips.
-   * A failure surfaces at the next batch, which is retried.
-   */
-  private async recordInBackground(prepared: PreparedBatch, outcome: WriteOutcome): Promise<void> {
-    await this.settleRecording();
-    this.recording = this.record(prepared, outcome).catch((error: unknown) => {
-      this.recordingError = error;
-    });
-  }
-
-  /** Waits for the mirror write in flight; rethrows its failure (the batch at hand is then retried, and its mirror covers both). */
-  private async settleRecording(): Promise<void> {
-    await this.recording;
-    const error = this.recordingError;
-    this.recordingError = null;
-    if (error !== null) throw error;
+    this.account(prepared, outcome);
+    // Letters and decisions are settled only once the progress they belong to is written.
+    await this.mirror.settle();
+    if (data.retryOf) await this.resolveRetry({ changes: data.changes, retryOf: data.retryOf }, outcome.refused, outcome.superseded);
+    if (data.resolution) await this.resolveParked(data.resolution);
   }
 
   /**
@@ -372,21 +357,19 @@ export class RouteConsumer {
     return outcome;
   }
 
-  /** After the target committed: mirrors the checkpoint into the control schema, settles letters and decisions, counts. */
-  private async record(prepared: PreparedBatch, outcome: WriteOutcome): Promise<void> {
+  /** After the target committed: the progress goes to the mirror, the counts to the metrics. */
+  private account(prepared: PreparedBatch, outcome: WriteOutcome): void {
     const { metrics } = this.deps;
     const { data, route, reapply, filtered } = prepared;
-    const { applied, skipped, refused, superseded } = outcome;
+    const { applied, skipped, refused } = outcome;
     const lastChange = data.changes[data.changes.length - 1];
-    await this.deps.progress.recordApplied(route.id, {
+    this.mirror.add({
       watermark: data.watermark,
       // A retry re-applies old changes: it must not make the route look fresher than it is.
       maxSeq: reapply ? 0 : lastChange?.seq ?? 0,
       count: applied,
       lastChangeTs: reapply ? null : lastChange?.ts ?? null,
     });
-    if (data.retryOf) await this.resolveRetry({ changes: data.changes, retryOf: data.retryOf }, refused, superseded);
-    if (data.resolution) await this.resolveParked(data.resolution);
     if (applied > 0) metrics.changesApplied.inc({ route: route.id }, applied);
     if (skipped > 0) metrics.changesSkipped.inc({ route: route.id }, skipped);
     if (filtered > 0) metrics.changesFiltered.inc({ route: route.id }, filtered);
