@@ -42,7 +42,7 @@ const schema = z.object({
   SNAPSHOT_MAX_IN_FLIGHT_ROWS: int(50_000, 100),
 
   WORKER_RETRY_MIN_MS: int(200, 1),
-  WORKER_RETRY_MAX_MS: int(30_000, 1),
+  WORKER_RETRY_MAX_MS: int(5_000, 1),
   CONFIG_REFRESH_MS: int(2000, 10),
   CAPTURE_DRIFT_CHECK_MS: int(10_000, 100),
 });
