@@ -68,6 +68,12 @@ export class OutboxRepository {
     return (rows as OutboxRow[]).map(toHeader);
   }
 
+  /** Headers of the rows from `from` through `to`, at most `limit`, in seq order (a route catching up). */
+  async readHeadersBetween(from: number, to: number, limit: number): Promise<OutboxHeader[]> {
+    const [rows] = await this.knex.raw(`SELECT seq, table_name, origin FROM ${OUTBOX} WHERE seq BETWEEN ? AND ? ORDER BY seq LIMIT ?`, [from, to, limit]);
+    return (rows as OutboxRow[]).map(toHeader);
+  }
+
   /** Headers of the rows inside the given inclusive ranges (holes that may have filled), in seq order. */
   async readHeaderRanges(ranges: ReadonlyArray<{ from: number; to: number }>): Promise<OutboxHeader[]> {
     const found: OutboxHeader[] = [];

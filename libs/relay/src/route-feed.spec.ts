@@ -67,23 +67,39 @@ describe('RouteFeed', () => {
     expect(feed.take()).toEqual([]);
   });
 
-  it('starts again above its applied checkpoint, around the open holes', () => {
+  it('starts again above its applied checkpoint by re-reading headers, and promises no watermark past what it re-read', () => {
     const feed = new RouteFeed(route);
     feed.add({ from: 500, to: 600 });
     feed.sentWatermark = 90;
-    feed.resetFrom(10, 100, [
-      { from: 5, to: 8 },
-      { from: 20, to: 21 },
-      { from: 40, to: 40 },
-    ]);
+    feed.resetFrom(10, 100);
+    expect(feed.hasPending()).toBe(false);
+    expect(feed.sentWatermark).toBe(-1);
+    expect(feed.catchUp).toEqual({ next: 11, until: 100 });
+    expect(feed.jobWatermark(150)).toBe(10);
+
+    // A read of 11..40 (20 and 23..29 missing: open or rolled back; 31 another table): exact runs, never across a gap.
+    const read = [11, 12, 13, 14, 15, 16, 17, 18, 19, 21, 22, 30, 31, 32, 40].map((seq) => header(seq, seq === 31 ? 'items' : 'orders'));
+    feed.caughtUpTo(40, read);
     expect(feed.ranges()).toEqual([
       { from: 11, to: 19 },
-      { from: 22, to: 39 },
-      { from: 41, to: 100 },
+      { from: 21, to: 22 },
+      { from: 30, to: 32 },
+      { from: 40, to: 40 },
     ]);
-    expect(feed.sentWatermark).toBe(-1);
-    feed.resetFrom(100, 100, []);
-    expect(feed.hasPending()).toBe(false);
+    expect(feed.jobWatermark(150)).toBe(40);
+    // A read that started below it gives it only what it still needs; the rest of the way ends the catch-up.
+    feed.take();
+    feed.caughtUpTo(100, [header(39), header(41), header(101)]);
+    expect(feed.ranges()).toEqual([{ from: 41, to: 41 }]);
+    expect(feed.catchUp).toBeNull();
+    expect(feed.jobWatermark(150)).toBe(150);
+  });
+
+  it('has nothing to catch up when it applied everything the relay read', () => {
+    const feed = new RouteFeed(route);
+    feed.resetFrom(100, 100);
+    expect(feed.catchUp).toBeNull();
+    expect(feed.jobWatermark(120)).toBe(120);
   });
 
   it('stays bounded however fragmented: the closest ranges merge', () => {

@@ -79,20 +79,38 @@ export class RouteFeed {
 
   /**
    * Starts over from what the route has durably applied: every seq above
-   * `applied` up to `high` is owed again, except the open holes (they are
-   * delivered when they fill). Seqs it already got are skipped at apply.
+   * `applied` up to `high` is owed again. Rather than one range over all of
+   * it (the worker would scan every other table's rows in it), the relay
+   * re-reads those headers for the route (`catchUpFrom` .. `catchUpUntil`,
+   * shared with other routes catching up) and feeds it exact runs. Seqs it
+   * already got are skipped at apply (invariant 4).
    */
-  resetFrom(applied: number, high: number, holes: readonly SeqRange[]): void {
+  resetFrom(applied: number, high: number): void {
     this.pending = [];
     this.sentWatermark = -1;
-    let start = applied + 1;
-    for (const hole of holes) {
-      if (hole.to < start) continue;
-      if (hole.from > high) break;
-      if (hole.from > start) this.add({ from: start, to: Math.min(hole.from - 1, high) });
-      start = hole.to + 1;
-    }
-    if (start <= high) this.add({ from: start, to: high });
+    this.catchUp = applied < high ? { next: applied + 1, until: high } : null;
+  }
+
+  /** While catching up: the next seq to re-read and the last one (the relay's high when the route was reset). */
+  catchUp: { next: number; until: number } | null = null;
+
+  /** Takes what a catch-up read found: the route's runs among `headers`, which cover every row from catchUp.next through `readTo`. */
+  caughtUpTo(readTo: number, headers: readonly OutboxHeader[]): void {
+    const catchUp = this.catchUp;
+    if (!catchUp || readTo < catchUp.next) return;
+    const mine = headers.filter((header) => header.seq >= catchUp.next && header.seq <= catchUp.until);
+    for (const run of routeRuns(mine, this.route)) this.add(run);
+    catchUp.next = readTo + 1;
+    if (catchUp.next > catchUp.until) this.catchUp = null;
+  }
+
+  /**
+   * The watermark a job may promise: every change of the route at or below
+   * it is in that job or an earlier one — so never past what a catch-up has
+   * re-read yet.
+   */
+  jobWatermark(relayWatermark: number): number {
+    return this.catchUp ? Math.min(relayWatermark, this.catchUp.next - 1) : relayWatermark;
   }
 
   private mergeClosest(): void {

@@ -173,6 +173,7 @@ class Leadership {
 
     this.feedFresh(fresh);
     this.feedSingles([...filled, ...late]);
+    const caughtUp = await this.catchUpStep();
     countCaptured(metrics, sourceId, [fresh, filled, late]);
     const watermarkBefore = this.watermark;
     this.watermark = Math.max(this.watermark, this.tracker.watermark(this.high));
@@ -186,7 +187,26 @@ class Leadership {
       await this.purge(now).catch((error) => this.deps.logger.error({ err: error }, 'outbox purge failed; will retry'));
     }
     endTimer();
-    return fresh.length > 0 || filled.length > 0 || late.length > 0 || sent > 0 || this.watermark !== watermarkBefore;
+    return fresh.length > 0 || filled.length > 0 || late.length > 0 || caughtUp || sent > 0 || this.watermark !== watermarkBefore;
+  }
+
+  /**
+   * One read of headers for the routes that are owed again (RouteFeed.resetFrom),
+   * from the lowest seq any of them needs: one scan shared by all of them, each
+   * taking its own runs. Returns true if it read anything.
+   */
+  private async catchUpStep(): Promise<boolean> {
+    const catching = [...this.feeds.values()].filter((feed) => feed.catchUp !== null);
+    if (catching.length === 0) return false;
+    const from = Math.min(...catching.map((feed) => feed.catchUp!.next));
+    const until = Math.max(...catching.map((feed) => feed.catchUp!.until));
+    const limit = this.deps.settings.batchRows;
+    const headers = await this.deps.outbox.readHeadersBetween(from, until, limit);
+    // A short read covers everything up to `until`; a full one up to its last row.
+    const readTo = headers.length === limit ? headers[headers.length - 1].seq : until;
+    // Ids inside open holes are not there yet: they reach every route that wants them when they fill.
+    for (const feed of catching) feed.caughtUpTo(readTo, headers);
+    return true;
   }
 
   /** A contiguous read: each route gets its runs (never spanning a hole). */
@@ -252,7 +272,7 @@ class Leadership {
     const idle: RouteFeed[] = [];
     for (const feed of this.feeds.values()) {
       if (feed.hasPending()) owed.push(feed);
-      else if (this.watermark > feed.sentWatermark && now - feed.lastSentAt >= settings.heartbeatMs) idle.push(feed);
+      else if (feed.catchUp === null && this.watermark > feed.sentWatermark && now - feed.lastSentAt >= settings.heartbeatMs) idle.push(feed);
     }
     if (owed.length === 0 && idle.length === 0) return 0;
     // One round trip for every route asked about (ioredis pipelines concurrent commands on its connection).
@@ -262,11 +282,12 @@ class Leadership {
     await Promise.all(
       ready.map(async (feed) => {
         const ranges = [...feed.ranges()];
-        const data: RangeJobData = { v: 2, kind: 'range', sourceId, routeId: feed.routeId, table: feed.route.table, ranges, watermark: this.watermark };
+        const watermark = feed.jobWatermark(this.watermark);
+        const data: RangeJobData = { v: 2, kind: 'range', sourceId, routeId: feed.routeId, table: feed.route.table, ranges, watermark };
         await queues.queueFor(feed.routeId).add(CHANGE_JOB_NAME, data, { jobId: rangeJobId(data) });
         // Taken only once the job is in Redis: a failed add leaves the ranges owed.
         feed.take();
-        feed.sentWatermark = this.watermark;
+        feed.sentWatermark = watermark;
         feed.lastSentAt = now;
         const span = ranges.reduce((sum, range) => sum + range.to - range.from + 1, 0);
         metrics.changesRelayed.inc({ route: feed.routeId }, span);
@@ -366,8 +387,7 @@ class Leadership {
   private async resetFeeds(feeds: RouteFeed[]): Promise<void> {
     if (feeds.length === 0) return;
     const applied = new Map((await this.deps.progress.listProgress(feeds.map((feed) => feed.routeId))).map((p) => [p.routeId, p.watermark]));
-    const holes = this.tracker.ranges();
-    for (const feed of feeds) feed.resetFrom(applied.get(feed.routeId) ?? this.watermark, this.high, holes);
+    for (const feed of feeds) feed.resetFrom(applied.get(feed.routeId) ?? this.watermark, this.high);
     this.deps.logger.debug({ routes: feeds.map((feed) => feed.routeId), high: this.high }, 'routes start from their applied checkpoints');
   }
 
