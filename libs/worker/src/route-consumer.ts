@@ -212,8 +212,11 @@ export class RouteConsumer {
         claimed = Math.max(claimed, batch.data.watermark);
       }
     }
-    // Nothing (more) of the route in the ranges, or a heartbeat: the watermark still moves.
-    if (claimed < job.watermark) await this.apply({ sourceId: job.sourceId, table: job.table, changes: [], watermark: job.watermark });
+    // Nothing (more) of the route in the ranges, or only its watermark moves: the checkpoint alone.
+    if (claimed < job.watermark) {
+      const empty = await this.prepare({ sourceId: job.sourceId, table: job.table, changes: [], watermark: job.watermark });
+      this.account(empty, await this.write(empty));
+    }
   }
 
   /**
@@ -228,8 +231,10 @@ export class RouteConsumer {
       const prepared: PreparedBatch[] = [];
       for (let i = 0; i < batches.length; i++) {
         const batch = batches[i];
-        // A batch covers the rows up to its last change; the chunk's last one up to where the read got.
-        const covered = i === batches.length - 1 ? chunk.coveredTo : batch[batch.length - 1].seq;
+        // A batch covers the rows up to its last change; the chunk's last one up to where the read got,
+        // and the job's last one everything the job promises (the ranges hold all of it).
+        const last = i === batches.length - 1;
+        const covered = last && chunk.done ? job.watermark : last ? chunk.coveredTo : batch[batch.length - 1].seq;
         prepared.push(await this.prepare({ sourceId: job.sourceId, table: job.table, changes: batch, watermark: Math.min(job.watermark, covered) }));
       }
       return { batches: prepared, done: chunk.done };
