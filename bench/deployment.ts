@@ -45,7 +45,7 @@ export async function createBenchDeployment(urls: { mysqlUrl: string; postgresUr
 export function cpuGroups(apps: readonly AppProcess[]): Map<string, () => number[]> {
   const servers = (name: string) => () => pidsByName([name]).get(name) ?? [];
   const groups = new Map<string, () => number[]>();
-  for (const name of ['relay', 'worker', 'tributary']) {
+  for (const name of ['relay', 'worker', 'admin', 'tributary']) {
     groups.set(name, () => apps.filter((app) => app.name === name).map((app) => app.pid));
   }
   groups.set('mariadb', servers('mariadbd'));
@@ -63,9 +63,9 @@ export interface RowComparison {
 }
 
 /** The verdict: same row count (and same DECIMAL total, a cheap content check) at source and target. */
-export async function compareRows(source: BenchDatabase, postgres: BenchDatabase, table: string): Promise<RowComparison> {
+export async function compareRows(source: BenchDatabase, postgres: BenchDatabase, table: string, targetTable = table): Promise<RowComparison> {
   const [mysqlRows] = await source.knex.raw(`SELECT COUNT(*) AS n, CAST(COALESCE(SUM(amount), 0) AS CHAR) AS s FROM \`${table}\``);
-  const pgResult = await postgres.knex.raw(`SELECT COUNT(*) AS n, COALESCE(SUM(amount), 0)::text AS s FROM "${table}"`);
+  const pgResult = await postgres.knex.raw(`SELECT COUNT(*) AS n, COALESCE(SUM(amount), 0)::text AS s FROM "${targetTable}"`);
   const mysql = (mysqlRows as Array<{ n: number; s: string }>)[0];
   const pg = (pgResult as { rows: Array<{ n: string; s: string }> }).rows[0];
   return { source: Number(mysql.n), target: Number(pg.n), sourceSum: mysql.s, targetSum: pg.s };

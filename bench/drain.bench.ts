@@ -2,22 +2,37 @@ import 'reflect-metadata';
 import { loadConfig } from '@tributary/config';
 import { measureCaptureOverhead, OverheadOptions, OverheadResult, RoundResult } from './capture-overhead';
 import { DrainOptions, DrainResult, measureDrain } from './drain';
+import { isolationReport, isolationVerified, manyRoutesReport, manyRoutesVerified, redisMemoryReport, redisMemoryVerified } from './flow-report';
+import { IsolationOptions, IsolationResult, measureIsolation } from './isolation';
+import { ManyRoutesOptions, ManyRoutesResult, measureManyRoutes } from './many-routes';
+import { measureRedisMemory, RedisMemoryOptions, RedisMemoryResult } from './redis-memory';
 import { describeMachine, MachineInfo } from './machine';
 import { measureSnapshot, SnapshotOptions, SnapshotResult } from './snapshot';
 import { Cleanup, formatInt, note, table } from './support';
 
 /**
  * `npm run bench`: what capture costs the source (alternating pairs, triggers
- * off and on), how fast a backlog of changes drains into PostgreSQL, and how
- * fast a new route's initial copy (snapshot) brings a full table there.
+ * off and on), how fast a backlog of changes drains into PostgreSQL, how
+ * fast a new route's initial copy (snapshot) brings a full table there, and
+ * whether one route whose target is down holds back another (isolation).
+ * Two slow measurements run only when asked for: Redis memory and app RSS
+ * under a large backlog over several routes (redis-memory), and what
+ * many idle routes cost and how they change latency (routes).
  * Only the summary goes to stdout; progress goes to stderr. Every database
  * and Redis key it creates is removed, also when it fails or is interrupted.
  *
- * Knobs (environment): BENCH_PAIRS, BENCH_STATEMENTS, BENCH_CONNECTIONS,
- * BENCH_INSERTS, BENCH_APPS (split | allinone), BENCH_ONLY (overhead | drain | snapshot),
- * BENCH_SNAPSHOT_ROWS, BENCH_NODE_ARGS, BENCH_PG_ANALYZE_S, BENCH_TIMEOUT_S, BENCH_MYSQL_URL,
- * BENCH_POSTGRES_URL, BENCH_REDIS_URL; and any Tributary setting (RELAY_*, JOB_*,
- * WORKER_*, OUTBOX_*, SNAPSHOT_*, CONFIG_REFRESH_MS), passed on to the apps.
+ * Knobs (environment): BENCH_ONLY, a comma-separated list of overhead, drain,
+ * snapshot, isolation, redis-memory, routes (default: the first four, plus
+ * redis-memory if BENCH_REDIS_MEMORY=1 and routes if BENCH_MANY_ROUTES=1);
+ * BENCH_PAIRS, BENCH_STATEMENTS, BENCH_CONNECTIONS (overhead); BENCH_INSERTS,
+ * BENCH_APPS (split | allinone), BENCH_PG_ANALYZE_S (drain); BENCH_SNAPSHOT_ROWS;
+ * BENCH_ISOLATION_RATE (rows/s, 200), BENCH_ISOLATION_WRITERS (4), BENCH_ISOLATION_WARMUP_S (5),
+ * BENCH_ISOLATION_DOWN_S (30), BENCH_ISOLATION_AFTER_S (15);
+ * BENCH_MEMORY_CHANGES (1,000,000), BENCH_MEMORY_ROUTES (5), BENCH_MEMORY_RELAY_S (20);
+ * BENCH_ROUTES (1000), BENCH_ROUTES_IDLE_S (15), BENCH_ROUTES_RATE (writes/s, 50), BENCH_ROUTES_TRICKLE_S (20);
+ * BENCH_NODE_ARGS, BENCH_TIMEOUT_S, BENCH_MYSQL_URL, BENCH_POSTGRES_URL, BENCH_REDIS_URL;
+ * and any Tributary setting (RELAY_*, JOB_*, WORKER_*, OUTBOX_*, SNAPSHOT_*,
+ * CONFIG_REFRESH_MS), passed on to the apps.
  */
 
 /** Goals from the issue ("less than 15%", "tens of thousands of changes per second", read as at least 20k): reported, not enforced. */
@@ -26,14 +41,20 @@ const GOAL_MIN_DRAIN_RATE = 20_000;
 
 interface BenchSettings {
   urls: { mysql: string; postgres: string; redis: string };
-  only: Measurement | null;
+  /** The measurements to run, in MEASUREMENTS order. */
+  measurements: ReadonlySet<Measurement>;
   overhead: Omit<OverheadOptions, 'mysqlUrl'>;
   drain: Omit<DrainOptions, 'mysqlUrl' | 'postgresUrl' | 'redisUrl'>;
   snapshot: Omit<SnapshotOptions, 'mysqlUrl' | 'postgresUrl' | 'redisUrl'>;
+  isolation: Omit<IsolationOptions, 'mysqlUrl' | 'postgresUrl' | 'redisUrl'>;
+  redisMemory: Omit<RedisMemoryOptions, 'mysqlUrl' | 'postgresUrl' | 'redisUrl'>;
+  manyRoutes: Omit<ManyRoutesOptions, 'mysqlUrl' | 'postgresUrl' | 'redisUrl'>;
 }
 
-const MEASUREMENTS = ['overhead', 'drain', 'snapshot'] as const;
+const MEASUREMENTS = ['overhead', 'drain', 'snapshot', 'isolation', 'redis-memory', 'routes'] as const;
 type Measurement = (typeof MEASUREMENTS)[number];
+/** Slow or heavy: run only when named in BENCH_ONLY or switched on by their own variable. */
+const OPT_IN: Partial<Record<Measurement, string>> = { 'redis-memory': 'BENCH_REDIS_MEMORY', routes: 'BENCH_MANY_ROUTES' };
 
 /** Tributary settings the bench passes through to the apps. */
 const APP_SETTING = /^(RELAY_|JOB_|WORKER_|OUTBOX_|SNAPSHOT_|CONFIG_REFRESH_MS$)/;
@@ -46,8 +67,7 @@ function readSettings(env: NodeJS.ProcessEnv): BenchSettings {
   };
   const apps = env.BENCH_APPS ?? 'split';
   if (apps !== 'split' && apps !== 'allinone') throw new Error('BENCH_APPS must be split or allinone');
-  const only = (env.BENCH_ONLY ?? null) as Measurement | null;
-  if (only !== null && !MEASUREMENTS.includes(only)) throw new Error(`BENCH_ONLY must be one of ${MEASUREMENTS.join(', ')}`);
+  const measurements = chosenMeasurements(env);
   const appEnv = Object.fromEntries(
     Object.entries(env).filter((entry): entry is [string, string] => APP_SETTING.test(entry[0]) && entry[1] !== undefined),
   );
@@ -59,7 +79,7 @@ function readSettings(env: NodeJS.ProcessEnv): BenchSettings {
       postgres: env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432',
       redis: env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
     },
-    only,
+    measurements,
     overhead: { pairs: int('BENCH_PAIRS', 7), statements: int('BENCH_STATEMENTS', 20_000), connections: int('BENCH_CONNECTIONS', 4) },
     drain: {
       inserts: int('BENCH_INSERTS', 120_000),
@@ -70,7 +90,45 @@ function readSettings(env: NodeJS.ProcessEnv): BenchSettings {
       timeoutMs,
     },
     snapshot: { rows: int('BENCH_SNAPSHOT_ROWS', 200_000), appEnv, nodeArgs, timeoutMs },
+    isolation: {
+      rate: int('BENCH_ISOLATION_RATE', 200),
+      writers: int('BENCH_ISOLATION_WRITERS', 4),
+      warmupSeconds: int('BENCH_ISOLATION_WARMUP_S', 5),
+      downSeconds: int('BENCH_ISOLATION_DOWN_S', 30),
+      afterSeconds: int('BENCH_ISOLATION_AFTER_S', 15),
+      appEnv,
+      nodeArgs,
+      timeoutMs,
+    },
+    redisMemory: {
+      changes: int('BENCH_MEMORY_CHANGES', 1_000_000),
+      routes: int('BENCH_MEMORY_ROUTES', 5),
+      relaySeconds: int('BENCH_MEMORY_RELAY_S', 20),
+      appEnv,
+      nodeArgs,
+      timeoutMs,
+    },
+    manyRoutes: {
+      routes: int('BENCH_ROUTES', 1000),
+      idleSeconds: int('BENCH_ROUTES_IDLE_S', 15),
+      rate: int('BENCH_ROUTES_RATE', 50),
+      trickleSeconds: int('BENCH_ROUTES_TRICKLE_S', 20),
+      appEnv,
+      nodeArgs,
+      timeoutMs,
+    },
   };
+}
+
+function chosenMeasurements(env: NodeJS.ProcessEnv): Set<Measurement> {
+  const isMeasurement = (name: string): name is Measurement => (MEASUREMENTS as readonly string[]).includes(name);
+  if (env.BENCH_ONLY) {
+    const named = env.BENCH_ONLY.split(',').map((name) => name.trim());
+    const unknown = named.filter((name) => !isMeasurement(name));
+    if (unknown.length > 0) throw new Error(`BENCH_ONLY: unknown ${unknown.join(', ')}; choose from ${MEASUREMENTS.join(', ')}`);
+    return new Set(MEASUREMENTS.filter((name) => named.includes(name)));
+  }
+  return new Set(MEASUREMENTS.filter((name) => OPT_IN[name] === undefined || env[OPT_IN[name]] === '1'));
 }
 
 /** Set on Ctrl+C: what fails after it (the apps were stopped under the bench) is not worth reporting. */
@@ -94,7 +152,10 @@ async function main(): Promise<number> {
     let overhead: OverheadResult | null = null;
     let drain: DrainResult | null = null;
     let snapshot: SnapshotResult | null = null;
-    const runs = (measurement: Measurement) => settings.only === null || settings.only === measurement;
+    let isolation: IsolationResult | null = null;
+    let redisMemory: RedisMemoryResult | null = null;
+    let manyRoutes: ManyRoutesResult | null = null;
+    const runs = (measurement: Measurement) => settings.measurements.has(measurement);
     if (runs('overhead')) {
       note(`capture overhead: ${settings.overhead.pairs} pairs of ${settings.overhead.statements} statements`);
       overhead = await measureCaptureOverhead({ ...settings.overhead, mysqlUrl: settings.urls.mysql }, cleanup);
@@ -115,9 +176,30 @@ async function main(): Promise<number> {
         { ...settings.snapshot, mysqlUrl: settings.urls.mysql, postgresUrl: settings.urls.postgres, redisUrl: settings.urls.redis },
         cleanup,
       );
+      await cleanup.run();
     }
-    process.stdout.write(report(machine, settings, overhead, drain, snapshot));
-    const failed = (drain && !drainVerified(drain)) || (snapshot && !snapshotVerified(snapshot));
+    if (runs('isolation')) {
+      note(`isolation: two routes of one table, one target down for ${settings.isolation.downSeconds} s`);
+      isolation = await measureIsolation({ ...settings.isolation, ...urlOptions(settings) }, cleanup);
+      await cleanup.run();
+    }
+    if (runs('redis-memory')) {
+      note(`redis-memory: writing a backlog of ${settings.redisMemory.changes} changes for ${settings.redisMemory.routes} routes`);
+      redisMemory = await measureRedisMemory({ ...settings.redisMemory, ...urlOptions(settings) }, cleanup);
+      await cleanup.run();
+    }
+    if (runs('routes')) {
+      note(`routes: capturing ${settings.manyRoutes.routes} tables, one route each`);
+      manyRoutes = await measureManyRoutes({ ...settings.manyRoutes, ...urlOptions(settings) }, cleanup);
+      await cleanup.run();
+    }
+    process.stdout.write(report(machine, settings, { overhead, drain, snapshot, isolation, redisMemory, manyRoutes }));
+    const failed =
+      (drain && !drainVerified(drain)) ||
+      (snapshot && !snapshotVerified(snapshot)) ||
+      (isolation && !isolationVerified(isolation)) ||
+      (redisMemory && !redisMemoryVerified(redisMemory)) ||
+      (manyRoutes && !manyRoutesVerified(manyRoutes));
     return failed ? 1 : 0;
   } finally {
     await cleanup.run();
@@ -140,13 +222,21 @@ function snapshotVerified(result: SnapshotResult): boolean {
   );
 }
 
-function report(
-  machine: MachineInfo,
-  settings: BenchSettings,
-  overhead: OverheadResult | null,
-  drain: DrainResult | null,
-  snapshot: SnapshotResult | null,
-): string {
+function urlOptions(settings: BenchSettings): { mysqlUrl: string; postgresUrl: string; redisUrl: string } {
+  return { mysqlUrl: settings.urls.mysql, postgresUrl: settings.urls.postgres, redisUrl: settings.urls.redis };
+}
+
+interface Results {
+  overhead: OverheadResult | null;
+  drain: DrainResult | null;
+  snapshot: SnapshotResult | null;
+  isolation: IsolationResult | null;
+  redisMemory: RedisMemoryResult | null;
+  manyRoutes: ManyRoutesResult | null;
+}
+
+function report(machine: MachineInfo, settings: BenchSettings, results: Results): string {
+  const { overhead, drain, snapshot, isolation, redisMemory, manyRoutes } = results;
   const lines = [
     `Tributary bench, ${new Date().toISOString()}`,
     `machine: ${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGiB.toFixed(1)} GiB; node ${machine.node}; ` +
@@ -157,6 +247,9 @@ function report(
   if (overhead) lines.push(...overheadReport(overhead), '');
   if (drain) lines.push(...drainReport(drain, settings), '');
   if (snapshot) lines.push(...snapshotReport(snapshot, settings), '');
+  if (isolation) lines.push(...isolationReport(isolation), '');
+  if (redisMemory) lines.push(...redisMemoryReport(redisMemory), '');
+  if (manyRoutes) lines.push(...manyRoutesReport(manyRoutes), '');
   return lines.join('\n');
 }
 

@@ -1,10 +1,9 @@
-import { createServer } from 'node:net';
 import { ProgressRepository } from '@tributary/control';
 import { OUTBOX_TABLE } from '@tributary/db';
 import { compareRows, cpuGroups, createBenchDeployment } from './deployment';
 import { itemsDdl } from './items';
 import { CpuMeter, memoryMiB } from './proc';
-import { AppName, AppProcess, BenchDatabase, Cleanup, note, sleep, startApp } from './support';
+import { AppName, AppProcess, BenchDatabase, Cleanup, freePort, note, sleep, startApp } from './support';
 
 /**
  * Drain: a backlog written through the capture triggers while no relay runs,
@@ -143,8 +142,9 @@ function analyzePeriodically(postgres: BenchDatabase, everySeconds: number | nul
  * Writes the backlog through the triggers with set-based statements (one
  * outbox row per row changed): inserts from MariaDB's SEQUENCE engine, then
  * updates and deletes by key range, in chunks so no transaction is huge.
+ * Writes table `items` (itemsDdl); 1.75 changes per insert.
  */
-async function writeBacklog(source: BenchDatabase, inserts: number): Promise<DrainResult['backlog']> {
+export async function writeBacklog(source: BenchDatabase, inserts: number): Promise<DrainResult['backlog']> {
   const updates = Math.floor((inserts * 2) / 3);
   const deletes = Math.floor(inserts / 12);
   const started = performance.now();
@@ -206,16 +206,4 @@ async function waitForDrain(
     if (elapsed * 1000 > timeoutMs) throw new Error(`drain did not finish in ${timeoutMs} ms (route at ${applied} of ${maxSeq})`);
     await sleep(100);
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }

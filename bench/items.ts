@@ -1,3 +1,5 @@
+import { Connection } from 'mysql2/promise';
+
 /**
  * The benchmark's table: shaped like the end-to-end tests' `items` (an INT
  * key and a DECIMAL, a VARCHAR, a DATETIME(6) and a JSON column), so the
@@ -12,6 +14,17 @@ export function itemsDdl(table: string): string {
     noted DATETIME(6) NULL,
     payload JSON NULL
   ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`;
+}
+
+/** One row of an items-shaped table, as an application writes it: a single autocommitted INSERT. */
+export async function insertItem(writer: Connection, table: string, id: number): Promise<void> {
+  await writer.execute(`INSERT INTO \`${table}\` (id, grp, name, amount, noted, payload) VALUES (?, ?, ?, ?, NOW(6), JSON_OBJECT('n', ?))`, [
+    id,
+    id % 7,
+    `item ${id}`,
+    (id * 0.37).toFixed(2),
+    id,
+  ]);
 }
 
 /** Deterministic PRNG (mulberry32): both sides of a pair replay exactly the same operations. */

@@ -3,6 +3,7 @@ import { OUTBOX_TABLE } from '@tributary/db';
 import { compareRows, cpuGroups, createBenchDeployment } from './deployment';
 import { itemsDdl } from './items';
 import { CpuMeter, memoryMiB } from './proc';
+import { waitForRelay } from './route-wait';
 import { AppName, AppProcess, BenchDatabase, Cleanup, note, sleep, startApp } from './support';
 
 /**
@@ -168,19 +169,6 @@ async function fill(source: BenchDatabase, rows: number): Promise<number> {
   // The copier's progress estimate reads TABLE_ROWS; fresh statistics make it (and the bench's log) meaningful.
   await source.knex.raw(`ANALYZE TABLE ${TABLE}`);
   return (performance.now() - started) / 1000;
-}
-
-/** Waits until the relay leads the source (its state row has a leader): the copier starts with it. */
-async function waitForRelay(progress: ProgressRepository, sourceId: string, apps: readonly AppProcess[]): Promise<void> {
-  const started = performance.now();
-  for (;;) {
-    const dead = apps.find((app) => app.exited());
-    if (dead) throw new Error(`${dead.name} exited while starting`);
-    const relay = await progress.loadRelayState(sourceId);
-    if (relay?.leader) return;
-    if (performance.now() - started > 60_000) throw new Error('the relay did not take the lead of the source within 60 s');
-    await sleep(100);
-  }
 }
 
 interface WatchContext {

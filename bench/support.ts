@@ -1,5 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import knexFactory, { Knex } from 'knex';
 import { openMysql } from '@tributary/control';
@@ -123,7 +124,7 @@ export interface AppProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export type AppName = 'relay' | 'worker' | 'tributary';
+export type AppName = 'relay' | 'worker' | 'admin' | 'tributary';
 
 /** Starts an app with exactly `env` (plus PATH); `nodeArgs` go before the script (e.g. --cpu-prof). Stopped by `cleanup`. */
 export function startApp(app: AppName, env: Record<string, string>, nodeArgs: readonly string[], cleanup: Cleanup): AppProcess {
@@ -170,4 +171,17 @@ export function table(headers: readonly string[], rows: ReadonlyArray<readonly s
 
 export function formatInt(value: number): string {
   return Math.round(value).toLocaleString('en-US');
+}
+
+/** A TCP port nobody listens on right now (for an app whose port must be fixed up front, e.g. the admin's). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
 }
