@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { AppProcess, Cleanup, freePort, sleep, startApp } from './support';
+import { freePort } from '../libs/testing/src/redis-server';
+import { AppProcess, Cleanup, sleep, startApp } from './support';
 
 /**
  * The admin app as an operator reaches it: `GET /api/status` with the

@@ -4,28 +4,42 @@ import { measureCaptureOverhead, OverheadOptions, OverheadResult, RoundResult } 
 import { DrainOptions, DrainResult, measureDrain } from './drain';
 import { isolationReport, isolationVerified, manyRoutesReport, manyRoutesVerified, redisMemoryReport, redisMemoryVerified } from './flow-report';
 import { IsolationOptions, IsolationResult, measureIsolation } from './isolation';
+import { LatencyOptions, LatencyResult, measureLatency } from './latency';
+import { latencyReport, latencyVerified } from './latency-report';
+import { rowsEqual } from './deployment';
+import { cpuUse, formatInt, machineLoad, rssList, table } from './format';
+import { describeMachine, MachineInfo } from './machine';
+import { minimalDrainReport, minimalRatio, minimalVerified } from './minimal/report';
 import { ManyRoutesOptions, ManyRoutesResult, measureManyRoutes } from './many-routes';
 import { measureRedisMemory, RedisMemoryOptions, RedisMemoryResult } from './redis-memory';
-import { describeMachine, MachineInfo } from './machine';
 import { measureSnapshot, SnapshotOptions, SnapshotResult } from './snapshot';
-import { Cleanup, formatInt, note, table } from './support';
+import { Cleanup, note, steadyRate } from './support';
 
 /**
  * `npm run bench`: what capture costs the source (alternating pairs, triggers
- * off and on), how fast a backlog of changes drains into PostgreSQL, how
- * fast a new route's initial copy (snapshot) brings a full table there, and
+ * off and on), how fast a backlog of changes drains into PostgreSQL (beside a
+ * minimal outbox → BullMQ → PostgreSQL pipeline on the same backlog, issue
+ * #10's baseline), how fast a new route's initial copy (snapshot) brings a
+ * full table there, how long a change takes from commit to visible at
+ * PostgreSQL at steady write rates (Tributary and the minimal pipeline), and
  * whether one route whose target is down holds back another (isolation).
  * Two slow measurements run only when asked for: Redis memory and app RSS
- * under a large backlog over several routes (redis-memory), and what
- * many idle routes cost and how they change latency (routes).
+ * under a large backlog over several routes (redis-memory), and what many
+ * idle routes cost and how they change latency (routes).
  * Only the summary goes to stdout; progress goes to stderr. Every database
  * and Redis key it creates is removed, also when it fails or is interrupted.
  *
  * Knobs (environment): BENCH_ONLY, a comma-separated list of overhead, drain,
- * snapshot, isolation, redis-memory, routes (default: the first four, plus
- * redis-memory if BENCH_REDIS_MEMORY=1 and routes if BENCH_MANY_ROUTES=1);
+ * snapshot, latency, isolation, redis-memory, routes (default: the first five,
+ * plus redis-memory if BENCH_REDIS_MEMORY=1 and routes if BENCH_MANY_ROUTES=1);
  * BENCH_PAIRS, BENCH_STATEMENTS, BENCH_CONNECTIONS (overhead); BENCH_INSERTS,
- * BENCH_APPS (split | allinone), BENCH_PG_ANALYZE_S (drain); BENCH_SNAPSHOT_ROWS;
+ * BENCH_APPS (split | allinone), BENCH_PG_ANALYZE_S (drain);
+ * BENCH_MINIMAL (on | off: the minimal pipeline's drain before Tributary's; default on),
+ * BENCH_MINIMAL_JOB_ROWS (its most changes per job, default 1000 like JOB_MAX_ROWS);
+ * BENCH_SNAPSHOT_ROWS;
+ * BENCH_LATENCY_RATES (rows/s, comma-separated, default 100,1000,5000), BENCH_LATENCY_SECONDS
+ * (per rate and pipeline, default 20), BENCH_LATENCY_CONNECTIONS (writers sharing a rate;
+ * default 4, or one per 125 rows/s above that);
  * BENCH_ISOLATION_RATE (rows/s, 200), BENCH_ISOLATION_WRITERS (4), BENCH_ISOLATION_WARMUP_S (5),
  * BENCH_ISOLATION_DOWN_S (30), BENCH_ISOLATION_AFTER_S (15);
  * BENCH_MEMORY_CHANGES (1,000,000), BENCH_MEMORY_ROUTES (5), BENCH_MEMORY_RELAY_S (20);
@@ -46,12 +60,13 @@ interface BenchSettings {
   overhead: Omit<OverheadOptions, 'mysqlUrl'>;
   drain: Omit<DrainOptions, 'mysqlUrl' | 'postgresUrl' | 'redisUrl'>;
   snapshot: Omit<SnapshotOptions, 'mysqlUrl' | 'postgresUrl' | 'redisUrl'>;
+  latency: Omit<LatencyOptions, 'mysqlUrl' | 'postgresUrl' | 'redisUrl'>;
   isolation: Omit<IsolationOptions, 'mysqlUrl' | 'postgresUrl' | 'redisUrl'>;
   redisMemory: Omit<RedisMemoryOptions, 'mysqlUrl' | 'postgresUrl' | 'redisUrl'>;
   manyRoutes: Omit<ManyRoutesOptions, 'mysqlUrl' | 'postgresUrl' | 'redisUrl'>;
 }
 
-const MEASUREMENTS = ['overhead', 'drain', 'snapshot', 'isolation', 'redis-memory', 'routes'] as const;
+const MEASUREMENTS = ['overhead', 'drain', 'snapshot', 'latency', 'isolation', 'redis-memory', 'routes'] as const;
 type Measurement = (typeof MEASUREMENTS)[number];
 /** Slow or heavy: run only when named in BENCH_ONLY or switched on by their own variable. */
 const OPT_IN: Partial<Record<Measurement, string>> = { 'redis-memory': 'BENCH_REDIS_MEMORY', routes: 'BENCH_MANY_ROUTES' };
@@ -73,6 +88,11 @@ function readSettings(env: NodeJS.ProcessEnv): BenchSettings {
   );
   const nodeArgs = (env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
   const timeoutMs = int('BENCH_TIMEOUT_S', 600) * 1000;
+  const minimal = env.BENCH_MINIMAL ?? 'on';
+  if (minimal !== 'on' && minimal !== 'off') throw new Error('BENCH_MINIMAL must be on or off');
+  const minimalJobRows = int('BENCH_MINIMAL_JOB_ROWS', 1000);
+  const rates = (env.BENCH_LATENCY_RATES ?? '100,1000,5000').split(',').map((rate) => Number(rate.trim()));
+  if (rates.some((rate) => !Number.isInteger(rate) || rate < 1)) throw new Error('BENCH_LATENCY_RATES must be positive integers, comma-separated');
   return {
     urls: {
       mysql: env.BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306',
@@ -88,8 +108,19 @@ function readSettings(env: NodeJS.ProcessEnv): BenchSettings {
       nodeArgs,
       pgAnalyzeSeconds: env.BENCH_PG_ANALYZE_S ? int('BENCH_PG_ANALYZE_S', 1) : null,
       timeoutMs,
+      minimal: minimal === 'on',
+      minimalJobRows,
     },
     snapshot: { rows: int('BENCH_SNAPSHOT_ROWS', 200_000), appEnv, nodeArgs, timeoutMs },
+    latency: {
+      rates,
+      seconds: int('BENCH_LATENCY_SECONDS', 20),
+      connections: env.BENCH_LATENCY_CONNECTIONS ? int('BENCH_LATENCY_CONNECTIONS', 4) : null,
+      appEnv,
+      nodeArgs,
+      minimalJobRows,
+      timeoutMs,
+    },
     isolation: {
       rate: int('BENCH_ISOLATION_RATE', 200),
       writers: int('BENCH_ISOLATION_WRITERS', 4),
@@ -152,6 +183,7 @@ async function main(): Promise<number> {
     let overhead: OverheadResult | null = null;
     let drain: DrainResult | null = null;
     let snapshot: SnapshotResult | null = null;
+    let latency: LatencyResult | null = null;
     let isolation: IsolationResult | null = null;
     let redisMemory: RedisMemoryResult | null = null;
     let manyRoutes: ManyRoutesResult | null = null;
@@ -164,18 +196,17 @@ async function main(): Promise<number> {
     }
     if (runs('drain')) {
       note(`drain: writing the backlog (${settings.drain.inserts} inserts and the updates and deletes that follow)`);
-      drain = await measureDrain(
-        { ...settings.drain, mysqlUrl: settings.urls.mysql, postgresUrl: settings.urls.postgres, redisUrl: settings.urls.redis },
-        cleanup,
-      );
+      drain = await measureDrain({ ...settings.drain, ...urlOptions(settings) }, cleanup);
       await cleanup.run();
     }
     if (runs('snapshot')) {
       note(`snapshot: filling a table with ${settings.snapshot.rows} rows before capture`);
-      snapshot = await measureSnapshot(
-        { ...settings.snapshot, mysqlUrl: settings.urls.mysql, postgresUrl: settings.urls.postgres, redisUrl: settings.urls.redis },
-        cleanup,
-      );
+      snapshot = await measureSnapshot({ ...settings.snapshot, ...urlOptions(settings) }, cleanup);
+      await cleanup.run();
+    }
+    if (runs('latency')) {
+      note(`latency: ${settings.latency.rates.join(', ')} rows/s, ${settings.latency.seconds} s each, Tributary and the minimal pipeline`);
+      latency = await measureLatency({ ...settings.latency, ...urlOptions(settings) }, cleanup);
       await cleanup.run();
     }
     if (runs('isolation')) {
@@ -193,10 +224,11 @@ async function main(): Promise<number> {
       manyRoutes = await measureManyRoutes({ ...settings.manyRoutes, ...urlOptions(settings) }, cleanup);
       await cleanup.run();
     }
-    process.stdout.write(report(machine, settings, { overhead, drain, snapshot, isolation, redisMemory, manyRoutes }));
+    process.stdout.write(report(machine, settings, { overhead, drain, snapshot, latency, isolation, redisMemory, manyRoutes }));
     const failed =
-      (drain && !drainVerified(drain)) ||
+      (drain && (!drainVerified(drain) || (drain.minimal && !minimalVerified(drain.minimal)))) ||
       (snapshot && !snapshotVerified(snapshot)) ||
+      (latency && !latencyVerified(latency)) ||
       (isolation && !isolationVerified(isolation)) ||
       (redisMemory && !redisMemoryVerified(redisMemory)) ||
       (manyRoutes && !manyRoutesVerified(manyRoutes));
@@ -207,7 +239,7 @@ async function main(): Promise<number> {
 }
 
 function drainVerified(drain: DrainResult): boolean {
-  return drain.rows.source === drain.rows.target && drain.rows.sourceSum === drain.rows.targetSum && drain.deadLetters === 0;
+  return rowsEqual(drain.rows) && drain.deadLetters === 0;
 }
 
 /** The copy is exact: done, every source row at the target with the same total, nothing dead-lettered. */
@@ -216,8 +248,7 @@ function snapshotVerified(result: SnapshotResult): boolean {
   return (
     verify.status === 'done' &&
     verify.source === result.rows &&
-    verify.target === result.rows &&
-    verify.sourceSum === verify.targetSum &&
+    rowsEqual(verify) &&
     result.deadLetters === 0
   );
 }
@@ -230,13 +261,14 @@ interface Results {
   overhead: OverheadResult | null;
   drain: DrainResult | null;
   snapshot: SnapshotResult | null;
+  latency: LatencyResult | null;
   isolation: IsolationResult | null;
   redisMemory: RedisMemoryResult | null;
   manyRoutes: ManyRoutesResult | null;
 }
 
 function report(machine: MachineInfo, settings: BenchSettings, results: Results): string {
-  const { overhead, drain, snapshot, isolation, redisMemory, manyRoutes } = results;
+  const { overhead, drain, snapshot, latency, isolation, redisMemory, manyRoutes } = results;
   const lines = [
     `Tributary bench, ${new Date().toISOString()}`,
     `machine: ${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGiB.toFixed(1)} GiB; node ${machine.node}; ` +
@@ -247,6 +279,7 @@ function report(machine: MachineInfo, settings: BenchSettings, results: Results)
   if (overhead) lines.push(...overheadReport(overhead), '');
   if (drain) lines.push(...drainReport(drain, settings), '');
   if (snapshot) lines.push(...snapshotReport(snapshot, settings), '');
+  if (latency) lines.push(...latencyReport(latency), '');
   if (isolation) lines.push(...isolationReport(isolation), '');
   if (redisMemory) lines.push(...redisMemoryReport(redisMemory), '');
   if (manyRoutes) lines.push(...manyRoutesReport(manyRoutes), '');
@@ -293,13 +326,8 @@ function overheadReport(result: OverheadResult): string[] {
 function drainReport(result: DrainResult, settings: BenchSettings): string[] {
   const { backlog } = result;
   const rate = backlog.changes / result.seconds;
-  const steadySeconds = result.seconds - result.firstProgressAt;
-  const steady = steadySeconds > 0 ? (backlog.maxSeq - result.firstProgressSeq) / steadySeconds : Number.NaN;
+  const steady = steadyRate(result.seconds, result.firstProgressAt, result.firstProgressSeq, backlog.maxSeq);
   const config = loadConfig(settings.drain.appEnv);
-  const cpu = Object.entries(result.cpu)
-    .filter(([, seconds]) => seconds > 0)
-    .map(([group, seconds]) => `${group} ${seconds.toFixed(1)} s (${((seconds / result.seconds) * 100).toFixed(0)}%)`);
-  const rss = Object.entries(result.peakRssMiB).map(([app, mib]) => `${app} ${mib === null ? '?' : mib.toFixed(0)} MiB`);
   const verified = drainVerified(result);
   const apps = settings.drain.apps === 'split' ? 'relay + worker processes' : 'all-in-one process';
   return [
@@ -310,12 +338,16 @@ function drainReport(result: DrainResult, settings: BenchSettings): string[] {
       ['measure', 'value'],
       [
         ['drain time (from process start)', `${result.seconds.toFixed(1)} s`],
-        ['drain rate', `${formatInt(rate)} changes/s (goal >= ${formatInt(GOAL_MIN_DRAIN_RATE)}: ${rate >= GOAL_MIN_DRAIN_RATE ? 'met' : 'NOT met'})`],
+        [
+          'drain rate',
+          `${formatInt(rate)} changes/s (goal >= ${formatInt(GOAL_MIN_DRAIN_RATE)}: ${rate >= GOAL_MIN_DRAIN_RATE ? 'met' : 'NOT met'})` +
+            minimalRatio(result.minimal, backlog.changes, rate),
+        ],
         ['rate after the first applied batch', `${formatInt(steady)} changes/s (first batch at ${result.firstProgressAt.toFixed(1)} s)`],
-        ['relay had enqueued everything at', result.relayDoneAt === null ? '?' : `${result.relayDoneAt.toFixed(1)} s`],
-        ['peak RSS (VmHWM)', rss.join(', ')],
-        ['CPU during the drain (% of wall)', cpu.join(', ')],
-        ['machine busy (all cores)', `${(result.machineBusy * 100).toFixed(0)}%, of which other processes ${result.otherCores.toFixed(2)} cores`],
+        ['relay had read the whole backlog at', result.relayDoneAt === null ? '?' : `${result.relayDoneAt.toFixed(1)} s`],
+        ['peak RSS (VmHWM)', rssList(result.peakRssMiB)],
+        ['CPU during the drain (% of wall)', cpuUse(result.cpu, result.seconds, { withSeconds: true })],
+        ['machine busy (all cores)', machineLoad(result)],
         ['applied / dead letters', `${formatInt(result.appliedTotal)} / ${result.deadLetters}`],
         ['rows source / target', `${formatInt(result.rows.source)} / ${formatInt(result.rows.target)}`],
         ['SUM(amount) source / target', `${result.rows.sourceSum} / ${result.rows.targetSum}`],
@@ -327,21 +359,16 @@ function drainReport(result: DrainResult, settings: BenchSettings): string[] {
       `RELAY_MAX_QUEUE_JOBS=${config.relay.maxQueueJobs} RELAY_POLL_MIN_MS=${config.relay.pollMinMs} RELAY_POLL_MAX_MS=${config.relay.pollMaxMs}` +
       (settings.drain.pgAnalyzeSeconds ? ` BENCH_PG_ANALYZE_S=${settings.drain.pgAnalyzeSeconds}` : '') +
       (settings.drain.nodeArgs.length > 0 ? ` node ${settings.drain.nodeArgs.join(' ')}` : ''),
+    ...(result.minimal ? ['', ...minimalDrainReport(result.minimal, backlog.changes, backlog.maxSeq, { rate, steady })] : []),
   ];
 }
 
 function snapshotReport(result: SnapshotResult, settings: BenchSettings): string[] {
   const config = loadConfig(settings.snapshot.appEnv);
   const seconds = (value: number | null) => (value === null || Number.isNaN(value) ? '?' : `${value.toFixed(1)} s`);
-  const share = (cpu: Record<string, number>, wall: number) =>
-    Object.entries(cpu)
-      .filter(([, used]) => used > 0)
-      .map(([group, used]) => `${group} ${used.toFixed(1)} s (${((used / wall) * 100).toFixed(0)}%)`)
-      .join(', ');
   // Wall times of the two CPU windows, as the bench split them (at the first poll that saw the final seq).
   const copiedAt = result.copiedAt;
   const catchUpCpu = Object.fromEntries(Object.entries(result.cpu).map(([group, used]) => [group, used - (result.cpuCopying[group] ?? 0)]));
-  const rss = Object.entries(result.peakRssMiB).map(([app, mib]) => `${app} ${mib === null ? '?' : mib.toFixed(0)} MiB`);
   const { verify } = result;
   return [
     `Snapshot: initial copy of ${formatInt(result.rows)} rows (table filled before capture in ${result.fillSeconds.toFixed(1)} s, ` +
@@ -360,14 +387,14 @@ function snapshotReport(result: SnapshotResult, settings: BenchSettings): string
         ],
         ['catching up (copied → done)', seconds(result.catchingUpSeconds)],
         [
-          'route applied through final seq / relay enqueued it at',
+          'route applied through final seq / relay read it at',
           `${seconds(result.appliedAt)} / ${seconds(result.relayDoneAt)} (final seq ${formatInt(result.finalSeq)})`,
         ],
         ['copier ahead of the route (max)', `${formatInt(result.maxAhead)} copy records (bound SNAPSHOT_MAX_IN_FLIGHT_ROWS=${config.snapshot.maxInFlightRows})`],
-        ['peak RSS (VmHWM)', rss.join(', ')],
-        ['CPU from the request until copied (% of wall)', share(result.cpuCopying, copiedAt)],
-        ['CPU while catching up (% of wall)', share(catchUpCpu, Math.max(0.001, result.seconds - copiedAt))],
-        ['machine busy (all cores)', `${(result.machineBusy * 100).toFixed(0)}%, of which other processes ${result.otherCores.toFixed(2)} cores`],
+        ['peak RSS (VmHWM)', rssList(result.peakRssMiB)],
+        ['CPU from the request until copied (% of wall)', cpuUse(result.cpuCopying, copiedAt, { withSeconds: true })],
+        ['CPU while catching up (% of wall)', cpuUse(catchUpCpu, Math.max(0.001, result.seconds - copiedAt), { withSeconds: true })],
+        ['machine busy (all cores)', machineLoad(result)],
         ['outbox rows / dead letters', `${formatInt(result.outboxRows)} / ${result.deadLetters}`],
         ['rows source / target', `${formatInt(verify.source)} / ${formatInt(verify.target)}`],
         ['SUM(amount) source / target', `${verify.sourceSum} / ${verify.targetSum}`],

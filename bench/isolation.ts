@@ -1,14 +1,13 @@
+import { freePort } from '../libs/testing/src/redis-server';
 import { TcpProxy } from '../libs/testing/src/tcp-proxy';
 import { RouteStateReading, startAdmin } from './admin-status';
-import { appEnvironment } from './app-env';
-import { compareRows, cpuGroups, createBenchDeployment, RowComparison } from './deployment';
-import { insertItem, itemsDdl } from './items';
+import { addPostgresTarget, captureItems, compareRows, countDeadLetters, cpuGroups, createBenchDeployment, routeToPostgres, RowComparison, tributaryEnv } from './deployment';
 import { LagSample, sampleLag } from './lag-sampler';
-import { CpuMeter } from './proc';
-import { openWriters, PacedRun, writePaced } from './paced-writer';
+import { PacedRun, PacedWriter } from './paced-writer';
 import { every } from './periodic';
-import { outboxMaxSeq, waitForRelay, waitForRoutes } from './route-wait';
-import { AppProcess, BenchDatabase, Cleanup, createPostgresDatabase, freePort, note, sleep, startApp } from './support';
+import { CpuMeter } from './proc';
+import { assertAlive, outboxMaxSeq, waitForRelay, waitForRoutes } from './route-wait';
+import { AppProcess, BenchDatabase, Cleanup, createPostgresDatabase, note, noteOutputs, sleep, startApp } from './support';
 import { createTargetTables } from './target-tables';
 import { installVisibilityTriggers, LatencyStats, VisibilityProbe } from './visibility-probe';
 
@@ -102,32 +101,28 @@ const STATUS_SAMPLE_MS = 5000;
 
 export async function measureIsolation(options: IsolationOptions, cleanup: Cleanup): Promise<IsolationResult> {
   const deployment = await createBenchDeployment(options, cleanup);
-  const { control, source, postgres: healthy, sourceId, progress, setup } = deployment;
+  const { source, postgres: healthy, sourceId, progress } = deployment;
   const sick = await createPostgresDatabase(options.postgresUrl, 'trib_bench_sick', cleanup);
   const link = await proxyTo(sick.url, cleanup);
 
-  await source.knex.raw(itemsDdl(TABLE));
-  await setup.addSource(sourceId, source.url);
-  const { schema } = await setup.captureTable(sourceId, TABLE);
-  await setup.addTarget({ id: 'healthy', kind: 'postgres', url: healthy.url, options: {} });
-  await setup.addTarget({ id: 'sick', kind: 'postgres', url: link.url, options: {} });
-  await setup.addRoute({ id: HEALTHY, sourceId, table: TABLE, targetId: 'healthy', targetTable: TABLE, enabled: true });
-  await setup.addRoute({ id: SICK, sourceId, table: TABLE, targetId: 'sick', targetTable: TABLE, enabled: true });
+  const schema = await captureItems(deployment, TABLE);
+  await addPostgresTarget(deployment, 'healthy');
+  await addPostgresTarget(deployment, 'sick', link.url);
+  await routeToPostgres(deployment, { routeId: HEALTHY, table: TABLE, targetId: 'healthy' });
+  await routeToPostgres(deployment, { routeId: SICK, table: TABLE, targetId: 'sick' });
   await createTargetTables(healthy, [{ name: TABLE, schema }]);
   await installVisibilityTriggers(healthy, [TABLE]);
   const probe = await VisibilityProbe.listen(healthy, cleanup);
-  const writers = await openWriters(source.url, options.writers, cleanup);
+  const writer = await PacedWriter.open(source.url, options.writers, cleanup);
 
-  const env = appEnvironment(deployment, options.redisUrl, options.appEnv);
+  const env = tributaryEnv(deployment, options.redisUrl, options.appEnv);
   const apps: AppProcess[] = [startApp('relay', env, options.nodeArgs, cleanup), startApp('worker', env, options.nodeArgs, cleanup)];
-  // Samplers stop before the databases they read are dropped, also when the run fails.
-  const samplers: Array<() => Promise<void>> = [];
   try {
     const admin = await startAdmin(env, options.nodeArgs, cleanup);
     apps.push(admin.app);
     await waitForRelay(progress, sourceId, apps);
     // One row through both routes first: the timed run starts with a pipeline that is up, not starting.
-    await insertItem(writers[0], TABLE, 0);
+    await writer.run({ rate: 1, seconds: 1, lanes: 1, write: probe.insertItems(TABLE, 0) });
     await waitForRoutes(progress, [HEALTHY, SICK], await outboxMaxSeq(source), apps, 120_000, 'isolation start-up');
     note(`isolation: writing ${options.rate} rows/s; the sick target goes down after ${options.warmupSeconds} s for ${options.downSeconds} s`);
 
@@ -136,31 +131,32 @@ export async function measureIsolation(options: IsolationOptions, cleanup: Clean
     const t0 = performance.now();
     const lagSamples: LagSample[] = [];
     const rawStatuses: Array<{ at: number; states: RouteStateReading[] }> = [];
-    samplers.push(
-      sampleLag(source, progress, [HEALTHY, SICK], LAG_SAMPLE_MS, lagSamples),
-      every(STATUS_SAMPLE_MS, async () => {
-        rawStatuses.push({ at: performance.now(), states: await admin.readStates() });
-      }),
-    );
+    // Stopped by `cleanup` too, before the databases they read are dropped, also when the run fails.
+    const samplers = [
+      sampleLag(source, progress, [HEALTHY, SICK], LAG_SAMPLE_MS, lagSamples, cleanup),
+      every(
+        STATUS_SAMPLE_MS,
+        async () => {
+          rawStatuses.push({ at: performance.now(), states: await admin.readStates() });
+        },
+        cleanup,
+      ),
+    ];
     const schedule = outage(link.proxy, source, t0, options);
     // Awaited below; if the writes fail first, its own failure must not end the process unhandled.
     schedule.catch(() => undefined);
-    const writes = await writePaced({
+    const writes = await writer.run({
       rate: options.rate,
       seconds: options.warmupSeconds + options.downSeconds + options.afterSeconds,
-      writers,
-      write: async (writer, i) => {
-        await insertItem(writer, TABLE, i + 1);
-        probe.committed(TABLE, i + 1);
-      },
+      write: probe.insertItems(TABLE, 1),
     });
     const writesEnd = performance.now();
     const { downAt, upAt, maxSeqAtUp } = await schedule;
-    note(`isolation: ${writes.written} rows written; waiting for both routes to catch up`);
+    note(`isolation: ${writes.count} rows written; waiting for both routes to catch up`);
     const reached = await waitForRoutes(progress, [HEALTHY, SICK], await outboxMaxSeq(source), apps, options.timeoutMs, 'isolation catch-up');
-    const unseen = await probe.waitForAll(10_000);
+    const unseen = await probe.waitForAll({ timeoutMs: 10_000, check: () => assertAlive(apps, 'isolation catch-up') });
     const doneAt = performance.now();
-    await stopAll(samplers);
+    await Promise.all(samplers.map((stop) => stop()));
     const { perGroup, machineBusy, otherCores } = meter.stop();
     await Promise.all(apps.map((app) => app.stop()));
 
@@ -171,7 +167,6 @@ export async function measureIsolation(options: IsolationOptions, cleanup: Clean
       ['no more writes, catching up', writesEnd, doneAt],
     ];
     const phaseOf = (at: number) => bounds.find(([, from, to]) => at >= from && at < to)?.[0] ?? (at < t0 ? 'warm-up' : 'no more writes, catching up');
-    const [letters] = await control.knex.raw('SELECT COUNT(*) AS n FROM tributary_dead_letters WHERE route_id IN (?, ?)', [HEALTHY, SICK]);
     return {
       options: { rate: options.rate, writers: options.writers, warmupSeconds: options.warmupSeconds, downSeconds: options.downSeconds, afterSeconds: options.afterSeconds },
       writes,
@@ -183,7 +178,7 @@ export async function measureIsolation(options: IsolationOptions, cleanup: Clean
         healthyMaxLag: maxLag(lagSamples, HEALTHY, from, to),
         sickMaxLag: maxLag(lagSamples, SICK, from, to),
       })),
-      healthyOverall: probe.stats(),
+      healthyOverall: probe.stats(t0),
       healthyLongestStallSeconds: longestStall(lagSamples, HEALTHY),
       whileDown: advanced(lagSamples, HEALTHY, downAt, upAt),
       // The samples can miss the moment when the route caught up only at the very end; the final wait saw it then.
@@ -197,19 +192,13 @@ export async function measureIsolation(options: IsolationOptions, cleanup: Clean
       })),
       unseen,
       cpu: { perGroup: Object.fromEntries(perGroup), machineBusy, otherCores, seconds: (doneAt - t0) / 1000 },
-      deadLetters: Number((letters as Array<{ n: number }>)[0].n),
+      deadLetters: await countDeadLetters(deployment, [HEALTHY, SICK]),
       verify: { healthy: await compareRows(source, healthy, TABLE), sick: await compareRows(source, sick, TABLE) },
     };
   } catch (error) {
-    for (const app of apps) if (app.output()) note(`--- ${app.name} output:\n${app.output()}`);
+    noteOutputs(apps);
     throw error;
-  } finally {
-    await stopAll(samplers);
   }
-}
-
-async function stopAll(samplers: Array<() => Promise<void>>): Promise<void> {
-  await Promise.all(samplers.splice(0).map((stop) => stop()));
 }
 
 /** A TCP proxy on a free port in front of the PostgreSQL server of `url`; returns it and the URL through it. */

@@ -3,7 +3,7 @@ import { ProgressRepository } from '@tributary/control';
 import { OUTBOX_TABLE } from '@tributary/db';
 import { every } from './periodic';
 import { outboxMaxSeq } from './route-wait';
-import { BenchDatabase } from './support';
+import { BenchDatabase, Cleanup } from './support';
 
 /**
  * Each route's lag as the outside sees it: committed changes in the outbox
@@ -26,8 +26,15 @@ export interface LagSample {
   routes: Map<string, RouteLag>;
 }
 
-/** Samples into `samples` every `everyMs` until the returned function is called. */
-export function sampleLag(source: BenchDatabase, progress: ProgressRepository, routeIds: readonly string[], everyMs: number, samples: LagSample[]): () => Promise<void> {
+/** Samples into `samples` every `everyMs` until the returned function is called (or `cleanup` runs). */
+export function sampleLag(
+  source: BenchDatabase,
+  progress: ProgressRepository,
+  routeIds: readonly string[],
+  everyMs: number,
+  samples: LagSample[],
+  cleanup: Cleanup,
+): () => Promise<void> {
   return every(everyMs, async () => {
     const at = performance.now();
     // Watermarks first: a change committed between the two reads then counts as lag, never the reverse.
@@ -39,7 +46,7 @@ export function sampleLag(source: BenchDatabase, progress: ProgressRepository, r
       routes.set(routeId, { watermark, changes: Math.max(0, maxSeq - watermark), oldestSeconds: await oldestUnapplied(source, watermark) });
     }
     samples.push({ at, maxSeq, routes });
-  });
+  }, cleanup);
 }
 
 /** Age of the first change past `watermark`: one primary-key lookup, the same clock the triggers stamp with. */

@@ -1,13 +1,12 @@
 import { TableSchema } from '@tributary/model';
-import { appEnvironment } from './app-env';
-import { BenchDeployment, cpuGroups, createBenchDeployment } from './deployment';
-import { insertItem, itemsDdl, prng } from './items';
-import { openWriters, PacedRun, writePaced } from './paced-writer';
+import { addPostgresTarget, BenchDeployment, countDeadLetters, cpuGroups, createBenchDeployment, routeToPostgres, tributaryEnv } from './deployment';
+import { itemsDdl, prng } from './items';
+import { PacedRun, PacedWriter } from './paced-writer';
 import { CpuMeter, memoryMiB } from './proc';
 import { RedisReadings } from './redis-info';
 import { assertAlive, waitForRelay } from './route-wait';
 import { tcpConnectionsTo } from './sockets';
-import { AppProcess, Cleanup, note, sleep, startApp } from './support';
+import { AppProcess, Cleanup, note, noteOutputs, sleep, startApp } from './support';
 import { createTargetTables } from './target-tables';
 import { installVisibilityTriggers, LatencyStats, VisibilityProbe } from './visibility-probe';
 
@@ -63,32 +62,26 @@ const SETTLE_MS = 5000;
 
 export async function measureManyRoutes(options: ManyRoutesOptions, cleanup: Cleanup): Promise<ManyRoutesResult> {
   const deployment = await createBenchDeployment(options, cleanup);
-  const { control, source, postgres, sourceId, progress } = deployment;
+  const { source, postgres, sourceId, progress } = deployment;
   const width = String(options.routes).length;
   const tables = Array.from({ length: options.routes }, (_, i) => `t${String(i + 1).padStart(width, '0')}`);
 
   const setupSeconds = await setUpRoutes(deployment, tables);
   const probe = await VisibilityProbe.listen(postgres, cleanup);
-  const writers = await openWriters(source.url, 2, cleanup);
+  const writer = await PacedWriter.open(source.url, 2, cleanup);
 
   const redis = await RedisReadings.open(options.redisUrl, cleanup);
   const clientsBefore = await redis.connectedClients();
-  const env = appEnvironment(deployment, options.redisUrl, options.appEnv);
+  const env = tributaryEnv(deployment, options.redisUrl, options.appEnv);
   const apps: AppProcess[] = [];
   try {
     const started = performance.now();
     apps.push(startApp('relay', env, options.nodeArgs, cleanup), startApp('worker', env, options.nodeArgs, cleanup));
     await waitForRelay(progress, sourceId, apps);
-    // One row in every table: every route has then been fed and applied once (its consumer runs, its table is ensured).
-    await Promise.all(
-      writers.map(async (writer, k) => {
-        for (let i = k; i < tables.length; i += writers.length) {
-          await insertItem(writer, tables[i], 0);
-          probe.committed(tables[i], 0);
-        }
-      }),
-    );
-    const unready = await probe.waitForAll(options.timeoutMs, () => assertAlive(apps, 'the first row of every route'));
+    // One row in every table, as fast as the writers go: every route has then been fed and applied once
+    // (its consumer runs, its table is ensured).
+    await writer.run({ rate: tables.length, seconds: 1, write: (connection, n) => probe.insertItem(connection, tables[n], 0) });
+    const unready = await probe.waitForAll({ timeoutMs: options.timeoutMs, check: () => assertAlive(apps, 'the first row of every route') });
     if (unready > 0) throw new Error(`${unready} of ${tables.length} routes applied nothing within ${options.timeoutMs} ms`);
     const readySeconds = (performance.now() - started) / 1000;
     note(`routes: every route applied its first row ${readySeconds.toFixed(1)} s after start; idle for ${options.idleSeconds} s`);
@@ -116,21 +109,15 @@ export async function measureManyRoutes(options: ManyRoutesOptions, cleanup: Cle
     note(`routes: trickle of ${options.rate} writes/s over ${tables.length} tables for ${options.trickleSeconds} s`);
     const random = prng(10);
     const trickleStarted = performance.now();
-    const writes = await writePaced({
+    const writes = await writer.run({
       rate: options.rate,
       seconds: options.trickleSeconds,
-      writers,
-      write: async (writer, i) => {
-        const table = tables[Math.floor(random() * tables.length)];
-        await insertItem(writer, table, i + 1);
-        probe.committed(table, i + 1);
-      },
+      write: (connection, n) => probe.insertItem(connection, tables[Math.floor(random() * tables.length)], n + 1),
     });
-    const unseen = await probe.waitForAll(60_000, () => assertAlive(apps, 'the trickle'));
+    const unseen = await probe.waitForAll({ timeoutMs: 60_000, check: () => assertAlive(apps, 'the trickle') });
     const peakRssMiB = Object.fromEntries(apps.map((app) => [app.name, memoryMiB(app.pid, 'VmHWM')]));
     await Promise.all(apps.map((app) => app.stop()));
 
-    const [letters] = await control.knex.raw('SELECT COUNT(*) AS n FROM tributary_dead_letters');
     return {
       routes: tables.length,
       setupSeconds,
@@ -138,22 +125,21 @@ export async function measureManyRoutes(options: ManyRoutesOptions, cleanup: Cle
       idle,
       trickle: { writes, latency: probe.stats(trickleStarted), unseen },
       peakRssMiB,
-      deadLetters: Number((letters as Array<{ n: number }>)[0].n),
+      deadLetters: await countDeadLetters(deployment),
     };
   } catch (error) {
-    for (const app of apps) if (app.output()) note(`--- ${app.name} output:\n${app.output()}`);
+    noteOutputs(apps);
     throw error;
   }
 }
 
-/** Runs `work` over `items`, at most `concurrency` at a time. */
 /**
  * The source tables, their capture, one route each, and the target tables
  * with the probe trigger; returns how long each step took (capture is the
  * slow one: each takes the outbox's table lock to install its triggers).
  */
 async function setUpRoutes(deployment: BenchDeployment, tables: readonly string[]): Promise<ManyRoutesResult['setupSeconds']> {
-  const { source, postgres, sourceId, setup } = deployment;
+  const { source, sourceId, setup } = deployment;
   let stepStarted = performance.now();
   const step = () => {
     const seconds = (performance.now() - stepStarted) / 1000;
@@ -169,16 +155,15 @@ async function setUpRoutes(deployment: BenchDeployment, tables: readonly string[
   });
   const captureSeconds = step();
   note(`routes: ${tables.length} tables created in ${tablesSeconds.toFixed(1)} s and captured in ${captureSeconds.toFixed(1)} s`);
-  await setup.addTarget({ id: 'pg', kind: 'postgres', url: postgres.url, options: {} });
-  await inParallel(tables, SETUP_CONCURRENCY, (table) =>
-    setup.addRoute({ id: `r-${table}`, sourceId, table, targetId: 'pg', targetTable: table, enabled: true }),
-  );
+  await addPostgresTarget(deployment, 'pg');
+  await inParallel(tables, SETUP_CONCURRENCY, (table) => routeToPostgres(deployment, { routeId: `r-${table}`, table, targetId: 'pg' }));
   const routesSeconds = step();
-  await createTargetTables(postgres, captured);
-  await installVisibilityTriggers(postgres, tables);
+  await createTargetTables(deployment.postgres, captured);
+  await installVisibilityTriggers(deployment.postgres, tables);
   return { tables: tablesSeconds, capture: captureSeconds, routes: routesSeconds, targets: step() };
 }
 
+/** Runs `work` over `items`, at most `concurrency` at a time. */
 async function inParallel<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<unknown>): Promise<void> {
   let next = 0;
   await Promise.all(

@@ -1,4 +1,4 @@
-import { note, sleep } from './support';
+import { Cleanup, note, sleep } from './support';
 
 /**
  * Runs `sample` every `everyMs` (measured from the start of one run to the
@@ -6,9 +6,11 @@ import { note, sleep } from './support';
  * stop function is called; stop cuts the wait short and waits only for the
  * sample in flight. A failed sample is logged and the loop goes on: a
  * monitor that dies silently would leave a gap that looks like a quiet
- * system.
+ * system. `cleanup` stops it at the latest, before anything it reads that
+ * was made earlier is removed, also when the run fails (stopping twice is
+ * harmless).
  */
-export function every(everyMs: number, sample: () => Promise<void> | void): () => Promise<void> {
+export function every(everyMs: number, sample: () => Promise<void> | void, cleanup: Cleanup): () => Promise<void> {
   let stopped = false;
   let wake: () => void = () => undefined;
   const stopping = new Promise<void>((resolve) => {
@@ -26,9 +28,11 @@ export function every(everyMs: number, sample: () => Promise<void> | void): () =
       if (rest > 0 && !stopped) await Promise.race([sleep(rest), stopping]);
     }
   })();
-  return async () => {
+  const stop = async () => {
     stopped = true;
     wake();
     await loop;
   };
+  cleanup.add('periodic sampling', stop);
+  return stop;
 }

@@ -1,12 +1,10 @@
-import { appEnvironment } from './app-env';
-import { compareRows, cpuGroups, createBenchDeployment, RowComparison } from './deployment';
-import { DrainResult, writeBacklog } from './drain';
-import { itemsDdl } from './items';
+import { addPostgresTarget, captureItems, compareRows, countDeadLetters, cpuGroups, createBenchDeployment, routeToPostgres, RowComparison, tributaryEnv } from './deployment';
+import { DrainResult, insertsForChanges, writeBacklog } from './drain';
 import { every } from './periodic';
 import { CpuMeter, memoryMiB } from './proc';
 import { RedisReadings } from './redis-info';
 import { outboxMaxSeq, waitForRelay, waitForRoutes } from './route-wait';
-import { AppProcess, Cleanup, note, sleep, startApp } from './support';
+import { AppProcess, Cleanup, note, noteOutputs, sleep, startApp } from './support';
 
 /**
  * Redis memory under a backlog (issue #10, invariant 7 "memory is bounded
@@ -49,8 +47,11 @@ export interface RedisMemoryResult {
   /** used_memory before the relay started (the whole server's, other sessions included). */
   baselineBytes: number;
   relayAlone: MemoryPhase & {
-    /** How far the relay had enqueued (its checkpoint) when the worker started. */
-    enqueuedSeq: number;
+    /**
+     * How far the relay had read the outbox (its watermark) when the worker started. What it read is owed
+     * to the routes as seq ranges in its memory; Redis holds at most RELAY_MAX_QUEUE_JOBS range jobs per route.
+     */
+    readSeq: number;
   };
   /** From starting the worker until every route applied everything; CPU seconds per component meanwhile. */
   drain: MemoryPhase & { cpu: Record<string, number>; machineBusy: number; otherCores: number };
@@ -61,28 +62,24 @@ export interface RedisMemoryResult {
 const TABLE = 'items';
 const USED_MEMORY_SAMPLE_MS = 250;
 const KEYS_SAMPLE_MS = 1000;
-/** The drain's backlog writes this many changes per insert (one insert, 2/3 update, 1/12 delete). */
-const CHANGES_PER_INSERT = 1 + 2 / 3 + 1 / 12;
 
 export async function measureRedisMemory(options: RedisMemoryOptions, cleanup: Cleanup): Promise<RedisMemoryResult> {
   const deployment = await createBenchDeployment(options, cleanup);
-  const { control, source, postgres, prefix, sourceId, progress, setup } = deployment;
+  const { source, postgres, prefix, sourceId, progress } = deployment;
   const routeIds = Array.from({ length: options.routes }, (_, i) => `items-r${i + 1}`);
   const targetTable = (routeId: string) => routeId.replace('-', '_');
 
   // Routes before the backlog, as in the drain: a route created later starts at the relay's watermark.
-  await source.knex.raw(itemsDdl(TABLE));
-  await setup.addSource(sourceId, source.url);
-  await setup.captureTable(sourceId, TABLE);
-  await setup.addTarget({ id: 'pg', kind: 'postgres', url: postgres.url, options: {} });
-  for (const id of routeIds) await setup.addRoute({ id, sourceId, table: TABLE, targetId: 'pg', targetTable: targetTable(id), enabled: true });
-  const backlog = await writeBacklog(source, Math.ceil(options.changes / CHANGES_PER_INSERT));
+  await captureItems(deployment, TABLE);
+  await addPostgresTarget(deployment, 'pg');
+  for (const routeId of routeIds) await routeToPostgres(deployment, { routeId, table: TABLE, targetId: 'pg', targetTable: targetTable(routeId) });
+  const backlog = await writeBacklog(source, insertsForChanges(options.changes));
   note(`redis-memory: ${backlog.changes} changes written in ${backlog.writeSeconds.toFixed(1)} s; starting the relay alone`);
 
   const redis = await RedisReadings.open(options.redisUrl, cleanup);
   const memory = new MemoryWatch(redis, prefix, await redis.usedMemory());
-  const stopSampling = memory.start();
-  const env = appEnvironment(deployment, options.redisUrl, options.appEnv);
+  const stopSampling = memory.start(cleanup);
+  const env = tributaryEnv(deployment, options.redisUrl, options.appEnv);
   const apps: AppProcess[] = [];
   try {
     const relayStarted = performance.now();
@@ -91,10 +88,10 @@ export async function measureRedisMemory(options: RedisMemoryOptions, cleanup: C
     await sleep(relayStarted + options.relaySeconds * 1000 - performance.now());
     const relayAlone = {
       ...memory.endPhase(relayStarted, apps),
-      enqueuedSeq: (await progress.loadRelayState(sourceId))?.watermark ?? 0,
+      readSeq: (await progress.loadRelayState(sourceId))?.watermark ?? 0,
     };
 
-    note(`redis-memory: relay enqueued through seq ${relayAlone.enqueuedSeq}; starting the worker`);
+    note(`redis-memory: relay read through seq ${relayAlone.readSeq}; starting the worker`);
     const meter = new CpuMeter(cpuGroups(apps));
     const workerStarted = performance.now();
     apps.push(startApp('worker', env, options.nodeArgs, cleanup));
@@ -105,7 +102,6 @@ export async function measureRedisMemory(options: RedisMemoryOptions, cleanup: C
     await stopSampling();
     await Promise.all(apps.map((app) => app.stop()));
 
-    const [letters] = await control.knex.raw(`SELECT COUNT(*) AS n FROM tributary_dead_letters WHERE route_id IN (${routeIds.map(() => '?').join(', ')})`, routeIds);
     const verify: RedisMemoryResult['verify'] = [];
     for (const id of routeIds) verify.push({ targetTable: targetTable(id), ...(await compareRows(source, postgres, TABLE, targetTable(id))) });
     return {
@@ -114,14 +110,12 @@ export async function measureRedisMemory(options: RedisMemoryOptions, cleanup: C
       baselineBytes: memory.baseline,
       relayAlone,
       drain: { ...drain, cpu: Object.fromEntries(perGroup), machineBusy, otherCores },
-      deadLetters: Number((letters as Array<{ n: number }>)[0].n),
+      deadLetters: await countDeadLetters(deployment, routeIds),
       verify,
     };
   } catch (error) {
-    for (const app of apps) if (app.output()) note(`--- ${app.name} output:\n${app.output()}`);
+    noteOutputs(apps);
     throw error;
-  } finally {
-    await stopSampling();
   }
 }
 
@@ -144,15 +138,23 @@ class MemoryWatch {
     this.last = baseline;
   }
 
-  /** Starts sampling; the returned function stops it. */
-  start(): () => Promise<void> {
-    const stopUsed = every(USED_MEMORY_SAMPLE_MS, async () => {
-      this.last = await this.redis.usedMemory();
-      this.peak = Math.max(this.peak, this.last);
-    });
-    const stopKeys = every(KEYS_SAMPLE_MS, async () => {
-      this.keysPeak = Math.max(this.keysPeak, (await this.redis.keysUnder(this.prefix)).bytes);
-    });
+  /** Starts sampling; the returned function stops it (`cleanup` at the latest). */
+  start(cleanup: Cleanup): () => Promise<void> {
+    const stopUsed = every(
+      USED_MEMORY_SAMPLE_MS,
+      async () => {
+        this.last = await this.redis.usedMemory();
+        this.peak = Math.max(this.peak, this.last);
+      },
+      cleanup,
+    );
+    const stopKeys = every(
+      KEYS_SAMPLE_MS,
+      async () => {
+        this.keysPeak = Math.max(this.keysPeak, (await this.redis.keysUnder(this.prefix)).bytes);
+      },
+      cleanup,
+    );
     return async () => {
       await Promise.all([stopUsed(), stopKeys()]);
     };

@@ -1,6 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import knexFactory, { Knex } from 'knex';
 import { openMysql } from '@tributary/control';
@@ -9,7 +8,9 @@ import { deleteKeysWithPrefix } from '@tributary/queue';
 /**
  * Small helpers for the benchmark. libs/testing has near-identical ones, but
  * it is left out of the build (it is test-only code), so the bench keeps its
- * own few lines instead of pulling the test tree into dist/.
+ * own few lines instead of pulling the test tree into dist/. Files of it that
+ * stand alone (freePort, the TCP proxy) are imported by path instead: the
+ * build then compiles just those.
  */
 
 /** The repository root, from dist/bench/ (compiled) — the apps are started from dist/apps/. */
@@ -29,6 +30,27 @@ export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/** Nearest-rank percentiles and the maximum, in the unit of the values (ms for latencies); NaN for none. */
+export interface Percentiles {
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+export function percentiles(values: ArrayLike<number>): Percentiles {
+  if (values.length === 0) return { p50: Number.NaN, p95: Number.NaN, p99: Number.NaN, max: Number.NaN };
+  const sorted = Float64Array.from(values).sort();
+  const rank = (p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))];
+  return { p50: rank(0.5), p95: rank(0.95), p99: rank(0.99), max: sorted[sorted.length - 1] };
+}
+
+/** Changes per second of a drain after its first applied batch (start-up left out); NaN if that was the end. */
+export function steadyRate(seconds: number, firstProgressAt: number, firstProgressSeq: number, maxSeq: number): number {
+  const steadySeconds = seconds - firstProgressAt;
+  return steadySeconds > 0 ? (maxSeq - firstProgressSeq) / steadySeconds : Number.NaN;
 }
 
 /** Progress notes go to stderr, so stdout carries only the summary. */
@@ -113,7 +135,7 @@ export function cleanRedisPrefix(url: string, prefix: string, cleanup: Cleanup):
   cleanup.add(`redis keys ${prefix}:*`, () => deleteKeysWithPrefix(url, prefix));
 }
 
-/** A compiled Tributary app (dist/apps/<name>/src/main.js) running as a child process. */
+/** A compiled Tributary app (dist/apps/<name>/src/main.js), or another bench script, running as a child process. */
 export interface AppProcess {
   readonly name: string;
   readonly pid: number;
@@ -128,12 +150,17 @@ export type AppName = 'relay' | 'worker' | 'admin' | 'tributary';
 
 /** Starts an app with exactly `env` (plus PATH); `nodeArgs` go before the script (e.g. --cpu-prof). Stopped by `cleanup`. */
 export function startApp(app: AppName, env: Record<string, string>, nodeArgs: readonly string[], cleanup: Cleanup): AppProcess {
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist', 'apps', app, 'src', 'main.js')], {
+  return startScript(app, join(ROOT, 'dist', 'apps', app, 'src', 'main.js'), env, nodeArgs, cleanup);
+}
+
+/** Any compiled script (e.g. the minimal pipeline's, under dist/bench/) as a child process, like startApp. */
+export function startScript(name: string, script: string, env: Record<string, string>, nodeArgs: readonly string[], cleanup: Cleanup): AppProcess {
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, script], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  if (child.pid === undefined) throw new Error(`could not start ${app}`);
+  if (child.pid === undefined) throw new Error(`could not start ${name}`);
   let log = '';
   const keep = (chunk: Buffer) => {
     log = (log + chunk.toString()).slice(-20_000);
@@ -143,7 +170,7 @@ export function startApp(app: AppName, env: Record<string, string>, nodeArgs: re
   const exit = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const isDone = () => child.exitCode !== null || child.signalCode !== null;
   const handle: AppProcess = {
-    name: app,
+    name,
     pid: child.pid,
     output: () => log,
     exited: isDone,
@@ -157,31 +184,11 @@ export function startApp(app: AppName, env: Record<string, string>, nodeArgs: re
       await exit;
     },
   };
-  cleanup.add(`process ${app} (${child.pid})`, () => handle.stop('SIGKILL'));
+  cleanup.add(`process ${name} (${child.pid})`, () => handle.stop('SIGKILL'));
   return handle;
 }
 
-/** Fixed-width text table for the summary: numbers right-aligned (`numeric`), text left-aligned. */
-export function table(headers: readonly string[], rows: ReadonlyArray<readonly string[]>, numeric = true): string {
-  const widths = headers.map((header, i) => Math.max(header.length, ...rows.map((row) => row[i].length)));
-  const align = (cell: string, i: number) => (i > 0 && numeric ? cell.padStart(widths[i]) : cell.padEnd(widths[i]));
-  const line = (cells: readonly string[]) => cells.map(align).join('  ').trimEnd();
-  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
-
-export function formatInt(value: number): string {
-  return Math.round(value).toLocaleString('en-US');
-}
-
-/** A TCP port nobody listens on right now (for an app whose port must be fixed up front, e.g. the admin's). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
+/** Notes what each app logged: after a failure, the likely reason. */
+export function noteOutputs(apps: readonly AppProcess[]): void {
+  for (const app of apps) if (app.output()) note(`--- ${app.name} output:\n${app.output()}`);
 }

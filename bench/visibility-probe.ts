@@ -1,5 +1,7 @@
+import { Connection } from 'mysql2/promise';
 import { Client } from 'pg';
-import { BenchDatabase, Cleanup, note, sleep } from './support';
+import { insertItem } from './items';
+import { BenchDatabase, Cleanup, note, percentiles, Percentiles, sleep } from './support';
 
 /**
  * Commit → visible latency, measured at the target rather than inferred
@@ -14,15 +16,18 @@ import { BenchDatabase, Cleanup, note, sleep } from './support';
  * late); both errors are far below the milliseconds being measured.
  */
 
+/** Channels are per database, so each target database has its own. */
 const CHANNEL = 'bench_visible';
 const FUNCTION = 'bench_visible';
 /** Statements per round trip when instrumenting many tables. */
 const TRIGGERS_PER_STATEMENT = 100;
 
 /**
- * Adds the notifying trigger to target tables (which must have an `id`
- * column). AFTER UPDATE as well: an apply may arrive as an upsert that
- * updates a row a retried batch already wrote.
+ * Adds the notifying trigger to target tables, which must exist and have an
+ * integer `id` (createTargetTables makes Tributary's before the worker
+ * would). AFTER UPDATE as well: an apply may arrive as an upsert that
+ * updates a row a retried batch already wrote. The database is the bench's
+ * own and dropped with everything in it: nothing to undo.
  */
 export async function installVisibilityTriggers(target: BenchDatabase, tables: readonly string[]): Promise<void> {
   // No `?` or `::` in the text: knex would read them as bindings.
@@ -38,44 +43,67 @@ export async function installVisibilityTriggers(target: BenchDatabase, tables: r
   }
 }
 
-export interface LatencyStats {
-  /** Changes committed in the window, and how many of them were seen at the target. */
+/** Latencies (ms) of the changes committed in a window: how many there were, how many were seen, and their percentiles. */
+export interface LatencyStats extends Percentiles {
   committed: number;
   seen: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  max: number;
+}
+
+export interface WaitOptions {
+  /** Give up after this long in all. */
+  timeoutMs: number;
+  /** Give up once nothing new arrived for this long (a stalled pipeline will not deliver the rest). */
+  stallMs?: number;
+  /** Runs on every poll and may throw to stop waiting (e.g. an app died). */
+  check?: () => void;
 }
 
 export class VisibilityProbe {
   private readonly committedAt = new Map<string, number>();
   private readonly seenAt = new Map<string, number>();
+  /** Committed and not seen yet: kept apart so a wait costs nothing per change, whatever the run's size. */
+  private readonly pending = new Set<string>();
 
-  private constructor(private readonly client: Client) {}
+  private constructor() {}
 
-  /** Starts listening on the target database; the listener is closed by `cleanup` (or `close`). */
+  /** Starts listening on the target database; the listener is closed by `cleanup`. */
   static async listen(target: BenchDatabase, cleanup: Cleanup): Promise<VisibilityProbe> {
     const client = new Client({ connectionString: target.url });
-    // The database is dropped with FORCE at cleanup, which cuts this connection: not worth a crash.
+    // The database is dropped WITH (FORCE) at cleanup, which cuts this connection: not worth a crash.
     client.on('error', (error) => note(`visibility listener on ${target.name}: ${error.message}`));
     await client.connect();
-    const probe = new VisibilityProbe(client);
+    const probe = new VisibilityProbe();
     client.on('notification', (message) => {
       // The first arrival is when the row became visible; a later upsert of it says nothing new.
-      if (message.payload && !probe.seenAt.has(message.payload)) probe.seenAt.set(message.payload, performance.now());
+      if (!message.payload || probe.seenAt.has(message.payload)) return;
+      probe.seenAt.set(message.payload, performance.now());
+      probe.pending.delete(message.payload);
     });
     await client.query(`LISTEN ${CHANNEL}`);
-    cleanup.add(`listener on ${target.name}`, () => probe.close());
+    cleanup.add(`listener on ${target.name}`, () => client.end().catch(() => undefined));
     return probe;
   }
 
   /** Call when the source's COMMIT of the row returned. */
   committed(table: string, id: number, at = performance.now()): void {
-    this.committedAt.set(`${table}:${id}`, at);
+    const key = `${table}:${id}`;
+    this.committedAt.set(key, at);
+    // The notification can be handled before the writer's COMMIT callback runs.
+    if (!this.seenAt.has(key)) this.pending.add(key);
   }
 
-  /** Latencies in ms of the changes committed in [from, to) (bench clock; default: all of them). */
+  /** Inserts item `id` into the source's `table` as an application would (insertItem) and notes when its COMMIT returned. */
+  async insertItem(connection: Connection, table: string, id: number): Promise<void> {
+    await insertItem(connection, table, id);
+    this.committed(table, id);
+  }
+
+  /** A PacedWriter write: write n inserts item `firstId + n` into `table`. */
+  insertItems(table: string, firstId: number): (connection: Connection, n: number) => Promise<void> {
+    return (connection, n) => this.insertItem(connection, table, firstId + n);
+  }
+
+  /** Latencies of the changes committed in [from, to) (bench clock; default: all of them). */
   stats(from = Number.NEGATIVE_INFINITY, to = Number.POSITIVE_INFINITY): LatencyStats {
     const latencies: number[] = [];
     let committed = 0;
@@ -83,35 +111,24 @@ export class VisibilityProbe {
       if (at < from || at >= to) continue;
       committed++;
       const seen = this.seenAt.get(key);
-      // A notification can be handled before the writer's COMMIT callback runs: that is "at once".
+      // Seen before the COMMIT callback ran: that is "at once".
       if (seen !== undefined) latencies.push(Math.max(0, seen - at));
     }
     return { committed, seen: latencies.length, ...percentiles(latencies) };
   }
 
-  /**
-   * Waits until every committed change has been seen, or `timeoutMs` passed;
-   * returns how many are still unseen. `check` runs on every poll and may
-   * throw to stop waiting (e.g. an app died).
-   */
-  async waitForAll(timeoutMs: number, check: () => void = () => undefined): Promise<number> {
-    const deadline = performance.now() + timeoutMs;
+  /** Waits until every committed change has been seen, or it gives up (WaitOptions); returns how many are still unseen. */
+  async waitForAll(options: WaitOptions): Promise<number> {
+    const deadline = performance.now() + options.timeoutMs;
+    let unseen = this.pending.size;
+    let lastArrival = performance.now();
     for (;;) {
-      check();
-      const unseen = [...this.committedAt.keys()].filter((key) => !this.seenAt.has(key)).length;
-      if (unseen === 0 || performance.now() > deadline) return unseen;
-      await sleep(100);
+      options.check?.();
+      if (this.pending.size < unseen) lastArrival = performance.now();
+      unseen = this.pending.size;
+      const now = performance.now();
+      if (unseen === 0 || now > deadline || (options.stallMs !== undefined && now - lastArrival > options.stallMs)) return unseen;
+      await sleep(50);
     }
   }
-
-  async close(): Promise<void> {
-    await this.client.end().catch(() => undefined);
-  }
-}
-
-/** Nearest-rank percentiles and the maximum of `values` (NaN when empty). */
-export function percentiles(values: readonly number[]): Pick<LatencyStats, 'p50' | 'p95' | 'p99' | 'max'> {
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = (p: number) => (sorted.length === 0 ? Number.NaN : sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)]);
-  return { p50: rank(0.5), p95: rank(0.95), p99: rank(0.99), max: sorted.length === 0 ? Number.NaN : sorted[sorted.length - 1] };
 }

@@ -22,10 +22,10 @@ const schema = z.object({
   RELAY_HTTP_PORT: port(3001),
   WORKER_HTTP_PORT: port(3002),
 
-  RELAY_BATCH_ROWS: int(5000, 1),
+  RELAY_BATCH_ROWS: int(20_000, 1),
   RELAY_POLL_MIN_MS: int(5),
   RELAY_POLL_MAX_MS: int(200, 1),
-  RELAY_MAX_QUEUE_JOBS: int(50, 1),
+  RELAY_MAX_QUEUE_JOBS: int(2, 1),
   RELAY_HOLE_CLOSE_DELAY_MS: int(50, 1),
   RELAY_HOLE_TIMEOUT_MS: int(15 * 60_000, 1000),
   RELAY_LEADER_RETRY_MS: int(2000, 10),
@@ -55,14 +55,21 @@ export interface TributaryConfig {
   logLevel: Env['LOG_LEVEL'];
   admin: { host: string; port: number; token: string | undefined };
   relay: {
+    /** Outbox row headers (seq, table, origin) read per poll. */
     batchRows: number;
     pollMinMs: number;
     pollMaxMs: number;
+    /**
+     * Unfinished jobs per route queue at which the relay stops adding jobs to
+     * that route (and only that route): what arrives meanwhile goes into its
+     * next job. 2 keeps one job waiting while one is applied.
+     */
     maxQueueJobs: number;
     holeCloseDelayMs: number;
     holeTimeoutMs: number;
     leaderRetryMs: number;
     heartbeatMs: number;
+    /** Rows and bytes at most in one target transaction (and in one dead-letter retry job). */
     jobMaxRows: number;
     jobMaxBytes: number;
   };

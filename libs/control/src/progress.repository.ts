@@ -80,6 +80,19 @@ export class ProgressRepository {
       });
   }
 
+  /**
+   * Moves idle routes' applied watermark up to `watermark` (never down): the
+   * relay's word that each of them has applied everything of its own up to
+   * there. Counts and times of the last apply are left as they are.
+   */
+  async advanceIdleRoutes(routeIds: readonly string[], watermark: number): Promise<void> {
+    if (routeIds.length === 0) return;
+    await this.knex('tributary_route_progress')
+      .whereIn('route_id', [...routeIds])
+      .andWhere('watermark', '<', watermark)
+      .update({ watermark, updated_at: this.knex.fn.now(6) });
+  }
+
   async recordRouteError(routeId: string, message: string): Promise<void> {
     await this.knex('tributary_route_progress')
       .insert({ route_id: routeId, last_error: message, last_error_at: this.knex.fn.now(6) })

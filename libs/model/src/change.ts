@@ -54,3 +54,32 @@ export function copyOrigin(routeId: string): string {
 export function copyRouteOf(origin: string | null): string | null {
   return origin !== null && origin.startsWith(COPY_ORIGIN_PREFIX) ? origin.slice(COPY_ORIGIN_PREFIX.length) : null;
 }
+
+/**
+ * The origin Tributary's own writes carry at a MySQL target named `databaseId`
+ * (invariant 6): the session variable a worker sets there, which that
+ * database's triggers record when it is also a source.
+ */
+export function echoOriginOf(databaseId: string): string {
+  return `tributary:${databaseId}`;
+}
+
+/** What decides whether an outbox row is for a route: its table, where it came from, whom a copy is for. */
+export interface RouteSelector {
+  routeId: string;
+  table: string;
+  /** The route's target's echo origin (echoOriginOf(targetId)): its own writes are never sent back to it. */
+  echoOrigin: string;
+}
+
+/**
+ * True when the outbox row belongs to the route: a change of its table that
+ * did not come from its own target (two-way replication without loops), and
+ * no other route's copy record. The relay and the worker decide with this one
+ * function, so they cannot disagree on what a route's changes are.
+ */
+export function routeWants(row: { table: string; origin: string | null }, route: RouteSelector): boolean {
+  if (row.table !== route.table || row.origin === route.echoOrigin) return false;
+  const copyRoute = copyRouteOf(row.origin);
+  return copyRoute === null || copyRoute === route.routeId;
+}

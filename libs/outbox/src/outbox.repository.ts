@@ -1,6 +1,6 @@
 import { Knex } from 'knex';
 import { OUTBOX_TABLE } from '@tributary/db';
-import { Op, WireChange } from '@tributary/model';
+import { copyOrigin, COPY_ORIGIN_PREFIX, Op, RouteSelector, WireChange } from '@tributary/model';
 
 const COLUMNS = 'seq, table_name, op, pk, before_image, after_image, origin, ts, schema_hash';
 const OUTBOX = '`' + OUTBOX_TABLE + '`';
@@ -15,6 +15,23 @@ interface OutboxRow {
   origin: string | null;
   ts: number;
   schema_hash: string;
+}
+
+/** What the relay needs of an outbox row: where it is, whose it is. Images stay in the outbox until a worker reads them. */
+export interface OutboxHeader {
+  seq: number;
+  table: string;
+  origin: string | null;
+}
+
+/** Ranges per statement when reading rows inside many ranges, to keep the statement small. */
+export const RANGES_PER_QUERY = 500;
+
+/** The rows routeWants keeps, as SQL over (table, echo origin, the route's copy origin): see routeBindings. */
+const ROUTE_ROWS = `table_name = ? AND (origin IS NULL OR (origin <> ? AND (origin NOT LIKE '${COPY_ORIGIN_PREFIX}%' OR origin = ?)))`;
+
+function routeBindings(route: RouteSelector): string[] {
+  return [route.table, route.echoOrigin, copyOrigin(route.routeId)];
 }
 
 /** What a locking probe of a range of missing seqs found. */
@@ -34,13 +51,76 @@ export class OutboxRepository {
     return (rows as OutboxRow[]).map(toWire);
   }
 
-  /** Rows inside the given inclusive ranges (the relay's open holes), in seq order. */
-  async readRanges(ranges: Array<{ from: number; to: number }>): Promise<WireChange[]> {
+  /** Rows inside the given inclusive ranges, in seq order. */
+  async readRanges(ranges: ReadonlyArray<{ from: number; to: number }>): Promise<WireChange[]> {
+    const found: WireChange[] = [];
+    for (let i = 0; i < ranges.length; i += RANGES_PER_QUERY) {
+      const { where, bindings } = inRanges(ranges.slice(i, i + RANGES_PER_QUERY));
+      const [rows] = await this.knex.raw(`SELECT ${COLUMNS} FROM ${OUTBOX} WHERE ${where} ORDER BY seq`, bindings);
+      found.push(...(rows as OutboxRow[]).map(toWire));
+    }
+    return found;
+  }
+
+  /** Headers of the rows past `seq`, in seq order: the relay's read, without the images. */
+  async readHeadersAfter(seq: number, limit: number): Promise<OutboxHeader[]> {
+    const [rows] = await this.knex.raw(`SELECT seq, table_name, origin FROM ${OUTBOX} WHERE seq > ? ORDER BY seq LIMIT ?`, [seq, limit]);
+    return (rows as OutboxRow[]).map(toHeader);
+  }
+
+  /** Headers of the rows inside the given inclusive ranges (holes that may have filled), in seq order. */
+  async readHeaderRanges(ranges: ReadonlyArray<{ from: number; to: number }>): Promise<OutboxHeader[]> {
+    const found: OutboxHeader[] = [];
+    for (let i = 0; i < ranges.length; i += RANGES_PER_QUERY) {
+      const { where, bindings } = inRanges(ranges.slice(i, i + RANGES_PER_QUERY));
+      const [rows] = await this.knex.raw(`SELECT seq, table_name, origin FROM ${OUTBOX} WHERE ${where} ORDER BY seq`, bindings);
+      found.push(...(rows as OutboxRow[]).map(toHeader));
+    }
+    return found;
+  }
+
+  /**
+   * A worker's read: at most `limit` rows of the route's table past
+   * `afterSeq` inside the ascending ranges (at most RANGES_PER_QUERY of
+   * them), in seq order. Echoes of the route's target and other routes' copy
+   * records are left out here already (routeWants decides exactly; this only
+   * saves reading them).
+   */
+  async readRouteChanges(
+    route: RouteSelector,
+    ranges: ReadonlyArray<{ from: number; to: number }>,
+    afterSeq: number,
+    limit: number,
+  ): Promise<WireChange[]> {
     if (ranges.length === 0) return [];
-    const where = ranges.map(() => '(seq BETWEEN ? AND ?)').join(' OR ');
-    const bindings = ranges.flatMap((range) => [range.from, range.to]);
-    const [rows] = await this.knex.raw(`SELECT ${COLUMNS} FROM ${OUTBOX} WHERE ${where} ORDER BY seq`, bindings);
+    if (ranges.length > RANGES_PER_QUERY) throw new Error(`at most ${RANGES_PER_QUERY} ranges per read`);
+    const { where, bindings } = inRanges(ranges);
+    const [rows] = await this.knex.raw(`SELECT ${COLUMNS} FROM ${OUTBOX} WHERE seq > ? AND (${where}) AND ${ROUTE_ROWS} ORDER BY seq LIMIT ?`, [
+      afterSeq,
+      ...bindings,
+      ...routeBindings(route),
+      limit,
+    ]);
     return (rows as OutboxRow[]).map(toWire);
+  }
+
+  /**
+   * How many of the route's changes are past `afterSeq`, counting at most
+   * `cap + 1` (a bounded scan however deep the backlog), and the capture
+   * time (µs) of the lowest-seq one — allocation order, a close enough
+   * stand-in for the oldest — or null when there is none.
+   */
+  async routeBacklog(route: RouteSelector, afterSeq: number, cap: number): Promise<{ count: number; oldestTs: number | null }> {
+    const params = [afterSeq, ...routeBindings(route)];
+    const [counted] = await this.knex.raw(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${OUTBOX} WHERE seq > ? AND ${ROUTE_ROWS} LIMIT ?) AS backlog`, [
+      ...params,
+      cap + 1,
+    ]);
+    const count = Number((counted as Array<{ n: number | string }>)[0].n);
+    if (count === 0) return { count, oldestTs: null };
+    const [oldest] = await this.knex.raw(`SELECT ts FROM ${OUTBOX} WHERE seq > ? AND ${ROUTE_ROWS} ORDER BY seq LIMIT 1`, params);
+    const ts = (oldest as Array<{ ts: number | string }>)[0]?.ts;
+    return { count, oldestTs: ts === undefined ? null : Number(ts) };
   }
 
   /**
@@ -91,6 +171,14 @@ export class OutboxRepository {
 function isLockUnavailable(error: unknown): boolean {
   const errno = (error as { errno?: number }).errno;
   return errno === 1205 || errno === 3572;
+}
+
+function inRanges(ranges: ReadonlyArray<{ from: number; to: number }>): { where: string; bindings: number[] } {
+  return { where: ranges.map(() => '(seq BETWEEN ? AND ?)').join(' OR '), bindings: ranges.flatMap((range) => [range.from, range.to]) };
+}
+
+function toHeader(row: OutboxRow): OutboxHeader {
+  return { seq: Number(row.seq), table: row.table_name, origin: row.origin };
 }
 
 function toWire(row: OutboxRow): WireChange {

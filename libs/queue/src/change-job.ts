@@ -1,38 +1,90 @@
 import { WireChange } from '@tributary/model';
 
-/**
- * The payload of one BullMQ job: a bounded run of one route's changes in seq
- * order (invariant 7: bounded in rows and bytes), or none at all (a
- * heartbeat that only moves the route's watermark).
- */
-export interface ChangeJobData {
-  v: 1;
+/** An inclusive run of outbox seqs. */
+export interface SeqRange {
+  from: number;
+  to: number;
+}
+
+interface RouteJobBase {
   sourceId: string;
   routeId: string;
   table: string;
+}
+
+/**
+ * The relay's job for a route: "your changes are in these seq ranges of the
+ * source outbox". The worker reads them from the outbox itself (the outbox is
+ * the buffer, invariant 1), so a job is a few bytes whatever the backlog, and
+ * everything that arrived while the route was busy lands in one job: group
+ * commit instead of a deep queue of small jobs.
+ *
+ * Ranges are ascending and disjoint. They may hold other tables' rows, echoes
+ * and other routes' copy records; the worker keeps only what `routeWants`.
+ */
+export interface RangeJobData extends RouteJobBase {
+  v: 2;
+  kind: 'range';
+  ranges: SeqRange[];
   /**
-   * Every change of this route with seq <= watermark is in this job or an
-   * earlier one; the worker saves it as the target checkpoint.
+   * Every change of this route with seq <= watermark is in these ranges or
+   * an earlier job's; the worker saves it as the target checkpoint. A job
+   * with no ranges only moves the watermark (a heartbeat).
    */
   watermark: number;
+}
+
+/**
+ * Dead letters retried (enqueued by admin): `retryOf[i]` is the id of the
+ * letter that holds `changes[i]`. Applied with `reapply` (the same seq goes
+ * through again) and never moves the checkpoint (invariant 3).
+ */
+export interface RetryJobData extends RouteJobBase {
+  v: 2;
+  kind: 'retry';
   changes: WireChange[];
-  /**
-   * Set on a dead-letter retry job (enqueued by admin): `retryOf[i]` is the
-   * id of the dead letter that holds `changes[i]`. The worker applies these
-   * changes with `reapply` (the same seq goes through again) and resolves the
-   * letters afterwards. A retry job carries watermark 0: it never moves the
-   * checkpoint (invariant 3).
-   */
+  retryOf: number[];
+}
+
+/**
+ * A person's decision on parked (manual) conflicts of one key, enqueued by
+ * admin: the worker applies `changes` (the latest parked change of the key)
+ * without conflict detection and with `reapply`, writing `row` (target
+ * columns) instead of the change's after image when the action is 'merge',
+ * then marks `conflictIds` resolved. Never moves the checkpoint.
+ */
+export interface ResolutionJobData extends RouteJobBase {
+  v: 2;
+  kind: 'resolution';
+  changes: WireChange[];
+  resolution: { conflictIds: number[]; action: 'apply-source' | 'merge'; row: Record<string, unknown> | null; actor: string };
+}
+
+/**
+ * A job of the first format (changes carried inline), as a relay before
+ * version 2 left it in Redis: still applied after an upgrade, never written.
+ */
+export interface InlineChangesJobData extends RouteJobBase {
+  v: 1;
+  watermark: number;
+  changes: WireChange[];
   retryOf?: number[];
-  /**
-   * Set on a job that carries a person's decision on parked (manual)
-   * conflicts of one key, enqueued by admin: the worker applies `changes`
-   * (the latest parked change of the key) without conflict detection and
-   * with `reapply`, writing `row` (target columns) instead of the change's
-   * after image when the action is 'merge', then marks `conflictIds`
-   * resolved. Watermark 0: it never moves the checkpoint.
-   */
-  resolution?: { conflictIds: number[]; action: 'apply-source' | 'merge'; row: Record<string, unknown> | null; actor: string };
+  resolution?: ResolutionJobData['resolution'];
+}
+
+/** What a route's queue holds: one typed shape per purpose, told apart by `kind`. */
+export type RouteJobData = RangeJobData | RetryJobData | ResolutionJobData;
+
+/** What the worker may find in a queue, including jobs an older relay or admin wrote. */
+export type QueuedJobData = RouteJobData | InlineChangesJobData;
+
+/** Reads a first-format job as the union (a plain change job keeps its watermark). */
+export function upgradeJob(data: QueuedJobData): RouteJobData | (RouteJobBase & { kind: 'changes'; watermark: number; changes: WireChange[] }) {
+  if (data.v === 2) return data;
+  const base = { sourceId: data.sourceId, routeId: data.routeId, table: data.table };
+  if (data.resolution) return { ...base, v: 2, kind: 'resolution', changes: data.changes, resolution: data.resolution };
+  if (data.retryOf && data.retryOf.length > 0) return { ...base, v: 2, kind: 'retry', changes: data.changes, retryOf: data.retryOf };
+  return { ...base, kind: 'changes', watermark: data.watermark, changes: data.changes };
 }
 
 export const CHANGE_JOB_NAME = 'changes';
@@ -42,11 +94,15 @@ export function routeQueueName(routeId: string): string {
   return `route-${routeId}`;
 }
 
-/** Deterministic, so a relay that re-sends after a crash does not add the same run twice while it is queued. */
-export function changeJobId(data: ChangeJobData): string {
-  const { changes } = data;
-  if (changes.length === 0) return `w${data.watermark}`;
-  return `c${changes[0].seq}-${changes[changes.length - 1].seq}-w${data.watermark}`;
+/**
+ * Deterministic, so a relay that re-sends the same ranges while that job is
+ * still queued does not add it twice. (Re-sending after it completed is
+ * harmless either way: apply is idempotent.)
+ */
+export function rangeJobId(data: RangeJobData): string {
+  const { ranges } = data;
+  if (ranges.length === 0) return `w${data.watermark}`;
+  return `s${ranges[0].from}-${ranges[ranges.length - 1].to}-n${ranges.length}-w${data.watermark}`;
 }
 
 /**
@@ -58,7 +114,7 @@ export function retryJobId(letterIds: readonly number[], requestedAt: number, no
   return `r${letterIds[0]}-${letterIds[letterIds.length - 1]}-n${letterIds.length}-t${requestedAt}-${nonce}`;
 }
 
-/** Rough size of a change in a job, to bound job bytes without serialising twice. */
+/** Rough size of a change in memory, to bound a target batch without serialising it. */
 export function wireChangeBytes(change: WireChange): number {
   return 96 + change.table.length + change.pk.length + (change.before?.length ?? 0) + (change.after?.length ?? 0);
 }

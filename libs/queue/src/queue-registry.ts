@@ -1,20 +1,20 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { ChangeJobData, routeQueueName } from './change-job';
+import { QueuedJobData, routeQueueName } from './change-job';
 
 /** One BullMQ queue per route, created on first use and shared by the process. */
 export class QueueRegistry {
-  private readonly queues = new Map<string, Queue<ChangeJobData>>();
+  private readonly queues = new Map<string, Queue<QueuedJobData>>();
 
   constructor(
     private readonly connection: Redis,
     readonly prefix: string,
   ) {}
 
-  queueFor(routeId: string): Queue<ChangeJobData> {
+  queueFor(routeId: string): Queue<QueuedJobData> {
     let queue = this.queues.get(routeId);
     if (!queue) {
-      queue = new Queue<ChangeJobData>(routeQueueName(routeId), {
+      queue = new Queue<QueuedJobData>(routeQueueName(routeId), {
         connection: this.connection,
         prefix: this.prefix,
         defaultJobOptions: {

@@ -1,5 +1,5 @@
 export * from './hole-tracker';
-export * from './job-planner';
+export * from './route-feed';
 export * from './source-relay';
 export * from './relay.service';
 export * from './relay.module';

@@ -101,10 +101,17 @@ describe('SourceRelay (real MariaDB and Redis)', () => {
     );
   }
 
-  /** Every seq the relay has put into route r1's queue, with duplicates. */
+  /** Every outbox seq of table t inside the ranges the relay has put into a route's queue, with duplicates. */
   async function deliveredSeqs(routeId = 'r1'): Promise<number[]> {
     const jobs = await queues.queueFor(routeId).getJobs(['wait', 'active', 'completed', 'delayed']);
-    return jobs.flatMap((job) => job.data.changes.map((change) => change.seq)).sort((a, b) => a - b);
+    const present = await outboxSeqs();
+    return jobs
+      .flatMap((job) => {
+        const data = job.data;
+        if (data.v !== 2 || data.kind !== 'range') throw new Error(`the relay queued a ${data.v === 2 ? data.kind : 'v1'} job`);
+        return present.filter((seq) => data.ranges.some((range) => seq >= range.from && seq <= range.to));
+      })
+      .sort((a, b) => a - b);
   }
 
   async function outboxSeqs(): Promise<number[]> {

@@ -2,11 +2,11 @@ import { TributaryConfig } from '@tributary/config';
 import { Logger } from '@tributary/logger';
 import { CatalogRepository, ProgressRepository, RouteRecord } from '@tributary/control';
 import { Metrics } from '@tributary/metrics';
-import { WireChange } from '@tributary/model';
-import { LeaderLease, LeaseLoop, OutboxRepository } from '@tributary/outbox';
-import { changeJobId, CHANGE_JOB_NAME, ChangeJobData, QueueRegistry, RedisLossDetector } from '@tributary/queue';
+import { echoOriginOf, RouteSelector, routeWants } from '@tributary/model';
+import { LeaderLease, LeaseLoop, OutboxHeader, OutboxRepository } from '@tributary/outbox';
+import { CHANGE_JOB_NAME, QueueRegistry, RangeJobData, rangeJobId, RedisLossDetector } from '@tributary/queue';
 import { Hole, HoleTracker, parseHoles, Range } from './hole-tracker';
-import { planJobs, RouteFeed } from './job-planner';
+import { RouteFeed, routeRuns } from './route-feed';
 
 /** The relay's slice of the config, plus the outbox housekeeping it runs. */
 export type SourceRelaySettings = TributaryConfig['relay'] & {
@@ -32,8 +32,10 @@ export interface SourceRelayDeps {
 
 /** Probes per cycle: enough for steady load; more holes wait for the next cycle. */
 const PROBES_PER_CYCLE = 32;
-/** Ranges per fill query, to keep the statement small. */
-const FILL_RANGES_PER_QUERY = 500;
+/** How often the shared read position is saved at most (see Leadership.checkpoint). */
+const CHECKPOINT_EVERY_MS = 200;
+/** How often a polling relay checks that it still leads and that Redis kept its data. */
+const LIVENESS_CHECK_MS = 100;
 /** Ids closed by timeout that are still watched for a late commit. */
 const MAX_SUSPECTS = 10_000;
 
@@ -41,9 +43,12 @@ const MAX_SUSPECTS = 10_000;
 class DeposedError extends Error {}
 
 /**
- * The relay of one source: while it holds the leader lease it reads committed
- * outbox rows in seq order, turns them into route jobs and moves its fenced
- * checkpoint only after the jobs are in Redis (invariants 1, 2, 3, 7).
+ * The relay of one source: while it holds the leader lease it reads the
+ * headers of committed outbox rows once for all routes (never skipping one,
+ * invariant 2), keeps per route the seq ranges it owes, and hands each route
+ * its ranges in one job whenever the route's queue has room (invariants 1, 7).
+ * A route's durable position is its target's checkpoint; the relay rebuilds
+ * what a route is owed from it whenever it starts leading or Redis lost data.
  */
 export class SourceRelay {
   private readonly loop: LeaseLoop;
@@ -74,13 +79,15 @@ class Leadership {
   private high = 0;
   private tracker!: HoleTracker;
   private suspects: Array<Range & { closedAt: number }> = [];
-  private routes: RouteFeed[] = [];
+  /** The fed (enabled) routes, each with its own pending ranges. */
+  private readonly feeds = new Map<string, RouteFeed>();
+  private feedsByTable = new Map<string, RouteFeed[]>();
   /** Every route of the source, fed or paused: the purge must wait for all of them. */
   private allRouteIds: string[] = [];
   private routesLoadedAt = 0;
-  private readonly sentWatermark = new Map<string, number>();
-  private readonly heartbeatAt = new Map<string, number>();
   private lastPurgeAt = 0;
+  private lastCheckpointAt = 0;
+  private checkedAt = 0;
   private idleMs = 0;
   /** The last checkpoint written, to skip identical writes. */
   private savedState = '';
@@ -92,7 +99,7 @@ class Leadership {
   ) {}
 
   async lead(): Promise<void> {
-    const { progress, sourceId, leaderId, logger, lossDetector, settings } = this.deps;
+    const { progress, sourceId, leaderId, logger, lossDetector, metrics, settings } = this.deps;
     const state = await progress.claimRelayState(sourceId, leaderId, 0);
     this.epoch = state.epoch;
     this.watermark = state.watermark;
@@ -102,9 +109,15 @@ class Leadership {
       timeoutMs: settings.holeTimeoutMs,
     });
     logger.info({ epoch: this.epoch, watermark: this.watermark, high: this.high, holes: this.tracker.size() }, 'relay leads source');
-    // Redis may have lost its data while no relay was running: rewind unless our marker is still there.
-    if (!(await lossDetector.isMarked(sourceId))) await this.rewind('no marker in Redis at start (first start, or Redis lost its data)', 'info');
-    else await this.catchUpIdleRoutes();
+    // Every route starts from what it durably applied (its feed's resetFrom), so whatever a
+    // previous leader read but had not yet handed to a slow route is owed again.
+    await this.refreshRoutes(true);
+    if (!(await lossDetector.isMarked(sourceId))) {
+      // Redis may have lost its data while no relay ran: the feeds already start from the checkpoints.
+      logger.info('no marker in Redis at start (first start, or Redis lost its data); routes re-read from their checkpoints');
+      await lossDetector.mark(sourceId, this.epoch);
+      metrics.redisRewinds.inc({ source: sourceId });
+    }
 
     while (!this.stopped()) {
       try {
@@ -125,44 +138,46 @@ class Leadership {
   private async cycle(): Promise<boolean> {
     const { outbox, lease, lossDetector, metrics, sourceId, settings } = this.deps;
     const endTimer = metrics.pollDuration.startTimer({ source: sourceId });
-    if (!(await lease.isHeld())) throw new DeposedError('leader lock lost');
-    if (!(await lossDetector.isMarked(sourceId))) await this.rewind('Redis marker vanished (restart without persistence or FLUSHALL)');
-    await this.refreshRoutes();
-    if (await this.backlogged()) {
-      endTimer();
-      return false;
-    }
-
     const now = Date.now();
-    const delivered: WireChange[] = [];
-    // 1. Holes that filled since the last cycle (the common case: a slower commit).
-    delivered.push(...(await this.readHoles(this.tracker.ranges())));
-    this.tracker.fill(delivered.map((change) => change.seq));
+    // Leadership and Redis are asked about every LIVENESS_CHECK_MS, not every poll: a busy relay
+    // polls hundreds of times a second. A deposed relay can at most add jobs a moment longer,
+    // which apply skips (invariant 4); the fenced checkpoint refuses it at once.
+    if (now - this.checkedAt >= LIVENESS_CHECK_MS) {
+      if (!(await lease.isHeld())) throw new DeposedError('leader lock lost');
+      if (!(await lossDetector.isMarked(sourceId))) await this.rewind('Redis marker vanished (restart without persistence or FLUSHALL)');
+      this.checkedAt = now;
+    }
+    await this.refreshRoutes();
 
-    // 2. New rows past the highest seq read.
-    const fresh = await outbox.readAfter(this.high, settings.batchRows);
-    this.tracker.noteRead(this.high, fresh.map((change) => change.seq), now);
+    // 1. Holes that filled since the last cycle (the common case: a slower commit).
+    const filled = await outbox.readHeaderRanges(this.tracker.ranges());
+    this.tracker.fill(filled.map((header) => header.seq));
+
+    // 2. New rows past the highest seq read: headers only, the workers read the images.
+    const fresh = await outbox.readHeadersAfter(this.high, settings.batchRows);
+    this.tracker.noteRead(this.high, fresh.map((header) => header.seq), now);
     if (fresh.length > 0) this.high = fresh[fresh.length - 1].seq;
-    delivered.push(...fresh);
 
     // 3. Decide old holes exactly with locking probes.
     for (const hole of this.tracker.dueForProbe(now, PROBES_PER_CYCLE)) {
       const outcome = this.tracker.recordProbe(hole, await outbox.probe(hole.from, hole.to), Date.now());
       if (outcome === 'closed') {
         metrics.holesClosed.inc({ source: sourceId, how: 'exact' }, hole.to - hole.from + 1);
+        for (const feed of this.feeds.values()) feed.closeGap(hole.from, hole.to);
         this.deps.logger.debug({ from: hole.from, to: hole.to }, 'hole closed: its transaction rolled back');
       }
     }
     // 4. The last resort, and a watch for commits that arrive after it.
     this.expireHoles(now);
-    delivered.push(...(await this.lateCommits(now)));
+    const late = await this.lateCommits(now);
 
-    delivered.sort((a, b) => a.seq - b.seq);
-    for (const change of delivered) metrics.changesCaptured.inc({ source: sourceId, table: change.table });
+    this.feedFresh(fresh);
+    this.feedSingles([...filled, ...late]);
+    countCaptured(metrics, sourceId, [fresh, filled, late]);
     const watermarkBefore = this.watermark;
     this.watermark = Math.max(this.watermark, this.tracker.watermark(this.high));
-    const enqueued = await this.enqueue(delivered, watermarkBefore, now);
-    await this.checkpoint();
+    const sent = await this.dispatch(now);
+    await this.checkpoint(now);
     metrics.openHoles.set({ source: sourceId }, this.tracker.size());
     metrics.relayPosition.set({ source: sourceId, kind: 'high' }, this.high);
     metrics.relayPosition.set({ source: sourceId, kind: 'watermark' }, this.watermark);
@@ -171,15 +186,27 @@ class Leadership {
       await this.purge(now).catch((error) => this.deps.logger.error({ err: error }, 'outbox purge failed; will retry'));
     }
     endTimer();
-    return delivered.length > 0 || enqueued > 0 || this.watermark !== watermarkBefore;
+    return fresh.length > 0 || filled.length > 0 || late.length > 0 || sent > 0 || this.watermark !== watermarkBefore;
   }
 
-  private async readHoles(ranges: Range[]): Promise<WireChange[]> {
-    const found: WireChange[] = [];
-    for (let i = 0; i < ranges.length; i += FILL_RANGES_PER_QUERY) {
-      found.push(...(await this.deps.outbox.readRanges(ranges.slice(i, i + FILL_RANGES_PER_QUERY))));
+  /** A contiguous read: each route gets its runs (never spanning a hole). */
+  private feedFresh(headers: readonly OutboxHeader[]): void {
+    if (headers.length === 0) return;
+    for (const [table, feeds] of this.feedsByTable) {
+      if (!headers.some((header) => header.table === table)) continue;
+      for (const feed of feeds) {
+        for (const run of routeRuns(headers, feed.route)) feed.add(run);
+      }
     }
-    return found;
+  }
+
+  /** Rows found inside holes: each one is owed to the routes that want it. */
+  private feedSingles(headers: readonly OutboxHeader[]): void {
+    for (const header of headers) {
+      for (const feed of this.feedsByTable.get(header.table) ?? []) {
+        if (routeWants(header, feed.route)) feed.add({ from: header.seq, to: header.seq });
+      }
+    }
   }
 
   private expireHoles(now: number): void {
@@ -198,53 +225,87 @@ class Leadership {
   }
 
   /** Rows that committed inside a hole already closed by timeout: delivered late, never dropped. */
-  private async lateCommits(now: number): Promise<WireChange[]> {
+  private async lateCommits(now: number): Promise<OutboxHeader[]> {
     if (this.suspects.length === 0) return [];
-    const late = await this.readHoles(this.suspects);
+    const late = await this.deps.outbox.readHeaderRanges(this.suspects);
     if (late.length === 0) return [];
-    const seqs = new Set(late.map((change) => change.seq));
+    const seqs = new Set(late.map((header) => header.seq));
     this.suspects = this.suspects.flatMap((suspect) => splitAround(suspect, seqs));
     this.deps.metrics.lateCommits.inc({ source: this.deps.sourceId }, late.length);
-    for (const change of late) {
-      this.deps.logger.error({ seq: change.seq, table: change.table, at: now }, 'late commit inside a hole closed by timeout; delivered now');
+    for (const header of late) {
+      this.deps.logger.error({ seq: header.seq, table: header.table, at: now }, 'late commit inside a hole closed by timeout; delivered now');
     }
     return late;
   }
 
-  private async enqueue(changes: WireChange[], watermarkBefore: number, now: number): Promise<number> {
+  /**
+   * Hands each route what it is owed, in one job, if its queue has room
+   * (invariant 7: the outbox is the buffer). A route whose queue is full —
+   * its target slow, down or paused at the worker — keeps its ranges and
+   * holds back no other route; by the time it has room they have grown into
+   * one larger job: group commit instead of queue depth. Routes with nothing
+   * owed are moved on without a job (advanceIdle).
+   */
+  private async dispatch(now: number): Promise<number> {
     const { queues, metrics, settings, sourceId } = this.deps;
-    const heartbeat = new Set<string>();
-    for (const route of this.routes) {
-      const sent = this.sentWatermark.get(route.routeId) ?? -1;
-      const last = this.heartbeatAt.get(route.routeId) ?? 0;
-      if (this.watermark > sent && now - last >= settings.heartbeatMs) heartbeat.add(route.routeId);
+    const owed: RouteFeed[] = [];
+    const idle: RouteFeed[] = [];
+    for (const feed of this.feeds.values()) {
+      if (feed.hasPending()) owed.push(feed);
+      else if (this.watermark > feed.sentWatermark && now - feed.lastSentAt >= settings.heartbeatMs) idle.push(feed);
     }
-    const jobs = planJobs({
-      sourceId,
-      changes,
-      routes: this.routes,
-      watermarkBefore,
-      watermarkAfter: this.watermark,
-      heartbeat,
-      maxRows: settings.jobMaxRows,
-      maxBytes: settings.jobMaxBytes,
-    });
-    const byRoute = new Map<string, ChangeJobData[]>();
-    for (const job of jobs) byRoute.set(job.routeId, [...(byRoute.get(job.routeId) ?? []), job]);
-    for (const [routeId, routeJobs] of byRoute) {
-      await queues
-        .queueFor(routeId)
-        .addBulk(routeJobs.map((data) => ({ name: CHANGE_JOB_NAME, data, opts: { jobId: changeJobId(data) } })));
-      const count = routeJobs.reduce((sum, job) => sum + job.changes.length, 0);
-      if (count > 0) metrics.changesRelayed.inc({ route: routeId }, count);
-      this.sentWatermark.set(routeId, routeJobs[routeJobs.length - 1].watermark);
-      this.heartbeatAt.set(routeId, now);
-    }
-    return jobs.length;
+    if (owed.length === 0 && idle.length === 0) return 0;
+    // One round trip for every route asked about (ioredis pipelines concurrent commands on its connection).
+    const backlogs = await Promise.all([...owed, ...idle].map((feed) => queues.backlog(feed.routeId)));
+    const ready = owed.filter((_, i) => backlogs[i] < settings.maxQueueJobs);
+    const drained = idle.filter((_, i) => backlogs[owed.length + i] === 0);
+    await Promise.all(
+      ready.map(async (feed) => {
+        const ranges = [...feed.ranges()];
+        const data: RangeJobData = { v: 2, kind: 'range', sourceId, routeId: feed.routeId, table: feed.route.table, ranges, watermark: this.watermark };
+        await queues.queueFor(feed.routeId).add(CHANGE_JOB_NAME, data, { jobId: rangeJobId(data) });
+        // Taken only once the job is in Redis: a failed add leaves the ranges owed.
+        feed.take();
+        feed.sentWatermark = this.watermark;
+        feed.lastSentAt = now;
+        const span = ranges.reduce((sum, range) => sum + range.to - range.from + 1, 0);
+        metrics.changesRelayed.inc({ route: feed.routeId }, span);
+      }),
+    );
+    await this.advanceIdle(drained, now);
+    for (const feed of idle) feed.lastSentAt = now;
+    return ready.length;
   }
 
-  /** Invariant 3: saved after the jobs are in Redis; fenced by epoch so a deposed relay cannot write. */
-  private async checkpoint(): Promise<void> {
+  /**
+   * Routes with nothing owed and an empty queue have applied every change of
+   * theirs at or below the relay's watermark: every one was in a job, and
+   * every job is done. Their progress moves there in one statement, so the
+   * purge and a restart need not wait for them, and an idle route costs no
+   * job and no target transaction. (The target's own checkpoint stays where
+   * their last change left it; the worker only uses it as a floor.)
+   */
+  private async advanceIdle(feeds: RouteFeed[], now: number): Promise<void> {
+    if (feeds.length === 0) return;
+    await this.deps.progress.advanceIdleRoutes(
+      feeds.map((feed) => feed.routeId),
+      this.watermark,
+    );
+    for (const feed of feeds) {
+      feed.sentWatermark = this.watermark;
+      feed.lastSentAt = now;
+    }
+  }
+
+  /**
+   * Saves the shared read position (watermark, high, holes), fenced by epoch
+   * so a deposed relay cannot write. What each route is owed is not in it:
+   * a new leader rebuilds that from the routes' applied checkpoints, so this
+   * may lag the truth by a moment (a re-read is harmless, invariant 4) and is
+   * written at most every CHECKPOINT_EVERY_MS.
+   */
+  private async checkpoint(now: number): Promise<void> {
+    if (now - this.lastCheckpointAt < CHECKPOINT_EVERY_MS) return;
     const state = {
       watermark: this.watermark,
       high: this.high,
@@ -257,85 +318,57 @@ class Leadership {
     const saved = await this.deps.progress.saveRelayState(this.deps.sourceId, this.epoch, state);
     if (!saved) throw new DeposedError('another relay took over (epoch moved)');
     this.savedState = fingerprint;
+    this.lastCheckpointAt = now;
   }
 
-  /** Every route's jobs are in Redis only; if they are gone, re-send from what the targets durably applied. */
-  private async rewind(reason: string, level: 'info' | 'warn' = 'warn'): Promise<void> {
-    const { progress, lossDetector, metrics, sourceId, logger } = this.deps;
-    await this.refreshRoutes(true);
-    const applied = await progress.listProgress(this.routes.map((route) => route.routeId));
-    const floor = Math.min(this.watermark, ...applied.map((route) => route.watermark));
-    logger[level]({ reason, from: floor, previousWatermark: this.watermark, previousHigh: this.high }, 'relay re-sends from the route checkpoints');
-    await this.rereadFrom(floor);
+  /** Every route's jobs are in Redis only; if they are gone, each route starts again from what its target durably applied. */
+  private async rewind(reason: string): Promise<void> {
+    const { lossDetector, metrics, sourceId, logger } = this.deps;
+    logger.warn({ reason, watermark: this.watermark, high: this.high }, 'routes re-read from their checkpoints');
+    await this.resetFeeds([...this.feeds.values()]);
     await lossDetector.mark(sourceId, this.epoch);
     metrics.redisRewinds.inc({ source: sourceId });
   }
 
+  /**
+   * Follows the route list. A route that appears (created, resumed, or every
+   * route when this relay starts leading) starts from its own applied
+   * checkpoint; the others are not touched. Paused routes are not fed: their
+   * rows wait in the outbox (the purge waits for them) and they catch up on resume.
+   */
   private async refreshRoutes(force = false): Promise<void> {
     const { catalog, sourceId, settings } = this.deps;
     if (!force && Date.now() - this.routesLoadedAt < settings.configRefreshMs) return;
     const routes: RouteRecord[] = await catalog.listRoutes({ sourceId });
-    const feedKey = (route: { routeId: string; table: string }) => `${route.routeId}\u0000${route.table}`;
-    const known = new Set(this.routes.map(feedKey));
-    const firstLoad = this.routesLoadedAt === 0;
-    // Paused routes are not fed: their queues would fill and stall every other
-    // route of the source. A resumed route shows up as new and catches up from
-    // its own checkpoint (the outbox keeps its rows: purge waits for it).
     this.allRouteIds = routes.map((route) => route.id);
-    this.routes = routes
-      .filter((route) => route.enabled)
-      .map((route) => ({ routeId: route.id, table: route.table, echoOrigin: `tributary:${route.targetId}` }));
+    const wanted = new Map<string, RouteSelector>();
+    for (const route of routes.filter((r) => r.enabled)) {
+      wanted.set(route.id, { routeId: route.id, table: route.table, echoOrigin: echoOriginOf(route.targetId) });
+    }
+    const joined: RouteFeed[] = [];
+    for (const [routeId, feed] of this.feeds) {
+      const selector = wanted.get(routeId);
+      if (!selector || !sameSelector(selector, feed.route)) this.feeds.delete(routeId);
+    }
+    for (const [routeId, selector] of wanted) {
+      if (this.feeds.has(routeId)) continue;
+      const feed = new RouteFeed(selector);
+      this.feeds.set(routeId, feed);
+      joined.push(feed);
+    }
+    this.feedsByTable = new Map();
+    for (const feed of this.feeds.values()) this.feedsByTable.set(feed.route.table, [...(this.feedsByTable.get(feed.route.table) ?? []), feed]);
     this.routesLoadedAt = Date.now();
-    const added = firstLoad ? [] : this.routes.filter((route) => !known.has(feedKey(route)));
-    if (added.length > 0) await this.catchUp(added.map((route) => route.routeId));
+    if (joined.length > 0) await this.resetFeeds(joined);
   }
 
-  /**
-   * A route created or resumed while this relay leads starts at its own
-   * checkpoint, but rows read since went out to the other routes only.
-   * Re-read from the route's checkpoint so it gets them (invariant 2); the
-   * other routes get those changes again and apply skips them (invariant 4).
-   * Saved at once, so a relay that takes over re-reads too.
-   */
-  private async catchUp(routeIds: string[]): Promise<void> {
-    const starts = await this.deps.progress.listProgress(routeIds);
-    if (starts.length === 0) return;
-    // Never above the watermark: every hole is above it, so re-reading from there finds them all again.
-    const floor = Math.min(this.watermark, ...starts.map((start) => start.watermark));
-    if (floor >= this.high) return;
-    this.deps.logger.info({ routes: routeIds, from: floor, previousWatermark: this.watermark, previousHigh: this.high }, 'relay re-reads for routes that joined');
-    await this.rereadFrom(floor);
-  }
-
-  /**
-   * A route resumed while no relay led this source was never seen joining:
-   * any fed route with an empty queue whose checkpoint is behind ours may
-   * have missed changes. Re-reading for it is always safe, at worst redundant.
-   */
-  private async catchUpIdleRoutes(): Promise<void> {
-    await this.refreshRoutes(true);
-    const idle: string[] = [];
-    for (const route of this.routes) {
-      if ((await this.deps.queues.backlog(route.routeId)) === 0) idle.push(route.routeId);
-    }
-    if (idle.length > 0) await this.catchUp(idle);
-  }
-
-  /** Reads again from `floor` (at or below the watermark, so every hole is found again) and saves that at once. */
-  private async rereadFrom(floor: number): Promise<void> {
-    this.watermark = floor;
-    this.high = floor;
-    this.tracker = new HoleTracker([], { closeDelayMs: this.deps.settings.holeCloseDelayMs, timeoutMs: this.deps.settings.holeTimeoutMs });
-    this.sentWatermark.clear();
-    await this.checkpoint();
-  }
-
-  /** Invariant 7: the outbox is the buffer; stop reading while any route's queue is deep. */
-  private async backlogged(): Promise<boolean> {
-    for (const route of this.routes) {
-      if ((await this.deps.queues.backlog(route.routeId)) >= this.deps.settings.maxQueueJobs) return true;
-    }
-    return false;
+  /** Each feed owes again everything above its route's applied watermark (a route without progress starts at the relay's). */
+  private async resetFeeds(feeds: RouteFeed[]): Promise<void> {
+    if (feeds.length === 0) return;
+    const applied = new Map((await this.deps.progress.listProgress(feeds.map((feed) => feed.routeId))).map((p) => [p.routeId, p.watermark]));
+    const holes = this.tracker.ranges();
+    for (const feed of feeds) feed.resetFrom(applied.get(feed.routeId) ?? this.watermark, this.high, holes);
+    this.deps.logger.debug({ routes: feeds.map((feed) => feed.routeId), high: this.high }, 'routes start from their applied checkpoints');
   }
 
   /** Deletes outbox rows every route has applied, older than the retention window, in small chunks. */
@@ -351,6 +384,17 @@ class Leadership {
       if (deleted < settings.purgeChunkRows) break;
     }
   }
+}
+
+function sameSelector(a: RouteSelector, b: RouteSelector): boolean {
+  return a.routeId === b.routeId && a.table === b.table && a.echoOrigin === b.echoOrigin;
+}
+
+/** Counted per table and read, not per row: a busy relay reads thousands of rows a cycle. */
+function countCaptured(metrics: Metrics, sourceId: string, reads: ReadonlyArray<readonly OutboxHeader[]>): void {
+  const perTable = new Map<string, number>();
+  for (const read of reads) for (const header of read) perTable.set(header.table, (perTable.get(header.table) ?? 0) + 1);
+  for (const [table, count] of perTable) metrics.changesCaptured.inc({ source: sourceId, table }, count);
 }
 
 function splitAround<T extends Range>(range: T, remove: Set<number>): T[] {

@@ -1,5 +1,5 @@
 import { RetryOutcome } from '@tributary/control';
-import { ChangeJobData } from '@tributary/queue';
+import { RetryJobData } from '@tributary/queue';
 
 /** How one retried dead letter ended. */
 export type RetryResult = 'applied' | 'superseded' | 'refused';
@@ -13,8 +13,8 @@ export interface LetterOutcome extends RetryOutcome {
  * Pairs a retry job's letters (`retryOf[i]` holds `changes[i]`) with what the
  * target did to each change, and the note the letter keeps as its record.
  */
-export function retryOutcomes(data: ChangeJobData, refused: ReadonlySet<number>, superseded: ReadonlySet<number>): LetterOutcome[] {
-  const ids = data.retryOf ?? [];
+export function retryOutcomes(data: Pick<RetryJobData, 'changes' | 'retryOf'>, refused: ReadonlySet<number>, superseded: ReadonlySet<number>): LetterOutcome[] {
+  const ids = data.retryOf;
   return data.changes.flatMap((change, i) => {
     const id = ids[i];
     if (id === undefined) return [];

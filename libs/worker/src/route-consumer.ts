@@ -3,17 +3,63 @@ import { Redis } from 'ioredis';
 import { ConflictRepository, DeadLetterRepository, ProgressRepository, RouteRecord, TargetRecord } from '@tributary/control';
 import { Logger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
-import { copyRouteOf, Row, TableSchema, WireChange } from '@tributary/model';
-import { ChangeJobData, QueueRegistry, routeQueueName } from '@tributary/queue';
+import { copyRouteOf, echoOriginOf, Row, TableSchema, WireChange } from '@tributary/model';
+import { QueuedJobData, QueueRegistry, RangeJobData, ResolutionJobData, RetryJobData, routeQueueName, upgradeJob, wireChangeBytes } from '@tributary/queue';
 import { changeDependentColumns, ConflictPolicyError, parseConflictPolicy, RouteMapping } from '@tributary/replication';
-import { ApplyHooks, RejectedChange, RowChange } from '@tributary/targets';
+import { ApplyHooks, RejectedChange, RowChange, TargetTableSpec } from '@tributary/targets';
 import { decodeChanges } from './change-decoder';
+import { RangeReader } from './range-reader';
 import { conflictSignature, ConflictSetup, resolveConflicts } from './conflict-resolver';
 import { CustomResolverLoader } from './custom-resolvers';
 import { retryOutcomes } from './retry-outcomes';
 import { RouteConfigError, routeConfigVersion, RoutePlan, routePlan } from './route-plan';
 import { SchemaCache } from './schema-cache';
+import { SourceOutboxes } from './source-outboxes';
 import { TargetPool } from './target-pool';
+
+/** Changes applied in one target transaction, with where the route's checkpoint may move. */
+interface Batch {
+  sourceId: string;
+  table: string;
+  changes: WireChange[];
+  /** The checkpoint this batch may claim (0: it moves nothing, e.g. a retry). */
+  watermark: number;
+  /** A dead-letter retry or a person's decision: the same seq may go through again. */
+  retryOf?: number[];
+  resolution?: ResolutionJobData['resolution'];
+}
+
+/** A batch decoded, filtered and mapped, one entry per schema run, ready for the target. */
+interface PreparedBatch {
+  data: Batch;
+  /** The route's configuration the batch was prepared with (a refresh meanwhile must not mix two). */
+  route: RouteRecord;
+  reapply: boolean;
+  undecodable: Array<{ wire: WireChange; reason: string }>;
+  runs: Array<{
+    plan: RoutePlan | null;
+    spec: TargetTableSpec | null;
+    schema: TableSchema | null;
+    ensureKey: string;
+    changes: RowChange[];
+    wireBySeq: Map<number, WireChange>;
+  }>;
+  filtered: number;
+}
+
+/** The batches of one read of a range job. */
+interface PreparedChunk {
+  batches: PreparedBatch[];
+  done: boolean;
+}
+
+/** What the target did with a batch. */
+interface WriteOutcome {
+  applied: number;
+  skipped: number;
+  refused: number[];
+  superseded: number[];
+}
 
 export interface RouteConsumerDeps {
   connection: Redis;
@@ -21,6 +67,7 @@ export interface RouteConsumerDeps {
   queues: QueueRegistry;
   schemas: SchemaCache;
   targets: TargetPool;
+  outboxes: SourceOutboxes;
   progress: ProgressRepository;
   deadLetters: DeadLetterRepository;
   conflicts: ConflictRepository;
@@ -29,17 +76,27 @@ export interface RouteConsumerDeps {
   logger: Logger;
   retryMinMs: number;
   retryMaxMs: number;
+  /** Rows and bytes at most in one target transaction (invariant 7). */
+  batchRows: number;
+  batchBytes: number;
 }
 
 /**
- * Applies one route's jobs in order (concurrency 1: invariant 5), each job's
- * changes in one target transaction with the checkpoint (invariant 3).
+ * Applies one route's jobs in order (concurrency 1: invariant 5). A range job
+ * is read from the source outbox in bounded chunks, each applied in one
+ * target transaction with the checkpoint it covers (invariant 3); the next
+ * chunk is read while the current one commits.
  * A failing target never skips a change: the job goes back to the head of
  * the queue and the route waits with growing backoff (lag grows, nothing is
  * lost). Only rows the target refuses for good become dead letters.
  */
 export class RouteConsumer {
-  private readonly worker: Worker<ChangeJobData>;
+  private readonly worker: Worker<QueuedJobData>;
+  /** The control-schema progress write in flight (recordInBackground); never rejects, its failure is kept below. */
+  private recording: Promise<void> = Promise.resolve();
+  private recordingError: unknown = null;
+  /** The target's checkpoint as last seen or written (null: read it first); only moves forward. */
+  private applied: number | null = null;
   private failures = 0;
   private readonly logger: Logger;
   /** Tables ensured, by schema hash and route configuration (a changed mapping ensures again). */
@@ -54,7 +111,7 @@ export class RouteConsumer {
     private readonly deps: RouteConsumerDeps,
   ) {
     this.logger = deps.logger.child({ route: route.id, component: 'worker' });
-    this.worker = new Worker<ChangeJobData>(routeQueueName(route.id), (job) => this.process(job), {
+    this.worker = new Worker<QueuedJobData>(routeQueueName(route.id), (job) => this.process(job), {
       connection: deps.connection,
       prefix: deps.prefix,
       concurrency: 1,
@@ -82,7 +139,10 @@ export class RouteConsumer {
 
   /** Follows configuration changes: pause/resume, a new target or target table, a new filter or mapping. */
   update(route: RouteRecord, target: TargetRecord): void {
-    if (route.targetId !== this.route.targetId) this.ensured.clear();
+    if (route.targetId !== this.route.targetId) {
+      this.ensured.clear();
+      this.applied = null;
+    }
     // Plans are keyed by the route's configuration version too; old ones are only dropped to save memory.
     if (routeConfigVersion(route) !== routeConfigVersion(this.route)) this.plans.clear();
     this.route = route;
@@ -99,17 +159,22 @@ export class RouteConsumer {
 
   async close(): Promise<void> {
     await this.worker.close();
+    await this.settleRecording().catch((error) => this.logger.warn({ err: error }, 'the last progress mirror was not written; a restart re-sends what it covered'));
   }
 
-  private async process(job: Job<ChangeJobData>): Promise<void> {
+  private async process(job: Job<QueuedJobData>): Promise<void> {
     try {
-      await this.apply(job.data);
+      const data = upgradeJob(job.data);
+      if (data.kind === 'range') await this.applyRanges(data);
+      else if (data.kind === 'retry') await this.apply({ ...data, watermark: 0 });
+      else if (data.kind === 'resolution') await this.apply({ ...data, watermark: 0 });
+      else await this.apply(data);
       this.failures = 0;
     } catch (error) {
       this.failures++;
       const delay = Math.min(this.deps.retryMaxMs, this.deps.retryMinMs * 2 ** Math.min(this.failures - 1, 20));
       this.logger.warn(
-        { err: error, job: job.id, ...seqRange(job.data.changes), retryInMs: delay, failures: this.failures },
+        { err: error, job: job.id, retryInMs: delay, failures: this.failures },
         'batch not applied; will retry in order',
       );
       this.deps.metrics.retries.inc({ route: this.route.id });
@@ -120,46 +185,113 @@ export class RouteConsumer {
     }
   }
 
-  private async apply(data: ChangeJobData): Promise<void> {
-    const { schemas, targets, deadLetters, metrics } = this.deps;
+  /**
+   * A range job: the route's rows inside its ranges, above the target's
+   * checkpoint, read in chunks; each chunk may claim the checkpoint up to
+   * what it covers (never past the job's watermark). The next chunk is read
+   * and decoded, and the last one's progress mirrored, while the current one
+   * is at the target: source, worker and target work at once.
+   */
+  private async applyRanges(job: RangeJobData): Promise<void> {
     const route = this.route;
-    // A dead-letter retry or a person's decision on a parked conflict (enqueued by admin):
-    // same path, but the same seq may go through again.
-    const resolution = data.resolution ?? null;
-    const reapply = (data.retryOf?.length ?? 0) > 0 || resolution !== null;
-    const target = await targets.get(this.target);
-    const schemaFor = await schemas.load(data.sourceId, data.table, data.changes.map((change) => change.schema));
-    const { runs, undecodable } = decodeChanges(data.changes, schemaFor);
-    const origin = `tributary:${data.sourceId}`;
-    let applied = 0;
-    let skipped = 0;
-    let filtered = 0;
-    const refused: number[] = [];
-    const superseded: number[] = [];
-
-    if (undecodable.length > 0) {
-      await deadLetters.record(undecodable.map(({ wire, reason }) => deadLetter(route.id, wire, reason, null)));
-      for (const { wire, reason } of undecodable) {
-        refused.push(wire.seq);
-        this.logger.warn({ seq: wire.seq, reason }, 'change cannot be decoded; recorded as dead letter');
+    const selector = { routeId: route.id, table: job.table, echoOrigin: echoOriginOf(route.targetId) };
+    const floor = await this.appliedCheckpoint();
+    const reader = new RangeReader(this.deps.outboxes.get(job.sourceId), selector, job.ranges, floor, this.deps.batchRows);
+    let claimed = floor;
+    let next: Promise<PreparedChunk> | null = this.readAhead(reader, job);
+    while (next) {
+      const chunk: PreparedChunk = await next;
+      next = chunk.done ? null : this.readAhead(reader, job);
+      for (const batch of chunk.batches) {
+        const outcome = await this.write(batch);
+        await this.recordInBackground(batch, outcome);
+        claimed = Math.max(claimed, batch.data.watermark);
       }
     }
+    // Nothing (more) of the route in the ranges, or a heartbeat: the watermark still moves.
+    if (claimed < job.watermark) await this.apply({ sourceId: job.sourceId, table: job.table, changes: [], watermark: job.watermark });
+  }
 
-    const endTimer = metrics.applyDuration.startTimer({ route: route.id });
-    // Heartbeat jobs have no changes but still move the checkpoint.
+  /**
+   * Reads the next chunk and prepares its batches, started while the current
+   * batch is at the target; a failure surfaces where it is awaited, never as
+   * an unhandled rejection.
+   */
+  private readAhead(reader: RangeReader, job: RangeJobData): Promise<PreparedChunk> {
+    const ahead = (async () => {
+      const chunk = await reader.next();
+      const batches = splitByBytes(chunk.changes, this.deps.batchBytes);
+      const prepared: PreparedBatch[] = [];
+      for (let i = 0; i < batches.length; i++) {
+        const batch = batches[i];
+        // A batch covers the rows up to its last change; the chunk's last one up to where the read got.
+        const covered = i === batches.length - 1 ? chunk.coveredTo : batch[batch.length - 1].seq;
+        prepared.push(await this.prepare({ sourceId: job.sourceId, table: job.table, changes: batch, watermark: Math.min(job.watermark, covered) }));
+      }
+      return { batches: prepared, done: chunk.done };
+    })();
+    ahead.catch(() => undefined);
+    return ahead;
+  }
+
+  /** Where the route stands at its target: every change at or below it is applied there. */
+  private async appliedCheckpoint(): Promise<number> {
+    if (this.applied === null) {
+      const target = await this.deps.targets.get(this.target);
+      this.applied = (await target.readCheckpoint(this.route.id))?.watermark ?? 0;
+    }
+    return this.applied;
+  }
+
+  /** One batch, start to end: for jobs that carry their changes (retries, decisions, first-format jobs). */
+  private async apply(data: Batch): Promise<void> {
+    const prepared = await this.prepare(data);
+    const outcome = await this.write(prepared);
+    await this.settleRecording();
+    await this.record(prepared, outcome);
+  }
+
+  /**
+   * The control-schema mirror of the checkpoint is written while the next
+   * batch (of this job or the next) goes to the target: one write in flight
+   * at most. The target's checkpoint is the truth (invariant 3); a mirror
+   * that lags or fails only makes a restart re-send what apply then skips.
+   * A failure surfaces at the next batch, which is retried.
+   */
+  private async recordInBackground(prepared: PreparedBatch, outcome: WriteOutcome): Promise<void> {
+    await this.settleRecording();
+    this.recording = this.record(prepared, outcome).catch((error: unknown) => {
+      this.recordingError = error;
+    });
+  }
+
+  /** Waits for the mirror write in flight; rethrows its failure (the batch at hand is then retried, and its mirror covers both). */
+  private async settleRecording(): Promise<void> {
+    await this.recording;
+    const error = this.recordingError;
+    this.recordingError = null;
+    if (error !== null) throw error;
+  }
+
+  /**
+   * Decodes, filters and maps a batch: CPU work that needs neither the target
+   * nor a transaction, so a range job does it for the next batch while the
+   * target commits the current one.
+   *
+   * @throws RouteConfigError (the batch is retried and the route shows why it waits).
+   */
+  private async prepare(data: Batch): Promise<PreparedBatch> {
+    const route = this.route;
+    const resolution = data.resolution ?? null;
+    const schemaFor = await this.deps.schemas.load(data.sourceId, data.table, data.changes.map((change) => change.schema));
+    const { runs, undecodable } = decodeChanges(data.changes, schemaFor);
+    let filtered = 0;
+    // Heartbeat batches have no changes but still move the checkpoint.
     const work = runs.length > 0 ? runs : [{ schemaHash: null, changes: [] }];
-    for (let i = 0; i < work.length; i++) {
-      const run = work[i];
-      const last = i === work.length - 1;
+    const planned = work.map((run) => {
       const plan = run.schemaHash ? this.planFor(route, schemaFor(run.schemaHash)) : null;
       const spec = plan?.spec ?? null;
-      const ensureKey = `${run.schemaHash}\0${routeConfigVersion(route)}`;
-      if (spec && !this.ensured.has(ensureKey)) {
-        await target.ensureTable(spec);
-        this.ensured.add(ensureKey);
-      }
-      const wireBySeq = new Map(run.changes.map(({ wire }) => [wire.seq, wire]));
-      // Changes the filter drops still count as done: the watermark below moves past them.
+      // Changes the filter drops still count as done: the watermark moves past them.
       let changes: RowChange[] = [];
       for (const { wire, row } of run.changes) {
         const kept = plan ? plan.transform(wire, row, data.sourceId) : row;
@@ -167,14 +299,51 @@ export class RouteConsumer {
         else filtered++;
       }
       if (resolution?.action === 'merge' && resolution.row) changes = changes.map((change) => withMergedRow(change, resolution.row!, spec));
+      return {
+        plan,
+        spec,
+        schema: run.schemaHash ? schemaFor(run.schemaHash) : null,
+        ensureKey: `${run.schemaHash}\0${routeConfigVersion(route)}`,
+        changes,
+        wireBySeq: new Map(run.changes.map(({ wire }) => [wire.seq, wire])),
+      };
+    });
+    return { data, route, reapply: data.retryOf !== undefined || resolution !== null, undecodable, runs: planned, filtered };
+  }
+
+  /** Applies a prepared batch at the target: one transaction per schema run, the last one with the checkpoint (invariant 3). */
+  private async write(prepared: PreparedBatch): Promise<WriteOutcome> {
+    const { targets, deadLetters, metrics } = this.deps;
+    const { data, route, reapply, undecodable, runs } = prepared;
+    const resolution = data.resolution ?? null;
+    const target = await targets.get(this.target);
+    const origin = echoOriginOf(data.sourceId);
+    const outcome: WriteOutcome = { applied: 0, skipped: 0, refused: [], superseded: [] };
+
+    if (undecodable.length > 0) {
+      await deadLetters.record(undecodable.map(({ wire, reason }) => deadLetter(route.id, wire, reason, null)));
+      for (const { wire, reason } of undecodable) {
+        outcome.refused.push(wire.seq);
+        this.logger.warn({ seq: wire.seq, reason }, 'change cannot be decoded; recorded as dead letter');
+      }
+    }
+
+    const endTimer = metrics.applyDuration.startTimer({ route: route.id });
+    for (let i = 0; i < runs.length; i++) {
+      const { plan, spec, schema, ensureKey, changes, wireBySeq } = runs[i];
+      const last = i === runs.length - 1;
+      if (spec && !this.ensured.has(ensureKey)) {
+        await target.ensureTable(spec);
+        this.ensured.add(ensureKey);
+      }
       // A person's decision is applied as decided: conflict detection is for changes nobody has looked at.
-      const conflicts = plan && route.conflictPolicy && !resolution ? await this.conflictSetupFor(route, plan, schemaFor(run.schemaHash!)) : null;
+      const conflicts = plan && schema && route.conflictPolicy && !resolution ? await this.conflictSetupFor(route, plan, schema) : null;
       const result = await target.apply(
         {
           routeId: route.id,
           table: spec ?? { name: route.targetTable, columns: [], key: [] },
           changes,
-          // Only the last run may claim the job's watermark; earlier ones keep the checkpoint where it is.
+          // Only the last run may claim the batch's watermark; earlier ones keep the checkpoint where it is.
           watermark: last ? data.watermark : 0,
           origin,
           reapply,
@@ -187,11 +356,11 @@ export class RouteConsumer {
           ...(conflicts ? { resolveConflicts: this.conflictHook(route, conflicts, wireBySeq) } : {}),
         } satisfies ApplyHooks,
       );
-      applied += result.applied;
-      skipped += result.skipped;
-      superseded.push(...(result.superseded ?? []));
+      outcome.applied += result.applied;
+      outcome.skipped += result.skipped;
+      outcome.superseded.push(...(result.superseded ?? []));
       for (const r of result.rejected) {
-        refused.push(r.change.seq);
+        outcome.refused.push(r.change.seq);
         this.logger.warn(
           { seq: r.change.seq, code: r.code, reason: r.reason, retry: reapply },
           reapply ? 'target refused a retried change again; dead letter reopened' : 'target refused a change; recorded as dead letter',
@@ -199,7 +368,15 @@ export class RouteConsumer {
       }
     }
     endTimer();
+    if (data.watermark > 0) this.applied = Math.max(this.applied ?? 0, data.watermark);
+    return outcome;
+  }
 
+  /** After the target committed: mirrors the checkpoint into the control schema, settles letters and decisions, counts. */
+  private async record(prepared: PreparedBatch, outcome: WriteOutcome): Promise<void> {
+    const { metrics } = this.deps;
+    const { data, route, reapply, filtered } = prepared;
+    const { applied, skipped, refused, superseded } = outcome;
     const lastChange = data.changes[data.changes.length - 1];
     await this.deps.progress.recordApplied(route.id, {
       watermark: data.watermark,
@@ -208,8 +385,8 @@ export class RouteConsumer {
       count: applied,
       lastChangeTs: reapply ? null : lastChange?.ts ?? null,
     });
-    if ((data.retryOf?.length ?? 0) > 0) await this.resolveRetry(data, refused, superseded);
-    if (resolution) await this.resolveParked(resolution);
+    if (data.retryOf) await this.resolveRetry({ changes: data.changes, retryOf: data.retryOf }, refused, superseded);
+    if (data.resolution) await this.resolveParked(data.resolution);
     if (applied > 0) metrics.changesApplied.inc({ route: route.id }, applied);
     if (skipped > 0) metrics.changesSkipped.inc({ route: route.id }, skipped);
     if (filtered > 0) metrics.changesFiltered.inc({ route: route.id }, filtered);
@@ -224,7 +401,7 @@ export class RouteConsumer {
    * reopened by recordRejected. If this fails, the job runs again: reapplying
    * is idempotent (invariant 4).
    */
-  private async resolveRetry(data: ChangeJobData, refused: number[], superseded: number[]): Promise<void> {
+  private async resolveRetry(data: Pick<RetryJobData, 'changes' | 'retryOf'>, refused: number[], superseded: number[]): Promise<void> {
     const outcomes = retryOutcomes(data, new Set(refused), new Set(superseded));
     await this.deps.deadLetters.resolveRetried(outcomes.filter((o) => o.outcome !== 'refused'));
     for (const o of outcomes) {
@@ -258,7 +435,7 @@ export class RouteConsumer {
   }
 
   /** After the target committed a person's decision: its parked conflicts are resolved (idempotent if the job runs again). */
-  private async resolveParked(resolution: NonNullable<ChangeJobData['resolution']>): Promise<void> {
+  private async resolveParked(resolution: ResolutionJobData['resolution']): Promise<void> {
     const resolved = await this.deps.conflicts.resolve(resolution.conflictIds, { actor: resolution.actor, action: resolution.action, row: resolution.row });
     for (const conflict of resolved) this.logger.info({ seq: conflict.seq, conflict: conflict.id, action: resolution.action, actor: resolution.actor }, 'parked conflict resolved');
   }
@@ -324,6 +501,25 @@ const RESOLUTIONS_KEPT = 8;
 
 function deadLetter(routeId: string, wire: WireChange, reason: string, code: string | null) {
   return { routeId, seq: wire.seq, table: wire.table, op: wire.op, change: wire, reason, code };
+}
+
+/** Splits a chunk into batches of at most `maxBytes` (a batch holds at least one change). */
+function splitByBytes(changes: WireChange[], maxBytes: number): WireChange[][] {
+  const batches: WireChange[][] = [];
+  let batch: WireChange[] = [];
+  let bytes = 0;
+  for (const change of changes) {
+    const size = wireChangeBytes(change);
+    if (batch.length > 0 && bytes + size > maxBytes) {
+      batches.push(batch);
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(change);
+    bytes += size;
+  }
+  if (batch.length > 0) batches.push(batch);
+  return batches;
 }
 
 /** The seqs a job covers, for log lines about it (every line about a change names route and seq). */

@@ -9,6 +9,7 @@ import { defaultTargetRegistry } from '@tributary/targets';
 import { CustomResolverLoader } from './custom-resolvers';
 import { RouteConsumer } from './route-consumer';
 import { SchemaCache } from './schema-cache';
+import { SourceOutboxes } from './source-outboxes';
 import { TargetPool } from './target-pool';
 
 /**
@@ -19,6 +20,7 @@ import { TargetPool } from './target-pool';
 export class WorkerService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly consumers = new Map<string, RouteConsumer>();
   private readonly targets = new TargetPool(defaultTargetRegistry());
+  private readonly outboxes = new SourceOutboxes();
   private readonly resolvers: CustomResolverLoader;
   private readonly schemas: SchemaCache;
   private timer: NodeJS.Timeout | null = null;
@@ -50,7 +52,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     // Graceful: each worker finishes its current batch before closing.
     await Promise.all([...this.consumers.values()].map((consumer) => consumer.close()));
     this.consumers.clear();
-    await this.targets.close();
+    await Promise.all([this.targets.close(), this.outboxes.close()]);
   }
 
   private refresh(): Promise<void> {
@@ -61,7 +63,8 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   private async syncRoutes(): Promise<void> {
-    const [routes, targets] = await Promise.all([this.catalog.listRoutes(), this.catalog.listTargets()]);
+    const [routes, targets, sources] = await Promise.all([this.catalog.listRoutes(), this.catalog.listTargets(), this.catalog.listSources()]);
+    await this.outboxes.sync(sources);
     const targetById = new Map(targets.map((target) => [target.id, target]));
     const wanted = new Set<string>();
     for (const route of routes) {
@@ -90,6 +93,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
       queues: this.queues,
       schemas: this.schemas,
       targets: this.targets,
+      outboxes: this.outboxes,
       progress: this.progress,
       deadLetters: this.deadLetters,
       conflicts: this.conflicts,
@@ -98,6 +102,8 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
       logger: this.logger,
       retryMinMs: this.config.worker.retryMinMs,
       retryMaxMs: this.config.worker.retryMaxMs,
+      batchRows: this.config.relay.jobMaxRows,
+      batchBytes: this.config.relay.jobMaxBytes,
     });
   }
 }

@@ -5,7 +5,7 @@ import { Test } from '@nestjs/testing';
 import { AddressInfo } from 'node:net';
 import { CatalogRepository, ConflictDecisionInput, ConflictFilter, ConflictRecord, ConflictRepository, RouteRecord } from '@tributary/control';
 import { LOGGER, createLogger } from '@tributary/logger';
-import { CHANGE_JOB_NAME, ChangeJobData, QueueRegistry } from '@tributary/queue';
+import { CHANGE_JOB_NAME, ResolutionJobData, QueueRegistry } from '@tributary/queue';
 import { ErrorFilter } from '../http/error.filter';
 import { createValidationPipe } from '../http/validation';
 import { ConflictsController } from './conflicts.controller';
@@ -222,14 +222,14 @@ describe('conflicts API', () => {
       expect(reply.body.map((c: { seq: number }) => c.seq)).toEqual([10, 11, 12]);
       expect(reply.body.every((c: { status: string; resolvedBy: string }) => c.status === 'resolving' && c.resolvedBy === 'bob')).toBe(true);
       expect(add).toHaveBeenCalledTimes(1);
-      const [name, data, options] = add.mock.calls[0] as [string, ChangeJobData, { jobId: string }];
+      const [name, data, options] = add.mock.calls[0] as [string, ResolutionJobData, { jobId: string }];
       expect(name).toBe(CHANGE_JOB_NAME);
       expect(data).toEqual({
-        v: 1,
+        v: 2,
+        kind: 'resolution',
         sourceId: 'shop',
         routeId: ROUTE.id,
         table: 'orders',
-        watermark: 0,
         changes: [conflicts.records[1].change],
         resolution: { conflictIds: [1, 3, 2], action: 'apply-source', row: null, actor: 'bob' },
       });
@@ -242,7 +242,7 @@ describe('conflicts API', () => {
       const reply = await call('POST', '/api/conflicts/1/resolve', { action: 'merge', actor: 'carol', row: { id: 1, qty: 5, note: null } });
       expect(reply.status).toBe(202);
       expect(reply.body[0]).toMatchObject({ status: 'resolving', resolution: 'merge', resolutionRow: { id: 1, qty: 5, note: null } });
-      const data = add.mock.calls[0][1] as ChangeJobData;
+      const data = add.mock.calls[0][1] as ResolutionJobData;
       expect(data.resolution).toEqual({ conflictIds: [1], action: 'merge', row: { id: 1, qty: 5, note: null }, actor: 'carol' });
 
       conflicts.add(2, { keyText: '[2]' });

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { ConflictRecord, ConflictRepository, RouteRecord } from '@tributary/control';
-import { CHANGE_JOB_NAME, ChangeJobData, QueueRegistry } from '@tributary/queue';
+import { CHANGE_JOB_NAME, ResolutionJobData, QueueRegistry } from '@tributary/queue';
 
 /** A person's decision that the worker carries out. */
 export interface QueuedResolution {
@@ -43,12 +43,12 @@ export class ResolutionEnqueuer {
     const latest = claimed.reduce((a, b) => (b.seq > a.seq ? b : a));
     const conflictIds = claimed.map((conflict) => conflict.id);
     const jobId = resolutionJobId(conflictIds[0], randomBytes(4).toString('hex'));
-    const data: ChangeJobData = {
-      v: 1,
+    const data: ResolutionJobData = {
+      v: 2,
+      kind: 'resolution',
       sourceId: route.sourceId,
       routeId: route.id,
       table: latest.change.table,
-      watermark: 0,
       changes: [latest.change],
       resolution: { conflictIds, action: decision.action, row: decision.row, actor: decision.actor },
     };

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { CONFIG, TributaryConfig } from '@tributary/config';
 import { DeadLetterRecord, DeadLetterRepository, RouteRecord } from '@tributary/control';
-import { CHANGE_JOB_NAME, ChangeJobData, QueueRegistry, retryJobId } from '@tributary/queue';
+import { CHANGE_JOB_NAME, RetryJobData, QueueRegistry, retryJobId } from '@tributary/queue';
 import { chunkLetters, retryingNote } from './retry-chunks';
 
 /** One queued retry job and the letters it carries, in seq order. */
@@ -14,8 +14,8 @@ export interface QueuedRetry {
 /**
  * Puts dead letters back through the normal apply path: marks them retrying
  * and adds a job to the route's queue, after whatever is already queued
- * (invariant 5: the route's jobs run one at a time, in order). The job has
- * watermark 0, so a retry never moves the checkpoint (invariant 3), and the
+ * (invariant 5: the route's jobs run one at a time, in order). A retry job
+ * carries no watermark, so it never moves the checkpoint (invariant 3), and the
  * worker applies it with `reapply` (the same seq goes through again, an older
  * one never: invariant 4).
  */
@@ -72,12 +72,12 @@ export class RetryEnqueuer {
   }
 
   private async add(route: RouteRecord, jobId: string, letters: DeadLetterRecord[]): Promise<void> {
-    const data: ChangeJobData = {
-      v: 1,
+    const data: RetryJobData = {
+      v: 2,
+      kind: 'retry',
       sourceId: route.sourceId,
       routeId: route.id,
       table: letters[0].change.table,
-      watermark: 0,
       changes: letters.map((letter) => letter.change),
       retryOf: letters.map((letter) => letter.id),
     };

@@ -10,6 +10,7 @@ import {
   SnapshotRepository,
   SourceRecord,
 } from '@tributary/control';
+import { echoOriginOf } from '@tributary/model';
 import { SnapshotDto } from '../api/snapshot.dto';
 import { RouteLagDto, RouteStatusDto } from './dto/route-status.dto';
 import { routeState } from './route-state';
@@ -85,21 +86,25 @@ export class StatusService {
     openConflicts: number | undefined,
   ): Promise<RouteStatusDto> {
     const appliedTotal = progress?.appliedTotal ?? 0;
-    this.throughput.record(route.id, appliedTotal, Date.now());
+    const now = Date.now();
+    this.throughput.record(route.id, appliedTotal, now);
+    const lag = await this.lag(route, source, progress?.watermark ?? 0);
+    const { state, reason } = routeState({ enabled: route.enabled, progress, lagSeconds: lag.seconds, now });
     return {
       route: route.id,
       source: route.sourceId,
       table: route.table,
       target: route.targetId,
       targetTable: route.targetTable,
-      state: routeState(route.enabled, progress),
+      state,
+      stateReason: reason,
       lastError: progress?.lastError ?? null,
       lastErrorAt: progress?.lastErrorAt?.toISOString() ?? null,
       lastAppliedAt: progress?.lastAppliedAt?.toISOString() ?? null,
       lastAppliedSeq: progress?.maxSeq ?? 0,
       watermark: progress?.watermark ?? 0,
       appliedTotal,
-      lag: await this.lag(route, source, progress?.watermark ?? 0),
+      lag,
       throughput: this.throughput.rate(route.id),
       deadLetters: { open: letters?.open ?? 0, retrying: letters?.retrying ?? 0 },
       snapshot: snapshot ? SnapshotDto.from(snapshot) : null,
@@ -114,7 +119,7 @@ export class StatusService {
         table: route.table,
         watermark,
         // The relay never sends these to this target (invariant 6), so they are never behind.
-        echoOrigin: `tributary:${route.targetId}`,
+        echoOrigin: echoOriginOf(route.targetId),
         routeId: route.id,
       });
       return { ...backlog, error: null };

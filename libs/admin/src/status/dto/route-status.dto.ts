@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { SnapshotDto } from '../../api/snapshot.dto';
+import { RouteState } from '../route-state';
 
 export class RouteLagDto {
   @ApiProperty({ type: Number, nullable: true, description: "Changes in the source outbox past the route's checkpoint (null: the source could not be read)" })
@@ -44,8 +45,16 @@ export class RouteStatusDto {
   @ApiProperty() target!: string;
   @ApiProperty() targetTable!: string;
 
-  @ApiProperty({ enum: ['running', 'paused', 'failing'] })
-  state!: 'running' | 'paused' | 'failing';
+  @ApiProperty({
+    enum: ['running', 'paused', 'failing', 'stalled'],
+    description:
+      'running: applying, or nothing to apply (a route catching up a backlog is running, with its lag); paused: disabled; ' +
+      'failing: retrying after an error (lastError); stalled: changes have waited more than 10 s and nothing was applied meanwhile',
+  })
+  state!: RouteState;
+
+  @ApiProperty({ type: String, nullable: true, description: 'Why the route is not running (null when it is)' })
+  stateReason!: string | null;
 
   @ApiProperty({ type: String, nullable: true, description: 'The last error of the route, until a batch commits again' })
   lastError!: string | null;

@@ -1,0 +1,70 @@
+import { openMysql } from '@tributary/control';
+import { migrateOutbox } from '@tributary/db';
+import { OutboxRepository } from '@tributary/outbox';
+import { createMysqlDatabase, TestDatabase } from '@tributary/testing';
+import { Knex } from 'knex';
+import { RangeChunk, RangeReader } from './range-reader';
+
+describe('RangeReader (real MariaDB outbox)', () => {
+  let source: TestDatabase;
+  let knex: Knex;
+  let outbox: OutboxRepository;
+  const route = { routeId: 'r1', table: 'orders', echoOrigin: 'tributary:pg' };
+
+  beforeAll(async () => {
+    source = await createMysqlDatabase('trib_reader');
+    await migrateOutbox(source.knex);
+    knex = openMysql(source.url);
+    outbox = new OutboxRepository(knex);
+    // seq 1..40: orders, with every 4th an items row, an echo at 10, copy records of r1 (11) and r2 (13).
+    for (let seq = 1; seq <= 40; seq++) {
+      const table = seq % 4 === 0 ? 'items' : 'orders';
+      const origin = seq === 10 ? 'tributary:pg' : seq === 11 ? 'tributary-copy:r1' : seq === 13 ? 'tributary-copy:r2' : null;
+      await knex.raw(
+        "INSERT INTO _tributary_outbox (seq, table_name, op, pk, after_image, origin, ts, schema_hash) VALUES (?, ?, 'insert', '{}', '{}', ?, 0, 'h')",
+        [seq, table, origin],
+      );
+    }
+  });
+
+  afterAll(async () => {
+    await knex?.destroy();
+    await source?.drop();
+  });
+
+  async function readAll(reader: RangeReader): Promise<RangeChunk[]> {
+    const chunks: RangeChunk[] = [];
+    for (;;) {
+      const chunk = await reader.next();
+      chunks.push(chunk);
+      if (chunk.done) return chunks;
+    }
+  }
+
+  const seqs = (chunks: RangeChunk[]) => chunks.flatMap((chunk) => chunk.changes.map((change) => change.seq));
+
+  it('reads the route rows of the ranges above the floor, in seq order and bounded chunks, and says how far each chunk covers', async () => {
+    const reader = new RangeReader(outbox, route, [{ from: 1, to: 14 }, { from: 30, to: 35 }], 2, 4);
+    const chunks = await readAll(reader);
+    // Not 4, 8, 12, 32 (items), 10 (its own target's echo), 13 (another route's copy); 11 is its own copy record.
+    expect(seqs(chunks)).toEqual([3, 5, 6, 7, 9, 11, 14, 30, 31, 33, 34, 35]);
+    expect(chunks.map((chunk) => chunk.changes.length)).toEqual([4, 4, 4, 0]);
+    expect(chunks.map((chunk) => chunk.coveredTo)).toEqual([7, 30, 35, 35]);
+    expect(chunks[chunks.length - 1].done).toBe(true);
+  });
+
+  it('reads nothing below the floor (a re-sent range costs nothing) and still ends where the ranges end', async () => {
+    const reader = new RangeReader(outbox, route, [{ from: 1, to: 20 }], 20, 100);
+    expect(await readAll(reader)).toEqual([{ changes: [], coveredTo: 20, done: true }]);
+  });
+
+  it('reads more ranges than fit in one statement', async () => {
+    const singles = Array.from({ length: 40 }, (_, i) => ({ from: i + 1, to: i + 1 }));
+    const many = [...singles, ...Array.from({ length: 600 }, (_, i) => ({ from: 1000 + 2 * i, to: 1000 + 2 * i }))];
+    const reader = new RangeReader(outbox, route, many, 0, 1000);
+    const read = seqs(await readAll(reader));
+    expect(read).toHaveLength(28); // 30 orders rows in 1..40, less the echo and the other route's copy
+    expect(read[0]).toBe(1);
+    expect(read[read.length - 1]).toBe(39);
+  });
+});

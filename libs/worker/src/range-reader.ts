@@ -1,0 +1,57 @@
+import { RouteSelector, routeWants, WireChange } from '@tributary/model';
+import { OutboxRepository, RANGES_PER_QUERY } from '@tributary/outbox';
+import { SeqRange } from '@tributary/queue';
+
+/** One read of a range job: the route's changes in seq order, and how far the ranges are now read. */
+export interface RangeChunk {
+  changes: WireChange[];
+  /** Every row of the table inside the job's ranges with seq <= coveredTo has been read. */
+  coveredTo: number;
+  /** Nothing is left to read. */
+  done: boolean;
+}
+
+/**
+ * Reads a range job's rows for one route from the source outbox, in seq order
+ * and in chunks of at most `limit` rows (bounded memory, invariant 7), above
+ * `floor` — the route's applied checkpoint, below which every change is at
+ * the target already (a re-sent range after a restart costs nothing).
+ */
+export class RangeReader {
+  private readonly groups: SeqRange[][] = [];
+  private group = 0;
+  private after: number;
+
+  constructor(
+    private readonly outbox: OutboxRepository,
+    private readonly route: RouteSelector,
+    ranges: readonly SeqRange[],
+    floor: number,
+    private readonly limit: number,
+  ) {
+    const open = ranges.filter((range) => range.to > floor);
+    for (let i = 0; i < open.length; i += RANGES_PER_QUERY) this.groups.push(open.slice(i, i + RANGES_PER_QUERY));
+    this.after = floor;
+  }
+
+  async next(): Promise<RangeChunk> {
+    while (this.group < this.groups.length) {
+      const ranges = this.groups[this.group];
+      const rows = await this.outbox.readRouteChanges(this.route, ranges, this.after, this.limit);
+      if (rows.length === this.limit) {
+        this.after = rows[rows.length - 1].seq;
+        return { changes: this.wanted(rows), coveredTo: this.after, done: false };
+      }
+      // Short read: this group of ranges is read to its end.
+      this.after = Math.max(this.after, ranges[ranges.length - 1].to);
+      this.group++;
+      if (rows.length > 0) return { changes: this.wanted(rows), coveredTo: this.after, done: this.group >= this.groups.length };
+    }
+    return { changes: [], coveredTo: this.after, done: true };
+  }
+
+  /** The read already leaves out what the route does not want; routeWants is the rule the relay follows too. */
+  private wanted(rows: WireChange[]): WireChange[] {
+    return rows.filter((row) => routeWants(row, this.route));
+  }
+}
