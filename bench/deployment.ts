@@ -1,5 +1,6 @@
 import { CatalogRepository, ProgressRepository, SnapshotRepository } from '@tributary/control';
 import { migrateControl } from '@tributary/db';
+import { TableSchema } from '@tributary/model';
 import { ReplicationSetup } from '@tributary/setup';
 import { defaultTargetRegistry } from '@tributary/targets';
 import { itemsDdl } from './items';
@@ -42,28 +43,67 @@ export async function createBenchDeployment(urls: { mysqlUrl: string; postgresUr
   };
 }
 
-/**
- * Creates `table` (the bench's items shape) in the source, captures it and
- * routes it to a PostgreSQL target table of the same name. The route must
- * exist before any change it should carry: a route created later starts at
- * the relay's watermark (CatalogRepository.upsertRoute).
- */
-export async function routeItemsToPostgres(deployment: BenchDeployment, ids: { table: string; targetId: string; routeId: string }): Promise<void> {
-  const { source, postgres, setup, sourceId } = deployment;
-  await source.knex.raw(itemsDdl(ids.table));
+/** Creates `table` (the bench's items shape) in the source, adds the source and captures the table; returns the captured schema. */
+export async function captureItems(deployment: BenchDeployment, table: string): Promise<TableSchema> {
+  const { source, setup, sourceId } = deployment;
+  await source.knex.raw(itemsDdl(table));
   await setup.addSource(sourceId, source.url);
-  await setup.captureTable(sourceId, ids.table);
-  await setup.addTarget({ id: ids.targetId, kind: 'postgres', url: postgres.url, options: {} });
-  await setup.addRoute({ id: ids.routeId, sourceId, table: ids.table, targetId: ids.targetId, targetTable: ids.table, enabled: true });
+  return (await setup.captureTable(sourceId, table)).schema;
 }
 
-/** The environment of Tributary's apps for this deployment: its control schema and Redis prefix, quiet logs, then the caller's settings. */
-export function tributaryEnv(deployment: BenchDeployment, redisUrl: string, appEnv: Record<string, string>): Record<string, string> {
-  return { CONTROL_DATABASE_URL: deployment.control.url, REDIS_URL: redisUrl, REDIS_PREFIX: deployment.prefix, LOG_LEVEL: 'warn', ...appEnv };
+/**
+ * Routes `table` of the source to a PostgreSQL target (default: the
+ * deployment's database) under `targetTable` (default: the same name). The
+ * route must exist before any change it should carry: a route created later
+ * starts at the relay's watermark (CatalogRepository.upsertRoute).
+ */
+export async function routeToPostgres(
+  deployment: BenchDeployment,
+  route: { routeId: string; table: string; targetId: string; targetTable?: string },
+): Promise<void> {
+  await deployment.setup.addRoute({
+    id: route.routeId,
+    sourceId: deployment.sourceId,
+    table: route.table,
+    targetId: route.targetId,
+    targetTable: route.targetTable ?? route.table,
+    enabled: true,
+  });
+}
+
+/** A PostgreSQL target at `url` (default: the deployment's database). */
+export async function addPostgresTarget(deployment: BenchDeployment, targetId: string, url = deployment.postgres.url): Promise<void> {
+  await deployment.setup.addTarget({ id: targetId, kind: 'postgres', url, options: {} });
+}
+
+/** The common case: one captured items table, one route of it to a table of the same name in the deployment's PostgreSQL. */
+export async function routeItemsToPostgres(deployment: BenchDeployment, ids: { table: string; targetId: string; routeId: string }): Promise<TableSchema> {
+  const schema = await captureItems(deployment, ids.table);
+  await addPostgresTarget(deployment, ids.targetId);
+  await routeToPostgres(deployment, ids);
+  return schema;
+}
+
+/**
+ * The environment of Tributary's apps for this deployment: its control
+ * schema and Redis prefix, quiet logs, and any free port for the relay's and
+ * worker's /health (a fixed one may be taken by another session's apps on
+ * this shared machine); then the caller's settings, which win.
+ */
+export function tributaryEnv(deployment: Pick<BenchDeployment, 'control' | 'prefix'>, redisUrl: string, appEnv: Record<string, string>): Record<string, string> {
+  return {
+    CONTROL_DATABASE_URL: deployment.control.url,
+    REDIS_URL: redisUrl,
+    REDIS_PREFIX: deployment.prefix,
+    LOG_LEVEL: 'warn',
+    RELAY_HTTP_PORT: '0',
+    WORKER_HTTP_PORT: '0',
+    ...appEnv,
+  };
 }
 
 /** CPU groups: each app (by the names it was started under), and the servers it talks to (every PostgreSQL backend counts). */
-export function cpuGroups(apps: readonly AppProcess[], names: readonly string[] = ['relay', 'worker', 'tributary']): Map<string, () => number[]> {
+export function cpuGroups(apps: readonly AppProcess[], names: readonly string[] = ['relay', 'worker', 'admin', 'tributary']): Map<string, () => number[]> {
   const servers = (name: string) => () => pidsByName([name]).get(name) ?? [];
   const groups = new Map<string, () => number[]>();
   for (const name of names) {
@@ -93,4 +133,17 @@ export async function compareRows(source: BenchDatabase, postgres: BenchDatabase
   const mysql = (mysqlRows as Array<{ n: number; s: string }>)[0];
   const pg = (pgResult as { rows: Array<{ n: string; s: string }> }).rows[0];
   return { source: Number(mysql.n), target: Number(pg.n), sourceSum: mysql.s, targetSum: pg.s };
+}
+
+/** Same count and same total: what every section's verdict requires of a target table. */
+export function rowsEqual(rows: RowComparison): boolean {
+  return rows.source === rows.target && rows.sourceSum === rows.targetSum;
+}
+
+/** Dead letters of `routeIds` (default: every route), resolved or not: a clean run has none. */
+export async function countDeadLetters(deployment: Pick<BenchDeployment, 'control'>, routeIds?: readonly string[]): Promise<number> {
+  const query = deployment.control.knex('tributary_dead_letters').count({ n: '*' });
+  if (routeIds) void query.whereIn('route_id', [...routeIds]);
+  const [row] = await query;
+  return Number(row.n);
 }

@@ -2,33 +2,51 @@ import 'reflect-metadata';
 import { loadConfig } from '@tributary/config';
 import { measureCaptureOverhead, OverheadOptions, OverheadResult, RoundResult } from './capture-overhead';
 import { DrainOptions, DrainResult, measureDrain } from './drain';
+import { isolationReport, isolationVerified, manyRoutesReport, manyRoutesVerified, redisMemoryReport, redisMemoryVerified } from './flow-report';
+import { IsolationOptions, IsolationResult, measureIsolation } from './isolation';
 import { LatencyOptions, LatencyResult, measureLatency } from './latency';
 import { latencyReport, latencyVerified } from './latency-report';
+import { rowsEqual } from './deployment';
+import { cpuUse, formatInt, machineLoad, rssList, table } from './format';
 import { describeMachine, MachineInfo } from './machine';
 import { minimalDrainReport, minimalRatio, minimalVerified } from './minimal/report';
+import { ManyRoutesOptions, ManyRoutesResult, measureManyRoutes } from './many-routes';
+import { measureRedisMemory, RedisMemoryOptions, RedisMemoryResult } from './redis-memory';
 import { measureSnapshot, SnapshotOptions, SnapshotResult } from './snapshot';
-import { Cleanup, formatInt, note, steadyRate, table } from './support';
+import { Cleanup, note, steadyRate } from './support';
 
 /**
  * `npm run bench`: what capture costs the source (alternating pairs, triggers
  * off and on), how fast a backlog of changes drains into PostgreSQL (beside a
  * minimal outbox → BullMQ → PostgreSQL pipeline on the same backlog, issue
  * #10's baseline), how fast a new route's initial copy (snapshot) brings a
- * full table there, and how long a change takes from commit to visible at
- * PostgreSQL at steady write rates (Tributary and the minimal pipeline).
+ * full table there, how long a change takes from commit to visible at
+ * PostgreSQL at steady write rates (Tributary and the minimal pipeline), and
+ * whether one route whose target is down holds back another (isolation).
+ * Two slow measurements run only when asked for: Redis memory and app RSS
+ * under a large backlog over several routes (redis-memory), and what many
+ * idle routes cost and how they change latency (routes).
  * Only the summary goes to stdout; progress goes to stderr. Every database
  * and Redis key it creates is removed, also when it fails or is interrupted.
  *
- * Knobs (environment): BENCH_PAIRS, BENCH_STATEMENTS, BENCH_CONNECTIONS,
- * BENCH_INSERTS, BENCH_APPS (split | allinone), BENCH_ONLY (overhead | drain | snapshot | latency),
- * BENCH_SNAPSHOT_ROWS, BENCH_NODE_ARGS, BENCH_PG_ANALYZE_S, BENCH_TIMEOUT_S, BENCH_MYSQL_URL,
+ * Knobs (environment): BENCH_ONLY, a comma-separated list of overhead, drain,
+ * snapshot, latency, isolation, redis-memory, routes (default: the first five,
+ * plus redis-memory if BENCH_REDIS_MEMORY=1 and routes if BENCH_MANY_ROUTES=1);
+ * BENCH_PAIRS, BENCH_STATEMENTS, BENCH_CONNECTIONS (overhead); BENCH_INSERTS,
+ * BENCH_APPS (split | allinone), BENCH_PG_ANALYZE_S (drain);
  * BENCH_MINIMAL (on | off: the minimal pipeline's drain before Tributary's; default on),
- * BENCH_MINIMAL_JOB_ROWS (its most changes per job, default 1000 like JOB_MAX_ROWS),
+ * BENCH_MINIMAL_JOB_ROWS (its most changes per job, default 1000 like JOB_MAX_ROWS);
+ * BENCH_SNAPSHOT_ROWS;
  * BENCH_LATENCY_RATES (rows/s, comma-separated, default 100,1000,5000), BENCH_LATENCY_SECONDS
  * (per rate and pipeline, default 20), BENCH_LATENCY_CONNECTIONS (writers sharing a rate;
- * default 4, or one per 125 rows/s above that),
- * BENCH_POSTGRES_URL, BENCH_REDIS_URL; and any Tributary setting (RELAY_*, JOB_*,
- * WORKER_*, OUTBOX_*, SNAPSHOT_*, CONFIG_REFRESH_MS), passed on to the apps.
+ * default 4, or one per 125 rows/s above that);
+ * BENCH_ISOLATION_RATE (rows/s, 200), BENCH_ISOLATION_WRITERS (4), BENCH_ISOLATION_WARMUP_S (5),
+ * BENCH_ISOLATION_DOWN_S (30), BENCH_ISOLATION_AFTER_S (15);
+ * BENCH_MEMORY_CHANGES (1,000,000), BENCH_MEMORY_ROUTES (5), BENCH_MEMORY_RELAY_S (20);
+ * BENCH_ROUTES (1000), BENCH_ROUTES_IDLE_S (15), BENCH_ROUTES_RATE (writes/s, 50), BENCH_ROUTES_TRICKLE_S (20);
+ * BENCH_NODE_ARGS, BENCH_TIMEOUT_S, BENCH_MYSQL_URL, BENCH_POSTGRES_URL, BENCH_REDIS_URL;
+ * and any Tributary setting (RELAY_*, JOB_*, WORKER_*, OUTBOX_*, SNAPSHOT_*,
+ * CONFIG_REFRESH_MS), passed on to the apps.
  */
 
 /** Goals from the issue ("less than 15%", "tens of thousands of changes per second", read as at least 20k): reported, not enforced. */
@@ -37,15 +55,21 @@ const GOAL_MIN_DRAIN_RATE = 20_000;
 
 interface BenchSettings {
   urls: { mysql: string; postgres: string; redis: string };
-  only: Measurement | null;
+  /** The measurements to run, in MEASUREMENTS order. */
+  measurements: ReadonlySet<Measurement>;
   overhead: Omit<OverheadOptions, 'mysqlUrl'>;
   drain: Omit<DrainOptions, 'mysqlUrl' | 'postgresUrl' | 'redisUrl'>;
   snapshot: Omit<SnapshotOptions, 'mysqlUrl' | 'postgresUrl' | 'redisUrl'>;
   latency: Omit<LatencyOptions, 'mysqlUrl' | 'postgresUrl' | 'redisUrl'>;
+  isolation: Omit<IsolationOptions, 'mysqlUrl' | 'postgresUrl' | 'redisUrl'>;
+  redisMemory: Omit<RedisMemoryOptions, 'mysqlUrl' | 'postgresUrl' | 'redisUrl'>;
+  manyRoutes: Omit<ManyRoutesOptions, 'mysqlUrl' | 'postgresUrl' | 'redisUrl'>;
 }
 
-const MEASUREMENTS = ['overhead', 'drain', 'snapshot', 'latency'] as const;
+const MEASUREMENTS = ['overhead', 'drain', 'snapshot', 'latency', 'isolation', 'redis-memory', 'routes'] as const;
 type Measurement = (typeof MEASUREMENTS)[number];
+/** Slow or heavy: run only when named in BENCH_ONLY or switched on by their own variable. */
+const OPT_IN: Partial<Record<Measurement, string>> = { 'redis-memory': 'BENCH_REDIS_MEMORY', routes: 'BENCH_MANY_ROUTES' };
 
 /** Tributary settings the bench passes through to the apps. */
 const APP_SETTING = /^(RELAY_|JOB_|WORKER_|OUTBOX_|SNAPSHOT_|CONFIG_REFRESH_MS$)/;
@@ -58,8 +82,7 @@ function readSettings(env: NodeJS.ProcessEnv): BenchSettings {
   };
   const apps = env.BENCH_APPS ?? 'split';
   if (apps !== 'split' && apps !== 'allinone') throw new Error('BENCH_APPS must be split or allinone');
-  const only = (env.BENCH_ONLY ?? null) as Measurement | null;
-  if (only !== null && !MEASUREMENTS.includes(only)) throw new Error(`BENCH_ONLY must be one of ${MEASUREMENTS.join(', ')}`);
+  const measurements = chosenMeasurements(env);
   const appEnv = Object.fromEntries(
     Object.entries(env).filter((entry): entry is [string, string] => APP_SETTING.test(entry[0]) && entry[1] !== undefined),
   );
@@ -76,7 +99,7 @@ function readSettings(env: NodeJS.ProcessEnv): BenchSettings {
       postgres: env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432',
       redis: env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
     },
-    only,
+    measurements,
     overhead: { pairs: int('BENCH_PAIRS', 7), statements: int('BENCH_STATEMENTS', 20_000), connections: int('BENCH_CONNECTIONS', 4) },
     drain: {
       inserts: int('BENCH_INSERTS', 120_000),
@@ -98,7 +121,45 @@ function readSettings(env: NodeJS.ProcessEnv): BenchSettings {
       minimalJobRows,
       timeoutMs,
     },
+    isolation: {
+      rate: int('BENCH_ISOLATION_RATE', 200),
+      writers: int('BENCH_ISOLATION_WRITERS', 4),
+      warmupSeconds: int('BENCH_ISOLATION_WARMUP_S', 5),
+      downSeconds: int('BENCH_ISOLATION_DOWN_S', 30),
+      afterSeconds: int('BENCH_ISOLATION_AFTER_S', 15),
+      appEnv,
+      nodeArgs,
+      timeoutMs,
+    },
+    redisMemory: {
+      changes: int('BENCH_MEMORY_CHANGES', 1_000_000),
+      routes: int('BENCH_MEMORY_ROUTES', 5),
+      relaySeconds: int('BENCH_MEMORY_RELAY_S', 20),
+      appEnv,
+      nodeArgs,
+      timeoutMs,
+    },
+    manyRoutes: {
+      routes: int('BENCH_ROUTES', 1000),
+      idleSeconds: int('BENCH_ROUTES_IDLE_S', 15),
+      rate: int('BENCH_ROUTES_RATE', 50),
+      trickleSeconds: int('BENCH_ROUTES_TRICKLE_S', 20),
+      appEnv,
+      nodeArgs,
+      timeoutMs,
+    },
   };
+}
+
+function chosenMeasurements(env: NodeJS.ProcessEnv): Set<Measurement> {
+  const isMeasurement = (name: string): name is Measurement => (MEASUREMENTS as readonly string[]).includes(name);
+  if (env.BENCH_ONLY) {
+    const named = env.BENCH_ONLY.split(',').map((name) => name.trim());
+    const unknown = named.filter((name) => !isMeasurement(name));
+    if (unknown.length > 0) throw new Error(`BENCH_ONLY: unknown ${unknown.join(', ')}; choose from ${MEASUREMENTS.join(', ')}`);
+    return new Set(MEASUREMENTS.filter((name) => named.includes(name)));
+  }
+  return new Set(MEASUREMENTS.filter((name) => OPT_IN[name] === undefined || env[OPT_IN[name]] === '1'));
 }
 
 /** Set on Ctrl+C: what fails after it (the apps were stopped under the bench) is not worth reporting. */
@@ -123,7 +184,10 @@ async function main(): Promise<number> {
     let drain: DrainResult | null = null;
     let snapshot: SnapshotResult | null = null;
     let latency: LatencyResult | null = null;
-    const runs = (measurement: Measurement) => settings.only === null || settings.only === measurement;
+    let isolation: IsolationResult | null = null;
+    let redisMemory: RedisMemoryResult | null = null;
+    let manyRoutes: ManyRoutesResult | null = null;
+    const runs = (measurement: Measurement) => settings.measurements.has(measurement);
     if (runs('overhead')) {
       note(`capture overhead: ${settings.overhead.pairs} pairs of ${settings.overhead.statements} statements`);
       overhead = await measureCaptureOverhead({ ...settings.overhead, mysqlUrl: settings.urls.mysql }, cleanup);
@@ -132,32 +196,42 @@ async function main(): Promise<number> {
     }
     if (runs('drain')) {
       note(`drain: writing the backlog (${settings.drain.inserts} inserts and the updates and deletes that follow)`);
-      drain = await measureDrain(
-        { ...settings.drain, mysqlUrl: settings.urls.mysql, postgresUrl: settings.urls.postgres, redisUrl: settings.urls.redis },
-        cleanup,
-      );
+      drain = await measureDrain({ ...settings.drain, ...urlOptions(settings) }, cleanup);
       await cleanup.run();
     }
     if (runs('snapshot')) {
       note(`snapshot: filling a table with ${settings.snapshot.rows} rows before capture`);
-      snapshot = await measureSnapshot(
-        { ...settings.snapshot, mysqlUrl: settings.urls.mysql, postgresUrl: settings.urls.postgres, redisUrl: settings.urls.redis },
-        cleanup,
-      );
+      snapshot = await measureSnapshot({ ...settings.snapshot, ...urlOptions(settings) }, cleanup);
       await cleanup.run();
     }
     if (runs('latency')) {
       note(`latency: ${settings.latency.rates.join(', ')} rows/s, ${settings.latency.seconds} s each, Tributary and the minimal pipeline`);
-      latency = await measureLatency(
-        { ...settings.latency, mysqlUrl: settings.urls.mysql, postgresUrl: settings.urls.postgres, redisUrl: settings.urls.redis },
-        cleanup,
-      );
+      latency = await measureLatency({ ...settings.latency, ...urlOptions(settings) }, cleanup);
+      await cleanup.run();
     }
-    process.stdout.write(report(machine, settings, overhead, drain, snapshot, latency));
+    if (runs('isolation')) {
+      note(`isolation: two routes of one table, one target down for ${settings.isolation.downSeconds} s`);
+      isolation = await measureIsolation({ ...settings.isolation, ...urlOptions(settings) }, cleanup);
+      await cleanup.run();
+    }
+    if (runs('redis-memory')) {
+      note(`redis-memory: writing a backlog of ${settings.redisMemory.changes} changes for ${settings.redisMemory.routes} routes`);
+      redisMemory = await measureRedisMemory({ ...settings.redisMemory, ...urlOptions(settings) }, cleanup);
+      await cleanup.run();
+    }
+    if (runs('routes')) {
+      note(`routes: capturing ${settings.manyRoutes.routes} tables, one route each`);
+      manyRoutes = await measureManyRoutes({ ...settings.manyRoutes, ...urlOptions(settings) }, cleanup);
+      await cleanup.run();
+    }
+    process.stdout.write(report(machine, settings, { overhead, drain, snapshot, latency, isolation, redisMemory, manyRoutes }));
     const failed =
       (drain && (!drainVerified(drain) || (drain.minimal && !minimalVerified(drain.minimal)))) ||
       (snapshot && !snapshotVerified(snapshot)) ||
-      (latency && !latencyVerified(latency));
+      (latency && !latencyVerified(latency)) ||
+      (isolation && !isolationVerified(isolation)) ||
+      (redisMemory && !redisMemoryVerified(redisMemory)) ||
+      (manyRoutes && !manyRoutesVerified(manyRoutes));
     return failed ? 1 : 0;
   } finally {
     await cleanup.run();
@@ -165,7 +239,7 @@ async function main(): Promise<number> {
 }
 
 function drainVerified(drain: DrainResult): boolean {
-  return drain.rows.source === drain.rows.target && drain.rows.sourceSum === drain.rows.targetSum && drain.deadLetters === 0;
+  return rowsEqual(drain.rows) && drain.deadLetters === 0;
 }
 
 /** The copy is exact: done, every source row at the target with the same total, nothing dead-lettered. */
@@ -174,20 +248,27 @@ function snapshotVerified(result: SnapshotResult): boolean {
   return (
     verify.status === 'done' &&
     verify.source === result.rows &&
-    verify.target === result.rows &&
-    verify.sourceSum === verify.targetSum &&
+    rowsEqual(verify) &&
     result.deadLetters === 0
   );
 }
 
-function report(
-  machine: MachineInfo,
-  settings: BenchSettings,
-  overhead: OverheadResult | null,
-  drain: DrainResult | null,
-  snapshot: SnapshotResult | null,
-  latency: LatencyResult | null,
-): string {
+function urlOptions(settings: BenchSettings): { mysqlUrl: string; postgresUrl: string; redisUrl: string } {
+  return { mysqlUrl: settings.urls.mysql, postgresUrl: settings.urls.postgres, redisUrl: settings.urls.redis };
+}
+
+interface Results {
+  overhead: OverheadResult | null;
+  drain: DrainResult | null;
+  snapshot: SnapshotResult | null;
+  latency: LatencyResult | null;
+  isolation: IsolationResult | null;
+  redisMemory: RedisMemoryResult | null;
+  manyRoutes: ManyRoutesResult | null;
+}
+
+function report(machine: MachineInfo, settings: BenchSettings, results: Results): string {
+  const { overhead, drain, snapshot, latency, isolation, redisMemory, manyRoutes } = results;
   const lines = [
     `Tributary bench, ${new Date().toISOString()}`,
     `machine: ${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGiB.toFixed(1)} GiB; node ${machine.node}; ` +
@@ -199,6 +280,9 @@ function report(
   if (drain) lines.push(...drainReport(drain, settings), '');
   if (snapshot) lines.push(...snapshotReport(snapshot, settings), '');
   if (latency) lines.push(...latencyReport(latency), '');
+  if (isolation) lines.push(...isolationReport(isolation), '');
+  if (redisMemory) lines.push(...redisMemoryReport(redisMemory), '');
+  if (manyRoutes) lines.push(...manyRoutesReport(manyRoutes), '');
   return lines.join('\n');
 }
 
@@ -244,10 +328,6 @@ function drainReport(result: DrainResult, settings: BenchSettings): string[] {
   const rate = backlog.changes / result.seconds;
   const steady = steadyRate(result.seconds, result.firstProgressAt, result.firstProgressSeq, backlog.maxSeq);
   const config = loadConfig(settings.drain.appEnv);
-  const cpu = Object.entries(result.cpu)
-    .filter(([, seconds]) => seconds > 0)
-    .map(([group, seconds]) => `${group} ${seconds.toFixed(1)} s (${((seconds / result.seconds) * 100).toFixed(0)}%)`);
-  const rss = Object.entries(result.peakRssMiB).map(([app, mib]) => `${app} ${mib === null ? '?' : mib.toFixed(0)} MiB`);
   const verified = drainVerified(result);
   const apps = settings.drain.apps === 'split' ? 'relay + worker processes' : 'all-in-one process';
   return [
@@ -264,10 +344,10 @@ function drainReport(result: DrainResult, settings: BenchSettings): string[] {
             minimalRatio(result.minimal, backlog.changes, rate),
         ],
         ['rate after the first applied batch', `${formatInt(steady)} changes/s (first batch at ${result.firstProgressAt.toFixed(1)} s)`],
-        ['relay had enqueued everything at', result.relayDoneAt === null ? '?' : `${result.relayDoneAt.toFixed(1)} s`],
-        ['peak RSS (VmHWM)', rss.join(', ')],
-        ['CPU during the drain (% of wall)', cpu.join(', ')],
-        ['machine busy (all cores)', `${(result.machineBusy * 100).toFixed(0)}%, of which other processes ${result.otherCores.toFixed(2)} cores`],
+        ['relay had read the whole backlog at', result.relayDoneAt === null ? '?' : `${result.relayDoneAt.toFixed(1)} s`],
+        ['peak RSS (VmHWM)', rssList(result.peakRssMiB)],
+        ['CPU during the drain (% of wall)', cpuUse(result.cpu, result.seconds, { withSeconds: true })],
+        ['machine busy (all cores)', machineLoad(result)],
         ['applied / dead letters', `${formatInt(result.appliedTotal)} / ${result.deadLetters}`],
         ['rows source / target', `${formatInt(result.rows.source)} / ${formatInt(result.rows.target)}`],
         ['SUM(amount) source / target', `${result.rows.sourceSum} / ${result.rows.targetSum}`],
@@ -286,15 +366,9 @@ function drainReport(result: DrainResult, settings: BenchSettings): string[] {
 function snapshotReport(result: SnapshotResult, settings: BenchSettings): string[] {
   const config = loadConfig(settings.snapshot.appEnv);
   const seconds = (value: number | null) => (value === null || Number.isNaN(value) ? '?' : `${value.toFixed(1)} s`);
-  const share = (cpu: Record<string, number>, wall: number) =>
-    Object.entries(cpu)
-      .filter(([, used]) => used > 0)
-      .map(([group, used]) => `${group} ${used.toFixed(1)} s (${((used / wall) * 100).toFixed(0)}%)`)
-      .join(', ');
   // Wall times of the two CPU windows, as the bench split them (at the first poll that saw the final seq).
   const copiedAt = result.copiedAt;
   const catchUpCpu = Object.fromEntries(Object.entries(result.cpu).map(([group, used]) => [group, used - (result.cpuCopying[group] ?? 0)]));
-  const rss = Object.entries(result.peakRssMiB).map(([app, mib]) => `${app} ${mib === null ? '?' : mib.toFixed(0)} MiB`);
   const { verify } = result;
   return [
     `Snapshot: initial copy of ${formatInt(result.rows)} rows (table filled before capture in ${result.fillSeconds.toFixed(1)} s, ` +
@@ -313,14 +387,14 @@ function snapshotReport(result: SnapshotResult, settings: BenchSettings): string
         ],
         ['catching up (copied → done)', seconds(result.catchingUpSeconds)],
         [
-          'route applied through final seq / relay enqueued it at',
+          'route applied through final seq / relay read it at',
           `${seconds(result.appliedAt)} / ${seconds(result.relayDoneAt)} (final seq ${formatInt(result.finalSeq)})`,
         ],
         ['copier ahead of the route (max)', `${formatInt(result.maxAhead)} copy records (bound SNAPSHOT_MAX_IN_FLIGHT_ROWS=${config.snapshot.maxInFlightRows})`],
-        ['peak RSS (VmHWM)', rss.join(', ')],
-        ['CPU from the request until copied (% of wall)', share(result.cpuCopying, copiedAt)],
-        ['CPU while catching up (% of wall)', share(catchUpCpu, Math.max(0.001, result.seconds - copiedAt))],
-        ['machine busy (all cores)', `${(result.machineBusy * 100).toFixed(0)}%, of which other processes ${result.otherCores.toFixed(2)} cores`],
+        ['peak RSS (VmHWM)', rssList(result.peakRssMiB)],
+        ['CPU from the request until copied (% of wall)', cpuUse(result.cpuCopying, copiedAt, { withSeconds: true })],
+        ['CPU while catching up (% of wall)', cpuUse(catchUpCpu, Math.max(0.001, result.seconds - copiedAt), { withSeconds: true })],
+        ['machine busy (all cores)', machineLoad(result)],
         ['outbox rows / dead letters', `${formatInt(result.outboxRows)} / ${result.deadLetters}`],
         ['rows source / target', `${formatInt(verify.source)} / ${formatInt(verify.target)}`],
         ['SUM(amount) source / target', `${verify.sourceSum} / ${verify.targetSum}`],

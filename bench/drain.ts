@@ -1,10 +1,13 @@
-import { createServer } from 'node:net';
 import { ProgressRepository } from '@tributary/control';
 import { OUTBOX_TABLE } from '@tributary/db';
-import { compareRows, cpuGroups, createBenchDeployment, routeItemsToPostgres, tributaryEnv } from './deployment';
+import { freePort } from '../libs/testing/src/redis-server';
+import { compareRows, countDeadLetters, cpuGroups, createBenchDeployment, routeItemsToPostgres, tributaryEnv } from './deployment';
+import { insertItemRange } from './items';
 import { measureMinimalDrain, MinimalDrainResult } from './minimal/drain';
+import { every } from './periodic';
 import { CpuMeter, memoryMiB } from './proc';
-import { AppName, AppProcess, BenchDatabase, Cleanup, note, sleep, startApp } from './support';
+import { assertAlive } from './route-wait';
+import { AppName, AppProcess, BenchDatabase, Cleanup, note, noteOutputs, sleep, startApp } from './support';
 
 /**
  * Drain: a backlog written through the capture triggers while no relay runs,
@@ -43,7 +46,10 @@ export interface DrainResult {
   /** When the route first moved, from the same start (process start-up, first poll, first batch), and where it was then. */
   firstProgressAt: number;
   firstProgressSeq: number;
-  /** When the relay had read and enqueued the whole backlog. */
+  /**
+   * When the relay's watermark (its read position in the outbox) reached the end of the backlog: all of it
+   * owed to the route as seq ranges by then, though only RELAY_MAX_QUEUE_JOBS jobs at a time are in Redis.
+   */
   relayDoneAt: number | null;
   peakRssMiB: Record<string, number | null>;
   /** CPU seconds per component over the drain, and the machine's busy share (1 = both cores busy). */
@@ -65,7 +71,7 @@ const WRITE_CHUNK = 10_000;
 
 export async function measureDrain(options: DrainOptions, cleanup: Cleanup): Promise<DrainResult> {
   const deployment = await createBenchDeployment(options, cleanup);
-  const { control, source, postgres, sourceId, progress } = deployment;
+  const { source, postgres, sourceId, progress } = deployment;
 
   // The route must exist before the backlog (and with no relay state yet it starts at 0).
   await routeItemsToPostgres(deployment, { table: TABLE, targetId: TARGET_ID, routeId: ROUTE_ID });
@@ -87,9 +93,10 @@ export async function measureDrain(options: DrainOptions, cleanup: Cleanup): Pro
   const started = performance.now();
   for (const name of names) apps.push(startApp(name, env, options.nodeArgs, cleanup));
 
-  const stopAnalyzing = analyzePeriodically(postgres, options.pgAnalyzeSeconds);
+  const stopAnalyzing = analyzePeriodically(postgres, options.pgAnalyzeSeconds, cleanup);
   try {
     const timing = await waitForDrain(progress, sourceId, apps, backlog.maxSeq, started, options.timeoutMs);
+    await stopAnalyzing();
     const seconds = (performance.now() - started) / 1000;
     // Read while the processes still live: /proc forgets them once they exit.
     const peakRssMiB = Object.fromEntries(apps.map((app) => [app.name, memoryMiB(app.pid, 'VmHWM')]));
@@ -99,7 +106,6 @@ export async function measureDrain(options: DrainOptions, cleanup: Cleanup): Pro
     await Promise.all(apps.map((app) => app.stop()));
 
     const [route] = await progress.listProgress([ROUTE_ID]);
-    const [letters] = await control.knex.raw('SELECT COUNT(*) AS n FROM tributary_dead_letters WHERE route_id = ?', [ROUTE_ID]);
     return {
       backlog,
       seconds,
@@ -109,52 +115,40 @@ export async function measureDrain(options: DrainOptions, cleanup: Cleanup): Pro
       machineBusy,
       otherCores,
       appliedTotal: route.appliedTotal,
-      deadLetters: Number((letters as Array<{ n: number }>)[0].n),
+      deadLetters: await countDeadLetters(deployment, [ROUTE_ID]),
       rows: await compareRows(source, postgres, TABLE),
       minimal,
     };
   } catch (error) {
-    for (const app of apps) if (app.output()) note(`--- ${app.name} output:\n${app.output()}`);
+    noteOutputs(apps);
     throw error;
-  } finally {
-    await stopAnalyzing();
   }
 }
 
 /** Starts the ANALYZE loop (see DrainOptions.pgAnalyzeSeconds); the returned function stops it and waits for it. */
-function analyzePeriodically(postgres: BenchDatabase, everySeconds: number | null): () => Promise<void> {
+function analyzePeriodically(postgres: BenchDatabase, everySeconds: number | null, cleanup: Cleanup): () => Promise<void> {
   if (everySeconds === null) return async () => undefined;
-  let stopped = false;
-  const loop = (async () => {
-    let last = performance.now();
-    while (!stopped) {
-      await sleep(100);
-      if (stopped || performance.now() - last < everySeconds * 1000) continue;
-      last = performance.now();
-      await postgres.knex.raw('ANALYZE').catch((error: Error) => note(`ANALYZE failed: ${error.message}`));
-    }
-  })();
-  return async () => {
-    stopped = true;
-    await loop;
-  };
+  return every(
+    everySeconds * 1000,
+    async () => {
+      await postgres.knex.raw('ANALYZE');
+    },
+    cleanup,
+  );
 }
 
 /**
  * Writes the backlog through the triggers with set-based statements (one
  * outbox row per row changed): inserts from MariaDB's SEQUENCE engine, then
  * updates and deletes by key range, in chunks so no transaction is huge.
+ * Writes table `items` (itemsDdl).
  */
-async function writeBacklog(source: BenchDatabase, inserts: number): Promise<DrainResult['backlog']> {
+export async function writeBacklog(source: BenchDatabase, inserts: number): Promise<DrainResult['backlog']> {
   const updates = Math.floor((inserts * 2) / 3);
   const deletes = Math.floor(inserts / 12);
   const started = performance.now();
   for (const [from, to] of chunks(1, inserts)) {
-    await source.knex.raw(
-      `INSERT INTO ${TABLE} (id, grp, name, amount, noted, payload)
-       SELECT seq, seq % 7, CONCAT('item ', seq, ' ✓'), ROUND(seq * 0.37, 2), NOW(6), JSON_OBJECT('n', seq, 'tag', CONCAT('t', seq % 13))
-         FROM seq_${from}_to_${to}`,
-    );
+    await insertItemRange(source.knex, TABLE, from, to);
   }
   for (const [from, to] of chunks(1, updates)) {
     await source.knex.raw(`UPDATE ${TABLE} SET amount = amount + 1.25, name = CONCAT(name, '+'), noted = NOW(6) WHERE id BETWEEN ? AND ?`, [from, to]);
@@ -166,6 +160,11 @@ async function writeBacklog(source: BenchDatabase, inserts: number): Promise<Dra
   const [rows] = await source.knex.raw(`SELECT COUNT(*) AS n, COALESCE(MAX(seq), 0) AS m FROM \`${OUTBOX_TABLE}\``);
   const { n, m } = (rows as Array<{ n: number; m: number }>)[0];
   return { inserts, updates, deletes, changes: Number(n), maxSeq: Number(m), writeSeconds };
+}
+
+/** Inserts for a backlog of about `changes` changes: each insert brings 1 + 2/3 + 1/12 of them (writeBacklog). */
+export function insertsForChanges(changes: number): number {
+  return Math.ceil(changes / (1 + 2 / 3 + 1 / 12));
 }
 
 function chunks(from: number, to: number): Array<[number, number]> {
@@ -189,8 +188,7 @@ async function waitForDrain(
   let reportedAt = 0;
   for (;;) {
     const elapsed = (performance.now() - started) / 1000;
-    const dead = apps.find((app) => app.exited());
-    if (dead) throw new Error(`${dead.name} exited during the drain`);
+    assertAlive(apps, 'the drain');
     const [route] = await progress.listProgress([ROUTE_ID]);
     const relay = await progress.loadRelayState(sourceId);
     const applied = route?.watermark ?? 0;
@@ -207,16 +205,4 @@ async function waitForDrain(
     if (elapsed * 1000 > timeoutMs) throw new Error(`drain did not finish in ${timeoutMs} ms (route at ${applied} of ${maxSeq})`);
     await sleep(100);
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }

@@ -2,17 +2,19 @@ import { installCapture } from '@tributary/capture';
 import { migrateOutbox } from '@tributary/db';
 import { cpuGroups, createBenchDeployment, routeItemsToPostgres, tributaryEnv } from './deployment';
 import { itemsDdl } from './items';
-import { VisibilityProbe, waitForRows } from './latency-probe';
 import { createMinimalTarget, MINIMAL_APP_NAMES, startMinimalPipeline } from './minimal/pipeline';
-import { PacedRun, PacedWriter } from './paced-writer';
+import { PacedWriter } from './paced-writer';
 import { CpuMeter } from './proc';
-import { AppProcess, BenchDatabase, Cleanup, createMysqlDatabase, note, startApp } from './support';
+import { assertAlive } from './route-wait';
+import { AppProcess, BenchDatabase, Cleanup, createMysqlDatabase, note, noteOutputs, Percentiles, percentiles, startApp } from './support';
+import { createTargetTables } from './target-tables';
+import { installVisibilityTriggers, LatencyStats, VisibilityProbe } from './visibility-probe';
 
 /**
  * Latency (issue #10, measurement a): steady single-row insert rates into a
  * captured table, each for a fixed time, measured from the moment the
  * source's autocommit INSERT returned to the moment the row's transaction
- * committed at PostgreSQL (VisibilityProbe). Run for Tributary (relay and
+ * committed at PostgreSQL (visibility-probe.ts). Run for Tributary (relay and
  * worker processes) and for the minimal pipeline, each with its own source
  * database, so neither reads the other's changes; both run throughout and
  * the rates alternate between them, so both meet the same machine.
@@ -38,14 +40,6 @@ export interface LatencyOptions {
 
 export type PipelineName = 'tributary' | 'minimal';
 
-/** Nearest-rank percentiles, ms. */
-export interface Percentiles {
-  p50: number;
-  p95: number;
-  p99: number;
-  max: number;
-}
-
 /** One pipeline at one rate. */
 export interface LatencyPhase {
   pipeline: PipelineName;
@@ -53,16 +47,13 @@ export interface LatencyPhase {
   /** Writer connections that shared the rate. */
   connections: number;
   achievedRate: number;
-  /** Rows written (all committed at the source). */
-  rows: number;
-  /** Rows that never became visible at the target before the wait gave up. */
-  missing: number;
-  /** Commit at the source → visible at the target, over the rows that arrived (null: none did). */
-  visible: Percentiles | null;
-  /** The INSERT's own round trip at the source (trigger and commit included). */
+  /** Commit at the source → visible at the target, of the rows written in the phase (`committed`; `seen` of them arrived). */
+  visible: LatencyStats;
+  /** The INSERT's own round trip at the source (trigger and commit included), ms. */
   write: Percentiles;
-  /** CPU per component over the phase, in cores (1 = one core busy the whole time). */
-  cpuCores: Record<string, number>;
+  /** CPU seconds per component over the phase, from the first write until the last row arrived (`wallSeconds`). */
+  cpu: Record<string, number>;
+  wallSeconds: number;
   /** Cores used by processes outside the pipeline, its servers and the bench: the noise. */
   otherCores: number;
 }
@@ -73,7 +64,7 @@ export interface LatencyResult {
 }
 
 const TABLE = 'items';
-/** Rows written before measuring: the target table exists, connections and JIT are warm. Ids -N..-1. */
+/** Rows written before measuring: connections and JIT are warm, the pipeline has applied once. Ids -N..-1. */
 const WARM_UP_ROWS = 100;
 /** A phase's wait for its rows gives up after this long without a new arrival. */
 const STALL_MS = 15_000;
@@ -91,7 +82,7 @@ export function writerLanes(rate: number, connections: number | null): number {
   return connections ?? Math.max(4, Math.ceil(rate / ROWS_PER_CONNECTION));
 }
 
-/** A pipeline under test, ready to measure: writes go to `source`, `probe` sees them arrive. */
+/** A pipeline under test, ready to measure: writes go through `writer`, `probe` sees them arrive. */
 interface Pipeline {
   name: PipelineName;
   apps: AppProcess[];
@@ -112,7 +103,9 @@ export async function measureLatency(options: LatencyOptions, cleanup: Cleanup):
 /** Tributary as deployed: the split relay and worker apps, one route items → PostgreSQL. */
 async function startTributary(options: LatencyOptions, cleanup: Cleanup): Promise<Pipeline> {
   const deployment = await createBenchDeployment(options, cleanup);
-  await routeItemsToPostgres(deployment, { table: TABLE, targetId: 'pg', routeId: 'items-pg' });
+  const schema = await routeItemsToPostgres(deployment, { table: TABLE, targetId: 'pg', routeId: 'items-pg' });
+  // Created as the worker would, so the probe's trigger is on it before the first change.
+  await createTargetTables(deployment.postgres, [{ name: TABLE, schema }]);
   const env = tributaryEnv(deployment, options.redisUrl, options.appEnv);
   const apps = (['relay', 'worker'] as const).map((name) => startApp(name, env, options.nodeArgs, cleanup));
   return ready('tributary', apps, ['relay', 'worker'], deployment.source, deployment.postgres, options, cleanup);
@@ -129,11 +122,7 @@ async function startMinimal(options: LatencyOptions, cleanup: Cleanup): Promise<
   return ready('minimal', apps, MINIMAL_APP_NAMES, source, target, options, cleanup);
 }
 
-/**
- * Warms the pipeline up and installs the probe once the warm-up rows are at
- * the target: that way the table exists whoever creates it (Tributary's
- * worker does, on the first change), and nothing measured pays for start-up.
- */
+/** Instruments the target and warms the pipeline up, so nothing measured pays for start-up. */
 async function ready(
   name: PipelineName,
   apps: AppProcess[],
@@ -144,16 +133,16 @@ async function ready(
   cleanup: Cleanup,
 ): Promise<Pipeline> {
   note(`latency: warming up ${name}`);
+  await installVisibilityTriggers(target, [TABLE]);
+  const probe = await VisibilityProbe.listen(target, cleanup);
   const lanes = Math.max(...options.rates.map((rate) => writerLanes(rate, options.connections)));
   const writer = await PacedWriter.open(source.url, lanes, cleanup);
-  await writer.run(TABLE, { rate: WARM_UP_ROWS, seconds: 1, firstId: -WARM_UP_ROWS, lanes: 1 });
-  try {
-    await waitForRows(target, TABLE, WARM_UP_ROWS, options.timeoutMs);
-  } catch (error) {
-    for (const app of apps) if (app.output()) note(`--- ${app.name} output:\n${app.output()}`);
-    throw error;
+  await writer.run({ rate: WARM_UP_ROWS, seconds: 1, lanes: 1, write: probe.insertItems(TABLE, -WARM_UP_ROWS) });
+  const unseen = await probe.waitForAll({ timeoutMs: options.timeoutMs, check: () => assertAlive(apps, `${name}'s warm-up`) });
+  if (unseen > 0) {
+    noteOutputs(apps);
+    throw new Error(`${unseen} of ${WARM_UP_ROWS} warm-up rows did not reach ${name}'s target in ${options.timeoutMs} ms`);
   }
-  const probe = await VisibilityProbe.install(target, TABLE, cleanup);
   return { name, apps, appNames, writer, probe };
 }
 
@@ -163,42 +152,28 @@ async function runPhase(pipeline: Pipeline, rate: number, firstId: number, optio
   const meter = new CpuMeter(cpuGroups(pipeline.apps, pipeline.appNames));
   meter.start();
   const started = performance.now();
-  const run = await pipeline.writer.run(TABLE, { rate, seconds: options.seconds, firstId, lanes });
-  const missing = await pipeline.probe.waitForAll(run.firstId, run.count, STALL_MS, performance.now() + options.timeoutMs);
+  const run = await pipeline.writer.run({ rate, seconds: options.seconds, lanes, write: pipeline.probe.insertItems(TABLE, firstId) });
+  const written = performance.now();
+  await pipeline.probe.waitForAll({
+    timeoutMs: options.timeoutMs,
+    stallMs: STALL_MS,
+    check: () => assertAlive(pipeline.apps, `the latency run of ${pipeline.name}`),
+  });
   const wallSeconds = (performance.now() - started) / 1000;
   const { perGroup, otherCores } = meter.stop();
-  const dead = pipeline.apps.find((app) => app.exited());
-  if (dead) throw new Error(`${dead.name} exited during the latency run:\n${dead.output()}`);
-  if (missing > 0) note(`latency: ${missing} of ${run.count} rows never arrived at ${pipeline.name}'s target`);
+  // The phase's rows, by commit time: each pipeline has its own probe, and its phases follow one another.
+  const visible = pipeline.probe.stats(started, written);
+  const missing = visible.committed - visible.seen;
+  if (missing > 0) note(`latency: ${missing} of ${visible.committed} rows never arrived at ${pipeline.name}'s target`);
   return {
     pipeline: pipeline.name,
     rate,
     connections: lanes,
     achievedRate: run.achievedRate,
-    rows: run.count,
-    missing,
-    visible: percentiles(visibleLatencies(run, pipeline.probe)),
-    write: percentiles(run.writeMs) ?? { p50: Number.NaN, p95: Number.NaN, p99: Number.NaN, max: Number.NaN },
-    cpuCores: Object.fromEntries([...perGroup].map(([group, seconds]) => [group, seconds / wallSeconds])),
+    visible,
+    write: percentiles(run.writeMs),
+    cpu: Object.fromEntries(perGroup),
+    wallSeconds,
     otherCores,
   };
-}
-
-/** Arrival minus commit of every row that arrived, ms. */
-function visibleLatencies(run: PacedRun, probe: VisibilityProbe): Float64Array {
-  const latencies = new Float64Array(run.count);
-  let found = 0;
-  for (let n = 0; n < run.count; n++) {
-    const arrived = probe.arrivedAt(run.firstId + n);
-    if (arrived !== undefined) latencies[found++] = arrived - run.committedAt[n];
-  }
-  return latencies.subarray(0, found);
-}
-
-/** Nearest-rank p50/p95/p99 and the maximum; null for no values. */
-export function percentiles(values: Float64Array): Percentiles | null {
-  if (values.length === 0) return null;
-  const sorted = Float64Array.from(values).sort();
-  const rank = (p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))];
-  return { p50: rank(0.5), p95: rank(0.95), p99: rank(0.99), max: sorted[sorted.length - 1] };
 }

@@ -1,9 +1,10 @@
 import { ProgressRepository, SnapshotRecord, SnapshotRepository } from '@tributary/control';
 import { OUTBOX_TABLE } from '@tributary/db';
-import { compareRows, cpuGroups, createBenchDeployment } from './deployment';
-import { itemsDdl } from './items';
+import { addPostgresTarget, compareRows, countDeadLetters, cpuGroups, createBenchDeployment, RowComparison, tributaryEnv } from './deployment';
+import { insertItemRange, itemsDdl } from './items';
 import { CpuMeter, memoryMiB } from './proc';
-import { AppName, AppProcess, BenchDatabase, Cleanup, note, sleep, startApp } from './support';
+import { assertAlive, waitForRelay } from './route-wait';
+import { AppName, AppProcess, BenchDatabase, Cleanup, note, noteOutputs, sleep, startApp } from './support';
 
 /**
  * Snapshot: a table that already holds rows when it is captured (so the
@@ -29,7 +30,7 @@ export interface SnapshotSample {
   at: number;
   status: string;
   rowsCopied: number;
-  /** Highest seq the copier has written, the relay has enqueued, the route has applied. */
+  /** Highest seq the copier has written, the relay has read (its watermark), the route has applied. */
   copiedSeq: number;
   relaySeq: number;
   appliedSeq: number;
@@ -49,7 +50,7 @@ export interface SnapshotResult {
   chunks: number;
   rowsCopied: number;
   finalSeq: number;
-  /** Bench clock, from the request: when the bench saw the copy end, the route apply through finalSeq, the relay enqueue it. */
+  /** Bench clock, from the request: when the bench saw the copy end, the route apply through finalSeq, the relay read it. */
   copiedAt: number;
   appliedAt: number | null;
   relayDoneAt: number | null;
@@ -64,7 +65,7 @@ export interface SnapshotResult {
   otherCores: number;
   outboxRows: number;
   deadLetters: number;
-  verify: { status: string; source: number; target: number; sourceSum: string; targetSum: string };
+  verify: RowComparison & { status: string };
 }
 
 const TARGET_ID = 'pg';
@@ -73,7 +74,8 @@ const TABLE = 'items';
 const FILL_CHUNK = 50_000;
 
 export async function measureSnapshot(options: SnapshotOptions, cleanup: Cleanup): Promise<SnapshotResult> {
-  const { control, source, postgres, prefix, sourceId, progress, snapshots, setup } = await createBenchDeployment(options, cleanup);
+  const deployment = await createBenchDeployment(options, cleanup);
+  const { source, postgres, sourceId, progress, snapshots, setup } = deployment;
 
   // Filled before capture: no trigger fires, so the rows reach the target only through the copy.
   await source.knex.raw(itemsDdl(TABLE));
@@ -81,18 +83,9 @@ export async function measureSnapshot(options: SnapshotOptions, cleanup: Cleanup
   note(`snapshot: ${options.rows} rows written in ${fillSeconds.toFixed(1)} s; capturing and starting the apps`);
   await setup.addSource(sourceId, source.url);
   await setup.captureTable(sourceId, TABLE);
-  await setup.addTarget({ id: TARGET_ID, kind: 'postgres', url: postgres.url, options: {} });
+  await addPostgresTarget(deployment, TARGET_ID);
 
-  const env: Record<string, string> = {
-    CONTROL_DATABASE_URL: control.url,
-    REDIS_URL: options.redisUrl,
-    REDIS_PREFIX: prefix,
-    LOG_LEVEL: 'warn',
-    // Any free port: a fixed one may be taken by another session's relay or worker on this shared machine.
-    RELAY_HTTP_PORT: '0',
-    WORKER_HTTP_PORT: '0',
-    ...options.appEnv,
-  };
+  const env = tributaryEnv(deployment, options.redisUrl, options.appEnv);
   const names: AppName[] = ['relay', 'worker'];
   const apps: AppProcess[] = [];
   for (const name of names) apps.push(startApp(name, env, options.nodeArgs, cleanup));
@@ -121,7 +114,6 @@ export async function measureSnapshot(options: SnapshotOptions, cleanup: Cleanup
     await Promise.all(apps.map((app) => app.stop()));
 
     const record = watch.record;
-    const [letters] = await control.knex.raw('SELECT COUNT(*) AS n FROM tributary_dead_letters WHERE route_id = ?', [ROUTE_ID]);
     const [outbox] = await source.knex.raw(`SELECT COUNT(*) AS n FROM \`${OUTBOX_TABLE}\``);
     return {
       rows: options.rows,
@@ -145,11 +137,11 @@ export async function measureSnapshot(options: SnapshotOptions, cleanup: Cleanup
       machineBusy: total.machineBusy,
       otherCores: total.otherCores,
       outboxRows: Number((outbox as Array<{ n: number }>)[0].n),
-      deadLetters: Number((letters as Array<{ n: number }>)[0].n),
+      deadLetters: await countDeadLetters(deployment, [ROUTE_ID]),
       verify: { status: record.status, ...(await compareRows(source, postgres, TABLE)) },
     };
   } catch (error) {
-    for (const app of apps) if (app.output()) note(`--- ${app.name} output:\n${app.output()}`);
+    noteOutputs(apps);
     throw error;
   }
 }
@@ -158,29 +150,11 @@ export async function measureSnapshot(options: SnapshotOptions, cleanup: Cleanup
 async function fill(source: BenchDatabase, rows: number): Promise<number> {
   const started = performance.now();
   for (let from = 1; from <= rows; from += FILL_CHUNK) {
-    const to = Math.min(rows, from + FILL_CHUNK - 1);
-    await source.knex.raw(
-      `INSERT INTO ${TABLE} (id, grp, name, amount, noted, payload)
-       SELECT seq, seq % 7, CONCAT('item ', seq, ' ✓'), ROUND(seq * 0.37, 2), NOW(6), JSON_OBJECT('n', seq, 'tag', CONCAT('t', seq % 13))
-         FROM seq_${from}_to_${to}`,
-    );
+    await insertItemRange(source.knex, TABLE, from, Math.min(rows, from + FILL_CHUNK - 1));
   }
   // The copier's progress estimate reads TABLE_ROWS; fresh statistics make it (and the bench's log) meaningful.
   await source.knex.raw(`ANALYZE TABLE ${TABLE}`);
   return (performance.now() - started) / 1000;
-}
-
-/** Waits until the relay leads the source (its state row has a leader): the copier starts with it. */
-async function waitForRelay(progress: ProgressRepository, sourceId: string, apps: readonly AppProcess[]): Promise<void> {
-  const started = performance.now();
-  for (;;) {
-    const dead = apps.find((app) => app.exited());
-    if (dead) throw new Error(`${dead.name} exited while starting`);
-    const relay = await progress.loadRelayState(sourceId);
-    if (relay?.leader) return;
-    if (performance.now() - started > 60_000) throw new Error('the relay did not take the lead of the source within 60 s');
-    await sleep(100);
-  }
 }
 
 interface WatchContext {
@@ -219,8 +193,7 @@ async function waitForSnapshot(context: WatchContext, copied: () => { perGroup: 
   let reportedAt = 0;
   for (;;) {
     const elapsed = (performance.now() - started) / 1000;
-    const dead = apps.find((app) => app.exited());
-    if (dead) throw new Error(`${dead.name} exited during the copy`);
+    assertAlive(apps, 'the copy');
     const record = await snapshots.get(ROUTE_ID);
     if (!record) throw new Error(`route ${ROUTE_ID} has no snapshot row: the copy was not requested`);
     if (record.status === 'failed' || record.status === 'cancelled') throw new Error(`the copy ${record.status}: ${record.error}`);

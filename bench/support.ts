@@ -8,7 +8,9 @@ import { deleteKeysWithPrefix } from '@tributary/queue';
 /**
  * Small helpers for the benchmark. libs/testing has near-identical ones, but
  * it is left out of the build (it is test-only code), so the bench keeps its
- * own few lines instead of pulling the test tree into dist/.
+ * own few lines instead of pulling the test tree into dist/. Files of it that
+ * stand alone (freePort, the TCP proxy) are imported by path instead: the
+ * build then compiles just those.
  */
 
 /** The repository root, from dist/bench/ (compiled) — the apps are started from dist/apps/. */
@@ -28,6 +30,21 @@ export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/** Nearest-rank percentiles and the maximum, in the unit of the values (ms for latencies); NaN for none. */
+export interface Percentiles {
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+export function percentiles(values: ArrayLike<number>): Percentiles {
+  if (values.length === 0) return { p50: Number.NaN, p95: Number.NaN, p99: Number.NaN, max: Number.NaN };
+  const sorted = Float64Array.from(values).sort();
+  const rank = (p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))];
+  return { p50: rank(0.5), p95: rank(0.95), p99: rank(0.99), max: sorted[sorted.length - 1] };
 }
 
 /** Changes per second of a drain after its first applied batch (start-up left out); NaN if that was the end. */
@@ -129,7 +146,7 @@ export interface AppProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export type AppName = 'relay' | 'worker' | 'tributary';
+export type AppName = 'relay' | 'worker' | 'admin' | 'tributary';
 
 /** Starts an app with exactly `env` (plus PATH); `nodeArgs` go before the script (e.g. --cpu-prof). Stopped by `cleanup`. */
 export function startApp(app: AppName, env: Record<string, string>, nodeArgs: readonly string[], cleanup: Cleanup): AppProcess {
@@ -171,14 +188,7 @@ export function startScript(name: string, script: string, env: Record<string, st
   return handle;
 }
 
-/** Fixed-width text table for the summary: numbers right-aligned (`numeric`), text left-aligned. */
-export function table(headers: readonly string[], rows: ReadonlyArray<readonly string[]>, numeric = true): string {
-  const widths = headers.map((header, i) => Math.max(header.length, ...rows.map((row) => row[i].length)));
-  const align = (cell: string, i: number) => (i > 0 && numeric ? cell.padStart(widths[i]) : cell.padEnd(widths[i]));
-  const line = (cells: readonly string[]) => cells.map(align).join('  ').trimEnd();
-  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
-
-export function formatInt(value: number): string {
-  return Math.round(value).toLocaleString('en-US');
+/** Notes what each app logged: after a failure, the likely reason. */
+export function noteOutputs(apps: readonly AppProcess[]): void {
+  for (const app of apps) if (app.output()) note(`--- ${app.name} output:\n${app.output()}`);
 }

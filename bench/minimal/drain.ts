@@ -1,7 +1,8 @@
 import { OUTBOX_TABLE } from '@tributary/db';
 import { compareRows, cpuGroups, RowComparison } from '../deployment';
 import { CpuMeter, memoryMiB } from '../proc';
-import { AppProcess, BenchDatabase, Cleanup, note, sleep } from '../support';
+import { assertAlive } from '../route-wait';
+import { AppProcess, BenchDatabase, Cleanup, note, noteOutputs, sleep } from '../support';
 import { MINIMAL_LIVE_VIEW, MINIMAL_TABLE } from './contract';
 import { createMinimalTarget, MINIMAL_APP_NAMES, startMinimalPipeline } from './pipeline';
 
@@ -59,7 +60,7 @@ export async function measureMinimalDrain(options: MinimalDrainOptions, cleanup:
     try {
       progress = await waitForChange(target, lastKey, options.maxSeq, apps, started, options.timeoutMs);
     } catch (error) {
-      for (const app of apps) if (app.output()) note(`--- ${app.name} output:\n${app.output()}`);
+      noteOutputs(apps);
       throw error;
     }
     const seconds = (performance.now() - started) / 1000;
@@ -107,8 +108,7 @@ async function waitForChange(
   let firstProgressAt = Number.NaN;
   let firstProgressSeq = 0;
   for (;;) {
-    const dead = apps.find((app) => app.exited());
-    if (dead) throw new Error(`${dead.name} exited during the drain`);
+    assertAlive(apps, 'the drain');
     if (Number.isNaN(firstProgressAt)) {
       const at = (performance.now() - started) / 1000;
       const first = await target.knex.raw(`SELECT MAX(_seq) AS seq FROM ${MINIMAL_TABLE}`);

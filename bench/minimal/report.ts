@@ -1,4 +1,6 @@
-import { formatInt, steadyRate, table } from '../support';
+import { rowsEqual } from '../deployment';
+import { cpuUse, formatInt, machineLoad, rssList, table } from '../format';
+import { steadyRate } from '../support';
 import { MinimalDrainResult } from './drain';
 
 /** Issue #10's target: Tributary drains at least this share of the minimal pipeline's rate, in the same run. */
@@ -6,7 +8,7 @@ const GOAL_MIN_RATIO = 0.8;
 
 /** The drain's row count and total match the source (live rows; tombstones left out). */
 export function minimalVerified(result: MinimalDrainResult): boolean {
-  return result.rows.source === result.rows.target && result.rows.sourceSum === result.rows.targetSum;
+  return rowsEqual(result.rows);
 }
 
 /** Tributary's drain rate as a share of the minimal pipeline's, for the line that prints Tributary's rate. */
@@ -23,10 +25,6 @@ export function minimalRatio(result: MinimalDrainResult | null, changes: number,
 export function minimalDrainReport(result: MinimalDrainResult, changes: number, maxSeq: number, tributary: { rate: number; steady: number }): string[] {
   const rate = changes / result.seconds;
   const steady = steadyRate(result.seconds, result.firstProgressAt, result.firstProgressSeq, maxSeq);
-  const cpu = Object.entries(result.cpu)
-    .filter(([, seconds]) => seconds > 0)
-    .map(([group, seconds]) => `${group} ${seconds.toFixed(1)} s (${((seconds / result.seconds) * 100).toFixed(0)}%)`);
-  const rss = Object.entries(result.peakRssMiB).map(([app, mib]) => `${app} ${mib === null ? '?' : mib.toFixed(0)} MiB`);
   return [
     `Minimal pipeline on the same backlog, run just before Tributary's drain (bench/minimal: the relay reads committed seqs, ` +
       `jobs carry {from, to} of at most ${formatInt(result.jobRows)} changes, one worker at concurrency 1 reads them and writes ` +
@@ -42,9 +40,9 @@ export function minimalDrainReport(result: MinimalDrainResult, changes: number, 
           `${(tributary.rate / rate).toFixed(2)} from process start (goal >= ${GOAL_MIN_RATIO}); ` +
             `${(tributary.steady / steady).toFixed(2)} after each one's first batch (start-up left out)`,
         ],
-        ['peak RSS (VmHWM)', rss.join(', ')],
-        ['CPU during the drain (% of wall)', cpu.join(', ')],
-        ['machine busy (all cores)', `${(result.machineBusy * 100).toFixed(0)}%, of which other processes ${result.otherCores.toFixed(2)} cores`],
+        ['peak RSS (VmHWM)', rssList(result.peakRssMiB)],
+        ['CPU during the drain (% of wall)', cpuUse(result.cpu, result.seconds, { withSeconds: true })],
+        ['machine busy (all cores)', machineLoad(result)],
         ['rows source / target', `${formatInt(result.rows.source)} / ${formatInt(result.rows.target)}`],
         ['SUM(amount) source / target', `${result.rows.sourceSum} / ${result.rows.targetSum}`],
         ['verified', minimalVerified(result) ? 'yes' : 'NO'],
