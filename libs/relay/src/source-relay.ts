@@ -34,6 +34,8 @@ export interface SourceRelayDeps {
 const PROBES_PER_CYCLE = 32;
 /** How often the shared read position is saved at most (see Leadership.checkpoint). */
 const CHECKPOINT_EVERY_MS = 200;
+/** For this long after data last moved, an idle relay polls every pollMinMs before it backs off. */
+const ACTIVE_WINDOW_MS = 1000;
 /** How often a polling relay checks that it still leads and that Redis kept its data. */
 const LIVENESS_CHECK_MS = 100;
 /** Ids closed by timeout that are still watched for a late commit. */
@@ -88,6 +90,8 @@ class Leadership {
   private lastPurgeAt = 0;
   private lastCheckpointAt = 0;
   private checkedAt = 0;
+  /** When a poll last moved data (see lead: the polling rhythm). */
+  private movedAt = 0;
   private idleMs = 0;
   /** The last checkpoint written, to skip identical writes. */
   private savedState = '';
@@ -122,7 +126,12 @@ class Leadership {
     while (!this.stopped()) {
       try {
         const moved = await this.cycle();
-        this.idleMs = moved ? 0 : Math.min(settings.pollMaxMs, Math.max(settings.pollMinMs, this.idleMs * 2 || settings.pollMinMs));
+        const now = Date.now();
+        if (moved) this.movedAt = now;
+        // Polls at once while rows flow, every pollMinMs for a second after the last one (a steady
+        // trickle arrives between polls, not after a long sleep), then backs off to pollMaxMs.
+        const recent = now - this.movedAt < ACTIVE_WINDOW_MS;
+        this.idleMs = moved ? 0 : recent ? settings.pollMinMs : Math.min(settings.pollMaxMs, Math.max(settings.pollMinMs, this.idleMs * 2));
         if (this.idleMs > 0) await this.sleep(this.idleMs);
       } catch (error) {
         if (error instanceof DeposedError) {
