@@ -118,3 +118,31 @@ export function retryJobId(letterIds: readonly number[], requestedAt: number, no
 export function wireChangeBytes(change: WireChange): number {
   return 96 + change.table.length + change.pk.length + (change.before?.length ?? 0) + (change.after?.length ?? 0);
 }
+
+/**
+ * Splits items (in order) into runs of at most `maxRows` items and about
+ * `maxBytes` bytes of changes (invariant 7; a run holds at least one item);
+ * `apart` starts a new run between two neighbours it names.
+ */
+export function boundedRuns<T>(
+  items: readonly T[],
+  changeOf: (item: T) => WireChange,
+  bounds: { maxRows: number; maxBytes: number },
+  apart: (previous: T, next: T) => boolean = () => false,
+): T[][] {
+  const runs: T[][] = [];
+  let run: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const size = wireChangeBytes(changeOf(item));
+    if (run.length > 0 && (run.length >= bounds.maxRows || bytes + size > bounds.maxBytes || apart(run[run.length - 1], item))) {
+      runs.push(run);
+      run = [];
+      bytes = 0;
+    }
+    run.push(item);
+    bytes += size;
+  }
+  if (run.length > 0) runs.push(run);
+  return runs;
+}

@@ -4,7 +4,7 @@ import { ConflictRepository, DeadLetterRepository, ProgressRepository, RouteReco
 import { Logger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
 import { copyRouteOf, echoOriginOf, Row, TableSchema, WireChange } from '@tributary/model';
-import { QueuedJobData, QueueRegistry, RangeJobData, ResolutionJobData, RetryJobData, routeQueueName, upgradeJob, wireChangeBytes } from '@tributary/queue';
+import { boundedRuns, QueuedJobData, QueueRegistry, RangeJobData, ResolutionJobData, RetryJobData, routeQueueName, upgradeJob } from '@tributary/queue';
 import { changeDependentColumns, ConflictPolicyError, parseConflictPolicy, RouteMapping } from '@tributary/replication';
 import { ApplyHooks, RejectedChange, RowChange, TargetTableSpec } from '@tributary/targets';
 import { decodeChanges } from './change-decoder';
@@ -227,7 +227,7 @@ export class RouteConsumer {
   private readAhead(reader: RangeReader, job: RangeJobData): Promise<PreparedChunk> {
     const ahead = (async () => {
       const chunk = await reader.next();
-      const batches = splitByBytes(chunk.changes, this.deps.batchBytes);
+      const batches = boundedRuns(chunk.changes, (change) => change, { maxRows: Infinity, maxBytes: this.deps.batchBytes });
       const prepared: PreparedBatch[] = [];
       for (let i = 0; i < batches.length; i++) {
         const batch = batches[i];
@@ -489,25 +489,6 @@ const RESOLUTIONS_KEPT = 8;
 
 function deadLetter(routeId: string, wire: WireChange, reason: string, code: string | null) {
   return { routeId, seq: wire.seq, table: wire.table, op: wire.op, change: wire, reason, code };
-}
-
-/** Splits a chunk into batches of at most `maxBytes` (a batch holds at least one change). */
-function splitByBytes(changes: WireChange[], maxBytes: number): WireChange[][] {
-  const batches: WireChange[][] = [];
-  let batch: WireChange[] = [];
-  let bytes = 0;
-  for (const change of changes) {
-    const size = wireChangeBytes(change);
-    if (batch.length > 0 && bytes + size > maxBytes) {
-      batches.push(batch);
-      batch = [];
-      bytes = 0;
-    }
-    batch.push(change);
-    bytes += size;
-  }
-  if (batch.length > 0) batches.push(batch);
-  return batches;
 }
 
 /** The seqs a job covers, for log lines about it (every line about a change names route and seq). */

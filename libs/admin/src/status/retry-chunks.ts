@@ -1,27 +1,12 @@
 import { DeadLetterRecord } from '@tributary/control';
-import { wireChangeBytes } from '@tributary/queue';
+import { boundedRuns } from '@tributary/queue';
 
 /**
- * Splits letters (in seq order) into retry jobs bounded like relay jobs
+ * Splits letters (in seq order) into retry jobs bounded like target batches
  * (invariant 7: rows and bytes), one source table per job.
  */
 export function chunkLetters(letters: readonly DeadLetterRecord[], maxRows: number, maxBytes: number): DeadLetterRecord[][] {
-  const chunks: DeadLetterRecord[][] = [];
-  let chunk: DeadLetterRecord[] = [];
-  let bytes = 0;
-  for (const letter of letters) {
-    const size = wireChangeBytes(letter.change);
-    const full = chunk.length >= maxRows || bytes + size > maxBytes || (chunk.length > 0 && chunk[0].change.table !== letter.change.table);
-    if (chunk.length > 0 && full) {
-      chunks.push(chunk);
-      chunk = [];
-      bytes = 0;
-    }
-    chunk.push(letter);
-    bytes += size;
-  }
-  if (chunk.length > 0) chunks.push(chunk);
-  return chunks;
+  return boundedRuns(letters, (letter) => letter.change, { maxRows, maxBytes }, (previous, next) => previous.change.table !== next.change.table);
 }
 
 const NOTE_PREFIX = 'retry job ';
