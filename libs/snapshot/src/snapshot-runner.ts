@@ -40,6 +40,8 @@ interface CopyState {
 
 const MIN_CHUNK_ROWS = 50;
 const ACTIVE_POLL_MS = 100;
+/** With no copy under way: how soon a new request is noticed (three small reads of the control schema a poll). */
+const IDLE_POLL_MS = 500;
 const PROGRESS_LOG_MS = 5000;
 
 /**
@@ -84,8 +86,8 @@ export class SnapshotRunner {
         if (route && !this.loop.stopped) worked = (await this.step(snapshot, route)) || worked;
       }
       // With copies under way, look again soon (a copy waiting on its route is done the moment the route catches up);
-      // with none, at the pace of configuration changes.
-      if (!worked) await this.loop.sleep(active.length > 0 ? Math.min(settings.pollMs, ACTIVE_POLL_MS) : settings.pollMs);
+      // with none, often enough that a new request starts within half a second.
+      if (!worked) await this.loop.sleep(Math.min(settings.pollMs, active.length > 0 ? ACTIVE_POLL_MS : IDLE_POLL_MS));
     }
   }
 
