@@ -1,5 +1,5 @@
 import { OutboxHeader } from '@tributary/outbox';
-import { MAX_PENDING_RANGES, MAX_SPANNED_ROWS, RouteFeed, routeRuns } from './route-feed';
+import { MAX_PENDING_RANGES, MAX_SPANNED_ROWS, RouteFeed, routeRuns, runsOfRead } from './route-feed';
 
 const route = { routeId: 'r1', table: 'orders', echoOrigin: 'tributary:pg' };
 const header = (seq: number, table = 'orders', origin: string | null = null): OutboxHeader => ({ seq, table, origin });
@@ -25,6 +25,18 @@ describe('routeRuns', () => {
       { from: 1, to: 1 },
       { from: after, to: after + 2 },
     ]);
+  });
+
+  it('finds every route its runs in one pass, each with its own gaps and spans', () => {
+    const orders = { routeId: 'a', table: 'orders', echoOrigin: 'tributary:x' };
+    const ordersCopy = { routeId: 'b', table: 'orders', echoOrigin: 'tributary:pg' };
+    const items = { routeId: 'c', table: 'items', echoOrigin: 'tributary:x' };
+    const headers = [header(1), header(2, 'items'), header(3, 'orders', 'tributary:pg'), header(4), header(6, 'items'), header(7)];
+    const runs = runsOfRead(headers, (table) => (table === 'orders' ? [orders, ordersCopy] : [items]));
+    expect(runs.get(orders)).toEqual([{ from: 1, to: 4 }, { from: 7, to: 7 }]);
+    // Seq 3 is its own target's echo: spanned like another table's row.
+    expect(runs.get(ordersCopy)).toEqual([{ from: 1, to: 4 }, { from: 7, to: 7 }]);
+    expect(runs.get(items)).toEqual([{ from: 2, to: 2 }, { from: 6, to: 6 }]);
   });
 
   it('finds nothing in a read without its table', () => {
@@ -79,7 +91,8 @@ describe('RouteFeed', () => {
 
     // A read of 11..40 (20 and 23..29 missing: open or rolled back; 31 another table): exact runs, never across a gap.
     const read = [11, 12, 13, 14, 15, 16, 17, 18, 19, 21, 22, 30, 31, 32, 40].map((seq) => header(seq, seq === 31 ? 'items' : 'orders'));
-    feed.caughtUpTo(40, read);
+    const runsIn = (headers: OutboxHeader[]) => runsOfRead(headers, () => [feed], (f, seq) => f.catchesUp(seq)).get(feed) ?? [];
+    feed.caughtUpTo(40, runsIn(read));
     expect(feed.ranges()).toEqual([
       { from: 11, to: 19 },
       { from: 21, to: 22 },
@@ -89,7 +102,7 @@ describe('RouteFeed', () => {
     expect(feed.jobWatermark(150)).toBe(40);
     // A read that started below it gives it only what it still needs; the rest of the way ends the catch-up.
     feed.take();
-    feed.caughtUpTo(100, [header(39), header(41), header(101)]);
+    feed.caughtUpTo(100, runsIn([header(39), header(41), header(101)]));
     expect(feed.ranges()).toEqual([{ from: 41, to: 41 }]);
     expect(feed.catchUp).toBeNull();
     expect(feed.jobWatermark(150)).toBe(150);

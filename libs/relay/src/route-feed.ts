@@ -17,7 +17,7 @@ export const MAX_PENDING_RANGES = 1000;
  * (the buffer, invariant 1). After a relay restart or a Redis loss the feed
  * is rebuilt from the route's durably applied watermark (`resetFrom`).
  */
-export class RouteFeed {
+export class RouteFeed implements RouteSelector {
   private pending: SeqRange[] = [];
   /** The watermark of the last job sent, and when it was sent. */
   sentWatermark = -1;
@@ -27,6 +27,14 @@ export class RouteFeed {
 
   get routeId(): string {
     return this.route.routeId;
+  }
+
+  get table(): string {
+    return this.route.table;
+  }
+
+  get echoOrigin(): string {
+    return this.route.echoOrigin;
   }
 
   hasPending(): boolean {
@@ -94,12 +102,16 @@ export class RouteFeed {
   /** While catching up: the next seq to re-read and the last one (the relay's high when the route was reset). */
   catchUp: { next: number; until: number } | null = null;
 
-  /** Takes what a catch-up read found: the route's runs among `headers`, which cover every row from catchUp.next through `readTo`. */
-  caughtUpTo(readTo: number, headers: readonly OutboxHeader[]): void {
+  /** While catching up, whether a re-read row at `seq` is still for it (a shared read starts at the lowest route's next). */
+  catchesUp(seq: number): boolean {
+    return this.catchUp !== null && seq >= this.catchUp.next && seq <= this.catchUp.until;
+  }
+
+  /** Takes what a catch-up read found: its runs in it (runsOfRead with catchesUp), which covers every row through `readTo`. */
+  caughtUpTo(readTo: number, runs: readonly SeqRange[]): void {
     const catchUp = this.catchUp;
     if (!catchUp || readTo < catchUp.next) return;
-    const mine = headers.filter((header) => header.seq >= catchUp.next && header.seq <= catchUp.until);
-    for (const run of routeRuns(mine, this.route)) this.add(run);
+    for (const run of runs) this.add(run);
     catchUp.next = readTo + 1;
     if (catchUp.next > catchUp.until) this.catchUp = null;
   }
@@ -131,36 +143,43 @@ export class RouteFeed {
 export const MAX_SPANNED_ROWS = 16;
 
 /**
- * The route's runs in one contiguous read of the outbox (`headers` ascending,
- * every seq between two of them known to be a hole): stretches from one of
- * its rows to another with no hole and at most MAX_SPANNED_ROWS rows not its
- * own between, so a job never spans an open transaction's ids (those come
- * when the hole fills) and asks the worker to read little it does not need.
+ * The runs of many routes in one contiguous read of the outbox (`headers`
+ * ascending, every seq missing between two of them a hole or a rolled-back
+ * id), in one pass: for each route, stretches from one of its rows to another
+ * with no missing id and at most MAX_SPANNED_ROWS rows not its own between,
+ * so a job never spans an open transaction's ids (those come when the hole
+ * fills) and asks the worker to read little it does not need. `routesOf`
+ * names the routes that may want a table's rows; `wanted` can narrow a
+ * route to a window of seqs (a route catching up).
  */
-export function routeRuns(headers: readonly OutboxHeader[], route: RouteSelector): SeqRange[] {
-  const runs: SeqRange[] = [];
-  let run: SeqRange | null = null;
-  let previous: number | null = null;
-  let spanned = 0;
-  for (const header of headers) {
-    const hole = previous !== null && header.seq > previous + 1;
-    previous = header.seq;
-    if (run && hole) {
-      runs.push(run);
-      run = null;
+export function runsOfRead<R extends RouteSelector>(
+  headers: readonly OutboxHeader[],
+  routesOf: (table: string) => readonly R[] | undefined,
+  wanted: (route: R, seq: number) => boolean = () => true,
+): Map<R, SeqRange[]> {
+  const runs = new Map<R, SeqRange[]>();
+  const open = new Map<R, { run: SeqRange; index: number }>();
+  let lastGap = -1;
+  for (let i = 0; i < headers.length; i++) {
+    const header = headers[i];
+    if (i > 0 && header.seq > headers[i - 1].seq + 1) lastGap = i;
+    for (const route of routesOf(header.table) ?? []) {
+      if (!routeWants(header, route) || !wanted(route, header.seq)) continue;
+      const current = open.get(route);
+      if (current && lastGap <= current.index && i - current.index - 1 <= MAX_SPANNED_ROWS) {
+        current.run.to = header.seq;
+        current.index = i;
+        continue;
+      }
+      const run = { from: header.seq, to: header.seq };
+      open.set(route, { run, index: i });
+      runs.set(route, [...(runs.get(route) ?? []), run]);
     }
-    if (!routeWants(header, route)) {
-      spanned++;
-      continue;
-    }
-    if (run && spanned > MAX_SPANNED_ROWS) {
-      runs.push(run);
-      run = null;
-    }
-    spanned = 0;
-    if (run) run.to = header.seq;
-    else run = { from: header.seq, to: header.seq };
   }
-  if (run) runs.push(run);
   return runs;
+}
+
+/** runsOfRead for one route. */
+export function routeRuns(headers: readonly OutboxHeader[], route: RouteSelector): SeqRange[] {
+  return runsOfRead(headers, (table) => (table === route.table ? [route] : undefined)).get(route) ?? [];
 }

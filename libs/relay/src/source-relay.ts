@@ -6,7 +6,7 @@ import { echoOriginOf, RouteSelector, routeWants } from '@tributary/model';
 import { LeaderLease, LeaseLoop, OutboxHeader, OutboxRepository } from '@tributary/outbox';
 import { CHANGE_JOB_NAME, QueueRegistry, RangeJobData, rangeJobId, RedisLossDetector } from '@tributary/queue';
 import { Hole, HoleTracker, parseHoles, Range } from './hole-tracker';
-import { RouteFeed, routeRuns } from './route-feed';
+import { RouteFeed, runsOfRead } from './route-feed';
 
 /** The relay's slice of the config, plus the outbox housekeeping it runs. */
 export type SourceRelaySettings = TributaryConfig['relay'] & {
@@ -214,18 +214,16 @@ class Leadership {
     // A short read covers everything up to `until`; a full one up to its last row.
     const readTo = headers.length === limit ? headers[headers.length - 1].seq : until;
     // Ids inside open holes are not there yet: they reach every route that wants them when they fill.
-    for (const feed of catching) feed.caughtUpTo(readTo, headers);
+    const byTable = groupByTable(catching);
+    const runs = runsOfRead(headers, (table) => byTable.get(table), (feed, seq) => feed.catchesUp(seq));
+    for (const feed of catching) feed.caughtUpTo(readTo, runs.get(feed) ?? []);
     return true;
   }
 
-  /** A contiguous read: each route gets its runs (never spanning a hole). */
+  /** A contiguous read: each route gets its runs (never spanning a hole), in one pass over the read. */
   private feedFresh(headers: readonly OutboxHeader[]): void {
-    if (headers.length === 0) return;
-    for (const [table, feeds] of this.feedsByTable) {
-      if (!headers.some((header) => header.table === table)) continue;
-      for (const feed of feeds) {
-        for (const run of routeRuns(headers, feed.route)) feed.add(run);
-      }
+    for (const [feed, runs] of runsOfRead(headers, (table) => this.feedsByTable.get(table))) {
+      for (const run of runs) feed.add(run);
     }
   }
 
@@ -386,8 +384,7 @@ class Leadership {
       this.feeds.set(routeId, feed);
       joined.push(feed);
     }
-    this.feedsByTable = new Map();
-    for (const feed of this.feeds.values()) this.feedsByTable.set(feed.route.table, [...(this.feedsByTable.get(feed.route.table) ?? []), feed]);
+    this.feedsByTable = groupByTable([...this.feeds.values()]);
     this.routesLoadedAt = Date.now();
     if (joined.length > 0) await this.resetFeeds(joined);
   }
@@ -413,6 +410,12 @@ class Leadership {
       if (deleted < settings.purgeChunkRows) break;
     }
   }
+}
+
+function groupByTable(feeds: readonly RouteFeed[]): Map<string, RouteFeed[]> {
+  const byTable = new Map<string, RouteFeed[]>();
+  for (const feed of feeds) byTable.set(feed.route.table, [...(byTable.get(feed.route.table) ?? []), feed]);
+  return byTable;
 }
 
 function sameSelector(a: RouteSelector, b: RouteSelector): boolean {
