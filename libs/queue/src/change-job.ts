@@ -29,7 +29,7 @@ export interface RangeJobData extends RouteJobBase {
   /**
    * Every change of this route with seq <= watermark is in these ranges or
    * an earlier job's; the worker saves it as the target checkpoint. A job
-   * with no ranges only moves the watermark (a heartbeat).
+   * with no ranges only moves the watermark.
    */
   watermark: number;
 }

@@ -276,7 +276,7 @@ export class RouteConsumer {
     const schemaFor = await this.deps.schemas.load(data.sourceId, data.table, data.changes.map((change) => change.schema));
     const { runs, undecodable } = decodeChanges(data.changes, schemaFor);
     let filtered = 0;
-    // Heartbeat batches have no changes but still move the checkpoint.
+    // A batch without changes (everything filtered, or only the watermark moves) still moves the checkpoint.
     const work = runs.length > 0 ? runs : [{ schemaHash: null, changes: [] }];
     const planned = work.map((run) => {
       const plan = run.schemaHash ? this.planFor(route, schemaFor(run.schemaHash)) : null;
