@@ -33,7 +33,7 @@ export class Metrics {
   });
   readonly changesRelayed = new Counter({
     name: 'tributary_changes_enqueued_total',
-    help: 'Changes the relay put into a route queue',
+    help: 'Changes the relay handed to a route (in the seq ranges of its jobs)',
     labelNames: ['route'],
     registers: [this.registry],
   });

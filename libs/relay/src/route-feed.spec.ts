@@ -8,22 +8,22 @@ describe('routeRuns', () => {
   it('spans other tables between its rows but never a hole', () => {
     const headers = [header(1), header(2, 'items'), header(3), header(5), header(6, 'items'), header(7, 'items')];
     expect(routeRuns(headers, route)).toEqual([
-      { from: 1, to: 3 },
-      { from: 5, to: 5 },
+      { from: 1, to: 3, changes: 2 },
+      { from: 5, to: 5, changes: 1 },
     ]);
   });
 
   it('leaves out echoes of its own target and other routes copy records', () => {
     const headers = [header(1, 'orders', 'tributary:pg'), header(2, 'orders', 'tributary-copy:r2'), header(3, 'orders', 'tributary-copy:r1'), header(4, 'orders', 'tributary:other')];
-    expect(routeRuns(headers, route)).toEqual([{ from: 3, to: 4 }]);
+    expect(routeRuns(headers, route)).toEqual([{ from: 3, to: 4, changes: 2 }]);
   });
 
   it('does not span many rows of other tables: the worker would scan them for nothing', () => {
     const others = Array.from({ length: MAX_SPANNED_ROWS + 1 }, (_, i) => header(2 + i, 'items'));
     const after = 2 + others.length;
     expect(routeRuns([header(1), ...others, header(after), header(after + 1, 'items'), header(after + 2)], route)).toEqual([
-      { from: 1, to: 1 },
-      { from: after, to: after + 2 },
+      { from: 1, to: 1, changes: 1 },
+      { from: after, to: after + 2, changes: 2 },
     ]);
   });
 
@@ -33,10 +33,19 @@ describe('routeRuns', () => {
     const items = { routeId: 'c', table: 'items', echoOrigin: 'tributary:x' };
     const headers = [header(1), header(2, 'items'), header(3, 'orders', 'tributary:pg'), header(4), header(6, 'items'), header(7)];
     const runs = runsOfRead(headers, (table) => (table === 'orders' ? [orders, ordersCopy] : [items]));
-    expect(runs.get(orders)).toEqual([{ from: 1, to: 4 }, { from: 7, to: 7 }]);
-    // Seq 3 is its own target's echo: spanned like another table's row.
-    expect(runs.get(ordersCopy)).toEqual([{ from: 1, to: 4 }, { from: 7, to: 7 }]);
-    expect(runs.get(items)).toEqual([{ from: 2, to: 2 }, { from: 6, to: 6 }]);
+    expect(runs.get(orders)).toEqual([
+      { from: 1, to: 4, changes: 3 },
+      { from: 7, to: 7, changes: 1 },
+    ]);
+    // Seq 3 is its own target's echo: spanned like another table's row, not counted.
+    expect(runs.get(ordersCopy)).toEqual([
+      { from: 1, to: 4, changes: 2 },
+      { from: 7, to: 7, changes: 1 },
+    ]);
+    expect(runs.get(items)).toEqual([
+      { from: 2, to: 2, changes: 1 },
+      { from: 6, to: 6, changes: 1 },
+    ]);
   });
 
   it('finds nothing in a read without its table', () => {
@@ -71,10 +80,13 @@ describe('RouteFeed', () => {
     expect(feed.ranges()).toEqual([{ from: 1, to: 9 }]);
   });
 
-  it('hands everything over once and starts empty', () => {
+  it('hands everything over once and starts empty, and counts the changes it owes (not the seqs its ranges span)', () => {
     const feed = new RouteFeed(route);
     feed.add({ from: 1, to: 2 });
-    expect(feed.take()).toEqual([{ from: 1, to: 2 }]);
+    feed.add({ from: 3, to: 40 }, 5);
+    expect(feed.owedChanges).toBe(7);
+    expect(feed.take()).toEqual([{ from: 1, to: 40 }]);
+    expect(feed.owedChanges).toBe(0);
     expect(feed.hasPending()).toBe(false);
     expect(feed.take()).toEqual([]);
   });

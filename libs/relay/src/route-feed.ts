@@ -19,6 +19,8 @@ export const MAX_PENDING_RANGES = 1000;
  */
 export class RouteFeed implements RouteSelector {
   private pending: SeqRange[] = [];
+  /** Changes of the route inside the pending ranges (they also span rows of other tables). */
+  private owed = 0;
   /** The watermark of the last job sent, and when it was sent. */
   sentWatermark = -1;
   lastSentAt = 0;
@@ -45,8 +47,13 @@ export class RouteFeed implements RouteSelector {
     return this.pending;
   }
 
-  /** Adds a range of seqs, merging it with the ranges it overlaps or touches. */
-  add(range: SeqRange): void {
+  get owedChanges(): number {
+    return this.owed;
+  }
+
+  /** Adds a range of seqs holding `changes` of the route's changes, merged with the ranges it overlaps or touches. */
+  add(range: SeqRange, changes = range.to - range.from + 1): void {
+    this.owed += changes;
     const list = this.pending;
     // First range that ends at or after range.from - 1 (could touch or overlap).
     let lo = 0;
@@ -82,6 +89,7 @@ export class RouteFeed implements RouteSelector {
   take(): SeqRange[] {
     const taken = this.pending;
     this.pending = [];
+    this.owed = 0;
     return taken;
   }
 
@@ -95,6 +103,7 @@ export class RouteFeed implements RouteSelector {
    */
   resetFrom(applied: number, high: number): void {
     this.pending = [];
+    this.owed = 0;
     this.sentWatermark = -1;
     this.catchUp = applied < high ? { next: applied + 1, until: high } : null;
   }
@@ -108,10 +117,10 @@ export class RouteFeed implements RouteSelector {
   }
 
   /** Takes what a catch-up read found: its runs in it (runsOfRead with catchesUp), which covers every row through `readTo`. */
-  caughtUpTo(readTo: number, runs: readonly SeqRange[]): void {
+  caughtUpTo(readTo: number, runs: readonly Run[]): void {
     const catchUp = this.catchUp;
     if (!catchUp || readTo < catchUp.next) return;
-    for (const run of runs) this.add(run);
+    for (const run of runs) this.add(run, run.changes);
     catchUp.next = readTo + 1;
     if (catchUp.next > catchUp.until) this.catchUp = null;
   }
@@ -142,6 +151,11 @@ export class RouteFeed implements RouteSelector {
  */
 export const MAX_SPANNED_ROWS = 16;
 
+/** A stretch of a read that holds `changes` of one route's changes. */
+export interface Run extends SeqRange {
+  changes: number;
+}
+
 /**
  * The runs of many routes in one contiguous read of the outbox (`headers`
  * ascending, every seq missing between two of them a hole or a rolled-back
@@ -156,9 +170,9 @@ export function runsOfRead<R extends RouteSelector>(
   headers: readonly OutboxHeader[],
   routesOf: (table: string) => readonly R[] | undefined,
   wanted: (route: R, seq: number) => boolean = () => true,
-): Map<R, SeqRange[]> {
-  const runs = new Map<R, SeqRange[]>();
-  const open = new Map<R, { run: SeqRange; index: number }>();
+): Map<R, Run[]> {
+  const runs = new Map<R, Run[]>();
+  const open = new Map<R, { run: Run; index: number }>();
   let lastGap = -1;
   for (let i = 0; i < headers.length; i++) {
     const header = headers[i];
@@ -168,10 +182,11 @@ export function runsOfRead<R extends RouteSelector>(
       const current = open.get(route);
       if (current && lastGap <= current.index && i - current.index - 1 <= MAX_SPANNED_ROWS) {
         current.run.to = header.seq;
+        current.run.changes++;
         current.index = i;
         continue;
       }
-      const run = { from: header.seq, to: header.seq };
+      const run = { from: header.seq, to: header.seq, changes: 1 };
       open.set(route, { run, index: i });
       runs.set(route, [...(runs.get(route) ?? []), run]);
     }
@@ -180,6 +195,6 @@ export function runsOfRead<R extends RouteSelector>(
 }
 
 /** runsOfRead for one route. */
-export function routeRuns(headers: readonly OutboxHeader[], route: RouteSelector): SeqRange[] {
+export function routeRuns(headers: readonly OutboxHeader[], route: RouteSelector): Run[] {
   return runsOfRead(headers, (table) => (table === route.table ? [route] : undefined)).get(route) ?? [];
 }

@@ -223,7 +223,7 @@ class Leadership {
   /** A contiguous read: each route gets its runs (never spanning a hole), in one pass over the read. */
   private feedFresh(headers: readonly OutboxHeader[]): void {
     for (const [feed, runs] of runsOfRead(headers, (table) => this.feedsByTable.get(table))) {
-      for (const run of runs) feed.add(run);
+      for (const run of runs) feed.add(run, run.changes);
     }
   }
 
@@ -231,7 +231,7 @@ class Leadership {
   private feedSingles(headers: readonly OutboxHeader[]): void {
     for (const header of headers) {
       for (const feed of this.feedsByTable.get(header.table) ?? []) {
-        if (routeWants(header, feed.route)) feed.add({ from: header.seq, to: header.seq });
+        if (routeWants(header, feed.route)) feed.add({ from: header.seq, to: header.seq }, 1);
       }
     }
   }
@@ -289,6 +289,7 @@ class Leadership {
     await Promise.all(
       ready.map(async (feed) => {
         const ranges = [...feed.ranges()];
+        const changes = feed.owedChanges;
         const watermark = feed.jobWatermark(this.watermark);
         const data: RangeJobData = { v: 2, kind: 'range', sourceId, routeId: feed.routeId, table: feed.route.table, ranges, watermark };
         await queues.queueFor(feed.routeId).add(CHANGE_JOB_NAME, data, { jobId: rangeJobId(data) });
@@ -296,8 +297,7 @@ class Leadership {
         feed.take();
         feed.sentWatermark = watermark;
         feed.lastSentAt = now;
-        const span = ranges.reduce((sum, range) => sum + range.to - range.from + 1, 0);
-        metrics.changesRelayed.inc({ route: feed.routeId }, span);
+        if (changes > 0) metrics.changesRelayed.inc({ route: feed.routeId }, changes);
       }),
     );
     await this.advanceIdle(drained, now);
