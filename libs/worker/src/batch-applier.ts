@@ -1,0 +1,429 @@
+import { ConflictRepository, DeadLetterRepository, ProgressRepository, RouteRecord, TargetRecord } from '@tributary/control';
+import { Logger } from '@tributary/logger';
+import { Metrics } from '@tributary/metrics';
+import { copyRouteOf, echoOriginOf, Row, TableSchema, WireChange } from '@tributary/model';
+import { boundedRuns, RangeJobData, ResolutionJobData, RetryJobData } from '@tributary/queue';
+import { changeDependentColumns, ConflictPolicyError, parseConflictPolicy, RouteMapping } from '@tributary/replication';
+import { ApplyHooks, RejectedChange, RowChange, TargetTableSpec } from '@tributary/targets';
+import { decodeChanges } from './change-decoder';
+import { conflictSignature, ConflictSetup, resolveConflicts } from './conflict-resolver';
+import { CustomResolverLoader } from './custom-resolvers';
+import { ProgressMirror } from './progress-mirror';
+import { RangeReader } from './range-reader';
+import { retryOutcomes } from './retry-outcomes';
+import { RouteConfigError, routeConfigVersion, RoutePlan, routePlan } from './route-plan';
+import { SchemaCache } from './schema-cache';
+import { SourceOutboxes } from './source-outboxes';
+import { TargetPool } from './target-pool';
+
+/** Changes applied in one target transaction, with where the route's checkpoint may move. */
+export interface Batch {
+  sourceId: string;
+  table: string;
+  changes: WireChange[];
+  /** The checkpoint this batch may claim (0: it moves nothing, e.g. a retry). */
+  watermark: number;
+  /** A dead-letter retry or a person's decision: the same seq may go through again. */
+  retryOf?: number[];
+  resolution?: ResolutionJobData['resolution'];
+}
+
+/** A batch decoded, filtered and mapped, one entry per schema run, ready for the target. */
+interface PreparedBatch {
+  data: Batch;
+  /** The route's configuration the batch was prepared with (a refresh meanwhile must not mix two). */
+  route: RouteRecord;
+  reapply: boolean;
+  undecodable: Array<{ wire: WireChange; reason: string }>;
+  runs: Array<{
+    plan: RoutePlan | null;
+    spec: TargetTableSpec | null;
+    schema: TableSchema | null;
+    ensureKey: string;
+    changes: RowChange[];
+    wireBySeq: Map<number, WireChange>;
+  }>;
+  filtered: number;
+}
+
+/** The batches of one read of a range job. */
+interface PreparedChunk {
+  batches: PreparedBatch[];
+  done: boolean;
+}
+
+/** What the target did with a batch. */
+interface WriteOutcome {
+  applied: number;
+  skipped: number;
+  refused: number[];
+  superseded: number[];
+}
+
+export interface BatchApplierDeps {
+  schemas: SchemaCache;
+  targets: TargetPool;
+  outboxes: SourceOutboxes;
+  progress: ProgressRepository;
+  deadLetters: DeadLetterRepository;
+  conflicts: ConflictRepository;
+  resolvers: CustomResolverLoader;
+  metrics: Metrics;
+  /** Rows and bytes at most in one target transaction (invariant 7). */
+  batchRows: number;
+  batchBytes: number;
+}
+
+/**
+ * Applies one route's changes at its target: a range job read from the
+ * source outbox in bounded chunks, or a batch that carries its changes
+ * (retries, decisions). Each batch is decoded, filtered and mapped, applied
+ * in one target transaction with the checkpoint it covers (invariant 3), and
+ * its progress mirrored into the control schema off the apply path. The
+ * stages overlap: the next chunk is read and prepared while the current
+ * batch is at the target.
+ */
+export class BatchApplier {
+  /** The route's progress in the control schema, written off the apply path. */
+  private readonly mirror: ProgressMirror;
+  /** The target's checkpoint as last seen or written (null: read it first); only moves forward. */
+  private applied: number | null = null;
+  /** Tables ensured, by schema hash and route configuration (a changed mapping ensures again). */
+  private readonly ensured = new Set<string>();
+  private readonly plans = new Map<string, RoutePlan>();
+  /** Recent conflict resolutions by signature (conflictHook), oldest first. */
+  private readonly resolutions = new Map<string, RowChange[]>();
+
+  constructor(
+    private route: RouteRecord,
+    private target: TargetRecord,
+    private readonly deps: BatchApplierDeps,
+    private readonly logger: Logger,
+  ) {
+    this.mirror = new ProgressMirror((progress) => deps.progress.recordApplied(route.id, progress));
+  }
+
+  /** Follows configuration changes: a new target or target table, a new filter or mapping. */
+  configure(route: RouteRecord, target: TargetRecord): void {
+    if (route.targetId !== this.route.targetId) {
+      this.ensured.clear();
+      this.applied = null;
+    }
+    // Plans are keyed by the route's configuration version too; old ones are only dropped to save memory.
+    if (routeConfigVersion(route) !== routeConfigVersion(this.route)) this.plans.clear();
+    this.route = route;
+    this.target = target;
+  }
+
+  /** Waits until the progress applied so far is mirrored; rethrows a failed mirror write. */
+  settle(): Promise<void> {
+    return this.mirror.settle();
+  }
+
+  /**
+   * A range job: the route's rows inside its ranges, above the target's
+   * checkpoint, read in chunks; each chunk may claim the checkpoint up to
+   * what it covers (never past the job's watermark). The next chunk is read
+   * and decoded, and the last one's progress mirrored, while the current one
+   * is at the target: source, worker and target work at once.
+   */
+  async applyRanges(job: RangeJobData): Promise<void> {
+    const route = this.route;
+    const selector = { routeId: route.id, table: job.table, echoOrigin: echoOriginOf(route.targetId) };
+    const floor = await this.appliedCheckpoint();
+    const reader = new RangeReader(this.deps.outboxes.get(job.sourceId), selector, job.ranges, floor, this.deps.batchRows);
+    let claimed = floor;
+    let next: Promise<PreparedChunk> | null = this.readAhead(reader, job);
+    while (next) {
+      const chunk: PreparedChunk = await next;
+      next = chunk.done ? null : this.readAhead(reader, job);
+      for (const batch of chunk.batches) {
+        // A failed progress write since the last batch fails this one: it is retried, and the route shows why.
+        this.mirror.check();
+        this.account(batch, await this.write(batch));
+        claimed = Math.max(claimed, batch.data.watermark);
+      }
+    }
+    // Nothing (more) of the route in the ranges, or only its watermark moves: the checkpoint alone.
+    if (claimed < job.watermark) {
+      const empty = await this.prepare({ sourceId: job.sourceId, table: job.table, changes: [], watermark: job.watermark });
+      this.account(empty, await this.write(empty));
+    }
+  }
+
+  /**
+   * Reads the next chunk and prepares its batches, started while the current
+   * batch is at the target; a failure surfaces where it is awaited, never as
+   * an unhandled rejection.
+   */
+  private readAhead(reader: RangeReader, job: RangeJobData): Promise<PreparedChunk> {
+    const ahead = (async () => {
+      const chunk = await reader.next();
+      const batches = boundedRuns(chunk.changes, (change) => change, { maxRows: Infinity, maxBytes: this.deps.batchBytes });
+      const prepared: PreparedBatch[] = [];
+      for (let i = 0; i < batches.length; i++) {
+        const batch = batches[i];
+        // A batch covers the rows up to its last change; the chunk's last one up to where the read got,
+        // and the job's last one everything the job promises (the ranges hold all of it).
+        const last = i === batches.length - 1;
+        const covered = last && chunk.done ? job.watermark : last ? chunk.coveredTo : batch[batch.length - 1].seq;
+        prepared.push(await this.prepare({ sourceId: job.sourceId, table: job.table, changes: batch, watermark: Math.min(job.watermark, covered) }));
+      }
+      return { batches: prepared, done: chunk.done };
+    })();
+    ahead.catch(() => undefined);
+    return ahead;
+  }
+
+  /** Where the route stands at its target: every change at or below it is applied there. */
+  private async appliedCheckpoint(): Promise<number> {
+    if (this.applied === null) {
+      const target = await this.deps.targets.get(this.target);
+      this.applied = (await target.readCheckpoint(this.route.id))?.watermark ?? 0;
+    }
+    return this.applied;
+  }
+
+  /** One batch, start to end: for jobs that carry their changes (retries, decisions, first-format jobs). */
+  async apply(data: Batch): Promise<void> {
+    const prepared = await this.prepare(data);
+    const outcome = await this.write(prepared);
+    this.account(prepared, outcome);
+    // Letters and decisions are settled only once the progress they belong to is written.
+    await this.mirror.settle();
+    if (data.retryOf) await this.resolveRetry({ changes: data.changes, retryOf: data.retryOf }, outcome.refused, outcome.superseded);
+    if (data.resolution) await this.resolveParked(data.resolution);
+  }
+
+  /**
+   * Decodes, filters and maps a batch: CPU work that needs neither the target
+   * nor a transaction, so a range job does it for the next batch while the
+   * target commits the current one.
+   *
+   * @throws RouteConfigError (the batch is retried and the route shows why it waits).
+   */
+  private async prepare(data: Batch): Promise<PreparedBatch> {
+    const route = this.route;
+    const resolution = data.resolution ?? null;
+    const schemaFor = await this.deps.schemas.load(data.sourceId, data.table, data.changes.map((change) => change.schema));
+    const { runs, undecodable } = decodeChanges(data.changes, schemaFor);
+    let filtered = 0;
+    // A batch without changes (everything filtered, or only the watermark moves) still moves the checkpoint.
+    const work = runs.length > 0 ? runs : [{ schemaHash: null, changes: [] }];
+    const planned = work.map((run) => {
+      const plan = run.schemaHash ? this.planFor(route, schemaFor(run.schemaHash)) : null;
+      const spec = plan?.spec ?? null;
+      // Changes the filter drops still count as done: the watermark moves past them.
+      let changes: RowChange[] = [];
+      for (const { wire, row } of run.changes) {
+        const kept = plan ? plan.transform(wire, row, data.sourceId) : row;
+        if (kept) changes.push(kept);
+        else filtered++;
+      }
+      if (resolution?.action === 'merge' && resolution.row) changes = changes.map((change) => withMergedRow(change, resolution.row!, spec));
+      return {
+        plan,
+        spec,
+        schema: run.schemaHash ? schemaFor(run.schemaHash) : null,
+        ensureKey: `${run.schemaHash}\0${routeConfigVersion(route)}`,
+        changes,
+        wireBySeq: new Map(run.changes.map(({ wire }) => [wire.seq, wire])),
+      };
+    });
+    return { data, route, reapply: data.retryOf !== undefined || resolution !== null, undecodable, runs: planned, filtered };
+  }
+
+  /** Applies a prepared batch at the target: one transaction per schema run, the last one with the checkpoint (invariant 3). */
+  private async write(prepared: PreparedBatch): Promise<WriteOutcome> {
+    const { targets, deadLetters, metrics } = this.deps;
+    const { data, route, reapply, undecodable, runs } = prepared;
+    const resolution = data.resolution ?? null;
+    const target = await targets.get(this.target);
+    const origin = echoOriginOf(data.sourceId);
+    const outcome: WriteOutcome = { applied: 0, skipped: 0, refused: [], superseded: [] };
+
+    if (undecodable.length > 0) {
+      await deadLetters.record(undecodable.map(({ wire, reason }) => deadLetter(route.id, wire, reason, null)));
+      for (const { wire, reason } of undecodable) {
+        outcome.refused.push(wire.seq);
+        this.logger.warn({ seq: wire.seq, reason }, 'change cannot be decoded; recorded as dead letter');
+      }
+    }
+
+    const endTimer = metrics.applyDuration.startTimer({ route: route.id });
+    for (let i = 0; i < runs.length; i++) {
+      const { plan, spec, schema, ensureKey, changes, wireBySeq } = runs[i];
+      const last = i === runs.length - 1;
+      if (spec && !this.ensured.has(ensureKey)) {
+        await target.ensureTable(spec);
+        this.ensured.add(ensureKey);
+      }
+      // A person's decision is applied as decided: conflict detection is for changes nobody has looked at.
+      const conflicts = plan && schema && route.conflictPolicy && !resolution ? await this.conflictSetupFor(route, plan, schema) : null;
+      const result = await target.apply(
+        {
+          routeId: route.id,
+          table: spec ?? { name: route.targetTable, columns: [], key: [] },
+          changes,
+          // Only the last run may claim the batch's watermark; earlier ones keep the checkpoint where it is.
+          watermark: last ? data.watermark : 0,
+          origin,
+          reapply,
+        },
+        {
+          // Durable before the target commits (invariant 9, then 3); a refused retry reopens its letter.
+          recordRejected: async (rejected: RejectedChange[]) => {
+            await deadLetters.record(rejected.map((r) => deadLetter(route.id, wireBySeq.get(r.change.seq)!, r.reason, r.code)));
+          },
+          ...(conflicts ? { resolveConflicts: this.conflictHook(route, conflicts, wireBySeq) } : {}),
+        } satisfies ApplyHooks,
+      );
+      outcome.applied += result.applied;
+      outcome.skipped += result.skipped;
+      outcome.superseded.push(...(result.superseded ?? []));
+      for (const r of result.rejected) {
+        outcome.refused.push(r.change.seq);
+        this.logger.warn(
+          { seq: r.change.seq, code: r.code, reason: r.reason, retry: reapply },
+          reapply ? 'target refused a retried change again; dead letter reopened' : 'target refused a change; recorded as dead letter',
+        );
+      }
+    }
+    endTimer();
+    if (data.watermark > 0) this.applied = Math.max(this.applied ?? 0, data.watermark);
+    return outcome;
+  }
+
+  /** After the target committed: the progress goes to the mirror, the counts to the metrics. */
+  private account(prepared: PreparedBatch, outcome: WriteOutcome): void {
+    const { metrics } = this.deps;
+    const { data, route, reapply, filtered } = prepared;
+    const { applied, skipped, refused } = outcome;
+    const lastChange = data.changes[data.changes.length - 1];
+    this.mirror.add({
+      watermark: data.watermark,
+      // A retry re-applies old changes: it must not make the route look fresher than it is.
+      maxSeq: reapply ? 0 : lastChange?.seq ?? 0,
+      count: applied,
+      lastChangeTs: reapply ? null : lastChange?.ts ?? null,
+    });
+    if (applied > 0) metrics.changesApplied.inc({ route: route.id }, applied);
+    if (skipped > 0) metrics.changesSkipped.inc({ route: route.id }, skipped);
+    if (filtered > 0) metrics.changesFiltered.inc({ route: route.id }, filtered);
+    if (!reapply && refused.length > 0) metrics.deadLetters.inc({ route: route.id }, refused.length);
+    if (lastChange && !reapply) metrics.lagSeconds.set({ route: route.id }, Math.max(0, Date.now() / 1000 - lastChange.ts / 1e6));
+    this.logger.debug({ ...seqRange(data.changes), applied, skipped, filtered, deadLetters: refused.length, retry: reapply }, 'batch applied');
+  }
+
+  /**
+   * After the target committed a retry job: its letters are resolved (applied,
+   * or superseded by a newer change of the row); the refused ones were already
+   * reopened by recordRejected. If this fails, the job runs again: reapplying
+   * is idempotent (invariant 4).
+   */
+  private async resolveRetry(data: Pick<RetryJobData, 'changes' | 'retryOf'>, refused: number[], superseded: number[]): Promise<void> {
+    const outcomes = retryOutcomes(data, new Set(refused), new Set(superseded));
+    await this.deps.deadLetters.resolveRetried(outcomes.filter((o) => o.outcome !== 'refused'));
+    for (const o of outcomes) {
+      this.deps.metrics.deadLetterRetries.inc({ route: this.route.id, outcome: o.outcome });
+      this.logger.info({ seq: o.seq, letter: o.id, outcome: o.outcome }, 'dead letter retried');
+    }
+  }
+
+  /**
+   * The batch's conflict hook. A batch run again with the same changes and
+   * the same target rows (after a transient failure, or row by row after a
+   * refused row) reuses its first resolution: resolvers do not run twice,
+   * conflicts are not counted twice, and a change parked in the first
+   * attempt is not taken for one parked behind itself.
+   */
+  private conflictHook(route: RouteRecord, setup: ConflictSetup, wireBySeq: ReadonlyMap<number, WireChange>): NonNullable<ApplyHooks['resolveConflicts']> {
+    const memo = this.resolutions;
+    return async (fresh, current) => {
+      // Copy records (initial copy, re-sync, repair) are an operator's "make the target equal the source": never conflicts.
+      const copies = fresh.filter((change) => copyRouteOf(wireBySeq.get(change.seq)?.origin ?? null) !== null);
+      const changes = fresh.filter((change) => !copies.includes(change));
+      const signature = conflictSignature(setup.spec, changes, current);
+      let resolved = memo.get(signature);
+      if (!resolved) {
+        resolved = await resolveConflicts(route, setup, changes, current, wireBySeq, { ...this.deps, logger: this.logger });
+        if (memo.size >= RESOLUTIONS_KEPT) memo.delete(memo.keys().next().value!);
+        memo.set(signature, resolved);
+      }
+      return [...copies, ...resolved];
+    };
+  }
+
+  /** After the target committed a person's decision: its parked conflicts are resolved (idempotent if the job runs again). */
+  private async resolveParked(resolution: ResolutionJobData['resolution']): Promise<void> {
+    const resolved = await this.deps.conflicts.resolve(resolution.conflictIds, { actor: resolution.actor, action: resolution.action, row: resolution.row });
+    for (const conflict of resolved) this.logger.info({ seq: conflict.seq, conflict: conflict.id, action: resolution.action, actor: resolution.actor }, 'parked conflict resolved');
+  }
+
+  /**
+   * The route's conflict policy for this schema: checked against the columns
+   * as captured, its version column named as at the target, the columns to
+   * compare (not those a change computes), its custom resolver loaded.
+   *
+   * @throws RouteConfigError (the batch is retried and the route shows why it waits).
+   */
+  private async conflictSetupFor(route: RouteRecord, plan: RoutePlan, schema: TableSchema): Promise<ConflictSetup> {
+    let policy;
+    try {
+      policy = parseConflictPolicy(route.conflictPolicy, schema.columns)!;
+    } catch (error) {
+      if (!(error instanceof ConflictPolicyError)) throw error;
+      throw new RouteConfigError(`route ${route.id}: the conflict policy does not fit table ${route.table} as captured (schema ${schema.hash}): ${error.message}`);
+    }
+    const mapping = route.mapping as RouteMapping | null | undefined;
+    const column = policy.column === null ? null : mapping?.rename?.[policy.column] ?? policy.column;
+    const ignored = changeDependentColumns(mapping);
+    return {
+      policy: { ...policy, column },
+      spec: plan.spec,
+      compared: plan.spec.columns.map((c) => c.name).filter((name) => !ignored.has(name)),
+      custom: policy.resolution === 'custom' ? await this.deps.resolvers.load(policy.resolver!) : null,
+    };
+  }
+
+  /** @throws RouteConfigError (the batch is retried and the route shows why it waits). */
+  private planFor(route: RouteRecord, schema: TableSchema): RoutePlan {
+    // The job's route, not this.route: a refresh during the job must not mix two configurations in one batch.
+    const id = `${schema.hash}\0${routeConfigVersion(route)}`;
+    let plan = this.plans.get(id);
+    if (!plan) {
+      plan = routePlan(route, schema);
+      this.plans.set(id, plan);
+    }
+    return plan;
+  }
+}
+
+/**
+ * A person's merged row (target columns, JSON: bytes as {"$b64": …}) in place
+ * of the parked change's after image; columns it leaves out keep the change's values.
+ */
+function withMergedRow(change: RowChange, row: Record<string, unknown>, spec: { columns: ReadonlyArray<{ name: string }>; key: readonly string[] } | null): RowChange {
+  if (!spec) return change;
+  const merged: Row = { ...(change.after ?? change.before ?? {}) };
+  for (const { name } of spec.columns) {
+    if (!(name in row)) continue;
+    const value = row[name] as unknown;
+    merged[name] = value && typeof value === 'object' && '$b64' in value ? Buffer.from(String((value as { $b64: string }).$b64), 'base64') : (value as Row[string]);
+  }
+  // A parked delete merged into a row writes that row.
+  if (change.op === 'delete') return { seq: change.seq, op: 'insert', key: Object.fromEntries(spec.key.map((k) => [k, merged[k] ?? null])), before: null, after: merged };
+  return { ...change, after: merged };
+}
+
+/** Resolutions remembered per route: enough for the retries of the batch at the head of the queue. */
+const RESOLUTIONS_KEPT = 8;
+
+function deadLetter(routeId: string, wire: WireChange, reason: string, code: string | null) {
+  return { routeId, seq: wire.seq, table: wire.table, op: wire.op, change: wire, reason, code };
+}
+
+/** The seqs a job covers, for log lines about it (every line about a change names route and seq). */
+function seqRange(changes: readonly WireChange[]): { seq: number | null; lastSeq: number | null } {
+  return { seq: changes[0]?.seq ?? null, lastSeq: changes[changes.length - 1]?.seq ?? null };
+}
