@@ -1,5 +1,5 @@
 import { PostgresTarget } from '@tributary/targets';
-import { AppProcess, createPipeline, freePort, ITEMS_DDL, Pipeline, runItemsWorkload, TcpProxy } from '@tributary/testing';
+import { AppProcess, createPipeline, ITEMS_DDL, Pipeline, proxyInFrontOf, runItemsWorkload, TcpProxy } from '@tributary/testing';
 
 /**
  * A route whose target is down keeps its own position while the others go
@@ -16,18 +16,16 @@ describe('a lagging route across a relay crash', () => {
 
   beforeAll(async () => {
     pipeline = await createPipeline();
-    proxy = new TcpProxy(await freePort(), { host: '127.0.0.1', port: 5432 });
-    await proxy.up();
+    const sick = await proxyInFrontOf(pipeline.postgres.url);
+    proxy = sick.proxy;
     const { source, postgres, setup } = pipeline;
     await source.knex.raw(ITEMS_DDL);
     await source.knex.raw('CREATE TABLE notes (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, body VARCHAR(64) NOT NULL)');
     await setup.addSource('src', source.url);
     await setup.captureTable('src', 'items');
     await setup.captureTable('src', 'notes');
-    const viaProxy = new URL(postgres.url);
-    viaProxy.port = String(proxy.port);
     await setup.addTarget({ id: 'pg', kind: 'postgres', url: postgres.url, options: {} });
-    await setup.addTarget({ id: 'pg-sick', kind: 'postgres', url: viaProxy.toString(), options: {} });
+    await setup.addTarget({ id: 'pg-sick', kind: 'postgres', url: sick.url, options: {} });
     await setup.addRoute({ id: 'items-pg', sourceId: 'src', table: 'items', targetId: 'pg', targetTable: 'items', enabled: true });
     await setup.addRoute({ id: 'notes-pg', sourceId: 'src', table: 'notes', targetId: 'pg', targetTable: 'notes', enabled: true });
     await setup.addRoute({ id: 'items-sick', sourceId: 'src', table: 'items', targetId: 'pg-sick', targetTable: 'items_copy', enabled: true });

@@ -9,6 +9,7 @@ import {
   runItemsWorkload,
   sleep,
   startPrivateRedis,
+  proxyInFrontOf,
   TcpProxy,
   waitFor,
 } from '@tributary/testing';
@@ -74,8 +75,8 @@ describe('a target that goes down, and a row the target refuses', () => {
 
   beforeAll(async () => {
     pipeline = await createPipeline();
-    proxy = new TcpProxy(await freePort(), { host: '127.0.0.1', port: 5432 });
-    await proxy.up();
+    const viaProxy = await proxyInFrontOf(pipeline.postgres.url);
+    proxy = viaProxy.proxy;
     const { source, postgres, setup } = pipeline;
     await source.knex.raw(ITEMS_DDL);
     // The target has a rule the source does not: negative amounts are refused there.
@@ -84,9 +85,7 @@ describe('a target that goes down, and a row the target refuses', () => {
     );
     await setup.addSource('src', source.url);
     await setup.captureTable('src', 'items');
-    const viaProxy = new URL(postgres.url);
-    viaProxy.port = String(proxy.port);
-    await setup.addTarget({ id: 'pg', kind: 'postgres', url: viaProxy.toString(), options: {} });
+    await setup.addTarget({ id: 'pg', kind: 'postgres', url: viaProxy.url, options: {} });
     await setup.addRoute({ id: 'items-pg', sourceId: 'src', table: 'items', targetId: 'pg', targetTable: 'items', enabled: true });
     pg = new PostgresTarget({ kind: 'postgres', url: postgres.url });
     pipeline.start('relay');

@@ -11,6 +11,7 @@ import {
   runItemsWorkload,
   sleep,
   startApp,
+  proxyInFrontOf,
   TcpProxy,
   TestDatabase,
   waitFor,
@@ -140,9 +141,9 @@ describe('route isolation: a target that is down holds back only its own route',
   beforeAll(async () => {
     pipeline = await createPipeline();
     targetDb = await createMysqlDatabase('trib_tgt');
-    pgProxy = new TcpProxy(await freePort(), { host: '127.0.0.1', port: 5432 });
-    mysqlProxy = new TcpProxy(await freePort(), { host: '127.0.0.1', port: 3306 });
-    await Promise.all([pgProxy.up(), mysqlProxy.up()]);
+    const [pgViaProxy, mysqlViaProxy] = await Promise.all([proxyInFrontOf(pipeline.postgres.url), proxyInFrontOf(targetDb.url)]);
+    pgProxy = pgViaProxy.proxy;
+    mysqlProxy = mysqlViaProxy.proxy;
     receiver = new HttpTestReceiver(SECRET);
     const { url: hookUrl, readUrl } = await receiver.start();
 
@@ -150,13 +151,9 @@ describe('route isolation: a target that is down holds back only its own route',
     await source.knex.raw(ITEMS_DDL);
     await setup.addSource('src', source.url);
     await setup.captureTable('src', 'items');
-    const pgViaProxy = new URL(postgres.url);
-    pgViaProxy.port = String(pgProxy.port);
-    const mysqlViaProxy = new URL(targetDb.url);
-    mysqlViaProxy.port = String(mysqlProxy.port);
     await setup.addTarget({ id: 'pg', kind: 'postgres', url: postgres.url, options: {} });
-    await setup.addTarget({ id: 'pg-proxied', kind: 'postgres', url: pgViaProxy.toString(), options: {} });
-    await setup.addTarget({ id: 'mysql', kind: 'mysql', url: mysqlViaProxy.toString(), options: {} });
+    await setup.addTarget({ id: 'pg-proxied', kind: 'postgres', url: pgViaProxy.url, options: {} });
+    await setup.addTarget({ id: 'mysql', kind: 'mysql', url: mysqlViaProxy.url, options: {} });
     await setup.addTarget({ id: 'hook', kind: 'http', url: hookUrl, options: { secret: SECRET } });
     const routes: Array<[string, string, string]> = [
       [HEALTHY, 'pg', 'items'],

@@ -1,4 +1,5 @@
 import { createConnection, createServer, Server, Socket } from 'node:net';
+import { freePort } from './redis-server';
 
 /**
  * A TCP proxy in front of a real server, so a test can take a target "down"
@@ -35,4 +36,18 @@ export class TcpProxy {
     this.sockets.clear();
     if (server) await new Promise((resolve) => server.close(resolve));
   }
+}
+
+/**
+ * A started proxy in front of the server `url` points at, and the same URL
+ * through the proxy: a target (or source) a test can take down and bring back.
+ */
+export async function proxyInFrontOf(url: string): Promise<{ proxy: TcpProxy; url: string }> {
+  const direct = new URL(url);
+  const proxy = new TcpProxy(await freePort(), { host: direct.hostname, port: Number(direct.port) });
+  await proxy.up();
+  const through = new URL(url);
+  through.hostname = '127.0.0.1';
+  through.port = String(proxy.port);
+  return { proxy, url: through.toString() };
 }
