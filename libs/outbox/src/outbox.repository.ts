@@ -68,6 +68,25 @@ export class OutboxRepository {
     return (rows as OutboxRow[]).map(toHeader);
   }
 
+  /**
+   * The relay's poll in one round trip: the headers of rows that appeared
+   * inside `holes` (ids it saw missing), and of up to `limit` rows past
+   * `after`, each in seq order, read in one statement (one snapshot).
+   */
+  async readHeadersPolled(after: number, limit: number, holes: ReadonlyArray<{ from: number; to: number }>): Promise<{ filled: OutboxHeader[]; fresh: OutboxHeader[] }> {
+    if (holes.length === 0 || holes.length > RANGES_PER_QUERY) {
+      return { filled: await this.readHeaderRanges(holes), fresh: await this.readHeadersAfter(after, limit) };
+    }
+    const { where, bindings } = inRanges(holes);
+    const [rows] = await this.knex.raw(
+      `(SELECT seq, table_name, origin, 1 AS fresh FROM ${OUTBOX} WHERE seq > ? ORDER BY seq LIMIT ?) ` +
+        `UNION ALL (SELECT seq, table_name, origin, 0 AS fresh FROM ${OUTBOX} WHERE ${where}) ORDER BY seq`,
+      [after, limit, ...bindings],
+    );
+    const all = rows as Array<OutboxRow & { fresh: number }>;
+    return { filled: all.filter((row) => Number(row.fresh) === 0).map(toHeader), fresh: all.filter((row) => Number(row.fresh) === 1).map(toHeader) };
+  }
+
   /** Headers of the rows from `from` through `to`, at most `limit`, in seq order (a route catching up). */
   async readHeadersBetween(from: number, to: number, limit: number): Promise<OutboxHeader[]> {
     const [rows] = await this.knex.raw(`SELECT seq, table_name, origin FROM ${OUTBOX} WHERE seq BETWEEN ? AND ? ORDER BY seq LIMIT ?`, [from, to, limit]);

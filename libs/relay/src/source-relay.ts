@@ -158,12 +158,10 @@ class Leadership {
     }
     await this.refreshRoutes();
 
-    // 1. Holes that filled since the last cycle (the common case: a slower commit).
-    const filled = await outbox.readHeaderRanges(this.tracker.ranges());
+    // 1. Holes that filled since the last cycle (the common case: a slower commit), and
+    // 2. new rows past the highest seq read: headers only (the workers read the images), one round trip.
+    const { filled, fresh } = await outbox.readHeadersPolled(this.high, settings.batchRows, this.tracker.ranges());
     this.tracker.fill(filled.map((header) => header.seq));
-
-    // 2. New rows past the highest seq read: headers only, the workers read the images.
-    const fresh = await outbox.readHeadersAfter(this.high, settings.batchRows);
     this.tracker.noteRead(this.high, fresh.map((header) => header.seq), now);
     if (fresh.length > 0) this.high = fresh[fresh.length - 1].seq;
 
