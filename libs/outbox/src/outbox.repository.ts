@@ -46,22 +46,6 @@ export type ProbeResult =
 export class OutboxRepository {
   constructor(private readonly knex: Knex) {}
 
-  async readAfter(seq: number, limit: number): Promise<WireChange[]> {
-    const [rows] = await this.knex.raw(`SELECT ${COLUMNS} FROM ${OUTBOX} WHERE seq > ? ORDER BY seq LIMIT ?`, [seq, limit]);
-    return (rows as OutboxRow[]).map(toWire);
-  }
-
-  /** Rows inside the given inclusive ranges, in seq order. */
-  async readRanges(ranges: ReadonlyArray<{ from: number; to: number }>): Promise<WireChange[]> {
-    const found: WireChange[] = [];
-    for (let i = 0; i < ranges.length; i += RANGES_PER_QUERY) {
-      const { where, bindings } = inRanges(ranges.slice(i, i + RANGES_PER_QUERY));
-      const [rows] = await this.knex.raw(`SELECT ${COLUMNS} FROM ${OUTBOX} WHERE ${where} ORDER BY seq`, bindings);
-      found.push(...(rows as OutboxRow[]).map(toWire));
-    }
-    return found;
-  }
-
   /** Headers of the rows past `seq`, in seq order: the relay's read, without the images. */
   async readHeadersAfter(seq: number, limit: number): Promise<OutboxHeader[]> {
     const [rows] = await this.knex.raw(`SELECT seq, table_name, origin FROM ${OUTBOX} WHERE seq > ? ORDER BY seq LIMIT ?`, [seq, limit]);
