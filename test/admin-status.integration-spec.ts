@@ -243,6 +243,9 @@ describe('admin: route status and dead letters', () => {
       },
       { what: 'the backlog gauges' },
     );
+    const whilePaused = await scrape();
+    expect(sample(whilePaused, 'tributary_route_state', 'route="items-pg",state="paused"')).toBe(1);
+    expect(sample(whilePaused, 'tributary_route_state', 'route="items-pg",state="running"')).toBe(0);
 
     await pipeline.catalog.setRouteEnabled(ROUTE, true);
     const resumed = await waitFor(
@@ -255,6 +258,8 @@ describe('admin: route status and dead letters', () => {
     expect(resumed).toMatchObject({ state: 'running', lag: { changes: 0, seconds: 0 } });
     expect(await pipeline.postgres.knex('items').whereIn('id', [10, 11])).toHaveLength(2);
     await waitFor(async () => sample(await scrape(), 'tributary_route_backlog_changes', 'route="items-pg"') === 0, { what: 'the gauge back to 0' });
+    await waitFor(async () => sample(await scrape(), 'tributary_route_state', 'route="items-pg",state="running"') === 1, { what: 'the state gauge back to running' });
+    expect(sample(await scrape(), 'tributary_route_state', 'route="items-pg",state="paused"')).toBe(0);
   });
 
   it('re-sends a retry whose job Redis lost, once it is stale', async () => {

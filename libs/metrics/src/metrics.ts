@@ -142,6 +142,12 @@ export class Metrics {
     labelNames: ['route'],
     registers: [this.registry],
   });
+  readonly routeState = new Gauge({
+    name: 'tributary_route_state',
+    help: "1 for the route's state as the status API reports it (running, paused, failing, stalled), 0 for the others; set by admin",
+    labelNames: ['route', 'state'],
+    registers: [this.registry],
+  });
   readonly conflictsOpen = new Gauge({
     name: 'tributary_conflicts_open',
     help: 'Conflicts parked for a person (manual policy) and not decided yet; set by admin',

@@ -1,7 +1,8 @@
 import { RouteProgressRecord } from '@tributary/control';
 
 /** What a route is doing, as the status API reports it. */
-export type RouteState = 'running' | 'paused' | 'failing' | 'stalled';
+export const ROUTE_STATES = ['running', 'paused', 'failing', 'stalled'] as const;
+export type RouteState = (typeof ROUTE_STATES)[number];
 
 /**
  * A route with changes waiting longer than this, that applied nothing for

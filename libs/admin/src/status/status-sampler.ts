@@ -3,6 +3,7 @@ import { CONFIG, TributaryConfig } from '@tributary/config';
 import { LOGGER, Logger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
 import { RetryWatchdog } from './retry-watchdog';
+import { ROUTE_STATES } from './route-state';
 import { StatusService } from './status.service';
 
 /** How often the retry watchdog looks for lost retry jobs. */
@@ -55,13 +56,15 @@ export class StatusSampler implements OnApplicationBootstrap, BeforeApplicationS
 
   private async sample(): Promise<void> {
     const statuses = await this.status.all();
-    const { routeBacklogChanges, routeBacklogSeconds, deadLettersOpen, conflictsOpen } = this.metrics;
+    const { routeBacklogChanges, routeBacklogSeconds, deadLettersOpen, conflictsOpen, routeState } = this.metrics;
     const seen = new Set<string>();
     for (const status of statuses) {
       const labels = { route: status.route };
       seen.add(status.route);
       deadLettersOpen.set(labels, status.deadLetters.open);
       conflictsOpen.set(labels, status.conflicts.open);
+      // One series per state, so an alert can say `tributary_route_state{state="failing"} == 1`.
+      for (const state of ROUTE_STATES) routeState.set({ ...labels, state }, state === status.state ? 1 : 0);
       if (status.lag.changes === null || status.lag.seconds === null) {
         // Unknown is not zero: drop the series rather than claim the route is caught up.
         routeBacklogChanges.remove(labels);
@@ -78,6 +81,7 @@ export class StatusSampler implements OnApplicationBootstrap, BeforeApplicationS
     for (const route of this.labelled) {
       if (seen.has(route)) continue;
       for (const gauge of [routeBacklogChanges, routeBacklogSeconds, deadLettersOpen, conflictsOpen]) gauge.remove({ route });
+      for (const state of ROUTE_STATES) routeState.remove({ route, state });
       this.lagErrors.delete(route);
     }
     this.labelled.clear();
