@@ -105,7 +105,8 @@ export class BatchApplier {
 
   /** Follows configuration changes: a new target or target table, a new filter or mapping. */
   configure(route: RouteRecord, target: TargetRecord): void {
-    if (route.targetId !== this.route.targetId) {
+    // Another target, or the same one pointed elsewhere: its tables and its checkpoint are to be read again.
+    if (route.targetId !== this.route.targetId || JSON.stringify([target.kind, target.url, target.options]) !== JSON.stringify([this.target.kind, this.target.url, this.target.options])) {
       this.ensured.clear();
       this.applied = null;
     }
