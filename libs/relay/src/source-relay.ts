@@ -229,7 +229,7 @@ class Leadership {
   private feedSingles(headers: readonly OutboxHeader[]): void {
     for (const header of headers) {
       for (const feed of this.feedsByTable.get(header.table) ?? []) {
-        if (routeWants(header, feed.route)) feed.add({ from: header.seq, to: header.seq }, 1);
+        if (routeWants(header, feed)) feed.add({ from: header.seq, to: header.seq }, 1);
       }
     }
   }
@@ -412,7 +412,11 @@ class Leadership {
 
 function groupByTable(feeds: readonly RouteFeed[]): Map<string, RouteFeed[]> {
   const byTable = new Map<string, RouteFeed[]>();
-  for (const feed of feeds) byTable.set(feed.route.table, [...(byTable.get(feed.route.table) ?? []), feed]);
+  for (const feed of feeds) {
+    const same = byTable.get(feed.table);
+    if (same) same.push(feed);
+    else byTable.set(feed.table, [feed]);
+  }
   return byTable;
 }
 
