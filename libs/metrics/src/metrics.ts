@@ -144,7 +144,7 @@ export class Metrics {
   });
   readonly routeState = new Gauge({
     name: 'tributary_route_state',
-    help: "1 for the route's state as the status API reports it (running, paused, failing, stalled), 0 for the others; set by admin",
+    help: "1 for the route's state as the status API reports it (running, lagging, paused, failing, stalled), 0 for the others; set by admin",
     labelNames: ['route', 'state'],
     registers: [this.registry],
   });

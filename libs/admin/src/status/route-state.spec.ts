@@ -25,9 +25,17 @@ describe('routeState', () => {
     expect(routeState({ enabled: true, progress: undefined, lagSeconds: STALL_AFTER_SECONDS + 1, now }).state).toBe('stalled');
   });
 
-  it('is running while it applies, however far behind (catching up), and when idle', () => {
+  it('is lagging while it applies but its oldest waiting change is old (catching up, or a target slower than the writes)', () => {
     const justNow = at(now - 500);
-    expect(routeState({ enabled: true, progress: progress(null, justNow), lagSeconds: 3600, now })).toEqual({ state: 'running', reason: null });
+    expect(routeState({ enabled: true, progress: progress(null, justNow), lagSeconds: 3600, now })).toEqual({
+      state: 'lagging',
+      reason: 'applying, but the oldest waiting change is 3600 s old',
+    });
+  });
+
+  it('is running while it keeps up, and when idle', () => {
+    const justNow = at(now - 500);
+    expect(routeState({ enabled: true, progress: progress(null, justNow), lagSeconds: STALL_AFTER_SECONDS - 1, now })).toEqual({ state: 'running', reason: null });
     expect(routeState({ enabled: true, progress: progress(null, at(1)), lagSeconds: 0, now }).state).toBe('running');
     expect(routeState({ enabled: true, progress: progress(at(1), at(2)), lagSeconds: null, now }).state).toBe('running');
     expect(routeState({ enabled: true, progress: undefined, lagSeconds: 2, now }).state).toBe('running');

@@ -1,7 +1,7 @@
 import { RouteProgressRecord } from '@tributary/control';
 
 /** What a route is doing, as the status API reports it. */
-export const ROUTE_STATES = ['running', 'paused', 'failing', 'stalled'] as const;
+export const ROUTE_STATES = ['running', 'lagging', 'paused', 'failing', 'stalled'] as const;
 export type RouteState = (typeof ROUTE_STATES)[number];
 
 /**
@@ -24,8 +24,9 @@ export interface RouteStateInput {
  * last error is newer than the last applied batch — the worker clears the
  * error when a batch commits, so an error still standing means the route is
  * stuck retrying. stalled: no error, but changes have waited for more than
- * STALL_AFTER_SECONDS and nothing was applied meanwhile. `reason` says why
- * for every state but running.
+ * STALL_AFTER_SECONDS and nothing was applied meanwhile. lagging: it applies,
+ * but its oldest waiting change is older than that (a catch-up, or a target
+ * slower than the writes). `reason` says why for every state but running.
  */
 export function routeState(input: RouteStateInput): { state: RouteState; reason: string | null } {
   const { enabled, progress, lagSeconds, now } = input;
@@ -42,6 +43,9 @@ export function routeState(input: RouteStateInput): { state: RouteState; reason:
       state: 'stalled',
       reason: `${idle} while changes wait (oldest ${Math.round(lagSeconds)} s): is a relay and a worker running for this source and route?`,
     };
+  }
+  if (lagSeconds !== null && lagSeconds > STALL_AFTER_SECONDS) {
+    return { state: 'lagging', reason: `applying, but the oldest waiting change is ${Math.round(lagSeconds)} s old` };
   }
   return { state: 'running', reason: null };
 }

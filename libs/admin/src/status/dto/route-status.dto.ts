@@ -46,9 +46,9 @@ export class RouteStatusDto {
   @ApiProperty() targetTable!: string;
 
   @ApiProperty({
-    enum: ['running', 'paused', 'failing', 'stalled'],
+    enum: ['running', 'lagging', 'paused', 'failing', 'stalled'],
     description:
-      'running: applying, or nothing to apply (a route catching up a backlog is running, with its lag); paused: disabled; ' +
+      'running: keeping up (or nothing to apply); lagging: applying, but the oldest waiting change is more than 10 s old; paused: disabled; ' +
       'failing: retrying after an error (lastError); stalled: changes have waited more than 10 s and nothing was applied meanwhile',
   })
   state!: RouteState;
