@@ -78,8 +78,15 @@ export type RouteJobData = RangeJobData | RetryJobData | ResolutionJobData;
 /** What the worker may find in a queue, including jobs an older relay or admin wrote. */
 export type QueuedJobData = RouteJobData | InlineChangesJobData;
 
+/** A first-format relay job: its changes inline, with the watermark they cover. */
+export interface InlineChangesJob extends RouteJobBase {
+  kind: 'changes';
+  watermark: number;
+  changes: WireChange[];
+}
+
 /** Reads a first-format job as the union (a plain change job keeps its watermark). */
-export function upgradeJob(data: QueuedJobData): RouteJobData | (RouteJobBase & { kind: 'changes'; watermark: number; changes: WireChange[] }) {
+export function upgradeJob(data: QueuedJobData): RouteJobData | InlineChangesJob {
   if (data.v === 2) return data;
   const base = { sourceId: data.sourceId, routeId: data.routeId, table: data.table };
   if (data.resolution) return { ...base, v: 2, kind: 'resolution', changes: data.changes, resolution: data.resolution };
