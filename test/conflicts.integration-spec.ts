@@ -111,7 +111,10 @@ describe('conflict resolution end to end: manual over REST, custom resolvers in 
     expect(resolved.status).toBe(202);
     await waitFor(async () => (await pgRow('acct_manual', 1))?.balance === 160, { timeoutMs: 30_000, what: 'the merged row at the target' });
     expect(await pgRow('acct_manual', 1)).toMatchObject({ balance: 160, note: 'edited at the target' });
-    await waitFor(async () => (await call('GET', '/api/routes/manual/conflicts?status=open')).json.length === 0, { what: 'both conflicts resolved' });
+    // The worker marks the conflicts resolved after the target committed the row (two databases, so a
+    // moment later): wait for that, not for the open list, which the claim emptied already.
+    expect((await call('GET', '/api/routes/manual/conflicts?status=open')).json).toEqual([]);
+    await waitFor(async () => (await call('GET', '/api/routes/manual/conflicts?status=resolving')).json.length === 0, { what: 'both conflicts resolved' });
     const done = await call('GET', `/api/conflicts/${first.id}`);
     expect(done.json).toMatchObject({ status: 'resolved', resolvedBy: 'ops', resolution: 'merge' });
 
