@@ -1,4 +1,5 @@
 import 'reflect-metadata';
-import { AllInOneModule, bootstrap } from '@tributary/platform';
+import { bootstrap } from '@tributary/platform';
+import { AllInOneModule } from './all-in-one.module';
 
 void bootstrap('tributary', AllInOneModule, { http: 'admin' });

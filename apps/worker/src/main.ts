@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
-import { ObservabilityModule } from '@tributary/admin';
+import { ObservabilityModule } from '@tributary/observability';
 import { bootstrap, CoreModule } from '@tributary/platform';
 import { WorkerModule } from '@tributary/worker';
 

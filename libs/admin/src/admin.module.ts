@@ -6,7 +6,7 @@ import { AuthModule } from './auth/auth.module';
 import { DashboardModule } from './dashboard/dashboard.module';
 import { ErrorFilter } from './http/error.filter';
 import { createValidationPipe } from './http/validation';
-import { ObservabilityModule } from './observability.module';
+import { ObservabilityModule } from '@tributary/observability';
 import { StatusModule } from './status/status.module';
 
 /**

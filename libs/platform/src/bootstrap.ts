@@ -2,9 +2,9 @@ import { AddressInfo } from 'node:net';
 import { INestApplication, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
-import { configureAdminHttp, configureObservabilityHttp, decideAdminToken, withAdminToken } from '@tributary/admin';
 import { loadConfig, TributaryConfig } from '@tributary/config';
 import { createLogger, NestPinoLogger } from '@tributary/logger';
+import { configureObservabilityHttp } from '@tributary/observability';
 
 /** How long a graceful shutdown may take before the process gives up and exits 1. */
 const SHUTDOWN_TIMEOUT_MS = 30_000;
@@ -47,6 +47,8 @@ export async function bootstrap(name: string, module: Type<unknown>, options: Bo
 }
 
 async function startAdmin(name: string, module: Type<unknown>, config: TributaryConfig, logger: NestPinoLogger): Promise<INestApplication> {
+  // Loaded here, not at the top: the relay and worker must not pay for the admin's API, docs and dashboard.
+  const { configureAdminHttp, decideAdminToken, withAdminToken } = await import('@tributary/admin');
   // Decided before Nest starts: a refusal must not leave a half-migrated control schema behind.
   const token = decideAdminToken(config.admin);
   const app = await NestFactory.create<NestExpressApplication>(withAdminToken(module, token), { logger, bodyParser: false, abortOnError: false });

@@ -1,3 +1,2 @@
 export * from './core.module';
 export * from './bootstrap';
-export * from './all-in-one.module';

@@ -1,21 +1,9 @@
 import { INestApplication } from '@nestjs/common';
-import { NestExpressApplication } from '@nestjs/platform-express';
-import { LOGGER, Logger } from '@tributary/logger';
+import { configureObservabilityHttp } from '@tributary/observability';
 import { AuthMiddleware } from '../auth/auth.middleware';
 import { DASHBOARD_PATH, QueueDashboard } from '../dashboard/queue-dashboard.service';
 import { bodyParsers } from './body-parsers';
 import { setupDocs } from './docs';
-import { requestContext } from './request-context';
-
-/**
- * Express-level setup of an app serving only health and metrics (relay,
- * worker). Call before listen; create the app with `bodyParser: false`.
- */
-export function configureObservabilityHttp(app: INestApplication): void {
-  const express = app as NestExpressApplication;
-  express.disable('x-powered-by');
-  express.use(requestContext(app.get<Logger>(LOGGER)));
-}
 
 /**
  * Express-level setup of an app with AdminModule. Order is the point:

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { ArgumentsHost, Catch, ExceptionFilter, Inject } from '@nestjs/common';
 import { Request, Response } from 'express';
 import { LOGGER, Logger } from '@tributary/logger';
+import { requestIdOf } from '@tributary/observability';
 import { errorResponse } from './error-response';
 import { redactSecrets } from './redact';
-import { requestIdOf } from './request-context';
 
 /**
  * The admin's only error writer (registered with APP_FILTER): never a stack
