@@ -15,7 +15,7 @@ describeTargetContract('mysql (MariaDB)', async () => {
     },
     unreachable: (password) => new MysqlTarget({ kind: 'mysql', url: `mysql://root:${password}@127.0.0.1:1/nowhere` }),
   };
-});
+}, { prepares: true });
 
 describe('MysqlTarget specifics', () => {
   let db: TestDatabase;

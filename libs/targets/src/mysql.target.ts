@@ -3,7 +3,7 @@ import { quoteMysql, Row } from '@tributary/model';
 import { evolveMysqlTable, readMysqlTable } from './mysql-evolve';
 import { MYSQL_BOOKKEEPING_DDL, mysqlCreateTable, mysqlDialect, mysqlSyntax } from './mysql-sql';
 import { fromMysql, mysqlReadExpression } from './mysql-values';
-import { applySqlBatch } from './sql-apply';
+import { applySqlBatch, prepareSqlBatch, sqlPlanOf } from './sql-apply';
 import { checkTargetUrl, poolConfig, sqlTargetOptions } from './sql-target';
 import {
   asTransient,
@@ -24,6 +24,7 @@ import {
   ApplyBatch,
   ApplyHooks,
   ApplyResult,
+  PreparedApply,
   Target,
   TargetCheckpoint,
   TargetConnection,
@@ -94,9 +95,13 @@ export class MysqlTarget implements Target {
     return tableProblems(spec, existing.columns.length > 0 ? existing : null, true);
   }
 
-  async apply(batch: ApplyBatch, hooks: ApplyHooks): Promise<ApplyResult> {
+  prepare(batch: ApplyBatch): PreparedApply {
+    return prepareSqlBatch(this, mysqlDialect, batch);
+  }
+
+  async apply(batch: ApplyBatch, hooks: ApplyHooks, prepared?: PreparedApply): Promise<ApplyResult> {
     await this.bookkeeping.ensure();
-    return applySqlBatch(this.knex, mysqlDialect, batch, hooks, ROW_READING);
+    return applySqlBatch(this.knex, mysqlDialect, batch, hooks, ROW_READING, sqlPlanOf(this, prepared));
   }
 
   private async createTables(ddl: readonly string[]): Promise<void> {

@@ -27,7 +27,7 @@ describeTargetContract('postgres', async () => {
     },
     unreachable: (password) => new PostgresTarget({ kind: 'postgres', url: `postgres://postgres:${password}@127.0.0.1:1/nowhere` }),
   };
-});
+}, { prepares: true });
 
 describe('PostgresTarget specifics', () => {
   let db: TestDatabase;

@@ -3,7 +3,7 @@ import { quoteAnsi, Row } from '@tributary/model';
 import { fromPostgres, POSTGRES_TYPES, postgresReadExpression } from './postgres-values';
 import { POSTGRES_BOOKKEEPING_DDL, postgresCreateTable, postgresDialect, postgresSyntax } from './postgres-sql';
 import { evolvePostgresTable, readPostgresTable } from './postgres-evolve';
-import { applySqlBatch } from './sql-apply';
+import { applySqlBatch, prepareSqlBatch, sqlPlanOf } from './sql-apply';
 import { checkTargetUrl, poolConfig, sqlTargetOptions } from './sql-target';
 import {
   asTransient,
@@ -25,6 +25,7 @@ import {
   ApplyBatch,
   ApplyHooks,
   ApplyResult,
+  PreparedApply,
   Target,
   TargetCheckpoint,
   TargetConnection,
@@ -83,9 +84,13 @@ export class PostgresTarget implements Target {
     return tableProblems(spec, existing.columns.length > 0 ? existing : null, false);
   }
 
-  async apply(batch: ApplyBatch, hooks: ApplyHooks): Promise<ApplyResult> {
+  prepare(batch: ApplyBatch): PreparedApply {
+    return prepareSqlBatch(this, postgresDialect, batch);
+  }
+
+  async apply(batch: ApplyBatch, hooks: ApplyHooks, prepared?: PreparedApply): Promise<ApplyResult> {
     await this.bookkeeping.ensure();
-    return applySqlBatch(this.knex, postgresDialect, batch, hooks, ROW_READING);
+    return applySqlBatch(this.knex, postgresDialect, batch, hooks, ROW_READING, sqlPlanOf(this, prepared));
   }
 
   private createTables(ddl: readonly string[], then?: (trx: Knex.Transaction) => Promise<void>): Promise<void> {

@@ -5,14 +5,55 @@ import { ErrorClass } from './error-classification';
 import { RowRejectedError, TransientTargetError } from './errors';
 import { SqlDialect, Statement, VersionProtocol, VersionWrite } from './sql-dialect';
 import { readTableRowsByKeys, SqlRowReading } from './sql-target-ops';
-import { ApplyBatch, ApplyHooks, ApplyResult, RejectedChange, RowChange } from './target';
+import { ApplyBatch, ApplyHooks, ApplyResult, PreparedApply, RejectedChange, RowChange } from './target';
+
+/**
+ * What applySqlBatch works out before it talks to the target: the batch's
+ * plan (none with conflict detection: that plan is made inside the
+ * transaction, from the rows it locked) and, where the dialect has one, the
+ * batch as one statement. Pure CPU, so a worker makes it while the previous
+ * batch commits.
+ */
+export interface SqlBatchPlan {
+  readonly batch: ApplyBatch;
+  readonly plan: BatchPlan | null;
+  readonly oneStatement: Statement | null;
+}
+
+/** Target.prepare of the SQL targets: their plan, tied to the target that made it. */
+class PreparedSqlBatch implements PreparedApply {
+  constructor(
+    readonly owner: object,
+    readonly planned: SqlBatchPlan,
+  ) {}
+
+  get batch(): ApplyBatch {
+    return this.planned.batch;
+  }
+}
+
+export function prepareSqlBatch(owner: object, dialect: SqlDialect, batch: ApplyBatch): PreparedApply {
+  return new PreparedSqlBatch(owner, planSqlBatch(dialect, batch, false));
+}
+
+/** The plan inside `prepared` if `owner` made it (else undefined: apply plans afresh). */
+export function sqlPlanOf(owner: object, prepared: PreparedApply | undefined): SqlBatchPlan | undefined {
+  return prepared instanceof PreparedSqlBatch && prepared.owner === owner ? prepared.planned : undefined;
+}
+
+export function planSqlBatch(dialect: SqlDialect, batch: ApplyBatch, withConflicts: boolean): SqlBatchPlan {
+  const plan = withConflicts ? null : planBatch(batch.table, batch.changes);
+  const fits = plan && dialect.applyInOneStatement && plan.invalid.length === 0 && plan.writes.length <= dialect.rowsPerStatement(batch.table);
+  return { batch, plan, oneStatement: fits ? dialect.applyInOneStatement!(batch, plan.writes) : null };
+}
 
 /**
  * The apply transaction shared by the SQL targets: rows, their versions and
  * the checkpoint commit together (invariant 3), each row guarded by seq
  * (invariant 4; how the versions are kept is the dialect's VersionProtocol).
  * A data error in the fast multi-row path reruns the batch row by row so only
- * the refused rows become dead letters.
+ * the refused rows become dead letters. `planned`, if given, is
+ * planSqlBatch's for this very batch and these hooks (made ahead of time).
  */
 export async function applySqlBatch(
   knex: Knex,
@@ -20,15 +61,15 @@ export async function applySqlBatch(
   batch: ApplyBatch,
   hooks: ApplyHooks,
   reading: SqlRowReading,
+  planned?: SqlBatchPlan,
 ): Promise<ApplyResult> {
   const resolve = hooks.resolveConflicts;
-  const plan = resolve ? null : planBatch(batch.table, batch.changes);
+  const { plan, oneStatement } = planned && planned.batch === batch && (planned.plan === null) === Boolean(resolve) ? planned : planSqlBatch(dialect, batch, Boolean(resolve));
   // With conflict detection the plan is made inside the transaction, from the rows it locked.
   const planIn = (trx: Knex.Transaction) => (plan ? Promise.resolve(plan) : resolvedPlan(trx, dialect, reading, batch, resolve!));
   const config = resolve ? dialect.conflicts.transaction : dialect.transaction;
-  const oneStatement = plan && dialect.applyInOneStatement && plan.invalid.length === 0 && plan.writes.length <= dialect.rowsPerStatement(batch.table);
   try {
-    if (oneStatement) return await applyInOneStatement(knex, dialect, batch, plan.writes);
+    if (plan && oneStatement) return await applyInOneStatement(knex, dialect, batch, plan.writes, oneStatement);
     return await inTransaction(knex, config, async (trx) => applyIn(trx, dialect, batch, await planIn(trx), hooks, 'batch'));
   } catch (error) {
     if (error instanceof HookFailure) throw error.cause;
@@ -43,8 +84,8 @@ export async function applySqlBatch(
 }
 
 /** The dialect's one-statement fast path (SqlDialect.applyInOneStatement): nothing refused, so no hook to call. */
-async function applyInOneStatement(knex: Knex, dialect: SqlDialect, batch: ApplyBatch, writes: PlannedWrite[]): Promise<ApplyResult> {
-  const result = await run(knex, dialect, dialect.applyInOneStatement!(batch, writes));
+async function applyInOneStatement(knex: Knex, dialect: SqlDialect, batch: ApplyBatch, writes: PlannedWrite[], statement: Statement): Promise<ApplyResult> {
+  const result = await run(knex, dialect, statement);
   const won = new Set(dialect.rows(result).map((row) => String(row.key_hash)));
   const guarded = claimedPlan(writes, won);
   const applied: ApplyResult = { applied: guarded.writes.length, skipped: guarded.skipped.length, rejected: [] };

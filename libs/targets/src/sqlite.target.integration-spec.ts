@@ -18,7 +18,7 @@ describeTargetContract('sqlite', async () => {
     // No server to be down: a file that cannot be opened (its directory does not exist) is the same failure.
     unreachable: () => new SqliteTarget({ kind: 'sqlite', url: 'sqlite:///nonexistent-tributary-dir/target.db' }),
   };
-});
+}, { prepares: true });
 
 describe('SqliteTarget specifics', () => {
   it('takes sqlite:/// and file:/// URLs with absolute paths only', () => {

@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import knexFactory, { Knex } from 'knex';
 import { quoteAnsi, Row } from '@tributary/model';
 import { TargetUrlError, TargetOptionError } from './errors';
-import { applySqlBatch } from './sql-apply';
+import { applySqlBatch, prepareSqlBatch, sqlPlanOf } from './sql-apply';
 import { CHECKPOINTS_TABLE } from './sql-dialect';
 import {
   asTransient,
@@ -22,7 +22,7 @@ import { SQLITE_BOOKKEEPING_DDL, sqliteCreateTable, sqliteDialect, sqliteSyntax 
 import { fromSqlite } from './sqlite-values';
 import { tableProblems } from './table-evolution';
 import { validateTableSpec } from './table-spec';
-import { ApplyBatch, ApplyHooks, ApplyResult, Target, TargetCheckpoint, TargetConnection, TargetFactory, TargetTableSpec } from './target';
+import { ApplyBatch, ApplyHooks, ApplyResult, PreparedApply, Target, TargetCheckpoint, TargetConnection, TargetFactory, TargetTableSpec } from './target';
 
 /** SQLite selects each column as it is; fromSqlite converts the value. */
 const ROW_READING: SqlRowReading = { ...sqliteSyntax, readExpression: (_column, quoted) => quoted, fromDriver: fromSqlite };
@@ -103,9 +103,13 @@ export class SqliteTarget implements Target {
     return tableProblems(spec, existing.columns.length > 0 ? existing : null, false);
   }
 
-  async apply(batch: ApplyBatch, hooks: ApplyHooks): Promise<ApplyResult> {
+  prepare(batch: ApplyBatch): PreparedApply {
+    return prepareSqlBatch(this, sqliteDialect, batch);
+  }
+
+  async apply(batch: ApplyBatch, hooks: ApplyHooks, prepared?: PreparedApply): Promise<ApplyResult> {
     await this.bookkeeping.ensure();
-    return applySqlBatch(this.knex, sqliteDialect, batch, hooks, ROW_READING);
+    return applySqlBatch(this.knex, sqliteDialect, batch, hooks, ROW_READING, sqlPlanOf(this, prepared));
   }
 
   private createTables(ddl: readonly string[], then?: (trx: Knex.Transaction) => Promise<void>): Promise<void> {

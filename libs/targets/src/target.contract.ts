@@ -28,6 +28,8 @@ export interface ContractOptions {
   rollsBackOnHookFailure?: boolean;
   /** Whether the target runs conflict detection (hooks.resolveConflicts); false: it must refuse it with TargetConfigError. */
   detectsConflicts?: boolean;
+  /** Whether the target plans batches ahead (Target.prepare): the SQL targets do. */
+  prepares?: boolean;
 }
 
 export function describeTargetContract(
@@ -253,6 +255,34 @@ export function describeTargetContract(
         await expect(target.apply(batch(table, route, [update(2, simple(1, 'a', 1), simple(1, 'b', 2))], 2), failing)).rejects.toThrow('resolver exploded');
         expect(await target.readRows(table)).toEqual([simple(1, 'a', 1)]);
         expect((await target.readCheckpoint(route))?.watermark).toBe(1);
+      });
+    });
+
+    describe('planned ahead (Target.prepare)', () => {
+      if (!options.prepares) {
+        it('has no prepare: apply plans each batch itself', () => expect(target.prepare).toBeUndefined());
+        return;
+      }
+
+      it('applies a prepared batch exactly as apply alone would, the checkpoint with it', async () => {
+        const { table, route } = await freshTable();
+        const first = batch(table, route, [insert(1, simple(1, 'a', 1)), insert(2, simple(2, 'b', 2))], 2);
+        // Prepared first, applied later: what a worker does while the previous batch commits.
+        const second = batch(table, route, [update(3, simple(1, 'a', 1), simple(1, 'A', 3)), remove(4, simple(2, 'b', 2)), insert(5, simple(5, 'e', 5))], 5);
+        const ahead = target.prepare!(second);
+        expect(await target.apply(first, noHooks, target.prepare!(first))).toEqual({ applied: 2, skipped: 0, rejected: [] });
+        expect(await target.apply(second, noHooks, ahead)).toEqual({ applied: 3, skipped: 0, rejected: [] });
+        expect(await target.readRows(table)).toEqual([simple(1, 'A', 3), simple(5, 'e', 5)]);
+        expect((await target.readCheckpoint(route))?.watermark).toBe(5);
+        // Replayed with its plan: the seq guard still decides at apply time.
+        expect(await target.apply(second, noHooks, target.prepare!(second))).toEqual({ applied: 0, skipped: 3, rejected: [] });
+      });
+
+      it("ignores a plan made for another batch and applies the batch it is given", async () => {
+        const { table, route } = await freshTable();
+        const other = target.prepare!(batch(table, route, [insert(1, simple(1, 'wrong', 1))], 1));
+        expect(await target.apply(batch(table, route, [insert(2, simple(2, 'right', 2))], 2), noHooks, other)).toEqual({ applied: 1, skipped: 0, rejected: [] });
+        expect(await target.readRows(table)).toEqual([simple(2, 'right', 2)]);
       });
     });
 

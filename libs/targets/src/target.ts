@@ -43,6 +43,15 @@ export interface ApplyBatch {
   reapply?: boolean;
 }
 
+/**
+ * A batch's apply worked out ahead of time (Target.prepare): opaque to the
+ * caller. Good only for the target that made it and that very batch, applied
+ * without resolveConflicts; a target ignores any other and plans afresh.
+ */
+export interface PreparedApply {
+  readonly batch: ApplyBatch;
+}
+
 export interface RejectedChange {
   change: RowChange;
   /** The target's own words: e.g. 'null value in column "x" violates not-null constraint'. */
@@ -137,7 +146,13 @@ export interface Target {
    * (unknown errors included); an error thrown by hooks.recordRejected is
    * rethrown as is, after the transaction was rolled back.
    */
-  apply(batch: ApplyBatch, hooks: ApplyHooks): Promise<ApplyResult>;
+  apply(batch: ApplyBatch, hooks: ApplyHooks, prepared?: PreparedApply): Promise<ApplyResult>;
+  /**
+   * Optional: the CPU part of apply for a batch without conflict detection
+   * (planning, building statements), so a caller can do it while the
+   * previous batch is at the target and pass the result to apply.
+   */
+  prepare?(batch: ApplyBatch): PreparedApply;
   readCheckpoint(routeId: string): Promise<TargetCheckpoint | null>;
   /** Reads current rows, decoded to the same value forms as the source (for tests and verify). */
   readRows(table: TargetTableSpec): Promise<Row[]>;

@@ -4,7 +4,7 @@ import { Metrics } from '@tributary/metrics';
 import { copyRouteOf, echoOriginOf, Row, TableSchema, WireChange } from '@tributary/model';
 import { boundedRuns, RangeJobData, ResolutionJobData, RetryJobData } from '@tributary/queue';
 import { changeDependentColumns, ConflictPolicyError, parseConflictPolicy, RouteMapping } from '@tributary/replication';
-import { ApplyHooks, RejectedChange, RowChange, TargetTableSpec } from '@tributary/targets';
+import { ApplyBatch, ApplyHooks, PreparedApply, RejectedChange, RowChange, TargetTableSpec } from '@tributary/targets';
 import { decodeChanges } from './change-decoder';
 import { conflictSignature, ConflictSetup, resolveConflicts } from './conflict-resolver';
 import { CustomResolverLoader } from './custom-resolvers';
@@ -40,7 +40,12 @@ interface PreparedBatch {
     spec: TargetTableSpec | null;
     schema: TableSchema | null;
     ensureKey: string;
-    changes: RowChange[];
+    /** What the target is given (the last run claims the batch's watermark). */
+    apply: ApplyBatch;
+    /** Conflict detection runs inside the target transaction: such a run cannot be prepared ahead. */
+    detectsConflicts: boolean;
+    /** The target's own CPU work for the run, done ahead (Target.prepare), or null. */
+    prepared: PreparedApply | null;
     wireBySeq: Map<number, WireChange>;
   }>;
   filtered: number;
@@ -197,22 +202,25 @@ export class BatchApplier {
   }
 
   /**
-   * Decodes, filters and maps a batch: CPU work that needs neither the target
-   * nor a transaction, so a range job does it for the next batch while the
-   * target commits the current one.
+   * Decodes, filters and maps a batch, and lets the target plan it: CPU work
+   * that needs neither a target round trip nor a transaction, so a range job
+   * does it for the next batch while the target commits the current one.
    *
    * @throws RouteConfigError (the batch is retried and the route shows why it waits).
    */
   private async prepare(data: Batch): Promise<PreparedBatch> {
     const route = this.route;
     const resolution = data.resolution ?? null;
+    const reapply = data.retryOf !== undefined || resolution !== null;
+    const target = await this.deps.targets.get(this.target);
     const schemaFor = await this.deps.schemas.load(data.sourceId, data.table, data.changes.map((change) => change.schema));
     const { runs, undecodable } = decodeChanges(data.changes, schemaFor);
     let filtered = 0;
     // A batch without changes (everything filtered, or only the watermark moves) still moves the checkpoint.
     const work = runs.length > 0 ? runs : [{ schemaHash: null, changes: [] }];
-    const planned = work.map((run) => {
-      const plan = run.schemaHash ? this.planFor(route, schemaFor(run.schemaHash)) : null;
+    const planned = work.map((run, index) => {
+      const schema = run.schemaHash ? schemaFor(run.schemaHash) : null;
+      const plan = schema ? this.planFor(route, schema) : null;
       const spec = plan?.spec ?? null;
       // Changes the filter drops still count as done: the watermark moves past them.
       let changes: RowChange[] = [];
@@ -222,25 +230,36 @@ export class BatchApplier {
         else filtered++;
       }
       if (resolution?.action === 'merge' && resolution.row) changes = changes.map((change) => withMergedRow(change, resolution.row!, spec));
+      const apply: ApplyBatch = {
+        routeId: route.id,
+        table: spec ?? { name: route.targetTable, columns: [], key: [] },
+        changes,
+        // Only the last run may claim the batch's watermark; earlier ones keep the checkpoint where it is.
+        watermark: index === work.length - 1 ? data.watermark : 0,
+        origin: echoOriginOf(data.sourceId),
+        reapply,
+      };
+      // A person's decision is applied as decided: conflict detection is for changes nobody has looked at.
+      const detectsConflicts = Boolean(plan && route.conflictPolicy && !resolution);
       return {
         plan,
         spec,
-        schema: run.schemaHash ? schemaFor(run.schemaHash) : null,
+        schema,
         ensureKey: `${run.schemaHash}\0${routeConfigVersion(route)}`,
-        changes,
+        apply,
+        detectsConflicts,
+        prepared: !detectsConflicts && target.prepare ? target.prepare(apply) : null,
         wireBySeq: new Map(run.changes.map(({ wire }) => [wire.seq, wire])),
       };
     });
-    return { data, route, reapply: data.retryOf !== undefined || resolution !== null, undecodable, runs: planned, filtered };
+    return { data, route, reapply, undecodable, runs: planned, filtered };
   }
 
   /** Applies a prepared batch at the target: one transaction per schema run, the last one with the checkpoint (invariant 3). */
   private async write(prepared: PreparedBatch): Promise<WriteOutcome> {
     const { targets, deadLetters, metrics } = this.deps;
     const { data, route, reapply, undecodable, runs } = prepared;
-    const resolution = data.resolution ?? null;
     const target = await targets.get(this.target);
-    const origin = echoOriginOf(data.sourceId);
     const outcome: WriteOutcome = { applied: 0, skipped: 0, refused: [], superseded: [] };
 
     if (undecodable.length > 0) {
@@ -252,33 +271,21 @@ export class BatchApplier {
     }
 
     const endTimer = metrics.applyDuration.startTimer({ route: route.id });
-    for (let i = 0; i < runs.length; i++) {
-      const { plan, spec, schema, ensureKey, changes, wireBySeq } = runs[i];
-      const last = i === runs.length - 1;
+    for (const { plan, spec, schema, ensureKey, apply, detectsConflicts, prepared: ahead, wireBySeq } of runs) {
       if (spec && !this.ensured.has(ensureKey)) {
         await target.ensureTable(spec);
         this.ensured.add(ensureKey);
       }
-      // A person's decision is applied as decided: conflict detection is for changes nobody has looked at.
-      const conflicts = plan && schema && route.conflictPolicy && !resolution ? await this.conflictSetupFor(route, plan, schema) : null;
-      const result = await target.apply(
-        {
-          routeId: route.id,
-          table: spec ?? { name: route.targetTable, columns: [], key: [] },
-          changes,
-          // Only the last run may claim the batch's watermark; earlier ones keep the checkpoint where it is.
-          watermark: last ? data.watermark : 0,
-          origin,
-          reapply,
+      const conflicts = detectsConflicts ? await this.conflictSetupFor(route, plan!, schema!) : null;
+      const hooks: ApplyHooks = {
+        // Durable before the target commits (invariant 9, then 3); a refused retry reopens its letter.
+        recordRejected: async (rejected: RejectedChange[]) => {
+          await deadLetters.record(rejected.map((r) => deadLetter(route.id, wireBySeq.get(r.change.seq)!, r.reason, r.code)));
         },
-        {
-          // Durable before the target commits (invariant 9, then 3); a refused retry reopens its letter.
-          recordRejected: async (rejected: RejectedChange[]) => {
-            await deadLetters.record(rejected.map((r) => deadLetter(route.id, wireBySeq.get(r.change.seq)!, r.reason, r.code)));
-          },
-          ...(conflicts ? { resolveConflicts: this.conflictHook(route, conflicts, wireBySeq) } : {}),
-        } satisfies ApplyHooks,
-      );
+        ...(conflicts ? { resolveConflicts: this.conflictHook(route, conflicts, wireBySeq) } : {}),
+      };
+      // A target pointed elsewhere since the batch was prepared ignores what the old one planned.
+      const result = await target.apply(apply, hooks, ahead ?? undefined);
       outcome.applied += result.applied;
       outcome.skipped += result.skipped;
       outcome.superseded.push(...(result.superseded ?? []));
