@@ -220,6 +220,9 @@ describe('admin configuration API: real HTTP, all-in-one app', () => {
     await expectStatus('POST', '/api/sources', 201, { id: 'other', url: other.url });
     await expectStatus('PUT', '/api/sources/other/tables/items', 201);
     await expectStatus('POST', '/api/routes', 201, { id: 'other-pg', sourceId: 'other', table: 'items', targetId: 'pg', targetTable: 'from_other', enabled: false });
+    // A second table of the same source, whose rows would merge with items' at a shared target table.
+    await pipeline.source.knex.raw('CREATE TABLE archive LIKE items');
+    await expectStatus('PUT', '/api/sources/shop/tables/archive', 201);
 
     const snapshot = async () => ({
       sources: await expectStatus('GET', '/api/sources', 200),
@@ -233,9 +236,14 @@ describe('admin configuration API: real HTTP, all-in-one app', () => {
         await pipeline.postgres.knex.raw<{ rows: Array<{ name: string }> }>("SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")
       ).rows.map((row) => row.name),
       sourceColumns: ((await pipeline.source.knex.raw('SHOW COLUMNS FROM items')) as [Array<{ Field: string }>])[0].map((row) => row.Field),
+      sourceKeys: ((await pipeline.source.knex.raw('SHOW KEYS FROM items')) as [Array<{ Key_name: string; Column_name: string }>])[0].map(
+        (row) => `${row.Key_name}:${row.Column_name}`,
+      ),
+      sourceTables: ((await pipeline.source.knex.raw('SHOW TABLES')) as [Array<Record<string, string>>])[0].map((row) => Object.values(row)[0]).sort(),
+      bookkeeping: (await pipeline.postgres.knex.raw<{ rows: Json[] }>('SELECT route_id, watermark FROM _tributary_checkpoints ORDER BY 1')).rows,
     });
     const before = await snapshot();
-    expect(before.triggers).toEqual(['trb_items_ad', 'trb_items_ai', 'trb_items_au']);
+    expect(before.triggers).toEqual(['trb_archive_ad', 'trb_archive_ai', 'trb_archive_au', 'trb_items_ad', 'trb_items_ai', 'trb_items_au']);
 
     const good = { id: 'items-pg2', sourceId: 'shop', table: 'items', targetId: 'pg', targetTable: 'items_copy' };
     const downSource = `mysql://root:${PASSWORD}@127.0.0.1:1/nowhere`;
@@ -269,6 +277,13 @@ describe('admin configuration API: real HTTP, all-in-one app', () => {
       ['POST', '/api/sources/shop/tables/items/alter', { alter: 'RENAME TO stolen' }, 400, 'must not rename the table'],
       ['POST', '/api/sources/shop/tables/items/alter', { alter: 'DROP COLUMN no_such' }, 400, 'ALTER TABLE items failed, the table is unchanged'],
       ['POST', '/api/sources/shop/tables/items/alter', {}, 400, 'alter must be a string'],
+      // A refused ALTER changes nothing: it is tried on an empty copy first (MariaDB cannot roll DDL back).
+      ['POST', '/api/sources/shop/tables/items/alter', { alter: 'DROP PRIMARY KEY' }, 400, 'ALTER TABLE items refused, the table is unchanged: capture could not carry the result'],
+      ['POST', '/api/sources/shop/tables/items/alter', { alter: 'DROP PRIMARY KEY, ADD PRIMARY KEY (id, grp)' }, 400, 'it would change the key capture uses from (id) to (id, grp)'],
+      // Tributary's own tables are never captured, at any case.
+      ['PUT', '/api/sources/shop/tables/_tributary_outbox', undefined, 400, "table: _tributary_outbox is reserved: Tributary keeps its own bookkeeping in tables named _tributary_*"],
+      ['PUT', '/api/sources/shop/tables/_Tributary_Migrations', undefined, 400, 'table: _Tributary_Migrations is reserved'],
+      ['PUT', '/api/sources/shop/tables/tributary_routes', undefined, 400, "table: tributary_routes is reserved: it is a table of Tributary's control schema"],
       ['POST', '/api/sources/shop/tables/nokey/alter', { alter: 'ADD COLUMN c INT' }, 404, 'table nokey of source shop is not captured'],
       ['DELETE', '/api/sources/shop/tables/items', undefined, 409, 'table items of source shop is replicated by routes items-pg'],
       ['DELETE', '/api/sources/shop/tables/nokey', undefined, 404, 'table nokey of source shop is not captured'],
@@ -302,6 +317,14 @@ describe('admin configuration API: real HTTP, all-in-one app', () => {
       ['POST', '/api/routes', { ...good, conflictPolicy: { resolution: 'newer-wins' } }, 400, 'conflictPolicy.column'],
       ['POST', '/api/routes', { ...good, conflictPolicy: { resolution: 'newer-wins', column: 'name' } }, 400, 'conflictPolicy.column'],
       ['POST', '/api/routes', { ...good, targetTable: 'wrongkey' }, 400, "target table wrongkey has primary key (name), but the route's key is (id)"],
+      // A route never writes Tributary's bookkeeping at its target (that loses changes silently).
+      ['POST', '/api/routes', { ...good, targetTable: '_tributary_rows' }, 400, 'targetTable: _tributary_rows is reserved'],
+      ['POST', '/api/routes', { ...good, targetTable: '_TRIBUTARY_CHECKPOINTS' }, 400, 'targetTable: _TRIBUTARY_CHECKPOINTS is reserved'],
+      ['POST', '/api/routes', { ...good, targetTable: 'tributary_route_progress' }, 400, "targetTable: tributary_route_progress is reserved: it is a table of Tributary's control schema"],
+      ['PATCH', '/api/routes/items-pg', { targetTable: '_tributary_checkpoints' }, 400, 'targetTable: _tributary_checkpoints is reserved'],
+      // Two tables of one source into one target table merge rows by key: only when asked for.
+      ['POST', '/api/routes', { ...good, table: 'archive', targetTable: 'items' }, 409, 'route items-pg already writes table items of target pg from shop.items: a row of archive would overwrite the row of items with the same key'],
+      ['POST', '/api/routes', { ...good, table: 'archive', targetTable: 'items', shareTargetTable: 'yes' }, 400, 'shareTargetTable must be a boolean'],
       ['POST', '/api/routes', { ...good, targetTable: 'items' }, 409, 'route items-pg already replicates shop.items into table items of target pg'],
       ['POST', '/api/routes', { ...good, sourceId: 'other', targetTable: 'items' }, 409, 'route items-pg already writes table items of target pg from source shop'],
       ['POST', '/api/routes', { id: 'x', sourceId: 'shop', targetId: 'pg' }, 400, 'table must be a string'],
@@ -334,6 +357,13 @@ describe('admin configuration API: real HTTP, all-in-one app', () => {
     expect(bad.json.details).toEqual([{ field: 'targetTable', message: expect.stringContaining('targetTable must be') }]);
 
     expect(await snapshot()).toEqual(before);
+
+    // Asked for explicitly, two tables of one source share a target table.
+    const shared = await expectStatus('POST', '/api/routes', 201, { ...good, id: 'archive-pg', table: 'archive', targetTable: 'items', shareTargetTable: true, enabled: false });
+    expect(shared).toMatchObject({ id: 'archive-pg', table: 'archive', targetTable: 'items' });
+    expect(shared).not.toHaveProperty('shareTargetTable');
+    await expectStatus('DELETE', '/api/routes/archive-pg', 204);
+    await expectStatus('DELETE', '/api/sources/shop/tables/archive', 204);
   });
 
   it('never shows a password, whatever the call', async () => {

@@ -143,8 +143,8 @@ describe('alterCapturedTable (MariaDB)', () => {
     await refused('ab', 'RENAME TO ab2', /must not rename the table/);
     await refused('ab', 'DROP COLUMN nope', /^ALTER TABLE ab failed, the table is unchanged: .*nope/);
     await refused('ab', 'ADD COLUMN b INT NULL, DROP COLUMN nope', /the table is unchanged/);
-    await refused('missing', 'ADD COLUMN b INT NULL', /could not lock missing/);
-    await refused(OUTBOX_TABLE, 'ADD COLUMN b INT NULL', /could not lock|Tributary's own tables/);
+    await refused('missing', 'ADD COLUMN b INT NULL', /table missing does not exist/);
+    await refused(OUTBOX_TABLE, 'ADD COLUMN b INT NULL', /_tributary_outbox cannot be captured: .* is reserved/);
     await expect(alterCapturedTable(db.knex, 'ab`', 'ADD COLUMN b INT NULL')).rejects.toThrow(InvalidIdentifierError);
 
     const columns = await select<{ name: string }>(
@@ -177,12 +177,36 @@ describe('alterCapturedTable (MariaDB)', () => {
     expect((await outbox('bf')).map((row) => JSON.parse(row.after_image ?? '{}'))).toEqual([{ id: 1, a: 1 }]);
   });
 
-  it('keeps the previous triggers and says the ALTER was applied when the new shape cannot be captured', async () => {
-    await db.knex.raw('CREATE TABLE nk (id INT NOT NULL PRIMARY KEY, a INT NULL)');
-    await installCapture(db.knex, 'nk');
-    await expect(alterCapturedTable(db.knex, 'nk', 'DROP PRIMARY KEY')).rejects.toThrow(
-      /^ALTER TABLE nk was applied, but the new shape cannot be captured: .*no primary key.*The previous triggers are still installed/,
+  it('refuses an ALTER that would leave the table without a key capture can use, or with another key, changing nothing', async () => {
+    await db.knex.raw('CREATE TABLE nk (id INT NOT NULL PRIMARY KEY, a INT NOT NULL, UNIQUE KEY ua (a))');
+    const schema = await installCapture(db.knex, 'nk');
+    await expect(alterCapturedTable(db.knex, 'nk', 'DROP PRIMARY KEY, DROP INDEX ua')).rejects.toThrow(
+      /^ALTER TABLE nk refused, the table is unchanged: capture could not carry the result: .*nk has no primary key/,
     );
-    expect(await triggersOn('nk')).toEqual(Object.values(triggerNames('nk')).sort());
+    await expect(alterCapturedTable(db.knex, 'nk', 'DROP PRIMARY KEY, ADD PRIMARY KEY (a)')).rejects.toThrow(
+      /^ALTER TABLE nk refused, the table is unchanged: it would change the key capture uses from \(id\) to \(a\)/,
+    );
+    const keys = await select<{ key: string; column: string }>(
+      'SELECT INDEX_NAME AS `key`, COLUMN_NAME AS `column` FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY 1, 2',
+      ['nk'],
+    );
+    expect(keys).toEqual([{ key: 'PRIMARY', column: 'id' }, { key: 'ua', column: 'a' }]);
+    expect(await captureStatus(db.knex, 'nk')).toMatchObject({ installed: true, drifted: false, installedHash: schema.hash });
+    // The scratch copies are gone.
+    expect(await select('SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE ?', ['\\_tributary\\_alter\\_%'])).toEqual([]);
+    // An ALTER the check can carry out on its copy goes through as before.
+    const widened = await alterCapturedTable(db.knex, 'nk', 'ADD COLUMN note VARCHAR(10) NULL');
+    expect(widened.key).toEqual(['id']);
+  });
+
+  it('keeps the previous triggers and says the ALTER was applied when the new shape cannot be captured (a case the copy cannot try)', async () => {
+    // The empty copy has no foreign keys, so an ALTER that drops one cannot be tried on it.
+    await db.knex.raw('CREATE TABLE fkp (id INT NOT NULL PRIMARY KEY)');
+    await db.knex.raw('CREATE TABLE fkc (id INT NOT NULL PRIMARY KEY, pid INT NULL, CONSTRAINT fk_fkc FOREIGN KEY (pid) REFERENCES fkp (id))');
+    await installCapture(db.knex, 'fkc');
+    await expect(alterCapturedTable(db.knex, 'fkc', 'DROP FOREIGN KEY fk_fkc, DROP PRIMARY KEY')).rejects.toThrow(
+      /^ALTER TABLE fkc was applied, but the new shape cannot be captured: .*no primary key.*The previous triggers are still installed/,
+    );
+    expect(await triggersOn('fkc')).toEqual(Object.values(triggerNames('fkc')).sort());
   });
 });

@@ -1,6 +1,7 @@
 import { Knex } from 'knex';
 import { OUTBOX_TABLE } from '@tributary/db';
 import { TableSchema, quoteMysql, validateIdentifier } from '@tributary/model';
+import { probeAlter } from './alter-probe';
 import { validateAlterSpec } from './alter-spec';
 import { CaptureError } from './errors';
 import { replaceTriggers } from './install';
@@ -24,7 +25,8 @@ export interface AlterOptions {
 
 /**
  * Changes a captured table's shape and regenerates its capture triggers as
- * one step for writers: on a dedicated session, `LOCK TABLES <table> WRITE,
+ * one step for writers: on a dedicated session, the ALTER tried on an empty
+ * copy first (probeAlter: refused there, nothing changes), then `LOCK TABLES <table> WRITE,
  * <outbox> WRITE`, `ALTER TABLE <table> <alterSpec>`, read the new schema,
  * `beforeInstall`, `CREATE OR REPLACE TRIGGER` ×3, `UNLOCK TABLES`.
  *
@@ -50,9 +52,10 @@ export interface AlterOptions {
 export async function alterCapturedTable(knex: Knex, table: string, alterSpec: string, opts: AlterOptions = {}): Promise<TableSchema> {
   validateIdentifier(table, 'table');
   const clauses = validateAlterSpec(alterSpec);
-  return withDedicatedSession(knex, opts.lockWaitSeconds ?? DEFAULT_LOCK_WAIT_SECONDS, (query) =>
-    withTablesLocked(query, [table, OUTBOX_TABLE], async () => {
-      // Refuse before changing anything if the table is not one capture can carry.
+  return withDedicatedSession(knex, opts.lockWaitSeconds ?? DEFAULT_LOCK_WAIT_SECONDS, async (query) => {
+    // Refuse before changing anything if the table is not one capture can carry, or the ALTER would leave it so.
+    await probeAlter(query, table, clauses, await readSchema(query, table));
+    return withTablesLocked(query, [table, OUTBOX_TABLE], async () => {
       await readSchema(query, table);
       try {
         // The spec only ever goes here, after the quoted table name.
@@ -88,8 +91,8 @@ export async function alterCapturedTable(knex: Knex, table: string, alterSpec: s
         );
       }
       return schema;
-    }),
-  );
+    });
+  });
 }
 
 /** Runs `work` and returns its error, if any, instead of throwing it. */

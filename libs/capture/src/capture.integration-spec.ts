@@ -237,7 +237,8 @@ describe('capture (MariaDB)', () => {
     await expect(introspectTable(db.knex, 'missing')).rejects.toThrow(/table missing does not exist/);
     await expect(installCapture(db.knex, 'missing')).rejects.toThrow(CaptureError);
     await expect(introspectTable(db.knex, 'kv_view')).rejects.toThrow(/view, not a base table/);
-    await expect(introspectTable(db.knex, OUTBOX_TABLE)).rejects.toThrow(/Tributary's own tables/);
+    await expect(introspectTable(db.knex, OUTBOX_TABLE)).rejects.toThrow(/_tributary_outbox cannot be captured: .*Tributary keeps its own bookkeeping/);
+    await expect(introspectTable(db.knex, 'tributary_routes')).rejects.toThrow(/tributary_routes cannot be captured: .*control schema/);
     await expect(introspectTable(db.knex, 'kv; DROP TABLE kv')).rejects.toThrow(InvalidIdentifierError);
     await expect(installCapture(db.knex, 'kv`')).rejects.toThrow(InvalidIdentifierError);
   });

@@ -1,12 +1,10 @@
 import { Knex } from 'knex';
+import { reservedTableReason } from '@tributary/db';
 import { ColumnSpec, LogicalType, TableSchema, quoteMysql, validateIdentifier } from '@tributary/model';
 import { CaptureError } from './errors';
 import { schemaHash } from './hash';
 import { logicalType, parseMembers } from './mysql-types';
 import { Query, queryOn } from './sql';
-
-/** The outbox and Tributary's migration table: capturing them would make the outbox write itself. */
-const TRIBUTARY_PREFIX = '_tributary_';
 
 interface ColumnRow {
   tableName: string;
@@ -41,6 +39,17 @@ export async function introspectTable(knex: Knex, table: string): Promise<TableS
 
 /** introspectTable over any Query, e.g. a connection that holds LOCK TABLES. */
 export async function readSchema(query: Query, table: string): Promise<TableSchema> {
+  // Tributary's own tables (the outbox would write itself) and its control schema's are never captured.
+  const reserved = reservedTableReason(validateIdentifier(table, 'table'));
+  if (reserved) throw new CaptureError(`${table} cannot be captured: ${reserved}`);
+  return readShape(query, table);
+}
+
+/**
+ * readSchema without the reserved-name check: the shape capture would see,
+ * for a scratch copy of a captured table (probeAlter).
+ */
+export async function readShape(query: Query, table: string): Promise<TableSchema> {
   validateIdentifier(table, 'table');
   await assertBaseTable(query, table);
   const jsonColumns = await jsonCheckedColumns(query, table);
@@ -59,7 +68,6 @@ export async function readSchema(query: Query, table: string): Promise<TableSche
 }
 
 async function assertBaseTable(query: Query, table: string): Promise<void> {
-  if (table.startsWith(TRIBUTARY_PREFIX)) throw new CaptureError(`${table} is one of Tributary's own tables; it cannot be captured`);
   const [{ db }] = await query<{ db: string | null }>('SELECT DATABASE() AS db');
   if (db === null) throw new CaptureError(`cannot capture ${table}: the connection has no current database`);
   const rows = await query<{ name: string; type: string }>(

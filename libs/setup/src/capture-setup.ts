@@ -10,7 +10,7 @@ import {
 } from '@tributary/capture';
 import { CapturedTableRecord, CatalogRepository, SourceRecord } from '@tributary/control';
 import { TableSchema, validateIdentifier } from '@tributary/model';
-import { checkField, ConflictError, InvalidInputError, NotFoundError, UnavailableError } from './errors';
+import { checkField, checkTableName, ConflictError, InvalidInputError, NotFoundError, UnavailableError } from './errors';
 import { tableExists, withSource } from './source-database';
 import { SourceSetup } from './source-setup';
 
@@ -98,7 +98,7 @@ export class CaptureSetup {
    *   cannot carry, e.g. without a usable key, or locked by a long transaction), UnavailableError.
    */
   async capture(sourceId: string, table: string): Promise<CaptureResult> {
-    checkField('table', () => validateIdentifier(table, 'table'));
+    checkTableName('table', table);
     const source = await this.sources.require(sourceId);
     const created = !(await this.catalog.getCapturedTable(sourceId, table));
     return withSource(source, async (knex) => {

@@ -1,4 +1,5 @@
-import { InvalidIdentifierError, validateName } from '@tributary/model';
+import { reservedTableReason } from '@tributary/db';
+import { InvalidIdentifierError, validateIdentifier, validateName } from '@tributary/model';
 
 /**
  * Typed errors of the configuration operations. Callers (the admin API)
@@ -64,6 +65,18 @@ export function checkField<T>(field: string, check: () => T): T {
     if (error instanceof InvalidIdentifierError) throw new InvalidInputError(error.message, field);
     throw error;
   }
+}
+
+/**
+ * Checks a table name given for `field` (a captured table, a target table):
+ * a valid identifier, and not one of the tables Tributary keeps its own
+ * bookkeeping in (writing those loses changes silently).
+ */
+export function checkTableName(field: string, value: unknown): string {
+  const name = checkField(field, () => validateIdentifier(value, field));
+  const reserved = reservedTableReason(name);
+  if (reserved) throw new InvalidInputError(`${field}: ${reserved}`, field);
+  return name;
 }
 
 /**

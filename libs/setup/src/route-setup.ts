@@ -1,8 +1,8 @@
 import { CatalogRepository, RouteRecord, SnapshotRecord, SnapshotRepository, TargetRecord } from '@tributary/control';
-import { TableSchema, validateIdentifier } from '@tributary/model';
+import { TableSchema } from '@tributary/model';
 import { TargetConfigError, TransientTargetError } from '@tributary/targets';
 import { CaptureSetup } from './capture-setup';
-import { checkField, checkName, ConflictError, InvalidInputError, NotFoundError, reasonOf, SetupError, UnavailableError } from './errors';
+import { checkName, checkTableName, ConflictError, InvalidInputError, NotFoundError, reasonOf, SetupError, UnavailableError } from './errors';
 import { initialCopyOf, InitialCopy } from './initial-copy';
 import { checkConflictPolicy, checkRouteRules } from './route-rules';
 import { scrub, secretsOf } from './secrets';
@@ -27,12 +27,16 @@ export interface RouteInput {
   conflictPolicy?: unknown;
   /** Copy the rows the table already has (an initial copy). Default: true. */
   initialCopy?: boolean;
+  /** Write a target table that a route of another table of the same source writes too (see checkNoClash). */
+  shareTargetTable?: boolean;
 }
 
 /** What can change on an existing route; for filter, mapping and conflict policy, null clears. */
 export interface RouteUpdate {
   enabled?: boolean;
   targetTable?: string;
+  /** With a new targetTable: as RouteInput.shareTargetTable. */
+  shareTargetTable?: boolean;
   filter?: unknown;
   mapping?: unknown;
   conflictPolicy?: unknown;
@@ -115,11 +119,11 @@ export class RouteSetup {
   async update(id: string, changes: RouteUpdate): Promise<{ route: RouteRecord; initialCopy: InitialCopy | null; resync: Resync | null }> {
     // A new target table starts empty; the rows it misses come with a re-sync, asked for below once the route points at it.
     const current = await this.get(id);
-    const { filter, mapping, conflictPolicy, ...plain } = changes;
+    const { filter, mapping, conflictPolicy, shareTargetTable, ...plain } = changes;
     let route: RouteRecord = { ...current, ...definedOnly(plain) };
     let initialCopy: InitialCopy | null = null;
     const tableChanged = route.targetTable !== current.targetTable;
-    if (tableChanged) checkField('targetTable', () => validateIdentifier(route.targetTable, 'targetTable'));
+    if (tableChanged) checkTableName('targetTable', route.targetTable);
     if (filter !== undefined || mapping !== undefined) {
       const rules = checkRouteRules(
         { filter: filter === undefined ? current.filter : filter, mapping: mapping === undefined ? current.mapping : mapping, targetTable: route.targetTable },
@@ -134,7 +138,7 @@ export class RouteSetup {
     const policyChanged = JSON.stringify(route.conflictPolicy ?? null) !== JSON.stringify(current.conflictPolicy ?? null);
     const filterChanged = (route.filter ?? null) !== (current.filter ?? null);
     const mappingChanged = JSON.stringify(route.mapping ?? null) !== JSON.stringify(current.mapping ?? null);
-    if (tableChanged) await this.checkNoClash(route);
+    if (tableChanged) await this.checkNoClash(route, { shareTargetTable });
     if (tableChanged || mappingChanged) await this.checkTargetTable(route);
     const rows = tableChanged ? await this.sourceRows(route) : null;
     await this.catalog.updateRoute(id, {
@@ -160,9 +164,9 @@ export class RouteSetup {
   /** Validates everything that needs only the configuration; returns the route with defaults filled in. */
   private async check(input: RouteInput): Promise<RouteRecord> {
     checkName('id', input.id);
-    checkField('table', () => validateIdentifier(input.table, 'table'));
+    checkTableName('table', input.table);
     const targetTable = input.targetTable ?? input.table;
-    checkField('targetTable', () => validateIdentifier(targetTable, 'targetTable'));
+    checkTableName('targetTable', targetTable);
     await asInput('sourceId', () => this.sources.require(input.sourceId));
     await asInput('table', () => this.capture.requireCaptured(input.sourceId, input.table));
     const target = await asInput('targetId', () => this.targets.require(input.targetId));
@@ -182,7 +186,7 @@ export class RouteSetup {
       mapping: rules.mapping,
       conflictPolicy,
     };
-    await this.checkNoClash(route);
+    await this.checkNoClash(route, { shareTargetTable: input.shareTargetTable });
     return route;
   }
 
@@ -191,8 +195,14 @@ export class RouteSetup {
    * row, the seq of the change that wrote it (invariant 4); seqs of two
    * sources are unrelated, so their guards would refuse or let through
    * each other's changes at random.
+   *
+   * Two tables of one source into one target table share a seq space, so
+   * the guards hold; but rows of the two with the same key overwrite each
+   * other (one table's row takes the other's values). That is refused
+   * unless the request says `shareTargetTable: true`: the keys never collide
+   * (e.g. ranges per shard), or merging by key is what the user wants.
    */
-  private async checkNoClash(route: RouteRecord): Promise<void> {
+  private async checkNoClash(route: RouteRecord, opts: { shareTargetTable?: boolean }): Promise<void> {
     const others = (await this.catalog.listRoutes()).filter(
       (other) => other.id !== route.id && other.targetId === route.targetId && other.targetTable === route.targetTable,
     );
@@ -207,6 +217,15 @@ export class RouteSetup {
     }
     const twin = others.find((other) => other.table === route.table);
     if (twin) throw new ConflictError(`route ${twin.id} already replicates ${route.sourceId}.${route.table} into ${where}`, 'targetTable');
+    const sibling = others[0];
+    if (sibling && opts.shareTargetTable !== true) {
+      throw new ConflictError(
+        `route ${sibling.id} already writes ${where} from ${sibling.sourceId}.${sibling.table}: a row of ${route.table} would overwrite the row of ` +
+          `${sibling.table} with the same key, and the other way round. If their keys never collide, or merging by key is what you want, ` +
+          'ask again with shareTargetTable: true',
+        'targetTable',
+      );
+    }
   }
 
   private async capturedSchema(route: { sourceId: string; table: string }): Promise<TableSchema> {

@@ -1,3 +1,4 @@
+import { reservedTableReason } from '@tributary/db';
 import { validateIdentifier } from '@tributary/model';
 import { TargetConfigError } from './errors';
 import { TargetTableSpec } from './target';
@@ -10,6 +11,9 @@ export function validateTableSpec(table: TargetTableSpec): TargetTableSpec {
   } catch (error) {
     throw new TargetConfigError(error instanceof Error ? error.message : String(error));
   }
+  // A route created before names were reserved must still never write Tributary's own tables.
+  const reserved = reservedTableReason(table.name);
+  if (reserved) throw new TargetConfigError(`target table ${reserved}`);
   const names = new Set(table.columns.map((c) => c.name));
   if (names.size !== table.columns.length) throw new TargetConfigError(`${table.name}: duplicate column names`);
   if (table.key.length === 0) throw new TargetConfigError(`${table.name}: no key columns`);

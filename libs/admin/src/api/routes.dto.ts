@@ -77,6 +77,15 @@ export class CreateRouteDto {
   @IsOptional()
   @IsBoolean()
   initialCopy?: boolean;
+  @ApiPropertyOptional({
+    description:
+      'Needed to write a target table that a route of another table of the same source writes too: rows with the same key then ' +
+      'overwrite each other. Give it when their keys never collide (e.g. one table per shard) or merging by key is intended.',
+    default: false,
+  })
+  @IsOptional()
+  @IsBoolean()
+  shareTargetTable?: boolean;
 }
 
 /** PATCH: what is given changes; what is left out stays. */
@@ -90,6 +99,16 @@ export class UpdateRouteDto {
   @IsOptional()
   @IsString()
   targetTable?: string;
+
+  @ApiPropertyOptional({
+    description:
+      'With targetTable: needed to write a target table that a route of another table of the same source writes too: rows with the same key then ' +
+      'overwrite each other. Give it when their keys never collide (e.g. one table per shard) or merging by key is intended.',
+    default: false,
+  })
+  @IsOptional()
+  @IsBoolean()
+  shareTargetTable?: boolean;
 
   @ApiPropertyOptional({ type: String, nullable: true, description: FILTER_DOC + ' null removes the filter. Applies to changes from now on.' })
   @Allow()

@@ -39,6 +39,7 @@ export class RoutesService {
     const { route, initialCopy, resync } = await this.routes.update(id, {
       enabled: body.enabled,
       targetTable: body.targetTable,
+      shareTargetTable: body.shareTargetTable,
       filter: body.filter,
       mapping: body.mapping,
       conflictPolicy: body.conflictPolicy,

@@ -1,0 +1,59 @@
+import { randomBytes } from 'node:crypto';
+import { RESERVED_TABLE_PREFIX } from '@tributary/db';
+import { quoteMysql, TableSchema } from '@tributary/model';
+import { CaptureError } from './errors';
+import { readShape } from './introspect';
+import { errorMessage } from './session';
+import { Query } from './sql';
+
+/**
+ * What an ALTER of a captured table will do, found out before it runs.
+ * MariaDB cannot roll DDL back, so an ALTER that leaves the table without a
+ * key capture can use (`DROP PRIMARY KEY`), or with another key than the one
+ * its routes' target tables are keyed by, must be refused before it touches
+ * the table: afterwards the table would be stuck with its old triggers and
+ * every write to it captured wrongly or failing.
+ *
+ * The ALTER runs first on an empty copy (`CREATE TABLE … LIKE`: the same
+ * columns, keys and indexes, no rows, no triggers, no foreign keys), named
+ * `_tributary_alter_<random>` and dropped at once; its shape is read as
+ * capture reads the real table's.
+ *
+ * @returns null if the copy's shape is one capture carries with the same key;
+ *   'unknown' if the copy could not be made or altered (e.g. no CREATE privilege, or the ALTER names a foreign
+ *   key, which the copy lacks): the caller runs the real ALTER and checks afterwards.
+ * @throws CaptureError saying why the ALTER is refused (nothing was changed).
+ */
+export async function probeAlter(query: Query, table: string, clauses: string, current: TableSchema): Promise<null | 'unknown'> {
+  const probe = `${RESERVED_TABLE_PREFIX}alter_${randomBytes(6).toString('hex')}`;
+  try {
+    await query(`CREATE TABLE ${quoteMysql(probe)} LIKE ${quoteMysql(table)}`);
+  } catch {
+    return 'unknown';
+  }
+  try {
+    try {
+      await query(`ALTER TABLE ${quoteMysql(probe)} ${clauses}`);
+    } catch {
+      return 'unknown';
+    }
+    let after: TableSchema;
+    try {
+      after = await readShape(query, probe);
+    } catch (error) {
+      if (!(error instanceof CaptureError)) throw error;
+      throw new CaptureError(`ALTER TABLE ${table} refused, the table is unchanged: capture could not carry the result: ${error.message.split(probe).join(table)}`);
+    }
+    if (after.key.join(',') !== current.key.join(',')) {
+      throw new CaptureError(
+        `ALTER TABLE ${table} refused, the table is unchanged: it would change the key capture uses from (${current.key.join(', ')}) ` +
+          `to (${after.key.join(', ')}), and every route's target table is keyed by it. To change a key, create the table anew and route it with an initial copy`,
+      );
+    }
+    return null;
+  } finally {
+    await query(`DROP TABLE IF EXISTS ${quoteMysql(probe)}`).catch((error: unknown) => {
+      throw new CaptureError(`could not drop the scratch table ${probe} used to check an ALTER: ${errorMessage(error)}; drop it by hand`);
+    });
+  }
+}

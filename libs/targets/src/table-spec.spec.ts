@@ -1,0 +1,24 @@
+import { columnSpec } from './target.contract';
+import { TargetConfigError } from './errors';
+import { validateTableSpec } from './table-spec';
+
+describe('validateTableSpec', () => {
+  const columns = [columnSpec('id', 'int', 'int(11)')];
+
+  it('accepts a plain table', () => {
+    expect(validateTableSpec({ name: 'orders', columns, key: ['id'] }).name).toBe('orders');
+  });
+
+  it.each(['_tributary_rows', '_tributary_checkpoints', '_TRIBUTARY_ROWS', '_tributary_anything_later', 'tributary_routes', 'Tributary_Route_Progress'])(
+    "refuses %s: Tributary's own bookkeeping, never a route's table",
+    (name) => {
+      expect(() => validateTableSpec({ name, columns, key: ['id'] })).toThrow(TargetConfigError);
+      expect(() => validateTableSpec({ name, columns, key: ['id'] })).toThrow(/is reserved/);
+    },
+  );
+
+  it('still lets user tables that merely mention tributary through', () => {
+    expect(validateTableSpec({ name: 'tributary_orders', columns, key: ['id'] }).name).toBe('tributary_orders');
+    expect(validateTableSpec({ name: 'my_tributary_rows', columns, key: ['id'] }).name).toBe('my_tributary_rows');
+  });
+});
