@@ -325,6 +325,13 @@ describe('admin configuration API: real HTTP, all-in-one app', () => {
       // Two tables of one source into one target table merge rows by key: only when asked for.
       ['POST', '/api/routes', { ...good, table: 'archive', targetTable: 'items' }, 409, 'route items-pg already writes table items of target pg from shop.items: a row of archive would overwrite the row of items with the same key'],
       ['POST', '/api/routes', { ...good, table: 'archive', targetTable: 'items', shareTargetTable: 'yes' }, 400, 'shareTargetTable must be a boolean'],
+      // Keys that name Object members would be lost or shadow lookups (a rename of __proto__ was stored as {}).
+      ['POST', '/api/routes', new Raw(JSON.stringify(good).replace('}', ', "mapping": {"rename": {"__proto__": "x"}}}')), 400, 'the key "__proto__" is not allowed (at body.mapping.rename)'],
+      ['POST', '/api/routes', { ...good, mapping: { rename: { hasOwnProperty: 'x' } } }, 400, 'the key "hasOwnProperty" is not allowed'],
+      ['PATCH', '/api/routes/items-pg', { mapping: { rename: { constructor: 'x' } } }, 400, 'the key "constructor" is not allowed'],
+      // Nesting that would overflow validation's recursion, on the API and on the public login alike.
+      ['POST', '/api/routes', new Raw('{"mapping":' + '['.repeat(5000) + ']'.repeat(5000) + '}'), 400, 'request body is nested deeper than 32 levels'],
+      ['POST', '/login', new Raw('['.repeat(5000) + ']'.repeat(5000)), 400, 'request body is nested deeper than 32 levels'],
       ['POST', '/api/routes', { ...good, targetTable: 'items' }, 409, 'route items-pg already replicates shop.items into table items of target pg'],
       ['POST', '/api/routes', { ...good, sourceId: 'other', targetTable: 'items' }, 409, 'route items-pg already writes table items of target pg from source shop'],
       ['POST', '/api/routes', { id: 'x', sourceId: 'shop', targetId: 'pg' }, 400, 'table must be a string'],
@@ -351,6 +358,10 @@ describe('admin configuration API: real HTTP, all-in-one app', () => {
       else if (/\n\s+at /.test(answer.text) || answer.text.includes(PASSWORD)) failures.push(`${what}: leaks a stack or the password: ${answer.text}`);
     }
     expect(failures).toEqual([]);
+
+    // The login page parses bodies before anyone is signed in: deep nesting is a 400 there too, without a token.
+    const anonymous = await call('POST', '/login', new Raw('['.repeat(5000) + ']'.repeat(5000)), {});
+    expect({ status: anonymous.status, message: anonymous.json?.message }).toEqual({ status: 400, message: expect.stringContaining('nested deeper than 32 levels') });
 
     // Errors about one field say which.
     const bad = await call('POST', '/api/routes', { ...good, targetTable: 'a`b' });

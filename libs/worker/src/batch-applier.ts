@@ -3,7 +3,7 @@ import { Logger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
 import { copyRouteOf, echoOriginOf, Row, TableSchema, WireChange } from '@tributary/model';
 import { boundedRuns, RangeJobData, ResolutionJobData, RetryJobData } from '@tributary/queue';
-import { changeDependentColumns, ConflictPolicyError, parseConflictPolicy, RouteMapping } from '@tributary/replication';
+import { changeDependentColumns, ConflictPolicyError, parseConflictPolicy, RouteMapping, targetColumnName } from '@tributary/replication';
 import { ApplyBatch, ApplyHooks, PreparedApply, RejectedChange, RowChange, TargetTableSpec } from '@tributary/targets';
 import { decodeChanges } from './change-decoder';
 import { conflictSignature, ConflictSetup, resolveConflicts } from './conflict-resolver';
@@ -384,7 +384,7 @@ export class BatchApplier {
       throw new RouteConfigError(`route ${route.id}: the conflict policy does not fit table ${route.table} as captured (schema ${schema.hash}): ${error.message}`);
     }
     const mapping = route.mapping as RouteMapping | null | undefined;
-    const column = policy.column === null ? null : mapping?.rename?.[policy.column] ?? policy.column;
+    const column = policy.column === null ? null : targetColumnName(mapping, policy.column);
     const ignored = changeDependentColumns(mapping);
     return {
       policy: { ...policy, column },

@@ -66,6 +66,15 @@ describe('compileMapping', () => {
     expect(() => compileMapping(mapping, columns, ['id'])).toThrow(message);
   });
 
+  it('looks up renames among the mapping\'s own keys only, so columns named like Object members keep their names', () => {
+    const odd = [col('id', 'int'), col('constructor'), col('toString'), col('valueOf')];
+    const m = compileMapping({ rename: { valueOf: 'worth' } }, odd, ['id']);
+    expect(m.columns.map((c) => c.name)).toEqual(['id', 'constructor', 'toString', 'worth']);
+    expect(m.mapRow({ id: 1, constructor: 'c', toString: 't', valueOf: 'v' }, change)).toEqual({ id: 1, constructor: 'c', toString: 't', worth: 'v' });
+    // A __proto__ key JSON.parse made own is a column name like any other: unknown here.
+    expect(() => compileMapping(JSON.parse('{"rename": {"__proto__": "x"}}'), odd, ['id'])).toThrow('rename.__proto__: unknown column "__proto__"');
+  });
+
   it('formats change timestamps in UTC with microseconds', () => {
     expect(microsToUtc(1704164645000001)).toBe('2024-01-02 03:04:05.000001');
   });

@@ -85,7 +85,7 @@ export function compileMapping(mapping: unknown, sourceColumns: readonly ColumnS
       throw new MappingError(`key column ${JSON.stringify(name)} cannot be left out (the target needs the key)`, spec.include ? 'include' : 'exclude');
     }
   }
-  const targetName = (name: string) => spec.rename?.[name] ?? name;
+  const targetName = (name: string) => targetColumnName(spec, name);
   const columns: ColumnSpec[] = kept.map((c) => ({ ...c, name: targetName(c.name) }));
   for (const computed of spec.computed ?? []) columns.push(computedSpec(computed));
 
@@ -116,6 +116,16 @@ export function compileMapping(mapping: unknown, sourceColumns: readonly ColumnS
       return out;
     },
   };
+}
+
+/**
+ * The target name of source column `name` under `mapping`. Own keys of
+ * rename only: a column named like an Object member (toString, constructor)
+ * must not find the prototype's.
+ */
+export function targetColumnName(mapping: RouteMapping | null | undefined, name: string): string {
+  const rename = mapping?.rename;
+  return rename && Object.hasOwn(rename, name) ? rename[name] : name;
 }
 
 function computedSpec(computed: ComputedColumn): ColumnSpec {
