@@ -138,13 +138,3 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   };
 }
 
-/** The URL with any password replaced, for logs and API responses (invariant 10). */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '<invalid url>';
-  }
-}

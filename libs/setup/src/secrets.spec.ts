@@ -1,4 +1,5 @@
-import { redactConnectionUrl, redactOptions, scrub, secretsOf } from './secrets';
+import { redactUrl as redactConnectionUrl } from '@tributary/config';
+import { redactOptions, scrub, secretsOf } from './secrets';
 
 describe('secrets', () => {
   it('redacts the password and secret-looking query parameters of a URL', () => {

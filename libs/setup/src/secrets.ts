@@ -1,37 +1,14 @@
-import { redactUrl } from '@tributary/config';
+import { isSecretName } from '@tributary/config';
 
 /**
  * Keeping credentials out of everything the configuration operations hand
  * back (invariant 10). A URL's password is the obvious secret, but drivers
  * also read credentials from query parameters (pg: `?password=`, `?sslkey=`),
  * so those are masked too, and so are option values under secret-looking
- * names.
+ * names. URLs are masked by redactUrl of @tributary/config.
  */
 
 const MASK = '***';
-
-/** Names under which a value is treated as a secret. */
-const SECRET_NAME = /pass|secret|token|key|credential|auth|cert/i;
-
-export function isSecretName(name: string): boolean {
-  return SECRET_NAME.test(name);
-}
-
-/** The URL with its password and secret-looking query values replaced by `***`. */
-export function redactConnectionUrl(url: string): string {
-  const redacted = redactUrl(url);
-  let parsed: URL;
-  try {
-    parsed = new URL(redacted);
-  } catch {
-    return redacted; // redactUrl already answered '<invalid url>'
-  }
-  for (const name of [...parsed.searchParams.keys()]) {
-    if (isSecretName(name)) parsed.searchParams.set(name, MASK);
-  }
-  // URLSearchParams encodes '*' as %2A; show the mask as written.
-  return parsed.toString().replace(/%2A%2A%2A/g, MASK);
-}
 
 /** Options with every value under a secret-looking name (at any depth) replaced by `***`. */
 export function redactOptions(options: Record<string, unknown>): Record<string, unknown> {

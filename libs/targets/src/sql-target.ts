@@ -1,4 +1,5 @@
 import { Knex } from 'knex';
+import { redactUrl } from '@tributary/config';
 import { TargetUrlError, TargetOptionError } from './errors';
 
 /**
@@ -45,16 +46,6 @@ export function checkTargetUrl(kind: string, url: string, protocols: readonly st
   }
   if (parsed.pathname.length <= 1) throw new TargetUrlError(`${kind} target: ${redactUrl(url)} names no database`);
   return parsed;
-}
-
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '<invalid url>';
-  }
 }
 
 /** A raw driver connection as knex's pool hooks see it: both pg and mysql2 take (sql, callback). */

@@ -13,7 +13,7 @@ export { repairRoute } from './repair';
 export type { RepairOptions, RepairResult } from './repair';
 export { openRouteSession } from './route-session';
 export type { ControlAccess, RouteSession } from './route-session';
-export { claimRun, executeRun, failureMessage, outcome, recordAndRun, redactSecrets } from './run';
+export { claimRun, executeRun, failureMessage, outcome, recordAndRun } from './run';
 export { routeRunLocks } from './run-lock';
 export type { HeldRunLock, RunLocks } from './run-lock';
 export type { RunAnswer, RunDeps } from './run';

@@ -1,3 +1,4 @@
+import { redactSecrets } from '@tributary/config';
 import { VerifyRunKind, VerifyRunOutcome, VerifyRunRecord, VerifyRunRepository } from '@tributary/control';
 import { TargetRegistry } from '@tributary/targets';
 import { RepairNotAppliedError, RunBusyError, UnknownRouteError, VerifyAbortedError, VerifyConfigError } from './errors';
@@ -109,7 +110,3 @@ export function failureMessage(error: unknown): string {
   return redactSecrets(message).split('\n')[0];
 }
 
-/** Passwords in URLs and Authorization values (the admin's redactSecrets does the same for its logs). */
-export function redactSecrets(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s@/]*@/gi, '$1***@').replace(/\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+/gi, '$1 ***');
-}

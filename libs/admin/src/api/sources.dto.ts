@@ -1,6 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsString } from 'class-validator';
-import { redactConnectionUrl, SourceUsage } from '@tributary/setup';
+import { redactUrl } from '@tributary/config';
+import { SourceUsage } from '@tributary/setup';
 
 export class CreateSourceDto {
   @ApiProperty({ description: 'Name of the source: a lowercase letter, then a-z, 0-9, _ or -; at most 63', example: 'shop' })
@@ -32,6 +33,6 @@ export class SourceDto {
   routes!: string[];
 
   static from({ source, tables, routes }: SourceUsage): SourceDto {
-    return { id: source.id, url: redactConnectionUrl(source.url), tables, routes };
+    return { id: source.id, url: redactUrl(source.url), tables, routes };
   }
 }

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsObject, IsOptional, IsString } from 'class-validator';
-import { ConnectivityResult, redactConnectionUrl, redactOptions, TargetUsage } from '@tributary/setup';
+import { redactUrl } from '@tributary/config';
+import { ConnectivityResult, redactOptions, TargetUsage } from '@tributary/setup';
 
 const URL_DESCRIPTION =
   'Driver URL naming the database (postgres:// or postgresql://; mysql:// or mariadb://). Stored, used by the workers, ' +
@@ -57,7 +58,7 @@ export class TargetDto {
   routes!: string[];
 
   static from({ target, routes }: TargetUsage): TargetDto {
-    return { id: target.id, kind: target.kind, url: redactConnectionUrl(target.url), options: redactOptions(target.options), routes };
+    return { id: target.id, kind: target.kind, url: redactUrl(target.url), options: redactOptions(target.options), routes };
   }
 }
 

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { ArgumentsHost, Catch, ExceptionFilter, Inject } from '@nestjs/common';
 import { Request, Response } from 'express';
+import { redactSecrets } from '@tributary/config';
 import { LOGGER, Logger } from '@tributary/logger';
 import { requestIdOf } from '@tributary/observability';
 import { errorResponse } from './error-response';
-import { redactSecrets } from './redact';
 
 /**
  * The admin's only error writer (registered with APP_FILTER): never a stack
