@@ -13,6 +13,7 @@ const DATABASE_NAME = /^[A-Za-z0-9_$]{1,64}$/;
  * loading...), so only these harmless ones are let through.
  */
 const SOURCE_URL_OPTIONS = ['ssl', 'connectTimeout', 'charset'];
+const MAX_CONNECT_TIMEOUT_MS = 60_000;
 
 /**
  * Checks a source URL before anything connects with it: mysql:// or
@@ -36,9 +37,13 @@ export function checkSourceUrl(url: string): string {
   if (!DATABASE_NAME.test(database)) {
     throw new InvalidInputError('url must name the database to capture from (letters, digits, _ or $), e.g. mysql://user:password@host:3306/shop', 'url');
   }
-  for (const name of parsed.searchParams.keys()) {
+  for (const [name, value] of parsed.searchParams) {
     if (!SOURCE_URL_OPTIONS.includes(name)) {
       throw new InvalidInputError(`url option ${JSON.stringify(name)} is not supported (supported: ${SOURCE_URL_OPTIONS.join(', ')})`, 'url');
+    }
+    // A long connect timeout holds every request that checks the source (and the relay's start) that long.
+    if (name === 'connectTimeout' && !(/^\d{1,6}$/.test(value) && Number(value) >= 1 && Number(value) <= MAX_CONNECT_TIMEOUT_MS)) {
+      throw new InvalidInputError(`url option connectTimeout must be a number of milliseconds from 1 to ${MAX_CONNECT_TIMEOUT_MS}`, 'url');
     }
   }
   return `${parsed.hostname.toLowerCase()}:${parsed.port || '3306'}/${database}`;

@@ -111,6 +111,8 @@ export class TargetSetup {
     if (!kinds.includes(target.kind)) {
       throw new InvalidInputError(`target kind ${JSON.stringify(target.kind)} is not one of: ${kinds.join(', ')}`, 'kind');
     }
+    const size = JSON.stringify(target.options ?? {}).length;
+    if (size > MAX_OPTIONS_JSON) throw new InvalidInputError(`options: at most ${MAX_OPTIONS_JSON} characters as JSON (got ${size})`, 'options');
     const secrets = secretsOf(target.url, target.options);
     let created: Target;
     try {
@@ -125,6 +127,9 @@ export class TargetSetup {
     await created.close().catch(() => undefined);
   }
 }
+
+/** Options are a handful of settings; a few kilobytes is plenty (the API takes bodies up to 1 MB). */
+const MAX_OPTIONS_JSON = 8192;
 
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

@@ -1,6 +1,7 @@
 import { Row } from '@tributary/model';
 import { planBatch } from './apply-plan';
 import { conflictsNotSupported, TargetConfigError, TargetNotReadableError, TargetUrlError, TargetOptionError, TransientTargetError } from './errors';
+import { integerOption, OPTION_BOUNDS } from './option-bounds';
 import { fromWireRow, JsonValue, SIGNATURE_HEADER, signBody, toWireBatch, WireAck } from './http-wire';
 import { checkScanLimit, decodeKeyCursor, encodeKeyCursor, keyIdentity } from './key-cursor';
 import { compareByKey } from './row-order';
@@ -317,6 +318,10 @@ function checkHttpUrl(url: string, what: 'url' | 'readUrl'): URL {
   return parsed;
 }
 
+const MAX_SECRET_LENGTH = 1024;
+const MAX_HEADERS = 32;
+const MAX_HEADER_LENGTH = 4096;
+
 export function httpTargetOptions(options: Record<string, unknown> | undefined): HttpTargetOptions {
   const given = options ?? {};
   const known = ['secret', 'timeoutMs', 'headers', 'retries', 'readUrl'];
@@ -324,18 +329,18 @@ export function httpTargetOptions(options: Record<string, unknown> | undefined):
     if (!known.includes(name)) throw new TargetOptionError(`http target: unknown option ${name} (known: ${known.join(', ')})`);
   }
   // The message never shows the secret, only whether it is there.
-  if (typeof given.secret !== 'string' || given.secret.length === 0) throw new TargetOptionError('http target: option secret (a non-empty string) is required');
-  const positive = (name: string, fallback: number, min: number): number => {
-    const value = given[name];
-    if (value === undefined) return fallback;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < min) throw new TargetOptionError(`http target: option ${name} must be an integer >= ${min}`);
-    return value;
-  };
+  if (typeof given.secret !== 'string' || given.secret.length === 0 || given.secret.length > MAX_SECRET_LENGTH) {
+    throw new TargetOptionError(`http target: option secret (a non-empty string of at most ${MAX_SECRET_LENGTH} characters) is required`);
+  }
+  const integer = (name: 'timeoutMs' | 'retries', fallback: number): number =>
+    given[name] === undefined ? fallback : integerOption('http', name, given[name], OPTION_BOUNDS[name]);
   const headers: Record<string, string> = {};
   if (given.headers !== undefined) {
     if (typeof given.headers !== 'object' || given.headers === null || Array.isArray(given.headers)) throw new TargetOptionError('http target: option headers must be an object of strings');
-    for (const [name, value] of Object.entries(given.headers as Record<string, unknown>)) {
-      if (typeof value !== 'string') throw new TargetOptionError(`http target: header ${name} must be a string`);
+    const entries = Object.entries(given.headers as Record<string, unknown>);
+    if (entries.length > MAX_HEADERS) throw new TargetOptionError(`http target: option headers may hold at most ${MAX_HEADERS} headers`);
+    for (const [name, value] of entries) {
+      if (typeof value !== 'string' || value.length > MAX_HEADER_LENGTH) throw new TargetOptionError(`http target: header ${name} must be a string of at most ${MAX_HEADER_LENGTH} characters`);
       if (OWN_HEADERS.has(name.toLowerCase())) throw new TargetOptionError(`http target: header ${name} is set by Tributary`);
       headers[name] = value;
     }
@@ -345,7 +350,7 @@ export function httpTargetOptions(options: Record<string, unknown> | undefined):
     if (typeof given.readUrl !== 'string') throw new TargetOptionError('http target: option readUrl must be a URL');
     readUrl = checkHttpUrl(given.readUrl, 'readUrl').toString();
   }
-  return { secret: given.secret, timeoutMs: positive('timeoutMs', 10_000, 1), headers, retries: positive('retries', 2, 0), readUrl };
+  return { secret: given.secret, timeoutMs: integer('timeoutMs', 10_000), headers, retries: integer('retries', 2), readUrl };
 }
 
 export const httpTargetFactory: TargetFactory = {

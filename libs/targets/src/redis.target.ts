@@ -2,6 +2,7 @@ import Redis from 'ioredis';
 import { Row } from '@tributary/model';
 import { planBatch } from './apply-plan';
 import { conflictsNotSupported, TargetConfigError, TargetUrlError, TargetOptionError, TransientTargetError } from './errors';
+import { integerOption, OPTION_BOUNDS, stringOption } from './option-bounds';
 import { APPLY_SCRIPT } from './redis-lua';
 import { encodeRow, fromRedisText, renderKey, validateKeyTemplate } from './redis-values';
 import { checkScanLimit, chunks, KEYS_PER_READ, uniqueKeys } from './key-cursor';
@@ -299,10 +300,10 @@ function checkRedisUrl(url: string): void {
 export function redisTargetOptions(options: Record<string, unknown> | undefined): RedisTargetOptions {
   const result = { ...DEFAULTS };
   for (const [name, value] of Object.entries(options ?? {})) {
-    if (name === 'keyTemplate' && typeof value === 'string') result.keyTemplate = value;
-    else if (name === 'prefix' && typeof value === 'string') result.prefix = value;
+    if (name === 'keyTemplate') result.keyTemplate = stringOption('redis', name, value, 256);
+    else if (name === 'prefix') result.prefix = stringOption('redis', name, value, 256);
     else if (name === 'format' && (value === 'json' || value === 'hash')) result.format = value;
-    else if (name === 'connectTimeoutMs' && typeof value === 'number' && Number.isInteger(value) && value > 0) result.connectTimeoutMs = value;
+    else if (name === 'connectTimeoutMs') result.connectTimeoutMs = integerOption('redis', name, value, OPTION_BOUNDS.connectTimeoutMs);
     else if (name in DEFAULTS) throw new TargetOptionError(`redis target: option ${name} has an invalid value`);
     else throw new TargetOptionError(`redis target: unknown option ${name} (known: ${Object.keys(DEFAULTS).join(', ')})`);
   }

@@ -1,6 +1,7 @@
 import { Knex } from 'knex';
 import { redactUrl } from '@tributary/config';
 import { TargetUrlError, TargetOptionError } from './errors';
+import { integerOption, OPTION_BOUNDS } from './option-bounds';
 
 /**
  * Connection plumbing both SQL targets share: options, URL checks, the knex
@@ -25,10 +26,8 @@ export function sqlTargetOptions(kind: string, options: Record<string, unknown> 
     if (!(name in DEFAULTS)) {
       throw new TargetOptionError(`${kind} target: unknown option ${name} (known: ${Object.keys(DEFAULTS).join(', ')})`);
     }
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-      throw new TargetOptionError(`${kind} target: option ${name} must be a positive integer`);
-    }
-    result[name as keyof SqlTargetOptions] = value;
+    const bounds = name === 'poolMax' ? OPTION_BOUNDS.poolMax : name === 'connectTimeoutMs' ? OPTION_BOUNDS.connectTimeoutMs : OPTION_BOUNDS.timeoutMs;
+    result[name as keyof SqlTargetOptions] = integerOption(kind, name, value, bounds);
   }
   return result;
 }

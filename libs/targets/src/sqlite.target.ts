@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import knexFactory, { Knex } from 'knex';
 import { quoteAnsi, Row } from '@tributary/model';
 import { TargetUrlError, TargetOptionError } from './errors';
+import { integerOption, OPTION_BOUNDS } from './option-bounds';
 import { applySqlBatch, prepareSqlBatch, sqlPlanOf } from './sql-apply';
 import { CHECKPOINTS_TABLE } from './sql-dialect';
 import {
@@ -189,10 +190,7 @@ export function sqliteTargetOptions(options: Record<string, unknown> | undefined
   const result = { ...DEFAULTS };
   for (const [name, value] of Object.entries(options ?? {})) {
     if (!(name in DEFAULTS)) throw new TargetOptionError(`sqlite target: unknown option ${name} (known: ${Object.keys(DEFAULTS).join(', ')})`);
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-      throw new TargetOptionError(`sqlite target: option ${name} must be a non-negative integer`);
-    }
-    result[name as keyof SqliteTargetOptions] = value;
+    result[name as keyof SqliteTargetOptions] = integerOption('sqlite', name, value, OPTION_BOUNDS.busyTimeoutMs);
   }
   return result;
 }

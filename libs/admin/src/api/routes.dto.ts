@@ -1,7 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Allow, IsBoolean, IsOptional, IsString } from 'class-validator';
+import { Allow, IsBoolean, IsString, MaxLength } from 'class-validator';
 import { RouteRecord } from '@tributary/control';
 import { InitialCopy } from '@tributary/setup';
+import { IsOmittable } from '../http/validation';
 
 const FILTER_DOC =
   'Row filter over the source columns (null: every row). SQL-like: and/or/not, = != <> < <= > >=, in (...), not in, ' +
@@ -24,18 +25,22 @@ const CONFLICT_EXAMPLE = { resolution: 'newer-wins', detect: 'all', column: 'upd
 export class CreateRouteDto {
   @ApiProperty({ description: 'Name of the route: a lowercase letter, then a-z, 0-9, _ or -; at most 63', example: 'orders-pg' })
   @IsString()
+  @MaxLength(63)
   id!: string;
 
   @ApiProperty({ description: 'The source to read from', example: 'shop' })
   @IsString()
+  @MaxLength(63)
   sourceId!: string;
 
   @ApiProperty({ description: 'A captured table of the source', example: 'orders' })
   @IsString()
+  @MaxLength(64)
   table!: string;
 
   @ApiProperty({ description: 'The target to write to', example: 'warehouse' })
   @IsString()
+  @MaxLength(63)
   targetId!: string;
 
   @ApiPropertyOptional({
@@ -44,12 +49,13 @@ export class CreateRouteDto {
       "the source table's key. Only one source may write a target table.",
     example: 'orders',
   })
-  @IsOptional()
+  @IsOmittable()
   @IsString()
+  @MaxLength(64)
   targetTable?: string;
 
   @ApiPropertyOptional({ description: 'Start paused with false (default true)', default: true })
-  @IsOptional()
+  @IsOmittable()
   @IsBoolean()
   enabled?: boolean;
 
@@ -74,7 +80,7 @@ export class CreateRouteDto {
       'following changes. Default true; false replicates changes from now on only.',
     default: true,
   })
-  @IsOptional()
+  @IsOmittable()
   @IsBoolean()
   initialCopy?: boolean;
   @ApiPropertyOptional({
@@ -83,7 +89,7 @@ export class CreateRouteDto {
       'overwrite each other. Give it when their keys never collide (e.g. one table per shard) or merging by key is intended.',
     default: false,
   })
-  @IsOptional()
+  @IsOmittable()
   @IsBoolean()
   shareTargetTable?: boolean;
 }
@@ -91,13 +97,14 @@ export class CreateRouteDto {
 /** PATCH: what is given changes; what is left out stays. */
 export class UpdateRouteDto {
   @ApiPropertyOptional({ description: 'false pauses the route (its changes wait in its queue), true resumes it' })
-  @IsOptional()
+  @IsOmittable()
   @IsBoolean()
   enabled?: boolean;
 
   @ApiPropertyOptional({ description: 'Write to another table of the target from now on (same checks as on create)' })
-  @IsOptional()
+  @IsOmittable()
   @IsString()
+  @MaxLength(64)
   targetTable?: string;
 
   @ApiPropertyOptional({
@@ -106,7 +113,7 @@ export class UpdateRouteDto {
       'overwrite each other. Give it when their keys never collide (e.g. one table per shard) or merging by key is intended.',
     default: false,
   })
-  @IsOptional()
+  @IsOmittable()
   @IsBoolean()
   shareTargetTable?: boolean;
 
@@ -184,8 +191,9 @@ export class InitialCopyDto {
 
 export class ResyncRequestDto {
   @ApiPropertyOptional({ description: 'Who asks (kept with the re-sync)', example: 'ops@example.com' })
-  @IsOptional()
+  @IsOmittable()
   @IsString()
+  @MaxLength(255)
   actor?: string;
 }
 

@@ -1,11 +1,12 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsString } from 'class-validator';
+import { IsString, MaxLength } from 'class-validator';
 import { redactUrl } from '@tributary/config';
 import { SourceUsage } from '@tributary/setup';
 
 export class CreateSourceDto {
   @ApiProperty({ description: 'Name of the source: a lowercase letter, then a-z, 0-9, _ or -; at most 63', example: 'shop' })
   @IsString()
+  @MaxLength(63)
   id!: string;
 
   @ApiProperty({
@@ -15,6 +16,7 @@ export class CreateSourceDto {
     example: 'mysql://tributary:secret@db.internal:3306/shop',
   })
   @IsString()
+  @MaxLength(2048)
   url!: string;
 }
 

@@ -1,7 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsObject, IsOptional, IsString } from 'class-validator';
+import { IsObject, IsString, MaxLength } from 'class-validator';
 import { redactUrl } from '@tributary/config';
 import { ConnectivityResult, redactOptions, TargetUsage } from '@tributary/setup';
+import { IsOmittable } from '../http/validation';
 
 const URL_DESCRIPTION =
   'Driver URL naming the database (postgres:// or postgresql://; mysql:// or mariadb://). Stored, used by the workers, ' +
@@ -11,18 +12,21 @@ const OPTIONS_DESCRIPTION = 'Kind-specific settings; for postgres and mysql: poo
 export class CreateTargetDto {
   @ApiProperty({ description: 'Name of the target: a lowercase letter, then a-z, 0-9, _ or -; at most 63', example: 'warehouse' })
   @IsString()
+  @MaxLength(63)
   id!: string;
 
   @ApiProperty({ description: 'A registered target kind', example: 'postgres' })
   @IsString()
+  @MaxLength(32)
   kind!: string;
 
   @ApiProperty({ description: URL_DESCRIPTION, example: 'postgres://tributary:secret@warehouse.internal:5432/analytics' })
   @IsString()
+  @MaxLength(2048)
   url!: string;
 
   @ApiPropertyOptional({ type: 'object', additionalProperties: true, description: OPTIONS_DESCRIPTION, example: { poolMax: 4 } })
-  @IsOptional()
+  @IsOmittable()
   @IsObject()
   options?: Record<string, unknown>;
 }
@@ -30,12 +34,13 @@ export class CreateTargetDto {
 /** PATCH: what is given replaces what was stored; the kind stays. */
 export class UpdateTargetDto {
   @ApiPropertyOptional({ description: URL_DESCRIPTION })
-  @IsOptional()
+  @IsOmittable()
   @IsString()
+  @MaxLength(2048)
   url?: string;
 
   @ApiPropertyOptional({ type: 'object', additionalProperties: true, description: `Replaces all options. ${OPTIONS_DESCRIPTION}` })
-  @IsOptional()
+  @IsOmittable()
   @IsObject()
   options?: Record<string, unknown>;
 }

@@ -2,12 +2,13 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsNotEmpty, IsOptional, IsString, Max, Min, MaxLength } from 'class-validator';
 import { VerifyRunRecord } from '@tributary/control';
+import { IsOmittable } from '../http/validation';
 
 export const MAX_RUNS_PAGE = 200;
 
 export class StartVerifyDto {
   @ApiPropertyOptional({ description: "Who asks (kept with the run); default 'api'", maxLength: 255 })
-  @IsOptional()
+  @IsOmittable()
   @IsString()
   @IsNotEmpty()
   @MaxLength(255)

@@ -1,4 +1,5 @@
-import { IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
+import { IsOmittable } from '../http/validation';
 
 /** `POST /login`: the admin token, from the form or as JSON, and where to go next. */
 export class LoginDto {
@@ -7,7 +8,7 @@ export class LoginDto {
   @MaxLength(1024)
   token!: string;
 
-  @IsOptional()
+  @IsOmittable()
   @IsString()
   @MaxLength(2048)
   next?: string;

@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsNotEmpty, IsObject, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { ConflictRecord, MAX_CONFLICT_PAGE } from '@tributary/control';
+import { IsOmittable } from '../http/validation';
 
 export const CONFLICT_FILTERS = ['open', 'resolving', 'resolved', 'all'] as const;
 export type ConflictFilterParam = (typeof CONFLICT_FILTERS)[number];
@@ -57,7 +58,7 @@ export class ResolveConflictDto {
     additionalProperties: true,
     description: "The row to write (target columns), for merge only; binary values as {\"$b64\": base64}",
   })
-  @IsOptional()
+  @IsOmittable()
   @IsObject()
   row?: Record<string, unknown>;
 

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsOmittable } from '../../http/validation';
 
 export const DEAD_LETTER_FILTERS = ['open', 'retrying', 'retried', 'discarded', 'all'] as const;
 export type DeadLetterFilterParam = (typeof DEAD_LETTER_FILTERS)[number];
@@ -45,7 +46,7 @@ export class DiscardDeadLetterDto {
 
 export class RetryDeadLettersDto {
   @ApiPropertyOptional({ description: "Who asks for the retry (kept with the letter); default 'api'", maxLength: 255 })
-  @IsOptional()
+  @IsOmittable()
   @IsString()
   @IsNotEmpty()
   @MaxLength(255)
