@@ -23,6 +23,7 @@ class Raw {
 }
 
 const PASSWORD = 's3cret-pw';
+const HOOK_SECRET = 'hook-s3cret-value';
 const TOKEN = randomBytes(24).toString('base64url').slice(0, 32);
 
 describe('admin configuration API: real HTTP, all-in-one app', () => {
@@ -94,7 +95,8 @@ describe('admin configuration API: real HTTP, all-in-one app', () => {
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     // The default refresh period: configuration must reach the running relay and worker at the speed users get.
-    app = pipeline.start('tributary', { ADMIN_PORT: String(port), ADMIN_TOKEN: TOKEN, CONFIG_REFRESH_MS: '2000' });
+    // Info level: the log scan at the end reads what an operator's log holds (request lines, warnings, errors).
+    app = pipeline.start('tributary', { ADMIN_PORT: String(port), ADMIN_TOKEN: TOKEN, CONFIG_REFRESH_MS: '2000', LOG_LEVEL: 'info' });
     await waitFor(() => fetch(`${base}/health`).then((r) => r.ok).catch(() => false), { timeoutMs: 60_000, what: 'the app to answer /health' }).catch((error: unknown) => {
       throw new Error(`${(error as Error).message}\n${pipeline.logs()}`);
     });
@@ -296,7 +298,7 @@ describe('admin configuration API: real HTTP, all-in-one app', () => {
       // Every number and string has a bound: sizes that would exhaust sockets, hang requests or flood logs are refused.
       ['POST', '/api/targets', { id: 'x', kind: 'postgres', url: pgUrl, options: { poolMax: 1e15 } }, 400, 'option poolMax must be an integer from 1 to 64'],
       ['POST', '/api/targets', { id: 'x', kind: 'postgres', url: pgUrl, options: { connectTimeoutMs: 1e300 } }, 400, 'option connectTimeoutMs must be an integer from 1 to 60000'],
-      ['POST', '/api/targets', { id: 'x', kind: 'http', url: 'http://127.0.0.1:1/hook', options: { secret: 'hook-secret', retries: 1000 } }, 400, 'option retries must be an integer from 0 to 10'],
+      ['POST', '/api/targets', { id: 'x', kind: 'http', url: 'http://127.0.0.1:1/hook', options: { secret: HOOK_SECRET, retries: 1000 } }, 400, 'option retries must be an integer from 0 to 10'],
       ['POST', '/api/targets', { id: 'x', kind: 'postgres', url: `${pgUrl}?application_name=${'a'.repeat(70_000)}` }, 400, 'url must be shorter than or equal to 2048 characters'],
       ['POST', '/api/targets', { id: 'x', kind: 'sqlite', url: 'sqlite:///tmp/x.db', options: { busyTimeoutMs: 5, pad: 'p'.repeat(70_000) } }, 400, 'options: at most 8192 characters as JSON'],
       ['POST', '/api/sources', { id: 'x', url: `${pipeline.source.url}?connectTimeout=600000` }, 400, 'url option connectTimeout must be a number of milliseconds from 1 to 60000'],
@@ -416,6 +418,9 @@ describe('admin configuration API: real HTTP, all-in-one app', () => {
     const leaks = seen.filter((text) => text.includes(PASSWORD));
     expect(leaks).toEqual([]);
     expect(seen.length).toBeGreaterThan(80);
+    // A log scan: after the bad-input table and the calls above, no secret the suite sent is in the app's log.
+    expect(app.logged('"level"')).toBe(true); // the scan reads the JSON log lines
+    expect({ password: app.logged(PASSWORD), hookSecret: app.logged(HOOK_SECRET) }).toEqual({ password: false, hookSecret: false });
   });
 
   it('pauses and resumes a running route without a restart', async () => {

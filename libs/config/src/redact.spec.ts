@@ -19,6 +19,11 @@ describe('redactSecrets', () => {
     expect(redactSecrets('{"url":"postgres://u:pw@h/db?password=pw2"}')).toBe('{"url":"postgres://u:***@h/db?password=***"}');
   });
 
+  it('masks secret-looking JSON fields, as options appear in statements and echoed bodies', () => {
+    expect(redactSecrets(`values ('{"secret":"hook-s3cret","timeoutMs":5}')`)).toBe(`values ('{"secret":"***","timeoutMs":5}')`);
+    expect(redactSecrets('{"db_password" : "a\\"b", "name": "x"}')).toBe('{"db_password" : "***", "name": "x"}');
+  });
+
   it('leaves text past the scan limit out, saying how much', () => {
     const long = 'x'.repeat(REDACT_SCAN_LIMIT + 10);
     expect(redactSecrets(long)).toBe(`${'x'.repeat(REDACT_SCAN_LIMIT)}… (10 more characters left out)`);
@@ -32,6 +37,7 @@ describe('redactSecrets', () => {
     ['userinfo', 'x://' + 'u:'.repeat(500_000)],
     ['parameters', '?pass'.repeat(200_000)],
     ['bearers', 'bearer '.repeat(150_000)],
+    ['json fields', '"secret": "'.repeat(90_000)],
   ])('masks 1 MB of adversarial text (%s) in well under a second', (_name, text) => {
     const started = performance.now();
     redactSecrets(text);

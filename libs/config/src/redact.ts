@@ -45,16 +45,22 @@ export const REDACT_SCAN_LIMIT = 64 * 1024;
 const URL_PASSWORD = /\b([a-z][a-z0-9+.-]{0,31}:\/\/[^\s:/@]{0,256}:)[^\s@/]{1,1024}@/gi;
 /** ?password=… &sslkey=… ;token=… → the value masked */
 const SECRET_PARAMETER = /([?&;][a-z0-9_.-]{0,32}(?:pass|secret|token|key|credential|auth|cert)[a-z0-9_.-]{0,32}=)[^&;\s#'"]{1,1024}/gi;
+/** "password": "…", "secret":"…" in JSON text (options as stored, a request echoed) → the value masked */
+const SECRET_JSON_FIELD = /("[a-z0-9_.-]{0,32}(?:pass|secret|token|key|credential|auth|cert)[a-z0-9_.-]{0,32}"[ \t]{0,8}:[ \t]{0,8}")(?:[^"\\]|\\.){1,1024}"/gi;
 /** Authorization: Bearer …, Basic … */
 const AUTHORIZATION = /\b(bearer|basic)[ \t]{1,16}[A-Za-z0-9._~+/=-]{1,4096}/gi;
 
 /**
  * Masks credentials inside free text (error messages, stacks, driver
  * errors) before it is logged or answered: passwords in URLs,
- * secret-looking query parameters, Authorization values. Linear time;
+ * secret-looking query parameters and JSON fields, Authorization values. Linear time;
  * text past REDACT_SCAN_LIMIT is left out.
  */
 export function redactSecrets(text: string): string {
   const capped = text.length > REDACT_SCAN_LIMIT ? `${text.slice(0, REDACT_SCAN_LIMIT)}… (${text.length - REDACT_SCAN_LIMIT} more characters left out)` : text;
-  return capped.replace(URL_PASSWORD, `$1${MASK}@`).replace(SECRET_PARAMETER, `$1${MASK}`).replace(AUTHORIZATION, `$1 ${MASK}`);
+  return capped
+    .replace(URL_PASSWORD, `$1${MASK}@`)
+    .replace(SECRET_PARAMETER, `$1${MASK}`)
+    .replace(SECRET_JSON_FIELD, `$1${MASK}"`)
+    .replace(AUTHORIZATION, `$1 ${MASK}`);
 }

@@ -26,6 +26,11 @@ export function openMysql(url: string, pool = { min: 0, max: 5 }): Knex {
         });
       },
     },
+    // Errors carry the statement with placeholders, never its values (a target's secret option, a URL):
+    // they are logged. knex's own console warnings would bypass the JSON logger and its masking; every
+    // failure reaches the caller as an error anyway.
+    compileSqlOnError: false,
+    log: { warn: () => undefined, error: () => undefined, deprecate: () => undefined, debug: () => undefined },
   });
 }
 

@@ -5,12 +5,16 @@ import { join } from 'node:path';
 export interface AppProcess {
   readonly name: string;
   readonly child: ChildProcess;
-  /** Everything it logged, for a failure message. */
+  /** The last 20,000 characters it logged, for a failure message. */
   output(): string;
+  /** Whether anything it logged so far (stdout and stderr, up to 16 MB) contains `text`: a log scan for leaked secrets. */
+  logged(text: string): boolean;
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
 const ROOT = join(__dirname, '..', '..', '..');
+/** What a test process's log may grow to and still be scanned whole. */
+const FULL_LOG_LIMIT = 16 * 1024 * 1024;
 
 /** Starts `node dist/apps/<app>/src/main.js` with the given environment. `npm test` builds dist first. */
 export function startApp(app: 'relay' | 'worker' | 'admin' | 'tributary', env: Record<string, string>): AppProcess {
@@ -19,9 +23,15 @@ export function startApp(app: 'relay' | 'worker' | 'admin' | 'tributary', env: R
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let log = '';
+  const chunks: string[] = [];
+  let size = 0;
+  let tail = '';
   const keep = (chunk: Buffer) => {
-    log = (log + chunk.toString()).slice(-20_000);
+    const text = chunk.toString();
+    tail = (tail + text).slice(-20_000);
+    if (size > FULL_LOG_LIMIT) return;
+    chunks.push(text);
+    size += text.length;
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
@@ -29,7 +39,11 @@ export function startApp(app: 'relay' | 'worker' | 'admin' | 'tributary', env: R
   return {
     name: app,
     child,
-    output: () => log,
+    output: () => tail,
+    logged: (text) => {
+      if (size > FULL_LOG_LIMIT) throw new Error(`${app} logged more than ${FULL_LOG_LIMIT} characters; a scan of them would be incomplete`);
+      return chunks.join('').includes(text);
+    },
     async kill(signal: NodeJS.Signals = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return exited;
