@@ -46,5 +46,8 @@ describe('tributary CLI', () => {
     expect(formatRun(run({ sample: { settled: false, differences: [] } }))).toContain('some may be lag');
     expect(formatRun(run({ status: 'failed', error: 'no route "x"' }))).toContain('error: no route "x"');
     expect(formatRun(run({ kind: 'repair', status: 'repaired', repaired: 3 }))).toContain('repaired; the target now matches the source');
+    const partial = formatRun(run({ kind: 'repair', status: 'differs', repaired: 2, sample: { resent: 3, after: { missing: 0, extra: 0, different: 1, settled: true, differences: [] } } }));
+    expect(partial).toContain('still differs after the repair');
+    expect(partial).toContain('re-sent 3 rows through the route; 2 differences fixed');
   });
 });

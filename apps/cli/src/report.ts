@@ -11,6 +11,8 @@ interface StoredSample {
   ignoredColumns?: string[];
   differences?: Difference[];
   after?: { missing: number; extra: number; different: number; settled: boolean; differences: Difference[] };
+  /** A repair's rows re-sent through the route. */
+  resent?: number;
 }
 
 /** A finished run as a few readable lines (never a URL: rows and keys only). */
@@ -32,7 +34,9 @@ export function formatRun(run: VerifyRunRecord): string {
     const total = run.missing + run.extra + run.different;
     if (total > PRINTED) lines.push(`    … and ${total - PRINTED} more (--json shows up to ${differences.length})`);
   }
-  if (run.kind === 'repair' && run.repaired > 0) lines.push(`  re-sent ${run.repaired} rows through the route`);
+  if (run.kind === 'repair' && typeof sample.resent === 'number' && sample.resent > 0) {
+    lines.push(`  re-sent ${sample.resent} rows through the route; ${run.repaired} differences fixed`);
+  }
   if (sample.after && run.status === 'differs') {
     lines.push(`  after the repair: missing ${sample.after.missing}, extra ${sample.after.extra}, different ${sample.after.different}`);
     for (const difference of sample.after.differences.slice(0, PRINTED)) lines.push(`    ${formatDifference(difference)}`);

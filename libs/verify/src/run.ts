@@ -79,9 +79,16 @@ export function outcome(kind: VerifyRunKind, result: VerifyResult | RepairResult
   const found = kind === 'repair' ? (result as RepairResult).before : (result as VerifyResult);
   const status = kind === 'repair' ? (result as RepairResult).status : matched(found) ? 'matched' : 'differs';
   const sample: Record<string, unknown> = { settled: found.settled, ignoredColumns: found.ignoredColumns, differences: found.differences };
-  if (kind === 'repair' && (result as RepairResult).after !== found) {
-    const after = (result as RepairResult).after;
-    sample.after = { missing: after.missing, extra: after.extra, different: after.different, settled: after.settled, differences: after.differences };
+  // A repair counts as repaired only what the second verify found equal: re-sent is not the same as fixed.
+  let repaired = 0;
+  if (kind === 'repair') {
+    const { after, resent } = result as RepairResult;
+    const remaining = after === found ? 0 : after.missing + after.extra + after.different;
+    repaired = Math.max(0, found.missing + found.extra + found.different - remaining);
+    sample.resent = resent;
+    if (after !== found) {
+      sample.after = { missing: after.missing, extra: after.extra, different: after.different, settled: after.settled, differences: after.differences };
+    }
   }
   return {
     status,
@@ -90,7 +97,7 @@ export function outcome(kind: VerifyRunKind, result: VerifyResult | RepairResult
     missing: found.missing,
     extra: found.extra,
     different: found.different,
-    repaired: kind === 'repair' ? (result as RepairResult).resent : 0,
+    repaired,
     sample,
   };
 }

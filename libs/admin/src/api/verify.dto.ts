@@ -43,12 +43,14 @@ export class VerifyRunDto {
   @ApiProperty({ description: 'Rows the target should hold and does not' }) missing!: number;
   @ApiProperty({ description: 'Rows the target holds that the source does not have, or that the filter keeps out' }) extra!: number;
   @ApiProperty({ description: 'Rows present on both sides with different values' }) different!: number;
-  @ApiProperty({ description: 'Rows a repair re-sent through the route' }) repaired!: number;
+  @ApiProperty({ description: 'Differences a repair fixed: found by the first verify and gone at the second (sample.resent: rows it re-sent)' })
+  repaired!: number;
 
   @ApiProperty({
     description:
       'settled (false: the route did not catch up while differences were re-checked, so some may be lag), ignoredColumns, ' +
-      'differences (up to 100: kind, key, expected, actual, columns; bytes as {"$b64": …}) and, for a repair, after (what the second verify found)',
+      'differences (up to 100: kind, key, expected, actual, columns; bytes as {"$b64": …}) and, for a repair, resent (rows re-sent through the route) ' +
+      'and after (what the second verify found)',
     type: 'object',
     additionalProperties: true,
     nullable: true,
