@@ -164,6 +164,36 @@ describe('admin authentication (compiled admin app, real MariaDB and Redis)', ()
     expect(response.status).toBe(403);
   });
 
+  it("refuses the read-only dashboard's writes with 405 instead of pretending (pause all answered 200 and paused nothing)", async () => {
+    for (const [method, path] of [
+      ['PUT', '/queues/api/queues/pause'],
+      ['PUT', '/queues/api/queues/resume'],
+      ['POST', '/queues/api/queues/route%3Ax/add'],
+    ]) {
+      const response = await call(base, path, { method, headers: { authorization: `Bearer ${TOKEN}` } });
+      expect({ path, status: response.status, allow: response.headers.get('allow') }).toEqual({ path, status: 405, allow: 'GET, HEAD' });
+      expect(JSON.parse(response.text).message).toMatch(/^the queue dashboard is read-only: pause or resume a route with POST/);
+    }
+  });
+
+  it('sends anti-framing, no-sniff and referrer headers on every admin answer', async () => {
+    for (const [path, headers] of [
+      ['/api/routes', { authorization: `Bearer ${TOKEN}` }],
+      ['/queues', { authorization: `Bearer ${TOKEN}` }],
+      ['/docs', { authorization: `Bearer ${TOKEN}` }],
+      ['/api/routes', {}],
+    ] as Array<[string, Record<string, string>]>) {
+      const response = await call(base, path, { headers });
+      expect({
+        path,
+        frame: response.headers.get('x-frame-options'),
+        sniff: response.headers.get('x-content-type-options'),
+        referrer: response.headers.get('referrer-policy'),
+        csp: response.headers.get('content-security-policy'),
+      }).toEqual({ path, frame: 'DENY', sniff: 'nosniff', referrer: 'no-referrer', csp: expect.stringContaining("frame-ancestors 'none'") });
+    }
+  });
+
   it('answers health and metrics without a token, with tributary_ metrics', async () => {
     expect((await call(base, '/health')).status).toBe(200);
     expect((await call(base, '/health/live')).status).toBe(200);

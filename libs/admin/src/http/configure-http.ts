@@ -4,19 +4,21 @@ import { AuthMiddleware } from '../auth/auth.middleware';
 import { DASHBOARD_PATH, QueueDashboard } from '../dashboard/queue-dashboard.service';
 import { bodyParsers } from './body-parsers';
 import { setupDocs } from './docs';
+import { refuseDashboardWrites, securityHeaders } from './security-headers';
 
 /**
  * Express-level setup of an app with AdminModule. Order is the point:
- * request id and log, then the token check for every path (Swagger UI and
+ * request id and log, security headers on every answer, then the token check for every path (Swagger UI and
  * bull-board are plain express handlers no Nest guard sees), then body
  * parsing, then /docs and /queues. Call before listen; create the app with
  * `bodyParser: false`.
  */
 export function configureAdminHttp(app: INestApplication): void {
   configureObservabilityHttp(app);
+  app.use(securityHeaders);
   const auth = app.get(AuthMiddleware);
   app.use(auth.use.bind(auth));
   for (const parser of bodyParsers()) app.use(parser);
   setupDocs(app);
-  app.use(DASHBOARD_PATH, app.get(QueueDashboard).router);
+  app.use(DASHBOARD_PATH, refuseDashboardWrites, app.get(QueueDashboard).router);
 }
