@@ -9,6 +9,7 @@ import {
   TEST_MYSQL_URL,
   TEST_REDIS_URL,
   TestDatabase,
+  sleep,
   uniqueName,
   waitFor,
 } from '@tributary/testing';
@@ -162,6 +163,21 @@ describe('admin authentication (compiled admin app, real MariaDB and Redis)', ()
       headers: { authorization: basic(TOKEN), origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
     });
     expect(response.status).toBe(403);
+  });
+
+  it('slows down token guessing: after 5 wrong tokens an address waits 1 s, 2 s, … (429, Retry-After), then the right token works', async () => {
+    const wrong = { authorization: 'Bearer guess-guess-guess-guess-guess' };
+    for (let i = 0; i < 6; i++) expect((await call(base, '/api/routes', { headers: wrong })).status).toBe(403);
+    const blocked = await call(base, '/api/routes', { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect({ status: blocked.status, retryAfter: blocked.headers.get('retry-after') }).toEqual({ status: 429, retryAfter: '1' });
+    expect(JSON.parse(blocked.text)).toMatchObject({ statusCode: 429, error: 'Too Many Requests', message: expect.stringMatching(/too many wrong tokens from this address/) });
+    const login = await call(base, '/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: TOKEN }) });
+    expect(login.status).toBe(429);
+    await sleep(1_100);
+    expect((await call(base, '/api/routes', { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
+    // The right token cleared the address: the next mistake is a plain 403 again.
+    expect((await call(base, '/api/routes', { headers: wrong })).status).toBe(403);
+    expect((await call(base, '/api/routes', { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
   });
 
   it("refuses the read-only dashboard's writes with 405 instead of pretending (pause all answered 200 and paused nothing)", async () => {

@@ -3,15 +3,19 @@ import { isApiPath } from './public-paths';
 import { SESSION_COOKIE } from './session-cookie';
 import { escapeHtml } from './login-page';
 
+export type AuthFailureStatus = 401 | 403 | 429;
+
+const ERRORS: Record<AuthFailureStatus, string> = { 401: 'Unauthorized', 403: 'Forbidden', 429: 'Too Many Requests' };
+
 /** The JSON body of a refused request: the same shape as every other error of the admin. */
 export interface AuthFailureBody {
-  statusCode: 401 | 403;
-  error: 'Unauthorized' | 'Forbidden';
+  statusCode: AuthFailureStatus;
+  error: string;
   message: string;
 }
 
-export function authFailureBody(status: 401 | 403, message: string): AuthFailureBody {
-  return { statusCode: status, error: status === 401 ? 'Unauthorized' : 'Forbidden', message };
+export function authFailureBody(status: AuthFailureStatus, message: string): AuthFailureBody {
+  return { statusCode: status, error: ERRORS[status], message };
 }
 
 /**
@@ -24,9 +28,10 @@ export function authChallenge(path: string): string {
 }
 
 /** Answers a refused request: JSON for programs, a short page pointing at /login for a browser. */
-export function sendAuthFailure(req: Request, res: Response, status: 401 | 403, message: string, staleSession: boolean): void {
+export function sendAuthFailure(req: Request, res: Response, status: AuthFailureStatus, message: string, staleSession: boolean, retryAfterSeconds?: number): void {
   res.setHeader('Cache-Control', 'no-store');
   if (status === 401) res.setHeader('WWW-Authenticate', authChallenge(req.path));
+  if (retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(retryAfterSeconds));
   if (staleSession) res.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'strict' });
   res.status(status);
   if (!isApiPath(req.path) && req.accepts(['json', 'html']) === 'html') {

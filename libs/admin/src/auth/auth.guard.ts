@@ -1,4 +1,4 @@
-import { CanActivate, ExecutionContext, ForbiddenException, Injectable, UnauthorizedException } from '@nestjs/common';
+import { CanActivate, ExecutionContext, ForbiddenException, HttpException, Injectable, UnauthorizedException } from '@nestjs/common';
 import { Request, Response } from 'express';
 import { authChallenge, authFailureBody } from './auth-failure';
 import { Authenticator } from './authenticator';
@@ -19,6 +19,10 @@ export class AuthGuard implements CanActivate {
     const outcome = this.authenticator.check(req);
     if (outcome.allowed) return true;
     if (outcome.status === 403) throw new ForbiddenException(authFailureBody(403, outcome.message));
+    if (outcome.status === 429) {
+      http.getResponse<Response>().setHeader('Retry-After', String(outcome.retryAfterSeconds ?? 1));
+      throw new HttpException(authFailureBody(429, outcome.message), 429);
+    }
     http.getResponse<Response>().setHeader('WWW-Authenticate', authChallenge(req.path));
     throw new UnauthorizedException(authFailureBody(401, outcome.message));
   }

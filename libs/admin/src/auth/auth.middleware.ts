@@ -15,6 +15,6 @@ export class AuthMiddleware implements NestMiddleware<Request, Response> {
   use(req: Request, res: Response, next: NextFunction): void {
     const outcome = this.authenticator.check(req);
     if (outcome.allowed) return next();
-    sendAuthFailure(req, res, outcome.status, outcome.message, outcome.staleSession);
+    sendAuthFailure(req, res, outcome.status, outcome.message, outcome.staleSession, outcome.retryAfterSeconds);
   }
 }

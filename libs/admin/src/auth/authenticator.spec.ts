@@ -7,8 +7,11 @@ const NOW = Date.UTC(2026, 0, 1);
 const auth = new Authenticator({ token: TOKEN, generated: false });
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
+let client = 0;
+
+/** Each call from its own address: these cases are about credentials, not about WrongTokenLimiter (tested below). */
 function check(path: string, headers: IncomingHttpHeaders, method = 'GET') {
-  return auth.check({ method, path, headers }, NOW);
+  return auth.check({ method, path, headers, ip: `192.0.2.${++client}` }, NOW);
 }
 
 describe('Authenticator', () => {
@@ -65,9 +68,19 @@ describe('Authenticator', () => {
   });
 
   it('compares tokens exactly', () => {
-    expect(auth.tokenMatches(TOKEN)).toBe(true);
-    expect(auth.tokenMatches(`${TOKEN} `)).toBe(false);
-    expect(auth.tokenMatches(TOKEN.slice(0, -1))).toBe(false);
-    expect(auth.tokenMatches('')).toBe(false);
+    const fresh = new Authenticator({ token: TOKEN, generated: false });
+    expect(fresh.tryToken(TOKEN, 'a')).toEqual({ ok: true });
+    expect(fresh.tryToken(`${TOKEN} `, 'b')).toEqual({ ok: false, waitSeconds: null });
+    expect(fresh.tryToken(TOKEN.slice(0, -1), 'c')).toEqual({ ok: false, waitSeconds: null });
+    expect(fresh.tryToken('', 'd')).toEqual({ ok: false, waitSeconds: null });
+  });
+
+  it('answers 429 with Retry-After to an address that guessed wrong too often, even with the right token, and only that address', () => {
+    const guarded = new Authenticator({ token: TOKEN, generated: false });
+    const request = (authorization: string, ip: string) => guarded.check({ method: 'GET', path: '/api/routes', headers: { authorization }, ip }, 1_000);
+    for (let i = 0; i < 5; i++) expect(request('Bearer wrong-token-wrong-token-wrong', '10.0.0.9')).toMatchObject({ status: 403 });
+    expect(request('Bearer wrong-token-wrong-token-wrong', '10.0.0.9')).toMatchObject({ status: 403 });
+    expect(request(`Bearer ${TOKEN}`, '10.0.0.9')).toMatchObject({ status: 429, retryAfterSeconds: 1, message: 'too many wrong tokens from this address: try again in 1 s' });
+    expect(request(`Bearer ${TOKEN}`, '10.0.0.10')).toEqual({ allowed: true });
   });
 });

@@ -4,8 +4,10 @@ import { AdminTokenDecision } from './admin-token';
 import { secretsEqual } from './constant-time';
 import { presentedCredential } from './credentials';
 import { isCrossSiteWrite } from './cross-site';
+import { AuthFailureStatus } from './auth-failure';
 import { isPublicPath } from './public-paths';
 import { createSessionValue, readSessionCookie, verifySessionValue } from './session-cookie';
+import { WrongTokenLimiter } from './wrong-token-limiter';
 
 /** Injection token of the AdminTokenDecision this process runs with. */
 export const ADMIN_TOKEN_DECISION = Symbol('ADMIN_TOKEN_DECISION');
@@ -15,16 +17,23 @@ export interface AuthRequest {
   method: string;
   path: string;
   headers: IncomingHttpHeaders;
+  /** The client's address: wrong tokens are counted per address (WrongTokenLimiter). */
+  ip?: string;
 }
 
-/** Let the request through, or refuse it: 401 without credentials, 403 with wrong ones. */
+/** Let the request through, or refuse it: 401 without credentials, 403 with wrong ones, 429 while an address is blocked. */
 export type AuthOutcome =
   | { allowed: true }
-  | { allowed: false; status: 401 | 403; message: string; staleSession: boolean };
+  | { allowed: false; status: AuthFailureStatus; message: string; staleSession: boolean; retryAfterSeconds?: number };
+
+/** What trying a token gave: right, wrong, or not tried because the address must wait (seconds). */
+export type TokenTry = { ok: true } | { ok: false; waitSeconds: number | null };
 
 /** Checks requests against the admin token; the one place that knows it. */
 @Injectable()
 export class Authenticator {
+  private readonly limiter = new WrongTokenLimiter();
+
   constructor(@Inject(ADMIN_TOKEN_DECISION) private readonly decision: AdminTokenDecision) {}
 
   check(request: AuthRequest, nowMs = Date.now()): AuthOutcome {
@@ -41,19 +50,33 @@ export class Authenticator {
         }
         break;
       case 'bearer':
-      case 'basic':
-        if (!this.tokenMatches(credential.secret)) return refuse(403, 'wrong token');
+      case 'basic': {
+        const tried = this.tryToken(credential.secret, request.ip, nowMs);
+        if (!tried.ok) return tried.waitSeconds === null ? refuse(403, 'wrong token') : tooManyWrongTokens(tried.waitSeconds);
         // Bearer is never attached by a browser on its own; Basic and cookies are.
         if (credential.kind === 'bearer') return { allowed: true };
         break;
+      }
     }
     if (isCrossSiteWrite(request.method, request.headers)) return refuse(403, 'cross-site request refused');
     return { allowed: true };
   }
 
-  /** Constant-time comparison with the admin token. */
-  tokenMatches(candidate: string): boolean {
-    return secretsEqual(candidate, this.decision.token);
+  /**
+   * Compares `candidate` with the admin token (constant time), unless its
+   * address guessed wrong too often lately: then it is not even compared
+   * (a right guess must not get through a block either).
+   */
+  tryToken(candidate: string, address: string | undefined, nowMs = Date.now()): TokenTry {
+    const from = address ?? 'unknown';
+    const blockedMs = this.limiter.blockedFor(from, nowMs);
+    if (blockedMs > 0) return { ok: false, waitSeconds: Math.ceil(blockedMs / 1000) };
+    if (secretsEqual(candidate, this.decision.token)) {
+      this.limiter.succeeded(from);
+      return { ok: true };
+    }
+    this.limiter.failed(from, nowMs);
+    return { ok: false, waitSeconds: null };
   }
 
   /** A fresh session cookie value for a browser that just proved it knows the token. */
@@ -64,4 +87,12 @@ export class Authenticator {
 
 function refuse(status: 401 | 403, message: string, staleSession = false): AuthOutcome {
   return { allowed: false, status, message, staleSession };
+}
+
+export function tooManyWrongTokensMessage(waitSeconds: number): string {
+  return `too many wrong tokens from this address: try again in ${waitSeconds} s`;
+}
+
+function tooManyWrongTokens(waitSeconds: number): AuthOutcome {
+  return { allowed: false, status: 429, message: tooManyWrongTokensMessage(waitSeconds), staleSession: false, retryAfterSeconds: waitSeconds };
 }

@@ -2,7 +2,7 @@ import { Body, Controller, Get, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { CookieOptions, Request, Response } from 'express';
 import { authFailureBody } from './auth-failure';
-import { Authenticator } from './authenticator';
+import { Authenticator, tooManyWrongTokensMessage } from './authenticator';
 import { LoginDto } from './login.dto';
 import { LOGIN_PAGE_CSP, loginPage, safeNextPath } from './login-page';
 import { SESSION_COOKIE, SESSION_TTL_MS } from './session-cookie';
@@ -26,9 +26,12 @@ export class LoginController {
   login(@Body() body: LoginDto, @Req() req: Request, @Res() res: Response): void {
     const next = safeNextPath(body.next);
     const fromForm = typeof req.is('application/x-www-form-urlencoded') === 'string';
-    if (!this.authenticator.tokenMatches(body.token)) {
-      if (fromForm) sendPage(res, 403, loginPage({ next, error: 'Wrong token.' }));
-      else res.status(403).json(authFailureBody(403, 'wrong token'));
+    const tried = this.authenticator.tryToken(body.token, req.ip);
+    if (!tried.ok) {
+      const [status, message] = tried.waitSeconds === null ? ([403, 'wrong token'] as const) : ([429, tooManyWrongTokensMessage(tried.waitSeconds)] as const);
+      if (tried.waitSeconds !== null) res.setHeader('Retry-After', String(tried.waitSeconds));
+      if (fromForm) sendPage(res, status, loginPage({ next, error: status === 403 ? 'Wrong token.' : `Too many wrong tokens: try again in ${tried.waitSeconds} s.` }));
+      else res.status(status).json(authFailureBody(status, message));
       return;
     }
     res.cookie(SESSION_COOKIE, this.authenticator.newSessionValue(), { ...cookieOptions(req), maxAge: SESSION_TTL_MS });
