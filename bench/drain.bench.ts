@@ -356,7 +356,7 @@ function drainReport(result: DrainResult, settings: BenchSettings): string[] {
       false,
     ),
     `settings: RELAY_BATCH_ROWS=${config.relay.batchRows} JOB_MAX_ROWS=${config.relay.jobMaxRows} JOB_MAX_BYTES=${config.relay.jobMaxBytes} ` +
-      `RELAY_MAX_QUEUE_JOBS=${config.relay.maxQueueJobs} RELAY_POLL_MIN_MS=${config.relay.pollMinMs} RELAY_POLL_MAX_MS=${config.relay.pollMaxMs}` +
+      `RELAY_POLL_MIN_MS=${config.relay.pollMinMs} RELAY_POLL_MAX_MS=${config.relay.pollMaxMs}` +
       (settings.drain.pgAnalyzeSeconds ? ` BENCH_PG_ANALYZE_S=${settings.drain.pgAnalyzeSeconds}` : '') +
       (settings.drain.nodeArgs.length > 0 ? ` node ${settings.drain.nodeArgs.join(' ')}` : ''),
     ...(result.minimal ? ['', ...minimalDrainReport(result.minimal, backlog.changes, backlog.maxSeq, { rate, steady })] : []),
@@ -415,8 +415,7 @@ function snapshotReport(result: SnapshotResult, settings: BenchSettings): string
       ]),
     ),
     `settings: SNAPSHOT_CHUNK_ROWS=${config.snapshot.chunkRows} SNAPSHOT_MAX_IN_FLIGHT_ROWS=${config.snapshot.maxInFlightRows} ` +
-      `CONFIG_REFRESH_MS=${config.configRefreshMs} (the copier's poll) RELAY_BATCH_ROWS=${config.relay.batchRows} JOB_MAX_ROWS=${config.relay.jobMaxRows} ` +
-      `RELAY_MAX_QUEUE_JOBS=${config.relay.maxQueueJobs}` +
+      `CONFIG_REFRESH_MS=${config.configRefreshMs} (the copier's poll) RELAY_BATCH_ROWS=${config.relay.batchRows} JOB_MAX_ROWS=${config.relay.jobMaxRows}` +
       (settings.snapshot.nodeArgs.length > 0 ? ` node ${settings.snapshot.nodeArgs.join(' ')}` : ''),
   ];
 }

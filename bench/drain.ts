@@ -48,7 +48,7 @@ export interface DrainResult {
   firstProgressSeq: number;
   /**
    * When the relay's watermark (its read position in the outbox) reached the end of the backlog: all of it
-   * owed to the route as seq ranges by then, though only RELAY_MAX_QUEUE_JOBS jobs at a time are in Redis.
+   * owed to the route as seq ranges by then, though only one job per route at a time is in Redis.
    */
   relayDoneAt: number | null;
   peakRssMiB: Record<string, number | null>;

@@ -49,7 +49,7 @@ export interface RedisMemoryResult {
   relayAlone: MemoryPhase & {
     /**
      * How far the relay had read the outbox (its watermark) when the worker started. What it read is owed
-     * to the routes as seq ranges in its memory; Redis holds at most RELAY_MAX_QUEUE_JOBS range jobs per route.
+     * to the routes as seq ranges in its memory; Redis holds at most one range job per route.
      */
     readSeq: number;
   };

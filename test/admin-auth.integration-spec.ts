@@ -233,22 +233,24 @@ describe('admin authentication (compiled admin app, real MariaDB and Redis)', ()
     expect(body.details.map((detail) => detail.field).sort()).toEqual(expect.arrayContaining(['extra', 'token']));
   });
 
-  it('shows every route queue on the dashboard, following route changes', async () => {
+  it("shows every source's queue on the dashboard, naming its routes, following configuration changes", async () => {
     const catalog = new CatalogRepository(control.knex);
     await catalog.upsertSource({ id: 'src', url: 'mysql://root@127.0.0.1:3306/none' });
     await catalog.upsertTarget({ id: 'pg', kind: 'postgres', url: 'postgres://postgres@127.0.0.1:5432/none', options: {} });
     await catalog.upsertRoute({ id: 'orders-pg', sourceId: 'src', table: 'orders', targetId: 'pg', targetTable: 'orders', enabled: true });
-    const queueNames = async () => {
+    const shown = async () => {
       const { text } = await call(base, '/queues/api/queues', { headers: { authorization: `Bearer ${TOKEN}` } });
-      return (JSON.parse(text) as { queues: Array<{ name: string; readOnlyMode: boolean }> }).queues;
+      return (JSON.parse(text) as { queues: Array<{ name: string; readOnlyMode: boolean; description?: string }> }).queues;
     };
     const queues = await waitFor(async () => {
-      const list = await queueNames();
-      return list.length === 1 ? list : null;
+      const list = await shown();
+      return list.length === 1 && list[0].description?.includes('orders-pg') ? list : null;
     }, { timeoutMs: 10_000, what: 'the new route on the dashboard' });
-    expect(queues[0]).toMatchObject({ name: 'route-orders-pg', readOnlyMode: true });
+    expect(queues[0]).toMatchObject({ name: 'source-src', readOnlyMode: true, description: 'orders-pg: src.orders → pg.orders' });
     await control.knex('tributary_routes').where({ id: 'orders-pg' }).delete();
-    await waitFor(async () => (await queueNames()).length === 0, { timeoutMs: 10_000, what: 'the removed route to leave the dashboard' });
+    await waitFor(async () => (await shown())[0]?.description === 'no routes', { timeoutMs: 10_000, what: 'the removed route to leave the description' });
+    await control.knex('tributary_sources').where({ id: 'src' }).delete();
+    await waitFor(async () => (await shown()).length === 0, { timeoutMs: 10_000, what: 'the removed source to leave the dashboard' });
   });
 
   it('never returns the token, and never logs it or an Authorization header', () => {

@@ -31,7 +31,7 @@ describe('a lagging route across a relay crash', () => {
     await setup.addRoute({ id: 'items-sick', sourceId: 'src', table: 'items', targetId: 'pg-sick', targetTable: 'items_copy', enabled: true });
     pg = new PostgresTarget({ kind: 'postgres', url: postgres.url });
     // Small batches and queues, so the lagging route's work spans many jobs and reads.
-    const env = { RELAY_MAX_QUEUE_JOBS: '2', JOB_MAX_ROWS: '50', RELAY_BATCH_ROWS: '500' };
+    const env = { JOB_MAX_ROWS: '50', RELAY_BATCH_ROWS: '500' };
     relay = pipeline.start('relay', env);
     pipeline.start('worker', env);
   });
@@ -63,7 +63,7 @@ describe('a lagging route across a relay crash', () => {
 
     // The relay dies with the lagging route's pending ranges in memory only.
     await relay.kill('SIGKILL');
-    relay = pipeline.start('relay', { RELAY_MAX_QUEUE_JOBS: '2', JOB_MAX_ROWS: '50', RELAY_BATCH_ROWS: '500' });
+    relay = pipeline.start('relay', { JOB_MAX_ROWS: '50', RELAY_BATCH_ROWS: '500' });
     await Promise.all([runItemsWorkload(pipeline.source.url, { connections: 2, transactionsPerConnection: 40, keySpace: 50 }), writeNotes(2000)]);
     for (const route of ['items-pg', 'notes-pg']) await pipeline.waitForCatchUp(route);
 

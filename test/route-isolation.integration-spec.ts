@@ -27,9 +27,9 @@ import { HttpTestReceiver } from '../libs/targets/src/http-test-receiver';
  * the status API must say which route is failing and which are running, and
  * once the target is back the sick route catches up and equals the source.
  *
- * The relay's per-route queue bound (RELAY_MAX_QUEUE_JOBS) and the job size
- * (JOB_MAX_ROWS) are set low so a design that stops the whole source when
- * one route's queue is full is certain to stall within the stream.
+ * The job size (JOB_MAX_ROWS) is set low, and the routes share their
+ * source's queue, so a design that stops the whole source (or its queue)
+ * while one route's job cannot finish is certain to stall within the stream.
  */
 
 const TOKEN = randomBytes(16).toString('hex');
@@ -40,7 +40,7 @@ const CHANGES_PER_SECOND = 750;
 const KEY_SPACE = 400;
 /** A design that stalls with one route down never gets there; a healthy one needs a few seconds. */
 const CATCH_UP_MS = 25_000;
-const FLOW_ENV = { RELAY_MAX_QUEUE_JOBS: '2', JOB_MAX_ROWS: '20' };
+const FLOW_ENV = { JOB_MAX_ROWS: '20' };
 
 const HEALTHY = 'items-pg';
 const PG_PROXIED = 'items-pg-proxied';

@@ -25,7 +25,6 @@ const schema = z.object({
   RELAY_BATCH_ROWS: int(20_000, 1),
   RELAY_POLL_MIN_MS: int(5),
   RELAY_POLL_MAX_MS: int(200, 1),
-  RELAY_MAX_QUEUE_JOBS: int(2, 1),
   RELAY_HOLE_CLOSE_DELAY_MS: int(50, 1),
   RELAY_HOLE_TIMEOUT_MS: int(15 * 60_000, 1000),
   RELAY_LEADER_RETRY_MS: int(2000, 10),
@@ -43,6 +42,7 @@ const schema = z.object({
 
   WORKER_RETRY_MIN_MS: int(200, 1),
   WORKER_RETRY_MAX_MS: int(5_000, 1),
+  WORKER_CONCURRENCY: int(32, 1),
   CONFIG_REFRESH_MS: int(2000, 10),
   CAPTURE_DRIFT_CHECK_MS: int(10_000, 100),
 });
@@ -59,12 +59,6 @@ export interface TributaryConfig {
     batchRows: number;
     pollMinMs: number;
     pollMaxMs: number;
-    /**
-     * Unfinished jobs per route queue at which the relay stops adding jobs to
-     * that route (and only that route): what arrives meanwhile goes into its
-     * next job. 2 keeps one job waiting while one is applied.
-     */
-    maxQueueJobs: number;
     holeCloseDelayMs: number;
     holeTimeoutMs: number;
     leaderRetryMs: number;
@@ -74,7 +68,8 @@ export interface TributaryConfig {
     jobMaxBytes: number;
   };
   outbox: { retentionMs: number; purgeIntervalMs: number; purgeChunkRows: number };
-  worker: { retryMinMs: number; retryMaxMs: number };
+  /** concurrency: jobs one worker process applies at once per source (each is one route's; a route's own jobs never overlap). */
+  worker: { retryMinMs: number; retryMaxMs: number; concurrency: number };
   /**
    * Initial copies and re-syncs: rows locked and copied per chunk, and copy
    * records a route may have not yet applied before the copier waits for it.
@@ -116,7 +111,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       batchRows: e.RELAY_BATCH_ROWS,
       pollMinMs: e.RELAY_POLL_MIN_MS,
       pollMaxMs: e.RELAY_POLL_MAX_MS,
-      maxQueueJobs: e.RELAY_MAX_QUEUE_JOBS,
       holeCloseDelayMs: e.RELAY_HOLE_CLOSE_DELAY_MS,
       holeTimeoutMs: e.RELAY_HOLE_TIMEOUT_MS,
       leaderRetryMs: e.RELAY_LEADER_RETRY_MS,
@@ -129,7 +123,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       purgeIntervalMs: e.OUTBOX_PURGE_INTERVAL_MS,
       purgeChunkRows: e.OUTBOX_PURGE_CHUNK_ROWS,
     },
-    worker: { retryMinMs: e.WORKER_RETRY_MIN_MS, retryMaxMs: e.WORKER_RETRY_MAX_MS },
+    worker: { retryMinMs: e.WORKER_RETRY_MIN_MS, retryMaxMs: e.WORKER_RETRY_MAX_MS, concurrency: e.WORKER_CONCURRENCY },
     snapshot: { chunkRows: e.SNAPSHOT_CHUNK_ROWS, maxInFlightRows: e.SNAPSHOT_MAX_IN_FLIGHT_ROWS },
     conflictResolversDir: e.CONFLICT_RESOLVERS_DIR ?? null,
     httpPorts: { relay: e.RELAY_HTTP_PORT, worker: e.WORKER_HTTP_PORT },

@@ -96,20 +96,29 @@ export function upgradeJob(data: QueuedJobData): RouteJobData | InlineChangesJob
 
 export const CHANGE_JOB_NAME = 'changes';
 
-/** BullMQ rule: queue names and job ids never contain ':' and ids are never digits-only. */
-export function routeQueueName(routeId: string): string {
-  return `route-${routeId}`;
+/**
+ * One queue per source carries the jobs of all its routes: a worker process
+ * then holds one blocking Redis connection per source, not one per route
+ * (1,000 routes were 1,001 connections). Order within a route holds because
+ * the relay keeps at most one range job of a route unfinished (see
+ * SourceRelay.dispatch); admin's retries and decisions are safe beside it
+ * (apply is guarded per row, invariant 4, and never moves the checkpoint).
+ * BullMQ rule: queue names and job ids never contain ':'.
+ */
+export function sourceQueueName(sourceId: string): string {
+  return `source-${sourceId}`;
 }
 
 /**
  * Deterministic, so a relay that re-sends the same ranges while that job is
  * still queued does not add it twice. (Re-sending after it completed is
- * harmless either way: apply is idempotent.)
+ * harmless either way: apply is idempotent.) Names the route: the queue is
+ * the source's.
  */
 export function rangeJobId(data: RangeJobData): string {
   const { ranges } = data;
-  if (ranges.length === 0) return `w${data.watermark}`;
-  return `s${ranges[0].from}-${ranges[ranges.length - 1].to}-n${ranges.length}-w${data.watermark}`;
+  if (ranges.length === 0) return `${data.routeId}.w${data.watermark}`;
+  return `${data.routeId}.s${ranges[0].from}-${ranges[ranges.length - 1].to}-n${ranges.length}-w${data.watermark}`;
 }
 
 /**

@@ -12,7 +12,7 @@ export const MAX_PENDING_RANGES = 1000;
 /**
  * What the relay owes one route: the seq ranges of its changes that the relay
  * has seen committed but not yet put into a job. The route's own cursor, in
- * memory: while its queue is full (a slow or failing target) the ranges only
+ * memory: while its job is unfinished (a slow or failing target) the ranges only
  * grow and merge, the other routes go on, and the rows wait in the outbox
  * (the buffer, invariant 1). After a relay restart or a Redis loss the feed
  * is rebuilt from the route's durably applied watermark (`resetFrom`).
@@ -24,6 +24,12 @@ export class RouteFeed implements RouteSelector {
   /** The watermark of the last job sent, and when it was sent. */
   sentWatermark = -1;
   lastSentAt = 0;
+  /**
+   * The route's range job still in its source's queue, or null: the route
+   * gets its next job only once this one is done. The queue is shared by the
+   * source's routes, so this is what keeps a route's jobs in order.
+   */
+  inFlight: string | null = null;
 
   constructor(readonly route: RouteSelector) {}
 

@@ -4,7 +4,8 @@ import { migrateControl, migrateOutbox } from '@tributary/db';
 import { createLogger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
 import { LeaderLease, OutboxRepository } from '@tributary/outbox';
-import { createRedis, QueueRegistry, RedisLossDetector } from '@tributary/queue';
+import { Worker } from 'bullmq';
+import { createRedis, QueuedJobData, QueueRegistry, RangeJobData, RedisLossDetector, sourceQueueName } from '@tributary/queue';
 import { createMysqlDatabase, sleep, TEST_REDIS_URL, TestDatabase, uniqueName, waitFor } from '@tributary/testing';
 import { Knex } from 'knex';
 import { Redis } from 'ioredis';
@@ -14,7 +15,6 @@ const settings: SourceRelaySettings = {
   batchRows: 500,
   pollMinMs: 5,
   pollMaxMs: 50,
-  maxQueueJobs: 1000,
   holeCloseDelayMs: 100,
   holeTimeoutMs: 60_000,
   leaderRetryMs: 100,
@@ -38,6 +38,9 @@ describe('SourceRelay (real MariaDB and Redis)', () => {
   const relays: SourceRelay[] = [];
   const connections: Connection[] = [];
   const prefix = uniqueName('trib');
+  /** Stands in for the workers: takes every job of the source's queue at once and keeps what it said. */
+  let consumer: Worker<QueuedJobData>;
+  const received: QueuedJobData[] = [];
   const metrics = new Metrics();
 
   beforeAll(async () => {
@@ -52,14 +55,15 @@ describe('SourceRelay (real MariaDB and Redis)', () => {
     await catalog.upsertRoute({ id: 'r1', sourceId: 'src', table: 't', targetId: 'tgt', targetTable: 't', enabled: true });
     redis = createRedis(TEST_REDIS_URL);
     queues = new QueueRegistry(redis, prefix);
+    consumer = new Worker<QueuedJobData>(sourceQueueName('src'), async (job) => void received.push(job.data), { connection: redis, prefix, concurrency: 8 });
     sourceKnex = openMysql(source.url);
   });
 
   afterAll(async () => {
     await Promise.all(relays.map((relay) => relay.stop()));
     await Promise.all(connections.map((c) => c.end()));
-    await queues.queueFor('r1').obliterate({ force: true });
-    await queues.queueFor('r2').obliterate({ force: true });
+    await consumer.close();
+    await queues.queueFor('src').obliterate({ force: true });
     await queues.close();
     const keys = await redis.keys(`${prefix}:*`);
     if (keys.length) await redis.del(...keys);
@@ -96,21 +100,21 @@ describe('SourceRelay (real MariaDB and Redis)', () => {
 
   async function insertChange(connection: Connection, id: number): Promise<void> {
     await connection.query(
-      "INSERT INTO _tributary_outbox (table_name, op, pk, after_image, ts, schema_hash) VALUES ('t', 'insert', ?, ?, 0, 'h')",
-      [JSON.stringify({ id }), JSON.stringify({ id })],
+      // A real timestamp: the retention window (an hour by default here) keeps the rows from every purge but the purge test's.
+      "INSERT INTO _tributary_outbox (table_name, op, pk, after_image, ts, schema_hash) VALUES ('t', 'insert', ?, ?, ?, 'h')",
+      [JSON.stringify({ id }), JSON.stringify({ id }), Date.now() * 1000],
     );
   }
 
-  /** Every outbox seq of table t inside the ranges the relay has put into a route's queue, with duplicates. */
+  /** Every outbox seq of table t inside the ranges of the range jobs a route got, with duplicates. */
   async function deliveredSeqs(routeId = 'r1'): Promise<number[]> {
-    const jobs = await queues.queueFor(routeId).getJobs(['wait', 'active', 'completed', 'delayed']);
     const present = await outboxSeqs();
-    return jobs
-      .flatMap((job) => {
-        const data = job.data;
+    return received
+      .filter((data): data is RangeJobData => {
         if (data.v !== 2 || data.kind !== 'range') throw new Error(`the relay queued a ${data.v === 2 ? data.kind : 'v1'} job`);
-        return present.filter((seq) => data.ranges.some((range) => seq >= range.from && seq <= range.to));
+        return data.routeId === routeId;
       })
+      .flatMap((data) => present.filter((seq) => data.ranges.some((range) => seq >= range.from && seq <= range.to)))
       .sort((a, b) => a - b);
   }
 
@@ -205,11 +209,19 @@ describe('SourceRelay (real MariaDB and Redis)', () => {
   it('purges only outbox rows that every route has applied, in chunks', async () => {
     const seqs = await outboxSeqs();
     const applied = seqs[Math.floor(seqs.length / 2)];
-    await progress.recordApplied('r1', { watermark: applied, maxSeq: applied, count: 0, lastChangeTs: null });
+    // A route whose worker is behind: its job stays unfinished (nobody takes it), so it applied only what it reports.
+    await consumer.pause();
+    await catalog.upsertRoute({ id: 'r3', sourceId: 'src', table: 't', targetId: 'tgt', targetTable: 't3', enabled: true });
+    await control.knex('tributary_route_progress').where({ route_id: 'r3' }).update({ watermark: applied });
     const relay = startRelay('relay-purge', { retentionMs: 0, purgeIntervalMs: 50, purgeChunkRows: 7 });
-    await waitFor(async () => (await outboxSeqs())[0] > applied, { what: 'the purge' });
-    expect(await outboxSeqs()).toEqual(seqs.filter((seq) => seq > applied));
-    await relay.stop();
+    try {
+      await waitFor(async () => (await outboxSeqs())[0] > applied, { what: 'the purge' });
+      expect(await outboxSeqs()).toEqual(seqs.filter((seq) => seq > applied));
+    } finally {
+      await relay.stop();
+      await catalog.deleteRoute('r3');
+      consumer.resume();
+    }
   });
 
   it('closes a hole by timeout only as a last resort, counts it, and still delivers a commit that comes later', async () => {
@@ -253,6 +265,33 @@ describe('SourceRelay (real MariaDB and Redis)', () => {
 
     await catalog.setRouteEnabled('r1', true);
     await waitFor(async () => (await deliveredSeqs('r1')).includes(paused), { what: 'the resumed route to catch up' });
+    await relay.stop();
+  });
+
+  it("keeps one range job per route unfinished in the source's queue, and groups what arrives meanwhile into the next", async () => {
+    const relay = startRelay('relay-one');
+    const connection = await writer();
+    await insertChange(connection, 9000);
+    const first = (await outboxSeqs()).pop()!;
+    await waitFor(async () => (await deliveredSeqs('r1')).includes(first), { what: 'the first change delivered' });
+    // The workers stall: the next job of each route is added, and stays the only one.
+    await consumer.pause();
+    for (let id = 9001; id <= 9010; id++) await insertChange(connection, id);
+    const seqs = (await outboxSeqs()).slice(-10);
+    const unfinished = async (routeId: string) => (await queues.unfinishedJobs('src')).filter((job) => job.data.routeId === routeId);
+    await waitFor(async () => (await unfinished('r1')).length === 1 && (await unfinished('r2')).length === 1, { what: "each route's next job" });
+    for (let id = 9011; id <= 9020; id++) await insertChange(connection, id);
+    await sleep(300);
+    expect((await unfinished('r1')).length).toBe(1);
+    expect((await unfinished('r2')).length).toBe(1);
+    const before = received.length;
+    consumer.resume();
+    const last = (await outboxSeqs()).pop()!;
+    await waitFor(async () => (await deliveredSeqs('r1')).includes(last) && (await deliveredSeqs('r2')).includes(last), { what: 'the rest delivered' });
+    // Per route: the job that waited, then one job with the ten changes that arrived meanwhile.
+    const after = received.slice(before).filter((data) => data.routeId === 'r1') as RangeJobData[];
+    expect(after).toHaveLength(2);
+    expect(seqs.every((seq) => after.some((job) => job.ranges.some((range) => seq >= range.from && seq <= range.to)))).toBe(true);
     await relay.stop();
   });
 });

@@ -116,6 +116,7 @@ class Leadership {
     // Every route starts from what it durably applied (its feed's resetFrom), so whatever a
     // previous leader read but had not yet handed to a slow route is owed again.
     await this.refreshRoutes(true);
+    await this.adoptUnfinishedJobs();
     if (!(await lossDetector.isMarked(sourceId))) {
       // Redis may have lost its data while no relay ran: the feeds already start from the checkpoints.
       logger.info('no marker in Redis at start (first start, or Redis lost its data); routes re-read from their checkpoints');
@@ -264,35 +265,44 @@ class Leadership {
   }
 
   /**
-   * Hands each route what it is owed, in one job, if its queue has room
-   * (invariant 7: the outbox is the buffer). A route whose queue is full —
-   * its target slow, down or paused at the worker — keeps its ranges and
-   * holds back no other route; by the time it has room they have grown into
-   * one larger job: group commit instead of queue depth. Routes with nothing
-   * owed are moved on without a job (advanceIdle).
+   * Hands each route what it is owed, in one job, once its previous job is
+   * done (invariant 7: the outbox is the buffer). The source's routes share
+   * one queue, so one unfinished job per route is also what keeps each
+   * route's jobs in order. A route whose job is unfinished — its target
+   * slow, down or paused — keeps its ranges and holds back no other route;
+   * by the time its job is done they have grown into one larger job: group
+   * commit instead of queue depth. Routes with nothing owed are moved on
+   * without a job (advanceIdle).
    */
   private async dispatch(now: number): Promise<number> {
-    const { queues, metrics, settings, sourceId } = this.deps;
+    const { queues, metrics, sourceId } = this.deps;
     const owed: RouteFeed[] = [];
     const idle: RouteFeed[] = [];
     for (const feed of this.feeds.values()) {
       if (feed.hasPending()) owed.push(feed);
-      else if (feed.catchUp === null && this.watermark > feed.sentWatermark && now - feed.lastSentAt >= settings.heartbeatMs) idle.push(feed);
+      else if (feed.catchUp === null && this.watermark > feed.sentWatermark && now - feed.lastSentAt >= this.deps.settings.heartbeatMs) idle.push(feed);
     }
     if (owed.length === 0 && idle.length === 0) return 0;
-    // One round trip for every route asked about (ioredis pipelines concurrent commands on its connection).
-    const backlogs = await Promise.all([...owed, ...idle].map((feed) => queues.backlog(feed.routeId)));
-    const ready = owed.filter((_, i) => backlogs[i] < settings.maxQueueJobs);
-    const drained = idle.filter((_, i) => backlogs[owed.length + i] === 0);
+    // One round trip for every job asked about.
+    const waiting = [...owed, ...idle].filter((feed) => feed.inFlight !== null);
+    const unfinished = await queues.unfinished(sourceId, waiting.map((feed) => feed.inFlight!));
+    waiting.forEach((feed, i) => {
+      if (!unfinished[i]) feed.inFlight = null;
+    });
+    const ready = owed.filter((feed) => feed.inFlight === null);
+    const drained = idle.filter((feed) => feed.inFlight === null);
+    const queue = queues.queueFor(sourceId);
     await Promise.all(
       ready.map(async (feed) => {
         const ranges = [...feed.ranges()];
         const changes = feed.owedChanges;
         const watermark = feed.jobWatermark(this.watermark);
         const data: RangeJobData = { v: 2, kind: 'range', sourceId, routeId: feed.routeId, table: feed.route.table, ranges, watermark };
-        await queues.queueFor(feed.routeId).add(CHANGE_JOB_NAME, data, { jobId: rangeJobId(data) });
+        const jobId = rangeJobId(data);
+        await queue.add(CHANGE_JOB_NAME, data, { jobId });
         // Taken only once the job is in Redis: a failed add leaves the ranges owed.
         feed.take();
+        feed.inFlight = jobId;
         feed.sentWatermark = watermark;
         feed.lastSentAt = now;
         if (changes > 0) metrics.changesRelayed.inc({ route: feed.routeId }, changes);
@@ -304,7 +314,20 @@ class Leadership {
   }
 
   /**
-   * Routes with nothing owed and an empty queue have applied every change of
+   * A new leader adopts the range jobs a previous one left unfinished, so a
+   * route does not get a second job beside one still queued. (Were it to, no
+   * harm: the feeds start over from each route's applied checkpoint, so the
+   * new job covers the old one's rows, and apply is guarded per row.)
+   */
+  private async adoptUnfinishedJobs(): Promise<void> {
+    for (const job of await this.deps.queues.unfinishedJobs(this.deps.sourceId)) {
+      const feed = this.feeds.get(job.data.routeId);
+      if (feed && job.data.v === 2 && job.data.kind === 'range') feed.inFlight = job.id;
+    }
+  }
+
+  /**
+   * Routes with nothing owed and no unfinished job have applied every change of
    * theirs at or below the relay's watermark: every one was in a job, and
    * every job is done. Their progress moves there in one statement, so the
    * purge and a restart need not wait for them, and an idle route costs no

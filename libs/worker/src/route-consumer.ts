@@ -1,31 +1,32 @@
-import { Job, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+import { DelayedError, Job } from 'bullmq';
 import { RouteRecord, TargetRecord } from '@tributary/control';
 import { Logger } from '@tributary/logger';
-import { QueuedJobData, QueueRegistry, routeQueueName, upgradeJob } from '@tributary/queue';
+import { QueuedJobData, upgradeJob } from '@tributary/queue';
 import { BatchApplier, BatchApplierDeps } from './batch-applier';
 
 export interface RouteConsumerDeps extends BatchApplierDeps {
-  connection: Redis;
-  prefix: string;
-  queues: QueueRegistry;
   logger: Logger;
   retryMinMs: number;
   retryMaxMs: number;
 }
 
+/** How long a job of a paused route waits before it looks again (resuming takes effect within this). */
+const PAUSED_RECHECK_MS = 1_000;
+
 /**
- * Takes one route's jobs from its queue in order (concurrency 1 across all
- * worker processes: invariant 5) and hands them to its BatchApplier.
- * A failing target never skips a change: the job goes back to the head of
- * the queue and the route waits with growing backoff (lag grows, nothing is
- * lost). Only rows the target refuses for good become dead letters.
+ * Applies one route's jobs, as its source's consumer hands them over, with
+ * its BatchApplier; one at a time in this process. A failing target never
+ * skips a change: the job is put back, delayed with growing backoff, and the
+ * route waits (lag grows, nothing is lost, the relay gives it no other job
+ * meanwhile). Other routes of the source go on. Only rows the target refuses
+ * for good become dead letters.
  */
 export class RouteConsumer {
-  private readonly worker: Worker<QueuedJobData>;
   private readonly applier: BatchApplier;
   private failures = 0;
   private readonly logger: Logger;
+  /** The job being applied (the route's jobs never overlap in this process). */
+  private running: Promise<void> = Promise.resolve();
 
   constructor(
     private route: RouteRecord,
@@ -34,52 +35,44 @@ export class RouteConsumer {
   ) {
     this.logger = deps.logger.child({ route: route.id, component: 'worker' });
     this.applier = new BatchApplier(route, target, deps, this.logger);
-    this.worker = new Worker<QueuedJobData>(routeQueueName(route.id), (job) => this.process(job), {
-      connection: deps.connection,
-      prefix: deps.prefix,
-      concurrency: 1,
-      // A worker killed mid-batch leaves its job active; it returns to the
-      // queue after the lock expires. Never fail a job for stalling: that
-      // would drop its changes from the route.
-      lockDuration: 15_000,
-      stalledInterval: 5_000,
-      maxStalledCount: Number.MAX_SAFE_INTEGER,
-      autorun: route.enabled,
-    });
-    this.worker.on('error', (error) => this.logger.error({ err: error }, 'queue connection error'));
-    // One active job per route across all worker processes: a job left active
-    // by a killed worker blocks the route until it is back at the head of the
-    // queue, so a later job can never move the checkpoint past it (invariant 5).
-    void deps.queues
-      .queueFor(route.id)
-      .setGlobalConcurrency(1)
-      .catch((error) => this.logger.error({ err: error }, 'could not set the route queue to one job at a time'));
   }
 
   get routeId(): string {
     return this.route.id;
   }
 
+  /** Whether a job was made for this route (a job a deleted route of the same id left behind is not). */
+  owns(data: QueuedJobData): boolean {
+    return data.sourceId === this.route.sourceId && data.table === this.route.table;
+  }
+
   /** Follows configuration changes: pause/resume, a new target or target table, a new filter or mapping. */
   update(route: RouteRecord, target: TargetRecord): void {
     this.applier.configure(route, target);
     this.route = route;
-    // BullMQ's main loop ends on pause (isRunning() turns false while isPaused() stays true),
-    // so a paused worker must be resumed — run() alone would return at once, still paused.
-    if (route.enabled && this.worker.isPaused()) this.worker.resume();
-    else if (route.enabled && !this.worker.isRunning()) {
-      this.worker.run().catch((error) => this.logger.error({ err: error }, 'route worker stopped'));
-    } else if (!route.enabled && !this.worker.isPaused()) {
-      this.worker.pause().catch((error) => this.logger.error({ err: error }, 'could not pause the route worker'));
-    }
   }
 
+  /** Waits for the job in hand, then for its progress to be mirrored. */
   async close(): Promise<void> {
-    await this.worker.close();
+    await this.running;
     await this.applier.settle().catch((error) => this.logger.warn({ err: error }, 'the last progress mirror was not written; a restart re-sends what it covered'));
   }
 
-  private async process(job: Job<QueuedJobData>): Promise<void> {
+  /**
+   * Applies `job`, or puts it back delayed (paused route, or a failure: the
+   * DelayedError tells BullMQ it is neither done nor failed).
+   */
+  process(job: Job<QueuedJobData>, token: string | undefined): Promise<void> {
+    const turn = this.running.then(() => this.apply(job, token));
+    this.running = turn.catch(() => undefined);
+    return turn;
+  }
+
+  private async apply(job: Job<QueuedJobData>, token: string | undefined): Promise<void> {
+    if (!this.route.enabled) {
+      await job.moveToDelayed(Date.now() + PAUSED_RECHECK_MS, token);
+      throw new DelayedError();
+    }
     try {
       const data = upgradeJob(job.data);
       if (data.kind === 'range') await this.applier.applyRanges(data);
@@ -89,18 +82,14 @@ export class RouteConsumer {
     } catch (error) {
       this.failures++;
       const delay = Math.min(this.deps.retryMaxMs, this.deps.retryMinMs * 2 ** Math.min(this.failures - 1, 20));
-      this.logger.warn(
-        { err: error, job: job.id, retryInMs: delay, failures: this.failures },
-        'batch not applied; will retry in order',
-      );
+      this.logger.warn({ err: error, job: job.id, retryInMs: delay, failures: this.failures }, 'batch not applied; will retry in order');
       this.deps.metrics.retries.inc({ route: this.route.id });
       // A progress write still in flight clears the route's error: it must land before the error is recorded.
       await this.applier.settle().catch(() => undefined);
       await this.deps.progress.recordRouteError(this.route.id, String((error as Error).message ?? error)).catch(() => undefined);
-      // Back to the head of the queue, not to the end: order is kept (invariant 5).
-      await this.deps.queues.queueFor(this.route.id).rateLimit(delay);
-      throw Worker.RateLimitError();
+      // Back later, still the route's only range job: order is kept (invariant 5).
+      await job.moveToDelayed(Date.now() + delay, token);
+      throw new DelayedError();
     }
   }
-
 }

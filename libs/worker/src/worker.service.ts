@@ -4,21 +4,25 @@ import { CONFIG, TributaryConfig } from '@tributary/config';
 import { CatalogRepository, ConflictRepository, DeadLetterRepository, ProgressRepository, RouteRecord, TargetRecord } from '@tributary/control';
 import { LOGGER, Logger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
-import { QueueRegistry, REDIS } from '@tributary/queue';
+import { REDIS } from '@tributary/queue';
 import { defaultTargetRegistry } from '@tributary/targets';
 import { CustomResolverLoader } from './custom-resolvers';
 import { RouteConsumer } from './route-consumer';
 import { SchemaCache } from './schema-cache';
+import { SourceConsumer } from './source-consumer';
 import { SourceOutboxes } from './source-outboxes';
 import { TargetPool } from './target-pool';
 
 /**
- * Runs a RouteConsumer for every route and follows configuration changes
- * (new, paused, resumed, removed routes; changed targets) without a restart.
+ * Runs a SourceConsumer for every source with routes (one queue and one
+ * blocking Redis connection each) and a RouteConsumer for every route, and
+ * follows configuration changes (new, paused, resumed, removed routes;
+ * changed targets) without a restart.
  */
 @Injectable()
 export class WorkerService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly consumers = new Map<string, RouteConsumer>();
+  private readonly sources = new Map<string, SourceConsumer>();
   private readonly targets = new TargetPool(defaultTargetRegistry());
   private readonly outboxes = new SourceOutboxes();
   private readonly resolvers: CustomResolverLoader;
@@ -34,7 +38,6 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     private readonly progress: ProgressRepository,
     private readonly deadLetters: DeadLetterRepository,
     private readonly conflicts: ConflictRepository,
-    private readonly queues: QueueRegistry,
     private readonly metrics: Metrics,
   ) {
     this.schemas = new SchemaCache(catalog);
@@ -49,8 +52,10 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
   async beforeApplicationShutdown(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await this.refreshing;
-    // Graceful: each worker finishes its current batch before closing.
+    // Graceful: each source's jobs in hand are finished (and their progress mirrored) before closing.
+    await Promise.all([...this.sources.values()].map((source) => source.close()));
     await Promise.all([...this.consumers.values()].map((consumer) => consumer.close()));
+    this.sources.clear();
     this.consumers.clear();
     await Promise.all([this.targets.close(), this.outboxes.close()]);
   }
@@ -60,6 +65,16 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
       .catch((error) => this.logger.error({ err: error }, 'worker could not read the route list'))
       .finally(() => (this.refreshing = null));
     return this.refreshing;
+  }
+
+  /**
+   * The consumer of a route a job names. A route created a moment ago may not
+   * be known yet (the relay can be quicker to see it): the configuration is
+   * read once more before the route is taken for gone.
+   */
+  private async routeConsumer(routeId: string): Promise<RouteConsumer | null> {
+    if (!this.consumers.has(routeId)) await this.refresh();
+    return this.consumers.get(routeId) ?? null;
   }
 
   private async syncRoutes(): Promise<void> {
@@ -78,6 +93,13 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
       if (consumer) consumer.update(route, target);
       else this.consumers.set(route.id, this.createConsumer(route, target));
     }
+    const fed = new Set(routes.filter((route) => wanted.has(route.id)).map((route) => route.sourceId));
+    for (const sourceId of fed) if (!this.sources.has(sourceId)) this.sources.set(sourceId, this.createSourceConsumer(sourceId));
+    for (const [id, source] of this.sources) {
+      if (fed.has(id)) continue;
+      this.sources.delete(id);
+      await source.close();
+    }
     for (const [id, consumer] of this.consumers) {
       if (wanted.has(id)) continue;
       this.consumers.delete(id);
@@ -85,12 +107,20 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     }
   }
 
+  private createSourceConsumer(sourceId: string): SourceConsumer {
+    this.logger.info({ source: sourceId }, 'worker takes the jobs of source');
+    return new SourceConsumer(sourceId, {
+      connection: this.redis,
+      prefix: this.config.redis.prefix,
+      concurrency: this.config.worker.concurrency,
+      logger: this.logger,
+      routeConsumer: (routeId) => this.routeConsumer(routeId),
+    });
+  }
+
   private createConsumer(route: RouteRecord, target: TargetRecord): RouteConsumer {
     this.logger.info({ route: route.id, target: target.id, table: route.table }, 'worker starts route');
     return new RouteConsumer(route, target, {
-      connection: this.redis,
-      prefix: this.config.redis.prefix,
-      queues: this.queues,
       schemas: this.schemas,
       targets: this.targets,
       outboxes: this.outboxes,

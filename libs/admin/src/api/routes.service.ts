@@ -6,9 +6,10 @@ import { CreatedRouteDto, CreateRouteDto, InitialCopyDto, RouteDto, UpdatedRoute
 import { SnapshotDto } from './snapshot.dto';
 
 /**
- * Routes through the setup layer. Also keeps Redis tidy: a route's queue is
- * named after its id, so jobs a deleted route left behind would otherwise be
- * applied by a new route of the same id, possibly for another table.
+ * Routes through the setup layer. Also keeps Redis tidy: jobs name their
+ * route by id, so jobs a deleted route left behind in its source's queue
+ * would otherwise be applied by a new route of the same id. (The worker
+ * also drops a job whose source or table is not its route's.)
  */
 @Injectable()
 export class RoutesService {
@@ -23,7 +24,7 @@ export class RoutesService {
   }
 
   async create(body: CreateRouteDto): Promise<CreatedRouteDto> {
-    const { route, initialCopy } = await this.routes.create(body, { beforeInsert: (next) => this.clearQueue(next.id) });
+    const { route, initialCopy } = await this.routes.create(body, { beforeInsert: (next) => this.clearQueue(next.sourceId, next.id) });
     return { ...RouteDto.from(route), initialCopy: InitialCopyDto.from(initialCopy) };
   }
 
@@ -68,18 +69,19 @@ export class RoutesService {
   }
 
   async delete(id: string): Promise<void> {
+    const route = await this.routes.get(id);
     await this.routes.delete(id);
-    await this.clearQueue(id);
+    await this.clearQueue(route.sourceId, id);
   }
 
   /**
-   * Removes a route's jobs from Redis (the outbox still has every change, so
+   * Removes a route's waiting jobs from Redis (the outbox still has every change, so
    * nothing durable is lost). Best effort: a failure is logged, not thrown,
    * because the configuration change itself has been made.
    */
-  private async clearQueue(routeId: string): Promise<void> {
+  private async clearQueue(sourceId: string, routeId: string): Promise<void> {
     try {
-      await this.queues.queueFor(routeId).obliterate({ force: true });
+      await this.queues.removeRouteJobs(sourceId, routeId);
     } catch (error) {
       this.logger.warn({ route: routeId, err: error }, 'could not clear the queue of a deleted route');
     }

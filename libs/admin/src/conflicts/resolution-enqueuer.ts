@@ -53,7 +53,7 @@ export class ResolutionEnqueuer {
       resolution: { conflictIds, action: decision.action, row: decision.row, actor: decision.actor },
     };
     try {
-      await this.queues.queueFor(route.id).add(CHANGE_JOB_NAME, data, { jobId });
+      await this.queues.queueFor(route.sourceId).add(CHANGE_JOB_NAME, data, { jobId });
     } catch (error) {
       await this.conflicts.releaseClaim(conflictIds);
       throw error;

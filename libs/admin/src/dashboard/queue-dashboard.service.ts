@@ -14,8 +14,9 @@ export const DASHBOARD_PATH = '/queues';
 type Board = ReturnType<typeof createBullBoard>;
 
 /**
- * bull-board over every route's queue, following route changes every
- * CONFIG_REFRESH_MS. Read-only: emptying a queue or removing a job would drop
+ * bull-board over every source's queue (it carries the jobs of all the
+ * source's routes; a job's data names its route), following configuration
+ * changes every CONFIG_REFRESH_MS. Read-only: emptying a queue or removing a job would drop
  * changes without a record (invariant 9), and changing a queue's global
  * concurrency would break per-row order (invariant 5).
  */
@@ -66,24 +67,29 @@ export class QueueDashboard implements OnModuleInit, BeforeApplicationShutdown {
   }
 
   private async syncRoutes(): Promise<void> {
-    const routes = await this.catalog.listRoutes();
-    const fingerprint = routes.map((route) => `${route.id}\n${describe(route)}`).join('\n\n');
+    const [sources, routes] = await Promise.all([this.catalog.listSources(), this.catalog.listRoutes()]);
+    const shown = sources.map((source) => ({ id: source.id, description: describe(routes.filter((route) => route.sourceId === source.id)) }));
+    const fingerprint = shown.map((source) => `${source.id}\n${source.description}`).join('\n\n');
     if (!this.board || fingerprint === this.shown) return;
     this.board.replaceQueues(
-      routes.map(
-        (route) =>
-          new BullMQAdapter(this.queues.queueFor(route.id), {
+      shown.map(
+        (source) =>
+          new BullMQAdapter(this.queues.queueFor(source.id), {
             readOnlyMode: true,
-            displayName: route.id,
-            description: describe(route),
+            displayName: `source ${source.id}`,
+            description: source.description,
           }),
       ),
     );
     this.shown = fingerprint;
-    this.logger.debug({ routes: routes.length }, 'dashboard shows the current routes');
+    this.logger.debug({ sources: sources.length, routes: routes.length }, 'dashboard shows the current sources and routes');
   }
 }
 
-function describe(route: RouteRecord): string {
-  return `${route.sourceId}.${route.table} → ${route.targetId}.${route.targetTable}${route.enabled ? '' : ' (paused)'}`;
+/** A source queue's routes, as the dashboard describes them (a job's data names its route). */
+function describe(routes: RouteRecord[]): string {
+  if (routes.length === 0) return 'no routes';
+  return routes
+    .map((route) => `${route.id}: ${route.sourceId}.${route.table} → ${route.targetId}.${route.targetTable}${route.enabled ? '' : ' (paused)'}`)
+    .join('; ');
 }

@@ -81,7 +81,7 @@ export class RetryEnqueuer {
       changes: letters.map((letter) => letter.change),
       retryOf: letters.map((letter) => letter.id),
     };
-    await this.queues.queueFor(route.id).add(CHANGE_JOB_NAME, data, { jobId });
+    await this.queues.queueFor(route.sourceId).add(CHANGE_JOB_NAME, data, { jobId });
   }
 }
 

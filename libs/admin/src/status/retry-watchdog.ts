@@ -45,7 +45,7 @@ export class RetryWatchdog {
       const { routeId, resolutionNote } = letters[0];
       const lostJob = jobOfNote(resolutionNote);
       const route = await this.catalog.getRoute(routeId);
-      if (!route || !lostJob || (await this.stillQueued(routeId, lostJob))) continue;
+      if (!route || !lostJob || (await this.stillQueued(route.sourceId, lostJob))) continue;
       const queued = await this.enqueuer.resend(route, letters, lostJob);
       if (!queued) continue;
       resent += queued.letters.length;
@@ -57,8 +57,8 @@ export class RetryWatchdog {
     return resent;
   }
 
-  private async stillQueued(routeId: string, jobId: string): Promise<boolean> {
-    const job = await this.queues.queueFor(routeId).getJob(jobId);
+  private async stillQueued(sourceId: string, jobId: string): Promise<boolean> {
+    const job = await this.queues.queueFor(sourceId).getJob(jobId);
     if (!job) return false;
     // A completed job whose letters are still retrying did not resolve them: treat it as lost.
     return PENDING.has(await job.getState());
