@@ -111,6 +111,8 @@ export class RouteFeed implements RouteSelector {
     this.pending = [];
     this.owed = 0;
     this.sentWatermark = -1;
+    // A job still queued (if Redis kept it) is covered by what is owed now: from `applied` on.
+    this.inFlight = null;
     this.catchUp = applied < high ? { next: applied + 1, until: high } : null;
   }
 

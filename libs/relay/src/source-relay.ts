@@ -286,6 +286,14 @@ class Leadership {
     // One round trip for every job asked about.
     const waiting = [...owed, ...idle].filter((feed) => feed.inFlight !== null);
     const unfinished = await queues.unfinished(sourceId, waiting.map((feed) => feed.inFlight!));
+    // A job Redis no longer has may have been applied (and trimmed), or lost with Redis's data. Lost,
+    // the route's next job must start from its applied checkpoint, not after the lost one's ranges:
+    // a job after them would move the checkpoint past rows nobody applied. The marker tells (it goes
+    // with the data), so it is checked before any route gets a job in place of a finished one.
+    if (unfinished.some((still) => !still) && !(await this.deps.lossDetector.isMarked(sourceId))) {
+      await this.rewind('Redis marker vanished (restart without persistence or FLUSHALL)');
+      return 0;
+    }
     waiting.forEach((feed, i) => {
       if (!unfinished[i]) feed.inFlight = null;
     });
