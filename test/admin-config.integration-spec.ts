@@ -300,6 +300,9 @@ describe('admin configuration API: real HTTP, all-in-one app', () => {
       ['POST', '/api/targets', { id: 'x', kind: 'postgres', url: pgUrl, options: { connectTimeoutMs: 1e300 } }, 400, 'option connectTimeoutMs must be an integer from 1 to 60000'],
       ['POST', '/api/targets', { id: 'x', kind: 'http', url: 'http://127.0.0.1:1/hook', options: { secret: HOOK_SECRET, retries: 1000 } }, 400, 'option retries must be an integer from 0 to 10'],
       ['POST', '/api/targets', { id: 'x', kind: 'postgres', url: `${pgUrl}?application_name=${'a'.repeat(70_000)}` }, 400, 'url must be shorter than or equal to 2048 characters'],
+      // Target URLs take only harmless driver options, like source URLs.
+      ['POST', '/api/targets', { id: 'x', kind: 'mysql', url: `mysql://root:${PASSWORD}@127.0.0.1:3306/test?multipleStatements=true` }, 400, 'url option "multipleStatements" is not supported (supported: ssl, connectTimeout, charset)'],
+      ['POST', '/api/targets', { id: 'x', kind: 'postgres', url: `${pgUrl}?sslkey=/etc/shadow` }, 400, 'url option "sslkey" is not supported'],
       ['POST', '/api/targets', { id: 'x', kind: 'sqlite', url: 'sqlite:///tmp/x.db', options: { busyTimeoutMs: 5, pad: 'p'.repeat(70_000) } }, 400, 'options: at most 8192 characters as JSON'],
       ['POST', '/api/sources', { id: 'x', url: `${pipeline.source.url}?connectTimeout=600000` }, 400, 'url option connectTimeout must be a number of milliseconds from 1 to 60000'],
       ['POST', '/api/sources', { id: 'x'.repeat(70_000), url: pipeline.source.url }, 400, 'id must be shorter than or equal to 63 characters'],

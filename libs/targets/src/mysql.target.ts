@@ -4,7 +4,7 @@ import { evolveMysqlTable, readMysqlTable } from './mysql-evolve';
 import { MYSQL_BOOKKEEPING_DDL, mysqlCreateTable, mysqlDialect, mysqlSyntax } from './mysql-sql';
 import { fromMysql, mysqlReadExpression } from './mysql-values';
 import { applySqlBatch, prepareSqlBatch, sqlPlanOf } from './sql-apply';
-import { checkTargetUrl, poolConfig, sqlTargetOptions } from './sql-target';
+import { checkTargetUrl, poolConfig, sqlTargetOptions, TARGET_URL_PARAMETERS } from './sql-target';
 import {
   asTransient,
   Bookkeeping,
@@ -57,7 +57,7 @@ export class MysqlTarget implements Target {
 
   constructor(connection: TargetConnection) {
     const options = sqlTargetOptions(this.kind, connection.options);
-    checkTargetUrl(this.kind, connection.url, ['mysql:', 'mariadb:']);
+    checkTargetUrl(this.kind, connection.url, ['mysql:', 'mariadb:'], TARGET_URL_PARAMETERS.mysql);
     this.knex = knexFactory({
       client: 'mysql2',
       connection: {

@@ -4,7 +4,7 @@ import { fromPostgres, POSTGRES_TYPES, postgresReadExpression } from './postgres
 import { POSTGRES_BOOKKEEPING_DDL, postgresCreateTable, postgresDialect, postgresSyntax } from './postgres-sql';
 import { evolvePostgresTable, readPostgresTable } from './postgres-evolve';
 import { applySqlBatch, prepareSqlBatch, sqlPlanOf } from './sql-apply';
-import { checkTargetUrl, poolConfig, sqlTargetOptions } from './sql-target';
+import { checkTargetUrl, poolConfig, sqlTargetOptions, TARGET_URL_PARAMETERS } from './sql-target';
 import {
   asTransient,
   Bookkeeping,
@@ -56,7 +56,7 @@ export class PostgresTarget implements Target {
 
   constructor(connection: TargetConnection) {
     const options = sqlTargetOptions(this.kind, connection.options);
-    checkTargetUrl(this.kind, connection.url, ['postgres:', 'postgresql:']);
+    checkTargetUrl(this.kind, connection.url, ['postgres:', 'postgresql:'], TARGET_URL_PARAMETERS.postgres);
     this.knex = knexFactory({
       client: 'pg',
       connection: { connectionString: connection.url, types: POSTGRES_TYPES, connectionTimeoutMillis: options.connectTimeoutMs },

@@ -32,8 +32,20 @@ export function sqlTargetOptions(kind: string, options: Record<string, unknown> 
   return result;
 }
 
-/** Checks the URL's scheme; errors show it with the password masked (invariant 10). */
-export function checkTargetUrl(kind: string, url: string, protocols: readonly string[]): URL {
+/**
+ * Query parameters a SQL target URL may carry. Drivers turn every parameter
+ * into a connection option — mysql2's `multipleStatements` lets one string
+ * run several statements, pg's `sslkey`/`sslcert` make the worker read any
+ * file it can — so only these are let through (sources allow the same three
+ * as MySQL targets).
+ */
+export const TARGET_URL_PARAMETERS = {
+  mysql: ['ssl', 'connectTimeout', 'charset'],
+  postgres: ['password', 'sslmode', 'ssl', 'application_name', 'connect_timeout'],
+} as const;
+
+/** Checks the URL's scheme and parameters; errors show it with the password masked (invariant 10). */
+export function checkTargetUrl(kind: string, url: string, protocols: readonly string[], parameters: readonly string[]): URL {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -44,6 +56,11 @@ export function checkTargetUrl(kind: string, url: string, protocols: readonly st
     throw new TargetUrlError(`${kind} target: ${redactUrl(url)} must start with ${protocols.map((p) => p + '//').join(' or ')}`);
   }
   if (parsed.pathname.length <= 1) throw new TargetUrlError(`${kind} target: ${redactUrl(url)} names no database`);
+  for (const name of parsed.searchParams.keys()) {
+    if (!parameters.includes(name)) {
+      throw new TargetUrlError(`${kind} target: url option ${JSON.stringify(name)} is not supported (supported: ${parameters.join(', ')})`);
+    }
+  }
   return parsed;
 }
 
