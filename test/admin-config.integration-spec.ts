@@ -303,6 +303,8 @@ describe('admin configuration API: real HTTP, all-in-one app', () => {
       // Target URLs take only harmless driver options, like source URLs.
       ['POST', '/api/targets', { id: 'x', kind: 'mysql', url: `mysql://root:${PASSWORD}@127.0.0.1:3306/test?multipleStatements=true` }, 400, 'url option "multipleStatements" is not supported (supported: ssl, connectTimeout, charset)'],
       ['POST', '/api/targets', { id: 'x', kind: 'postgres', url: `${pgUrl}?sslkey=/etc/shadow` }, 400, 'url option "sslkey" is not supported'],
+      // SQLite files stay inside SQLITE_DIR (here the app's working directory), whatever the URL spells.
+      ['POST', '/api/targets', { id: 'x', kind: 'sqlite', url: 'sqlite:///var/x/%2E%2E/%2E%2E/etc/passwd' }, 400, 'the file must be inside'],
       ['POST', '/api/targets', { id: 'x', kind: 'sqlite', url: 'sqlite:///tmp/x.db', options: { busyTimeoutMs: 5, pad: 'p'.repeat(70_000) } }, 400, 'options: at most 8192 characters as JSON'],
       ['POST', '/api/sources', { id: 'x', url: `${pipeline.source.url}?connectTimeout=600000` }, 400, 'url option connectTimeout must be a number of milliseconds from 1 to 60000'],
       ['POST', '/api/sources', { id: 'x'.repeat(70_000), url: pipeline.source.url }, 400, 'id must be shorter than or equal to 63 characters'],

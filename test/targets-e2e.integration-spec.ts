@@ -60,7 +60,8 @@ describe('pipeline: MariaDB → SQLite, Redis and an HTTP webhook', () => {
       new HttpTarget({ kind: 'http', url, options: { secret, readUrl } }),
     );
     pipeline.start('relay');
-    pipeline.start('worker');
+    // SQLite files must lie inside SQLITE_DIR (the working directory by default).
+    pipeline.start('worker', { SQLITE_DIR: dir });
   });
 
   afterAll(async () => {

@@ -4,6 +4,7 @@ import { Knex } from 'knex';
 import { loadConfig } from '@tributary/config';
 import { CatalogRepository, openMysql, ProgressRepository, SnapshotRepository, VerifyRunRepository } from '@tributary/control';
 import { migrateControl } from '@tributary/db';
+import { defaultTargetRegistry } from '@tributary/targets';
 import { failureMessage, recordAndRun, routeRunLocks, UnknownRouteError } from '@tributary/verify';
 import { formatRun } from './report';
 import { resync } from './resync';
@@ -92,6 +93,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       progress: new ProgressRepository(control),
       runs: new VerifyRunRepository(control),
       locks: routeRunLocks(config.controlDatabaseUrl),
+      registry: defaultTargetRegistry(config.targets),
     };
     const answer = await recordAndRun(deps, command.route, command.repair ? 'repair' : 'verify', `cli:${whoAmI()}`);
     const { run } = answer;

@@ -57,7 +57,7 @@ async function main(): Promise<void> {
   const catalog = new CatalogRepository(control);
   const progress = new ProgressRepository(control);
   const snapshots = new SnapshotRepository(control);
-  const setup = new ReplicationSetup(catalog, defaultTargetRegistry(), snapshots);
+  const setup = new ReplicationSetup(catalog, defaultTargetRegistry(config.targets), snapshots);
   await setup.addSource('demo', demo.DEMO_SOURCE_URL);
   const { warnings } = await setup.captureTable('demo', 'orders');
   warnings.forEach((warning) => say(`  warning: ${warning}`));

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { z } from 'zod';
 
 /**
@@ -37,6 +38,7 @@ const schema = z.object({
   OUTBOX_PURGE_CHUNK_ROWS: int(1000, 1),
 
   CONFLICT_RESOLVERS_DIR: z.string().min(1).optional(),
+  SQLITE_DIR: z.string().min(1).optional(),
   SNAPSHOT_CHUNK_ROWS: int(2000, 10),
   SNAPSHOT_MAX_IN_FLIGHT_ROWS: int(50_000, 100),
 
@@ -80,6 +82,8 @@ export interface TributaryConfig {
    * by module name, never by path); unset: custom resolvers are unavailable.
    */
   conflictResolversDir: string | null;
+  /** What a target may point at: SQLite files only inside sqliteDir (SQLITE_DIR, default the working directory). */
+  targets: { sqliteDir: string };
   /** Ports of the relay's and the worker's /health and /metrics, on admin.host (0: any free port). */
   httpPorts: { relay: number; worker: number };
   configRefreshMs: number;
@@ -126,6 +130,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     worker: { retryMinMs: e.WORKER_RETRY_MIN_MS, retryMaxMs: e.WORKER_RETRY_MAX_MS, concurrency: e.WORKER_CONCURRENCY },
     snapshot: { chunkRows: e.SNAPSHOT_CHUNK_ROWS, maxInFlightRows: e.SNAPSHOT_MAX_IN_FLIGHT_ROWS },
     conflictResolversDir: e.CONFLICT_RESOLVERS_DIR ?? null,
+    // Resolved once: every process of a deployment must agree on it whatever its working directory.
+    targets: { sqliteDir: resolve(e.SQLITE_DIR ?? process.cwd()) },
     httpPorts: { relay: e.RELAY_HTTP_PORT, worker: e.WORKER_HTTP_PORT },
     configRefreshMs: e.CONFIG_REFRESH_MS,
     driftCheckMs: e.CAPTURE_DRIFT_CHECK_MS,

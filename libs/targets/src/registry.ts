@@ -32,9 +32,15 @@ export class TargetRegistry {
   }
 }
 
+/** Process-wide limits on what a target may point at. */
+export interface TargetSettings {
+  /** SQLite files must lie inside this directory (SQLITE_DIR); null lets them be anywhere (tests, embedding). */
+  sqliteDir: string | null;
+}
+
 /** The built-in targets: 'postgres', 'mysql' (which also serves MariaDB), 'sqlite', 'redis' and 'http' (webhook). */
-export function defaultTargetRegistry(): TargetRegistry {
-  return new TargetRegistry().register(postgresTargetFactory).register(mysqlTargetFactory).register(sqliteTargetFactory)
+export function defaultTargetRegistry(settings: TargetSettings = { sqliteDir: null }): TargetRegistry {
+  return new TargetRegistry().register(postgresTargetFactory).register(mysqlTargetFactory).register(sqliteTargetFactory(settings.sqliteDir))
     .register(redisTargetFactory)
     .register(httpTargetFactory);
 }

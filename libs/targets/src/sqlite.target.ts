@@ -1,4 +1,5 @@
-import { isAbsolute } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { dirname, isAbsolute, resolve, sep } from 'node:path';
 import Database from 'better-sqlite3';
 import knexFactory, { Knex } from 'knex';
 import { quoteAnsi, Row } from '@tributary/model';
@@ -57,9 +58,9 @@ export class SqliteTarget implements Target {
   /** Reads of rows go through the reader connection (see the class comment). */
   private readonly query: RowQuery = (sql, params) => this.read((query) => query(sql, params));
 
-  constructor(connection: TargetConnection) {
+  constructor(connection: TargetConnection, dir: string | null = null) {
     this.options = sqliteTargetOptions(connection.options);
-    this.path = sqlitePath(connection.url);
+    this.path = sqlitePath(connection.url, dir);
     const busyTimeoutMs = this.options.busyTimeoutMs;
     this.knex = knexFactory({
       client: 'better-sqlite3',
@@ -165,8 +166,14 @@ export class SqliteTarget implements Target {
   }
 }
 
-/** Parses `sqlite:///abs/path.db` or `file:///abs/path.db`: absolute paths only, so every process finds one file. */
-export function sqlitePath(url: string): string {
+/**
+ * Parses `sqlite:///abs/path.db` or `file:///abs/path.db`: absolute paths
+ * only, so every process finds one file. With `dir` (SQLITE_DIR) the file
+ * must lie inside it, `..` and symbolic links resolved: an admin request
+ * must not make the worker write a database over any file it can reach
+ * (`/var/x/%2E%2E/%2E%2E/etc/passwd` was `/etc/passwd`).
+ */
+export function sqlitePath(url: string, dir: string | null = null): string {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -179,11 +186,29 @@ export function sqlitePath(url: string): string {
   if (parsed.host !== '' || parsed.search !== '' || parsed.hash !== '') {
     throw new TargetUrlError('sqlite target: the url must be sqlite:///absolute/path.db (no host, query or fragment)');
   }
-  const path = decodeURIComponent(parsed.pathname);
-  if (!isAbsolute(path) || path.endsWith('/') || path.includes('\0')) {
+  const decoded = decodeURIComponent(parsed.pathname);
+  if (!isAbsolute(decoded) || decoded.endsWith('/') || decoded.includes('\0')) {
     throw new TargetUrlError('sqlite target: the url must name an absolute file path');
   }
+  const path = resolve(decoded);
+  if (dir !== null) {
+    const root = realOrSelf(resolve(dir));
+    if (!inside(realOrSelf(dirname(path)), root)) throw new TargetUrlError(`sqlite target: the file must be inside ${root} (SQLITE_DIR)`);
+  }
   return path;
+}
+
+/** The real path (symbolic links resolved) of something that exists, else the path itself. */
+function realOrSelf(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
+function inside(path: string, root: string): boolean {
+  return path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);
 }
 
 export function sqliteTargetOptions(options: Record<string, unknown> | undefined): SqliteTargetOptions {
@@ -195,7 +220,7 @@ export function sqliteTargetOptions(options: Record<string, unknown> | undefined
   return result;
 }
 
-export const sqliteTargetFactory: TargetFactory = {
-  kind: 'sqlite',
-  create: (connection) => new SqliteTarget(connection),
-};
+/** Builds SQLite targets whose files lie inside `dir` (null: anywhere; for tests and embedding). */
+export function sqliteTargetFactory(dir: string | null): TargetFactory {
+  return { kind: 'sqlite', create: (connection) => new SqliteTarget(connection, dir) };
+}

@@ -23,7 +23,7 @@ import { TargetPool } from './target-pool';
 export class WorkerService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly consumers = new Map<string, RouteConsumer>();
   private readonly sources = new Map<string, SourceConsumer>();
-  private readonly targets = new TargetPool(defaultTargetRegistry());
+  private readonly targets: TargetPool;
   private readonly outboxes = new SourceOutboxes();
   private readonly resolvers: CustomResolverLoader;
   private readonly schemas: SchemaCache;
@@ -42,6 +42,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
   ) {
     this.schemas = new SchemaCache(catalog);
     this.resolvers = new CustomResolverLoader(config.conflictResolversDir);
+    this.targets = new TargetPool(defaultTargetRegistry(config.targets));
   }
 
   async onApplicationBootstrap(): Promise<void> {

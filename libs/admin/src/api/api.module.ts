@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { CONFIG, TributaryConfig } from '@tributary/config';
 import { CatalogRepository, SnapshotRepository } from '@tributary/control';
 import { CaptureSetup, ReplicationSetup, RouteSetup, SourceSetup, TargetSetup } from '@tributary/setup';
 import { defaultTargetRegistry } from '@tributary/targets';
@@ -27,8 +28,9 @@ import { VerifyService } from './verify.service';
   providers: [
     {
       provide: ReplicationSetup,
-      inject: [CatalogRepository, SnapshotRepository],
-      useFactory: (catalog: CatalogRepository, snapshots: SnapshotRepository) => new ReplicationSetup(catalog, defaultTargetRegistry(), snapshots),
+      inject: [CatalogRepository, SnapshotRepository, CONFIG],
+      useFactory: (catalog: CatalogRepository, snapshots: SnapshotRepository, config: TributaryConfig) =>
+        new ReplicationSetup(catalog, defaultTargetRegistry(config.targets), snapshots),
     },
     { provide: SourceSetup, inject: [ReplicationSetup], useFactory: (setup: ReplicationSetup) => setup.sources },
     { provide: CaptureSetup, inject: [ReplicationSetup], useFactory: (setup: ReplicationSetup) => setup.tables },

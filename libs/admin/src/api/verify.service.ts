@@ -2,7 +2,7 @@ import { BeforeApplicationShutdown, ConflictException, Inject, Injectable, NotFo
 import { CONFIG, TributaryConfig } from '@tributary/config';
 import { CatalogRepository, ProgressRepository, VerifyRunKind, VerifyRunRepository } from '@tributary/control';
 import { LOGGER, Logger } from '@tributary/logger';
-import { defaultTargetRegistry } from '@tributary/targets';
+import { defaultTargetRegistry, TargetRegistry } from '@tributary/targets';
 import { claimRun, executeRun, HeldRunLock, routeRunLocks, RunBusyError, RunLocks } from '@tributary/verify';
 import { ListVerifyRunsQueryDto, VerifyRunDto } from './verify.dto';
 
@@ -20,7 +20,7 @@ const DEFAULT_ACTOR = 'api';
 export class VerifyService implements BeforeApplicationShutdown {
   private readonly logger: Logger;
   private readonly active = new Map<string, { controller: AbortController; done: Promise<void> }>();
-  private readonly registry = defaultTargetRegistry();
+  private readonly registry: TargetRegistry;
   private readonly locks: RunLocks;
 
   constructor(
@@ -32,6 +32,7 @@ export class VerifyService implements BeforeApplicationShutdown {
   ) {
     this.logger = logger.child({ component: 'verify' });
     this.locks = routeRunLocks(config.controlDatabaseUrl);
+    this.registry = defaultTargetRegistry(config.targets);
   }
 
   /** @throws NotFoundException (no route), ConflictException (a run of the route is going on). */
