@@ -39,6 +39,7 @@ const schema = z.object({
 
   CONFLICT_RESOLVERS_DIR: z.string().min(1).optional(),
   SQLITE_DIR: z.string().min(1).optional(),
+  HTTP_TARGET_HOSTS: z.string().optional(),
   SNAPSHOT_CHUNK_ROWS: int(2000, 10),
   SNAPSHOT_MAX_IN_FLIGHT_ROWS: int(50_000, 100),
 
@@ -82,8 +83,11 @@ export interface TributaryConfig {
    * by module name, never by path); unset: custom resolvers are unavailable.
    */
   conflictResolversDir: string | null;
-  /** What a target may point at: SQLite files only inside sqliteDir (SQLITE_DIR, default the working directory). */
-  targets: { sqliteDir: string };
+  /**
+   * What a target may point at: SQLite files only inside sqliteDir (SQLITE_DIR, default the working
+   * directory); webhooks only at httpHosts (HTTP_TARGET_HOSTS, comma-separated; unset: any host).
+   */
+  targets: { sqliteDir: string; httpHosts: string[] | null };
   /** Ports of the relay's and the worker's /health and /metrics, on admin.host (0: any free port). */
   httpPorts: { relay: number; worker: number };
   configRefreshMs: number;
@@ -131,10 +135,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     snapshot: { chunkRows: e.SNAPSHOT_CHUNK_ROWS, maxInFlightRows: e.SNAPSHOT_MAX_IN_FLIGHT_ROWS },
     conflictResolversDir: e.CONFLICT_RESOLVERS_DIR ?? null,
     // Resolved once: every process of a deployment must agree on it whatever its working directory.
-    targets: { sqliteDir: resolve(e.SQLITE_DIR ?? process.cwd()) },
+    targets: { sqliteDir: resolve(e.SQLITE_DIR ?? process.cwd()), httpHosts: hostList(e.HTTP_TARGET_HOSTS) },
     httpPorts: { relay: e.RELAY_HTTP_PORT, worker: e.WORKER_HTTP_PORT },
     configRefreshMs: e.CONFIG_REFRESH_MS,
     driftCheckMs: e.CAPTURE_DRIFT_CHECK_MS,
   };
 }
 
+/** A comma-separated host list (`host` or `host:port`), or null when unset. */
+function hostList(text: string | undefined): string[] | null {
+  if (text === undefined) return null;
+  return text
+    .split(',')
+    .map((host) => host.trim())
+    .filter((host) => host.length > 0);
+}

@@ -25,6 +25,21 @@ describeTargetContract(
   { rollsBackOnHookFailure: false, detectsConflicts: false },
 );
 
+describe('HttpTarget outbound hosts (HTTP_TARGET_HOSTS)', () => {
+  const make = (url: string, hosts: string[] | null, readUrl?: string) =>
+    new HttpTarget({ kind: 'http', url, options: { secret: 'hook-secret', ...(readUrl ? { readUrl } : {}) } }, hosts);
+
+  it('calls only listed hosts, by name or by name and port, url and readUrl alike', () => {
+    expect(() => make('https://hooks.example.com/in', ['hooks.example.com'])).not.toThrow();
+    expect(() => make('http://127.0.0.1:8080/in', ['127.0.0.1:8080'])).not.toThrow();
+    expect(() => make('https://HOOKS.example.com:443/in', ['hooks.example.com:443'])).not.toThrow();
+    expect(() => make('http://169.254.169.254/latest/meta-data', ['hooks.example.com'])).toThrow(/the url's host 169\.254\.169\.254 is not among HTTP_TARGET_HOSTS \(hooks\.example\.com\)/);
+    expect(() => make('http://127.0.0.1:9090/in', ['127.0.0.1:8080'])).toThrow(TargetConfigError);
+    expect(() => make('https://hooks.example.com/in', ['hooks.example.com'], 'http://10.0.0.5/rows')).toThrow(/the readUrl's host 10\.0\.0\.5 is not among/);
+    expect(() => make('https://anything.example/in', null)).not.toThrow();
+  });
+});
+
 describe('HttpTarget specifics', () => {
   const table: TargetTableSpec = {
     name: 'items',

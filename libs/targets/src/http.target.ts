@@ -57,9 +57,12 @@ export class HttpTarget implements Target {
   private readonly tables = new Map<string, ExistingTable>();
   private readonly checkpoints = new Map<string, TargetCheckpoint>();
 
-  constructor(connection: TargetConnection) {
+  /** @param allowedHosts when not null, the only hosts (`host` or `host:port`) the url and readUrl may name. */
+  constructor(connection: TargetConnection, allowedHosts: readonly string[] | null = null) {
     this.options = httpTargetOptions(connection.options);
     const parsed = checkHttpUrl(connection.url, 'url');
+    checkAllowedHost(parsed, allowedHosts, 'url');
+    if (this.options.readUrl) checkAllowedHost(new URL(this.options.readUrl), allowedHosts, 'readUrl');
     // fetch refuses URLs with credentials: send them as Basic auth instead.
     this.auth = parsed.username || parsed.password ? `Basic ${Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString('base64')}` : null;
     parsed.username = '';
@@ -322,6 +325,26 @@ const MAX_SECRET_LENGTH = 1024;
 const MAX_HEADERS = 32;
 const MAX_HEADER_LENGTH = 4096;
 
+/**
+ * HTTP_TARGET_HOSTS: an operator may limit where webhooks go, so the admin
+ * API cannot be used to make the worker call internal services (metadata
+ * endpoints, databases on the private network). A host matches by name, or
+ * by name and port when the entry has one.
+ */
+function checkAllowedHost(url: URL, allowedHosts: readonly string[] | null, what: 'url' | 'readUrl'): void {
+  if (allowedHosts === null) return;
+  const host = url.hostname.toLowerCase();
+  const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+  const allowed = allowedHosts.some((entry) => {
+    const [name, entryPort] = entry.toLowerCase().split(/:(?=\d+$)/);
+    return name === host && (entryPort === undefined || entryPort === port);
+  });
+  if (!allowed) {
+    const Refused = what === 'url' ? TargetUrlError : TargetOptionError;
+    throw new Refused(`http target: the ${what}'s host ${url.host} is not among HTTP_TARGET_HOSTS (${allowedHosts.join(', ') || 'none'})`);
+  }
+}
+
 export function httpTargetOptions(options: Record<string, unknown> | undefined): HttpTargetOptions {
   const given = options ?? {};
   const known = ['secret', 'timeoutMs', 'headers', 'retries', 'readUrl'];
@@ -353,7 +376,7 @@ export function httpTargetOptions(options: Record<string, unknown> | undefined):
   return { secret: given.secret, timeoutMs: integer('timeoutMs', 10_000), headers, retries: integer('retries', 2), readUrl };
 }
 
-export const httpTargetFactory: TargetFactory = {
-  kind: 'http',
-  create: (connection) => new HttpTarget(connection),
-};
+/** Builds webhook targets that may call only `allowedHosts` (null: any host). */
+export function httpTargetFactory(allowedHosts: readonly string[] | null): TargetFactory {
+  return { kind: 'http', create: (connection) => new HttpTarget(connection, allowedHosts) };
+}

@@ -36,11 +36,13 @@ export class TargetRegistry {
 export interface TargetSettings {
   /** SQLite files must lie inside this directory (SQLITE_DIR); null lets them be anywhere (tests, embedding). */
   sqliteDir: string | null;
+  /** Hosts webhooks may call (HTTP_TARGET_HOSTS); null: any. */
+  httpHosts?: readonly string[] | null;
 }
 
 /** The built-in targets: 'postgres', 'mysql' (which also serves MariaDB), 'sqlite', 'redis' and 'http' (webhook). */
-export function defaultTargetRegistry(settings: TargetSettings = { sqliteDir: null }): TargetRegistry {
+export function defaultTargetRegistry(settings: TargetSettings = { sqliteDir: null, httpHosts: null }): TargetRegistry {
   return new TargetRegistry().register(postgresTargetFactory).register(mysqlTargetFactory).register(sqliteTargetFactory(settings.sqliteDir))
     .register(redisTargetFactory)
-    .register(httpTargetFactory);
+    .register(httpTargetFactory(settings.httpHosts ?? null));
 }
