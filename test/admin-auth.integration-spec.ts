@@ -155,6 +155,12 @@ describe('admin authentication (compiled admin app, real MariaDB and Redis)', ()
     const logout = await call(base, '/logout', { method: 'POST', headers: { cookie } });
     expect(logout.status).toBe(303);
     expect(logout.headers.getSetCookie()[0]).toMatch(/^tributary_session=;.*Expires=Thu, 01 Jan 1970/);
+    // Signed out means ended: the cookie no longer works, even if a copy of it was kept.
+    const after = await call(base, '/queues/api/queues', { headers: { cookie } });
+    expect({ status: after.status, message: JSON.parse(after.text).message }).toEqual({ status: 403, message: expect.stringContaining('signed out') });
+    // Another session (the JSON sign-in above) lives on.
+    const other = json.headers.getSetCookie()[0].split(';')[0];
+    expect((await call(base, '/queues/api/queues', { headers: { cookie: other } })).status).toBe(200);
   });
 
   it('refuses a state-changing request another site makes with the browser credentials', async () => {
@@ -289,6 +295,25 @@ describe('admin authentication (compiled admin app, real MariaDB and Redis)', ()
       expect((await call(local, '/queues', { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(403);
       expect((await call(local, '/queues', { headers: { authorization: `Bearer ${generated}` } })).status).toBe(200);
       expect((await call(local, '/docs', { headers: { authorization: basic(generated) } })).status).toBe(200);
+      expect(await admin.kill('SIGTERM')).toBe(0);
+    });
+  });
+
+  describe('behind a TLS proxy (ADMIN_TRUST_PROXY)', () => {
+    it('marks the session cookie Secure and counts wrong tokens per client, as the proxy reports them', async () => {
+      const port = await freePort();
+      const proxied = `http://127.0.0.1:${port}`;
+      const admin = start('admin', { ADMIN_PORT: String(port), ADMIN_TOKEN: TOKEN, ADMIN_TRUST_PROXY: 'loopback' });
+      await waitForHealth(proxied, admin);
+      const viaTls = { 'x-forwarded-proto': 'https', 'content-type': 'application/json' };
+      const signIn = await call(proxied, '/login', { method: 'POST', headers: viaTls, body: JSON.stringify({ token: TOKEN }) });
+      expect(signIn.status).toBe(204);
+      expect(signIn.headers.getSetCookie()[0]).toMatch(/; Secure/);
+      // One client guessing is blocked; another behind the same proxy is not.
+      const from = (client: string, token: string) => call(proxied, '/api/routes', { headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': client } });
+      for (let i = 0; i < 6; i++) expect((await from('203.0.113.7', 'guess-guess-guess-guess')).status).toBe(403);
+      expect((await from('203.0.113.7', TOKEN)).status).toBe(429);
+      expect((await from('203.0.113.8', TOKEN)).status).toBe(200);
       expect(await admin.kill('SIGTERM')).toBe(0);
     });
   });

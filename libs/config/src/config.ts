@@ -18,6 +18,7 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
   ADMIN_HOST: z.string().default('127.0.0.1'),
+  ADMIN_TRUST_PROXY: z.string().min(1).optional(),
   ADMIN_PORT: port(3000, 1),
   ADMIN_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   RELAY_HTTP_PORT: port(3001),
@@ -56,7 +57,12 @@ export interface TributaryConfig {
   controlDatabaseUrl: string;
   redis: { url: string; prefix: string };
   logLevel: Env['LOG_LEVEL'];
-  admin: { host: string; port: number; token: string | undefined };
+  /**
+   * trustProxy: express's `trust proxy` (ADMIN_TRUST_PROXY: hops as a number, or addresses/subnets
+   * such as `loopback`, `10.0.0.0/8`); null: none. Behind a TLS proxy it makes the session cookie
+   * Secure and counts wrong tokens per client, not per proxy.
+   */
+  admin: { host: string; port: number; token: string | undefined; trustProxy: number | string | null };
   relay: {
     /** Outbox row headers (seq, table, origin) read per poll. */
     batchRows: number;
@@ -114,7 +120,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     controlDatabaseUrl: e.CONTROL_DATABASE_URL,
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
     logLevel: e.LOG_LEVEL,
-    admin: { host: e.ADMIN_HOST, port: e.ADMIN_PORT, token: e.ADMIN_TOKEN },
+    admin: { host: e.ADMIN_HOST, port: e.ADMIN_PORT, token: e.ADMIN_TOKEN, trustProxy: trustProxy(e.ADMIN_TRUST_PROXY) },
     relay: {
       batchRows: e.RELAY_BATCH_ROWS,
       pollMinMs: e.RELAY_POLL_MIN_MS,
@@ -149,4 +155,10 @@ function hostList(text: string | undefined): string[] | null {
     .split(',')
     .map((host) => host.trim())
     .filter((host) => host.length > 0);
+}
+
+/** ADMIN_TRUST_PROXY as express takes it: a hop count, or a list of trusted addresses. */
+function trustProxy(text: string | undefined): number | string | null {
+  if (text === undefined) return null;
+  return /^\d+$/.test(text) ? Number(text) : text;
 }

@@ -41,6 +41,12 @@ export function sendAuthFailure(req: Request, res: Response, status: AuthFailure
   res.json(authFailureBody(status, message));
 }
 
+/** Authentication could not be decided (a dependency is down): 503, never a 200. */
+export function sendUnavailable(res: Response, message: string): void {
+  res.setHeader('Cache-Control', 'no-store');
+  res.status(503).json({ statusCode: 503, error: 'Service Unavailable', message });
+}
+
 function failurePage(status: number, message: string): string {
   return `<!doctype html><meta charset="utf-8"><title>Tributary admin</title>
 <p>${status}: ${escapeHtml(message)}</p><p><a href="/login">Sign in</a></p>`;

@@ -12,11 +12,11 @@ import { Authenticator } from './authenticator';
 export class AuthGuard implements CanActivate {
   constructor(private readonly authenticator: Authenticator) {}
 
-  canActivate(context: ExecutionContext): boolean {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
     const http = context.switchToHttp();
     const req = http.getRequest<Request>();
-    const outcome = this.authenticator.check(req);
+    const outcome = await this.authenticator.authorize(req);
     if (outcome.allowed) return true;
     if (outcome.status === 403) throw new ForbiddenException(authFailureBody(403, outcome.message));
     if (outcome.status === 429) {

@@ -1,6 +1,6 @@
 import { Injectable, NestMiddleware } from '@nestjs/common';
 import { NextFunction, Request, Response } from 'express';
-import { sendAuthFailure } from './auth-failure';
+import { sendAuthFailure, sendUnavailable } from './auth-failure';
 import { Authenticator } from './authenticator';
 
 /**
@@ -13,8 +13,13 @@ export class AuthMiddleware implements NestMiddleware<Request, Response> {
   constructor(private readonly authenticator: Authenticator) {}
 
   use(req: Request, res: Response, next: NextFunction): void {
-    const outcome = this.authenticator.check(req);
-    if (outcome.allowed) return next();
-    sendAuthFailure(req, res, outcome.status, outcome.message, outcome.staleSession, outcome.retryAfterSeconds);
+    this.authenticator.authorize(req).then(
+      (outcome) => {
+        if (outcome.allowed) return next();
+        sendAuthFailure(req, res, outcome.status, outcome.message, outcome.staleSession, outcome.retryAfterSeconds);
+      },
+      // Redis did not answer whether the session was signed out: closed, but saying why.
+      () => sendUnavailable(res, 'cannot check the session now (Redis does not answer); a Bearer token still works'),
+    );
   }
 }

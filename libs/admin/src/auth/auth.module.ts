@@ -7,6 +7,7 @@ import { AuthMiddleware } from './auth.middleware';
 import { ADMIN_TOKEN_DECISION, Authenticator } from './authenticator';
 import { DECIDED_ADMIN_TOKEN } from './decided-token.module';
 import { LoginController } from './login.controller';
+import { SessionRevocations } from './session-revocations';
 
 /**
  * Token authentication for everything but health, metrics and the login
@@ -21,6 +22,7 @@ import { LoginController } from './login.controller';
       inject: [CONFIG, { token: DECIDED_ADMIN_TOKEN, optional: true }],
       useFactory: (config: TributaryConfig, decided?: AdminTokenDecision): AdminTokenDecision => decided ?? decideAdminToken(config.admin),
     },
+    SessionRevocations,
     Authenticator,
     AuthMiddleware,
     { provide: APP_GUARD, useClass: AuthGuard },

@@ -1,5 +1,6 @@
 import { IncomingHttpHeaders } from 'node:http';
 import { Authenticator } from './authenticator';
+import { SessionRevocations } from './session-revocations';
 import { createSessionValue, SESSION_TTL_MS } from './session-cookie';
 
 const TOKEN = 'the-admin-token-0123456789';
@@ -35,7 +36,7 @@ describe('Authenticator', () => {
     expect(check('/api/routes', { authorization: `bearer   ${TOKEN}` })).toEqual({ allowed: true });
     expect(check('/queues', { authorization: basic('anyone', TOKEN) })).toEqual({ allowed: true });
     expect(check('/queues', { authorization: basic('', TOKEN) })).toEqual({ allowed: true });
-    expect(check('/docs', { cookie: `other=1; tributary_session=${createSessionValue(TOKEN, NOW)}` })).toEqual({ allowed: true });
+    expect(check('/docs', { cookie: `other=1; tributary_session=${createSessionValue(TOKEN, NOW)}` })).toMatchObject({ allowed: true });
   });
 
   it('refuses Basic credentials without a colon and unknown schemes', () => {
@@ -62,8 +63,8 @@ describe('Authenticator', () => {
     expect(check('/api/routes', { cookie, ...crossSite }, 'POST')).toMatchObject({ status: 403, message: 'cross-site request refused' });
     expect(check('/api/routes', { authorization: basic('u', TOKEN), origin: 'https://evil.example', host: 'localhost:3000' }, 'DELETE')).toMatchObject({ status: 403 });
     expect(check('/api/routes', { authorization: basic('u', TOKEN), origin: 'http://localhost:3000', host: 'localhost:3000' }, 'DELETE')).toEqual({ allowed: true });
-    expect(check('/api/routes', { cookie, 'sec-fetch-site': 'same-origin' }, 'POST')).toEqual({ allowed: true });
-    expect(check('/api/routes', { cookie, ...crossSite }, 'GET')).toEqual({ allowed: true });
+    expect(check('/api/routes', { cookie, 'sec-fetch-site': 'same-origin' }, 'POST')).toMatchObject({ allowed: true });
+    expect(check('/api/routes', { cookie, ...crossSite }, 'GET')).toMatchObject({ allowed: true });
     expect(check('/api/routes', { authorization: `Bearer ${TOKEN}`, ...crossSite }, 'POST')).toEqual({ allowed: true });
   });
 
@@ -73,6 +74,22 @@ describe('Authenticator', () => {
     expect(fresh.tryToken(`${TOKEN} `, 'b')).toEqual({ ok: false, waitSeconds: null });
     expect(fresh.tryToken(TOKEN.slice(0, -1), 'c')).toEqual({ ok: false, waitSeconds: null });
     expect(fresh.tryToken('', 'd')).toEqual({ ok: false, waitSeconds: null });
+  });
+
+  it('refuses a signed-out session at once, and only that session (SessionRevocations)', async () => {
+    const revoked = new Set<string>();
+    const revocations = { revoke: async (session: { id: string }) => void revoked.add(session.id), isRevoked: async (id: string) => revoked.has(id) };
+    const withRevocations = new Authenticator({ token: TOKEN, generated: false }, revocations as unknown as SessionRevocations);
+    const mine = `tributary_session=${createSessionValue(TOKEN, NOW)}`;
+    const theirs = `tributary_session=${createSessionValue(TOKEN, NOW)}`;
+    const request = (cookie: string) => withRevocations.authorize({ method: 'GET', path: '/docs', headers: { cookie }, ip: '192.0.2.200' }, NOW);
+    expect(await request(mine)).toMatchObject({ allowed: true });
+    await withRevocations.signOut(mine, NOW);
+    expect(await request(mine)).toMatchObject({ allowed: false, status: 403, message: expect.stringContaining('signed out'), staleSession: true });
+    expect(await request(theirs)).toMatchObject({ allowed: true });
+    // A forged cookie cannot revoke anything.
+    await withRevocations.signOut('tributary_session=v2.1.AAAAAAAAAAAAAAAA.x', NOW);
+    expect(revoked.size).toBe(1);
   });
 
   it('answers 429 with Retry-After to an address that guessed wrong too often, even with the right token, and only that address', () => {

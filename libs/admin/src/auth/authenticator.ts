@@ -1,12 +1,13 @@
 import { IncomingHttpHeaders } from 'node:http';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { AdminTokenDecision } from './admin-token';
 import { secretsEqual } from './constant-time';
 import { presentedCredential } from './credentials';
 import { isCrossSiteWrite } from './cross-site';
 import { AuthFailureStatus } from './auth-failure';
 import { isPublicPath } from './public-paths';
-import { createSessionValue, readSessionCookie, verifySessionValue } from './session-cookie';
+import { createSessionValue, readSessionCookie, Session, verifySessionValue } from './session-cookie';
+import { SessionRevocations } from './session-revocations';
 import { WrongTokenLimiter } from './wrong-token-limiter';
 
 /** Injection token of the AdminTokenDecision this process runs with. */
@@ -23,7 +24,7 @@ export interface AuthRequest {
 
 /** Let the request through, or refuse it: 401 without credentials, 403 with wrong ones, 429 while an address is blocked. */
 export type AuthOutcome =
-  | { allowed: true }
+  | { allowed: true; session?: Session }
   | { allowed: false; status: AuthFailureStatus; message: string; staleSession: boolean; retryAfterSeconds?: number };
 
 /** What trying a token gave: right, wrong, or not tried because the address must wait (seconds). */
@@ -34,20 +35,41 @@ export type TokenTry = { ok: true } | { ok: false; waitSeconds: number | null };
 export class Authenticator {
   private readonly limiter = new WrongTokenLimiter();
 
-  constructor(@Inject(ADMIN_TOKEN_DECISION) private readonly decision: AdminTokenDecision) {}
+  constructor(
+    @Inject(ADMIN_TOKEN_DECISION) private readonly decision: AdminTokenDecision,
+    @Optional() private readonly revocations?: SessionRevocations,
+  ) {}
+
+  /**
+   * check, then for a session cookie whether it was signed out (shared
+   * through Redis, so it takes a round trip; a Bearer or Basic token never does).
+   */
+  async authorize(request: AuthRequest, nowMs = Date.now()): Promise<AuthOutcome> {
+    const outcome = this.check(request, nowMs);
+    if (!outcome.allowed || !outcome.session || !this.revocations) return outcome;
+    if (await this.revocations.isRevoked(outcome.session.id)) return refuse(403, 'the session was signed out: sign in again at /login', true);
+    return outcome;
+  }
+
+  /** Ends the session a cookie carries, if it is one of ours (POST /logout). */
+  async signOut(cookieHeader: string | undefined, nowMs = Date.now()): Promise<void> {
+    const value = readSessionCookie(cookieHeader);
+    const session = value ? verifySessionValue(value, this.decision.token, nowMs) : null;
+    if (session && this.revocations) await this.revocations.revoke(session, nowMs);
+  }
 
   check(request: AuthRequest, nowMs = Date.now()): AuthOutcome {
     if (isPublicPath(request.path)) return { allowed: true };
     const credential = presentedCredential(request.headers.authorization, readSessionCookie(request.headers.cookie));
+    let session: Session | undefined;
     switch (credential.kind) {
       case 'none':
         return refuse(401, 'a token is required: send "Authorization: Bearer <token>", or sign in at /login');
       case 'unsupported':
         return refuse(401, 'unsupported Authorization scheme: use Bearer <token> or Basic with the token as password');
       case 'session':
-        if (!verifySessionValue(credential.value, this.decision.token, nowMs)) {
-          return refuse(403, 'the session has expired or the token changed: sign in again at /login', true);
-        }
+        session = verifySessionValue(credential.value, this.decision.token, nowMs) ?? undefined;
+        if (!session) return refuse(403, 'the session has expired or the token changed: sign in again at /login', true);
         break;
       case 'bearer':
       case 'basic': {
@@ -59,7 +81,7 @@ export class Authenticator {
       }
     }
     if (isCrossSiteWrite(request.method, request.headers)) return refuse(403, 'cross-site request refused');
-    return { allowed: true };
+    return session ? { allowed: true, session } : { allowed: true };
   }
 
   /**

@@ -39,8 +39,10 @@ export class LoginController {
     else res.status(204).end();
   }
 
+  /** Ends the session for every admin process (SessionRevocations), not only in this browser. */
   @Post('logout')
-  logout(@Req() req: Request, @Res() res: Response): void {
+  async logout(@Req() req: Request, @Res() res: Response): Promise<void> {
+    await this.authenticator.signOut(req.headers.cookie);
     res.clearCookie(SESSION_COOKIE, cookieOptions(req));
     res.redirect(303, '/login');
   }

@@ -7,20 +7,26 @@ describe('session cookie', () => {
   it('is an HMAC of the token, never the token itself', () => {
     const value = createSessionValue(TOKEN, NOW);
     expect(value).not.toContain(TOKEN);
-    expect(value).toMatch(/^v1\.\d+\.[A-Za-z0-9_-]{43}$/);
-    expect(verifySessionValue(value, TOKEN, NOW)).toBe(true);
+    expect(value).toMatch(/^v2\.\d+\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]{43}$/);
+    expect(verifySessionValue(value, TOKEN, NOW)).toEqual({ id: value.split('.')[2], expiresAtMs: NOW + SESSION_TTL_MS });
   });
 
   it('expires, and dies with the token', () => {
     const value = createSessionValue(TOKEN, NOW);
-    expect(verifySessionValue(value, TOKEN, NOW + SESSION_TTL_MS - 1000)).toBe(true);
-    expect(verifySessionValue(value, TOKEN, NOW + SESSION_TTL_MS + 1000)).toBe(false);
-    expect(verifySessionValue(value, 'another-token-0123456789', NOW)).toBe(false);
+    expect(verifySessionValue(value, TOKEN, NOW + SESSION_TTL_MS - 1000)).not.toBeNull();
+    expect(verifySessionValue(value, TOKEN, NOW + SESSION_TTL_MS + 1000)).toBeNull();
+    expect(verifySessionValue(value, 'another-token-0123456789', NOW)).toBeNull();
   });
 
-  it('cannot be stretched by editing the issue time', () => {
-    const [version, issued, mac] = createSessionValue(TOKEN, NOW).split('.');
-    expect(verifySessionValue(`${version}.${Number(issued) + 3600}.${mac}`, TOKEN, NOW + SESSION_TTL_MS)).toBe(false);
+  it('cannot be stretched by editing the issue time, nor moved to another session id', () => {
+    const [version, issued, id, mac] = createSessionValue(TOKEN, NOW).split('.');
+    expect(verifySessionValue(`${version}.${Number(issued) + 3600}.${id}.${mac}`, TOKEN, NOW + SESSION_TTL_MS)).toBeNull();
+    expect(verifySessionValue(`${version}.${issued}.${'A'.repeat(16)}.${mac}`, TOKEN, NOW)).toBeNull();
+  });
+
+  it('gives every session its own id, and refuses the first format (its sessions could not be revoked)', () => {
+    expect(createSessionValue(TOKEN, NOW).split('.')[2]).not.toEqual(createSessionValue(TOKEN, NOW).split('.')[2]);
+    expect(verifySessionValue(`v1.${Math.floor(NOW / 1000)}.${'a'.repeat(43)}`, TOKEN, NOW)).toBeNull();
   });
 
   it('is read from a Cookie header among others', () => {

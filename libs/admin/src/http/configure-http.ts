@@ -1,4 +1,6 @@
 import { INestApplication } from '@nestjs/common';
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { CONFIG, TributaryConfig } from '@tributary/config';
 import { configureObservabilityHttp } from '@tributary/observability';
 import { AuthMiddleware } from '../auth/auth.middleware';
 import { DASHBOARD_PATH, QueueDashboard } from '../dashboard/queue-dashboard.service';
@@ -14,6 +16,9 @@ import { refuseDashboardWrites, securityHeaders } from './security-headers';
  * `bodyParser: false`.
  */
 export function configureAdminHttp(app: INestApplication): void {
+  // Before anything reads req.ip or req.secure (the request log, the wrong-token limiter, the cookie's Secure flag).
+  const { trustProxy } = app.get<TributaryConfig>(CONFIG).admin;
+  if (trustProxy !== null) (app as NestExpressApplication).set('trust proxy', trustProxy);
   configureObservabilityHttp(app);
   app.use(securityHeaders);
   const auth = app.get(AuthMiddleware);
