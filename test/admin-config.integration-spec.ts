@@ -355,6 +355,10 @@ describe('admin configuration API: real HTTP, all-in-one app', () => {
       ['POST', '/api/routes', { id: 'x', sourceId: 'shop', targetId: 'pg' }, 400, 'table must be a string'],
       ['POST', '/api/routes', new Raw('[1, 2'), 400, 'request body is not valid JSON'],
       ['GET', '/api/routes/nope', undefined, 404, 'route nope does not exist'],
+      // A path that exists, asked with a method it does not take: 405 with the ones it takes (Allow), not 404.
+      ['DELETE', '/api/sources', undefined, 405, 'DELETE is not allowed on /api/sources; use GET, HEAD, POST'],
+      ['PUT', '/api/routes/items-pg', { enabled: true }, 405, 'PUT is not allowed on /api/routes/items-pg; use DELETE, GET, HEAD, PATCH'],
+      ['GET', '/api/no/such/path', undefined, 404, 'Cannot GET /api/no/such/path'],
       ['PATCH', '/api/routes/items-pg', { enabled: 'yes' }, 400, 'enabled must be a boolean'],
       ['PATCH', '/api/routes/items-pg', { targetTable: 'wrongkey' }, 400, "target table wrongkey has primary key (name), but the route's key is (id)"],
       ['PATCH', '/api/routes/items-pg', { targetTable: 'a`b' }, 400, 'targetTable must be 1-64 characters'],

@@ -1,4 +1,5 @@
 import { ArgumentsHost, ConflictException } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import { createLogger } from '@tributary/logger';
 import { ErrorFilter } from './error.filter';
 
@@ -27,7 +28,7 @@ function exchange() {
 }
 
 describe('ErrorFilter', () => {
-  const filter = new ErrorFilter(createLogger('silent'));
+  const filter = new ErrorFilter(createLogger('silent'), { httpAdapter: undefined } as unknown as HttpAdapterHost);
 
   it('answers an unexpected error with 500, a request id and nothing else', () => {
     const { host, sent } = exchange();
