@@ -275,12 +275,12 @@ class Leadership {
    * without a job (advanceIdle).
    */
   private async dispatch(now: number): Promise<number> {
-    const { queues, metrics, sourceId } = this.deps;
+    const { queues, metrics, settings, sourceId, lossDetector } = this.deps;
     const owed: RouteFeed[] = [];
     const idle: RouteFeed[] = [];
     for (const feed of this.feeds.values()) {
       if (feed.hasPending()) owed.push(feed);
-      else if (feed.catchUp === null && this.watermark > feed.sentWatermark && now - feed.lastSentAt >= this.deps.settings.heartbeatMs) idle.push(feed);
+      else if (feed.catchUp === null && this.watermark > feed.sentWatermark && now - feed.lastSentAt >= settings.heartbeatMs) idle.push(feed);
     }
     if (owed.length === 0 && idle.length === 0) return 0;
     // One round trip for every job asked about.
@@ -290,7 +290,7 @@ class Leadership {
     // the route's next job must start from its applied checkpoint, not after the lost one's ranges:
     // a job after them would move the checkpoint past rows nobody applied. The marker tells (it goes
     // with the data), so it is checked before any route gets a job in place of a finished one.
-    if (unfinished.some((still) => !still) && !(await this.deps.lossDetector.isMarked(sourceId))) {
+    if (unfinished.some((still) => !still) && !(await lossDetector.isMarked(sourceId))) {
       await this.rewind('Redis marker vanished (restart without persistence or FLUSHALL)');
       return 0;
     }
