@@ -29,6 +29,8 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
   private readonly schemas: SchemaCache;
   private timer: NodeJS.Timeout | null = null;
   private refreshing: Promise<void> | null = null;
+  /** Source consumers being closed (sources whose last route went away). */
+  private readonly closing = new Set<Promise<void>>();
 
   constructor(
     @Inject(CONFIG) private readonly config: TributaryConfig,
@@ -55,6 +57,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     await this.refreshing;
     // Graceful: each source's jobs in hand are finished (and their progress mirrored) before closing.
     await Promise.all([...this.sources.values()].map((source) => source.close()));
+    await Promise.all(this.closing);
     await Promise.all([...this.consumers.values()].map((consumer) => consumer.close()));
     this.sources.clear();
     this.consumers.clear();
@@ -99,13 +102,22 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     for (const [id, source] of this.sources) {
       if (fed.has(id)) continue;
       this.sources.delete(id);
-      await source.close();
+      // Not awaited here: closing waits for the source's jobs in hand, and one of them may be what
+      // asked for this refresh (a job of the source's last route, just deleted).
+      this.closeInBackground(source.close(), { source: id });
     }
     for (const [id, consumer] of this.consumers) {
       if (wanted.has(id)) continue;
       this.consumers.delete(id);
-      await consumer.close();
+      this.closeInBackground(consumer.close(), { route: id });
     }
+  }
+
+  /** Lets a consumer finish what it holds without holding up the refresh; shutdown waits for it. */
+  private closeInBackground(closing: Promise<void>, what: Record<string, string>): void {
+    const closed = closing.catch((error) => this.logger.warn({ err: error, ...what }, 'closing a consumer failed'));
+    this.closing.add(closed);
+    void closed.finally(() => this.closing.delete(closed));
   }
 
   private createSourceConsumer(sourceId: string): SourceConsumer {
