@@ -359,6 +359,9 @@ describe('admin configuration API: real HTTP, all-in-one app', () => {
       ['DELETE', '/api/sources', undefined, 405, 'DELETE is not allowed on /api/sources; use GET, HEAD, POST'],
       ['PUT', '/api/routes/items-pg', { enabled: true }, 405, 'PUT is not allowed on /api/routes/items-pg; use DELETE, GET, HEAD, PATCH'],
       ['GET', '/api/no/such/path', undefined, 404, 'Cannot GET /api/no/such/path'],
+      // One rule for query parameters: an unknown one is refused, whether the endpoint takes some or none.
+      ['GET', '/api/routes?limt=5', undefined, 400, 'unknown query parameter "limt": this endpoint takes none'],
+      ['GET', '/api/routes/items-pg/dead-letters?limt=5', undefined, 400, 'property limt should not exist'],
       ['PATCH', '/api/routes/items-pg', { enabled: 'yes' }, 400, 'enabled must be a boolean'],
       ['PATCH', '/api/routes/items-pg', { targetTable: 'wrongkey' }, 400, "target table wrongkey has primary key (name), but the route's key is (id)"],
       ['PATCH', '/api/routes/items-pg', { targetTable: 'a`b' }, 400, 'targetTable must be 1-64 characters'],

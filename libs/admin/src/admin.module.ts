@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
-import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { ApiModule } from './api/api.module';
 import { ConflictsModule } from './conflicts/conflicts.module';
 import { AuthModule } from './auth/auth.module';
 import { DashboardModule } from './dashboard/dashboard.module';
 import { ErrorFilter } from './http/error.filter';
+import { QueryParametersGuard } from './http/query-parameters.guard';
 import { createValidationPipe } from './http/validation';
 import { ObservabilityModule } from '@tributary/observability';
 import { StatusModule } from './status/status.module';
@@ -19,6 +20,8 @@ import { StatusModule } from './status/status.module';
   providers: [
     { provide: APP_FILTER, useClass: ErrorFilter },
     { provide: APP_PIPE, useFactory: createValidationPipe },
+    // After AuthGuard (AuthModule's, registered first): an anonymous caller learns nothing about parameters.
+    { provide: APP_GUARD, useClass: QueryParametersGuard },
   ],
 })
 export class AdminModule {}
