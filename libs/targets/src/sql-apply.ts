@@ -44,7 +44,15 @@ export function sqlPlanOf(owner: object, prepared: PreparedApply | undefined): S
 export function planSqlBatch(dialect: SqlDialect, batch: ApplyBatch, withConflicts: boolean): SqlBatchPlan {
   const plan = withConflicts ? null : planBatch(batch.table, batch.changes);
   const fits = plan && dialect.applyInOneStatement && plan.invalid.length === 0 && plan.writes.length <= dialect.rowsPerStatement(batch.table);
-  return { batch, plan, oneStatement: fits ? dialect.applyInOneStatement!(batch, plan.writes) : null };
+  let oneStatement: Statement | null = null;
+  try {
+    if (fits) oneStatement = dialect.applyInOneStatement!(batch, plan.writes);
+  } catch (error) {
+    // A row the statement cannot carry (RowRejectedError): the transaction path applies the batch
+    // and refuses that row alone, as a dead letter. Planning never fails a batch by itself.
+    if (!(error instanceof RowRejectedError)) throw error;
+  }
+  return { batch, plan, oneStatement };
 }
 
 /**

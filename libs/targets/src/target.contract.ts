@@ -278,6 +278,20 @@ export function describeTargetContract(
         expect(await target.apply(second, noHooks, target.prepare!(second))).toEqual({ applied: 0, skipped: 3, rejected: [] });
       });
 
+      it('plans a batch with a row the statement cannot carry, and refuses that row alone at apply', async () => {
+        const { table, route } = await freshTable();
+        // An image without one of the table's columns: no statement can carry it.
+        const broken = { id: 2, name: 'b' } as Row;
+        const withBroken = batch(table, route, [insert(1, simple(1, 'a', 1)), insert(2, broken), insert(3, simple(3, 'c', 3))], 3);
+        const ahead = target.prepare!(withBroken);
+        const refused: RejectedChange[] = [];
+        const result = await target.apply(withBroken, { recordRejected: async (rejected) => void refused.push(...rejected) }, ahead);
+        expect(result).toMatchObject({ applied: 2, skipped: 0 });
+        expect(refused.map((r) => ({ seq: r.change.seq, reason: r.reason }))).toEqual([{ seq: 2, reason: expect.stringContaining('no value for column n') }]);
+        expect(await target.readRows(table)).toEqual([simple(1, 'a', 1), simple(3, 'c', 3)]);
+        expect((await target.readCheckpoint(route))?.watermark).toBe(3);
+      });
+
       it("ignores a plan made for another batch and applies the batch it is given", async () => {
         const { table, route } = await freshTable();
         const other = target.prepare!(batch(table, route, [insert(1, simple(1, 'wrong', 1))], 1));
