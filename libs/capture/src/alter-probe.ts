@@ -31,29 +31,42 @@ export async function probeAlter(query: Query, table: string, clauses: string, c
   } catch {
     return 'unknown';
   }
+  let outcome: null | 'unknown';
   try {
-    try {
-      await query(`ALTER TABLE ${quoteMysql(probe)} ${clauses}`);
-    } catch {
-      return 'unknown';
-    }
-    let after: TableSchema;
-    try {
-      after = await readShape(query, probe);
-    } catch (error) {
-      if (!(error instanceof CaptureError)) throw error;
-      throw new CaptureError(`ALTER TABLE ${table} refused, the table is unchanged: capture could not carry the result: ${error.message.split(probe).join(table)}`);
-    }
-    if (after.key.join(',') !== current.key.join(',')) {
-      throw new CaptureError(
-        `ALTER TABLE ${table} refused, the table is unchanged: it would change the key capture uses from (${current.key.join(', ')}) ` +
-          `to (${after.key.join(', ')}), and every route's target table is keyed by it. To change a key, create the table anew and route it with an initial copy`,
-      );
-    }
-    return null;
-  } finally {
-    await query(`DROP TABLE IF EXISTS ${quoteMysql(probe)}`).catch((error: unknown) => {
-      throw new CaptureError(`could not drop the scratch table ${probe} used to check an ALTER: ${errorMessage(error)}; drop it by hand`);
-    });
+    outcome = await judgeOnCopy(query, table, probe, clauses, current);
+  } catch (refusal) {
+    // The refusal is what the caller needs; a copy that cannot be dropped as well is harmless
+    // (reserved name, no rows, no triggers) and surfaces at the next ALTER.
+    await query(`DROP TABLE IF EXISTS ${quoteMysql(probe)}`).catch(() => undefined);
+    throw refusal;
   }
+  try {
+    await query(`DROP TABLE IF EXISTS ${quoteMysql(probe)}`);
+  } catch (error) {
+    throw new CaptureError(`ALTER TABLE ${table} not run: the scratch table ${probe} used to check it could not be dropped: ${errorMessage(error)}; drop it by hand`);
+  }
+  return outcome;
+}
+
+/** Runs the ALTER on the copy and judges its shape; see probeAlter. */
+async function judgeOnCopy(query: Query, table: string, probe: string, clauses: string, current: TableSchema): Promise<null | 'unknown'> {
+  try {
+    await query(`ALTER TABLE ${quoteMysql(probe)} ${clauses}`);
+  } catch {
+    return 'unknown';
+  }
+  let after: TableSchema;
+  try {
+    after = await readShape(query, probe);
+  } catch (error) {
+    if (!(error instanceof CaptureError)) throw error;
+    throw new CaptureError(`ALTER TABLE ${table} refused, the table is unchanged: capture could not carry the result: ${error.message.split(probe).join(table)}`);
+  }
+  if (after.key.join(',') !== current.key.join(',')) {
+    throw new CaptureError(
+      `ALTER TABLE ${table} refused, the table is unchanged: it would change the key capture uses from (${current.key.join(', ')}) ` +
+        `to (${after.key.join(', ')}), and every route's target table is keyed by it. To change a key, create the table anew and route it with an initial copy`,
+    );
+  }
+  return null;
 }
