@@ -30,7 +30,7 @@ describe('a lagging route across a relay crash', () => {
     await setup.addRoute({ id: 'notes-pg', sourceId: 'src', table: 'notes', targetId: 'pg', targetTable: 'notes', enabled: true });
     await setup.addRoute({ id: 'items-sick', sourceId: 'src', table: 'items', targetId: 'pg-sick', targetTable: 'items_copy', enabled: true });
     pg = new PostgresTarget({ kind: 'postgres', url: postgres.url });
-    // Small batches and queues, so the lagging route's work spans many jobs and reads.
+    // Small batches and reads, so the lagging route's work spans many jobs and reads.
     const env = { JOB_MAX_ROWS: '50', RELAY_BATCH_ROWS: '500' };
     relay = pipeline.start('relay', env);
     pipeline.start('worker', env);

@@ -1,8 +1,19 @@
-import { Job, Worker } from 'bullmq';
+import { DelayedError, Job, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Logger } from '@tributary/logger';
 import { QueuedJobData, sourceQueueName } from '@tributary/queue';
 import { RouteConsumer } from './route-consumer';
+
+/** The worker cannot tell now whether a job's route exists (routeConsumer): the job waits. */
+export class RouteNotReadyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RouteNotReadyError';
+  }
+}
+
+/** How long a job whose route cannot be told waits before it is looked at again. */
+const NOT_READY_RETRY_MS = 2_000;
 
 export interface SourceConsumerDeps {
   connection: Redis;
@@ -10,7 +21,10 @@ export interface SourceConsumerDeps {
   /** Jobs applied at once (each is one route's; a route's own jobs never overlap). */
   concurrency: number;
   logger: Logger;
-  /** The consumer of a route, after the worker re-read the configuration if it did not know the route. */
+  /**
+   * The consumer of a route, after the worker re-read the configuration if it did not know the route;
+   * null if the route no longer exists. @throws RouteNotReadyError when that cannot be told now.
+   */
   routeConsumer(routeId: string): Promise<RouteConsumer | null>;
 }
 
@@ -49,7 +63,15 @@ export class SourceConsumer {
   }
 
   private async process(job: Job<QueuedJobData>, token: string | undefined): Promise<void> {
-    const consumer = await this.deps.routeConsumer(job.data.routeId);
+    let consumer: RouteConsumer | null;
+    try {
+      consumer = await this.deps.routeConsumer(job.data.routeId);
+    } catch (error) {
+      if (!(error instanceof RouteNotReadyError)) throw error;
+      this.logger.warn({ job: job.id, route: job.data.routeId, retryInMs: NOT_READY_RETRY_MS }, error.message);
+      await job.moveToDelayed(Date.now() + NOT_READY_RETRY_MS, token);
+      throw new DelayedError();
+    }
     if (!consumer || !consumer.owns(job.data)) {
       // Its route is gone (or is another route now): the job is done with. Nothing is lost: a
       // route's changes stay in the outbox until its own jobs applied them.

@@ -9,7 +9,7 @@ import { defaultTargetRegistry } from '@tributary/targets';
 import { CustomResolverLoader } from './custom-resolvers';
 import { RouteConsumer } from './route-consumer';
 import { SchemaCache } from './schema-cache';
-import { SourceConsumer } from './source-consumer';
+import { RouteNotReadyError, SourceConsumer } from './source-consumer';
 import { SourceOutboxes } from './source-outboxes';
 import { TargetPool } from './target-pool';
 
@@ -29,6 +29,9 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
   private readonly schemas: SchemaCache;
   private timer: NodeJS.Timeout | null = null;
   private refreshing: Promise<void> | null = null;
+  /** The route ids the catalog held at the last read that succeeded (null: none has yet), and whether the latest failed. */
+  private catalogRoutes: Set<string> | null = null;
+  private lastReadFailed = false;
   /** Source consumers being closed (sources whose last route went away). */
   private readonly closing = new Set<Promise<void>>();
 
@@ -66,7 +69,13 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
 
   private refresh(): Promise<void> {
     this.refreshing ??= this.syncRoutes()
-      .catch((error) => this.logger.error({ err: error }, 'worker could not read the route list'))
+      .then(() => {
+        this.lastReadFailed = false;
+      })
+      .catch((error) => {
+        this.lastReadFailed = true;
+        this.logger.error({ err: error }, 'worker could not read the route list');
+      })
       .finally(() => (this.refreshing = null));
     return this.refreshing;
   }
@@ -78,11 +87,19 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
    */
   private async routeConsumer(routeId: string): Promise<RouteConsumer | null> {
     if (!this.consumers.has(routeId)) await this.refresh();
-    return this.consumers.get(routeId) ?? null;
+    const consumer = this.consumers.get(routeId);
+    if (consumer) return consumer;
+    // Gone only if the catalog, read just now, says so; dropping the job of a route that exists
+    // (its target missing, or the catalog unreadable) would lose the relay's ranges in it.
+    if (this.lastReadFailed || this.catalogRoutes === null || this.catalogRoutes.has(routeId)) {
+      throw new RouteNotReadyError(`route ${routeId} cannot be applied now (the route list could not be read, or its target is missing); its job waits`);
+    }
+    return null;
   }
 
   private async syncRoutes(): Promise<void> {
     const [routes, targets, sources] = await Promise.all([this.catalog.listRoutes(), this.catalog.listTargets(), this.catalog.listSources()]);
+    this.catalogRoutes = new Set(routes.map((route) => route.id));
     await this.outboxes.sync(sources);
     const targetById = new Map(targets.map((target) => [target.id, target]));
     const wanted = new Set<string>();
