@@ -72,7 +72,7 @@ export interface InlineChangesJobData extends RouteJobBase {
   resolution?: ResolutionJobData['resolution'];
 }
 
-/** What a route's queue holds: one typed shape per purpose, told apart by `kind`. */
+/** A route's jobs in its source's queue: one typed shape per purpose, told apart by `kind`. */
 export type RouteJobData = RangeJobData | RetryJobData | ResolutionJobData;
 
 /** What the worker may find in a queue, including jobs an older relay or admin wrote. */

@@ -159,7 +159,7 @@ export class SnapshotRunner {
   }
 
   /**
-   * Copy records wait in the outbox and the route's queue like any change; the
+   * Copy records wait in the outbox like any change; the
    * copier stays at most maxInFlightRows ahead of what the route applied, so
    * a slow or paused target holds the copy back instead of the outbox growing.
    */

@@ -61,7 +61,7 @@ export class RoutesController {
 
   @Post(':routeId/pause')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Pause: changes wait in the route queue (and the outbox) until resumed' })
+  @ApiOperation({ summary: 'Pause: changes wait in the outbox until resumed' })
   @ApiOkResponse({ type: RouteDto })
   @ApiNotFoundResponse({ description: 'No such route' })
   pause(@Param('routeId') routeId: string): Promise<RouteDto> {

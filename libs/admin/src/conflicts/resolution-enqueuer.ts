@@ -13,8 +13,8 @@ export interface QueuedResolution {
 /**
  * Carries a person's apply-source or merge on the parked conflicts of one
  * key to the worker: claims them (open → resolving, so two people never both
- * decide) and adds one job to the route's queue, after whatever is already
- * queued (the route's jobs run one at a time, in order). The job carries the
+ * decide) and adds one job to its source's queue (later changes of the key
+ * stay parked meanwhile, so order within the key holds). The job carries the
  * latest parked change of the key with watermark 0, so it never moves the
  * checkpoint; the worker marks the conflicts resolved once it is applied.
  */

@@ -13,8 +13,8 @@ export interface QueuedRetry {
 
 /**
  * Puts dead letters back through the normal apply path: marks them retrying
- * and adds a job to the route's queue, after whatever is already queued
- * (invariant 5: the route's jobs run one at a time, in order). A retry job
+ * and adds a job to its source's queue (it may be applied beside the route's
+ * own range job: every write is guarded per row, invariant 4). A retry job
  * carries no watermark, so it never moves the checkpoint (invariant 3), and the
  * worker applies it with `reapply` (the same seq goes through again, an older
  * one never: invariant 4).

@@ -105,6 +105,6 @@ export class RetryAcceptedDto {
   @ApiProperty({ type: [Number], description: 'Letters now retrying, in seq order' })
   letterIds!: number[];
 
-  @ApiProperty({ type: [String], description: "Jobs queued on the route's queue, after what is already queued" })
+  @ApiProperty({ type: [String], description: "Jobs queued on the source's queue, one per bounded chunk of letters" })
   jobIds!: string[];
 }
