@@ -7,7 +7,7 @@ import { outboxTable, OUTBOX_TABLE } from './outbox/001_outbox';
 import { StaticMigrationSource } from './migration-source';
 
 export { OUTBOX_TABLE };
-export { CONTROL_TABLES, RESERVED_TABLE_PREFIX, reservedTableReason } from './reserved-names';
+export { CONTROL_TABLES, RESERVED_TABLE_PREFIX, reservedColumnReason, reservedTableReason } from './reserved-names';
 
 /** Migrates the control schema (in the control database). */
 export async function migrateControl(knex: Knex): Promise<void> {

@@ -41,3 +41,14 @@ export function reservedTableReason(name: string): string | null {
   if (CONTROL.has(folded)) return `${name} is reserved: it is a table of Tributary's control schema`;
   return null;
 }
+
+/**
+ * Why `name` cannot be a column of a target table, or null if it can:
+ * Tributary adds columns named `_tributary_*` to target tables (the row's
+ * version at PostgreSQL), and a user column of that name would be
+ * overwritten. Compared without case, as table names.
+ */
+export function reservedColumnReason(name: string): string | null {
+  if (name.toLowerCase().startsWith(RESERVED_TABLE_PREFIX)) return `column ${name} is reserved: Tributary keeps its own bookkeeping in columns named ${RESERVED_TABLE_PREFIX}*`;
+  return null;
+}

@@ -244,6 +244,18 @@ describe('admin configuration API: real HTTP, all-in-one app', () => {
       sourceTables: ((await pipeline.source.knex.raw('SHOW TABLES')) as [Array<Record<string, string>>])[0].map((row) => Object.values(row)[0]).sort(),
       bookkeeping: (await pipeline.postgres.knex.raw<{ rows: Json[] }>('SELECT route_id, watermark FROM _tributary_checkpoints ORDER BY 1')).rows,
     });
+    // The first test's re-sync and writes may still be on their way to PostgreSQL: let the route settle,
+    // so what changes below can only be the bad requests' doing.
+    await waitFor(
+      async () => {
+        const [[outbox]] = (await pipeline.source.knex.raw('SELECT MAX(seq) AS seq FROM _tributary_outbox')) as [Array<{ seq: number }>];
+        const { rows } = await pipeline.postgres.knex.raw<{ rows: Array<{ watermark: string }> }>(
+          "SELECT watermark FROM _tributary_checkpoints WHERE route_id = 'items-pg'",
+        );
+        return rows.length === 1 && Number(rows[0].watermark) >= Number(outbox.seq);
+      },
+      { timeoutMs: 30_000, what: 'items-pg caught up before the bad requests' },
+    );
     const before = await snapshot();
     expect(before.triggers).toEqual(['trb_archive_ad', 'trb_archive_ai', 'trb_archive_au', 'trb_items_ad', 'trb_items_ai', 'trb_items_au']);
 

@@ -160,6 +160,12 @@ export function claimedPlan(plan: readonly PlannedWrite[], won: ReadonlySet<stri
   return { writes: [...deletes, ...upserts], skipped };
 }
 
+/** The row an upsert writes. */
+export function writtenRow(write: PlannedWrite): Row {
+  if (!write.row) throw new Error(`upsert at seq ${write.seq} has no row`);
+  return write.row;
+}
+
 /** Splits a list into chunks of at most `size` items. */
 export function chunk<T>(items: readonly T[], size: number): T[][] {
   const chunks: T[][] = [];

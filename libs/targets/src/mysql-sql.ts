@@ -1,6 +1,7 @@
 import { Knex } from 'knex';
 import { OUTBOX_TABLE } from '@tributary/db';
 import { quoteMysql, Row, validateIdentifier } from '@tributary/model';
+import { writtenRow } from './apply-plan';
 import { classifyMysqlError } from './error-classification';
 import { bindMysql } from './mysql-values';
 import {
@@ -63,10 +64,10 @@ export const mysqlDialect: SqlDialect = {
     }),
   },
 
-  deleteRows: (table, keys) => deleteByKeys(mysqlSyntax, table, keys),
+  deleteRows: (table, writes) => deleteByKeys(mysqlSyntax, table, writes.map((w) => w.key)),
 
-  upsertRows(table: TargetTableSpec, rows): Statement {
-    const insert = insertValues(mysqlSyntax, table, rows);
+  upsertRows(table: TargetTableSpec, writes): Statement {
+    const insert = insertValues(mysqlSyntax, table, writes.map(writtenRow));
     const others = table.columns.filter((c) => !table.key.includes(c.name));
     // VALUES(col) rather than the row alias form: MariaDB has no alias form.
     const set = (others.length > 0 ? others : table.columns.filter((c) => c.name === table.key[0]))
@@ -90,7 +91,7 @@ export const mysqlDialect: SqlDialect = {
   conflicts: {
     transaction: { isolationLevel: 'repeatable read' },
     lockClause: ' FOR UPDATE',
-    readVersions: (tableName, hashes) => readVersionsStatement(q, tableName, hashes),
+    readVersions: (table, keys) => readVersionsStatement(q, table.name, keys),
     readDeleted: readOwnDeletes,
   },
 };

@@ -1,4 +1,5 @@
 import { types as pgTypes } from 'pg';
+import { keyHash } from '@tributary/model';
 import { createPostgresDatabase, sleep, TestDatabase } from '@tributary/testing';
 import { TransientTargetError } from './errors';
 import { PostgresTarget } from './postgres.target';
@@ -52,6 +53,7 @@ describe('PostgresTarget specifics', () => {
     );
     const types = Object.fromEntries(rows.map((r) => [r.attname, r.type]));
     expect(types).toEqual({
+      _tributary_seq: 'bigint',
       id: 'integer',
       ti: 'smallint',
       tiu: 'smallint',
@@ -95,11 +97,12 @@ describe('PostgresTarget specifics', () => {
     const [row] = allTypesRows();
     await target.apply({ routeId: 'pg-specific', table, changes: [{ seq: 3, op: 'insert', key: { id: 1 }, before: null, after: row }], watermark: 3, origin: 'x' }, hooks);
     expect((await db.knex.raw('SHOW timezone')).rows).toEqual([{ TimeZone: 'Asia/Kolkata' }]);
-    const { rows } = await db.knex.raw<{ rows: { epoch: string; hours: string; seq: string; deleted: boolean }[] }>(
-      `SELECT extract(epoch FROM ts)::text AS epoch, extract(epoch FROM tm)::text AS hours, r.seq, r.deleted
-       FROM all_types JOIN _tributary_rows r ON r.table_name = 'all_types' WHERE id = 1`,
+    const { rows } = await db.knex.raw<{ rows: { epoch: string; hours: string; seq: string }[] }>(
+      `SELECT extract(epoch FROM ts)::text AS epoch, extract(epoch FROM tm)::text AS hours, _tributary_seq AS seq FROM all_types WHERE id = 1`,
     );
-    expect(rows).toEqual([{ epoch: '2147483647.999999', hours: '-3020398.123000', seq: '3', deleted: false }]);
+    expect(rows).toEqual([{ epoch: '2147483647.999999', hours: '-3020398.123000', seq: '3' }]);
+    // The version lives in the row; the version table holds tombstones only.
+    expect((await db.knex.raw(`SELECT count(*)::int AS n FROM _tributary_rows WHERE table_name = 'all_types'`)).rows).toEqual([{ n: 0 }]);
   });
 
   it('recovers when the server kills its connections', async () => {
@@ -157,6 +160,30 @@ describe('PostgresTarget specifics', () => {
       `EXPLAIN DELETE FROM bit_keys WHERE (b10, bn) IN (SELECT * FROM unnest('{0000000001}'::bit(10)[], '{"\\\\x01000001"}'::bytea[]))`,
     );
     expect(plan.rows.map((r) => r['QUERY PLAN']).join('\n')).toMatch(/Index Scan using bit_keys_pkey/);
+  });
+
+  it('upgrades a table whose versions are in _tributary_rows: adds the version column and keeps honouring the old versions', async () => {
+    const spec: TargetTableSpec = { name: 'old_style', columns: allTypesColumns().filter((c) => ['id', 'vc'].includes(c.name)), key: ['id'] };
+    // As the claim protocol left it: the table without a version column, each row's version beside it.
+    await db.knex.raw('CREATE TABLE old_style (id integer PRIMARY KEY, vc varchar(255))');
+    await db.knex.raw(`INSERT INTO old_style VALUES (1, 'at 20'), (2, 'at 30')`);
+    await db.knex.raw(
+      `INSERT INTO _tributary_rows (table_name, key_hash, seq, deleted) VALUES ('old_style', ?, 20, false), ('old_style', ?, 30, false), ('old_style', ?, 40, true)`,
+      [keyHash('old_style', ['id'], { id: 1 }), keyHash('old_style', ['id'], { id: 2 }), keyHash('old_style', ['id'], { id: 3 })],
+    );
+    const upsert = (seq: number, id: number) => ({ seq, op: 'insert' as const, key: { id }, before: null, after: { id, vc: `at ${seq}` } });
+    // No ensureTable first (a worker of the old version may have made it): apply adds the column itself.
+    const result = await target.apply(
+      { routeId: 'old', table: spec, changes: [upsert(15, 1), upsert(35, 2), upsert(39, 3), upsert(41, 4)], watermark: 41, origin: 'x' },
+      hooks,
+    );
+    expect(result).toMatchObject({ applied: 2, skipped: 2 });
+    const { rows } = await db.knex.raw('SELECT id, vc, _tributary_seq AS seq FROM old_style ORDER BY id');
+    expect(rows).toEqual([
+      { id: 1, vc: 'at 20', seq: null },
+      { id: 2, vc: 'at 35', seq: '35' },
+      { id: 4, vc: 'at 41', seq: '41' },
+    ]);
   });
 
   it('leaves the process-wide pg type parsers alone', () => {

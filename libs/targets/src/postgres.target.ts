@@ -1,7 +1,7 @@
 import knexFactory, { Knex } from 'knex';
 import { quoteAnsi, Row } from '@tributary/model';
 import { fromPostgres, POSTGRES_TYPES, postgresReadExpression } from './postgres-values';
-import { POSTGRES_BOOKKEEPING_DDL, postgresCreateTable, postgresDialect, postgresSyntax } from './postgres-sql';
+import { POSTGRES_BOOKKEEPING_DDL, postgresAddRowVersion, postgresCreateTable, postgresDialect, postgresSyntax, ROW_VERSION_COLUMN } from './postgres-sql';
 import { evolvePostgresTable, readPostgresTable } from './postgres-evolve';
 import { applySqlBatch, prepareSqlBatch, sqlPlanOf } from './sql-apply';
 import { checkTargetUrl, poolConfig, sqlTargetOptions, TARGET_URL_PARAMETERS } from './sql-target';
@@ -47,12 +47,17 @@ const CHECKPOINT_READING: SqlCheckpointReading = {
   missingTableCode: '42P01',
 };
 
-/** PostgreSQL target: one knex pool, rows guarded per row by seq in `_tributary_rows`. */
+/**
+ * PostgreSQL target: one knex pool, rows guarded per row by the seq each row
+ * carries (ROW_VERSION_COLUMN) and by tombstones in `_tributary_rows`.
+ */
 export class PostgresTarget implements Target {
   readonly kind = 'postgres';
   private readonly knex: Knex;
   private readonly query: RowQuery;
   private readonly bookkeeping = new Bookkeeping(() => this.createTables(POSTGRES_BOOKKEEPING_DDL));
+  /** Tables known to have their version column, by name (a failed check is forgotten, so the next apply checks again). */
+  private readonly versioned = new Map<string, Promise<void>>();
 
   constructor(connection: TargetConnection) {
     const options = sqlTargetOptions(this.kind, connection.options);
@@ -74,8 +79,12 @@ export class PostgresTarget implements Target {
    */
   async ensureTable(table: TargetTableSpec): Promise<void> {
     const spec = validateTableSpec(table);
-    await this.createTables([...POSTGRES_BOOKKEEPING_DDL, postgresCreateTable(spec)], (trx) => evolvePostgresTable(trx, spec));
+    await this.createTables([...POSTGRES_BOOKKEEPING_DDL, postgresCreateTable(spec)], async (trx) => {
+      await evolvePostgresTable(trx, spec);
+      await addRowVersion(trx, spec.name);
+    });
     this.bookkeeping.created();
+    this.versioned.set(spec.name, Promise.resolve());
   }
 
   async checkTable(table: TargetTableSpec): Promise<string[]> {
@@ -90,7 +99,26 @@ export class PostgresTarget implements Target {
 
   async apply(batch: ApplyBatch, hooks: ApplyHooks, prepared?: PreparedApply): Promise<ApplyResult> {
     await this.bookkeeping.ensure();
+    await this.ensureRowVersion(batch.table.name);
     return applySqlBatch(this.knex, postgresDialect, batch, hooks, ROW_READING, sqlPlanOf(this, prepared));
+  }
+
+  /**
+   * A table created before versions moved into the rows, or by hand, gets
+   * its version column before the first apply of this process (ensureTable
+   * normally did it already). Until then its versions are the ones kept in
+   * `_tributary_rows`, which the guard still reads.
+   */
+  private ensureRowVersion(tableName: string): Promise<void> {
+    let ready = this.versioned.get(tableName);
+    if (!ready) {
+      ready = this.createTables([], (trx) => addRowVersion(trx, tableName)).catch((error: unknown) => {
+        this.versioned.delete(tableName);
+        throw error;
+      });
+      this.versioned.set(tableName, ready);
+    }
+    return ready;
   }
 
   private createTables(ddl: readonly string[], then?: (trx: Knex.Transaction) => Promise<void>): Promise<void> {
@@ -125,6 +153,14 @@ export class PostgresTarget implements Target {
 
   close(): Promise<void> {
     return this.knex.destroy();
+  }
+}
+
+/** Adds the version column to an existing table that lacks it (an ALTER takes an exclusive lock even when it changes nothing). */
+async function addRowVersion(trx: Knex.Transaction, tableName: string): Promise<void> {
+  const existing = await readPostgresTable(trx, tableName);
+  if (existing.columns.length > 0 && !existing.columns.some((column) => column.name === ROW_VERSION_COLUMN)) {
+    await trx.raw(postgresAddRowVersion(tableName));
   }
 }
 

@@ -76,24 +76,71 @@ export async function applySqlBatch(
   // With conflict detection the plan is made inside the transaction, from the rows it locked.
   const planIn = (trx: Knex.Transaction) => (plan ? Promise.resolve(plan) : resolvedPlan(trx, dialect, reading, batch, resolve!));
   const config = resolve ? dialect.conflicts.transaction : dialect.transaction;
-  try {
-    if (plan && oneStatement) return await applyInOneStatement(knex, dialect, batch, plan.writes, oneStatement);
-    return await inTransaction(knex, config, async (trx) => applyIn(trx, dialect, batch, await planIn(trx), hooks, 'batch'));
-  } catch (error) {
-    if (error instanceof HookFailure) throw error.cause;
-    if (dataError(error) === null) throw transient(dialect, error);
+  return withTableLock(knex, dialect, batch.table.name, async (session) => {
+    try {
+      if (plan && oneStatement) return await applyInOneStatement(session, dialect, batch, plan.writes, oneStatement);
+      return await inTransaction(session, config, async (trx) => applyIn(trx, dialect, batch, await planIn(trx), hooks, 'batch'));
+    } catch (error) {
+      if (error instanceof HookFailure) throw error.cause;
+      if (dataError(error) === null) throw transient(dialect, error);
+    }
+    try {
+      return await inTransaction(session, config, async (trx) => applyIn(trx, dialect, batch, await planIn(trx), hooks, 'row'));
+    } catch (error) {
+      if (error instanceof HookFailure) throw error.cause;
+      throw transient(dialect, error);
+    }
+  });
+}
+
+/** Where an apply runs its statements: the pool, or the one connection that holds the table lock. */
+interface Session {
+  raw(statement: Statement): Promise<unknown>;
+  transaction<T>(work: (trx: Knex.Transaction) => Promise<T>, config: Knex.TransactionConfig | undefined): Promise<T>;
+}
+
+/**
+ * Runs `work` holding the dialect's table lock (SqlDialect.tableLock), all on
+ * the connection that took it; without one, on the pool. The lock is
+ * released on that connection before it goes back to the pool; if releasing
+ * fails, the connection is discarded instead (closing it releases the lock).
+ */
+async function withTableLock<T>(knex: Knex, dialect: SqlDialect, tableName: string, work: (session: Session) => Promise<T>): Promise<T> {
+  const lock = dialect.tableLock;
+  if (!lock) {
+    return work({ raw: (statement) => knex.raw(statement.sql, statement.params), transaction: (inner, config) => knex.transaction(inner, config) });
   }
+  let connection: unknown;
   try {
-    return await inTransaction(knex, config, async (trx) => applyIn(trx, dialect, batch, await planIn(trx), hooks, 'row'));
+    connection = await knex.client.acquireConnection();
   } catch (error) {
-    if (error instanceof HookFailure) throw error.cause;
     throw transient(dialect, error);
+  }
+  const session: Session = {
+    raw: (statement) => knex.raw(statement.sql, statement.params).connection(connection),
+    transaction: (inner, config) => knex.transaction(inner, { ...config, connection }),
+  };
+  try {
+    try {
+      await run(session, dialect, lock.acquire(tableName));
+    } catch (error) {
+      throw transient(dialect, error);
+    }
+    try {
+      return await work(session);
+    } finally {
+      await run(session, dialect, lock.release(tableName)).catch((error: unknown) => {
+        (connection as { __knex__disposed?: unknown }).__knex__disposed = error;
+      });
+    }
+  } finally {
+    await knex.client.releaseConnection(connection);
   }
 }
 
 /** The dialect's one-statement fast path (SqlDialect.applyInOneStatement): nothing refused, so no hook to call. */
-async function applyInOneStatement(knex: Knex, dialect: SqlDialect, batch: ApplyBatch, writes: PlannedWrite[], statement: Statement): Promise<ApplyResult> {
-  const result = await run(knex, dialect, statement);
+async function applyInOneStatement(session: Session, dialect: SqlDialect, batch: ApplyBatch, writes: PlannedWrite[], statement: Statement): Promise<ApplyResult> {
+  const result = await run(session, dialect, statement);
   const won = new Set(dialect.rows(result).map((row) => String(row.key_hash)));
   const guarded = claimedPlan(writes, won);
   const applied: ApplyResult = { applied: guarded.writes.length, skipped: guarded.skipped.length, rejected: [] };
@@ -117,9 +164,10 @@ async function resolvedPlan(
   const table = batch.table;
   for (const statement of dialect.begin(batch)) await run(trx, dialect, statement);
   const hashOf = (change: RowChange) => keyHash(table.name, table.key, change.key);
+  const versioned = new Map(batch.changes.map((change) => [hashOf(change), { keyHash: hashOf(change), key: change.key }]));
   const stored = new Map<string, number>();
-  for (const hashes of chunk([...new Set(batch.changes.map(hashOf))], 1000)) {
-    const result = await run(trx, dialect, dialect.conflicts.readVersions(table.name, hashes));
+  for (const part of chunk([...versioned.values()], 1000)) {
+    const result = await run(trx, dialect, dialect.conflicts.readVersions(table, part));
     for (const row of dialect.rows(result)) stored.set(String(row.key_hash), Number(row.seq));
   }
   const isReplay = (change: RowChange) => {
@@ -192,13 +240,13 @@ function uniqueByText(key: readonly string[], rows: Row[]): Row[] {
 const RACE_ATTEMPTS = 3;
 
 async function inTransaction(
-  knex: Knex,
+  session: Session,
   config: Knex.TransactionConfig | undefined,
   work: (trx: Knex.Transaction) => Promise<ApplyResult>,
 ): Promise<ApplyResult> {
   for (let attempt = 1; ; attempt += 1) {
     try {
-      return await knex.transaction(work, config);
+      return await session.transaction(work, config);
     } catch (error) {
       // Rolled back before any row was written; the rerun finds and locks the versions the other
       // transaction committed. Still losing after a few reruns is a busy target: transient.
@@ -231,6 +279,12 @@ async function applyIn(
     // Refused rows get their version too, so the route moves on and a replay does not refuse them again.
     for (const part of chunk(versionsOf(pending), 1000)) await run(trx, dialect, versions.write(batch.table.name, part));
   }
+  if (versions.mode === 'row' && failed.length > 0) {
+    // Their rows hold no version: it goes to the version table, so a replay skips them as above.
+    const refused = new Set(failed.map((f) => f.change));
+    const kept = versionsOf(writes.filter((w) => refused.has(w.change)));
+    for (const part of chunk(kept, 1000)) await run(trx, dialect, versions.keepRefused(batch.table.name, part));
+  }
   await run(trx, dialect, dialect.upsertCheckpoint(batch.routeId, batch.watermark));
   if (rejected.length > 0) {
     // Dead letters are durable before the checkpoint passes them (invariant 9, then 3).
@@ -258,6 +312,15 @@ async function guard(trx: Knex.Transaction, dialect: SqlDialect, batch: ApplyBat
   const versions = dialect.versions;
   if (versions.mode === 'lock') return lockVersions(trx, dialect, versions, batch, writes);
   if (writes.length === 0) return { writes: [], skipped: [], pending: [] };
+  if (versions.mode === 'row') {
+    // Read only: the versions are written with the rows, and the table lock keeps other writers out.
+    const newer = new Set<string>();
+    for (const part of chunk(writes, dialect.rowsPerStatement(batch.table))) {
+      const result = await run(trx, dialect, versions.newer(batch.table, part, { reapply: batch.reapply === true }));
+      for (const row of dialect.rows(result)) newer.add(String(row.key_hash));
+    }
+    return { ...claimedPlan(writes, newer), pending: [] };
+  }
   // Versions first. Written before the rows and kept for rows refused later (row by row), so the
   // route moves on and a replay does not refuse them again. In key_hash order: overlapping
   // batches take the version locks in one order and queue instead of deadlocking.
@@ -329,10 +392,10 @@ async function writeBatch(
   const deletes = writes.filter((w) => w.kind === 'delete');
   const upserts = writes.filter((w) => w.kind === 'upsert');
   for (const part of chunk(deletes, size)) {
-    await run(trx, dialect, dialect.deleteRows(batch.table, part.map((w) => w.key)));
+    await run(trx, dialect, dialect.deleteRows(batch.table, part));
   }
   for (const part of chunk(upserts, size)) {
-    await run(trx, dialect, dialect.upsertRows(batch.table, part.map(rowOf)));
+    await run(trx, dialect, dialect.upsertRows(batch.table, part));
   }
   return [];
 }
@@ -350,8 +413,7 @@ async function writeRows(
   for (const write of writes) {
     let statement: Statement;
     try {
-      statement =
-        write.kind === 'delete' ? dialect.deleteRows(batch.table, [write.key]) : dialect.upsertRows(batch.table, [rowOf(write)]);
+      statement = write.kind === 'delete' ? dialect.deleteRows(batch.table, [write]) : dialect.upsertRows(batch.table, [write]);
     } catch (error) {
       if (!(error instanceof RowRejectedError)) throw error;
       failed.push({ change: write.change, reason: error.message, code: error.code });
@@ -371,11 +433,6 @@ async function writeRows(
     await run(trx, dialect, { sql: `RELEASE SAVEPOINT ${SAVEPOINT}`, params: [] });
   }
   return failed;
-}
-
-function rowOf(write: PlannedWrite) {
-  if (!write.row) throw new Error(`upsert at seq ${write.seq} has no row`);
-  return write.row;
 }
 
 /** A failed statement, classified once, with the driver's own message (without our SQL). */
@@ -405,9 +462,9 @@ class HookFailure extends Error {
   }
 }
 
-async function run(trx: Knex | Knex.Transaction, dialect: SqlDialect, statement: Statement): Promise<unknown> {
+async function run(trx: Knex.Transaction | Session, dialect: SqlDialect, statement: Statement): Promise<unknown> {
   try {
-    return await trx.raw(statement.sql, statement.params);
+    return await ('commit' in trx ? trx.raw(statement.sql, statement.params) : trx.raw(statement));
   } catch (error) {
     throw new StatementFailure(dialect.classify(error), driverMessage(error, statement.sql), { cause: error });
   }

@@ -25,6 +25,12 @@ export const CHECKPOINTS_TABLE = '_tributary_checkpoints';
 /**
  * How a dialect keeps invariant 4's per-row versions in one apply transaction.
  *
+ * - `row` (PostgreSQL): a row's version lives in the row itself, in
+ *   ROW_VERSION_COLUMN, written by the same upsert; a delete leaves a
+ *   tombstone in the version table (written by deleteRows). The guard reads
+ *   both (newer); writers of one table are serialised by the dialect's
+ *   tableLock, so what the guard read still holds when the rows are written.
+ *   One tuple per change instead of two: the target's cheapest exact guard.
  * - `claim` (PostgreSQL): the versions are upserted FIRST, guarded in SQL, and
  *   the statement returns the key_hash of every version that moved; only those
  *   rows are then written. The upsert's conflict check always goes through the
@@ -36,6 +42,20 @@ export const CHECKPOINTS_TABLE = '_tributary_checkpoints';
  *   versions of keys that had one, are written.
  */
 export type VersionProtocol =
+  | {
+      readonly mode: 'row';
+      /**
+       * Returns rows `key_hash` of the writes whose seq is newer than their
+       * key's version (the row's, or its tombstone's), or equal with `reapply`.
+       */
+      newer(table: TargetTableSpec, writes: readonly PlannedWrite[], options: { reapply: boolean }): Statement;
+      /**
+       * Records the versions of writes the target refused in the version
+       * table (their rows hold none), so a replay skips them as under the
+       * other protocols instead of refusing them again. Never moves one back.
+       */
+      keepRefused(tableName: string, versions: VersionWrite[]): Statement;
+    }
   | {
       readonly mode: 'claim';
       /**
@@ -72,8 +92,17 @@ export interface SqlDialect {
   /** Run first in every apply transaction (MySQL: the origin marker, invariant 6). */
   begin(batch: ApplyBatch): Statement[];
   readonly versions: VersionProtocol;
-  deleteRows(table: TargetTableSpec, keys: Row[]): Statement;
-  upsertRows(table: TargetTableSpec, rows: Row[]): Statement;
+  /** Deletes the writes' rows (and, with VersionProtocol 'row', records their tombstones). */
+  deleteRows(table: TargetTableSpec, writes: readonly PlannedWrite[]): Statement;
+  /** Inserts or replaces the writes' rows (with VersionProtocol 'row', their versions too). */
+  upsertRows(table: TargetTableSpec, writes: readonly PlannedWrite[]): Statement;
+  /**
+   * Serialises every apply to one target table across processes, taken
+   * before the apply's transaction starts (so even a REPEATABLE READ
+   * snapshot sees what the previous holder committed) and released after it
+   * ends. Needed where the guard reads versions it does not lock (VersionProtocol 'row').
+   */
+  readonly tableLock?: { acquire(tableName: string): Statement; release(tableName: string): Statement };
   /** Moves the checkpoint forward only (GREATEST), never back. */
   upsertCheckpoint(routeId: string, watermark: number): Statement;
   /**
@@ -105,7 +134,7 @@ export interface ConflictReading {
   /** Appended to the SELECT of the current rows (SQLite: nothing; its write transaction excludes other writers). */
   readonly lockClause: string;
   /** Stored versions (key_hash, seq) of these keys, to tell replays from fresh changes. */
-  readVersions(tableName: string, hashes: string[]): Statement;
+  readVersions(table: TargetTableSpec, keys: readonly VersionedKey[]): Statement;
   /**
    * The latest deletes of these keys by the target's own writers, newest
    * first, as rows `pk` and `before_image` (wire-form JSON), when the target
@@ -114,8 +143,15 @@ export interface ConflictReading {
   readDeleted?(table: TargetTableSpec, keys: Row[]): Statement;
 }
 
-/** `SELECT key_hash, seq` of the given keys' versions, in any dialect (the version table has one shape everywhere). */
-export function readVersionsStatement(quote: (name: string) => string, tableName: string, hashes: string[]): Statement {
+/** A key and its keyHash, as the version reads take them. */
+export interface VersionedKey {
+  keyHash: string;
+  key: Row;
+}
+
+/** `SELECT key_hash, seq` of the given keys' versions in the version table (VersionProtocol 'claim' and 'lock'). */
+export function readVersionsStatement(quote: (name: string) => string, tableName: string, keys: readonly VersionedKey[]): Statement {
+  const hashes = keys.map((k) => k.keyHash);
   return {
     sql: `SELECT key_hash, seq FROM ${quote(ROWS_TABLE)} WHERE table_name = ? AND key_hash IN (${hashes.map(() => '?').join(', ')})`,
     params: [tableName, ...hashes],

@@ -1,5 +1,6 @@
 import { Knex } from 'knex';
 import { quoteAnsi, Row } from '@tributary/model';
+import { writtenRow } from './apply-plan';
 import { classifySqliteError } from './error-classification';
 import { toSqlite } from './sqlite-values';
 import { CHECKPOINTS_TABLE, deleteByKeys, insertValues, readVersionsStatement, ROWS_TABLE, SqlDialect, SqlSyntax, Statement, VersionWrite } from './sql-dialect';
@@ -34,10 +35,10 @@ export const sqliteDialect: SqlDialect = {
 
   versions: { mode: 'claim', claim: claimVersions },
 
-  deleteRows: (table: TargetTableSpec, keys: Row[]): Statement => deleteByKeys(sqliteSyntax, table, keys),
+  deleteRows: (table, writes): Statement => deleteByKeys(sqliteSyntax, table, writes.map((w) => w.key)),
 
-  upsertRows(table: TargetTableSpec, rows: Row[]): Statement {
-    const insert = insertValues(sqliteSyntax, table, rows);
+  upsertRows(table, writes): Statement {
+    const insert = insertValues(sqliteSyntax, table, writes.map(writtenRow));
     const others = table.columns.filter((c) => !table.key.includes(c.name));
     const action =
       others.length === 0 ? 'DO NOTHING' : `DO UPDATE SET ${others.map((c) => `${q(c.name)} = excluded.${q(c.name)}`).join(', ')}`;
@@ -59,7 +60,7 @@ export const sqliteDialect: SqlDialect = {
   conflicts: {
     transaction: undefined,
     lockClause: '',
-    readVersions: (tableName, hashes) => readVersionsStatement(q, tableName, hashes),
+    readVersions: (table, keys) => readVersionsStatement(q, table.name, keys),
   },
 };
 

@@ -21,4 +21,15 @@ describe('validateTableSpec', () => {
     expect(validateTableSpec({ name: 'tributary_orders', columns, key: ['id'] }).name).toBe('tributary_orders');
     expect(validateTableSpec({ name: 'my_tributary_rows', columns, key: ['id'] }).name).toBe('my_tributary_rows');
   });
+
+  it.each(['_tributary_seq', '_Tributary_Seq', '_tributary_later'])('refuses a column named %s: Tributary adds its own bookkeeping columns to target tables', (name) => {
+    const spec = { name: 'orders', columns: [...columns, columnSpec(name, 'int', 'int(11)')], key: ['id'] };
+    expect(() => validateTableSpec(spec)).toThrow(TargetConfigError);
+    expect(() => validateTableSpec(spec)).toThrow(`orders: column ${name} is reserved`);
+  });
+
+  it('lets columns that merely mention tributary through', () => {
+    const spec = { name: 'orders', columns: [...columns, columnSpec('tributary_seq', 'int', 'int(11)')], key: ['id'] };
+    expect(validateTableSpec(spec).columns).toHaveLength(2);
+  });
 });

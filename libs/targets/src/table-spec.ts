@@ -1,4 +1,4 @@
-import { reservedTableReason } from '@tributary/db';
+import { reservedColumnReason, reservedTableReason } from '@tributary/db';
 import { validateIdentifier } from '@tributary/model';
 import { TargetConfigError } from './errors';
 import { TargetTableSpec } from './target';
@@ -14,6 +14,10 @@ export function validateTableSpec(table: TargetTableSpec): TargetTableSpec {
   // A route created before names were reserved must still never write Tributary's own tables.
   const reserved = reservedTableReason(table.name);
   if (reserved) throw new TargetConfigError(`target table ${reserved}`);
+  for (const column of table.columns) {
+    const reason = reservedColumnReason(column.name);
+    if (reason) throw new TargetConfigError(`${table.name}: ${reason}`);
+  }
   const names = new Set(table.columns.map((c) => c.name));
   if (names.size !== table.columns.length) throw new TargetConfigError(`${table.name}: duplicate column names`);
   if (table.key.length === 0) throw new TargetConfigError(`${table.name}: no key columns`);
