@@ -148,9 +148,15 @@ export interface AppProcess {
 
 export type AppName = 'relay' | 'worker' | 'admin' | 'tributary';
 
-/** Starts an app with exactly `env` (plus PATH); `nodeArgs` go before the script (e.g. --cpu-prof). Stopped by `cleanup`. */
+/** The node flags the apps run with in package.json's start scripts and the Docker image (NODE_OPTIONS). */
+export const APP_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=64'];
+
+/**
+ * Starts an app as users run it (APP_NODE_FLAGS) with exactly `env` (plus
+ * PATH); `nodeArgs` go before the script (e.g. --cpu-prof). Stopped by `cleanup`.
+ */
 export function startApp(app: AppName, env: Record<string, string>, nodeArgs: readonly string[], cleanup: Cleanup): AppProcess {
-  return startScript(app, join(ROOT, 'dist', 'apps', app, 'src', 'main.js'), env, nodeArgs, cleanup);
+  return startScript(app, join(ROOT, 'dist', 'apps', app, 'src', 'main.js'), env, [...APP_NODE_FLAGS, ...nodeArgs], cleanup);
 }
 
 /** Any compiled script (e.g. the minimal pipeline's, under dist/bench/) as a child process, like startApp. */

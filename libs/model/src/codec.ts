@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { ColumnSpec, Row, TableSchema, Value } from './schema';
 
 /**
@@ -103,7 +103,8 @@ export function keyText(key: readonly string[], row: Row): string {
 }
 
 export function keyHash(table: string, key: readonly string[], row: Row): string {
-  return createHash('sha1').update(table).update('\0').update(keyText(key, row)).digest('hex');
+  // One-shot hash: half the cost of a Hash object per key, the same digest.
+  return hash('sha1', `${table}\0${keyText(key, row)}`, 'hex');
 }
 
 function canonical(value: Value): string | number | null {

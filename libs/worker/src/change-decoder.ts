@@ -22,8 +22,15 @@ export function decodeChanges(
 ): { runs: DecodedRun[]; undecodable: UndecodableChange[] } {
   const runs: DecodedRun[] = [];
   const undecodable: UndecodableChange[] = [];
+  // A job's changes nearly always share one schema: look it up once per run, not per change.
+  let lastHash: string | null = null;
+  let lastSchema: TableSchema | null = null;
   for (const wire of changes) {
-    const schema = schemaFor(wire.schema);
+    if (wire.schema !== lastHash) {
+      lastSchema = schemaFor(wire.schema);
+      lastHash = wire.schema;
+    }
+    const schema = lastSchema!;
     let row: RowChange;
     try {
       row = {
