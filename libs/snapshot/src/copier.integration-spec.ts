@@ -141,4 +141,26 @@ describe('SourceCopier (real MariaDB)', () => {
     }
     expect(copied).toBe(9);
   });
+
+  it("writes records byte for byte as the triggers would, whether the server builds them or the rows pass through (a chunk too big for one statement)", async () => {
+    const schema = await capture(
+      "CREATE TABLE texts (id INT PRIMARY KEY, t VARCHAR(200) NULL, j JSON NULL, b VARBINARY(10) NULL, d DECIMAL(10,2) NULL) CHARSET utf8mb4",
+      'texts',
+    );
+    // The triggers' own records of these inserts are what the copies must equal.
+    await knex.raw(
+      `INSERT INTO texts VALUES (1, 'it''s a \\\\ "quote"', '{"x": "é😀", "n": [1, 2.5]}', X'00FF27', 12.50), (2, NULL, NULL, NULL, NULL),
+       (3, CONCAT('line', CHAR(10), 'break', CHAR(0), 'nul'), '"\\\\u0000"', X'', -0.01), (4, REPEAT('ü', 200), '[]', X'5C27', 0)`,
+    );
+    const [triggered] = await knex.raw("SELECT pk, after_image FROM _tributary_outbox WHERE table_name = 'texts' AND origin IS NULL ORDER BY seq");
+    const written = new Map((triggered as OutboxRow[]).map((row) => [row.pk, row.after_image]));
+    expect(written.size).toBe(4);
+    for (const [route, listBytes] of [['in-server', undefined], ['through', 64]] as const) {
+      const copier = new SourceCopier(knex, route, listBytes);
+      const chunk = await copier.copyChunk(schema, null, 10, null);
+      const copies = await outbox(`tributary-copy:${route}`);
+      expect(chunk).toEqual({ copied: 4, next: null, lastSeq: Number(copies[3].seq) });
+      expect(copies.map((row) => [row.pk, row.after_image])).toEqual([...written.entries()]);
+    }
+  });
 });

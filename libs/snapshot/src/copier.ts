@@ -33,6 +33,8 @@ export interface KeysCopy {
 const LOCK_WAIT_SECONDS = 3;
 /** Copy records per INSERT statement, kept well under max_allowed_packet. */
 const INSERT_BYTES = 4 * 1024 * 1024;
+/** Most text one chunk's server-side VALUES list may take (hex doubles the images); a bigger chunk goes through this process. */
+const SERVER_LIST_BYTES = 16 * 1024 * 1024;
 
 /**
  * Writes copy records — the current source rows, for one route — into the
@@ -52,6 +54,8 @@ export class SourceCopier {
   constructor(
     private readonly db: Knex,
     private readonly routeId: string,
+    /** Most text a chunk's server-side VALUES list may take (see copyInServer); tests make it small. */
+    private readonly serverListBytes = SERVER_LIST_BYTES,
   ) {}
 
   /**
@@ -66,12 +70,61 @@ export class SourceCopier {
     const result = await this.contended(() =>
       this.db.transaction(async (trx) => {
         await trx.raw('SET SESSION innodb_lock_wait_timeout = ?', [LOCK_WAIT_SECONDS]);
+        const inServer = await this.copyInServer(trx, table, schema, { after, upTo }, condition);
+        if (inServer) return inServer;
+        // Too big for one server-side statement: the rows (already locked) pass through this process.
         const rows = await table.readRange(trx, { after, upTo }, condition, 'share');
         const lastSeq = await this.insert(trx, rows.map((row) => record(schema, 'insert', row.pk, row.image, this.routeId)));
         return { copied: rows.length, lastSeq };
       }),
     );
     return { ...result, next: upTo };
+  }
+
+  /**
+   * The chunk's copy records built and inserted by the source server itself:
+   * one locking read aggregates the rows into the VALUES list of one
+   * multi-row INSERT (SourceTable.aggregateRange), which EXECUTE IMMEDIATE
+   * runs. The rows never travel to this process and back, which was most of
+   * a copy's cost. Still a simple INSERT with a known row count, so under
+   * innodb_autoinc_lock_mode=1 it takes no table-level AUTO-INC lock and
+   * writers never wait for it (INSERT … SELECT would hold that lock for the
+   * whole read). Every value goes in as a hex literal, so nothing in the data
+   * can end a string whatever the SQL mode. Null when the list would not fit
+   * in one string (group_concat_max_len, kept under max_allowed_packet):
+   * the caller copies the chunk through this process instead.
+   */
+  private async copyInServer(
+    trx: Knex.Transaction,
+    table: SourceTable,
+    schema: TableSchema,
+    range: { after: Row | null; upTo: Row | null },
+    condition: RowCondition,
+  ): Promise<{ copied: number; lastSeq: number | null } | null> {
+    await trx.raw('SET SESSION group_concat_max_len = LEAST(@@max_allowed_packet DIV 2, ?)', [this.serverListBytes]);
+    const hex = (text: string) => `X'${Buffer.from(text, 'utf8').toString('hex')}'`;
+    // (table_name, op, pk, before_image, after_image, origin, ts, schema_hash): OUTBOX_COLUMNS' order.
+    const tuple = (pk: string, image: string) => ({
+      sql: `CONCAT(?, HEX(${pk}), ?, HEX(${image}), ?, ${TS_MICROS}, ?)`,
+      bindings: [`(${hex(schema.table)},${hex('insert')},X'`, `',NULL,X'`, `',${hex(copyOrigin(this.routeId))},`, `,${hex(schema.hash)})`],
+    });
+    const aggregate = table.aggregateRange(range, condition, tuple, { count: '@tributary_copy_rows', list: '@tributary_copy_values' });
+    try {
+      await trx.raw(aggregate.sql, aggregate.bindings as Knex.RawBinding[]);
+      const [[state]] = (await trx.raw(
+        'SELECT @tributary_copy_rows AS n, LENGTH(@tributary_copy_values) >= @@group_concat_max_len AS truncated',
+      )) as [Array<{ n: number; truncated: number | null }>];
+      const copied = Number(state.n);
+      if (copied === 0) return { copied: 0, lastSeq: null };
+      if (Number(state.truncated) === 1) return null;
+      await trx.raw(
+        `EXECUTE IMMEDIATE CONCAT('INSERT INTO ${quoteMysql(OUTBOX_TABLE)} (${OUTBOX_COLUMNS.map(quoteMysql).join(', ')}) VALUES ', @tributary_copy_values)`,
+      );
+      return { copied, lastSeq: await this.lastSeqFrom(trx) };
+    } finally {
+      // A pooled connection must not keep a chunk's worth of text alive.
+      await trx.raw('SET @tributary_copy_values = NULL');
+    }
   }
 
   /**
@@ -110,15 +163,22 @@ export class SourceCopier {
         `INSERT INTO ${quoteMysql(OUTBOX_TABLE)} (${OUTBOX_COLUMNS.map(quoteMysql).join(', ')}) VALUES ${placeholders}`,
         batch.flat() as Knex.RawBinding[],
       );
-      // The ids of one multi-row INSERT can interleave with other writers' (innodb_autoinc_lock_mode = 2): ask.
-      const first = Number((result as { insertId: number }).insertId);
-      const [rows] = await trx.raw(`SELECT MAX(seq) AS seq FROM ${quoteMysql(OUTBOX_TABLE)} WHERE seq >= ? AND origin = ?`, [
-        first,
-        copyOrigin(this.routeId),
-      ]);
-      lastSeq = Math.max(lastSeq, Number((rows as Array<{ seq: number }>)[0].seq));
+      lastSeq = Math.max(lastSeq, await this.lastSeqFrom(trx, Number((result as { insertId: number }).insertId)));
     }
     return lastSeq;
+  }
+
+  /**
+   * The highest seq of this route's copy records from `first` (default: the
+   * first id of this session's last INSERT) on. The ids of one multi-row
+   * INSERT can interleave with other writers' (innodb_autoinc_lock_mode = 2): ask.
+   */
+  private async lastSeqFrom(trx: Knex.Transaction, first?: number): Promise<number> {
+    const [rows] = await trx.raw(`SELECT MAX(seq) AS seq FROM ${quoteMysql(OUTBOX_TABLE)} WHERE seq >= ${first === undefined ? 'LAST_INSERT_ID()' : '?'} AND origin = ?`, [
+      ...(first === undefined ? [] : [first]),
+      copyOrigin(this.routeId),
+    ]);
+    return Number((rows as Array<{ seq: number }>)[0].seq);
   }
 
   private async contended<T>(work: () => Promise<T>): Promise<T> {

@@ -28,13 +28,16 @@ const ALIAS = '`src`';
  */
 export class SourceTable {
   private readonly select: string;
+  /** The key image and the full image as SQL expressions over the row, utf8mb4 text. */
+  private readonly pk: string;
+  private readonly image: string;
 
   constructor(
     private readonly schema: TableSchema,
   ) {
-    const pk = imageExpression(keyColumns(schema), ALIAS);
-    const image = imageExpression(schema.columns, ALIAS);
-    this.select = `SELECT CAST(${pk} AS CHAR CHARACTER SET utf8mb4) AS pk, CAST(${image} AS CHAR CHARACTER SET utf8mb4) AS image FROM ${quoteMysql(schema.table)} AS ${ALIAS}`;
+    this.pk = `CAST(${imageExpression(keyColumns(schema), ALIAS)} AS CHAR CHARACTER SET utf8mb4)`;
+    this.image = `CAST(${imageExpression(schema.columns, ALIAS)} AS CHAR CHARACTER SET utf8mb4)`;
+    this.select = `SELECT ${this.pk} AS pk, ${this.image} AS image FROM ${quoteMysql(schema.table)} AS ${ALIAS}`;
   }
 
   /**
@@ -66,6 +69,32 @@ export class SourceTable {
     if (range.upTo) parts.push(keyUpTo(this.schema, ALIAS, range.upTo));
     if (condition) parts.push(condition);
     return this.query(db, parts, `ORDER BY ${keyOrder(this.schema, ALIAS)}${lock ? ' LOCK IN SHARE MODE' : ''}`);
+  }
+
+  /**
+   * One statement that reads the rows of readRange, locked (share), and
+   * leaves in two user variables how many there were and one text made of
+   * `tuple(pk, image)` per row, in key order, comma-separated: the rows never
+   * leave the server. `tuple` gets the two SQL expressions and returns an
+   * expression (with its own bindings).
+   */
+  aggregateRange(
+    range: { after: Row | null; upTo: Row | null },
+    condition: RowCondition,
+    tuple: (pk: string, image: string) => SqlFragment,
+    into: { count: string; list: string },
+  ): SqlFragment {
+    const parts: SqlFragment[] = [];
+    if (range.after) parts.push(keyAfter(this.schema, ALIAS, range.after));
+    if (range.upTo) parts.push(keyUpTo(this.schema, ALIAS, range.upTo));
+    if (condition) parts.push(condition);
+    const element = tuple(this.pk, this.image);
+    return {
+      sql:
+        `SELECT COUNT(*), GROUP_CONCAT(${element.sql} ORDER BY ${keyOrder(this.schema, ALIAS)} SEPARATOR ',') INTO ${into.count}, ${into.list} ` +
+        `FROM ${quoteMysql(this.schema.table)} AS ${ALIAS}${parts.length > 0 ? ` WHERE ${parts.map((w) => w.sql).join(' AND ')}` : ''} LOCK IN SHARE MODE`,
+      bindings: [...element.bindings, ...parts.flatMap((w) => w.bindings)],
+    };
   }
 
   /** The rows with these keys (absent keys are simply not returned). */

@@ -14,8 +14,8 @@ import { SourceOutboxes } from './source-outboxes';
 import { TargetPool } from './target-pool';
 
 /**
- * Runs a SourceConsumer for every source with routes (one queue and one
- * blocking Redis connection each) and a RouteConsumer for every route, and
+ * Runs a SourceConsumer for every source (one queue and one blocking Redis
+ * connection each) and a RouteConsumer for every route, and
  * follows configuration changes (new, paused, resumed, removed routes;
  * changed targets) without a restart.
  */
@@ -32,7 +32,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
   /** The route ids the catalog held at the last read that succeeded (null: none has yet), and whether the latest failed. */
   private catalogRoutes: Set<string> | null = null;
   private lastReadFailed = false;
-  /** Source consumers being closed (sources whose last route went away). */
+  /** Source consumers being closed (sources that were removed). */
   private readonly closing = new Set<Promise<void>>();
 
   constructor(
@@ -114,13 +114,15 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
       if (consumer) consumer.update(route, target);
       else this.consumers.set(route.id, this.createConsumer(route, target));
     }
-    const fed = new Set(routes.filter((route) => wanted.has(route.id)).map((route) => route.sourceId));
+    // Every source's queue, routes or not: a route created a moment from now must not wait for the
+    // next refresh (CONFIG_REFRESH_MS) before its first job, e.g. its initial copy, is even taken.
+    const fed = new Set(sources.map((source) => source.id));
     for (const sourceId of fed) if (!this.sources.has(sourceId)) this.sources.set(sourceId, this.createSourceConsumer(sourceId));
     for (const [id, source] of this.sources) {
       if (fed.has(id)) continue;
       this.sources.delete(id);
       // Not awaited here: closing waits for the source's jobs in hand, and one of them may be what
-      // asked for this refresh (a job of the source's last route, just deleted).
+      // asked for this refresh (a job of a route of the source, just deleted with it).
       this.closeInBackground(source.close(), { source: id });
     }
     for (const [id, consumer] of this.consumers) {
