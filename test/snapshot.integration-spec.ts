@@ -171,6 +171,44 @@ describe('initial copy of a 100k-row table while it is being written (PostgreSQL
   });
 });
 
+describe('a route created while relay and worker run', () => {
+  let pipeline: Pipeline;
+
+  beforeAll(async () => {
+    pipeline = await createPipeline();
+    await pipeline.source.knex.raw(ITEMS_DDL);
+    await pipeline.source.knex.raw(
+      "INSERT INTO items (id, grp, name, amount, noted, payload) SELECT seq, seq % 5, CONCAT('item ', seq), seq / 100, '2024-01-01 00:00:00', NULL FROM seq_1_to_500",
+    );
+    await pipeline.setup.addSource('src', pipeline.source.url);
+    await pipeline.setup.captureTable('src', 'items');
+    await pipeline.setup.addTarget({ id: 'pg', kind: 'postgres', url: pipeline.postgres.url, options: {} });
+  });
+
+  afterAll(async () => {
+    await pipeline?.teardown();
+  });
+
+  it('gets its initial copy without waiting for the next configuration refresh of either app', async () => {
+    // Ten minutes between refreshes: the copy can only arrive in time if its own records wake the relay
+    // (copy records of a route it does not know) and the worker (a job of a route it does not know).
+    const env = { CONFIG_REFRESH_MS: '600000' };
+    pipeline.start('relay', env);
+    pipeline.start('worker', env);
+    await waitFor(async () => (await pipeline.control.knex('tributary_relay_state').where({ source_id: 'src' }).first()) !== undefined, {
+      timeoutMs: 30_000,
+      what: 'the relay to lead the source',
+    });
+    await pipeline.setup.routes.create({ id: 'late', sourceId: 'src', table: 'items', targetId: 'pg' });
+    await waitFor(async () => (await new SnapshotRepository(pipeline.control.knex).get('late'))?.status === 'done', {
+      timeoutMs: 30_000,
+      what: 'the initial copy of a route created after the apps started',
+    });
+    const [{ n }] = (await pipeline.postgres.knex.raw('SELECT count(*)::int AS n FROM items')).rows;
+    expect(n).toBe(500);
+  });
+});
+
 function columnLike(name: string) {
   return { name, type: 'string' as const, dataType: 'varchar', columnType: 'varchar(64)', nullable: true, unsigned: false, length: 64, precision: null, scale: null, fsp: null, members: null };
 }
