@@ -149,7 +149,7 @@ export interface AppProcess {
 export type AppName = 'relay' | 'worker' | 'admin' | 'tributary';
 
 /** The node flags the apps run with in package.json's start scripts and the Docker image (NODE_OPTIONS). */
-export const APP_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=64'];
+export const APP_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=32'];
 
 /**
  * Starts an app as users run it (APP_NODE_FLAGS) with exactly `env` (plus

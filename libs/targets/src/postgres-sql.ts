@@ -30,8 +30,8 @@ export const postgresSyntax: SqlSyntax = {
 /**
  * The column holding a row's version at a PostgreSQL target (invariant 4):
  * the seq of the change that last wrote it, NULL for a row Tributary did not
- * write. The name is reserved (RESERVED_COLUMN_PREFIX), so it never clashes
- * with a user's column.
+ * write. Target columns named `_tributary_*` are refused (reservedColumnReason),
+ * so it never clashes with a user's column.
  */
 export const ROW_VERSION_COLUMN = '_tributary_seq';
 
@@ -126,7 +126,6 @@ const CHECKPOINT_UPSERT =
 /** A version in the version table never moves back: an older one leaves it as it is. */
 const VERSION_UPSERT = `INSERT INTO ${q(ROWS_TABLE)} AS v (table_name, key_hash, seq, deleted)`;
 const VERSION_CONFLICT = 'ON CONFLICT (table_name, key_hash) DO UPDATE SET seq = EXCLUDED.seq, deleted = EXCLUDED.deleted WHERE v.seq < EXCLUDED.seq';
-
 
 /** The 32-bit key of a table's advisory lock: the first bytes of its name's SHA-1. */
 function tableLockKey(tableName: string): number {

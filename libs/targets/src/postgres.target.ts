@@ -106,16 +106,23 @@ export class PostgresTarget implements Target {
   /**
    * A table created before versions moved into the rows, or by hand, gets
    * its version column before the first apply of this process (ensureTable
-   * normally did it already). Until then its versions are the ones kept in
-   * `_tributary_rows`, which the guard still reads.
+   * normally did it already). Its old versions stay in `_tributary_rows`,
+   * which the guard keeps reading.
    */
   private ensureRowVersion(tableName: string): Promise<void> {
     let ready = this.versioned.get(tableName);
     if (!ready) {
-      ready = this.createTables([], (trx) => addRowVersion(trx, tableName)).catch((error: unknown) => {
-        this.versioned.delete(tableName);
-        throw error;
-      });
+      let exists = false;
+      ready = this.createTables([], async (trx) => void (exists = await addRowVersion(trx, tableName))).then(
+        () => {
+          // A table that does not exist yet is checked again next time (whoever creates it may not add the column).
+          if (!exists) this.versioned.delete(tableName);
+        },
+        (error: unknown) => {
+          this.versioned.delete(tableName);
+          throw error;
+        },
+      );
       this.versioned.set(tableName, ready);
     }
     return ready;
@@ -156,12 +163,16 @@ export class PostgresTarget implements Target {
   }
 }
 
-/** Adds the version column to an existing table that lacks it (an ALTER takes an exclusive lock even when it changes nothing). */
-async function addRowVersion(trx: Knex.Transaction, tableName: string): Promise<void> {
+/**
+ * Adds the version column to an existing table that lacks it (checked first:
+ * an ALTER takes an exclusive lock even when it changes nothing). False if
+ * there is no such table.
+ */
+async function addRowVersion(trx: Knex.Transaction, tableName: string): Promise<boolean> {
   const existing = await readPostgresTable(trx, tableName);
-  if (existing.columns.length > 0 && !existing.columns.some((column) => column.name === ROW_VERSION_COLUMN)) {
-    await trx.raw(postgresAddRowVersion(tableName));
-  }
+  if (existing.columns.length === 0) return false;
+  if (!existing.columns.some((column) => column.name === ROW_VERSION_COLUMN)) await trx.raw(postgresAddRowVersion(tableName));
+  return true;
 }
 
 export const postgresTargetFactory: TargetFactory = {
