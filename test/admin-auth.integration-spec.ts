@@ -161,6 +161,11 @@ describe('admin authentication (compiled admin app, real MariaDB and Redis)', ()
     // Another session (the JSON sign-in above) lives on.
     const other = json.headers.getSetCookie()[0].split(';')[0];
     expect((await call(base, '/queues/api/queues', { headers: { cookie: other } })).status).toBe(200);
+    // If Redis loses the open sessions (a restart without persistence), the cookies stop working instead of
+    // every signed-out one working again: this test's keys are removed, as FLUSHALL would.
+    await deleteRedisPrefix(TEST_REDIS_URL, `${prefix}:admin:session`);
+    const lost = await call(base, '/queues/api/queues', { headers: { cookie: other } });
+    expect({ status: lost.status, message: JSON.parse(lost.text).message }).toEqual({ status: 403, message: expect.stringContaining('sign in again') });
   });
 
   it('refuses a state-changing request another site makes with the browser credentials', async () => {

@@ -248,6 +248,8 @@ describe('admin configuration API: real HTTP, all-in-one app', () => {
     // so what changes below can only be the bad requests' doing.
     await waitFor(
       async () => {
+        // The re-sync asked for in the first test writes copy records until it is done.
+        if ((await call<Json>('GET', '/api/routes/items-pg/snapshot')).json.status !== 'done') return false;
         const [[outbox]] = (await pipeline.source.knex.raw('SELECT MAX(seq) AS seq FROM _tributary_outbox')) as [Array<{ seq: number }>];
         const { rows } = await pipeline.postgres.knex.raw<{ rows: Array<{ watermark: string }> }>(
           "SELECT watermark FROM _tributary_checkpoints WHERE route_id = 'items-pg'",

@@ -7,7 +7,7 @@ import { AuthMiddleware } from './auth.middleware';
 import { ADMIN_TOKEN_DECISION, Authenticator } from './authenticator';
 import { DECIDED_ADMIN_TOKEN } from './decided-token.module';
 import { LoginController } from './login.controller';
-import { SessionRevocations } from './session-revocations';
+import { SessionStore } from './session-store';
 
 /**
  * Token authentication for everything but health, metrics and the login
@@ -22,7 +22,7 @@ import { SessionRevocations } from './session-revocations';
       inject: [CONFIG, { token: DECIDED_ADMIN_TOKEN, optional: true }],
       useFactory: (config: TributaryConfig, decided?: AdminTokenDecision): AdminTokenDecision => decided ?? decideAdminToken(config.admin),
     },
-    SessionRevocations,
+    SessionStore,
     Authenticator,
     AuthMiddleware,
     { provide: APP_GUARD, useClass: AuthGuard },

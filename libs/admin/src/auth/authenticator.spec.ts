@@ -1,6 +1,6 @@
 import { IncomingHttpHeaders } from 'node:http';
 import { Authenticator } from './authenticator';
-import { SessionRevocations } from './session-revocations';
+import { SessionStore } from './session-store';
 import { createSessionValue, SESSION_TTL_MS } from './session-cookie';
 
 const TOKEN = 'the-admin-token-0123456789';
@@ -76,20 +76,28 @@ describe('Authenticator', () => {
     expect(fresh.tryToken('', 'd')).toEqual({ ok: false, waitSeconds: null });
   });
 
-  it('refuses a signed-out session at once, and only that session (SessionRevocations)', async () => {
-    const revoked = new Set<string>();
-    const revocations = { revoke: async (session: { id: string }) => void revoked.add(session.id), isRevoked: async (id: string) => revoked.has(id) };
-    const withRevocations = new Authenticator({ token: TOKEN, generated: false }, revocations as unknown as SessionRevocations);
-    const mine = `tributary_session=${createSessionValue(TOKEN, NOW)}`;
-    const theirs = `tributary_session=${createSessionValue(TOKEN, NOW)}`;
-    const request = (cookie: string) => withRevocations.authorize({ method: 'GET', path: '/docs', headers: { cookie }, ip: '192.0.2.200' }, NOW);
+  it('lets a cookie in only while its session is open: signed out, or lost with Redis, it is refused (SessionStore)', async () => {
+    const open = new Set<string>();
+    const store = {
+      open: async (session: { id: string }) => void open.add(session.id),
+      isOpen: async (id: string) => open.has(id),
+      close: async (session: { id: string }) => void open.delete(session.id),
+    };
+    const withStore = new Authenticator({ token: TOKEN, generated: false }, store as unknown as SessionStore);
+    const mine = `tributary_session=${await withStore.openSession(NOW)}`;
+    const theirs = `tributary_session=${await withStore.openSession(NOW)}`;
+    const request = (cookie: string) => withStore.authorize({ method: 'GET', path: '/docs', headers: { cookie }, ip: '192.0.2.200' }, NOW);
+    expect(open.size).toBe(2);
     expect(await request(mine)).toMatchObject({ allowed: true });
-    await withRevocations.signOut(mine, NOW);
+    await withStore.signOut(mine, NOW);
     expect(await request(mine)).toMatchObject({ allowed: false, status: 403, message: expect.stringContaining('signed out'), staleSession: true });
     expect(await request(theirs)).toMatchObject({ allowed: true });
-    // A forged cookie cannot revoke anything.
-    await withRevocations.signOut('tributary_session=v2.1.AAAAAAAAAAAAAAAA.x', NOW);
-    expect(revoked.size).toBe(1);
+    // A forged cookie cannot close anything.
+    await withStore.signOut('tributary_session=v2.1.AAAAAAAAAAAAAAAA.x', NOW);
+    expect(open.size).toBe(1);
+    // A well-signed cookie whose session the store does not know (Redis lost it) is refused too: fail closed.
+    const unknown = `tributary_session=${createSessionValue(TOKEN, NOW)}`;
+    expect(await request(unknown)).toMatchObject({ allowed: false, status: 403, message: expect.stringContaining('sign in again') });
   });
 
   it('answers 429 with Retry-After to an address that guessed wrong too often, even with the right token, and only that address', () => {

@@ -7,7 +7,7 @@ import { isCrossSiteWrite } from './cross-site';
 import { AuthFailureStatus } from './auth-failure';
 import { isPublicPath } from './public-paths';
 import { createSessionValue, readSessionCookie, Session, verifySessionValue } from './session-cookie';
-import { SessionRevocations } from './session-revocations';
+import { SessionStore } from './session-store';
 import { WrongTokenLimiter } from './wrong-token-limiter';
 
 /** Injection token of the AdminTokenDecision this process runs with. */
@@ -37,17 +37,19 @@ export class Authenticator {
 
   constructor(
     @Inject(ADMIN_TOKEN_DECISION) private readonly decision: AdminTokenDecision,
-    @Optional() private readonly revocations?: SessionRevocations,
+    @Optional() private readonly sessions?: SessionStore,
   ) {}
 
   /**
-   * check, then for a session cookie whether it was signed out (shared
+   * check, then for a session cookie whether it is still open (shared
    * through Redis, so it takes a round trip; a Bearer or Basic token never does).
    */
   async authorize(request: AuthRequest, nowMs = Date.now()): Promise<AuthOutcome> {
     const outcome = this.check(request, nowMs);
-    if (!outcome.allowed || !outcome.session || !this.revocations) return outcome;
-    if (await this.revocations.isRevoked(outcome.session.id)) return refuse(403, 'the session was signed out: sign in again at /login', true);
+    if (!outcome.allowed || !outcome.session || !this.sessions) return outcome;
+    if (!(await this.sessions.isOpen(outcome.session.id))) {
+      return refuse(403, 'the session was signed out (or the admin lost its sessions: Redis restarted empty): sign in again at /login', true);
+    }
     return outcome;
   }
 
@@ -55,7 +57,7 @@ export class Authenticator {
   async signOut(cookieHeader: string | undefined, nowMs = Date.now()): Promise<void> {
     const value = readSessionCookie(cookieHeader);
     const session = value ? verifySessionValue(value, this.decision.token, nowMs) : null;
-    if (session && this.revocations) await this.revocations.revoke(session, nowMs);
+    if (session && this.sessions) await this.sessions.close(session);
   }
 
   check(request: AuthRequest, nowMs = Date.now()): AuthOutcome {
@@ -101,9 +103,12 @@ export class Authenticator {
     return { ok: false, waitSeconds: null };
   }
 
-  /** A fresh session cookie value for a browser that just proved it knows the token. */
-  newSessionValue(nowMs = Date.now()): string {
-    return createSessionValue(this.decision.token, nowMs);
+  /** A fresh session cookie value for a browser that just proved it knows the token, its session open (SessionStore). */
+  async openSession(nowMs = Date.now()): Promise<string> {
+    const value = createSessionValue(this.decision.token, nowMs);
+    const session = verifySessionValue(value, this.decision.token, nowMs);
+    if (session && this.sessions) await this.sessions.open(session, nowMs);
+    return value;
   }
 }
 

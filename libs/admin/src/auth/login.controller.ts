@@ -23,7 +23,7 @@ export class LoginController {
   }
 
   @Post('login')
-  login(@Body() body: LoginDto, @Req() req: Request, @Res() res: Response): void {
+  async login(@Body() body: LoginDto, @Req() req: Request, @Res() res: Response): Promise<void> {
     const next = safeNextPath(body.next);
     const fromForm = typeof req.is('application/x-www-form-urlencoded') === 'string';
     const tried = this.authenticator.tryToken(body.token, req.ip);
@@ -34,12 +34,12 @@ export class LoginController {
       else res.status(status).json(authFailureBody(status, message));
       return;
     }
-    res.cookie(SESSION_COOKIE, this.authenticator.newSessionValue(), { ...cookieOptions(req), maxAge: SESSION_TTL_MS });
+    res.cookie(SESSION_COOKIE, await this.authenticator.openSession(), { ...cookieOptions(req), maxAge: SESSION_TTL_MS });
     if (fromForm) res.redirect(303, next);
     else res.status(204).end();
   }
 
-  /** Ends the session for every admin process (SessionRevocations), not only in this browser. */
+  /** Ends the session for every admin process (SessionStore), not only in this browser. */
   @Post('logout')
   async logout(@Req() req: Request, @Res() res: Response): Promise<void> {
     await this.authenticator.signOut(req.headers.cookie);

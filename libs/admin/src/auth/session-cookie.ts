@@ -18,8 +18,8 @@ export interface Session {
 /**
  * A session cookie value: issue time, a random session id and an
  * HMAC-SHA256 of both keyed by the admin token. The token itself never
- * leaves the server; changing the token ends every session, and logout
- * revokes the id (SessionRevocations).
+ * leaves the server; changing the token ends every session, and a cookie
+ * counts only while its id is open (SessionStore: sign-in opens, logout closes).
  */
 export function createSessionValue(token: string, nowMs: number, id = randomBytes(12).toString('base64url')): string {
   const issued = Math.floor(nowMs / 1000);
