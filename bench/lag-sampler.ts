@@ -1,6 +1,5 @@
-import { TS_MICROS } from '@tributary/capture';
 import { ProgressRepository } from '@tributary/control';
-import { OUTBOX_TABLE } from '@tributary/db';
+import { OUTBOX_TABLE, TS_MICROS } from '@tributary/db';
 import { every } from './periodic';
 import { outboxMaxSeq } from './route-wait';
 import { BenchDatabase, Cleanup } from './support';

@@ -3,10 +3,10 @@ import { controlSchema } from './control/001_control_schema';
 import { routesAndDeadLetters } from './control/002_routes_and_dead_letters';
 import { snapshotsAndVerifyRuns } from './control/003_snapshots_and_verify_runs';
 import { conflicts } from './control/004_conflicts';
-import { outboxTable, OUTBOX_TABLE } from './outbox/001_outbox';
+import { outboxTable } from './outbox/001_outbox';
 import { StaticMigrationSource } from './migration-source';
 
-export { OUTBOX_TABLE };
+export { ORIGIN_VARIABLE, OUTBOX_COLUMNS, OUTBOX_TABLE, TS_MICROS } from './outbox/shape';
 export { CONTROL_TABLES, RESERVED_TABLE_PREFIX, reservedColumnReason, reservedTableReason } from './reserved-names';
 
 /** Migrates the control schema (in the control database). */

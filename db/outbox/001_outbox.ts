@@ -1,7 +1,6 @@
 import { Knex } from 'knex';
 import { NamedMigration } from '../migration-source';
-
-export const OUTBOX_TABLE = '_tributary_outbox';
+import { OUTBOX_TABLE } from './shape';
 
 /**
  * The outbox lives in each source database, so triggers write it in the

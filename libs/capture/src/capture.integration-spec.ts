@@ -1,10 +1,9 @@
-import { migrateOutbox, OUTBOX_TABLE } from '@tributary/db';
+import { migrateOutbox, ORIGIN_VARIABLE, OUTBOX_TABLE } from '@tributary/db';
 import { InvalidIdentifierError, Row, TableSchema, decodeImage, decodeKey } from '@tributary/model';
 import { TestDatabase, createMysqlDatabase, sleep } from '@tributary/testing';
 import knexFactory, { Knex } from 'knex';
 import {
   CaptureError,
-  ORIGIN_VARIABLE,
   captureStatus,
   cascadeWarnings,
   installCapture,

@@ -1,5 +1,5 @@
 export { CaptureError } from './errors';
-export { ORIGIN_VARIABLE, OUTBOX_COLUMNS, TS_MICROS, generateTriggers, imageExpression, wireExpression } from './triggers';
+export { generateTriggers, imageExpression, wireExpression } from './triggers';
 export type { TriggerDefinition } from './triggers';
 export { triggerNames } from './names';
 export type { TriggerNames } from './names';

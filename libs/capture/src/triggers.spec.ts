@@ -1,5 +1,6 @@
 import { ColumnSpec, InvalidIdentifierError, TableSchema } from '@tributary/model';
-import { CaptureError, ORIGIN_VARIABLE, generateTriggers, schemaHash, triggerNames } from '@tributary/capture';
+import { CaptureError, generateTriggers, schemaHash, triggerNames } from '@tributary/capture';
+import { ORIGIN_VARIABLE } from '@tributary/db';
 import { parseMembers } from './mysql-types';
 
 const column = (name: string, over: Partial<ColumnSpec> = {}): ColumnSpec => ({

@@ -1,11 +1,8 @@
-import { OUTBOX_TABLE } from '@tributary/db';
+import { ORIGIN_VARIABLE, OUTBOX_COLUMNS, OUTBOX_TABLE, TS_MICROS } from '@tributary/db';
 import { ColumnSpec, Op, TableSchema, quoteMysql, validateIdentifier } from '@tributary/model';
 import { CaptureError } from './errors';
 import { triggerNames } from './names';
 import { sqlString } from './sql';
-
-/** Session variable the triggers record as `origin`; Tributary's MySQL writers set it, applications leave it NULL. */
-export const ORIGIN_VARIABLE = '@tributary_origin';
 
 export interface TriggerDefinition {
   name: string;
@@ -17,15 +14,6 @@ export interface TriggerDefinition {
 }
 
 type RowAlias = 'NEW' | 'OLD';
-
-/*
- * Microseconds since the epoch, from UTC_TIMESTAMP so no local time is ever
- * converted: UNIX_TIMESTAMP(NOW(6)) gives the same value but goes through
- * the session time zone, which is ambiguous in a DST fall-back hour.
- */
-export const TS_MICROS = "TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6))";
-
-export const OUTBOX_COLUMNS = ['table_name', 'op', 'pk', 'before_image', 'after_image', 'origin', 'ts', 'schema_hash'];
 
 /**
  * The three capture triggers of a table (AFTER INSERT, UPDATE, DELETE). Each

@@ -1,5 +1,3 @@
-import { Row } from './schema';
-
 export type Op = 'insert' | 'update' | 'delete';
 
 /**
@@ -20,20 +18,6 @@ export interface WireChange {
   /** Microseconds since the epoch when the change was captured. */
   ts: number;
   /** Hash of the captured column list (TableSchema.hash). */
-  schema: string;
-}
-
-/** A change with its images decoded to typed values (see LogicalType). */
-export interface ChangeRecord {
-  seq: number;
-  source: string;
-  table: string;
-  op: Op;
-  pk: Row;
-  before: Row | null;
-  after: Row | null;
-  origin: string | null;
-  ts: number;
   schema: string;
 }
 

@@ -1,6 +1,5 @@
 import { Knex } from 'knex';
-import { OUTBOX_COLUMNS, TS_MICROS } from '@tributary/capture';
-import { OUTBOX_TABLE } from '@tributary/db';
+import { OUTBOX_COLUMNS, OUTBOX_TABLE, TS_MICROS } from '@tributary/db';
 import { copyOrigin, decodeKey, encodeKeyImage, keyText, quoteMysql, Row, TableSchema } from '@tributary/model';
 import { ImageRow, RowCondition, SourceTable } from './source-table';
 

@@ -1,5 +1,5 @@
 import { Knex } from 'knex';
-import { OUTBOX_TABLE } from '@tributary/db';
+import { ORIGIN_VARIABLE, OUTBOX_TABLE } from '@tributary/db';
 import { quoteMysql, Row, validateIdentifier } from '@tributary/model';
 import { writtenRow } from './apply-plan';
 import { classifyMysqlError } from './error-classification';
@@ -22,9 +22,6 @@ import { mysqlColumnType } from './type-mapping';
 const q = quoteMysql;
 
 export const mysqlSyntax: SqlSyntax = { quote: quoteMysql, bind: bindMysql };
-
-/** Session variable the capture triggers read into `origin` (invariant 6). */
-export const ORIGIN_VARIABLE = '@tributary_origin';
 
 export const mysqlDialect: SqlDialect = {
   kind: 'mysql',

@@ -1,0 +1,26 @@
+/**
+ * The outbox row's contract, shared by everything that writes it (the
+ * capture triggers, the initial copy) and reads it (relay, worker, admin
+ * status): its table, its written columns in order, and the two SQL pieces a
+ * writer fills them with. The table itself is made by 001_outbox.ts.
+ */
+
+export const OUTBOX_TABLE = '_tributary_outbox';
+
+/** The columns a writer fills (seq is the AUTO_INCREMENT), in the order of every INSERT. */
+export const OUTBOX_COLUMNS: readonly string[] = ['table_name', 'op', 'pk', 'before_image', 'after_image', 'origin', 'ts', 'schema_hash'];
+
+/**
+ * `ts`: microseconds since the epoch, from UTC_TIMESTAMP so no local time is
+ * ever converted: UNIX_TIMESTAMP(NOW(6)) gives the same value but goes
+ * through the session time zone, which is ambiguous in a DST fall-back hour.
+ */
+export const TS_MICROS = "TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6))";
+
+/**
+ * `origin`: the session variable the triggers record. Applications leave it
+ * NULL; Tributary's own writers at a MySQL target set it to
+ * echoOriginOf(<target id>) (@tributary/model), so a database that is both a
+ * target and a source does not send Tributary's writes back (invariant 6).
+ */
+export const ORIGIN_VARIABLE = '@tributary_origin';
