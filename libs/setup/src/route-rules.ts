@@ -42,17 +42,20 @@ export function checkRouteRules(
   return { filter: filter as string | null, mapping: mapping as Record<string, unknown> | null, spec };
 }
 
-/** Target kinds whose rows can be read and locked inside the apply transaction (ApplyHooks.resolveConflicts). */
-const CONFLICT_TARGETS: ReadonlySet<string> = new Set(['postgres', 'mysql', 'sqlite']);
-
 /**
  * Checks a route's conflict policy (as sent: any JSON) against the captured
- * schema and the target's kind; returns it normalised (defaults filled in),
- * or null for none.
+ * schema and the target's kind (`conflictKinds`: the kinds that can detect
+ * conflicts, TargetRegistry.conflictKinds); returns it normalised (defaults
+ * filled in), or null for none.
  *
  * @throws InvalidInputError in field `conflictPolicy`, saying which part and why.
  */
-export function checkConflictPolicy(value: unknown, schema: TableSchema, targetKind: string): Record<string, unknown> | null {
+export function checkConflictPolicy(
+  value: unknown,
+  schema: TableSchema,
+  targetKind: string,
+  conflictKinds: readonly string[],
+): Record<string, unknown> | null {
   let policy;
   try {
     policy = parseConflictPolicy(value, schema.columns);
@@ -61,11 +64,16 @@ export function checkConflictPolicy(value: unknown, schema: TableSchema, targetK
     throw error;
   }
   if (policy === null) return null;
-  if (!CONFLICT_TARGETS.has(targetKind)) {
+  if (!conflictKinds.includes(targetKind)) {
     throw new InvalidInputError(
-      `conflictPolicy: a ${targetKind} target cannot detect conflicts (its rows cannot be read and locked with the write); use a postgres, mysql or sqlite target`,
+      `conflictPolicy: a ${targetKind} target cannot detect conflicts (its rows cannot be read and locked with the write); use a ${orList(conflictKinds)} target`,
       'conflictPolicy',
     );
   }
   return { ...policy };
+}
+
+/** `a`, `a or b`, `a, b or c`. */
+function orList(items: readonly string[]): string {
+  return items.length <= 1 ? (items[0] ?? 'other') : `${items.slice(0, -1).join(', ')} or ${items[items.length - 1]}`;
 }

@@ -133,7 +133,7 @@ export class RouteSetup {
     }
     if (conflictPolicy !== undefined) {
       const target = await this.targets.require(route.targetId);
-      route = { ...route, conflictPolicy: checkConflictPolicy(conflictPolicy, await this.capturedSchema(route), target.kind) };
+      route = { ...route, conflictPolicy: checkConflictPolicy(conflictPolicy, await this.capturedSchema(route), target.kind, this.targets.conflictKinds()) };
     }
     const policyChanged = JSON.stringify(route.conflictPolicy ?? null) !== JSON.stringify(current.conflictPolicy ?? null);
     const filterChanged = (route.filter ?? null) !== (current.filter ?? null);
@@ -174,7 +174,7 @@ export class RouteSetup {
     // Checked against the captured schema, exactly as the worker compiles them (invariant 8).
     const schema = await this.capturedSchema(base);
     const rules = checkRouteRules({ filter: input.filter, mapping: input.mapping, targetTable }, schema);
-    const conflictPolicy = checkConflictPolicy(input.conflictPolicy, schema, target.kind);
+    const conflictPolicy = checkConflictPolicy(input.conflictPolicy, schema, target.kind, this.targets.conflictKinds());
     const route: RouteRecord = {
       id: input.id,
       sourceId: input.sourceId,

@@ -94,6 +94,11 @@ export class TargetSetup {
     }
   }
 
+  /** The target kinds that can detect conflicts (TargetFactory.detectsConflicts). */
+  conflictKinds(): string[] {
+    return this.registry.conflictKinds();
+  }
+
   /** @throws NotFoundError */
   async require(id: string): Promise<TargetRecord> {
     const target = await this.catalog.getTarget(id);

@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
 import { TargetConfigError, TargetNotReadableError, TransientTargetError } from './errors';
-import { HttpTarget } from './http.target';
+import { HttpTarget, httpTargetFactory } from './http.target';
 import { HttpTestReceiver } from './http-test-receiver';
 import { describeTargetContract } from './target.contract';
 import { ApplyBatch, RejectedChange, TargetTableSpec } from './target';
@@ -22,7 +22,7 @@ describeTargetContract(
     };
   },
   // A webhook has delivered the accepted changes before a failing dead-letter hook: nothing to roll back.
-  { rollsBackOnHookFailure: false, detectsConflicts: false },
+  { rollsBackOnHookFailure: false, detectsConflicts: httpTargetFactory(null).detectsConflicts },
 );
 
 describe('HttpTarget outbound hosts (HTTP_TARGET_HOSTS)', () => {

@@ -378,5 +378,5 @@ export function httpTargetOptions(options: Record<string, unknown> | undefined):
 
 /** Builds webhook targets that may call only `allowedHosts` (null: any host). */
 export function httpTargetFactory(allowedHosts: readonly string[] | null): TargetFactory {
-  return { kind: 'http', create: (connection) => new HttpTarget(connection, allowedHosts) };
+  return { kind: 'http', detectsConflicts: false, create: (connection) => new HttpTarget(connection, allowedHosts) };
 }

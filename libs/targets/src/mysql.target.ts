@@ -145,5 +145,6 @@ export class MysqlTarget implements Target {
 /** Serves MySQL and MariaDB alike (`mysql://` or `mariadb://` URLs). */
 export const mysqlTargetFactory: TargetFactory = {
   kind: 'mysql',
+  detectsConflicts: true,
   create: (connection) => new MysqlTarget(connection),
 };

@@ -177,5 +177,6 @@ async function addRowVersion(trx: Knex.Transaction, tableName: string): Promise<
 
 export const postgresTargetFactory: TargetFactory = {
   kind: 'postgres',
+  detectsConflicts: true,
   create: (connection) => new PostgresTarget(connection),
 };

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import { TargetConfigError } from './errors';
-import { RedisTarget } from './redis.target';
+import { RedisTarget, redisTargetFactory } from './redis.target';
 import { renderKey, validateKeyTemplate } from './redis-values';
 import { describeTargetContract } from './target.contract';
 import { TargetTableSpec } from './target';
@@ -38,7 +38,7 @@ for (const format of ['json', 'hash'] as const) {
         unreachable: (password) => new RedisTarget({ kind: 'redis', url: `redis://:${password}@127.0.0.1:1/0`, options: { connectTimeoutMs: 500 } }),
       };
     },
-    { refusesRows: false, detectsConflicts: false },
+    { refusesRows: false, detectsConflicts: redisTargetFactory.detectsConflicts },
   );
 }
 

@@ -313,5 +313,6 @@ export function redisTargetOptions(options: Record<string, unknown> | undefined)
 
 export const redisTargetFactory: TargetFactory = {
   kind: 'redis',
+  detectsConflicts: false,
   create: (connection) => new RedisTarget(connection),
 };

@@ -11,12 +11,16 @@ describe('TargetRegistry', () => {
     await target.close();
   });
 
+  it('knows which kinds can detect conflicts from their factories', () => {
+    expect(defaultTargetRegistry().conflictKinds()).toEqual(['mysql', 'postgres', 'sqlite']);
+  });
+
   it('names the known kinds when asked for an unknown one', () => {
     expect(() => defaultTargetRegistry().create({ kind: 'oracle', url: 'x' })).toThrow(/unknown target kind "oracle"; known kinds: http, mysql, postgres, redis, sqlite/);
   });
 
   it('refuses a kind registered twice', () => {
-    const fake = { kind: 'fake', create: () => ({}) as Target };
+    const fake = { kind: 'fake', detectsConflicts: false, create: () => ({}) as Target };
     expect(() => new TargetRegistry().register(fake).register(fake)).toThrow(TargetConfigError);
   });
 

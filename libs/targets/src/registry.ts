@@ -30,6 +30,11 @@ export class TargetRegistry {
   kinds(): string[] {
     return [...this.factories.keys()].sort();
   }
+
+  /** The kinds whose targets can detect conflicts (TargetFactory.detectsConflicts). */
+  conflictKinds(): string[] {
+    return this.kinds().filter((kind) => this.factories.get(kind)!.detectsConflicts);
+  }
 }
 
 /** Process-wide limits on what a target may point at. */

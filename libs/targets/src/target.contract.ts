@@ -27,6 +27,7 @@ export interface ContractOptions {
    */
   rollsBackOnHookFailure?: boolean;
   /** Whether the target runs conflict detection (hooks.resolveConflicts); false: it must refuse it with TargetConfigError. */
+  /** The factory's TargetFactory.detectsConflicts (default true). */
   detectsConflicts?: boolean;
   /** Whether the target plans batches ahead (Target.prepare): the SQL targets do. */
   prepares?: boolean;

@@ -188,6 +188,12 @@ export interface TargetConnection {
 /** Builds targets of one kind; registered in a TargetRegistry under `kind`. */
 export interface TargetFactory {
   readonly kind: string;
+  /**
+   * Whether its targets take ApplyHooks.resolveConflicts: their rows can be
+   * read and locked inside the apply transaction. Routes with a conflict
+   * policy need such a target.
+   */
+  readonly detectsConflicts: boolean;
   /** Validates the connection (throws TargetConfigError) and returns a target; connects lazily. */
   create(connection: TargetConnection): Target;
 }
