@@ -1,6 +1,2 @@
-export * from './hole-tracker';
-export * from './route-feed';
-export * from './source-relay';
-export * from './relay.service';
-export * from './relay.module';
-export * from './drift-monitor';
+// What the apps use; the rest of the relay is its own business.
+export { RelayModule } from './relay.module';

@@ -1,8 +1,4 @@
-export * from './change-decoder';
-export * from './schema-cache';
-export * from './target-pool';
-export * from './route-consumer';
-export * from './retry-outcomes';
-export * from './worker.service';
-export * from './worker.module';
-export * from './route-plan';
+// What the apps and verify use; the rest of the worker is its own business.
+export { WorkerModule } from './worker.module';
+export { RouteConfigError, routePlan } from './route-plan';
+export type { RoutePlan } from './route-plan';
