@@ -1,9 +1,9 @@
 import { Knex } from 'knex';
 import { ColumnSpec, decodeValue, keyHash, keyText, Row } from '@tributary/model';
 import { BatchPlan, chunk, claimedPlan, GuardedPlan, guardPlan, planBatch, PlannedWrite, StoredVersion } from './apply-plan';
-import { ErrorClass } from './error-classification';
-import { RowRejectedError, TransientTargetError } from './errors';
+import { RowRejectedError } from './errors';
 import { SqlDialect, Statement, VersionProtocol, VersionWrite } from './sql-dialect';
+import { driverMessage, StatementFailure, transient } from './sql-failures';
 import { readTableRowsByKeys, SqlRowReading } from './sql-target-ops';
 import { ApplyBatch, ApplyHooks, ApplyResult, PreparedApply, RejectedChange, RowChange } from './target';
 
@@ -435,18 +435,6 @@ async function writeRows(
   return failed;
 }
 
-/** A failed statement, classified once, with the driver's own message (without our SQL). */
-class StatementFailure extends Error {
-  constructor(
-    readonly errorClass: ErrorClass,
-    readonly reason: string,
-    options: { cause: unknown },
-  ) {
-    super(reason, options);
-    this.name = 'StatementFailure';
-  }
-}
-
 /** Another transaction inserted the version of a key this one found without one: rerun (see lockVersions). */
 class LostVersionRace extends Error {
   constructor() {
@@ -476,26 +464,4 @@ function dataError(error: unknown): { reason: string; code: string | null } | nu
     return { reason: error.reason, code: error.errorClass.code };
   }
   return null;
-}
-
-/** Everything that is not a refused row means "retry this batch later" (invariant 2). */
-export function transient(dialect: SqlDialect, error: unknown): TransientTargetError {
-  if (error instanceof TransientTargetError) return error;
-  if (error instanceof StatementFailure) {
-    return new TransientTargetError(`${dialect.kind} target: ${error.reason}`, error.errorClass.code, { cause: error.cause });
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  return new TransientTargetError(`${dialect.kind} target: ${message}`, dialect.classify(error).code, { cause: error });
-}
-
-/**
- * knex prefixes a driver error with the statement ("<sql> - <message>", with
- * compileSqlOnError off so no values are inlined); a dead letter wants the
- * target's own words.
- */
-export function driverMessage(error: unknown, sql: string): string {
-  const message = error instanceof Error ? error.message : String(error);
-  const at = message.indexOf(' - ');
-  if (at >= 0 && message.slice(0, at).replace(/\$\d+/g, '?') === sql) return message.slice(at + 3);
-  return message;
 }

@@ -1,7 +1,7 @@
 import { Knex } from 'knex';
 import { ColumnSpec, Row, Value } from '@tributary/model';
 import { TargetConfigError } from './errors';
-import { transient } from './sql-apply';
+import { transient } from './sql-failures';
 import { checkScanLimit, chunks, decodeKeyCursor, encodeKeyCursor, KEYS_PER_READ, uniqueKeys } from './key-cursor';
 import { CHECKPOINTS_TABLE, keysetAfter, keysMatch, SqlDialect, SqlSyntax } from './sql-dialect';
 import { validateTableSpec } from './table-spec';
