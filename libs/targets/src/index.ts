@@ -1,6 +1,7 @@
 export * from './target';
 export * from './errors';
 export { TargetRegistry, defaultTargetRegistry } from './registry';
+export { TargetRegistryModule } from './target-registry.module';
 export type { TargetSettings } from './registry';
 export { PostgresTarget, postgresTargetFactory } from './postgres.target';
 export { MysqlTarget, mysqlTargetFactory } from './mysql.target';

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
+import { TargetRegistryModule } from '@tributary/targets';
 import { WorkerService } from './worker.service';
 
 /** Composed into the worker app and the all-in-one app; only this module starts queue workers. */
-@Module({ providers: [WorkerService] })
+@Module({ imports: [TargetRegistryModule], providers: [WorkerService] })
 export class WorkerModule {}

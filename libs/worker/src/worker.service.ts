@@ -5,7 +5,7 @@ import { CatalogRepository, ConflictRepository, DeadLetterRepository, ProgressRe
 import { LOGGER, Logger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
 import { REDIS } from '@tributary/queue';
-import { defaultTargetRegistry } from '@tributary/targets';
+import { TargetRegistry } from '@tributary/targets';
 import { CustomResolverLoader } from './custom-resolvers';
 import { RouteConsumer } from './route-consumer';
 import { SchemaCache } from './schema-cache';
@@ -44,10 +44,11 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     private readonly deadLetters: DeadLetterRepository,
     private readonly conflicts: ConflictRepository,
     private readonly metrics: Metrics,
+    registry: TargetRegistry,
   ) {
     this.schemas = new SchemaCache(catalog);
     this.resolvers = new CustomResolverLoader(config.conflictResolversDir);
-    this.targets = new TargetPool(defaultTargetRegistry(config.targets));
+    this.targets = new TargetPool(registry);
   }
 
   async onApplicationBootstrap(): Promise<void> {

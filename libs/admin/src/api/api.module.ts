@@ -1,8 +1,7 @@
 import { Module } from '@nestjs/common';
-import { CONFIG, TributaryConfig } from '@tributary/config';
 import { CatalogRepository, SnapshotRepository } from '@tributary/control';
 import { CaptureSetup, ReplicationSetup, RouteSetup, SourceSetup, TargetSetup } from '@tributary/setup';
-import { defaultTargetRegistry } from '@tributary/targets';
+import { TargetRegistry, TargetRegistryModule } from '@tributary/targets';
 import { RoutesController } from './routes.controller';
 import { RoutesService } from './routes.service';
 import { SetupErrorsInterceptor } from './setup-errors.interceptor';
@@ -24,13 +23,13 @@ import { VerifyService } from './verify.service';
  * translate HTTP and keep credentials out of every answer.
  */
 @Module({
+  imports: [TargetRegistryModule],
   controllers: [SourcesController, TablesController, TargetsController, RoutesController, VerifyController],
   providers: [
     {
       provide: ReplicationSetup,
-      inject: [CatalogRepository, SnapshotRepository, CONFIG],
-      useFactory: (catalog: CatalogRepository, snapshots: SnapshotRepository, config: TributaryConfig) =>
-        new ReplicationSetup(catalog, defaultTargetRegistry(config.targets), snapshots),
+      inject: [CatalogRepository, SnapshotRepository, TargetRegistry],
+      useFactory: (catalog: CatalogRepository, snapshots: SnapshotRepository, registry: TargetRegistry) => new ReplicationSetup(catalog, registry, snapshots),
     },
     { provide: SourceSetup, inject: [ReplicationSetup], useFactory: (setup: ReplicationSetup) => setup.sources },
     { provide: CaptureSetup, inject: [ReplicationSetup], useFactory: (setup: ReplicationSetup) => setup.tables },

@@ -2,7 +2,7 @@ import { BeforeApplicationShutdown, ConflictException, Inject, Injectable, NotFo
 import { CONFIG, TributaryConfig } from '@tributary/config';
 import { CatalogRepository, ProgressRepository, VerifyRunKind, VerifyRunRepository } from '@tributary/control';
 import { LOGGER, Logger } from '@tributary/logger';
-import { defaultTargetRegistry, TargetRegistry } from '@tributary/targets';
+import { TargetRegistry } from '@tributary/targets';
 import { claimRun, executeRun, HeldRunLock, routeRunLocks, RunBusyError, RunLocks } from '@tributary/verify';
 import { ListVerifyRunsQueryDto, VerifyRunDto } from './verify.dto';
 
@@ -20,7 +20,6 @@ const DEFAULT_ACTOR = 'api';
 export class VerifyService implements BeforeApplicationShutdown {
   private readonly logger: Logger;
   private readonly active = new Map<string, { controller: AbortController; done: Promise<void> }>();
-  private readonly registry: TargetRegistry;
   private readonly locks: RunLocks;
 
   constructor(
@@ -29,10 +28,10 @@ export class VerifyService implements BeforeApplicationShutdown {
     private readonly catalog: CatalogRepository,
     private readonly progress: ProgressRepository,
     private readonly runs: VerifyRunRepository,
+    private readonly registry: TargetRegistry,
   ) {
     this.logger = logger.child({ component: 'verify' });
     this.locks = routeRunLocks(config.controlDatabaseUrl);
-    this.registry = defaultTargetRegistry(config.targets);
   }
 
   /** @throws NotFoundException (no route), ConflictException (a run of the route is going on). */
