@@ -1,3 +1,1 @@
 export * from './outbox.repository';
-export * from './leader-lease';
-export * from './lease-loop';

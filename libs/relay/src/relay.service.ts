@@ -6,7 +6,8 @@ import { CONFIG, redactUrl, TributaryConfig } from '@tributary/config';
 import { CatalogRepository, openMysql, ProgressRepository, SnapshotRepository } from '@tributary/control';
 import { LOGGER, Logger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
-import { LeaderLease, OutboxRepository } from '@tributary/outbox';
+import { OutboxRepository } from '@tributary/outbox';
+import { LeaderLease, PeriodicTask } from '@tributary/runtime';
 import { QueueRegistry, RedisLossDetector } from '@tributary/queue';
 import { SnapshotRunner } from '@tributary/snapshot';
 import { DriftMonitor } from './drift-monitor';
@@ -29,8 +30,10 @@ interface RunningSource {
 export class RelayService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly running = new Map<string, RunningSource>();
   private readonly leaderId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
-  private timer: NodeJS.Timeout | null = null;
-  private refreshing: Promise<void> | null = null;
+  private readonly refresh = new PeriodicTask(
+    () => this.syncSources(),
+    (error) => this.logger.error({ err: error }, 'relay could not read the source list'),
+  );
 
   constructor(
     @Inject(CONFIG) private readonly config: TributaryConfig,
@@ -44,21 +47,12 @@ export class RelayService implements OnApplicationBootstrap, BeforeApplicationSh
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.refresh();
-    this.timer = setInterval(() => void this.refresh(), this.config.configRefreshMs);
+    await this.refresh.start(this.config.configRefreshMs);
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.refreshing;
+    await this.refresh.stop();
     await Promise.all([...this.running.keys()].map((id) => this.stopSource(id)));
-  }
-
-  private refresh(): Promise<void> {
-    this.refreshing ??= this.syncSources()
-      .catch((error) => this.logger.error({ err: error }, 'relay could not read the source list'))
-      .finally(() => (this.refreshing = null));
-    return this.refreshing;
   }
 
   private async syncSources(): Promise<void> {

@@ -3,7 +3,8 @@ import { CatalogRepository, openMysql, ProgressRepository } from '@tributary/con
 import { migrateControl, migrateOutbox } from '@tributary/db';
 import { createLogger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
-import { LeaderLease, OutboxRepository } from '@tributary/outbox';
+import { OutboxRepository } from '@tributary/outbox';
+import { LeaderLease } from '@tributary/runtime';
 import { Worker } from 'bullmq';
 import { createRedis, QueuedJobData, QueueRegistry, RangeJobData, RedisLossDetector, sourceQueueName } from '@tributary/queue';
 import { createMysqlDatabase, sleep, TEST_REDIS_URL, TestDatabase, uniqueName, waitFor } from '@tributary/testing';

@@ -4,7 +4,8 @@ import { CatalogRepository, openMysql, ProgressRepository, SnapshotRepository } 
 import { migrateControl, migrateOutbox } from '@tributary/db';
 import { createLogger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
-import { LeaderLease, OutboxRepository } from '@tributary/outbox';
+import { OutboxRepository } from '@tributary/outbox';
+import { LeaderLease } from '@tributary/runtime';
 import { createMysqlDatabase, TestDatabase, uniqueName, waitFor } from '@tributary/testing';
 import { installCapture } from '@tributary/capture';
 import { SnapshotRunner } from './snapshot-runner';

@@ -3,7 +3,8 @@ import { CatalogRepository, ProgressRepository, RouteRecord, SnapshotReason, Sna
 import { Logger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
 import { TableSchema } from '@tributary/model';
-import { LeaderLease, LeaseLoop, OutboxRepository } from '@tributary/outbox';
+import { OutboxRepository } from '@tributary/outbox';
+import { LeaderLease, LeaseLoop } from '@tributary/runtime';
 import { compileFilter, FilterError, filterToMysql } from '@tributary/replication';
 import { CopyContendedError, SourceCopier } from './copier';
 import { decodeKeyText, encodeKey } from './key-sql';

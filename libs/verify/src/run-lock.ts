@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { LeaderLease } from '@tributary/outbox';
+import { LeaderLease } from '@tributary/runtime';
 
 /** A held run lock; release it when the run ends (a process that dies releases it with its connection). */
 export interface HeldRunLock {

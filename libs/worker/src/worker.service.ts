@@ -5,6 +5,7 @@ import { CatalogRepository, ConflictRepository, DeadLetterRepository, ProgressRe
 import { LOGGER, Logger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
 import { REDIS } from '@tributary/queue';
+import { PeriodicTask } from '@tributary/runtime';
 import { TargetRegistry } from '@tributary/targets';
 import { CustomResolverLoader } from './custom-resolvers';
 import { RouteConsumer } from './route-consumer';
@@ -27,8 +28,17 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
   private readonly outboxes = new SourceOutboxes();
   private readonly resolvers: CustomResolverLoader;
   private readonly schemas: SchemaCache;
-  private timer: NodeJS.Timeout | null = null;
-  private refreshing: Promise<void> | null = null;
+  private readonly refresh = new PeriodicTask(
+    () =>
+      this.syncRoutes().then(
+        () => void (this.lastReadFailed = false),
+        (error: unknown) => {
+          this.lastReadFailed = true;
+          throw error;
+        },
+      ),
+    (error) => this.logger.error({ err: error }, 'worker could not read the route list'),
+  );
   /** The route ids the catalog held at the last read that succeeded (null: none has yet), and whether the latest failed. */
   private catalogRoutes: Set<string> | null = null;
   private lastReadFailed = false;
@@ -52,13 +62,11 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.refresh();
-    this.timer = setInterval(() => void this.refresh(), this.config.configRefreshMs);
+    await this.refresh.start(this.config.configRefreshMs);
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.refreshing;
+    await this.refresh.stop();
     // Graceful: each source's jobs in hand are finished (and their progress mirrored) before closing.
     await Promise.all([...this.sources.values()].map((source) => source.close()));
     await Promise.all(this.closing);
@@ -68,18 +76,6 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     await Promise.all([this.targets.close(), this.outboxes.close()]);
   }
 
-  private refresh(): Promise<void> {
-    this.refreshing ??= this.syncRoutes()
-      .then(() => {
-        this.lastReadFailed = false;
-      })
-      .catch((error) => {
-        this.lastReadFailed = true;
-        this.logger.error({ err: error }, 'worker could not read the route list');
-      })
-      .finally(() => (this.refreshing = null));
-    return this.refreshing;
-  }
 
   /**
    * The consumer of a route a job names. A route created a moment ago may not
@@ -87,7 +83,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
    * read once more before the route is taken for gone.
    */
   private async routeConsumer(routeId: string): Promise<RouteConsumer | null> {
-    if (!this.consumers.has(routeId)) await this.refresh();
+    if (!this.consumers.has(routeId)) await this.refresh.run();
     const consumer = this.consumers.get(routeId);
     if (consumer) return consumer;
     // Gone only if the catalog, read just now, says so; dropping the job of a route that exists

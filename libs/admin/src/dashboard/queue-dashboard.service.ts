@@ -7,6 +7,7 @@ import { CONFIG, TributaryConfig } from '@tributary/config';
 import { CatalogRepository, RouteRecord } from '@tributary/control';
 import { LOGGER, Logger } from '@tributary/logger';
 import { QueueRegistry } from '@tributary/queue';
+import { PeriodicTask } from '@tributary/runtime';
 
 /** Where bull-board is mounted. */
 export const DASHBOARD_PATH = '/queues';
@@ -25,8 +26,11 @@ export class QueueDashboard implements OnModuleInit, BeforeApplicationShutdown {
   private readonly serverAdapter = new ExpressAdapter().setBasePath(DASHBOARD_PATH);
   private board: Board | null = null;
   private shown = '';
-  private timer: NodeJS.Timeout | null = null;
-  private refreshing: Promise<void> | null = null;
+  /** Re-reads the routes; the board changes only when the set of routes (or what they describe) changed. */
+  private readonly refresh = new PeriodicTask(
+    () => this.syncRoutes(),
+    (error) => this.logger.error({ err: error }, 'dashboard could not read the route list'),
+  );
   private readonly logger: Logger;
 
   constructor(
@@ -49,21 +53,11 @@ export class QueueDashboard implements OnModuleInit, BeforeApplicationShutdown {
       serverAdapter: this.serverAdapter,
       options: { uiConfig: { boardTitle: 'Tributary' } },
     });
-    await this.refresh();
-    this.timer = setInterval(() => void this.refresh(), this.config.configRefreshMs);
+    await this.refresh.start(this.config.configRefreshMs);
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.refreshing;
-  }
-
-  /** Re-reads the routes; the board changes only when the set of routes (or what they describe) changed. */
-  refresh(): Promise<void> {
-    this.refreshing ??= this.syncRoutes()
-      .catch((error: unknown) => this.logger.error({ err: error }, 'dashboard could not read the route list'))
-      .finally(() => (this.refreshing = null));
-    return this.refreshing;
+    await this.refresh.stop();
   }
 
   private async syncRoutes(): Promise<void> {

@@ -2,6 +2,7 @@ import { Inject, Injectable, OnApplicationBootstrap, BeforeApplicationShutdown }
 import { CONFIG, TributaryConfig } from '@tributary/config';
 import { LOGGER, Logger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
+import { PeriodicTask } from '@tributary/runtime';
 import { RetryWatchdog } from './retry-watchdog';
 import { ROUTE_STATES } from './route-state';
 import { StatusService } from './status.service';
@@ -17,8 +18,11 @@ const SWEEP_EVERY_MS = 60_000;
  */
 @Injectable()
 export class StatusSampler implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
+  /** One sample per tick; overlapping ticks are skipped (a slow source must not pile them up). */
+  private readonly sampling = new PeriodicTask(
+    () => this.sample(),
+    (error) => this.logger.error({ err: error }, 'route status sampling failed; will retry'),
+  );
   private lastSweepAt = 0;
   private readonly labelled = new Set<string>();
   private readonly lagErrors = new Map<string, string>();
@@ -36,22 +40,11 @@ export class StatusSampler implements OnApplicationBootstrap, BeforeApplicationS
 
   onApplicationBootstrap(): void {
     const every = Math.min(5000, Math.max(1000, this.config.configRefreshMs));
-    this.timer = setInterval(() => void this.tick(), every);
-    void this.tick();
+    void this.sampling.start(every);
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.running;
-  }
-
-  /** One sample; overlapping ticks are skipped (a slow source must not pile them up). */
-  tick(): Promise<void> {
-    this.running ??= this.sample()
-      .catch((error) => this.logger.error({ err: error }, 'route status sampling failed; will retry'))
-      .finally(() => (this.running = null));
-    return this.running;
+    await this.sampling.stop();
   }
 
   private async sample(): Promise<void> {

@@ -1,0 +1,3 @@
+export { LeaderLease } from './leader-lease';
+export { LeaseLoop } from './lease-loop';
+export { PeriodicTask } from './periodic-task';
