@@ -182,6 +182,10 @@ describe('admin configuration API: real HTTP, all-in-one app', () => {
     await expectStatus('POST', '/api/routes/nope/resync', 404, {});
     expect((await pipeline.postgres.knex('items').where({ id: 101 }).first()).name).toBe('changed');
 
+    // One logger per process: the services' lines carry the app's name like bootstrap's own.
+    expect(app.logged('"app":"tributary","source":"shop"')).toBe(true); // the relay's per-source logger
+    expect(app.logged('"app":"tributary","route":"items-pg"')).toBe(true); // the worker's
+
     const metrics = await call('GET', '/metrics', undefined, {});
     const applied = /^tributary_changes_applied_total\{route="items-pg"\} (\d+)/m.exec(metrics.text);
     expect(Number(applied?.[1] ?? 0)).toBeGreaterThan(0);

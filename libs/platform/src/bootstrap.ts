@@ -1,10 +1,11 @@
 import { AddressInfo } from 'node:net';
-import { INestApplication, Type } from '@nestjs/common';
+import { DynamicModule, INestApplication, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { loadConfig, TributaryConfig } from '@tributary/config';
 import { createLogger, NestPinoLogger } from '@tributary/logger';
 import { configureObservabilityHttp } from '@tributary/observability';
+import { withProcessWiring } from './process-wiring.module';
 
 /** How long a graceful shutdown may take before the process gives up and exits 1. */
 const SHUTDOWN_TIMEOUT_MS = 30_000;
@@ -34,11 +35,13 @@ export async function bootstrap(name: string, module: Type<unknown>, options: Bo
   let logger: NestPinoLogger | undefined;
   try {
     const config = loadConfig();
-    logger = new NestPinoLogger(createLogger(config.logLevel, { app: name }));
+    const pino = createLogger(config.logLevel, { app: name });
+    logger = new NestPinoLogger(pino);
+    const root = withProcessWiring(module, config, pino);
     const app =
       options.http === 'admin'
-        ? await startAdmin(name, module, config, logger)
-        : await startObservability(name, module, config, logger, config.httpPorts[options.http]);
+        ? await startAdmin(name, root, config, logger)
+        : await startObservability(name, root, config, logger, config.httpPorts[options.http]);
     if (options.handleSignals ?? true) exitOnSignals(app, logger);
     return app;
   } catch (error) {
@@ -46,7 +49,7 @@ export async function bootstrap(name: string, module: Type<unknown>, options: Bo
   }
 }
 
-async function startAdmin(name: string, module: Type<unknown>, config: TributaryConfig, logger: NestPinoLogger): Promise<INestApplication> {
+async function startAdmin(name: string, module: DynamicModule, config: TributaryConfig, logger: NestPinoLogger): Promise<INestApplication> {
   // Loaded here, not at the top: the relay and worker must not pay for the admin's API, docs and dashboard.
   const { configureAdminHttp, decideAdminToken, withAdminToken } = await import('@tributary/admin');
   // Decided before Nest starts: a refusal must not leave a half-migrated control schema behind.
@@ -67,7 +70,7 @@ async function startAdmin(name: string, module: Type<unknown>, config: Tributary
  */
 async function startObservability(
   name: string,
-  module: Type<unknown>,
+  module: DynamicModule,
   config: TributaryConfig,
   logger: NestPinoLogger,
   port: number,

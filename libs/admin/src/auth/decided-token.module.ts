@@ -12,7 +12,7 @@ class DecidedAdminTokenModule {}
  * starts: bootstrap refuses a tokenless non-loopback admin before any
  * database is opened or migrated, and prints the same token it hands in here.
  */
-export function withAdminToken(root: Type<unknown>, decision: AdminTokenDecision): DynamicModule {
+export function withAdminToken(root: Type<unknown> | DynamicModule, decision: AdminTokenDecision): DynamicModule {
   return {
     module: DecidedAdminTokenModule,
     global: true,
