@@ -1,8 +1,8 @@
-import { Knex } from 'knex';
+import { Knex, KnexTimeoutError } from 'knex';
 import { ColumnSpec, decodeValue, keyHash, keyText, Row } from '@tributary/model';
 import { BatchPlan, chunk, claimedPlan, GuardedPlan, guardPlan, planBatch, PlannedWrite, StoredVersion } from './apply-plan';
-import { RowRejectedError } from './errors';
-import { SqlDialect, Statement, VersionProtocol, VersionWrite } from './sql-dialect';
+import { RowRejectedError, TransientTargetError } from './errors';
+import { SqlDialect, Statement, VersionedKey, VersionProtocol, VersionWrite } from './sql-dialect';
 import { driverMessage, StatementFailure, transient } from './sql-failures';
 import { readTableRowsByKeys, SqlRowReading } from './sql-target-ops';
 import { ApplyBatch, ApplyHooks, ApplyResult, PreparedApply, RejectedChange, RowChange } from './target';
@@ -100,10 +100,19 @@ interface Session {
 }
 
 /**
+ * How long an apply waits for another writer's table lock: far longer than
+ * any batch takes. Past it the batch is retried later with a message saying
+ * why (a writer whose connection died unseen holds it until the server drops
+ * that connection).
+ */
+const TABLE_LOCK_WAIT_MS = 60_000;
+
+/**
  * Runs `work` holding the dialect's table lock (SqlDialect.tableLock), all on
  * the connection that took it; without one, on the pool. The lock is
  * released on that connection before it goes back to the pool; if releasing
- * fails, the connection is discarded instead (closing it releases the lock).
+ * fails, the connection is discarded instead (knex drops a connection marked
+ * disposed when it comes back; closing it releases the lock).
  */
 async function withTableLock<T>(knex: Knex, dialect: SqlDialect, tableName: string, work: (session: Session) => Promise<T>): Promise<T> {
   const lock = dialect.tableLock;
@@ -121,9 +130,15 @@ async function withTableLock<T>(knex: Knex, dialect: SqlDialect, tableName: stri
     transaction: (inner, config) => knex.transaction(inner, { ...config, connection }),
   };
   try {
+    const acquire = lock.acquire(tableName);
     try {
-      await run(session, dialect, lock.acquire(tableName));
+      await knex.raw(acquire.sql, acquire.params).connection(connection).timeout(TABLE_LOCK_WAIT_MS, { cancel: true });
     } catch (error) {
+      if (error instanceof KnexTimeoutError) {
+        throw new TransientTargetError(`${dialect.kind} target: table ${tableName} stayed locked by another writer for ${TABLE_LOCK_WAIT_MS / 1000} s; retrying later`, null, {
+          cause: error,
+        });
+      }
       throw transient(dialect, error);
     }
     try {
@@ -164,7 +179,11 @@ async function resolvedPlan(
   const table = batch.table;
   for (const statement of dialect.begin(batch)) await run(trx, dialect, statement);
   const hashOf = (change: RowChange) => keyHash(table.name, table.key, change.key);
-  const versioned = new Map(batch.changes.map((change) => [hashOf(change), { keyHash: hashOf(change), key: change.key }]));
+  const versioned = new Map<string, VersionedKey>();
+  for (const change of batch.changes) {
+    const hash = hashOf(change);
+    versioned.set(hash, { keyHash: hash, key: change.key });
+  }
   const stored = new Map<string, number>();
   for (const part of chunk([...versioned.values()], 1000)) {
     const result = await run(trx, dialect, dialect.conflicts.readVersions(table, part));
