@@ -121,8 +121,9 @@ export class SourceCopier {
       );
       return { copied, lastSeq: await this.lastSeqFrom(trx) };
     } finally {
-      // A pooled connection must not keep a chunk's worth of text alive.
-      await trx.raw('SET @tributary_copy_values = NULL');
+      // A pooled connection must not keep a chunk's worth of text alive. Never masks the error that
+      // got here (a deadlock must still read as one: CopyContendedError).
+      await trx.raw('SET @tributary_copy_values = NULL').catch(() => undefined);
     }
   }
 
