@@ -19,7 +19,7 @@ import {
   SqlCheckpointReading,
   SqlRowReading,
 } from './sql-target-ops';
-import { tableProblems } from './table-evolution';
+import { ExistingTable, tableProblems } from './table-evolution';
 import { validateTableSpec } from './table-spec';
 import {
   ApplyBatch,
@@ -80,8 +80,10 @@ export class PostgresTarget implements Target {
   async ensureTable(table: TargetTableSpec): Promise<void> {
     const spec = validateTableSpec(table);
     await this.createTables([...POSTGRES_BOOKKEEPING_DDL, postgresCreateTable(spec)], async (trx) => {
-      await evolvePostgresTable(trx, spec);
-      await addRowVersion(trx, spec.name);
+      // Read once: evolving never touches the version column (its name is reserved).
+      const existing = await readPostgresTable(trx, spec.name);
+      await evolvePostgresTable(trx, spec, existing);
+      await addRowVersion(trx, spec.name, existing);
     });
     this.bookkeeping.created();
     this.versioned.set(spec.name, Promise.resolve());
@@ -168,8 +170,8 @@ export class PostgresTarget implements Target {
  * an ALTER takes an exclusive lock even when it changes nothing). False if
  * there is no such table.
  */
-async function addRowVersion(trx: Knex.Transaction, tableName: string): Promise<boolean> {
-  const existing = await readPostgresTable(trx, tableName);
+async function addRowVersion(trx: Knex.Transaction, tableName: string, known?: ExistingTable): Promise<boolean> {
+  const existing = known ?? (await readPostgresTable(trx, tableName));
   if (existing.columns.length === 0) return false;
   if (!existing.columns.some((column) => column.name === ROW_VERSION_COLUMN)) await trx.raw(postgresAddRowVersion(tableName));
   return true;
