@@ -16,7 +16,7 @@ import {
   TestDatabase,
   waitFor,
 } from '@tributary/testing';
-import { HttpTestReceiver } from '../libs/targets/src/http-test-receiver';
+import { HttpTestReceiver } from '../libs/targets/src/test-kit/http-test-receiver';
 
 /**
  * Route isolation (issue #10): one source table, four routes — PostgreSQL

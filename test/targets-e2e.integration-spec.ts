@@ -5,7 +5,7 @@ import { introspectTable } from '@tributary/capture';
 import { compileFilter, compileMapping, RouteMapping } from '@tributary/replication';
 import { HttpTarget, RedisTarget, SqliteTarget, Target } from '@tributary/targets';
 import { createPipeline, deleteRedisPrefix, ITEMS_DDL, Pipeline, runItemsWorkload, TEST_REDIS_URL, uniqueName } from '@tributary/testing';
-import { HttpTestReceiver } from '../libs/targets/src/http-test-receiver';
+import { HttpTestReceiver } from '../libs/targets/src/test-kit/http-test-receiver';
 
 /**
  * The new targets through the real pipeline: one MariaDB table, captured by

@@ -1,8 +1,8 @@
 import { inspect } from 'node:util';
 import { TargetConfigError, TargetNotReadableError, TransientTargetError } from './errors';
 import { HttpTarget, httpTargetFactory } from './http.target';
-import { HttpTestReceiver } from './http-test-receiver';
-import { describeTargetContract } from './target.contract';
+import { HttpTestReceiver } from './test-kit/http-test-receiver';
+import { describeTargetContract } from './test-kit/target.contract';
 import { ApplyBatch, RejectedChange, TargetTableSpec } from './target';
 
 const SECRET = 'contract-secret-do-not-log';

@@ -1,7 +1,7 @@
 import { createMysqlDatabase, sleep, TestDatabase } from '@tributary/testing';
 import { TransientTargetError } from './errors';
 import { MysqlTarget } from './mysql.target';
-import { allTypesColumns, allTypesRows, columnSpec, describeTargetContract } from './target.contract';
+import { allTypesColumns, allTypesRows, columnSpec, describeTargetContract } from './test-kit/target.contract';
 import { ApplyHooks, TargetTableSpec } from './target';
 
 describeTargetContract('mysql (MariaDB)', async () => {

@@ -3,7 +3,7 @@ import { keyHash } from '@tributary/model';
 import { createPostgresDatabase, sleep, TestDatabase } from '@tributary/testing';
 import { TransientTargetError } from './errors';
 import { PostgresTarget } from './postgres.target';
-import { allTypesColumns, allTypesRows, describeTargetContract } from './target.contract';
+import { allTypesColumns, allTypesRows, describeTargetContract } from './test-kit/target.contract';
 import { ApplyHooks, TargetTableSpec } from './target';
 
 /** Session defaults chosen to break every text form the target reads, unless it sets its own. */

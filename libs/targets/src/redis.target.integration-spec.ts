@@ -3,7 +3,7 @@ import Redis from 'ioredis';
 import { TargetConfigError } from './errors';
 import { RedisTarget, redisTargetFactory } from './redis.target';
 import { renderKey, validateKeyTemplate } from './redis-values';
-import { describeTargetContract } from './target.contract';
+import { describeTargetContract } from './test-kit/target.contract';
 import { TargetTableSpec } from './target';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0';

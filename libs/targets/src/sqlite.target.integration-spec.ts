@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { TargetConfigError } from './errors';
 import { defaultTargetRegistry } from './registry';
 import { sqlitePath, SqliteTarget } from './sqlite.target';
-import { describeTargetContract } from './target.contract';
+import { describeTargetContract } from './test-kit/target.contract';
 
 describeTargetContract('sqlite', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'trib-sqlite-'));

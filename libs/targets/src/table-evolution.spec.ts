@@ -1,5 +1,5 @@
 import { TargetConfigError } from './errors';
-import { columnSpec } from './target.contract';
+import { columnSpec } from './test-kit/target.contract';
 import { TargetTableSpec } from './target';
 import { ExistingTable, isNoop, planTableEvolution } from './table-evolution';
 

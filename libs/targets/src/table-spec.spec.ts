@@ -1,4 +1,4 @@
-import { columnSpec } from './target.contract';
+import { columnSpec } from './test-kit/target.contract';
 import { TargetConfigError } from './errors';
 import { validateTableSpec } from './table-spec';
 
