@@ -89,6 +89,8 @@ class Leadership {
   private feedsByTable = new Map<string, RouteFeed[]>();
   /** Every route of the source, fed or paused: the purge must wait for all of them. */
   private allRouteIds: string[] = [];
+  /** allRouteIds as a set: every copy record a poll reads is looked up in it. */
+  private knownRouteIds = new Set<string>();
   private routesLoadedAt = 0;
   private lastPurgeAt = 0;
   private lastCheckpointAt = 0;
@@ -395,7 +397,7 @@ class Leadership {
 
   private isUnknownCopy(origin: string | null): boolean {
     const routeId = copyRouteOf(origin);
-    return routeId !== null && !this.allRouteIds.includes(routeId);
+    return routeId !== null && !this.knownRouteIds.has(routeId);
   }
 
   /**
@@ -409,6 +411,7 @@ class Leadership {
     if (!force && Date.now() - this.routesLoadedAt < settings.configRefreshMs) return;
     const routes: RouteRecord[] = await catalog.listRoutes({ sourceId });
     this.allRouteIds = routes.map((route) => route.id);
+    this.knownRouteIds = new Set(this.allRouteIds);
     const wanted = new Map<string, RouteSelector>();
     for (const route of routes.filter((r) => r.enabled)) {
       wanted.set(route.id, { routeId: route.id, table: route.table, echoOrigin: echoOriginOf(route.targetId) });
