@@ -6,12 +6,13 @@ import { migrateControl } from '@tributary/db';
 import { ConflictRecord, ConflictRepository, DeadLetterRepository, openMysql, RouteRecord } from '@tributary/control';
 import { createLogger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
-import { ColumnSpec, LogicalType, Row, WireChange } from '@tributary/model';
+import { ColumnSpec, Row, WireChange } from '@tributary/model';
 import { ConflictPolicy, parseConflictPolicy } from '@tributary/replication';
 import { ApplyBatch, ApplyHooks, MysqlTarget, PostgresTarget, RejectedChange, RowChange, Target, TargetTableSpec } from '@tributary/targets';
 import { createMysqlDatabase, createPostgresDatabase, TestDatabase } from '@tributary/testing';
 import { ConflictDeps, ConflictSetup, resolveConflicts } from './conflict-resolver';
 import { CustomResolverLoader } from './custom-resolvers';
+import { columnSpec } from '../../targets/src/test-kit/target.contract';
 
 /**
  * Conflict detection and resolution (issue #6) end to end through a real
@@ -20,24 +21,6 @@ import { CustomResolverLoader } from './custom-resolvers';
  * hook; asserted on the target rows, the conflict log and the dead letters.
  */
 
-function columnSpec(name: string, type: LogicalType, columnType: string, over: Partial<ColumnSpec> = {}): ColumnSpec {
-  const dataType = columnType.replace(/[ (].*$/, '');
-  const size = /\((\d+)(?:,(\d+))?\)/.exec(columnType);
-  return {
-    name,
-    type,
-    dataType,
-    columnType,
-    nullable: true,
-    unsigned: false,
-    length: ['char', 'varchar'].includes(dataType) && size ? Number(size[1]) : null,
-    precision: null,
-    scale: null,
-    fsp: ['datetime', 'timestamp', 'time'].includes(dataType) ? Number(size?.[1] ?? 0) : null,
-    members: null,
-    ...over,
-  };
-}
 
 const COLUMNS: ColumnSpec[] = [
   columnSpec('id', 'int', 'int(11)', { nullable: false }),
