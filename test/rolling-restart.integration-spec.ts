@@ -1,0 +1,98 @@
+import { createConnection } from 'mysql2/promise';
+import { PostgresTarget } from '@tributary/targets';
+import { AppProcess, createPipeline, ITEMS_DDL, Pipeline, sleep } from '@tributary/testing';
+
+/**
+ * A planned restart (a deploy replacing each process in turn) must not stall
+ * replication: a worker stopped with SIGTERM finishes the batch it holds and
+ * lets its jobs go, a relay releases its leadership for the standby. Before,
+ * a stopped worker left its job locked until BullMQ's lock expired (~15 s).
+ * The bound below is a liveness check far above what is measured (~0.1 s),
+ * not a speed figure.
+ */
+const STALL_BOUND_MS = 5_000;
+
+describe('a rolling restart of every relay and worker under writes', () => {
+  let pipeline: Pipeline;
+  let pg: PostgresTarget;
+
+  beforeAll(async () => {
+    pipeline = await createPipeline();
+    await pipeline.source.knex.raw(ITEMS_DDL);
+    await pipeline.setup.addSource('src', pipeline.source.url);
+    await pipeline.setup.captureTable('src', 'items');
+    await pipeline.setup.addTarget({ id: 'pg', kind: 'postgres', url: pipeline.postgres.url, options: {} });
+    await pipeline.setup.routes.create({ id: 'items-pg', sourceId: 'src', table: 'items', targetId: 'pg' });
+    pg = new PostgresTarget({ kind: 'postgres', url: pipeline.postgres.url });
+  });
+
+  afterAll(async () => {
+    await pg?.close();
+    await pipeline?.teardown();
+  });
+
+  it('keeps the route moving while each process is replaced in turn, every one exits cleanly, and the target ends equal', async () => {
+    const relays: AppProcess[] = [pipeline.start('relay'), pipeline.start('relay')];
+    const workers: AppProcess[] = [pipeline.start('worker'), pipeline.start('worker')];
+    const writer = await createConnection({ uri: pipeline.source.url });
+    let writing = true;
+    let id = 0;
+    const writes = (async () => {
+      while (writing) {
+        id += 1;
+        await writer.query('INSERT INTO items (id, grp, name) VALUES (?, ?, ?)', [id, id % 5, `row ${id}`]);
+        if (id % 3 === 0) await writer.query("UPDATE items SET name = CONCAT(name, '+') WHERE id = ?", [id - 1]);
+        await sleep(10);
+      }
+    })();
+    await pipeline.waitForCatchUp('items-pg');
+
+    // The longest time the route's durable watermark stood still while the outbox held newer changes.
+    let longestStall = 0;
+    let lastWatermark = -1;
+    let movedAt = Date.now();
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const [[outbox]] = (await pipeline.source.knex.raw('SELECT MAX(seq) AS seq FROM _tributary_outbox')) as [Array<{ seq: number }>];
+        const checkpoint = await pg.readCheckpoint('items-pg');
+        const watermark = checkpoint?.watermark ?? 0;
+        const now = Date.now();
+        if (watermark !== lastWatermark) {
+          lastWatermark = watermark;
+          movedAt = now;
+        } else if (Number(outbox.seq) > watermark) {
+          longestStall = Math.max(longestStall, now - movedAt);
+        }
+        await sleep(50);
+      }
+    })();
+
+    const exitCodes: Array<number | null> = [];
+    // Each worker, then each relay (one of them leads): stopped as a deploy stops it, replaced at once.
+    for (const [list, app] of [
+      [workers, 'worker'],
+      [workers, 'worker'],
+      [relays, 'relay'],
+      [relays, 'relay'],
+    ] as const) {
+      await sleep(1500);
+      const old = list.shift()!;
+      exitCodes.push(await old.kill('SIGTERM'));
+      list.push(pipeline.start(app));
+    }
+    await sleep(1500);
+    writing = false;
+    await writes;
+    await writer.end();
+    await pipeline.waitForCatchUp('items-pg');
+    sampling = false;
+    await sampler;
+
+    expect(exitCodes).toEqual([0, 0, 0, 0]);
+    expect(longestStall).toBeLessThan(STALL_BOUND_MS);
+    const { source, target } = await pipeline.compare('items', pg, 'items');
+    expect(source.length).toBe(id);
+    expect(target).toEqual(source);
+  }, 120_000);
+});
