@@ -4,16 +4,17 @@ import { controlSchema } from './control/001_control_schema';
 import { routesAndDeadLetters } from './control/002_routes_and_dead_letters';
 import { snapshotsAndVerifyRuns } from './control/003_snapshots_and_verify_runs';
 import { conflicts } from './control/004_conflicts';
+import { deadLetterRowsOfChunks } from './control/005_dead_letter_rows_of_chunks';
 import { outboxTable } from './outbox/001_outbox';
 import { StaticMigrationSource } from './migration-source';
 
-export { ORIGIN_VARIABLE, OUTBOX_COLUMNS, OUTBOX_TABLE, TS_MICROS } from './outbox/shape';
+export { COPY_CHUNK_PK, ORIGIN_VARIABLE, OUTBOX_COLUMNS, OUTBOX_TABLE, TS_MICROS } from './outbox/shape';
 export { CONTROL_TABLES, RESERVED_TABLE_PREFIX, reservedColumnReason, reservedTableReason } from './reserved-names';
 
 /** Migrates the control schema (in the control database). */
 export async function migrateControl(knex: Knex): Promise<void> {
   await migrateIfPending(knex, {
-    migrationSource: new StaticMigrationSource([controlSchema, routesAndDeadLetters, snapshotsAndVerifyRuns, conflicts]),
+    migrationSource: new StaticMigrationSource([controlSchema, routesAndDeadLetters, snapshotsAndVerifyRuns, conflicts, deadLetterRowsOfChunks]),
     tableName: 'tributary_migrations',
   });
 }

@@ -308,4 +308,31 @@ describe('admin: route status and dead letters', () => {
       [ROUTE, 'running'],
     ]);
   });
+
+  it('gives each refused row of one copy chunk (rows sharing a seq) its own letter, and retries them all', async () => {
+    // Two rows the target refuses: once as changes, then again in one chunk of a re-sync.
+    await pipeline.postgres.knex.raw("ALTER TABLE items ADD CONSTRAINT items_name_check CHECK (name <> 'refused twice')");
+    await pipeline.source.knex.raw("INSERT INTO items VALUES (90, 0, 'refused twice', 90.00, NOW(6), NULL), (91, 0, 'refused twice', 91.00, NOW(6), NULL)");
+    await pipeline.waitForCatchUp(ROUTE);
+    expect((await call('POST', `/api/routes/${ROUTE}/resync`, { actor: 'dave' })).status).toBe(202);
+    await waitFor(async () => (await call<{ status: string }>('GET', `/api/routes/${ROUTE}/snapshot`)).body.status === 'done', {
+      timeoutMs: 30_000,
+      what: 'the re-sync to finish',
+    });
+    const open = (await call<{ items: Letter[] }>('GET', `/api/routes/${ROUTE}/dead-letters`)).body.items;
+    expect(open.map((l) => l.key)).toEqual([{ id: 90 }, { id: 91 }, { id: 90 }, { id: 91 }]);
+    for (const l of open) expect((await letter(l.id)).change?.after).toContain('"refused twice"');
+    expect(open[2].seq).toBe(open[3].seq); // the chunk's rows
+    expect(open[1].seq).toBeLessThan(open[2].seq);
+
+    await pipeline.postgres.knex.raw('ALTER TABLE items DROP CONSTRAINT items_name_check');
+    const accepted = await call<{ letterIds: number[] }>('POST', `/api/routes/${ROUTE}/dead-letters/retry`, { actor: 'dave' });
+    expect(accepted.body.letterIds.sort()).toEqual(open.map((l) => l.id).sort());
+    await waitFor(async () => (await status()).deadLetters.open + (await status()).deadLetters.retrying === 0, { what: 'every letter retried' });
+    for (const l of open) expect((await letter(l.id)).status).toBe('retried');
+    expect((await pipeline.postgres.knex('items').whereIn('id', [90, 91]).orderBy('id')).map((r: { name: string }) => r.name)).toEqual([
+      'refused twice',
+      'refused twice',
+    ]);
+  });
 });

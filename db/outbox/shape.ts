@@ -24,3 +24,17 @@ export const TS_MICROS = "TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_
  * target and a source does not send Tributary's writes back (invariant 6).
  */
 export const ORIGIN_VARIABLE = '@tributary_origin';
+
+/**
+ * `pk` of a copy chunk: one outbox row that carries many rows of an initial
+ * copy or re-sync (every one of them "the source row is now this", like a
+ * single copy record), so a copy costs the source one outbox row per chunk
+ * instead of one per row. Its origin is the route's copy origin, its op
+ * `insert`, and its `after_image` a JSON array of texts: the key image and
+ * the full image of each row in turn, exactly as a single copy record would
+ * carry them. Every row of the chunk takes the chunk's seq (the position of
+ * its locking read). Marked by an empty `pk`, never a key image (those are
+ * JSON objects), rather than by a new `op`: that would need an ALTER of a
+ * live outbox, which every captured write waits on while it runs.
+ */
+export const COPY_CHUNK_PK = '';

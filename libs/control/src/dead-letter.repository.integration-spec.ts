@@ -8,7 +8,7 @@ import { DeadLetterInput } from './types';
 
 function refused(seq: number, reason = 'violates check constraint'): DeadLetterInput {
   const change: WireChange = { seq, table: 'items', op: 'insert', pk: `{"id":${seq}}`, before: null, after: '{}', origin: null, ts: 1, schema: 'h' };
-  return { routeId: 'r', seq, table: 'items', op: 'insert', change, reason, code: '23514' };
+  return { routeId: 'r', seq, rowKey: '', table: 'items', op: 'insert', change, reason, code: '23514' };
 }
 
 describe('DeadLetterRepository (MariaDB)', () => {

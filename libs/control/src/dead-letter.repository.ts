@@ -32,7 +32,7 @@ export class DeadLetterRepository {
   constructor(private readonly knex: Knex) {}
 
   /**
-   * Records refused changes. Keyed on (route, seq): a change refused again
+   * Records refused changes. Keyed on (route, seq, row key): a change refused again
    * (a retry the target still refuses) reopens its letter with the new reason
    * and one more attempt; a discarded letter stays discarded.
    */
@@ -44,6 +44,7 @@ export class DeadLetterRepository {
         letters.map((letter) => ({
           route_id: letter.routeId,
           seq: letter.seq,
+          row_key: letter.rowKey,
           table_name: letter.table,
           op: letter.op,
           change: JSON.stringify(letter.change),
@@ -51,7 +52,7 @@ export class DeadLetterRepository {
           code: letter.code,
         })),
       )
-      .onConflict(['route_id', 'seq'])
+      .onConflict(['route_id', 'seq', 'row_key'])
       // MySQL evaluates these left to right: `status` must come last, the others read the old one.
       .merge({
         reason: raw('VALUES(reason)'),
@@ -77,12 +78,12 @@ export class DeadLetterRepository {
     return row ? toRecord(row) : null;
   }
 
-  /** Open ones in seq order after `afterSeq`: what "retry all" walks through. */
-  async listOpenBySeq(routeId: string, afterSeq: number, limit: number): Promise<DeadLetterRecord[]> {
+  /** Open ones in (seq, id) order after `after` (rows of a copy chunk share a seq): what "retry all" walks through. */
+  async listOpenBySeq(routeId: string, after: { seq: number; id: number }, limit: number): Promise<DeadLetterRecord[]> {
     const rows = await this.knex(TABLE)
       .where({ route_id: routeId, status: 'open' })
-      .andWhere('seq', '>', afterSeq)
-      .orderBy('seq')
+      .andWhere((q) => q.where('seq', '>', after.seq).orWhere((same) => same.where('seq', after.seq).andWhere('id', '>', after.id)))
+      .orderBy([{ column: 'seq' }, { column: 'id' }])
       .limit(limit);
     return rows.map(toRecord);
   }

@@ -75,6 +75,8 @@ export interface RouteProgressRecord {
 export interface DeadLetterInput {
   routeId: string;
   seq: number;
+  /** '' for a change whose seq is its own; for a row of a copy chunk (which shares its seq), the sha1 of its key image. */
+  rowKey: string;
   table: string;
   op: string;
   change: unknown;

@@ -19,6 +19,12 @@ export interface WireChange {
   ts: number;
   /** Hash of the captured column list (TableSchema.hash). */
   schema: string;
+  /**
+   * A row of a copy chunk (one outbox row holding many copied rows): its seq
+   * is shared with the chunk's other rows, which differ by key. Unset for
+   * every other change, whose seq is its own.
+   */
+  chunkRow?: true;
 }
 
 /**

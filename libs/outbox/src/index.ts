@@ -1,1 +1,2 @@
+export * from './copy-chunk';
 export * from './outbox.repository';

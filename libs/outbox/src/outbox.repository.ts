@@ -1,8 +1,10 @@
 import { Knex } from 'knex';
-import { OUTBOX_TABLE } from '@tributary/db';
+import { COPY_CHUNK_PK, OUTBOX_TABLE } from '@tributary/db';
 import { copyOrigin, COPY_ORIGIN_PREFIX, Op, RouteSelector, WireChange } from '@tributary/model';
+import { CopyChunkError, expandCopyChunk } from './copy-chunk';
 
-const COLUMNS = 'seq, table_name, op, pk, before_image, after_image, origin, ts, schema_hash';
+/** Every column, except a copy chunk's payload (its after image): see readRouteChanges. */
+const HEADER_OF_CHUNKS = `seq, table_name, op, pk, before_image, IF(pk = '${COPY_CHUNK_PK}', NULL, after_image) AS after_image, origin, ts, schema_hash`;
 const OUTBOX = '`' + OUTBOX_TABLE + '`';
 
 interface OutboxRow {
@@ -93,7 +95,9 @@ export class OutboxRepository {
    * `afterSeq` inside the ascending ranges (at most RANGES_PER_QUERY of
    * them), in seq order. Echoes of the route's target and other routes' copy
    * records are left out here already (routeWants decides exactly; this only
-   * saves reading them).
+   * saves reading them). A copy chunk comes back without its rows (its
+   * header: `pk` COPY_CHUNK_PK, no images): readCopyChunk reads them, one
+   * chunk at a time, so a read never holds more than one chunk's rows.
    */
   async readRouteChanges(
     route: RouteSelector,
@@ -104,13 +108,25 @@ export class OutboxRepository {
     if (ranges.length === 0) return [];
     if (ranges.length > RANGES_PER_QUERY) throw new Error(`at most ${RANGES_PER_QUERY} ranges per read`);
     const { where, bindings } = inRanges(ranges);
-    const [rows] = await this.knex.raw(`SELECT ${COLUMNS} FROM ${OUTBOX} WHERE seq > ? AND (${where}) AND ${ROUTE_ROWS} ORDER BY seq LIMIT ?`, [
+    const [rows] = await this.knex.raw(`SELECT ${HEADER_OF_CHUNKS} FROM ${OUTBOX} WHERE seq > ? AND (${where}) AND ${ROUTE_ROWS} ORDER BY seq LIMIT ?`, [
       afterSeq,
       ...bindings,
       ...routeBindings(route),
       limit,
     ]);
     return (rows as OutboxRow[]).map(toWire);
+  }
+
+  /**
+   * The rows of a copy chunk that readRouteChanges returned as a header.
+   *
+   * @throws CopyChunkError if its payload is not what the copier writes.
+   */
+  async readCopyChunk(chunk: WireChange): Promise<WireChange[]> {
+    const [rows] = await this.knex.raw(`SELECT after_image FROM ${OUTBOX} WHERE seq = ?`, [chunk.seq]);
+    const payload = (rows as Array<{ after_image: string | null }>)[0]?.after_image;
+    if (payload === undefined || payload === null) throw new CopyChunkError(chunk.seq, 'its row has no payload (was it purged before the route applied it?)');
+    return expandCopyChunk(chunk, payload);
   }
 
   /**

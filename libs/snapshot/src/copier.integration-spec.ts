@@ -4,6 +4,7 @@ import { installCapture } from '@tributary/capture';
 import { openMysql } from '@tributary/control';
 import { migrateOutbox } from '@tributary/db';
 import { copyRouteOf, decodeImage, decodeKey, keyText, TableSchema } from '@tributary/model';
+import { expandCopyChunk, isCopyChunk } from '@tributary/outbox';
 import { createMysqlDatabase, sleep, TestDatabase } from '@tributary/testing';
 import { SourceCopier } from './copier';
 import { decodeKeyText, encodeKey } from './key-sql';
@@ -36,9 +37,18 @@ describe('SourceCopier (real MariaDB)', () => {
     return installCapture(knex, table);
   }
 
-  async function outbox(origin?: string): Promise<OutboxRow[]> {
+  async function outboxRows(origin?: string): Promise<OutboxRow[]> {
     const [rows] = await knex.raw(`SELECT seq, op, pk, after_image, origin FROM _tributary_outbox ${origin ? 'WHERE origin = ?' : ''} ORDER BY seq`, origin ? [origin] : []);
     return rows as OutboxRow[];
+  }
+
+  /** The outbox as a worker reads it: a copy chunk's rows one by one, with the chunk's seq. */
+  async function outbox(origin?: string): Promise<OutboxRow[]> {
+    return (await outboxRows(origin)).flatMap((row) => {
+      if (!isCopyChunk(row)) return [row];
+      const header = { seq: row.seq, table: 't', op: 'insert' as const, pk: row.pk, before: null, after: null, origin: row.origin, ts: 0, schema: 'h' };
+      return expandCopyChunk(header, row.after_image!).map((wire) => ({ seq: wire.seq, op: wire.op, pk: wire.pk, after_image: wire.after, origin: wire.origin }));
+    });
   }
 
   /** Copies the whole table in chunks of `size`, resuming from an encoded cursor each time, as the runner does. */
@@ -78,6 +88,11 @@ describe('SourceCopier (real MariaDB)', () => {
     const copied = await outbox('tributary-copy:odd');
     expect(copied).toHaveLength(values.length);
     expect(chunks).toBe(Math.ceil(values.length / 7) + (values.length % 7 === 0 ? 1 : 0));
+    // One outbox row per chunk that found rows, all its rows at its seq.
+    const records = await outboxRows('tributary-copy:odd');
+    expect(records).toHaveLength(Math.ceil(values.length / 7));
+    expect(records.every(isCopyChunk)).toBe(true);
+    expect(new Set(copied.map((row) => row.seq)).size).toBe(records.length);
     const keys = copied.map((row) => keyText(schema.key, decodeKey(schema, row.pk)));
     expect(new Set(keys).size).toBe(values.length);
     expect(copied.every((row) => row.op === 'insert' && copyRouteOf(row.origin) === 'odd')).toBe(true);

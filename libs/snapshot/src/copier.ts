@@ -1,5 +1,5 @@
 import { Knex } from 'knex';
-import { OUTBOX_COLUMNS, OUTBOX_TABLE, TS_MICROS } from '@tributary/db';
+import { COPY_CHUNK_PK, OUTBOX_COLUMNS, OUTBOX_TABLE, TS_MICROS } from '@tributary/db';
 import { copyOrigin, decodeKey, encodeKeyImage, keyText, quoteMysql, Row, TableSchema } from '@tributary/model';
 import { ImageRow, RowCondition, SourceTable } from './source-table';
 
@@ -32,14 +32,16 @@ export interface KeysCopy {
 const LOCK_WAIT_SECONDS = 3;
 /** Copy records per INSERT statement, kept well under max_allowed_packet. */
 const INSERT_BYTES = 4 * 1024 * 1024;
-/** Most text one chunk's server-side VALUES list may take (hex doubles the images); a bigger chunk goes through this process. */
+/** Most text one copy chunk record may take; a bigger chunk goes through this process, row by row. */
 const SERVER_LIST_BYTES = 16 * 1024 * 1024;
 
 /**
  * Writes copy records — the current source rows, for one route — into the
  * outbox, so they reach the target through the relay and the worker exactly
  * like captured changes (filter, mapping, per-row seq guard, checkpoint,
- * dead letters).
+ * dead letters): a chunk of an initial copy or re-sync as one copy chunk
+ * record, a repair's keys (and a chunk too big for one record) one record
+ * per row.
  *
  * Exactness comes from where a copy record's seq falls. The rows are read
  * with a share lock and the records inserted in the same short transaction:
@@ -53,7 +55,7 @@ export class SourceCopier {
   constructor(
     private readonly db: Knex,
     private readonly routeId: string,
-    /** Most text a chunk's server-side VALUES list may take (see copyInServer); tests make it small. */
+    /** Most text one copy chunk record may take (see copyInServer); tests make it small. */
     private readonly serverListBytes = SERVER_LIST_BYTES,
   ) {}
 
@@ -81,17 +83,18 @@ export class SourceCopier {
   }
 
   /**
-   * The chunk's copy records built and inserted by the source server itself:
-   * one locking read aggregates the rows into the VALUES list of one
-   * multi-row INSERT (SourceTable.aggregateRange), which EXECUTE IMMEDIATE
-   * runs. The rows never travel to this process and back, which was most of
-   * a copy's cost. Still a simple INSERT with a known row count, so under
-   * innodb_autoinc_lock_mode=1 it takes no table-level AUTO-INC lock and
-   * writers never wait for it (INSERT … SELECT would hold that lock for the
-   * whole read). Every value goes in as a hex literal, so nothing in the data
-   * can end a string whatever the SQL mode. Null when the list would not fit
-   * in one string (group_concat_max_len, kept under max_allowed_packet):
-   * the caller copies the chunk through this process instead.
+   * The chunk written as one copy chunk record (COPY_CHUNK_PK in
+   * @tributary/db), built by the source server itself: one locking read
+   * aggregates the rows' key and full images into a JSON array in a user
+   * variable, and a single-row INSERT writes it. The rows never travel to
+   * this process and back, and the outbox gets one row per chunk instead of
+   * one per row: most of what a copy cost the source, the relay and the
+   * worker. A single-row INSERT takes no table-level AUTO-INC lock (an
+   * INSERT … SELECT would, for the whole read, under
+   * innodb_autoinc_lock_mode=1), so writers never wait for it. Null when
+   * the array would not fit in one value (group_concat_max_len, kept under
+   * max_allowed_packet so a worker can read it back): the caller copies the
+   * chunk row by row through this process instead.
    */
   private async copyInServer(
     trx: Knex.Transaction,
@@ -101,13 +104,9 @@ export class SourceCopier {
     condition: RowCondition,
   ): Promise<{ copied: number; lastSeq: number | null } | null> {
     await trx.raw('SET SESSION group_concat_max_len = LEAST(@@max_allowed_packet DIV 2, ?)', [this.serverListBytes]);
-    const hex = (text: string) => `X'${Buffer.from(text, 'utf8').toString('hex')}'`;
-    // (table_name, op, pk, before_image, after_image, origin, ts, schema_hash): OUTBOX_COLUMNS' order.
-    const tuple = (pk: string, image: string) => ({
-      sql: `CONCAT(?, HEX(${pk}), ?, HEX(${image}), ?, ${TS_MICROS}, ?)`,
-      bindings: [`(${hex(schema.table)},${hex('insert')},X'`, `',NULL,X'`, `',${hex(copyOrigin(this.routeId))},`, `,${hex(schema.hash)})`],
-    });
-    const aggregate = table.aggregateRange(range, condition, tuple, { count: '@tributary_copy_rows', list: '@tributary_copy_values' });
+    // JSON_QUOTE makes each image a JSON string whatever it holds: the worker gets back the very texts.
+    const pair = (pk: string, image: string) => ({ sql: `CONCAT(JSON_QUOTE(${pk}), ',', JSON_QUOTE(${image}))`, bindings: [] });
+    const aggregate = table.aggregateRange(range, condition, pair, { count: '@tributary_copy_rows', list: '@tributary_copy_values' });
     try {
       await trx.raw(aggregate.sql, aggregate.bindings as Knex.RawBinding[]);
       const [[state]] = (await trx.raw(
@@ -116,10 +115,12 @@ export class SourceCopier {
       const copied = Number(state.n);
       if (copied === 0) return { copied: 0, lastSeq: null };
       if (Number(state.truncated) === 1) return null;
-      await trx.raw(
-        `EXECUTE IMMEDIATE CONCAT('INSERT INTO ${quoteMysql(OUTBOX_TABLE)} (${OUTBOX_COLUMNS.map(quoteMysql).join(', ')}) VALUES ', @tributary_copy_values)`,
+      const [result] = await trx.raw(
+        `INSERT INTO ${quoteMysql(OUTBOX_TABLE)} (${OUTBOX_COLUMNS.map(quoteMysql).join(', ')}) ` +
+          `VALUES (?, 'insert', ?, NULL, CONCAT('[', @tributary_copy_values, ']'), ?, ${TS_MICROS}, ?)`,
+        [schema.table, COPY_CHUNK_PK, copyOrigin(this.routeId), schema.hash],
       );
-      return { copied, lastSeq: await this.lastSeqFrom(trx) };
+      return { copied, lastSeq: Number((result as { insertId: number }).insertId) };
     } finally {
       // A pooled connection must not keep a chunk's worth of text alive. Never masks the error that
       // got here (a deadlock must still read as one: CopyContendedError).
@@ -169,15 +170,12 @@ export class SourceCopier {
   }
 
   /**
-   * The highest seq of this route's copy records from `first` (default: the
-   * first id of this session's last INSERT) on. The ids of one multi-row
-   * INSERT can interleave with other writers' (innodb_autoinc_lock_mode = 2): ask.
+   * The highest seq of this route's copy records from `first` (the first id
+   * of this session's last INSERT) on. The ids of one multi-row INSERT can
+   * interleave with other writers' (innodb_autoinc_lock_mode = 2): ask.
    */
-  private async lastSeqFrom(trx: Knex.Transaction, first?: number): Promise<number> {
-    const [rows] = await trx.raw(`SELECT MAX(seq) AS seq FROM ${quoteMysql(OUTBOX_TABLE)} WHERE seq >= ${first === undefined ? 'LAST_INSERT_ID()' : '?'} AND origin = ?`, [
-      ...(first === undefined ? [] : [first]),
-      copyOrigin(this.routeId),
-    ]);
+  private async lastSeqFrom(trx: Knex.Transaction, first: number): Promise<number> {
+    const [rows] = await trx.raw(`SELECT MAX(seq) AS seq FROM ${quoteMysql(OUTBOX_TABLE)} WHERE seq >= ? AND origin = ?`, [first, copyOrigin(this.routeId)]);
     return Number((rows as Array<{ seq: number }>)[0].seq);
   }
 

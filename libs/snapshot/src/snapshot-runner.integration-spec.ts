@@ -66,8 +66,11 @@ describe('SnapshotRunner (real MariaDB)', () => {
     await catalog.upsertRoute({ id, sourceId: 'src', table: 't', targetId: 'tgt', targetTable: id, enabled: true, filter });
   }
 
+  /** Rows copied for the route: a copy chunk record (empty pk) holds a JSON array of key and row images in pairs. */
   async function copyRecords(routeId: string): Promise<number> {
-    const [rows] = await sourceKnex.raw('SELECT COUNT(*) AS n FROM _tributary_outbox WHERE origin = ?', [`tributary-copy:${routeId}`]);
+    const [rows] = await sourceKnex.raw("SELECT SUM(IF(pk = '', JSON_LENGTH(after_image) DIV 2, 1)) AS n FROM _tributary_outbox WHERE origin = ?", [
+      `tributary-copy:${routeId}`,
+    ]);
     return Number((rows as Array<{ n: number }>)[0].n);
   }
 

@@ -6,11 +6,12 @@ import { boundedRuns, RangeJobData, ResolutionJobData, RetryJobData } from '@tri
 import { changeDependentColumns, ConflictPolicyError, parseConflictPolicy, RouteMapping, targetColumnName } from '@tributary/replication';
 import { ApplyBatch, ApplyHooks, PreparedApply, RejectedChange, RowChange, TargetTableSpec } from '@tributary/targets';
 import { decodeChanges } from './change-decoder';
+import { deadLetterOf } from './dead-letter-input';
 import { conflictSignature, ConflictSetup, resolveConflicts } from './conflict-resolver';
 import { CustomResolverLoader } from './custom-resolvers';
 import { ProgressMirror } from './progress-mirror';
 import { RangeReader } from './range-reader';
-import { retryOutcomes } from './retry-outcomes';
+import { retryOutcomes, retryTurns } from './retry-outcomes';
 import { RouteConfigError, routeConfigVersion, RoutePlan, routePlan } from './route-plan';
 import { SchemaCache } from './schema-cache';
 import { SourceOutboxes } from './source-outboxes';
@@ -47,6 +48,8 @@ interface PreparedBatch {
     /** The target's own CPU work for the run, done ahead (Target.prepare), or null. */
     prepared: PreparedApply | null;
     wireBySeq: Map<number, WireChange>;
+    /** The change each applied one came from; the rows of a copy chunk share a seq, so wireBySeq cannot tell them apart. */
+    wireOf: Map<RowChange, WireChange>;
   }>;
   filtered: number;
 }
@@ -165,14 +168,16 @@ export class BatchApplier {
   private readAhead(reader: RangeReader, job: RangeJobData): Promise<PreparedChunk> {
     const ahead = (async () => {
       const chunk = await reader.next();
-      const batches = boundedRuns(chunk.changes, (change) => change, { maxRows: Infinity, maxBytes: this.deps.batchBytes });
+      // A read holds at most batchRows changes, or one copy chunk's rows (which may be more).
+      const batches = boundedRuns(chunk.changes, (change) => change, { maxRows: this.deps.batchRows, maxBytes: this.deps.batchBytes });
       const prepared: PreparedBatch[] = [];
       for (let i = 0; i < batches.length; i++) {
         const batch = batches[i];
-        // A batch covers the rows up to its last change; the chunk's last one up to where the read got,
-        // and the job's last one everything the job promises (the ranges hold all of it).
+        // A batch covers the seqs below the next batch's first change (the rows of a copy chunk share one
+        // seq and may span batches: the first claims none of it); the chunk's last one up to where the
+        // read got, and the job's last one everything the job promises (the ranges hold all of it).
         const last = i === batches.length - 1;
-        const covered = last && chunk.done ? job.watermark : last ? chunk.coveredTo : batch[batch.length - 1].seq;
+        const covered = last && chunk.done ? job.watermark : last ? chunk.coveredTo : batches[i + 1][0].seq - 1;
         prepared.push(await this.prepare({ sourceId: job.sourceId, table: job.table, changes: batch, watermark: Math.min(job.watermark, covered) }));
       }
       return { batches: prepared, done: chunk.done };
@@ -192,6 +197,14 @@ export class BatchApplier {
 
   /** One batch, start to end: for jobs that carry their changes (retries, decisions, first-format jobs). */
   async apply(data: Batch): Promise<void> {
+    // A retry's outcomes are told apart by seq, which the rows of a copy chunk share: such letters go in turns.
+    if (data.retryOf) {
+      const turns = retryTurns(data.changes, data.retryOf);
+      if (turns.length > 1) {
+        for (const turn of turns) await this.apply({ ...data, ...turn });
+        return;
+      }
+    }
     const prepared = await this.prepare(data);
     const outcome = await this.write(prepared);
     this.account(prepared, outcome);
@@ -223,13 +236,14 @@ export class BatchApplier {
       const plan = schema ? this.planFor(route, schema) : null;
       const spec = plan?.spec ?? null;
       // Changes the filter drops still count as done: the watermark moves past them.
-      let changes: RowChange[] = [];
+      const wireOf = new Map<RowChange, WireChange>();
       for (const { wire, row } of run.changes) {
-        const kept = plan ? plan.transform(wire, row, data.sourceId) : row;
-        if (kept) changes.push(kept);
+        let kept = plan ? plan.transform(wire, row, data.sourceId) : row;
+        if (kept && resolution?.action === 'merge' && resolution.row) kept = withMergedRow(kept, resolution.row, spec);
+        if (kept) wireOf.set(kept, wire);
         else filtered++;
       }
-      if (resolution?.action === 'merge' && resolution.row) changes = changes.map((change) => withMergedRow(change, resolution.row!, spec));
+      const changes = [...wireOf.keys()];
       const apply: ApplyBatch = {
         routeId: route.id,
         table: spec ?? { name: route.targetTable, columns: [], key: [] },
@@ -250,6 +264,7 @@ export class BatchApplier {
         detectsConflicts,
         prepared: !detectsConflicts && target.prepare ? target.prepare(apply) : null,
         wireBySeq: new Map(run.changes.map(({ wire }) => [wire.seq, wire])),
+        wireOf,
       };
     });
     return { data, route, reapply, undecodable, runs: planned, filtered };
@@ -263,7 +278,7 @@ export class BatchApplier {
     const outcome: WriteOutcome = { applied: 0, skipped: 0, refused: [], superseded: [] };
 
     if (undecodable.length > 0) {
-      await deadLetters.record(undecodable.map(({ wire, reason }) => deadLetter(route.id, wire, reason, null)));
+      await deadLetters.record(undecodable.map(({ wire, reason }) => deadLetterOf(route.id, wire, reason, null)));
       for (const { wire, reason } of undecodable) {
         outcome.refused.push(wire.seq);
         this.logger.warn({ seq: wire.seq, reason }, 'change cannot be decoded; recorded as dead letter');
@@ -271,7 +286,7 @@ export class BatchApplier {
     }
 
     const endTimer = metrics.applyDuration.startTimer({ route: route.id });
-    for (const { plan, spec, schema, ensureKey, apply, detectsConflicts, prepared: ahead, wireBySeq } of runs) {
+    for (const { plan, spec, schema, ensureKey, apply, detectsConflicts, prepared: ahead, wireBySeq, wireOf } of runs) {
       if (spec && !this.ensured.has(ensureKey)) {
         await target.ensureTable(spec);
         this.ensured.add(ensureKey);
@@ -280,7 +295,8 @@ export class BatchApplier {
       const hooks: ApplyHooks = {
         // Durable before the target commits (invariant 9, then 3); a refused retry reopens its letter.
         recordRejected: async (rejected: RejectedChange[]) => {
-          await deadLetters.record(rejected.map((r) => deadLetter(route.id, wireBySeq.get(r.change.seq)!, r.reason, r.code)));
+          // A change a conflict resolver made anew is not in wireOf: its seq is its own (copies are never resolved).
+          await deadLetters.record(rejected.map((r) => deadLetterOf(route.id, wireOf.get(r.change) ?? wireBySeq.get(r.change.seq)!, r.reason, r.code)));
         },
         ...(conflicts ? { resolveConflicts: this.conflictHook(route, conflicts, wireBySeq) } : {}),
       };
@@ -426,10 +442,6 @@ function withMergedRow(change: RowChange, row: Record<string, unknown>, spec: { 
 
 /** Resolutions remembered per route: enough for the retries of the batch at the head of the queue. */
 const RESOLUTIONS_KEPT = 8;
-
-function deadLetter(routeId: string, wire: WireChange, reason: string, code: string | null) {
-  return { routeId, seq: wire.seq, table: wire.table, op: wire.op, change: wire, reason, code };
-}
 
 /** The seqs a job covers, for log lines about it (every line about a change names route and seq). */
 function seqRange(changes: readonly WireChange[]): { seq: number | null; lastSeq: number | null } {

@@ -5,6 +5,7 @@ import { keyText, Row, WireChange } from '@tributary/model';
 import { ConflictKind, ConflictPolicy, decide, Decision, deletionWins, detectConflict, valuesEqual } from '@tributary/replication';
 import { CurrentRows, RowChange, TargetTableSpec } from '@tributary/targets';
 import { CustomResolver } from './custom-resolvers';
+import { deadLetterOf } from './dead-letter-input';
 
 /** One route's conflict handling for one target table shape (see RouteConsumer). */
 export interface ConflictSetup {
@@ -119,7 +120,7 @@ export async function resolveConflicts(
 
   if (refused.length > 0) {
     await deps.deadLetters.record(
-      refused.map(({ wire, reason }) => ({ routeId: route.id, seq: wire.seq, table: wire.table, op: wire.op, change: wire, reason, code: null })),
+      refused.map(({ wire, reason }) => deadLetterOf(route.id, wire, reason, null)),
     );
   }
   // Durable before the target commits, like dead letters; recording again after a retried batch changes nothing.

@@ -58,6 +58,38 @@ describe('RangeReader (real MariaDB outbox)', () => {
     expect(await readAll(reader)).toEqual([{ changes: [], coveredTo: 20, done: true }]);
   });
 
+  it('hands a copy chunk out on its own, whole, with its rows read then, between what comes before and after it', async () => {
+    // seq 51: an order; 52, 54: copy chunks of r1 (3 and 2 rows); 53: an order; 55: a chunk whose payload is broken.
+    const chunk = (rows: number[]) => JSON.stringify(rows.flatMap((id) => [`{"id":${id}}`, `{"id":${id},"v":"x"}`]));
+    const rows: Array<[number, string, string]> = [
+      [51, '{"id":1}', '{}'],
+      [52, '', chunk([7, 8, 9])],
+      [53, '{"id":2}', '{}'],
+      [54, '', chunk([10, 11])],
+      [55, '', '["only a key"]'],
+    ];
+    for (const [seq, pk, after] of rows) {
+      const origin = pk === '' ? 'tributary-copy:r1' : null;
+      await knex.raw("INSERT INTO _tributary_outbox (seq, table_name, op, pk, after_image, origin, ts, schema_hash) VALUES (?, 'orders', 'insert', ?, ?, ?, 0, 'h')", [
+        seq,
+        pk,
+        after,
+        origin,
+      ]);
+    }
+    const reader = new RangeReader(outbox, route, [{ from: 51, to: 54 }], 0, 100);
+    const chunks = await readAll(reader);
+    expect(chunks.map((c) => [c.changes.map((w) => `${w.seq}:${w.pk}`), c.coveredTo, c.done])).toEqual([
+      [['51:{"id":1}'], 51, false],
+      [['52:{"id":7}', '52:{"id":8}', '52:{"id":9}'], 52, false],
+      [['53:{"id":2}'], 53, false],
+      [['54:{"id":10}', '54:{"id":11}'], 54, true],
+    ]);
+    expect(chunks[1].changes[2]).toMatchObject({ op: 'insert', after: '{"id":9,"v":"x"}', before: null, origin: 'tributary-copy:r1', chunkRow: true });
+    // A payload that is not what the copier writes stops the read with why: never skipped.
+    await expect(readAll(new RangeReader(outbox, route, [{ from: 55, to: 55 }], 0, 100))).rejects.toThrow(/copy chunk at outbox seq 55 cannot be read: not an array/);
+  });
+
   it('reads more ranges than fit in one statement', async () => {
     const singles = Array.from({ length: 40 }, (_, i) => ({ from: i + 1, to: i + 1 }));
     const many = [...singles, ...Array.from({ length: 600 }, (_, i) => ({ from: 1000 + 2 * i, to: 1000 + 2 * i }))];

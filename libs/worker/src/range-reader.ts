@@ -1,5 +1,5 @@
 import { RouteSelector, routeWants, WireChange } from '@tributary/model';
-import { OutboxRepository, RANGES_PER_QUERY } from '@tributary/outbox';
+import { isCopyChunk, OutboxRepository, RANGES_PER_QUERY } from '@tributary/outbox';
 import { SeqRange } from '@tributary/queue';
 
 /** One read of a range job: the route's changes in seq order, and how far the ranges are now read. */
@@ -13,7 +13,7 @@ export interface RangeChunk {
 
 /**
  * Reads a range job's rows for one route from the source outbox, in seq order
- * and in chunks of at most `limit` rows (bounded memory, invariant 7), above
+ * in reads of at most `limit` rows or one copy chunk (bounded memory, invariant 7), above
  * `floor` — the route's applied checkpoint, below which every change is at
  * the target already (a re-sent range after a restart costs nothing).
  */
@@ -34,7 +34,31 @@ export class RangeReader {
     this.after = floor;
   }
 
+  /** What the last read returned beyond a copy chunk, still to hand out. */
+  private rest: RangeChunk | null = null;
+
+  /**
+   * The next changes in seq order. A copy chunk is handed out on its own,
+   * its rows read now (never more than one chunk's rows in memory): first
+   * what came before it, then its rows, then what came after.
+   */
   async next(): Promise<RangeChunk> {
+    const read = this.rest ?? (await this.read());
+    this.rest = null;
+    const at = read.changes.findIndex(isCopyChunk);
+    if (at < 0) return read;
+    const chunk = read.changes[at];
+    if (at > 0) {
+      this.rest = { ...read, changes: read.changes.slice(at) };
+      return { changes: read.changes.slice(0, at), coveredTo: chunk.seq - 1, done: false };
+    }
+    const rows = await this.outbox.readCopyChunk(chunk);
+    if (read.changes.length === 1) return { ...read, changes: rows };
+    this.rest = { ...read, changes: read.changes.slice(1) };
+    return { changes: rows, coveredTo: chunk.seq, done: false };
+  }
+
+  private async read(): Promise<RangeChunk> {
     while (this.group < this.groups.length) {
       const ranges = this.groups[this.group];
       const rows = await this.outbox.readRouteChanges(this.route, ranges, this.after, this.limit);

@@ -1,6 +1,6 @@
 import { WireChange } from '@tributary/model';
 import { RetryJobData } from '@tributary/queue';
-import { retryOutcomes } from './retry-outcomes';
+import { retryOutcomes, retryTurns } from './retry-outcomes';
 
 const change = (seq: number): WireChange => ({ seq, table: 't', op: 'insert', pk: '{}', before: null, after: '{}', origin: null, ts: 0, schema: 'h' });
 
@@ -16,4 +16,17 @@ describe('retryOutcomes', () => {
     expect(outcomes[2].note).toMatch(/newer change than seq 7/);
   });
 
+});
+
+describe('retryTurns', () => {
+  it('keeps letters of one copy chunk (one seq) in separate turns, in order, and a job without repeats in one', () => {
+    const row = (seq: number, id: number): WireChange => ({ ...change(seq), pk: `{"id":${id}}`, chunkRow: true });
+    const turns = retryTurns([row(5, 1), row(5, 2), change(6), row(5, 3), change(7)], [1, 2, 3, 4, 5]);
+    expect(turns.map((turn) => [turn.changes.map((c) => `${c.seq}:${c.pk}`), turn.retryOf])).toEqual([
+      [['5:{"id":1}', '6:{}', '7:{}'], [1, 3, 5]],
+      [['5:{"id":2}'], [2]],
+      [['5:{"id":3}'], [4]],
+    ]);
+    expect(retryTurns([change(1), change(2)], [10, 20])).toEqual([{ changes: [change(1), change(2)], retryOf: [10, 20] }]);
+  });
 });

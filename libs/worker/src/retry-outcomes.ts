@@ -1,4 +1,5 @@
 import { RetryOutcome } from '@tributary/control';
+import { WireChange } from '@tributary/model';
 import { RetryJobData } from '@tributary/queue';
 
 /** How one retried dead letter ended. */
@@ -27,4 +28,17 @@ export function retryOutcomes(data: Pick<RetryJobData, 'changes' | 'retryOf'>, r
           : `refused again`;
     return [{ id, seq: change.seq, outcome, note }];
   });
+}
+
+/** A retry's changes (and their letters) in turns in which no seq appears twice, in order. */
+export function retryTurns(changes: readonly WireChange[], retryOf: readonly number[]): Array<{ changes: WireChange[]; retryOf: number[] }> {
+  const turns: Array<{ changes: WireChange[]; retryOf: number[]; seqs: Set<number> }> = [];
+  changes.forEach((change, i) => {
+    let turn = turns.find((t) => !t.seqs.has(change.seq));
+    if (!turn) turns.push((turn = { changes: [], retryOf: [], seqs: new Set() }));
+    turn.changes.push(change);
+    turn.retryOf.push(retryOf[i]);
+    turn.seqs.add(change.seq);
+  });
+  return turns.map(({ changes, retryOf }) => ({ changes, retryOf }));
 }

@@ -62,11 +62,12 @@ export class DeadLettersService {
     const route = await this.route(routeId);
     const queued: QueuedRetry[] = [];
     // Walk by seq: a letter refused again while we walk has a seq already passed, so this ends.
-    for (let afterSeq = 0; ; ) {
-      const page = await this.deadLetters.listOpenBySeq(routeId, afterSeq, RETRY_ALL_PAGE);
+    for (let after = { seq: 0, id: 0 }; ; ) {
+      const page = await this.deadLetters.listOpenBySeq(routeId, after, RETRY_ALL_PAGE);
       if (page.length === 0) break;
       queued.push(...(await this.enqueuer.retry(route, page, actor)));
-      afterSeq = page[page.length - 1].seq;
+      const last = page[page.length - 1];
+      after = { seq: last.seq, id: last.id };
     }
     return this.accepted(route, queued, actor);
   }
