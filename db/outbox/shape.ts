@@ -30,11 +30,18 @@ export const ORIGIN_VARIABLE = '@tributary_origin';
  * copy or re-sync (every one of them "the source row is now this", like a
  * single copy record), so a copy costs the source one outbox row per chunk
  * instead of one per row. Its origin is the route's copy origin, its op
- * `insert`, and its `after_image` a JSON array of texts: the key image and
- * the full image of each row in turn, exactly as a single copy record would
- * carry them. Every row of the chunk takes the chunk's seq (the position of
- * its locking read). Marked by an empty `pk`, never a key image (those are
+ * `insert`, and its `after_image` the key image and the full image of each
+ * row in turn, exactly as a single copy record would carry them, each
+ * followed by COPY_CHUNK_SEPARATOR but the last. Every row of the chunk
+ * takes the chunk's seq (the position of its locking read). Marked by an empty `pk`, never a key image (those are
  * JSON objects), rather than by a new `op`: that would need an ALTER of a
  * live outbox, which every captured write waits on while it runs.
  */
 export const COPY_CHUNK_PK = '';
+
+/**
+ * Between the texts of a copy chunk: U+001E (record separator). JSON_OBJECT,
+ * which builds every image, escapes each control character inside a string
+ * (\u001e) and puts none outside, so an image never holds it raw.
+ */
+export const COPY_CHUNK_SEPARATOR = '\u001e';

@@ -162,10 +162,11 @@ describe('SourceCopier (real MariaDB)', () => {
       "CREATE TABLE texts (id INT PRIMARY KEY, t VARCHAR(200) NULL, j JSON NULL, b VARBINARY(10) NULL, d DECIMAL(10,2) NULL) CHARSET utf8mb4",
       'texts',
     );
-    // The triggers' own records of these inserts are what the copies must equal.
+    // The triggers' own records of these inserts are what the copies must equal (CHAR(30) in a value
+    // too: the copy chunk's separator, which the images escape).
     await knex.raw(
       `INSERT INTO texts VALUES (1, 'it''s a \\\\ "quote"', '{"x": "é😀", "n": [1, 2.5]}', X'00FF27', 12.50), (2, NULL, NULL, NULL, NULL),
-       (3, CONCAT('line', CHAR(10), 'break', CHAR(0), 'nul'), '"\\\\u0000"', X'', -0.01), (4, REPEAT('ü', 200), '[]', X'5C27', 0)`,
+       (3, CONCAT('line', CHAR(10), 'break', CHAR(0), 'nul', CHAR(30), 'rs'), '"\\\\u0000"', X'', -0.01), (4, REPEAT('ü', 200), '[]', X'5C27', 0)`,
     );
     const [triggered] = await knex.raw("SELECT pk, after_image FROM _tributary_outbox WHERE table_name = 'texts' AND origin IS NULL ORDER BY seq");
     const written = new Map((triggered as OutboxRow[]).map((row) => [row.pk, row.after_image]));

@@ -1,5 +1,5 @@
 import { Knex } from 'knex';
-import { COPY_CHUNK_PK, OUTBOX_COLUMNS, OUTBOX_TABLE, TS_MICROS } from '@tributary/db';
+import { COPY_CHUNK_PK, COPY_CHUNK_SEPARATOR, OUTBOX_COLUMNS, OUTBOX_TABLE, TS_MICROS } from '@tributary/db';
 import { copyOrigin, decodeKey, encodeKeyImage, keyText, quoteMysql, Row, TableSchema } from '@tributary/model';
 import { ImageRow, RowCondition, SourceTable } from './source-table';
 
@@ -85,8 +85,8 @@ export class SourceCopier {
   /**
    * The chunk written as one copy chunk record (COPY_CHUNK_PK in
    * @tributary/db), built by the source server itself: one locking read
-   * aggregates the rows' key and full images into a JSON array in a user
-   * variable, and a single-row INSERT writes it. The rows never travel to
+   * aggregates the rows' key and full images into a user variable, and a
+   * single-row INSERT writes it. The rows never travel to
    * this process and back, and the outbox gets one row per chunk instead of
    * one per row: most of what a copy cost the source, the relay and the
    * worker. A single-row INSERT takes no table-level AUTO-INC lock (an
@@ -104,9 +104,12 @@ export class SourceCopier {
     condition: RowCondition,
   ): Promise<{ copied: number; lastSeq: number | null } | null> {
     await trx.raw('SET SESSION group_concat_max_len = LEAST(@@max_allowed_packet DIV 2, ?)', [this.serverListBytes]);
-    // JSON_QUOTE makes each image a JSON string whatever it holds: the worker gets back the very texts.
-    const pair = (pk: string, image: string) => ({ sql: `CONCAT(JSON_QUOTE(${pk}), ',', JSON_QUOTE(${image}))`, bindings: [] });
-    const aggregate = table.aggregateRange(range, condition, pair, { count: '@tributary_copy_rows', list: '@tributary_copy_values' });
+    const pair = (pk: string, image: string) => ({ sql: `CONCAT(${pk}, ?, ${image})`, bindings: [COPY_CHUNK_SEPARATOR] });
+    const aggregate = table.aggregateRange(range, condition, pair, {
+      count: '@tributary_copy_rows',
+      list: '@tributary_copy_values',
+      separator: COPY_CHUNK_SEPARATOR,
+    });
     try {
       await trx.raw(aggregate.sql, aggregate.bindings as Knex.RawBinding[]);
       const [[state]] = (await trx.raw(
@@ -117,7 +120,7 @@ export class SourceCopier {
       if (Number(state.truncated) === 1) return null;
       const [result] = await trx.raw(
         `INSERT INTO ${quoteMysql(OUTBOX_TABLE)} (${OUTBOX_COLUMNS.map(quoteMysql).join(', ')}) ` +
-          `VALUES (?, 'insert', ?, NULL, CONCAT('[', @tributary_copy_values, ']'), ?, ${TS_MICROS}, ?)`,
+          `VALUES (?, 'insert', ?, NULL, @tributary_copy_values, ?, ${TS_MICROS}, ?)`,
         [schema.table, COPY_CHUNK_PK, copyOrigin(this.routeId), schema.hash],
       );
       return { copied, lastSeq: Number((result as { insertId: number }).insertId) };

@@ -66,11 +66,12 @@ describe('SnapshotRunner (real MariaDB)', () => {
     await catalog.upsertRoute({ id, sourceId: 'src', table: 't', targetId: 'tgt', targetTable: id, enabled: true, filter });
   }
 
-  /** Rows copied for the route: a copy chunk record (empty pk) holds a JSON array of key and row images in pairs. */
+  /** Rows copied for the route: a copy chunk record (empty pk) holds key and row images in pairs, separated by U+001E. */
   async function copyRecords(routeId: string): Promise<number> {
-    const [rows] = await sourceKnex.raw("SELECT SUM(IF(pk = '', JSON_LENGTH(after_image) DIV 2, 1)) AS n FROM _tributary_outbox WHERE origin = ?", [
-      `tributary-copy:${routeId}`,
-    ]);
+    const [rows] = await sourceKnex.raw(
+      "SELECT SUM(IF(pk = '', (LENGTH(after_image) - LENGTH(REPLACE(after_image, CHAR(30), '')) + 1) DIV 2, 1)) AS n FROM _tributary_outbox WHERE origin = ?",
+      [`tributary-copy:${routeId}`],
+    );
     return Number((rows as Array<{ n: number }>)[0].n);
   }
 

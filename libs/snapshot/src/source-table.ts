@@ -74,16 +74,17 @@ export class SourceTable {
   /**
    * One statement that reads the rows of readRange, locked (share), and
    * leaves in two user variables how many there were and one text made of
-   * `tuple(pk, image)` per row, in key order, comma-separated: the rows never
-   * leave the server. `tuple` gets the two SQL expressions and returns an
+   * `tuple(pk, image)` per row, in key order, joined by `separator` (a
+   * character, not a quote or a backslash): the rows never leave the server. `tuple` gets the two SQL expressions and returns an
    * expression (with its own bindings).
    */
   aggregateRange(
     range: { after: Row | null; upTo: Row | null },
     condition: RowCondition,
     tuple: (pk: string, image: string) => SqlFragment,
-    into: { count: string; list: string },
+    into: { count: string; list: string; separator: string },
   ): SqlFragment {
+    if (!/^[^'\\]$/u.test(into.separator)) throw new Error(`a separator is one character, not a quote or a backslash: ${JSON.stringify(into.separator)}`);
     const parts: SqlFragment[] = [];
     if (range.after) parts.push(keyAfter(this.schema, ALIAS, range.after));
     if (range.upTo) parts.push(keyUpTo(this.schema, ALIAS, range.upTo));
@@ -91,7 +92,7 @@ export class SourceTable {
     const element = tuple(this.pk, this.image);
     return {
       sql:
-        `SELECT COUNT(*), GROUP_CONCAT(${element.sql} ORDER BY ${keyOrder(this.schema, ALIAS)} SEPARATOR ',') INTO ${into.count}, ${into.list} ` +
+        `SELECT COUNT(*), GROUP_CONCAT(${element.sql} ORDER BY ${keyOrder(this.schema, ALIAS)} SEPARATOR '${into.separator}') INTO ${into.count}, ${into.list} ` +
         `FROM ${quoteMysql(this.schema.table)} AS ${ALIAS}${parts.length > 0 ? ` WHERE ${parts.map((w) => w.sql).join(' AND ')}` : ''} LOCK IN SHARE MODE`,
       bindings: [...element.bindings, ...parts.flatMap((w) => w.bindings)],
     };

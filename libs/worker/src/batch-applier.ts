@@ -168,8 +168,10 @@ export class BatchApplier {
   private readAhead(reader: RangeReader, job: RangeJobData): Promise<PreparedChunk> {
     const ahead = (async () => {
       const chunk = await reader.next();
-      // A read holds at most batchRows changes, or one copy chunk's rows (which may be more).
-      const batches = boundedRuns(chunk.changes, (change) => change, { maxRows: this.deps.batchRows, maxBytes: this.deps.batchBytes });
+      // A read holds at most batchRows changes, or one copy chunk's rows (SNAPSHOT_CHUNK_ROWS at most), which
+      // go in as few target transactions as their bytes allow.
+      const maxRows = chunk.changes[0]?.chunkRow ? Infinity : this.deps.batchRows;
+      const batches = boundedRuns(chunk.changes, (change) => change, { maxRows, maxBytes: this.deps.batchBytes });
       const prepared: PreparedBatch[] = [];
       for (let i = 0; i < batches.length; i++) {
         const batch = batches[i];
@@ -178,6 +180,8 @@ export class BatchApplier {
         // read got, and the job's last one everything the job promises (the ranges hold all of it).
         const last = i === batches.length - 1;
         const covered = last && chunk.done ? job.watermark : last ? chunk.coveredTo : batches[i + 1][0].seq - 1;
+        // Preparing a batch is a few milliseconds of CPU: let the batch at the target take its next round trip first.
+        await yieldToIo();
         prepared.push(await this.prepare({ sourceId: job.sourceId, table: job.table, changes: batch, watermark: Math.min(job.watermark, covered) }));
       }
       return { batches: prepared, done: chunk.done };
@@ -442,6 +446,11 @@ function withMergedRow(change: RowChange, row: Record<string, unknown>, spec: { 
 
 /** Resolutions remembered per route: enough for the retries of the batch at the head of the queue. */
 const RESOLUTIONS_KEPT = 8;
+
+/** Resolves after pending I/O callbacks have run (setImmediate runs after the poll phase). */
+function yieldToIo(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
 
 /** The seqs a job covers, for log lines about it (every line about a change names route and seq). */
 function seqRange(changes: readonly WireChange[]): { seq: number | null; lastSeq: number | null } {

@@ -1,5 +1,5 @@
 import { openMysql } from '@tributary/control';
-import { migrateOutbox } from '@tributary/db';
+import { COPY_CHUNK_SEPARATOR, migrateOutbox } from '@tributary/db';
 import { OutboxRepository } from '@tributary/outbox';
 import { createMysqlDatabase, TestDatabase } from '@tributary/testing';
 import { Knex } from 'knex';
@@ -60,13 +60,13 @@ describe('RangeReader (real MariaDB outbox)', () => {
 
   it('hands a copy chunk out on its own, whole, with its rows read then, between what comes before and after it', async () => {
     // seq 51: an order; 52, 54: copy chunks of r1 (3 and 2 rows); 53: an order; 55: a chunk whose payload is broken.
-    const chunk = (rows: number[]) => JSON.stringify(rows.flatMap((id) => [`{"id":${id}}`, `{"id":${id},"v":"x"}`]));
+    const chunk = (rows: number[]) => rows.flatMap((id) => [`{"id":${id}}`, `{"id":${id},"v":"x"}`]).join(COPY_CHUNK_SEPARATOR);
     const rows: Array<[number, string, string]> = [
       [51, '{"id":1}', '{}'],
       [52, '', chunk([7, 8, 9])],
       [53, '{"id":2}', '{}'],
       [54, '', chunk([10, 11])],
-      [55, '', '["only a key"]'],
+      [55, '', '{"id":12}'],
     ];
     for (const [seq, pk, after] of rows) {
       const origin = pk === '' ? 'tributary-copy:r1' : null;
@@ -87,7 +87,7 @@ describe('RangeReader (real MariaDB outbox)', () => {
     ]);
     expect(chunks[1].changes[2]).toMatchObject({ op: 'insert', after: '{"id":9,"v":"x"}', before: null, origin: 'tributary-copy:r1', chunkRow: true });
     // A payload that is not what the copier writes stops the read with why: never skipped.
-    await expect(readAll(new RangeReader(outbox, route, [{ from: 55, to: 55 }], 0, 100))).rejects.toThrow(/copy chunk at outbox seq 55 cannot be read: not an array/);
+    await expect(readAll(new RangeReader(outbox, route, [{ from: 55, to: 55 }], 0, 100))).rejects.toThrow(/copy chunk at outbox seq 55 cannot be read: 1 texts, not key and row images in pairs/);
   });
 
   it('reads more ranges than fit in one statement', async () => {
