@@ -1,4 +1,5 @@
 export * from './change-job';
+export * from './job-signals';
 export * from './redis';
 export * from './queue-registry';
 export * from './redis-marker';

@@ -1,6 +1,7 @@
 import { Inject, Injectable, OnApplicationBootstrap, BeforeApplicationShutdown } from '@nestjs/common';
 import { hostname } from 'node:os';
 import { createHash, randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { Knex } from 'knex';
 import { CONFIG, redactUrl, TributaryConfig } from '@tributary/config';
 import { CatalogRepository, openMysql, ProgressRepository, SnapshotRepository } from '@tributary/control';
@@ -8,7 +9,7 @@ import { LOGGER, Logger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
 import { OutboxRepository } from '@tributary/outbox';
 import { LeaderLease, PeriodicTask } from '@tributary/runtime';
-import { QueueRegistry, RedisLossDetector } from '@tributary/queue';
+import { JobDoneListener, QueueRegistry, REDIS, RedisLossDetector } from '@tributary/queue';
 import { SnapshotRunner } from '@tributary/snapshot';
 import { DriftMonitor } from './drift-monitor';
 import { SourceRelay } from './source-relay';
@@ -34,6 +35,8 @@ export class RelayService implements OnApplicationBootstrap, BeforeApplicationSh
     () => this.syncSources(),
     (error) => this.logger.error({ err: error }, 'relay could not read the source list'),
   );
+  /** Workers' word that a job is done: its route gets its next job at once, not at the relay's next look. */
+  private readonly jobsDone: JobDoneListener;
 
   constructor(
     @Inject(CONFIG) private readonly config: TributaryConfig,
@@ -44,15 +47,20 @@ export class RelayService implements OnApplicationBootstrap, BeforeApplicationSh
     private readonly queues: QueueRegistry,
     private readonly lossDetector: RedisLossDetector,
     private readonly metrics: Metrics,
-  ) {}
+    @Inject(REDIS) redis: Redis,
+  ) {
+    this.jobsDone = new JobDoneListener(redis, config.redis.prefix, (sourceId, jobId) => this.running.get(sourceId)?.relay.jobDone(jobId));
+  }
 
   async onApplicationBootstrap(): Promise<void> {
+    await this.jobsDone.start();
     await this.refresh.start(this.config.configRefreshMs);
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     await this.refresh.stop();
     await Promise.all([...this.running.keys()].map((id) => this.stopSource(id)));
+    this.jobsDone.close();
   }
 
   private async syncSources(): Promise<void> {

@@ -41,6 +41,14 @@ const ACTIVE_WINDOW_MS = 1000;
 const LIVENESS_CHECK_MS = 100;
 /** How often, at most, copy records of an unknown route make the relay read the route list early (a deleted route's copies would otherwise ask every poll). */
 const NEW_ROUTE_CHECK_MS = 250;
+/**
+ * How often the queue is asked about a route's job in flight that no worker
+ * said is done: the signal may be lost (pub/sub), or come from no one (a
+ * worker of a version without it).
+ */
+const UNSIGNALLED_CHECK_MS = 100;
+/** Job ids said done before their job was known sent (a worker faster than queue.add's reply), kept this many. */
+const EARLY_SIGNALS_KEPT = 1000;
 /** Ids closed by timeout that are still watched for a late commit. */
 const MAX_SUSPECTS = 10_000;
 
@@ -57,14 +65,27 @@ class DeposedError extends Error {}
  */
 export class SourceRelay {
   private readonly loop: LeaseLoop;
+  private leadership: Leadership | null = null;
 
   constructor(deps: SourceRelayDeps) {
     this.loop = new LeaseLoop(
       deps.lease,
       deps.settings.leaderRetryMs,
-      () => new Leadership(deps, () => this.loop.stopped, (ms) => this.loop.sleep(ms)).lead(),
+      async () => {
+        this.leadership = new Leadership(deps, () => this.loop.stopped, (ms) => this.loop.sleep(ms));
+        try {
+          await this.leadership.lead();
+        } finally {
+          this.leadership = null;
+        }
+      },
       (error) => deps.logger.error({ err: error }, 'relay cycle failed; retrying'),
     );
+  }
+
+  /** A worker finished a job of this source: if this relay leads, the job's route may get its next one now. */
+  jobDone(jobId: string): void {
+    if (this.leadership?.jobDone(jobId)) this.loop.nudge();
   }
 
   /** Waits for leadership, leads until deposed or stopped, and waits again. */
@@ -100,6 +121,10 @@ class Leadership {
   private idleMs = 0;
   /** The last checkpoint written, to skip identical writes. */
   private savedState = '';
+  /** The last poll read as many headers as it may: a backlog, read on at once. */
+  private readFull = false;
+  /** Jobs said done that no feed had in flight yet (see EARLY_SIGNALS_KEPT). */
+  private readonly earlySignals = new Set<string>();
 
   constructor(
     private readonly deps: SourceRelayDeps,
@@ -138,7 +163,11 @@ class Leadership {
         // trickle arrives between polls, not after a long sleep), then backs off to pollMaxMs.
         const recent = now - this.movedAt < ACTIVE_WINDOW_MS;
         this.idleMs = moved ? 0 : recent ? settings.pollMinMs : Math.min(settings.pollMaxMs, Math.max(settings.pollMinMs, this.idleMs * 2));
-        if (this.idleMs > 0) await this.sleep(this.idleMs);
+        // Every route busy with a job and the head of the outbox reached: what arrives now can only go
+        // out once a job is done, and a worker says when (jobDone cuts the sleep short). Polling on
+        // would only read the same rows again and again.
+        if (!this.readFull && this.everyRouteBusy()) await this.sleep(Math.max(this.idleMs, UNSIGNALLED_CHECK_MS));
+        else if (this.idleMs > 0) await this.sleep(this.idleMs);
       } catch (error) {
         if (error instanceof DeposedError) {
           logger.warn({ epoch: this.epoch }, `relay stops leading: ${error.message}`);
@@ -147,6 +176,26 @@ class Leadership {
         throw error;
       }
     }
+  }
+
+  /** Every fed route has a job in flight (none could take another now). */
+  private everyRouteBusy(): boolean {
+    if (this.feeds.size === 0) return false;
+    for (const feed of this.feeds.values()) if (feed.inFlight === null) return false;
+    return true;
+  }
+
+  /** A worker said this job is done; true if it is a route's job in flight (the loop should look now). */
+  jobDone(jobId: string): boolean {
+    for (const feed of this.feeds.values()) {
+      if (feed.inFlight === jobId) {
+        feed.inFlightDone = true;
+        return true;
+      }
+    }
+    if (this.earlySignals.size >= EARLY_SIGNALS_KEPT) this.earlySignals.clear();
+    this.earlySignals.add(jobId);
+    return false;
   }
 
   /** One poll. Returns true when it moved data, so the next poll comes at once. */
@@ -173,6 +222,7 @@ class Leadership {
     this.tracker.fill(filled.map((header) => header.seq));
     this.tracker.noteRead(this.high, fresh.map((header) => header.seq), now);
     if (fresh.length > 0) this.high = fresh[fresh.length - 1].seq;
+    this.readFull = fresh.length >= settings.batchRows;
 
     // 3. Decide old holes exactly with locking probes.
     for (const hole of this.tracker.dueForProbe(now, PROBES_PER_CYCLE)) {
@@ -284,6 +334,26 @@ class Leadership {
    */
   private async dispatch(now: number): Promise<number> {
     const { queues, metrics, settings, sourceId, lossDetector } = this.deps;
+    // Jobs in flight that a worker said are done, and now and then the others: one round trip for all.
+    const asked = [...this.feeds.values()].filter(
+      (feed) => feed.inFlight !== null && (feed.inFlightDone || now - feed.inFlightCheckedAt >= UNSIGNALLED_CHECK_MS),
+    );
+    if (asked.length > 0) {
+      const unfinished = await queues.unfinished(sourceId, asked.map((feed) => feed.inFlight!));
+      // A job Redis no longer has may have been applied (and trimmed), or lost with Redis's data. Lost,
+      // the route's next job must start from its applied checkpoint, not after the lost one's ranges:
+      // a job after them would move the checkpoint past rows nobody applied. The marker tells (it goes
+      // with the data), so it is checked before any route gets a job in place of a finished one.
+      if (unfinished.some((still) => !still) && !(await lossDetector.isMarked(sourceId))) {
+        await this.rewind('Redis marker vanished (restart without persistence or FLUSHALL)');
+        return 0;
+      }
+      asked.forEach((feed, i) => {
+        feed.inFlightDone = false;
+        feed.inFlightCheckedAt = now;
+        if (!unfinished[i]) feed.inFlight = null;
+      });
+    }
     const owed: RouteFeed[] = [];
     const idle: RouteFeed[] = [];
     for (const feed of this.feeds.values()) {
@@ -291,20 +361,6 @@ class Leadership {
       else if (feed.catchUp === null && this.watermark > feed.sentWatermark && now - feed.lastSentAt >= settings.heartbeatMs) idle.push(feed);
     }
     if (owed.length === 0 && idle.length === 0) return 0;
-    // One round trip for every job asked about.
-    const waiting = [...owed, ...idle].filter((feed) => feed.inFlight !== null);
-    const unfinished = await queues.unfinished(sourceId, waiting.map((feed) => feed.inFlight!));
-    // A job Redis no longer has may have been applied (and trimmed), or lost with Redis's data. Lost,
-    // the route's next job must start from its applied checkpoint, not after the lost one's ranges:
-    // a job after them would move the checkpoint past rows nobody applied. The marker tells (it goes
-    // with the data), so it is checked before any route gets a job in place of a finished one.
-    if (unfinished.some((still) => !still) && !(await lossDetector.isMarked(sourceId))) {
-      await this.rewind('Redis marker vanished (restart without persistence or FLUSHALL)');
-      return 0;
-    }
-    waiting.forEach((feed, i) => {
-      if (!unfinished[i]) feed.inFlight = null;
-    });
     const ready = owed.filter((feed) => feed.inFlight === null);
     const drained = idle.filter((feed) => feed.inFlight === null);
     const queue = queues.queueFor(sourceId);
@@ -319,6 +375,8 @@ class Leadership {
         // Taken only once the job is in Redis: a failed add leaves the ranges owed.
         feed.take();
         feed.inFlight = jobId;
+        feed.inFlightCheckedAt = now;
+        feed.inFlightDone = this.earlySignals.delete(jobId);
         feed.sentWatermark = watermark;
         feed.lastSentAt = now;
         if (changes > 0) metrics.changesRelayed.inc({ route: feed.routeId }, changes);

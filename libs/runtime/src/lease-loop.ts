@@ -9,6 +9,8 @@ import { LeaderLease } from './leader-lease';
 export class LeaseLoop {
   private halted = false;
   private wake: (() => void) | null = null;
+  /** nudge() came while no sleep was running: the next one returns at once. */
+  private nudged = false;
   private running: Promise<void> | null = null;
 
   constructor(
@@ -32,13 +34,25 @@ export class LeaseLoop {
     await this.running;
   }
 
+  /** Cuts the running sleep short, or the next one if none runs: there is work now. */
+  nudge(): void {
+    this.nudged = true;
+    this.wake?.();
+  }
+
   sleep(ms: number): Promise<void> {
+    if (this.nudged) {
+      this.nudged = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
+      const done = () => {
         clearTimeout(timer);
+        if (this.wake === done) this.wake = null;
+        this.nudged = false;
         resolve();
-      }
+      };
+      const timer = setTimeout(done, ms);
       this.wake = done;
     });
   }

@@ -6,9 +6,9 @@ import { boundedRuns, RangeJobData, ResolutionJobData, RetryJobData } from '@tri
 import { changeDependentColumns, ConflictPolicyError, parseConflictPolicy, RouteMapping, targetColumnName } from '@tributary/replication';
 import { ApplyBatch, ApplyHooks, PreparedApply, RejectedChange, RowChange, TargetTableSpec } from '@tributary/targets';
 import { decodeChanges } from './change-decoder';
-import { deadLetterOf } from './dead-letter-input';
 import { conflictSignature, ConflictSetup, resolveConflicts } from './conflict-resolver';
 import { CustomResolverLoader } from './custom-resolvers';
+import { deadLetterOf } from './dead-letter-input';
 import { ProgressMirror } from './progress-mirror';
 import { RangeReader } from './range-reader';
 import { retryOutcomes, retryTurns } from './retry-outcomes';

@@ -1,7 +1,7 @@
 import { DelayedError, Job, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Logger } from '@tributary/logger';
-import { QueuedJobData, sourceQueueName } from '@tributary/queue';
+import { announceJobDone, QueuedJobData, sourceQueueName } from '@tributary/queue';
 import { RouteConsumer } from './route-consumer';
 
 /** The worker cannot tell now whether a job's route exists (routeConsumer): the job waits. */
@@ -56,6 +56,13 @@ export class SourceConsumer {
       maxStalledCount: Number.MAX_SAFE_INTEGER,
     });
     this.worker.on('error', (error) => this.logger.error({ err: error }, 'queue connection error'));
+    // The relay gives a route its next job only once this one is done: tell it at once.
+    this.worker.on('completed', (job) => {
+      if (job.id === undefined || job.data.v !== 2 || job.data.kind !== 'range') return;
+      announceJobDone(deps.connection, deps.prefix, sourceId, job.id).catch((error) =>
+        this.logger.debug({ err: error, job: job.id }, 'could not announce a finished job; the relay finds out at its next look'),
+      );
+    });
   }
 
   async close(): Promise<void> {
