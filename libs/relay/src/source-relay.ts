@@ -121,8 +121,8 @@ class Leadership {
   private idleMs = 0;
   /** The last checkpoint written, to skip identical writes. */
   private savedState = '';
-  /** The last poll read as many headers as it may: a backlog, read on at once. */
-  private readFull = false;
+  /** The last poll read as much as it may (a backlog) or re-read rows for a route catching up: read on at once. */
+  private readingAhead = false;
   /** Jobs said done that no feed had in flight yet (see EARLY_SIGNALS_KEPT). */
   private readonly earlySignals = new Set<string>();
 
@@ -166,7 +166,7 @@ class Leadership {
         // Every route busy with a job and the head of the outbox reached: what arrives now can only go
         // out once a job is done, and a worker says when (jobDone cuts the sleep short). Polling on
         // would only read the same rows again and again.
-        if (!this.readFull && this.everyRouteBusy()) await this.sleep(Math.max(this.idleMs, UNSIGNALLED_CHECK_MS));
+        if (!this.readingAhead && this.everyRouteBusy()) await this.sleep(Math.max(this.idleMs, UNSIGNALLED_CHECK_MS));
         else if (this.idleMs > 0) await this.sleep(this.idleMs);
       } catch (error) {
         if (error instanceof DeposedError) {
@@ -222,7 +222,7 @@ class Leadership {
     this.tracker.fill(filled.map((header) => header.seq));
     this.tracker.noteRead(this.high, fresh.map((header) => header.seq), now);
     if (fresh.length > 0) this.high = fresh[fresh.length - 1].seq;
-    this.readFull = fresh.length >= settings.batchRows;
+    this.readingAhead = fresh.length >= settings.batchRows;
 
     // 3. Decide old holes exactly with locking probes.
     for (const hole of this.tracker.dueForProbe(now, PROBES_PER_CYCLE)) {
@@ -240,6 +240,7 @@ class Leadership {
     this.feedFresh(fresh);
     this.feedSingles([...filled, ...late]);
     const caughtUp = await this.catchUpStep();
+    if (caughtUp) this.readingAhead = true;
     countCaptured(metrics, sourceId, [fresh, filled, late]);
     const watermarkBefore = this.watermark;
     this.watermark = Math.max(this.watermark, this.tracker.watermark(this.high));
