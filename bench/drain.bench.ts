@@ -390,7 +390,7 @@ function snapshotReport(result: SnapshotResult, settings: BenchSettings): string
           'route applied through final seq / relay read it at',
           `${seconds(result.appliedAt)} / ${seconds(result.relayDoneAt)} (final seq ${formatInt(result.finalSeq)})`,
         ],
-        ['copier ahead of the route (max)', `${formatInt(result.maxAhead)} copy records (bound SNAPSHOT_MAX_IN_FLIGHT_ROWS=${config.snapshot.maxInFlightRows})`],
+        ['copier ahead of the route (max)', `${formatInt(result.maxAhead)} outbox rows (copy chunks; bound SNAPSHOT_MAX_IN_FLIGHT_ROWS=${config.snapshot.maxInFlightRows} rows)`],
         ['peak RSS (VmHWM)', rssList(result.peakRssMiB)],
         ['CPU from the request until copied (% of wall)', cpuUse(result.cpuCopying, copiedAt, { withSeconds: true })],
         ['CPU while catching up (% of wall)', cpuUse(catchUpCpu, Math.max(0.001, result.seconds - copiedAt), { withSeconds: true })],
@@ -402,7 +402,7 @@ function snapshotReport(result: SnapshotResult, settings: BenchSettings): string
       ],
       false,
     ),
-    'timeline (bench clock from the request; seqs count copy records, the outbox holds nothing else):',
+    'timeline (bench clock from the request; seqs count outbox rows: a copy chunk each, the outbox holds nothing else):',
     table(
       ['t (s)', 'status', 'rows copied', 'copier seq', 'relay seq', 'route seq'],
       timeline(result.samples).map((sample) => [
