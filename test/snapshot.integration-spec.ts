@@ -1,7 +1,7 @@
 import { createConnection } from 'mysql2/promise';
 import { SnapshotRecord, SnapshotRepository } from '@tributary/control';
-import { Row } from '@tributary/model';
-import { MysqlTarget, PostgresTarget, TargetTableSpec } from '@tributary/targets';
+import { Row, TargetTableSpec } from '@tributary/model';
+import { MysqlTarget, PostgresTarget } from '@tributary/targets';
 import { AppProcess, createMysqlDatabase, createPipeline, ITEMS_DDL, Pipeline, runCliCommand, sleep, TestDatabase, waitFor } from '@tributary/testing';
 
 const ROWS = 100_000;

@@ -1,3 +1,5 @@
+import { ColumnSpec, Row } from './schema';
+
 export type Op = 'insert' | 'update' | 'delete';
 
 /**
@@ -72,4 +74,25 @@ export function routeWants(row: { table: string; origin: string | null }, route:
   if (row.table !== route.table || row.origin === route.echoOrigin) return false;
   const copyRoute = copyRouteOf(row.origin);
   return copyRoute === null || copyRoute === route.routeId;
+}
+
+/** The table a route writes at a target, after mapping. */
+export interface TargetTableSpec {
+  /** Target table name (validated identifier). */
+  name: string;
+  columns: ColumnSpec[];
+  /** Key columns, a subset of `columns`: the target table's primary key. */
+  key: string[];
+}
+
+/** One change as a target applies it: images decoded and mapped to the target table. */
+export interface RowChange {
+  seq: number;
+  op: Op;
+  /** The row's key after the change (before it, for deletes). */
+  key: Row;
+  /** Full before image (update, delete) or null. */
+  before: Row | null;
+  /** Full after image (insert, update) or null. */
+  after: Row | null;
 }

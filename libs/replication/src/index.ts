@@ -12,3 +12,4 @@ export { applyFilter, FilterableChange } from './move-semantics';
 export { ConflictKind, detectConflict, rowsEqual, valuesEqual } from './conflicts/detect';
 export { ConflictPolicy, ConflictPolicyError, DetectMode, parseConflictPolicy, Resolution } from './conflicts/policy';
 export { compareValues, Decision, decide, deletionWins } from './conflicts/resolve';
+export { RouteConfigError, routeConfigVersion, RoutePlan, routePlan, RouteRules, targetTableSpec } from './route-plan';

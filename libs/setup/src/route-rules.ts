@@ -1,6 +1,5 @@
-import { TableSchema } from '@tributary/model';
-import { compileFilter, compileMapping, ConflictPolicyError, FilterError, MappingError, parseConflictPolicy } from '@tributary/replication';
-import { TargetTableSpec } from '@tributary/targets';
+import { TableSchema, TargetTableSpec } from '@tributary/model';
+import { compileFilter, compileMapping, ConflictPolicyError, FilterError, MappingError, parseConflictPolicy, targetTableSpec } from '@tributary/replication';
 import { InvalidInputError } from './errors';
 
 /** Longest filter text accepted: a filter is a condition, not a program. */
@@ -29,11 +28,10 @@ export function checkRouteRules(
     }
   }
   const mapping = input.mapping === undefined || input.mapping === null ? null : input.mapping;
-  let spec: TargetTableSpec = { name: input.targetTable, columns: schema.columns, key: schema.key };
+  let spec: TargetTableSpec = targetTableSpec(input.targetTable, schema, null);
   if (mapping !== null) {
     try {
-      const compiled = compileMapping(mapping, schema.columns, schema.key);
-      spec = { name: input.targetTable, columns: compiled.columns, key: compiled.key };
+      spec = targetTableSpec(input.targetTable, schema, compileMapping(mapping, schema.columns, schema.key));
     } catch (error) {
       if (error instanceof MappingError) throw new InvalidInputError(`mapping: ${error.message}`, 'mapping');
       throw error;

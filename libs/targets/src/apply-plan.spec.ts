@@ -1,6 +1,5 @@
-import { ColumnSpec, keyHash, Row } from '@tributary/model';
+import { ColumnSpec, keyHash, Row, RowChange, TargetTableSpec } from '@tributary/model';
 import { chunk, claimedPlan, guardPlan, planBatch, StoredVersion } from './apply-plan';
-import { RowChange, TargetTableSpec } from './target';
 
 const column = (name: string): ColumnSpec => ({
   name, type: 'int', dataType: 'int', columnType: 'int(11)', nullable: name !== 'id',

@@ -1,5 +1,5 @@
-import { keyHash, Row } from '@tributary/model';
-import { RejectedChange, RowChange, TargetTableSpec } from './target';
+import { keyHash, Row, RowChange, TargetTableSpec } from '@tributary/model';
+import { RejectedChange } from './target';
 
 /**
  * Pure batch planning, shared by every target that keeps per-row versions.

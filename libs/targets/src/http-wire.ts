@@ -1,6 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { ColumnSpec, LogicalType, Row, Value } from '@tributary/model';
-import { RowChange, TargetTableSpec } from './target';
+import { ColumnSpec, LogicalType, Row, RowChange, TargetTableSpec, Value } from '@tributary/model';
 
 /**
  * The HTTP target's wire format, shared by the target and by receivers

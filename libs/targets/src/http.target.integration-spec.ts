@@ -3,7 +3,8 @@ import { TargetConfigError, TargetNotReadableError, TransientTargetError } from 
 import { HttpTarget, httpTargetFactory } from './http.target';
 import { HttpTestReceiver } from './test-kit/http-test-receiver';
 import { describeTargetContract } from './test-kit/target.contract';
-import { ApplyBatch, RejectedChange, TargetTableSpec } from './target';
+import { ApplyBatch, RejectedChange } from './target';
+import { TargetTableSpec } from '@tributary/model';
 
 const SECRET = 'contract-secret-do-not-log';
 

@@ -1,4 +1,4 @@
-import { Row } from '@tributary/model';
+import { Row, RowChange, TargetTableSpec } from '@tributary/model';
 import { planBatch } from './apply-plan';
 import { conflictsNotSupported, TargetConfigError, TargetNotReadableError, TargetUrlError, TargetOptionError, TransientTargetError } from './errors';
 import { integerOption, OPTION_BOUNDS } from './option-bounds';
@@ -7,7 +7,7 @@ import { checkScanLimit, decodeKeyCursor, encodeKeyCursor, keyIdentity } from '.
 import { compareByKey } from './row-order';
 import { evolvedTable, ExistingTable, planTableEvolution, tableProblems } from './table-evolution';
 import { validateTableSpec } from './table-spec';
-import { ApplyBatch, ApplyHooks, ApplyResult, RejectedChange, RowChange, Target, TargetCheckpoint, TargetConnection, TargetFactory, TargetTableSpec } from './target';
+import { ApplyBatch, ApplyHooks, ApplyResult, RejectedChange, Target, TargetCheckpoint, TargetConnection, TargetFactory } from './target';
 
 /** Options of the HTTP webhook target (TargetConnection.options). */
 export interface HttpTargetOptions {

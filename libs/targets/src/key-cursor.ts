@@ -1,6 +1,5 @@
-import { Row, Value } from '@tributary/model';
+import { Row, TargetTableSpec, Value } from '@tributary/model';
 import { TargetConfigError } from './errors';
-import { TargetTableSpec } from './target';
 
 /**
  * What readRowsByKeys and scanRows share across targets: the scan cursor (a

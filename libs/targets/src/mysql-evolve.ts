@@ -1,8 +1,7 @@
 import { Knex } from 'knex';
-import { quoteMysql } from '@tributary/model';
+import { quoteMysql, TargetTableSpec } from '@tributary/model';
 import { TargetConfigError } from './errors';
 import { mysqlDialect } from './mysql-sql';
-import { TargetTableSpec } from './target';
 import { ExistingTable, isNoop, planTableEvolution } from './table-evolution';
 import { mysqlColumnType } from './type-mapping';
 

@@ -1,6 +1,6 @@
 import { Knex } from 'knex';
 import { ORIGIN_VARIABLE, OUTBOX_TABLE } from '@tributary/db';
-import { quoteMysql, Row, validateIdentifier } from '@tributary/model';
+import { quoteMysql, Row, TargetTableSpec, validateIdentifier } from '@tributary/model';
 import { writtenRow } from './apply-plan';
 import { classifyMysqlError } from './error-classification';
 import { bindMysql } from './mysql-values';
@@ -16,7 +16,6 @@ import {
   Statement,
   VersionWrite,
 } from './sql-dialect';
-import { TargetTableSpec } from './target';
 import { mysqlColumnType } from './type-mapping';
 
 const q = quoteMysql;

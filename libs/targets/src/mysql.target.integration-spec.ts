@@ -2,7 +2,8 @@ import { createMysqlDatabase, sleep, TestDatabase } from '@tributary/testing';
 import { TransientTargetError } from './errors';
 import { MysqlTarget } from './mysql.target';
 import { allTypesColumns, allTypesRows, columnSpec, describeTargetContract } from './test-kit/target.contract';
-import { ApplyHooks, TargetTableSpec } from './target';
+import { ApplyHooks } from './target';
+import { TargetTableSpec } from '@tributary/model';
 
 describeTargetContract('mysql (MariaDB)', async () => {
   const db = await createMysqlDatabase('trib_tgt_my');

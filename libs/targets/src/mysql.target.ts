@@ -1,5 +1,5 @@
 import knexFactory, { Knex } from 'knex';
-import { quoteMysql, Row } from '@tributary/model';
+import { quoteMysql, Row, TargetTableSpec } from '@tributary/model';
 import { evolveMysqlTable, readMysqlTable } from './mysql-evolve';
 import { MYSQL_BOOKKEEPING_DDL, mysqlCreateTable, mysqlDialect, mysqlSyntax } from './mysql-sql';
 import { fromMysql, mysqlReadExpression } from './mysql-values';
@@ -20,17 +20,7 @@ import {
 } from './sql-target-ops';
 import { tableProblems } from './table-evolution';
 import { validateTableSpec } from './table-spec';
-import {
-  ApplyBatch,
-  ApplyHooks,
-  ApplyResult,
-  PreparedApply,
-  Target,
-  TargetCheckpoint,
-  TargetConnection,
-  TargetFactory,
-  TargetTableSpec,
-} from './target';
+import { ApplyBatch, ApplyHooks, ApplyResult, PreparedApply, Target, TargetCheckpoint, TargetConnection, TargetFactory } from './target';
 
 /**
  * Every connection: UTC, so TIMESTAMP values (canonical UTC text) are stored

@@ -1,6 +1,5 @@
 import { Knex } from 'knex';
-import { quoteAnsi } from '@tributary/model';
-import { TargetTableSpec } from './target';
+import { quoteAnsi, TargetTableSpec } from '@tributary/model';
 import { ExistingTable, isNoop, planTableEvolution } from './table-evolution';
 import { postgresColumnType } from './type-mapping';
 

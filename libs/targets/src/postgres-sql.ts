@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { ColumnSpec, quoteAnsi, Row } from '@tributary/model';
+import { ColumnSpec, quoteAnsi, Row, TargetTableSpec } from '@tributary/model';
 import { classifyPostgresError } from './error-classification';
 import { postgresArrayLiteral, PostgresParam, toPostgresParam } from './postgres-values';
 import { postgresArrayType, postgresColumnType, postgresKeyArrayType } from './type-mapping';
 import { CHECKPOINTS_TABLE, columnOf, columnValue, ROWS_TABLE, SqlDialect, SqlSyntax, Statement, VersionedKey } from './sql-dialect';
 import { PlannedWrite, writtenRow } from './apply-plan';
-import { ApplyBatch, TargetTableSpec } from './target';
+import { ApplyBatch } from './target';
 
 const q = quoteAnsi;
 

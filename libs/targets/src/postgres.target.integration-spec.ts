@@ -1,10 +1,10 @@
 import { types as pgTypes } from 'pg';
-import { keyHash } from '@tributary/model';
+import { keyHash, TargetTableSpec } from '@tributary/model';
 import { createPostgresDatabase, sleep, TestDatabase } from '@tributary/testing';
 import { TransientTargetError } from './errors';
 import { PostgresTarget } from './postgres.target';
 import { allTypesColumns, allTypesRows, describeTargetContract } from './test-kit/target.contract';
-import { ApplyHooks, TargetTableSpec } from './target';
+import { ApplyHooks } from './target';
 
 /** Session defaults chosen to break every text form the target reads, unless it sets its own. */
 async function hostileDatabase(): Promise<TestDatabase> {

@@ -1,5 +1,5 @@
 import knexFactory, { Knex } from 'knex';
-import { quoteAnsi, Row } from '@tributary/model';
+import { quoteAnsi, Row, TargetTableSpec } from '@tributary/model';
 import { fromPostgres, POSTGRES_TYPES, postgresReadExpression } from './postgres-values';
 import { POSTGRES_BOOKKEEPING_DDL, postgresAddRowVersion, postgresCreateTable, postgresDialect, postgresSyntax, ROW_VERSION_COLUMN } from './postgres-sql';
 import { evolvePostgresTable, readPostgresTable } from './postgres-evolve';
@@ -21,17 +21,7 @@ import {
 } from './sql-target-ops';
 import { ExistingTable, tableProblems } from './table-evolution';
 import { validateTableSpec } from './table-spec';
-import {
-  ApplyBatch,
-  ApplyHooks,
-  ApplyResult,
-  PreparedApply,
-  Target,
-  TargetCheckpoint,
-  TargetConnection,
-  TargetFactory,
-  TargetTableSpec,
-} from './target';
+import { ApplyBatch, ApplyHooks, ApplyResult, PreparedApply, Target, TargetCheckpoint, TargetConnection, TargetFactory } from './target';
 
 /**
  * Every connection reads and writes in UTC and ISO styles, so timestamptz,

@@ -1,6 +1,5 @@
-import { ColumnSpec, Row, Value } from '@tributary/model';
+import { ColumnSpec, Row, TargetTableSpec, Value } from '@tributary/model';
 import { TargetOptionError } from './errors';
-import { TargetTableSpec } from './target';
 
 /**
  * How rows become Redis keys and values. Every value is stored as the text

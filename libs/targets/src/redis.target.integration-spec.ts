@@ -4,7 +4,7 @@ import { TargetConfigError } from './errors';
 import { RedisTarget, redisTargetFactory } from './redis.target';
 import { renderKey, validateKeyTemplate } from './redis-values';
 import { describeTargetContract } from './test-kit/target.contract';
-import { TargetTableSpec } from './target';
+import { TargetTableSpec } from '@tributary/model';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 

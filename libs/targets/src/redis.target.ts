@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import { Row } from '@tributary/model';
+import { Row, TargetTableSpec } from '@tributary/model';
 import { planBatch } from './apply-plan';
 import { conflictsNotSupported, TargetConfigError, TargetUrlError, TargetOptionError, TransientTargetError } from './errors';
 import { integerOption, OPTION_BOUNDS, stringOption } from './option-bounds';
@@ -9,7 +9,7 @@ import { checkScanLimit, chunks, KEYS_PER_READ, uniqueKeys } from './key-cursor'
 import { compareByKey } from './row-order';
 import { evolvedTable, ExistingTable, planTableEvolution, tableProblems } from './table-evolution';
 import { validateTableSpec } from './table-spec';
-import { ApplyBatch, ApplyHooks, ApplyResult, Target, TargetCheckpoint, TargetConnection, TargetFactory, TargetTableSpec } from './target';
+import { ApplyBatch, ApplyHooks, ApplyResult, Target, TargetCheckpoint, TargetConnection, TargetFactory } from './target';
 
 /** Options of the Redis target (TargetConnection.options); all optional. */
 export interface RedisTargetOptions {

@@ -1,11 +1,11 @@
 import { Knex, KnexTimeoutError } from 'knex';
-import { ColumnSpec, decodeValue, keyHash, keyText, Row } from '@tributary/model';
+import { ColumnSpec, decodeValue, keyHash, keyText, Row, RowChange } from '@tributary/model';
 import { BatchPlan, chunk, claimedPlan, GuardedPlan, guardPlan, planBatch, PlannedWrite, StoredVersion } from './apply-plan';
 import { RowRejectedError, TransientTargetError } from './errors';
 import { SqlDialect, Statement, VersionedKey, VersionProtocol, VersionWrite } from './sql-dialect';
 import { driverMessage, StatementFailure, transient } from './sql-failures';
 import { readTableRowsByKeys, SqlRowReading } from './sql-target-ops';
-import { ApplyBatch, ApplyHooks, ApplyResult, PreparedApply, RejectedChange, RowChange } from './target';
+import { ApplyBatch, ApplyHooks, ApplyResult, PreparedApply, RejectedChange } from './target';
 
 /**
  * What applySqlBatch works out before it talks to the target: the batch's

@@ -1,7 +1,7 @@
 import { Knex } from 'knex';
-import { ColumnSpec, Row, Value } from '@tributary/model';
+import { ColumnSpec, Row, TargetTableSpec, Value } from '@tributary/model';
 import { PlannedWrite } from './apply-plan';
-import { ApplyBatch, TargetTableSpec } from './target';
+import { ApplyBatch } from './target';
 import { ErrorClass } from './error-classification';
 import { RowRejectedError } from './errors';
 

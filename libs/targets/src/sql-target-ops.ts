@@ -1,11 +1,11 @@
 import { Knex } from 'knex';
-import { ColumnSpec, Row, Value } from '@tributary/model';
+import { ColumnSpec, Row, TargetTableSpec, Value } from '@tributary/model';
 import { TargetConfigError } from './errors';
 import { transient } from './sql-failures';
 import { checkScanLimit, chunks, decodeKeyCursor, encodeKeyCursor, KEYS_PER_READ, uniqueKeys } from './key-cursor';
 import { CHECKPOINTS_TABLE, keysetAfter, keysMatch, SqlDialect, SqlSyntax } from './sql-dialect';
 import { validateTableSpec } from './table-spec';
-import { TargetCheckpoint, TargetTableSpec } from './target';
+import { TargetCheckpoint } from './target';
 
 /**
  * Operations the SQL targets share, as functions of what differs (the

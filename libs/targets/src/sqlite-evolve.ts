@@ -1,8 +1,7 @@
 import { Knex } from 'knex';
-import { quoteAnsi } from '@tributary/model';
+import { quoteAnsi, TargetTableSpec } from '@tributary/model';
 import { TargetConfigError } from './errors';
 import { sqliteColumnDefinition } from './sqlite-sql';
-import { TargetTableSpec } from './target';
 import { ExistingTable, isNoop, planTableEvolution } from './table-evolution';
 
 const q = quoteAnsi;

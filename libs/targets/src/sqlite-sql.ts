@@ -1,10 +1,9 @@
 import { Knex } from 'knex';
-import { quoteAnsi, Row } from '@tributary/model';
+import { quoteAnsi, Row, TargetTableSpec } from '@tributary/model';
 import { writtenRow } from './apply-plan';
 import { classifySqliteError } from './error-classification';
 import { toSqlite } from './sqlite-values';
 import { CHECKPOINTS_TABLE, deleteByKeys, insertValues, readVersionsStatement, ROWS_TABLE, SqlDialect, SqlSyntax, Statement, VersionWrite } from './sql-dialect';
-import { TargetTableSpec } from './target';
 import { sqliteColumnCheck, sqliteColumnType } from './type-mapping';
 
 const q = quoteAnsi;

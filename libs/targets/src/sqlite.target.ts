@@ -2,7 +2,7 @@ import { realpathSync } from 'node:fs';
 import { dirname, isAbsolute, resolve, sep } from 'node:path';
 import Database from 'better-sqlite3';
 import knexFactory, { Knex } from 'knex';
-import { quoteAnsi, Row } from '@tributary/model';
+import { quoteAnsi, Row, TargetTableSpec } from '@tributary/model';
 import { TargetUrlError, TargetOptionError } from './errors';
 import { integerOption, OPTION_BOUNDS } from './option-bounds';
 import { applySqlBatch, prepareSqlBatch, sqlPlanOf } from './sql-apply';
@@ -24,7 +24,7 @@ import { SQLITE_BOOKKEEPING_DDL, sqliteCreateTable, sqliteDialect, sqliteSyntax 
 import { fromSqlite } from './sqlite-values';
 import { tableProblems } from './table-evolution';
 import { validateTableSpec } from './table-spec';
-import { ApplyBatch, ApplyHooks, ApplyResult, PreparedApply, Target, TargetCheckpoint, TargetConnection, TargetFactory, TargetTableSpec } from './target';
+import { ApplyBatch, ApplyHooks, ApplyResult, PreparedApply, Target, TargetCheckpoint, TargetConnection, TargetFactory } from './target';
 
 /** SQLite selects each column as it is; fromSqlite converts the value. */
 const ROW_READING: SqlRowReading = { ...sqliteSyntax, readExpression: (_column, quoted) => quoted, fromDriver: fromSqlite };

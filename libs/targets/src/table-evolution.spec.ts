@@ -1,7 +1,7 @@
 import { TargetConfigError } from './errors';
 import { columnSpec } from './test-kit/target.contract';
-import { TargetTableSpec } from './target';
 import { ExistingTable, isNoop, planTableEvolution } from './table-evolution';
+import { TargetTableSpec } from '@tributary/model';
 
 const id = columnSpec('id', 'int', 'int(11)', { nullable: false });
 const spec = (...names: string[]): TargetTableSpec => ({

@@ -1,6 +1,5 @@
-import { ColumnSpec, isValidIdentifier } from '@tributary/model';
+import { ColumnSpec, isValidIdentifier, TargetTableSpec } from '@tributary/model';
 import { TargetConfigError } from './errors';
-import { TargetTableSpec } from './target';
 
 /**
  * How an existing target table is brought to a (newer) spec without losing

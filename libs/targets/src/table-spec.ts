@@ -1,7 +1,6 @@
 import { reservedColumnReason, reservedTableReason } from '@tributary/db';
-import { validateIdentifier } from '@tributary/model';
+import { TargetTableSpec, validateIdentifier } from '@tributary/model';
 import { TargetConfigError } from './errors';
-import { TargetTableSpec } from './target';
 
 /** Checks a table spec before any DDL or SQL is built from it (invariant 10). */
 export function validateTableSpec(table: TargetTableSpec): TargetTableSpec {

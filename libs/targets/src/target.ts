@@ -1,25 +1,4 @@
-import { ColumnSpec, Op, Row } from '@tributary/model';
-
-/** The table a route writes at a target, after mapping. */
-export interface TargetTableSpec {
-  /** Target table name (validated identifier). */
-  name: string;
-  columns: ColumnSpec[];
-  /** Key columns, a subset of `columns`: the target table's primary key. */
-  key: string[];
-}
-
-/** One change as a target applies it: images decoded and mapped to the target table. */
-export interface RowChange {
-  seq: number;
-  op: Op;
-  /** The row's key after the change (before it, for deletes). */
-  key: Row;
-  /** Full before image (update, delete) or null. */
-  before: Row | null;
-  /** Full after image (insert, update) or null. */
-  after: Row | null;
-}
+import { ColumnSpec, Op, Row, RowChange, TargetTableSpec } from '@tributary/model';
 
 export interface ApplyBatch {
   routeId: string;

@@ -1,10 +1,10 @@
 import { introspectTable } from '@tributary/capture';
 import { CatalogRepository, DeadLetterRepository, ProgressRepository, SnapshotRepository } from '@tributary/control';
 import { migrateControl } from '@tributary/db';
-import { Row, TableSchema } from '@tributary/model';
+import { Row, TableSchema, TargetTableSpec } from '@tributary/model';
 import { ReplicationSetup } from '@tributary/setup';
 import { deleteKeysWithPrefix } from '@tributary/queue';
-import { defaultTargetRegistry, MysqlTarget, PostgresTarget, Target, TargetTableSpec } from '@tributary/targets';
+import { defaultTargetRegistry, MysqlTarget, PostgresTarget, Target } from '@tributary/targets';
 import { createMysqlDatabase, createPostgresDatabase, TEST_REDIS_URL, TestDatabase, uniqueName } from './databases';
 import { AppProcess, startApp } from './processes';
 import { waitFor } from './wait';

@@ -1,8 +1,6 @@
 import { RouteRecord } from '@tributary/control';
-import { copyOrigin, Row, TableSchema, WireChange } from '@tributary/model';
-import { changeDependentColumns, RouteMapping } from '@tributary/replication';
-import { TargetTableSpec } from '@tributary/targets';
-import { routePlan } from '@tributary/worker';
+import { copyOrigin, Row, TableSchema, TargetTableSpec, WireChange } from '@tributary/model';
+import { changeDependentColumns, RouteMapping, routePlan } from '@tributary/replication';
 import { RowComparison, rowComparison } from './normalise';
 
 /** What the target of a route should hold for each source row. */
@@ -24,7 +22,7 @@ export interface RouteExpectation {
  * applies, so verify cannot disagree with replication about what belongs at
  * the target.
  *
- * @throws RouteConfigError (from @tributary/worker) if the filter or mapping does not fit the schema.
+ * @throws RouteConfigError (from @tributary/replication) if the filter or mapping does not fit the schema.
  */
 export function routeExpectation(route: RouteRecord, schema: TableSchema): RouteExpectation {
   const plan = routePlan(route, schema);

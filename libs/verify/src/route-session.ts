@@ -1,7 +1,7 @@
 import { CatalogRepository, openMysql, ProgressRepository } from '@tributary/control';
 import { OutboxRepository } from '@tributary/outbox';
 import { defaultTargetRegistry, Target, TargetConfigError, TargetRegistry } from '@tributary/targets';
-import { RouteConfigError } from '@tributary/worker';
+import { RouteConfigError } from '@tributary/replication';
 import { UnknownRouteError, VerifyConfigError } from './errors';
 import { routeExpectation } from './expectation';
 import { VerifyDeps } from './verifier';

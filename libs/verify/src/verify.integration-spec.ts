@@ -1,10 +1,10 @@
 import { CatalogRepository, openMysql, ProgressRepository, RouteRecord, SnapshotRepository, VerifyRunRepository } from '@tributary/control';
 import { migrateControl } from '@tributary/db';
-import { Row } from '@tributary/model';
+import { Row, RowChange } from '@tributary/model';
 import { OutboxRepository } from '@tributary/outbox';
 import { ReplicationSetup } from '@tributary/setup';
 import { SourceTable } from '@tributary/snapshot';
-import { defaultTargetRegistry, PostgresTarget, RowChange } from '@tributary/targets';
+import { defaultTargetRegistry, PostgresTarget } from '@tributary/targets';
 import { createMysqlDatabase, createPostgresDatabase, TestDatabase } from '@tributary/testing';
 import { Knex } from 'knex';
 import { VerifyConfigError } from './errors';

@@ -1,10 +1,20 @@
 import { ConflictRepository, DeadLetterRepository, ProgressRepository, RouteRecord, TargetRecord } from '@tributary/control';
 import { Logger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
-import { copyRouteOf, echoOriginOf, Row, TableSchema, WireChange } from '@tributary/model';
+import { copyRouteOf, echoOriginOf, Row, RowChange, TableSchema, TargetTableSpec, WireChange } from '@tributary/model';
 import { boundedRuns, RangeJobData, ResolutionJobData, RetryJobData } from '@tributary/queue';
-import { changeDependentColumns, ConflictPolicyError, parseConflictPolicy, RouteMapping, targetColumnName } from '@tributary/replication';
-import { ApplyBatch, ApplyHooks, PreparedApply, RejectedChange, RowChange, TargetTableSpec } from '@tributary/targets';
+import {
+  changeDependentColumns,
+  ConflictPolicyError,
+  parseConflictPolicy,
+  RouteConfigError,
+  routeConfigVersion,
+  RouteMapping,
+  RoutePlan,
+  routePlan,
+  targetColumnName,
+} from '@tributary/replication';
+import { ApplyBatch, ApplyHooks, PreparedApply, RejectedChange } from '@tributary/targets';
 import { decodeChanges } from './change-decoder';
 import { conflictSignature, ConflictSetup, resolveConflicts } from './conflict-resolver';
 import { CustomResolverLoader } from './custom-resolvers';
@@ -12,7 +22,6 @@ import { deadLetterOf } from './dead-letter-input';
 import { ProgressMirror } from './progress-mirror';
 import { RangeReader } from './range-reader';
 import { retryOutcomes, retryTurns } from './retry-outcomes';
-import { RouteConfigError, routeConfigVersion, RoutePlan, routePlan } from './route-plan';
 import { SchemaCache } from './schema-cache';
 import { SourceOutboxes } from './source-outboxes';
 import { TargetPool } from './target-pool';

@@ -1,5 +1,4 @@
-import { decodeImage, decodeKey, TableSchema, WireChange } from '@tributary/model';
-import { RowChange } from '@tributary/targets';
+import { decodeImage, decodeKey, RowChange, TableSchema, WireChange } from '@tributary/model';
 
 export interface DecodedRun {
   schemaHash: string;

@@ -1,9 +1,9 @@
 import { ConflictDecision, ConflictInput, conflictKeyHash, ConflictRepository, DeadLetterRepository, RouteRecord } from '@tributary/control';
 import { Logger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
-import { keyText, Row, WireChange } from '@tributary/model';
+import { keyText, Row, RowChange, TargetTableSpec, WireChange } from '@tributary/model';
 import { ConflictKind, ConflictPolicy, decide, Decision, deletionWins, detectConflict, valuesEqual } from '@tributary/replication';
-import { CurrentRows, RowChange, TargetTableSpec } from '@tributary/targets';
+import { CurrentRows } from '@tributary/targets';
 import { CustomResolver } from './custom-resolvers';
 import { deadLetterOf } from './dead-letter-input';
 

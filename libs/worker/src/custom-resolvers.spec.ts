@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Row } from '@tributary/model';
 import { CustomConflict, CustomResolverLoader } from './custom-resolvers';
-import { RouteConfigError } from './route-plan';
+import { RouteConfigError } from '@tributary/replication';
 
 const conflict: CustomConflict = {
   route: 'r',

@@ -2,8 +2,7 @@ import { existsSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, sep } from 'node:path';
 import { Op, Row } from '@tributary/model';
-import { ConflictKind } from '@tributary/replication';
-import { RouteConfigError } from './route-plan';
+import { ConflictKind, RouteConfigError } from '@tributary/replication';
 
 /** What a custom resolver is given: both rows (target columns) and what kind of conflict it is. */
 export interface CustomConflict {

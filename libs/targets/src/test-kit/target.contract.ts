@@ -1,8 +1,8 @@
 import { inspect } from 'node:util';
-import { ColumnSpec, LogicalType, Row } from '@tributary/model';
+import { ColumnSpec, LogicalType, Row, RowChange, TargetTableSpec } from '@tributary/model';
 import { TargetConfigError, TransientTargetError } from '../errors';
 import { compareByKey } from '../row-order';
-import { ApplyBatch, ApplyHooks, RejectedChange, RowChange, Target, TargetTableSpec } from '../target';
+import { ApplyBatch, ApplyHooks, RejectedChange, Target } from '../target';
 
 /**
  * The behaviour every target must have (DESIGN.md invariants 3 and 4), as one

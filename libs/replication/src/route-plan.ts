@@ -1,7 +1,18 @@
-import { RouteRecord } from '@tributary/control';
-import { copyRouteOf, TableSchema, WireChange } from '@tributary/model';
-import { applyFilter, compileFilter, compileMapping, CompiledMapping, FilterError, MappingError, RowFilter } from '@tributary/replication';
-import { RowChange, TargetTableSpec } from '@tributary/targets';
+import { copyRouteOf, RowChange, TableSchema, TargetTableSpec, WireChange } from '@tributary/model';
+import { compileFilter, RowFilter } from './filter/compile';
+import { FilterError } from './filter/errors';
+import { CompiledMapping, compileMapping, MappingError } from './mapping/mapping';
+import { applyFilter } from './move-semantics';
+
+/** What a plan needs of a route (the control schema's RouteRecord has it). */
+export interface RouteRules {
+  id: string;
+  table: string;
+  targetTable: string;
+  filter?: string | null;
+  mapping?: Record<string, unknown> | null;
+  conflictPolicy?: Record<string, unknown> | null;
+}
 
 /**
  * A route's filter or mapping does not fit the schema its changes were
@@ -28,12 +39,12 @@ export interface RoutePlan {
  * Identifies what the plan depends on in the route: a changed filter,
  * mapping or target table gives a new plan (and a new ensureTable).
  */
-export function routeConfigVersion(route: RouteRecord): string {
+export function routeConfigVersion(route: RouteRules): string {
   return JSON.stringify([route.targetTable, route.filter ?? null, route.mapping ?? null, route.conflictPolicy ?? null]);
 }
 
 /** @throws RouteConfigError if the filter or mapping does not fit the schema. */
-export function routePlan(route: RouteRecord, schema: TableSchema): RoutePlan {
+export function routePlan(route: RouteRules, schema: TableSchema): RoutePlan {
   let filter: RowFilter | null = null;
   let mapping: CompiledMapping | null = null;
   try {
@@ -47,9 +58,7 @@ export function routePlan(route: RouteRecord, schema: TableSchema): RoutePlan {
         `change the route's ${what} — its changes wait until then`,
     );
   }
-  const spec: TargetTableSpec = mapping
-    ? { name: route.targetTable, columns: mapping.columns, key: mapping.key }
-    : { name: route.targetTable, columns: schema.columns, key: schema.key };
+  const spec = targetTableSpec(route.targetTable, schema, mapping);
   return {
     spec,
     transform(wire, change, sourceId) {
@@ -65,6 +74,11 @@ export function routePlan(route: RouteRecord, schema: TableSchema): RoutePlan {
       };
     },
   };
+}
+
+/** The table a route writes: the captured columns and key, or what the mapping makes of them. */
+export function targetTableSpec(targetTable: string, schema: TableSchema, mapping: CompiledMapping | null): TargetTableSpec {
+  return mapping ? { name: targetTable, columns: mapping.columns, key: mapping.key } : { name: targetTable, columns: schema.columns, key: schema.key };
 }
 
 /**
