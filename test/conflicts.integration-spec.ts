@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createPipeline, freePort, Pipeline, waitFor } from '@tributary/testing';
+import { adminClient, createPipeline, freePort, Pipeline, waitFor } from '@tributary/testing';
 
 type Json = Record<string, unknown>;
 const TOKEN = randomBytes(24).toString('base64url').slice(0, 32);
@@ -22,13 +22,7 @@ describe('conflict resolution end to end: manual over REST, custom resolvers in 
   let base: string;
   let resolvers: string;
 
-  async function call(method: string, path: string, body?: unknown): Promise<{ status: number; json: Json & Json[]; text: string }> {
-    const headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    const response = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await response.text();
-    return { status: response.status, json: (text ? JSON.parse(text) : null) as Json & Json[], text };
-  }
+  const call = adminClient<Json & Json[]>(() => base, TOKEN);
   const pgRow = async (table: string, id: number) => pipeline.postgres.knex(table).where({ id }).first();
   const sql = (text: string) => pipeline.source.knex.raw(text);
 

@@ -3,7 +3,7 @@ import { introspectTable } from '@tributary/capture';
 import { Row } from '@tributary/model';
 import { compileFilter, compileMapping } from '@tributary/replication';
 import { MysqlTarget, PostgresTarget } from '@tributary/targets';
-import { AppProcess, createPipeline, freePort, Pipeline, waitFor } from '@tributary/testing';
+import { adminClient, AppProcess, createPipeline, freePort, Pipeline, waitFor } from '@tributary/testing';
 
 /**
  * Row filters and column mappings end to end, through the real all-in-one
@@ -40,13 +40,7 @@ describe('row filters and column mapping: real HTTP, all-in-one app, PostgreSQL 
   let pg: PostgresTarget;
   let sourceReader: MysqlTarget;
 
-  async function call(method: string, path: string, body?: unknown): Promise<{ status: number; json: Json; text: string }> {
-    const headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    const response = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await response.text();
-    return { status: response.status, json: (text ? JSON.parse(text) : null) as Json, text };
-  }
+  const call = adminClient<Json>(() => base, TOKEN);
 
   async function expectStatus(method: string, path: string, status: number, body?: unknown): Promise<Json> {
     const answer = await call(method, path, body);

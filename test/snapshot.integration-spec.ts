@@ -2,7 +2,7 @@ import { createConnection } from 'mysql2/promise';
 import { SnapshotRecord, SnapshotRepository } from '@tributary/control';
 import { Row, TargetTableSpec } from '@tributary/model';
 import { MysqlTarget, PostgresTarget } from '@tributary/targets';
-import { AppProcess, createMysqlDatabase, createPipeline, ITEMS_DDL, Pipeline, runCliCommand, sleep, TestDatabase, waitFor } from '@tributary/testing';
+import { AppProcess, column, createMysqlDatabase, createPipeline, ITEMS_DDL, Pipeline, runCliCommand, sleep, TestDatabase, waitFor } from '@tributary/testing';
 
 const ROWS = 100_000;
 const CHUNK_ROWS = 1000;
@@ -149,7 +149,7 @@ describe('initial copy of a 100k-row table while it is being written (PostgreSQL
       columns: (await pipeline.catalog.getSchema('src', 'items', (await pipeline.catalog.getCapturedTable('src', 'items'))!.schemaHash))!.columns
         .filter((column) => column.name !== 'payload')
         .map((column) => (column.name === 'name' ? { ...column, name: 'label' } : column))
-        .concat([{ ...columnLike('origin_table') }]),
+        .concat([column('origin_table', 'string', { dataType: 'varchar', columnType: 'varchar(64)', length: 64 })]),
     };
     const expected: Row[] = source
       .filter((row) => Number(row.grp) < 2)
@@ -208,7 +208,3 @@ describe('a route created while relay and worker run', () => {
     expect(n).toBe(500);
   });
 });
-
-function columnLike(name: string) {
-  return { name, type: 'string' as const, dataType: 'varchar', columnType: 'varchar(64)', nullable: true, unsigned: false, length: 64, precision: null, scale: null, fsp: null, members: null };
-}

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { VerifyRunRepository } from '@tributary/control';
 import { MysqlTarget, PostgresTarget, Target } from '@tributary/targets';
-import { AppProcess, createMysqlDatabase, createPipeline, freePort, Pipeline, runCliCommand, TestDatabase, waitFor } from '@tributary/testing';
+import { adminClient, AppProcess, createMysqlDatabase, createPipeline, freePort, Pipeline, runCliCommand, TestDatabase, waitFor } from '@tributary/testing';
 import { openRouteSession, repairRoute, verifyRoute } from '@tributary/verify';
 
 /**
@@ -32,13 +32,7 @@ describe('verify and repair: all-in-one app, PostgreSQL and MySQL targets', () =
   let base: string;
   const readers: Target[] = [];
 
-  async function call(method: string, path: string, body?: unknown): Promise<{ status: number; json: Json; text: string }> {
-    const headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    const response = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await response.text();
-    return { status: response.status, json: (text ? JSON.parse(text) : null) as Json, text };
-  }
+  const call = adminClient<Json>(() => base, TOKEN);
 
   /** `node dist/apps/cli/src/main.js verify <route> …` with the pipeline's environment. */
   function cli(...args: string[]) {

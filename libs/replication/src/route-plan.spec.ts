@@ -1,10 +1,7 @@
-import { ColumnSpec, LogicalType, RowChange, TableSchema, WireChange } from '@tributary/model';
+import { RowChange, TableSchema, WireChange } from '@tributary/model';
 import { RouteConfigError, routeConfigVersion, routePlan, RouteRules } from './route-plan';
+import { column as col } from '@tributary/testing/fixtures';
 
-const col = (name: string, type: LogicalType): ColumnSpec => ({
-  name, type, dataType: type, columnType: type, nullable: true, unsigned: false,
-  length: null, precision: null, scale: null, fsp: null, members: null,
-});
 const schema: TableSchema = {
   table: 'orders', columns: [col('id', 'int'), col('region', 'string'), col('secret', 'string')], key: ['id'], keyKind: 'primary', hash: 'h1',
 };

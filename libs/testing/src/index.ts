@@ -5,3 +5,5 @@ export * from './redis-server';
 export * from './tcp-proxy';
 export * from './workload';
 export * from './pipeline';
+export * from './admin-client';
+export * from './fixtures';

@@ -1,13 +1,10 @@
 import { RouteRecord } from '@tributary/control';
-import { ColumnSpec, LogicalType, TableSchema } from '@tributary/model';
+import { TableSchema } from '@tributary/model';
 import { changeDependentColumns } from '@tributary/replication';
 import { routeExpectation } from './expectation';
 import { canonicalRow } from './normalise';
+import { column as col } from '@tributary/testing/fixtures';
 
-const col = (name: string, type: LogicalType): ColumnSpec => ({
-  name, type, dataType: type, columnType: type, nullable: true, unsigned: false,
-  length: null, precision: null, scale: null, fsp: null, members: null,
-});
 const schema: TableSchema = {
   table: 'orders',
   columns: [col('shop', 'string'), col('id', 'int'), col('region', 'string'), col('secret', 'string')],

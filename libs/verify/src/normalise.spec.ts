@@ -1,10 +1,6 @@
-import { ColumnSpec, LogicalType } from '@tributary/model';
 import { canonicalRow, canonicalValue, differingColumns, jsonRow, rowComparison, rowsChecksum } from './normalise';
+import { column as col } from '@tributary/testing/fixtures';
 
-const col = (name: string, type: LogicalType): ColumnSpec => ({
-  name, type, dataType: type, columnType: type, nullable: true, unsigned: false,
-  length: null, precision: null, scale: null, fsp: null, members: null,
-});
 const columns = [col('id', 'int'), col('doc', 'json'), col('bytes', 'binary'), col('amount', 'decimal'), col('changed_at', 'datetime')];
 const comparison = rowComparison(columns, ['id'], new Set(['changed_at']));
 

@@ -1,10 +1,6 @@
-import { ColumnSpec, LogicalType } from '@tributary/model';
 import { ConflictPolicyError, parseConflictPolicy } from '../index';
+import { column as col } from '@tributary/testing/fixtures';
 
-const col = (name: string, type: LogicalType): ColumnSpec => ({
-  name, type, dataType: type, columnType: type, nullable: true, unsigned: false,
-  length: null, precision: null, scale: null, fsp: null, members: null,
-});
 const columns = [
   col('id', 'int'), col('big', 'bigint'), col('amount', 'decimal'), col('f', 'float'), col('d', 'double'), col('y', 'year'),
   col('day', 'date'), col('updated_at', 'datetime'), col('ts', 'timestamp'),

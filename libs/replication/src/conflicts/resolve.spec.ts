@@ -1,11 +1,8 @@
-import { ColumnSpec, LogicalType, Op, Row } from '@tributary/model';
+import { ColumnSpec, Op, Row } from '@tributary/model';
 import { compareValues, ConflictKind, ConflictPolicy, decide, detectConflict, DetectMode } from '../index';
+import { column as col } from '@tributary/testing/fixtures';
 
-const col = (name: string, type: LogicalType, fsp: number | null = null): ColumnSpec => ({
-  name, type, dataType: type, columnType: type, nullable: true, unsigned: false,
-  length: null, precision: null, scale: null, fsp, members: null,
-});
-const columns = [col('id', 'int'), col('x', 'int'), col('y', 'int'), col('ts', 'datetime', 0)];
+const columns = [col('id', 'int'), col('x', 'int'), col('y', 'int'), col('ts', 'datetime', { fsp: 0 })];
 const compared = ['id', 'x', 'y', 'ts'];
 const policy = (resolution: ConflictPolicy['resolution'], extra: Partial<ConflictPolicy> = {}): ConflictPolicy => ({
   resolution, detect: 'all', column: resolution === 'newer-wins' ? 'ts' : null, merge: false, resolver: resolution === 'custom' ? 'r' : null, ...extra,
@@ -254,11 +251,11 @@ describe('compareValues', () => {
 
   it('orders dates, datetime(6) and timestamps as text', () => {
     expect(sign('2024-01-02', '2024-01-10', col('v', 'date'))).toBe(-1);
-    const dt6 = col('v', 'datetime', 6);
+    const dt6 = col('v', 'datetime', { fsp: 6 });
     expect(sign('2024-01-01 00:00:00.000001', '2024-01-01 00:00:00.000002', dt6)).toBe(-1);
     expect(sign('2024-01-01 00:00:00.999999', '2024-01-01 00:00:01.000000', dt6)).toBe(-1);
     expect(sign('2024-01-01 00:00:00.500000', '2024-01-01 00:00:00.500000', dt6)).toBe(0);
-    expect(sign('2024-12-31 23:59:59.999999', '2024-01-01 00:00:00.000000', col('v', 'timestamp', 6))).toBe(1);
+    expect(sign('2024-12-31 23:59:59.999999', '2024-01-01 00:00:00.000000', col('v', 'timestamp', { fsp: 6 }))).toBe(1);
     // Another fsp still compares right.
     expect(sign('2024-01-01 00:00:05', '2024-01-01 00:00:05.000000', dt6)).toBe(0);
     expect(sign('2024-01-01 00:00:05.5', '2024-01-01 00:00:05.250000', dt6)).toBe(1);
@@ -266,7 +263,7 @@ describe('compareValues', () => {
   });
 
   it('orders times by sign and magnitude', () => {
-    const t = col('v', 'time', 6);
+    const t = col('v', 'time', { fsp: 6 });
     expect(sign('-01:00:00', '00:00:00', t)).toBe(-1);
     expect(sign('-02:00:00', '-01:00:00', t)).toBe(-1);
     expect(sign('100:00:00', '99:00:00', t)).toBe(1);

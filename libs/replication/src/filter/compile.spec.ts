@@ -1,10 +1,7 @@
-import { ColumnSpec, LogicalType, Row } from '@tributary/model';
+import { Row } from '@tributary/model';
 import { compileFilter, compareDecimal, FilterError } from '../index';
+import { column as col } from '@tributary/testing/fixtures';
 
-const col = (name: string, type: LogicalType, over: Partial<ColumnSpec> = {}): ColumnSpec => ({
-  name, type, dataType: type, columnType: type, nullable: true, unsigned: false,
-  length: null, precision: null, scale: null, fsp: null, members: null, ...over,
-});
 
 const columns = [
   col('id', 'int'),

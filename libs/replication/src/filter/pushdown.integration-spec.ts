@@ -1,7 +1,8 @@
-import { ColumnSpec, decodeValue, LogicalType, Row } from '@tributary/model';
+import { ColumnSpec, decodeValue, Row } from '@tributary/model';
 import { createMysqlDatabase, TestDatabase } from '@tributary/testing';
 import mysql from 'mysql2/promise';
 import { compileFilter, filterToMysql } from '../index';
+import { column as col } from '@tributary/testing/fixtures';
 
 /**
  * The superset guarantee against real MariaDB: for each filter, every row the
@@ -9,10 +10,6 @@ import { compileFilter, filterToMysql } from '../index';
  * returned by `SELECT ... WHERE <pushdown>`; filters expected to translate
  * exactly must return exactly those rows.
  */
-const col = (name: string, type: LogicalType, over: Partial<ColumnSpec> = {}): ColumnSpec => ({
-  name, type, dataType: type, columnType: type, nullable: true, unsigned: false,
-  length: null, precision: null, scale: null, fsp: null, members: null, ...over,
-});
 
 const columns: ColumnSpec[] = [
   col('id', 'int', { nullable: false }),

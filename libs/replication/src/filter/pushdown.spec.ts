@@ -1,11 +1,7 @@
-import { ColumnSpec, LogicalType } from '@tributary/model';
 import { FilterError, filterToMysql } from '../index';
 import { normalizeDecimal } from './pushdown';
+import { column as col } from '@tributary/testing/fixtures';
 
-const col = (name: string, type: LogicalType, over: Partial<ColumnSpec> = {}): ColumnSpec => ({
-  name, type, dataType: type, columnType: type, nullable: true, unsigned: false,
-  length: null, precision: null, scale: null, fsp: null, members: null, ...over,
-});
 
 const columns = [
   col('id', 'int'),

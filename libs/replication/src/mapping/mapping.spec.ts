@@ -1,10 +1,6 @@
-import { ColumnSpec, LogicalType } from '@tributary/model';
 import { compileMapping, MappingError, microsToUtc } from '../index';
+import { column as col } from '@tributary/testing/fixtures';
 
-const col = (name: string, type: LogicalType = 'string'): ColumnSpec => ({
-  name, type, dataType: type, columnType: type, nullable: true, unsigned: false,
-  length: null, precision: null, scale: null, fsp: null, members: null,
-});
 const columns = [col('id', 'int'), col('name'), col('secret'), col('amount', 'decimal')];
 const change = { source: 'shop', table: 'orders', seq: 42, op: 'update' as const, ts: 1704164645123456 };
 
