@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { DeadLetterRepository } from '@tributary/control';
-import { AppProcess, createPipeline, freePort, ITEMS_DDL, Pipeline, sleep, waitFor } from '@tributary/testing';
+import { adminClient, AppProcess, createPipeline, freePort, ITEMS_DDL, Pipeline, sleep, waitFor } from '@tributary/testing';
 
 /**
  * The status and dead-letter API over real HTTP, against the compiled
@@ -9,11 +9,6 @@ import { AppProcess, createPipeline, freePort, ITEMS_DDL, Pipeline, sleep, waitF
  * does not have): refused rows become dead letters; they are listed,
  * discarded with a record, retried through the normal apply path.
  */
-
-interface Reply<T = Record<string, unknown>> {
-  status: number;
-  body: T;
-}
 
 interface RouteStatus {
   route: string;
@@ -55,18 +50,11 @@ describe('admin: route status and dead letters', () => {
   let port: number;
   let letters: DeadLetterRepository;
 
-  async function call<T = Record<string, unknown>>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Reply<T>> {
-    const response = await fetch(`http://127.0.0.1:${port}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    return { status: response.status, body: (text ? JSON.parse(text) : null) as T };
-  }
+  const call = adminClient(() => `http://127.0.0.1:${port}`, TOKEN);
 
-  const status = async (route = ROUTE) => (await call<RouteStatus>('GET', `/api/routes/${route}/status`)).body;
-  const letter = async (id: number) => (await call<Letter>('GET', `/api/routes/${ROUTE}/dead-letters/${id}`)).body;
+
+  const status = async (route = ROUTE) => (await call<RouteStatus>('GET', `/api/routes/${route}/status`)).json;
+  const letter = async (id: number) => (await call<Letter>('GET', `/api/routes/${ROUTE}/dead-letters/${id}`)).json;
   const scrape = async () => (await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
 
   async function startApp(): Promise<void> {
@@ -103,13 +91,13 @@ describe('admin: route status and dead letters', () => {
 
     const page = await call<{ items: Letter[]; nextAfterId: number | null }>('GET', `/api/routes/${ROUTE}/dead-letters`);
     expect(page.status).toBe(200);
-    expect(page.body.items.map((l) => l.key)).toEqual([{ id: 2 }, { id: 4 }]);
-    for (const l of page.body.items) {
+    expect(page.json.items.map((l) => l.key)).toEqual([{ id: 2 }, { id: 4 }]);
+    for (const l of page.json.items) {
       expect(l).toMatchObject({ status: 'open', code: '23514', attempts: 1 });
       expect(l.reason).toMatch(/check constraint/);
     }
-    expect(page.body.nextAfterId).toBeNull();
-    const one = await letter(page.body.items[0].id);
+    expect(page.json.nextAfterId).toBeNull();
+    const one = await letter(page.json.items[0].id);
     expect(one.change?.after).toContain('"negative"');
 
     const [rows] = await pipeline.source.knex.raw('SELECT MAX(seq) AS m FROM _tributary_outbox');
@@ -126,7 +114,7 @@ describe('admin: route status and dead letters', () => {
     });
     expect(route.watermark).toBeGreaterThanOrEqual(maxSeq);
     const all = await call<RouteStatus[]>('GET', '/api/status');
-    expect(all.body.map((r) => r.route)).toEqual([ROUTE]);
+    expect(all.json.map((r) => r.route)).toEqual([ROUTE]);
     await waitFor(async () => sample(await scrape(), 'tributary_dead_letters_open', 'route="items-pg"') === 2, { what: 'the open dead-letter gauge' });
     expect(sample(await scrape(), 'tributary_changes_captured_total', 'source="src",table="items"')).toBe(5);
   });
@@ -138,16 +126,16 @@ describe('admin: route status and dead letters', () => {
       reason: 'entered by mistake; fixed at the source',
     });
     expect(discarded.status).toBe(200);
-    expect(discarded.body).toMatchObject({ status: 'discarded', resolvedBy: 'alice', resolutionNote: 'entered by mistake; fixed at the source' });
+    expect(discarded.json).toMatchObject({ status: 'discarded', resolvedBy: 'alice', resolutionNote: 'entered by mistake; fixed at the source' });
 
     const listed = await call<{ items: Letter[] }>('GET', `/api/routes/${ROUTE}/dead-letters?status=discarded`);
-    expect(listed.body.items.map((l) => [l.id, l.resolvedBy])).toEqual([[negative.id, 'alice']]);
+    expect(listed.json.items.map((l) => [l.id, l.resolvedBy])).toEqual([[negative.id, 'alice']]);
     const open = await call<{ items: Letter[] }>('GET', `/api/routes/${ROUTE}/dead-letters`);
-    expect(open.body.items.map((l) => l.key)).toEqual([{ id: 4 }]);
+    expect(open.json.items.map((l) => l.key)).toEqual([{ id: 4 }]);
 
     const retry = await call('POST', `/api/routes/${ROUTE}/dead-letters/${negative.id}/retry`);
     expect(retry.status).toBe(409);
-    expect(String(retry.body.message)).toMatch(/discarded by alice/);
+    expect(String(retry.json.message)).toMatch(/discarded by alice/);
     expect((await call('POST', `/api/routes/${ROUTE}/dead-letters/${negative.id}/discard`, { actor: 'bob', reason: 'again' })).status).toBe(409);
   });
 
@@ -155,7 +143,7 @@ describe('admin: route status and dead letters', () => {
     const [open] = await letters.list(ROUTE, { status: 'open', limit: 1 });
     const accepted = await call<{ letterIds: number[]; jobIds: string[] }>('POST', `/api/routes/${ROUTE}/dead-letters/${open.id}/retry`, {});
     expect(accepted.status).toBe(202);
-    expect(accepted.body.letterIds).toEqual([open.id]);
+    expect(accepted.json.letterIds).toEqual([open.id]);
     const after = await waitFor(
       async () => {
         const l = await letter(open.id);
@@ -171,10 +159,10 @@ describe('admin: route status and dead letters', () => {
     await pipeline.postgres.knex.raw('ALTER TABLE items DROP CONSTRAINT items_amount_check');
     const accepted = await call<{ letterIds: number[] }>('POST', `/api/routes/${ROUTE}/dead-letters/retry`, { actor: 'carol' });
     expect(accepted.status).toBe(202);
-    expect(accepted.body.letterIds).toHaveLength(1);
+    expect(accepted.json.letterIds).toHaveLength(1);
     const done = await waitFor(
       async () => {
-        const l = await letter(accepted.body.letterIds[0]);
+        const l = await letter(accepted.json.letterIds[0]);
         return l.status === 'retried' ? l : null;
       },
       { what: 'the letter to be retried' },
@@ -204,22 +192,22 @@ describe('admin: route status and dead letters', () => {
       reason: 'no one',
     });
     expect(noActor.status).toBe(400);
-    expect(noActor.body.details.map((d) => d.field)).toContain('actor');
+    expect(noActor.json.details.map((d) => d.field)).toContain('actor');
     const tooMany = await call<{ details: Array<{ field: string }> }>('GET', `/api/routes/${ROUTE}/dead-letters?limit=501`);
     expect(tooMany.status).toBe(400);
-    expect(tooMany.body.details.map((d) => d.field)).toEqual(['limit']);
+    expect(tooMany.json.details.map((d) => d.field)).toEqual(['limit']);
     const badStatus = await call<{ details: Array<{ field: string }> }>('GET', `/api/routes/${ROUTE}/dead-letters?status=lost`);
-    expect(badStatus.body.details.map((d) => d.field)).toEqual(['status']);
+    expect(badStatus.json.details.map((d) => d.field)).toEqual(['status']);
     expect((await call('GET', `/api/routes/${ROUTE}/dead-letters/abc`)).status).toBe(400);
   });
 
   it('pages through letters with limit and afterId', async () => {
     const all = await call<{ items: Letter[] }>('GET', `/api/routes/${ROUTE}/dead-letters?status=all`);
-    expect(all.body.items.map((l) => l.status).sort()).toEqual(['discarded', 'retried']);
+    expect(all.json.items.map((l) => l.status).sort()).toEqual(['discarded', 'retried']);
     const first = await call<{ items: Letter[]; nextAfterId: number }>('GET', `/api/routes/${ROUTE}/dead-letters?status=all&limit=1`);
-    expect(first.body.items).toHaveLength(1);
-    const second = await call<{ items: Letter[] }>('GET', `/api/routes/${ROUTE}/dead-letters?status=all&limit=1&afterId=${first.body.nextAfterId}`);
-    expect(second.body.items.map((l) => l.id)).toEqual([all.body.items[1].id]);
+    expect(first.json.items).toHaveLength(1);
+    const second = await call<{ items: Letter[] }>('GET', `/api/routes/${ROUTE}/dead-letters?status=all&limit=1&afterId=${first.json.nextAfterId}`);
+    expect(second.json.items.map((l) => l.id)).toEqual([all.json.items[1].id]);
   });
 
   it('shows a paused route as paused with a growing backlog, in the API and in /metrics, and catches up on resume', async () => {
@@ -303,7 +291,7 @@ describe('admin: route status and dead letters', () => {
     );
     expect(failing.lastError).toMatch(/ECONNREFUSED|connect/i);
     const all = await call<RouteStatus[]>('GET', '/api/status');
-    expect(all.body.map((r) => [r.route, r.state])).toEqual([
+    expect(all.json.map((r) => [r.route, r.state])).toEqual([
       ['items-down', 'failing'],
       [ROUTE, 'running'],
     ]);
@@ -315,11 +303,11 @@ describe('admin: route status and dead letters', () => {
     await pipeline.source.knex.raw("INSERT INTO items VALUES (90, 0, 'refused twice', 90.00, NOW(6), NULL), (91, 0, 'refused twice', 91.00, NOW(6), NULL)");
     await pipeline.waitForCatchUp(ROUTE);
     expect((await call('POST', `/api/routes/${ROUTE}/resync`, { actor: 'dave' })).status).toBe(202);
-    await waitFor(async () => (await call<{ status: string }>('GET', `/api/routes/${ROUTE}/snapshot`)).body.status === 'done', {
+    await waitFor(async () => (await call<{ status: string }>('GET', `/api/routes/${ROUTE}/snapshot`)).json.status === 'done', {
       timeoutMs: 30_000,
       what: 'the re-sync to finish',
     });
-    const open = (await call<{ items: Letter[] }>('GET', `/api/routes/${ROUTE}/dead-letters`)).body.items;
+    const open = (await call<{ items: Letter[] }>('GET', `/api/routes/${ROUTE}/dead-letters`)).json.items;
     expect(open.map((l) => l.key)).toEqual([{ id: 90 }, { id: 91 }, { id: 90 }, { id: 91 }]);
     for (const l of open) expect((await letter(l.id)).change?.after).toContain('"refused twice"');
     expect(open[2].seq).toBe(open[3].seq); // the chunk's rows
@@ -327,7 +315,7 @@ describe('admin: route status and dead letters', () => {
 
     await pipeline.postgres.knex.raw('ALTER TABLE items DROP CONSTRAINT items_name_check');
     const accepted = await call<{ letterIds: number[] }>('POST', `/api/routes/${ROUTE}/dead-letters/retry`, { actor: 'dave' });
-    expect(accepted.body.letterIds.sort()).toEqual(open.map((l) => l.id).sort());
+    expect(accepted.json.letterIds.sort()).toEqual(open.map((l) => l.id).sort());
     await waitFor(async () => (await status()).deadLetters.open + (await status()).deadLetters.retrying === 0, { what: 'every letter retried' });
     for (const l of open) expect((await letter(l.id)).status).toBe('retried');
     expect((await pipeline.postgres.knex('items').whereIn('id', [90, 91]).orderBy('id')).map((r: { name: string }) => r.name)).toEqual([
