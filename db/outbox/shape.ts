@@ -33,9 +33,10 @@ export const ORIGIN_VARIABLE = '@tributary_origin';
  * `insert`, and its `after_image` the key image and the full image of each
  * row in turn, exactly as a single copy record would carry them, each
  * followed by COPY_CHUNK_SEPARATOR but the last. Every row of the chunk
- * takes the chunk's seq (the position of its locking read). Marked by an empty `pk`, never a key image (those are
- * JSON objects), rather than by a new `op`: that would need an ALTER of a
- * live outbox, which every captured write waits on while it runs.
+ * takes the chunk's seq (the position of its locking read). Marked by an
+ * empty `pk`, never a key image (those are JSON objects), rather than by a
+ * new `op`: that would need an ALTER of a live outbox, which every captured
+ * write waits on while it runs.
  */
 export const COPY_CHUNK_PK = '';
 

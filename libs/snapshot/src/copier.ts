@@ -86,15 +86,15 @@ export class SourceCopier {
    * The chunk written as one copy chunk record (COPY_CHUNK_PK in
    * @tributary/db), built by the source server itself: one locking read
    * aggregates the rows' key and full images into a user variable, and a
-   * single-row INSERT writes it. The rows never travel to
-   * this process and back, and the outbox gets one row per chunk instead of
-   * one per row: most of what a copy cost the source, the relay and the
-   * worker. A single-row INSERT takes no table-level AUTO-INC lock (an
-   * INSERT … SELECT would, for the whole read, under
-   * innodb_autoinc_lock_mode=1), so writers never wait for it. Null when
-   * the array would not fit in one value (group_concat_max_len, kept under
-   * max_allowed_packet so a worker can read it back): the caller copies the
-   * chunk row by row through this process instead.
+   * single-row INSERT writes it. The rows never travel to this process and
+   * back, and the outbox gets one row per chunk instead of one per row: most
+   * of what a copy cost the source, the relay and the worker. A single-row
+   * INSERT takes no table-level AUTO-INC lock (an INSERT … SELECT would, for
+   * the whole read, under innodb_autoinc_lock_mode=1), so writers never wait
+   * for it. Null when the images would not fit in one value
+   * (group_concat_max_len, kept under max_allowed_packet so a worker can
+   * read it back): the caller copies the chunk row by row through this
+   * process instead.
    */
   private async copyInServer(
     trx: Knex.Transaction,
