@@ -1,9 +1,9 @@
 import { TargetConfigError } from './errors';
-import { httpTargetFactory } from './http.target';
-import { mysqlTargetFactory } from './mysql.target';
-import { postgresTargetFactory } from './postgres.target';
-import { redisTargetFactory } from './redis.target';
-import { sqliteTargetFactory } from './sqlite.target';
+import { httpTargetFactory } from './http/http.target';
+import { mysqlTargetFactory } from './mysql/mysql.target';
+import { postgresTargetFactory } from './postgres/postgres.target';
+import { redisTargetFactory } from './redis/redis.target';
+import { sqliteTargetFactory } from './sqlite/sqlite.target';
 import { Target, TargetConnection, TargetFactory } from './target';
 
 export type { TargetConnection, TargetFactory } from './target';

@@ -1,6 +1,6 @@
 import { ColumnSpec } from '@tributary/model';
 import { RowRejectedError } from './errors';
-import { postgresArrayLiteral } from './postgres-values';
+import { postgresArrayLiteral } from './postgres/postgres-values';
 import { bitsToUnsigned, requireInteger, bufferToBits, normaliseDateTime, requireBits, requireDecimal, secondsToTime, withFraction } from './values';
 
 const column = (over: Partial<ColumnSpec>): ColumnSpec => ({

@@ -2,7 +2,7 @@ import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http
 import { AddressInfo } from 'node:net';
 import { ColumnSpec, Row, RowChange, TargetTableSpec } from '@tributary/model';
 import { guardPlan, planBatch, StoredVersion } from '../apply-plan';
-import { fromWireRow, SIGNATURE_HEADER, toWireRow, verifySignature, WireBatch } from '../http-wire';
+import { fromWireRow, SIGNATURE_HEADER, toWireRow, verifySignature, WireBatch } from '../http/http-wire';
 
 /**
  * A well-behaved webhook receiver for tests (not part of the public API): a

@@ -1,0 +1,153 @@
+import { Knex } from 'knex';
+import { ORIGIN_VARIABLE, OUTBOX_TABLE } from '@tributary/db';
+import { quoteMysql, Row, TargetTableSpec, validateIdentifier } from '@tributary/model';
+import { writtenRow } from '../apply-plan';
+import { classifyMysqlError } from '../sql/error-classification';
+import { bindMysql } from './mysql-values';
+import {
+  CHECKPOINTS_TABLE,
+  deleteByKeys,
+  insertValues,
+  placeholders,
+  readVersionsStatement,
+  ROWS_TABLE,
+  SqlDialect,
+  SqlSyntax,
+  Statement,
+  VersionWrite,
+} from '../sql/sql-dialect';
+import { mysqlColumnType } from '../sql/type-mapping';
+
+const q = quoteMysql;
+
+export const mysqlSyntax: SqlSyntax = { quote: quoteMysql, bind: bindMysql };
+
+export const mysqlDialect: SqlDialect = {
+  kind: 'mysql',
+  // READ COMMITTED: the version lookup locks only rows that exist, no gaps, so
+  // parallel lanes inserting new keys do not deadlock on each other's gap locks.
+  transaction: { isolationLevel: 'read committed' },
+
+  // mysql2 inlines parameters client-side: no parameter limit, only max_allowed_packet.
+  rowsPerStatement: () => 500,
+
+  begin: (batch) => [{ sql: `SET ${ORIGIN_VARIABLE} = ?`, params: [batch.origin] }],
+
+  // No RETURNING: versions are read and locked first and guarded in JS (see lockVersions in sql-apply.ts).
+  versions: {
+    mode: 'lock',
+    // Locked in key_hash order, so two overlapping batches queue instead of deadlocking.
+    lock: (tableName, hashes) => ({
+      sql:
+        `SELECT key_hash, seq, deleted FROM ${q(ROWS_TABLE)} ` +
+        `WHERE table_name = ? AND key_hash IN (${placeholders(hashes.length)}) ORDER BY key_hash FOR UPDATE`,
+      params: [tableName, ...hashes],
+    }),
+    // IGNORE counts only the rows it inserted (ON DUPLICATE KEY counts a no-op as 1 under the
+    // driver's FOUND_ROWS); it would also turn a bad value into a warning, but these are ours.
+    insertNew: (tableName, versions: VersionWrite[]) => ({
+      sql: `INSERT IGNORE INTO ${q(ROWS_TABLE)} (table_name, key_hash, seq, deleted) VALUES ${versions.map(() => '(?, ?, ?, ?)').join(', ')}`,
+      params: versions.flatMap((v) => [tableName, v.keyHash, v.seq, v.deleted]),
+    }),
+    inserted: (result) => Number((result as [{ affectedRows: number }])[0].affectedRows),
+    write: (tableName, versions: VersionWrite[]) => ({
+      // Assignments run left to right: `deleted` must compare against the old seq.
+      sql:
+        `INSERT INTO ${q(ROWS_TABLE)} (table_name, key_hash, seq, deleted) ` +
+        `VALUES ${versions.map(() => '(?, ?, ?, ?)').join(', ')} ` +
+        `ON DUPLICATE KEY UPDATE deleted = IF(VALUES(seq) > seq, VALUES(deleted), deleted), seq = GREATEST(seq, VALUES(seq))`,
+      params: versions.flatMap((v) => [tableName, v.keyHash, v.seq, v.deleted]),
+    }),
+  },
+
+  deleteRows: (table, writes) => deleteByKeys(mysqlSyntax, table, writes.map((w) => w.key)),
+
+  upsertRows(table: TargetTableSpec, writes): Statement {
+    const insert = insertValues(mysqlSyntax, table, writes.map(writtenRow));
+    const others = table.columns.filter((c) => !table.key.includes(c.name));
+    // VALUES(col) rather than the row alias form: MariaDB has no alias form.
+    const set = (others.length > 0 ? others : table.columns.filter((c) => c.name === table.key[0]))
+      .map((c) => `${q(c.name)} = VALUES(${q(c.name)})`)
+      .join(', ');
+    return { sql: `${insert.sql} ON DUPLICATE KEY UPDATE ${set}`, params: insert.params };
+  },
+
+  upsertCheckpoint: (routeId, watermark) => ({
+    sql:
+      `INSERT INTO ${q(CHECKPOINTS_TABLE)} (route_id, watermark, updated_at) VALUES (?, ?, NOW(6)) ` +
+      `ON DUPLICATE KEY UPDATE updated_at = IF(VALUES(watermark) > watermark, VALUES(updated_at), updated_at), ` +
+      `watermark = GREATEST(watermark, VALUES(watermark))`,
+    params: [routeId, watermark],
+  }),
+
+  rows: (result) => (result as [Record<string, unknown>[], unknown])[0],
+
+  classify: classifyMysqlError,
+
+  conflicts: {
+    transaction: { isolationLevel: 'repeatable read' },
+    lockClause: ' FOR UPDATE',
+    readVersions: (table, keys) => readVersionsStatement(q, table.name, keys),
+    readDeleted: readOwnDeletes,
+  },
+};
+
+/** Bookkeeping tables: per-row versions and tombstones (invariant 4), route checkpoints (invariant 3). */
+export const MYSQL_BOOKKEEPING_DDL = [
+  `CREATE TABLE IF NOT EXISTS ${q(ROWS_TABLE)} (
+    table_name VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+    key_hash CHAR(40) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+    seq BIGINT NOT NULL,
+    deleted BOOLEAN NOT NULL,
+    PRIMARY KEY (table_name, key_hash)
+  ) ENGINE=InnoDB`,
+  `CREATE TABLE IF NOT EXISTS ${q(CHECKPOINTS_TABLE)} (
+    route_id VARCHAR(191) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL PRIMARY KEY,
+    watermark BIGINT NOT NULL,
+    updated_at TIMESTAMP(6) NOT NULL
+  ) ENGINE=InnoDB`,
+];
+
+/**
+ * The target table. utf8mb4_bin: keys distinct at the source (under any
+ * utf8mb4 collation) stay distinct here, so two source rows never share one.
+ */
+export function mysqlCreateTable(table: TargetTableSpec): string {
+  const columns = table.columns.map((column) => {
+    // NULL spelled out: old servers make a bare TIMESTAMP column NOT NULL.
+    const notNull = !column.nullable || table.key.includes(column.name);
+    return `${q(column.name)} ${mysqlColumnType(column)} ${notNull ? 'NOT NULL' : 'NULL'}`;
+  });
+  return (
+    `CREATE TABLE IF NOT EXISTS ${q(table.name)} (${columns.join(', ')}, PRIMARY KEY (${table.key.map(q).join(', ')})) ` +
+    'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin'
+  );
+}
+
+/** How far back (in outbox rows) a target that is also a source looks for its own deletes: a bounded backward range scan. */
+const OWN_DELETES_WINDOW = 100_000;
+
+/**
+ * The target database's own deletes of these keys, from its outbox (two-way
+ * replication: it is a captured source too). Keys are matched in the JSON
+ * key image the capture triggers write; a database without an outbox fails
+ * with ER_NO_SUCH_TABLE, which the caller reads as "unknown".
+ */
+function readOwnDeletes(table: TargetTableSpec, keys: Row[]): Statement {
+  const params: Knex.Value[] = [OWN_DELETES_WINDOW, table.name];
+  const match = keys.map((key) => {
+    const parts = table.key.map((name) => {
+      const value = key[name];
+      params.push(Buffer.isBuffer(value) ? value.toString('base64') : value === null || value === undefined ? null : String(value));
+      return `JSON_VALUE(pk, '$."${validateIdentifier(name, 'key column')}"') = ?`;
+    });
+    return `(${parts.join(' AND ')})`;
+  });
+  return {
+    sql:
+      `SELECT pk, before_image FROM ${q(OUTBOX_TABLE)} ` +
+      `WHERE seq > (SELECT COALESCE(MAX(seq), 0) - ? FROM ${q(OUTBOX_TABLE)}) AND table_name = ? AND op = 'delete' AND (${match.join(' OR ')}) ` +
+      'ORDER BY seq DESC',
+    params,
+  };
+}

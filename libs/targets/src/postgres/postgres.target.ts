@@ -1,0 +1,174 @@
+import knexFactory, { Knex } from 'knex';
+import { quoteAnsi, Row, TargetTableSpec } from '@tributary/model';
+import { fromPostgres, POSTGRES_TYPES, postgresReadExpression } from './postgres-values';
+import { POSTGRES_BOOKKEEPING_DDL, postgresAddRowVersion, postgresCreateTable, postgresDialect, postgresSyntax, ROW_VERSION_COLUMN } from './postgres-sql';
+import { evolvePostgresTable, readPostgresTable } from './postgres-evolve';
+import { applySqlBatch, prepareSqlBatch, sqlPlanOf } from '../sql/sql-apply';
+import { checkTargetUrl, poolConfig, sqlTargetOptions, TARGET_URL_PARAMETERS } from '../sql/sql-target';
+import {
+  asTransient,
+  Bookkeeping,
+  ddlTransaction,
+  knexRowQuery,
+  pingKnex,
+  readKnexCheckpoint,
+  readTableRows,
+  readTableRowsByKeys,
+  RowQuery,
+  scanTableRows,
+  SqlCheckpointReading,
+  SqlRowReading,
+} from '../sql/sql-target-ops';
+import { ExistingTable, tableProblems } from '../sql/table-evolution';
+import { validateTableSpec } from '../table-spec';
+import { ApplyBatch, ApplyHooks, ApplyResult, PreparedApply, Target, TargetCheckpoint, TargetConnection, TargetFactory } from '../target';
+
+/**
+ * Every connection reads and writes in UTC and ISO styles, so timestamptz,
+ * dates and intervals have one text form; extra_float_digits makes floats
+ * print exactly on servers older than 12 as well.
+ */
+const SESSION_SQL = "SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; SET extra_float_digits = 3";
+
+const ROW_READING: SqlRowReading = { ...postgresSyntax, readExpression: postgresReadExpression, fromDriver: fromPostgres };
+const CHECKPOINT_READING: SqlCheckpointReading = {
+  quote: quoteAnsi,
+  updatedMs: '(EXTRACT(EPOCH FROM updated_at) * 1000)::float8',
+  missingTableCode: '42P01',
+};
+
+/**
+ * PostgreSQL target: one knex pool, rows guarded per row by the seq each row
+ * carries (ROW_VERSION_COLUMN) and by tombstones in `_tributary_rows`.
+ */
+export class PostgresTarget implements Target {
+  readonly kind = 'postgres';
+  private readonly knex: Knex;
+  private readonly query: RowQuery;
+  private readonly bookkeeping = new Bookkeeping(() => this.createTables(POSTGRES_BOOKKEEPING_DDL));
+  /** Tables known to have their version column, by name (a failed check is forgotten, so the next apply checks again). */
+  private readonly versioned = new Map<string, Promise<void>>();
+
+  constructor(connection: TargetConnection) {
+    const options = sqlTargetOptions(this.kind, connection.options);
+    checkTargetUrl(this.kind, connection.url, ['postgres:', 'postgresql:'], TARGET_URL_PARAMETERS.postgres);
+    this.knex = knexFactory({
+      client: 'pg',
+      connection: { connectionString: connection.url, types: POSTGRES_TYPES, connectionTimeoutMillis: options.connectTimeoutMs },
+      ...poolConfig(options, SESSION_SQL),
+    });
+    this.query = knexRowQuery(this.knex, postgresDialect);
+  }
+
+  /**
+   * Creates the table, or evolves it to `table` if it exists: missing columns
+   * are added (NULL-able), NOT NULL columns the spec leaves out become
+   * NULL-able, nothing is dropped or retyped (see table-evolution.ts).
+   *
+   * @throws TargetConfigError if the existing primary key is not the spec's key.
+   */
+  async ensureTable(table: TargetTableSpec): Promise<void> {
+    const spec = validateTableSpec(table);
+    await this.createTables([...POSTGRES_BOOKKEEPING_DDL, postgresCreateTable(spec)], async (trx) => {
+      // Read once: evolving never touches the version column (its name is reserved).
+      const existing = await readPostgresTable(trx, spec.name);
+      await evolvePostgresTable(trx, spec, existing);
+      await addRowVersion(trx, spec.name, existing);
+    });
+    this.bookkeeping.created();
+    this.versioned.set(spec.name, Promise.resolve());
+  }
+
+  async checkTable(table: TargetTableSpec): Promise<string[]> {
+    const spec = validateTableSpec(table);
+    const existing = await asTransient(postgresDialect, () => readPostgresTable(this.knex, spec.name));
+    return tableProblems(spec, existing.columns.length > 0 ? existing : null, false);
+  }
+
+  prepare(batch: ApplyBatch): PreparedApply {
+    return prepareSqlBatch(this, postgresDialect, batch);
+  }
+
+  async apply(batch: ApplyBatch, hooks: ApplyHooks, prepared?: PreparedApply): Promise<ApplyResult> {
+    await this.bookkeeping.ensure();
+    await this.ensureRowVersion(batch.table.name);
+    return applySqlBatch(this.knex, postgresDialect, batch, hooks, ROW_READING, sqlPlanOf(this, prepared));
+  }
+
+  /**
+   * A table created before versions moved into the rows, or by hand, gets
+   * its version column before the first apply of this process (ensureTable
+   * normally did it already). Its old versions stay in `_tributary_rows`,
+   * which the guard keeps reading.
+   */
+  private ensureRowVersion(tableName: string): Promise<void> {
+    let ready = this.versioned.get(tableName);
+    if (!ready) {
+      let exists = false;
+      ready = this.createTables([], async (trx) => void (exists = await addRowVersion(trx, tableName))).then(
+        () => {
+          // A table that does not exist yet is checked again next time (whoever creates it may not add the column).
+          if (!exists) this.versioned.delete(tableName);
+        },
+        (error: unknown) => {
+          this.versioned.delete(tableName);
+          throw error;
+        },
+      );
+      this.versioned.set(tableName, ready);
+    }
+    return ready;
+  }
+
+  private createTables(ddl: readonly string[], then?: (trx: Knex.Transaction) => Promise<void>): Promise<void> {
+    return ddlTransaction(this.knex, postgresDialect, ddl, {
+      // Two processes may create the same tables at once; concurrent CREATE ... IF NOT EXISTS can
+      // still collide in pg_type, so DDL is serialised per database (released at commit). The
+      // same lock makes evolving a table read-then-alter without a race.
+      lock: (trx) => trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', ['tributary:ddl']),
+      then,
+    });
+  }
+
+  readCheckpoint(routeId: string): Promise<TargetCheckpoint | null> {
+    return readKnexCheckpoint(this.knex, postgresDialect, CHECKPOINT_READING, routeId);
+  }
+
+  readRows(table: TargetTableSpec): Promise<Row[]> {
+    return readTableRows(ROW_READING, table, this.query);
+  }
+
+  readRowsByKeys(table: TargetTableSpec, keys: Row[]): Promise<Row[]> {
+    return readTableRowsByKeys(ROW_READING, table, keys, this.query);
+  }
+
+  scanRows(table: TargetTableSpec, cursor: string | null, limit: number): Promise<{ rows: Row[]; next: string | null }> {
+    return scanTableRows(ROW_READING, table, cursor, limit, this.query);
+  }
+
+  ping(): Promise<void> {
+    return pingKnex(this.knex, postgresDialect);
+  }
+
+  close(): Promise<void> {
+    return this.knex.destroy();
+  }
+}
+
+/**
+ * Adds the version column to an existing table that lacks it (checked first:
+ * an ALTER takes an exclusive lock even when it changes nothing). False if
+ * there is no such table.
+ */
+async function addRowVersion(trx: Knex.Transaction, tableName: string, known?: ExistingTable): Promise<boolean> {
+  const existing = known ?? (await readPostgresTable(trx, tableName));
+  if (existing.columns.length === 0) return false;
+  if (!existing.columns.some((column) => column.name === ROW_VERSION_COLUMN)) await trx.raw(postgresAddRowVersion(tableName));
+  return true;
+}
+
+export const postgresTargetFactory: TargetFactory = {
+  kind: 'postgres',
+  detectsConflicts: true,
+  create: (connection) => new PostgresTarget(connection),
+};

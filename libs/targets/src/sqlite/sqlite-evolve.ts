@@ -1,0 +1,95 @@
+import { Knex } from 'knex';
+import { quoteAnsi, TargetTableSpec } from '@tributary/model';
+import { TargetConfigError } from '../errors';
+import { sqliteColumnDefinition } from './sqlite-sql';
+import { ExistingTable, isNoop, planTableEvolution } from '../sql/table-evolution';
+
+const q = quoteAnsi;
+
+/** Something that runs SQL and returns result rows: the knex transaction, or a plain better-sqlite3 reader. */
+export type SqliteQuery = (sql: string, params: unknown[]) => Promise<Record<string, unknown>[]>;
+
+/**
+ * Brings an existing SQLite table to `spec` (see table-evolution.ts), inside
+ * the caller's transaction (SQLite's write lock serialises it with any other
+ * writer). Columns are added with ADD COLUMN. SQLite cannot drop a NOT NULL
+ * constraint in place, so making columns NULL-able rebuilds the table the way
+ * the SQLite docs describe (create new, copy, drop, rename) from its own
+ * CREATE statement with those NOT NULLs removed: types, CHECKs and data stay.
+ */
+export async function evolveSqliteTable(trx: Knex.Transaction, spec: TargetTableSpec): Promise<void> {
+  const query: SqliteQuery = async (sql, params) => rowsOf(await trx.raw(sql, params as Knex.RawBinding[]));
+  const evolution = planTableEvolution(spec, await readSqliteTable(query, spec.name), false);
+  if (isNoop(evolution)) return;
+  for (const column of evolution.add) {
+    // NULL-able even if the spec says NOT NULL: rows already there have no value for it.
+    await trx.raw(`ALTER TABLE ${q(spec.name)} ADD COLUMN ${sqliteColumnDefinition(column, false)}`);
+  }
+  if (evolution.makeNullable.length === 0) return;
+  const [created] = await query(`SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?`, [spec.name]);
+  const rebuilt = withoutNotNull(String(created?.sql ?? ''), evolution.makeNullable, spec.name);
+  const temporary = `_tributary_rebuild_${spec.name}`;
+  await trx.raw(`DROP TABLE IF EXISTS ${q(temporary)}`);
+  await trx.raw(rebuilt.replace(/^CREATE TABLE\s+("[^"]+"|\S+)/i, `CREATE TABLE ${q(temporary)}`));
+  await trx.raw(`INSERT INTO ${q(temporary)} SELECT * FROM ${q(spec.name)}`);
+  await trx.raw(`DROP TABLE ${q(spec.name)}`);
+  await trx.raw(`ALTER TABLE ${q(temporary)} RENAME TO ${q(spec.name)}`);
+}
+
+/** Columns and primary key of `name` (no columns: no table). */
+export async function readSqliteTable(query: SqliteQuery, name: string): Promise<ExistingTable> {
+  const info = await query('SELECT name, "notnull" AS not_null, pk FROM pragma_table_info(?) ORDER BY cid', [name]);
+  return {
+    columns: info.map((row) => ({ name: String(row.name), nullable: Number(row.not_null) === 0 })),
+    primaryKey: info
+      .filter((row) => Number(row.pk) > 0)
+      .sort((a, b) => Number(a.pk) - Number(b.pk))
+      .map((row) => String(row.name)),
+  };
+}
+
+/**
+ * The table's CREATE statement with NOT NULL removed from the named columns.
+ * Column definitions are split at top-level commas (CHECKs hold parentheses);
+ * a table whose definition we cannot read that way is refused, never guessed at.
+ */
+export function withoutNotNull(createSql: string, columns: readonly string[], table: string): string {
+  const open = createSql.indexOf('(');
+  const close = createSql.lastIndexOf(')');
+  if (open < 0 || close < open) throw new TargetConfigError(`target table ${table}: cannot read its CREATE statement to make columns NULL-able`);
+  const parts = splitTopLevel(createSql.slice(open + 1, close));
+  for (const name of columns) {
+    const at = parts.findIndex((part) => {
+      const first = part.trim().split(/\s+/)[0] ?? '';
+      return first === q(name) || first === name;
+    });
+    if (at < 0) throw new TargetConfigError(`target table ${table}: column ${name} not found in its CREATE statement`);
+    parts[at] = parts[at].replace(/\s+NOT\s+NULL\b/gi, '');
+  }
+  return `${createSql.slice(0, open + 1)}${parts.join(',')}${createSql.slice(close)}`;
+}
+
+function splitTopLevel(text: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let quote: string | null = null;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (quote) {
+      if (ch === quote) quote = null;
+    } else if (ch === '"' || ch === "'" || ch === '`') quote = ch;
+    else if (ch === '(') depth += 1;
+    else if (ch === ')') depth -= 1;
+    else if (ch === ',' && depth === 0) {
+      parts.push(text.slice(start, i));
+      start = i + 1;
+    }
+  }
+  parts.push(text.slice(start));
+  return parts;
+}
+
+function rowsOf(result: unknown): Record<string, unknown>[] {
+  return Array.isArray(result) ? (result as Record<string, unknown>[]) : [];
+}

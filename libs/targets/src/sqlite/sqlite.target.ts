@@ -1,0 +1,226 @@
+import { realpathSync } from 'node:fs';
+import { dirname, isAbsolute, resolve, sep } from 'node:path';
+import Database from 'better-sqlite3';
+import knexFactory, { Knex } from 'knex';
+import { quoteAnsi, Row, TargetTableSpec } from '@tributary/model';
+import { TargetUrlError, TargetOptionError } from '../errors';
+import { integerOption, OPTION_BOUNDS } from '../option-bounds';
+import { applySqlBatch, prepareSqlBatch, sqlPlanOf } from '../sql/sql-apply';
+import { CHECKPOINTS_TABLE } from '../sql/sql-dialect';
+import {
+  asTransient,
+  Bookkeeping,
+  checkpointOf,
+  ddlTransaction,
+  pingKnex,
+  readTableRows,
+  readTableRowsByKeys,
+  RowQuery,
+  scanTableRows,
+  SqlRowReading,
+} from '../sql/sql-target-ops';
+import { evolveSqliteTable, readSqliteTable, SqliteQuery } from './sqlite-evolve';
+import { SQLITE_BOOKKEEPING_DDL, sqliteCreateTable, sqliteDialect, sqliteSyntax } from './sqlite-sql';
+import { fromSqlite } from './sqlite-values';
+import { tableProblems } from '../sql/table-evolution';
+import { validateTableSpec } from '../table-spec';
+import { ApplyBatch, ApplyHooks, ApplyResult, PreparedApply, Target, TargetCheckpoint, TargetConnection, TargetFactory } from '../target';
+
+/** SQLite selects each column as it is; fromSqlite converts the value. */
+const ROW_READING: SqlRowReading = { ...sqliteSyntax, readExpression: (_column, quoted) => quoted, fromDriver: fromSqlite };
+
+/** Options of the SQLite target (TargetConnection.options); all optional. */
+export interface SqliteTargetOptions {
+  /** How long a statement waits for another process's write lock before failing as transient (default 5 000 ms). */
+  busyTimeoutMs: number;
+}
+
+const DEFAULTS: SqliteTargetOptions = { busyTimeoutMs: 5000 };
+
+/**
+ * SQLite target (better-sqlite3): an embedded file, for the demo and edge
+ * copies. URL `sqlite:///absolute/path.db` (or `file:///absolute/path.db`).
+ *
+ * Writes go through ONE connection (a knex pool of one better-sqlite3
+ * Database), so apply transactions run one at a time, with the same shape as
+ * the other SQL targets (sql-apply.ts): rows, versions and checkpoint commit
+ * together, and hooks.recordRejected (async) runs before COMMIT. Reads
+ * (readRows, readCheckpoint, checkTable) use a second Database: in WAL mode it
+ * sees the last committed state without waiting for an open apply.
+ */
+export class SqliteTarget implements Target {
+  readonly kind = 'sqlite';
+  private readonly path: string;
+  private readonly options: SqliteTargetOptions;
+  private readonly knex: Knex;
+  private reader: Database.Database | undefined;
+  private readonly bookkeeping = new Bookkeeping(() => this.createTables(SQLITE_BOOKKEEPING_DDL));
+  /** Reads of rows go through the reader connection (see the class comment). */
+  private readonly query: RowQuery = (sql, params) => this.read((query) => query(sql, params));
+
+  constructor(connection: TargetConnection, dir: string | null = null) {
+    this.options = sqliteTargetOptions(connection.options);
+    this.path = sqlitePath(connection.url, dir);
+    const busyTimeoutMs = this.options.busyTimeoutMs;
+    this.knex = knexFactory({
+      client: 'better-sqlite3',
+      connection: { filename: this.path, options: { safeIntegers: true } },
+      useNullAsDefault: true,
+      pool: {
+        min: 0,
+        max: 1,
+        afterCreate(db: Database.Database, done: (error: Error | null, db: Database.Database) => void) {
+          try {
+            db.pragma('journal_mode = WAL');
+            db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+            done(null, db);
+          } catch (error) {
+            done(error instanceof Error ? error : new Error(String(error)), db);
+          }
+        },
+      },
+      acquireConnectionTimeout: 60_000,
+      // Errors carry the statement with placeholders, never the row values.
+      compileSqlOnError: false,
+      log: { warn: () => undefined, error: () => undefined, deprecate: () => undefined, debug: () => undefined },
+    });
+  }
+
+  /**
+   * Creates the table (STRICT, SQLite types from type-mapping.ts), or evolves
+   * it to `table`: columns added NULL-able, NOT NULL columns the spec drops
+   * made NULL-able (by rebuilding the table), nothing dropped or retyped.
+   *
+   * @throws TargetConfigError if the existing primary key is not the spec's key.
+   */
+  async ensureTable(table: TargetTableSpec): Promise<void> {
+    const spec = validateTableSpec(table);
+    await this.createTables([...SQLITE_BOOKKEEPING_DDL, sqliteCreateTable(spec)], (trx) => evolveSqliteTable(trx, spec));
+    this.bookkeeping.created();
+  }
+
+  async checkTable(table: TargetTableSpec): Promise<string[]> {
+    const spec = validateTableSpec(table);
+    const existing = await this.read((query) => readSqliteTable(query, spec.name));
+    return tableProblems(spec, existing.columns.length > 0 ? existing : null, false);
+  }
+
+  prepare(batch: ApplyBatch): PreparedApply {
+    return prepareSqlBatch(this, sqliteDialect, batch);
+  }
+
+  async apply(batch: ApplyBatch, hooks: ApplyHooks, prepared?: PreparedApply): Promise<ApplyResult> {
+    await this.bookkeeping.ensure();
+    return applySqlBatch(this.knex, sqliteDialect, batch, hooks, ROW_READING, sqlPlanOf(this, prepared));
+  }
+
+  private createTables(ddl: readonly string[], then?: (trx: Knex.Transaction) => Promise<void>): Promise<void> {
+    // One connection, and SQLite's write lock across processes: DDL cannot race.
+    return ddlTransaction(this.knex, sqliteDialect, ddl, { then });
+  }
+
+  async readCheckpoint(routeId: string): Promise<TargetCheckpoint | null> {
+    const rows = await this.read(async (query) => {
+      const exists = await query(`SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?`, [CHECKPOINTS_TABLE]);
+      if (exists.length === 0) return []; // no table yet: no checkpoint
+      return query(`SELECT watermark, updated_ms FROM ${quoteAnsi(CHECKPOINTS_TABLE)} WHERE route_id = ?`, [routeId]);
+    });
+    return checkpointOf(routeId, rows);
+  }
+
+  readRows(table: TargetTableSpec): Promise<Row[]> {
+    return readTableRows(ROW_READING, table, this.query);
+  }
+
+  readRowsByKeys(table: TargetTableSpec, keys: Row[]): Promise<Row[]> {
+    return readTableRowsByKeys(ROW_READING, table, keys, this.query);
+  }
+
+  scanRows(table: TargetTableSpec, cursor: string | null, limit: number): Promise<{ rows: Row[]; next: string | null }> {
+    return scanTableRows(ROW_READING, table, cursor, limit, this.query);
+  }
+
+  ping(): Promise<void> {
+    return pingKnex(this.knex, sqliteDialect);
+  }
+
+  async close(): Promise<void> {
+    this.reader?.close();
+    this.reader = undefined;
+    await this.knex.destroy();
+  }
+
+  /** Runs reads on the reader connection, opened after the writer has made the file WAL. */
+  private async read<T>(work: (query: SqliteQuery) => Promise<T>): Promise<T> {
+    return asTransient(sqliteDialect, async () => {
+      if (!this.reader) {
+        await this.knex.raw('SELECT 1'); // creates the file and switches it to WAL
+        const reader = new Database(this.path, { fileMustExist: true });
+        reader.defaultSafeIntegers(true);
+        reader.pragma(`busy_timeout = ${this.options.busyTimeoutMs}`);
+        this.reader = reader;
+      }
+      const db = this.reader;
+      return work(async (sql, params) => db.prepare(sql).all(...params) as Record<string, unknown>[]);
+    });
+  }
+}
+
+/**
+ * Parses `sqlite:///abs/path.db` or `file:///abs/path.db`: absolute paths
+ * only, so every process finds one file. With `dir` (SQLITE_DIR) the file
+ * must lie inside it, `..` and symbolic links resolved: an admin request
+ * must not make the worker write a database over any file it can reach
+ * (`/var/x/%2E%2E/%2E%2E/etc/passwd` was `/etc/passwd`).
+ */
+export function sqlitePath(url: string, dir: string | null = null): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new TargetUrlError('sqlite target: the url is not a valid URL (want sqlite:///absolute/path.db)');
+  }
+  if (parsed.protocol !== 'sqlite:' && parsed.protocol !== 'file:') {
+    throw new TargetUrlError('sqlite target: the url must start with sqlite:// or file://');
+  }
+  if (parsed.host !== '' || parsed.search !== '' || parsed.hash !== '') {
+    throw new TargetUrlError('sqlite target: the url must be sqlite:///absolute/path.db (no host, query or fragment)');
+  }
+  const decoded = decodeURIComponent(parsed.pathname);
+  if (!isAbsolute(decoded) || decoded.endsWith('/') || decoded.includes('\0')) {
+    throw new TargetUrlError('sqlite target: the url must name an absolute file path');
+  }
+  const path = resolve(decoded);
+  if (dir !== null) {
+    const root = realOrSelf(resolve(dir));
+    if (!inside(realOrSelf(dirname(path)), root)) throw new TargetUrlError(`sqlite target: the file must be inside ${root} (SQLITE_DIR)`);
+  }
+  return path;
+}
+
+/** The real path (symbolic links resolved) of something that exists, else the path itself. */
+function realOrSelf(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
+function inside(path: string, root: string): boolean {
+  return path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);
+}
+
+export function sqliteTargetOptions(options: Record<string, unknown> | undefined): SqliteTargetOptions {
+  const result = { ...DEFAULTS };
+  for (const [name, value] of Object.entries(options ?? {})) {
+    if (!(name in DEFAULTS)) throw new TargetOptionError(`sqlite target: unknown option ${name} (known: ${Object.keys(DEFAULTS).join(', ')})`);
+    result[name as keyof SqliteTargetOptions] = integerOption('sqlite', name, value, OPTION_BOUNDS.busyTimeoutMs);
+  }
+  return result;
+}
+
+/** Builds SQLite targets whose files lie inside `dir` (null: anywhere; for tests and embedding). */
+export function sqliteTargetFactory(dir: string | null): TargetFactory {
+  return { kind: 'sqlite', detectsConflicts: true, create: (connection) => new SqliteTarget(connection, dir) };
+}
