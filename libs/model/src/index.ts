@@ -2,3 +2,4 @@ export * from './schema';
 export * from './change';
 export * from './identifiers';
 export * from './codec';
+export * from './text';

@@ -1,4 +1,4 @@
-import { TableSchema, TargetTableSpec } from '@tributary/model';
+import { orList, TableSchema, TargetTableSpec } from '@tributary/model';
 import { compileFilter, compileMapping, ConflictPolicyError, FilterError, MappingError, parseConflictPolicy, targetTableSpec } from '@tributary/replication';
 import { InvalidInputError } from './errors';
 
@@ -69,9 +69,4 @@ export function checkConflictPolicy(
     );
   }
   return { ...policy };
-}
-
-/** `a`, `a or b`, `a, b or c`. */
-function orList(items: readonly string[]): string {
-  return items.length <= 1 ? (items[0] ?? 'other') : `${items.slice(0, -1).join(', ')} or ${items[items.length - 1]}`;
 }

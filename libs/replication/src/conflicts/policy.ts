@@ -1,4 +1,4 @@
-import { ColumnSpec, LogicalType } from '@tributary/model';
+import { ColumnSpec, LogicalType, orList } from '@tributary/model';
 
 /**
  * A route's conflict policy: how a change is checked against the row the
@@ -39,7 +39,6 @@ const FIELDS = ['resolution', 'detect', 'column', 'merge', 'resolver'] as const;
 const ORDERED: ReadonlySet<LogicalType> = new Set<LogicalType>(['int', 'bigint', 'decimal', 'float', 'double', 'year', 'date', 'datetime', 'timestamp']);
 const RESOLVER_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
-const list = (items: readonly string[]) => `${items.slice(0, -1).join(', ')} or ${items[items.length - 1]}`;
 
 /**
  * Validates a conflict policy (parsed JSON of unknown shape) against the
@@ -55,22 +54,22 @@ const list = (items: readonly string[]) => `${items.slice(0, -1).join(', ')} or 
 export function parseConflictPolicy(value: unknown, sourceColumns: readonly ColumnSpec[]): ConflictPolicy | null {
   if (value === null || value === undefined) return null;
   if (typeof value !== 'object' || Array.isArray(value)) {
-    throw new ConflictPolicyError(`must be an object with ${list(FIELDS)}`);
+    throw new ConflictPolicyError(`must be an object with ${orList(FIELDS)}`);
   }
   const input = value as Record<string, unknown>;
   for (const field of Object.keys(input)) {
-    if (!(FIELDS as readonly string[]).includes(field)) throw new ConflictPolicyError(`unknown field (expected ${list(FIELDS)})`, field);
+    if (!(FIELDS as readonly string[]).includes(field)) throw new ConflictPolicyError(`unknown field (expected ${orList(FIELDS)})`, field);
   }
 
   const resolution = input.resolution;
-  if (resolution === undefined) throw new ConflictPolicyError(`required: one of ${list(RESOLUTIONS)}`, 'resolution');
+  if (resolution === undefined) throw new ConflictPolicyError(`required: one of ${orList(RESOLUTIONS)}`, 'resolution');
   if (typeof resolution !== 'string' || !(RESOLUTIONS as readonly string[]).includes(resolution)) {
-    throw new ConflictPolicyError(`must be one of ${list(RESOLUTIONS)}, not ${JSON.stringify(resolution)}`, 'resolution');
+    throw new ConflictPolicyError(`must be one of ${orList(RESOLUTIONS)}, not ${JSON.stringify(resolution)}`, 'resolution');
   }
 
   const detect = input.detect ?? 'all';
   if (typeof detect !== 'string' || !(DETECT_MODES as readonly string[]).includes(detect)) {
-    throw new ConflictPolicyError(`must be one of ${list(DETECT_MODES)}, not ${JSON.stringify(detect)}`, 'detect');
+    throw new ConflictPolicyError(`must be one of ${orList(DETECT_MODES)}, not ${JSON.stringify(detect)}`, 'detect');
   }
 
   const column = input.column ?? null;
