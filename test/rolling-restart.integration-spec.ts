@@ -69,6 +69,7 @@ describe('a rolling restart of every relay and worker under writes', () => {
     })();
 
     const exitCodes: Array<number | null> = [];
+    const unclean: string[] = [];
     // Each worker, then each relay (one of them leads): stopped as a deploy stops it, replaced at once.
     for (const [list, app] of [
       [workers, 'worker'],
@@ -78,7 +79,10 @@ describe('a rolling restart of every relay and worker under writes', () => {
     ] as const) {
       await sleep(1500);
       const old = list.shift()!;
-      exitCodes.push(await old.kill('SIGTERM'));
+      const code = await old.kill('SIGTERM');
+      exitCodes.push(code);
+      // Why, if it did not exit cleanly: its signal and the end of its log.
+      if (code !== 0) unclean.push(`${app}: exit ${code}, signal ${old.child.signalCode}\n${old.output().slice(-4000)}`);
       list.push(pipeline.start(app));
     }
     await sleep(1500);
@@ -89,7 +93,7 @@ describe('a rolling restart of every relay and worker under writes', () => {
     sampling = false;
     await sampler;
 
-    expect(exitCodes).toEqual([0, 0, 0, 0]);
+    expect({ exitCodes, unclean }).toEqual({ exitCodes: [0, 0, 0, 0], unclean: [] });
     expect(longestStall).toBeLessThan(STALL_BOUND_MS);
     const { source, target } = await pipeline.compare('items', pg, 'items');
     expect(source.length).toBe(id);

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { createConnection, RowDataPacket } from 'mysql2/promise';
 import {
   AppProcess,
   createMysqlDatabase,
@@ -113,6 +114,42 @@ describe('relay, worker and admin started at the same moment on a fresh control 
       await stop(deployment);
       await source.drop();
       await target.drop();
+    }
+  }, 60_000);
+
+  it('a process stopped while it still starts (waiting for the migration) finishes starting, closes cleanly and exits 0', async () => {
+    const control = await createMysqlDatabase('trib_start_stop');
+    const prefix = uniqueName('trib_start_stop');
+    // Another process "is migrating": this connection holds the migration lock the relay will wait for.
+    const holder = await createConnection({ uri: control.url });
+    let relay: AppProcess | null = null;
+    try {
+      const [held] = await holder.query<RowDataPacket[]>(
+        "SELECT GET_LOCK(CONCAT('tributary_migrate_', SHA1(CONCAT(DATABASE(), '/', 'tributary_migrations'))), 10) AS got",
+      );
+      expect(Number(held[0].got)).toBe(1);
+      relay = startApp('relay', { CONTROL_DATABASE_URL: control.url, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: prefix, RELAY_HTTP_PORT: '0', LOG_LEVEL: 'info' });
+      const waiting = async () => {
+        const [rows] = await holder.query<RowDataPacket[]>(
+          "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND INFO LIKE 'SELECT GET_LOCK(CONCAT(''tributary_migrate_''%' AND ID <> CONNECTION_ID()",
+        );
+        return Number(rows[0].n) > 0;
+      };
+      await waitFor(waiting, { timeoutMs: 30_000, what: 'the relay to wait for the migration lock' });
+      const started = relay;
+      const exited = new Promise<number | null>((resolve) => started.child.once('exit', (code) => resolve(code)));
+      relay.child.kill('SIGTERM');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      // Not killed by the signal: it waits to finish starting.
+      expect({ code: relay.child.exitCode, signal: relay.child.signalCode }).toEqual({ code: null, signal: null });
+      await holder.query("SELECT RELEASE_LOCK(CONCAT('tributary_migrate_', SHA1(CONCAT(DATABASE(), '/', 'tributary_migrations'))))");
+      expect(await exited).toBe(0); // one SIGTERM: a second one kills at once, as the operator asks
+      expect(relay.output()).toContain('SIGTERM: shutting down');
+    } finally {
+      await relay?.kill('SIGKILL');
+      await holder.end();
+      await deleteRedisPrefix(TEST_REDIS_URL, prefix).catch(() => undefined);
+      await control.drop();
     }
   }, 60_000);
 

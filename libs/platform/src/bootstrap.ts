@@ -9,6 +9,8 @@ import { withProcessWiring } from './process-wiring.module';
 
 /** How long a graceful shutdown may take before the process gives up and exits 1. */
 const SHUTDOWN_TIMEOUT_MS = 30_000;
+/** How long a process stopped while it is still starting waits to finish starting (then closes gracefully). */
+const STARTING_GRACE_MS = 10_000;
 
 /**
  * The HTTP surface of a process: `admin` serves AdminModule (API, docs,
@@ -33,6 +35,11 @@ export interface BootstrapOptions {
  */
 export async function bootstrap(name: string, module: Type<unknown>, options: BootstrapOptions): Promise<INestApplication> {
   let logger: NestPinoLogger | undefined;
+  let started!: (app: INestApplication) => void;
+  const ready = new Promise<INestApplication>((resolve) => (started = resolve));
+  // From the first moment: a deploy may stop a process that is still starting, and it must still close cleanly.
+  const log = (message: string, failure = false) => (logger ? (failure ? logger.error(message) : logger.log(message)) : process.stderr.write(`${message}\n`));
+  if (options.handleSignals ?? true) exitOnSignals(ready, log);
   try {
     const config = loadConfig();
     const pino = createLogger(config.logLevel, { app: name });
@@ -42,7 +49,7 @@ export async function bootstrap(name: string, module: Type<unknown>, options: Bo
       options.http === 'admin'
         ? await startAdmin(name, root, config, logger)
         : await startObservability(name, root, config, logger, config.httpPorts[options.http]);
-    if (options.handleSignals ?? true) exitOnSignals(app, logger);
+    started(app);
     return app;
   } catch (error) {
     return failedToStart(name, error, logger);
@@ -91,18 +98,33 @@ async function startObservability(
   return app;
 }
 
-function exitOnSignals(app: INestApplication, logger: NestPinoLogger): void {
+/**
+ * On SIGTERM or SIGINT: a graceful close once the app has started (at once
+ * if it has), then exit 0; exit 1 if the close fails or takes too long, or
+ * if the app is still not started STARTING_GRACE_MS after the signal (it
+ * may wait for a migration lock or a database that is down).
+ */
+function exitOnSignals(ready: Promise<INestApplication>, log: (message: string, failure?: boolean) => void): void {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
-      logger.log(`${signal}: shutting down`);
+      log(`${signal}: shutting down`);
       setTimeout(() => process.exit(1), SHUTDOWN_TIMEOUT_MS).unref();
-      app.close().then(
-        () => process.exit(0),
-        (error: unknown) => {
-          logger.error(`shutdown failed: ${(error as Error).message}`);
-          process.exit(1);
-        },
-      );
+      const starting = setTimeout(() => {
+        log(`${signal}: still starting after ${STARTING_GRACE_MS} ms; exiting without a graceful close`, true);
+        process.exit(1);
+      }, STARTING_GRACE_MS);
+      ready
+        .then((app) => {
+          clearTimeout(starting);
+          return app.close();
+        })
+        .then(
+          () => process.exit(0),
+          (error: unknown) => {
+            log(`shutdown failed: ${(error as Error).message}`, true);
+            process.exit(1);
+          },
+        );
     });
   }
 }
