@@ -1,6 +1,6 @@
 import { createConnection } from 'mysql2/promise';
 import { PostgresTarget } from '@tributary/targets';
-import { AppProcess, createPipeline, ITEMS_DDL, Pipeline, sleep } from '@tributary/testing';
+import { AppProcess, createPipeline, ITEMS_DDL, Pipeline, sleep, waitFor } from '@tributary/testing';
 
 /**
  * A planned restart (a deploy replacing each process in turn) must not stall
@@ -32,8 +32,15 @@ describe('a rolling restart of every relay and worker under writes', () => {
   });
 
   it('keeps the route moving while each process is replaced in turn, every one exits cleanly, and the target ends equal', async () => {
-    const relays: AppProcess[] = [pipeline.start('relay'), pipeline.start('relay')];
-    const workers: AppProcess[] = [pipeline.start('worker'), pipeline.start('worker')];
+    // Info logs: each process says when it has started. A process stopped while still loading its code
+    // has no handler yet and dies by the signal; the rolling restart begins once all four run.
+    const start = (app: 'relay' | 'worker') => pipeline.start(app, { LOG_LEVEL: 'info' });
+    const relays: AppProcess[] = [start('relay'), start('relay')];
+    const workers: AppProcess[] = [start('worker'), start('worker')];
+    await waitFor(async () => [...relays, ...workers].every((app) => app.output().includes(`${app.name} started`)), {
+      timeoutMs: 60_000,
+      what: 'all four processes to start',
+    });
     const writer = await createConnection({ uri: pipeline.source.url });
     let writing = true;
     let id = 0;
@@ -83,7 +90,7 @@ describe('a rolling restart of every relay and worker under writes', () => {
       exitCodes.push(code);
       // Why, if it did not exit cleanly: its signal and the end of its log.
       if (code !== 0) unclean.push(`${app}: exit ${code}, signal ${old.child.signalCode}\n${old.output().slice(-4000)}`);
-      list.push(pipeline.start(app));
+      list.push(start(app));
     }
     await sleep(1500);
     writing = false;
