@@ -1,6 +1,7 @@
 import { CatalogRepository, ProgressRepository, SnapshotRepository } from '@tributary/control';
 import { migrateControl } from '@tributary/db';
 import { TableSchema } from '@tributary/model';
+import { announceConfigChange, createRedis } from '@tributary/queue';
 import { ReplicationSetup } from '@tributary/setup';
 import { defaultTargetRegistry } from '@tributary/targets';
 import { itemsDdl } from './items';
@@ -41,6 +42,16 @@ export async function createBenchDeployment(urls: { mysqlUrl: string; postgresUr
     snapshots,
     setup: new ReplicationSetup(new CatalogRepository(control.knex), defaultTargetRegistry(), snapshots),
   };
+}
+
+/** Tells the running apps that the configuration changed, as the admin API does after every change it makes (ConfigChangeInterceptor). */
+export async function announceChange(deployment: Pick<BenchDeployment, 'prefix'>, redisUrl: string): Promise<void> {
+  const redis = createRedis(redisUrl);
+  try {
+    await announceConfigChange(redis, deployment.prefix);
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /** Creates `table` (the bench's items shape) in the source, adds the source and captures the table; returns the captured schema. */

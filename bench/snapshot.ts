@@ -1,6 +1,6 @@
 import { ProgressRepository, SnapshotRecord, SnapshotRepository } from '@tributary/control';
 import { OUTBOX_TABLE } from '@tributary/db';
-import { addPostgresTarget, compareRows, countDeadLetters, cpuGroups, createBenchDeployment, RowComparison, tributaryEnv } from './deployment';
+import { addPostgresTarget, announceChange, compareRows, countDeadLetters, cpuGroups, createBenchDeployment, RowComparison, tributaryEnv } from './deployment';
 import { insertItemRange, itemsDdl } from './items';
 import { CpuMeter, memoryMiB } from './proc';
 import { assertAlive, waitForRelay } from './route-wait';
@@ -99,6 +99,7 @@ export async function measureSnapshot(options: SnapshotOptions, cleanup: Cleanup
     copying.start();
     const started = performance.now();
     await setup.routes.create({ id: ROUTE_ID, sourceId, table: TABLE, targetId: TARGET_ID });
+    await announceChange(deployment, options.redisUrl);
     const createSeconds = (performance.now() - started) / 1000;
     const watch = await waitForSnapshot(
       { progress, snapshots, sourceId, apps, started, timeoutMs: options.timeoutMs },

@@ -1,5 +1,5 @@
 export * from './change-job';
-export * from './job-signals';
+export * from './signals';
 export * from './redis';
 export * from './queue-registry';
 export * from './redis-marker';

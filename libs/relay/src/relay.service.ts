@@ -9,7 +9,7 @@ import { LOGGER, Logger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
 import { OutboxRepository } from '@tributary/outbox';
 import { LeaderLease, PeriodicTask } from '@tributary/runtime';
-import { JobDoneListener, QueueRegistry, REDIS, RedisLossDetector } from '@tributary/queue';
+import { QueueRegistry, REDIS, RedisLossDetector, SignalListener } from '@tributary/queue';
 import { SnapshotRunner } from '@tributary/snapshot';
 import { DriftMonitor } from './drift-monitor';
 import { SourceRelay } from './source-relay';
@@ -35,8 +35,12 @@ export class RelayService implements OnApplicationBootstrap, BeforeApplicationSh
     () => this.syncSources(),
     (error) => this.logger.error({ err: error }, 'relay could not read the source list'),
   );
-  /** Workers' word that a job is done: its route gets its next job at once, not at the relay's next look. */
-  private readonly jobsDone: JobDoneListener;
+  /**
+   * Workers' word that a job is done (its route gets its next job at once,
+   * not at the relay's next look) and the admin's that the configuration
+   * changed (a new route or copy starts at once, not at the next refresh).
+   */
+  private readonly signals: SignalListener;
 
   constructor(
     @Inject(CONFIG) private readonly config: TributaryConfig,
@@ -49,18 +53,36 @@ export class RelayService implements OnApplicationBootstrap, BeforeApplicationSh
     private readonly metrics: Metrics,
     @Inject(REDIS) redis: Redis,
   ) {
-    this.jobsDone = new JobDoneListener(redis, config.redis.prefix, (sourceId, jobId) => this.running.get(sourceId)?.relay.jobDone(jobId));
+    this.signals = new SignalListener(redis, config.redis.prefix, {
+      jobDone: (sourceId, jobId) => this.jobDone(sourceId, jobId),
+      configChanged: () => this.configChanged(),
+    });
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.jobsDone.start();
+    await this.signals.start();
     await this.refresh.start(this.config.configRefreshMs);
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     await this.refresh.stop();
     await Promise.all([...this.running.keys()].map((id) => this.stopSource(id)));
-    this.jobsDone.close();
+    this.signals.close();
+  }
+
+  private jobDone(sourceId: string, jobId: string): void {
+    const running = this.running.get(sourceId);
+    running?.relay.jobDone(jobId);
+    running?.copier.jobDone();
+  }
+
+  /** Sources added or removed are followed after the source list is read again; the running ones look at their routes now. */
+  private configChanged(): void {
+    void this.refresh.runAgain();
+    for (const { relay, copier } of this.running.values()) {
+      relay.configChanged();
+      copier.wake();
+    }
   }
 
   private async syncSources(): Promise<void> {

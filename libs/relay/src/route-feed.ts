@@ -30,7 +30,7 @@ export class RouteFeed implements RouteSelector {
    * source's routes, so this is what keeps a route's jobs in order.
    */
   inFlight: string | null = null;
-  /** A worker said the job in flight is done (JobDoneListener): ask the queue now. */
+  /** A worker said the job in flight is done (SignalListener): ask the queue now. */
   inFlightDone = false;
   /** When the queue was last asked about the job in flight (or it was sent). */
   inFlightCheckedAt = 0;

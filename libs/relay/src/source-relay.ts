@@ -88,6 +88,12 @@ export class SourceRelay {
     if (this.leadership?.jobDone(jobId)) this.loop.nudge();
   }
 
+  /** The configuration changed (announceConfigChange): the route list is read again at the next cycle, which comes now. */
+  configChanged(): void {
+    this.leadership?.configChanged();
+    this.loop.nudge();
+  }
+
   /** Waits for leadership, leads until deposed or stopped, and waits again. */
   start(): void {
     this.loop.start();
@@ -196,6 +202,11 @@ class Leadership {
     if (this.earlySignals.size >= EARLY_SIGNALS_KEPT) this.earlySignals.clear();
     this.earlySignals.add(jobId);
     return false;
+  }
+
+  /** The next cycle reads the route list, whenever it was read last. */
+  configChanged(): void {
+    this.routesLoadedAt = 0;
   }
 
   /** One poll. Returns true when it moved data, so the next poll comes at once. */

@@ -59,4 +59,29 @@ describe('PeriodicTask', () => {
     jest.advanceTimersByTime(5000);
     expect(work).toHaveBeenCalledTimes(1);
   });
+
+  it('runAgain() runs once more after the run in progress, one run for any number of asks, and not after stop()', async () => {
+    const { work, finish } = controlledWork();
+    const task = new PeriodicTask(work, () => undefined);
+    const first = task.start(60_000);
+    const again = task.runAgain();
+    expect(task.runAgain()).toBe(again); // a second ask while the first waits: the same run
+    expect(work).toHaveBeenCalledTimes(1);
+    finish();
+    await first;
+    await Promise.resolve();
+    expect(work).toHaveBeenCalledTimes(2); // started as soon as the first ended
+    finish();
+    await again;
+    const idle = task.runAgain(); // nothing running: runs now
+    expect(work).toHaveBeenCalledTimes(3);
+    finish();
+    await idle;
+    const last = task.runAgain();
+    const queued = task.runAgain();
+    const stopping = task.stop();
+    finish();
+    await Promise.all([last, queued, stopping]);
+    expect(work).toHaveBeenCalledTimes(4); // the queued run never started: the task was stopped
+  });
 });

@@ -72,6 +72,20 @@ export class SnapshotRunner {
     return this.loop.stop();
   }
 
+  /** Something to do may have come (a copy requested, a route changed): look now, not at the next poll. */
+  wake(): void {
+    this.loop.nudge();
+  }
+
+  /**
+   * A job of this source was applied: a copy held back by its in-flight
+   * bound may go on, one catching up may be done. Ignored with no copy under
+   * way, so a busy source's jobs cost the copier nothing.
+   */
+  jobDone(): void {
+    if (this.states.size > 0) this.loop.nudge();
+  }
+
   private async lead(): Promise<void> {
     const { catalog, snapshots, sourceId, lease, settings } = this.deps;
     this.states.clear();

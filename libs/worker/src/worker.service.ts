@@ -4,7 +4,7 @@ import { CONFIG, TributaryConfig } from '@tributary/config';
 import { CatalogRepository, ConflictRepository, DeadLetterRepository, ProgressRepository, RouteRecord, TargetRecord } from '@tributary/control';
 import { LOGGER, Logger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
-import { REDIS } from '@tributary/queue';
+import { REDIS, SignalListener } from '@tributary/queue';
 import { PeriodicTask } from '@tributary/runtime';
 import { TargetRegistry } from '@tributary/targets';
 import { CustomResolverLoader } from './custom-resolvers';
@@ -44,6 +44,8 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
   private lastReadFailed = false;
   /** Source consumers being closed (sources that were removed). */
   private readonly closing = new Set<Promise<void>>();
+  /** The admin's word that the configuration changed: paused routes, new mappings and targets apply now, not at the next refresh. */
+  private readonly signals: SignalListener;
 
   constructor(
     @Inject(CONFIG) private readonly config: TributaryConfig,
@@ -59,13 +61,16 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     this.schemas = new SchemaCache(catalog);
     this.resolvers = new CustomResolverLoader(config.conflictResolversDir);
     this.targets = new TargetPool(registry);
+    this.signals = new SignalListener(redis, config.redis.prefix, { configChanged: () => void this.refresh.runAgain() });
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    await this.signals.start();
     await this.refresh.start(this.config.configRefreshMs);
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    this.signals.close();
     await this.refresh.stop();
     // Graceful: each source's jobs in hand are finished (and their progress mirrored) before closing.
     await Promise.all([...this.sources.values()].map((source) => source.close()));

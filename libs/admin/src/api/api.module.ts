@@ -4,6 +4,7 @@ import { CaptureSetup, ReplicationSetup, RouteSetup, SourceSetup, TargetSetup } 
 import { TargetRegistry, TargetRegistryModule } from '@tributary/targets';
 import { RoutesController } from './routes.controller';
 import { RoutesService } from './routes.service';
+import { ConfigChangeInterceptor } from './config-change.interceptor';
 import { SetupErrorsInterceptor } from './setup-errors.interceptor';
 import { SourcesController } from './sources.controller';
 import { SourcesService } from './sources.service';
@@ -17,8 +18,9 @@ import { VerifyService } from './verify.service';
 /**
  * Configuration API under /api: sources, captured tables, targets, routes,
  * and verify/repair runs of routes (started in the background).
- * The only writer of configuration (invariant 8); relay and workers pick
- * changes up on their next refresh (CONFIG_REFRESH_MS), without a restart.
+ * The only writer of configuration (invariant 8); relay and workers follow
+ * a change at once (ConfigChangeInterceptor's announcement) or, if that is
+ * lost, at their next refresh (CONFIG_REFRESH_MS), without a restart.
  * The logic lives in @tributary/setup; these controllers and services
  * translate HTTP and keep credentials out of every answer.
  */
@@ -36,6 +38,7 @@ import { VerifyService } from './verify.service';
     { provide: TargetSetup, inject: [ReplicationSetup], useFactory: (setup: ReplicationSetup) => setup.targets },
     { provide: RouteSetup, inject: [ReplicationSetup], useFactory: (setup: ReplicationSetup) => setup.routes },
     SetupErrorsInterceptor,
+    ConfigChangeInterceptor,
     SourcesService,
     TablesService,
     TargetsService,

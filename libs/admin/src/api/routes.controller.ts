@@ -15,11 +15,12 @@ import {
 import { CreatedRouteDto, CreateRouteDto, ResyncRequestDto, RouteDto, UpdatedRouteDto, UpdateRouteDto } from './routes.dto';
 import { SnapshotDto } from './snapshot.dto';
 import { RoutesService } from './routes.service';
+import { ConfigChangeInterceptor } from './config-change.interceptor';
 import { SetupErrorsInterceptor } from './setup-errors.interceptor';
 
 @ApiTags('routes')
 @ApiBearerAuth()
-@UseInterceptors(SetupErrorsInterceptor)
+@UseInterceptors(SetupErrorsInterceptor, ConfigChangeInterceptor)
 @Controller('api/routes')
 export class RoutesController {
   constructor(private readonly routes: RoutesService) {}

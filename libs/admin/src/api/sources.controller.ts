@@ -11,13 +11,14 @@ import {
   ApiTags,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
+import { ConfigChangeInterceptor } from './config-change.interceptor';
 import { SetupErrorsInterceptor } from './setup-errors.interceptor';
 import { CreateSourceDto, SourceDto } from './sources.dto';
 import { SourcesService } from './sources.service';
 
 @ApiTags('sources')
 @ApiBearerAuth()
-@UseInterceptors(SetupErrorsInterceptor)
+@UseInterceptors(SetupErrorsInterceptor, ConfigChangeInterceptor)
 @Controller('api/sources')
 export class SourcesController {
   constructor(private readonly sources: SourcesService) {}

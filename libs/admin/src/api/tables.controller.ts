@@ -12,13 +12,14 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { Response } from 'express';
+import { ConfigChangeInterceptor } from './config-change.interceptor';
 import { SetupErrorsInterceptor } from './setup-errors.interceptor';
 import { AlterTableDto, CapturedSchemaDto, CapturedTableDto, CaptureRemovedDto, CaptureResultDto, DisableCaptureQueryDto } from './tables.dto';
 import { TablesService } from './tables.service';
 
 @ApiTags('tables')
 @ApiBearerAuth()
-@UseInterceptors(SetupErrorsInterceptor)
+@UseInterceptors(SetupErrorsInterceptor, ConfigChangeInterceptor)
 @ApiNotFoundResponse({ description: 'No such source, or the table is not captured (or does not exist, when enabling)' })
 @ApiBadGatewayResponse({ description: 'The source database does not answer' })
 @Controller('api/sources/:sourceId/tables')

@@ -10,13 +10,14 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
+import { ConfigChangeInterceptor } from './config-change.interceptor';
 import { SetupErrorsInterceptor } from './setup-errors.interceptor';
 import { CreateTargetDto, TargetDto, TargetTestDto, UpdateTargetDto } from './targets.dto';
 import { TargetsService } from './targets.service';
 
 @ApiTags('targets')
 @ApiBearerAuth()
-@UseInterceptors(SetupErrorsInterceptor)
+@UseInterceptors(SetupErrorsInterceptor, ConfigChangeInterceptor)
 @Controller('api/targets')
 export class TargetsController {
   constructor(private readonly targets: TargetsService) {}

@@ -1,0 +1,62 @@
+import { Redis } from 'ioredis';
+import { TEST_REDIS_URL, uniqueName, waitFor } from '@tributary/testing';
+import { announceConfigChange, announceJobDone, jobsDoneChannel, SignalListener } from './signals';
+import { createRedis } from './redis';
+
+describe('signals between processes (real Redis pub/sub)', () => {
+  let redis: Redis;
+
+  beforeAll(() => {
+    redis = createRedis(TEST_REDIS_URL);
+  });
+
+  afterAll(() => {
+    redis.disconnect();
+  });
+
+  it("reaches the listener of the same prefix with the job's source and id, and nothing else does", async () => {
+    const prefix = uniqueName('sig');
+    const heard: Array<[string, string]> = [];
+    const others: Array<[string, string]> = [];
+    const listener = new SignalListener(redis, prefix, { jobDone: (sourceId, jobId) => heard.push([sourceId, jobId]) });
+    const elsewhere = new SignalListener(redis, `${prefix}x`, { jobDone: (sourceId, jobId) => others.push([sourceId, jobId]) });
+    try {
+      await listener.start();
+      await elsewhere.start();
+      // Not a signal (a stray publisher): ignored, never a crash.
+      await redis.publish(jobsDoneChannel(prefix), 'not json');
+      await redis.publish(jobsDoneChannel(prefix), JSON.stringify({ sourceId: 'a' }));
+      await announceJobDone(redis, prefix, 'shop-1', 'orders-pg.s1-9-n1-w9');
+      await announceJobDone(redis, prefix, 'shop-2', 'items.w4');
+      await waitFor(async () => heard.length === 2, { what: 'two signals' });
+      expect(heard).toEqual([
+        ['shop-1', 'orders-pg.s1-9-n1-w9'],
+        ['shop-2', 'items.w4'],
+      ]);
+      expect(others).toEqual([]);
+    } finally {
+      listener.close();
+      elsewhere.close();
+    }
+  });
+
+  it('tells a listener of config changes, on the same connection as job-done signals, and only the listeners that asked', async () => {
+    const prefix = uniqueName('sig');
+    const heard: string[] = [];
+    const jobsOnly: string[] = [];
+    const listener = new SignalListener(redis, prefix, { jobDone: (_, jobId) => heard.push(jobId), configChanged: () => heard.push('config') });
+    const jobListener = new SignalListener(redis, prefix, { jobDone: (_, jobId) => jobsOnly.push(jobId) });
+    try {
+      await listener.start();
+      await jobListener.start();
+      await announceConfigChange(redis, prefix);
+      await announceJobDone(redis, prefix, 'shop-1', 'j1');
+      await waitFor(async () => heard.length === 2 && jobsOnly.length === 1, { what: 'a config change and a job done' });
+      expect(heard).toEqual(['config', 'j1']);
+      expect(jobsOnly).toEqual(['j1']);
+    } finally {
+      listener.close();
+      jobListener.close();
+    }
+  });
+});

@@ -1,0 +1,94 @@
+import { Redis } from 'ioredis';
+
+/**
+ * Signals between Tributary's processes over Redis pub/sub. A signal only
+ * hurries its listener: pub/sub loses messages (a subscriber reconnecting,
+ * Redis restarting), so every listener still finds the same thing out by
+ * itself a moment later (the relay looks at its queues now and then, every
+ * app reads the configuration every CONFIG_REFRESH_MS).
+ */
+
+/** Workers say that a job of a source is done. */
+export function jobsDoneChannel(prefix: string): string {
+  return `${prefix}:jobs-done`;
+}
+
+/** The admin says that the configuration (sources, tables, targets, routes, copies) changed. */
+export function configChangedChannel(prefix: string): string {
+  return `${prefix}:config-changed`;
+}
+
+/**
+ * Tells relays that a job left its queue (completed): the relay of its
+ * source can give the route its next job at once instead of finding out at
+ * its next look at the queue.
+ */
+export async function announceJobDone(redis: Redis, prefix: string, sourceId: string, jobId: string): Promise<void> {
+  await redis.publish(jobsDoneChannel(prefix), JSON.stringify([sourceId, jobId]));
+}
+
+/**
+ * Tells relays and workers to read the configuration now: a new route starts
+ * its initial copy, a paused route stops, a changed mapping applies, at once
+ * instead of within CONFIG_REFRESH_MS.
+ */
+export async function announceConfigChange(redis: Redis, prefix: string): Promise<void> {
+  await redis.publish(configChangedChannel(prefix), '');
+}
+
+export interface SignalHandlers {
+  jobDone?(sourceId: string, jobId: string): void;
+  configChanged?(): void;
+}
+
+/**
+ * Listens for the signals it has handlers for, on a connection of its own (a
+ * subscribed connection can run nothing else): one per process, whatever the
+ * number of sources and routes.
+ */
+export class SignalListener {
+  private readonly connection: Redis;
+  private readonly channels: string[];
+
+  constructor(redis: Redis, prefix: string, handlers: SignalHandlers) {
+    const jobsDone = jobsDoneChannel(prefix);
+    const configChanged = configChangedChannel(prefix);
+    this.channels = [...(handlers.jobDone ? [jobsDone] : []), ...(handlers.configChanged ? [configChanged] : [])];
+    this.connection = redis.duplicate();
+    // Reconnecting is ioredis's business; an error event without a listener would be logged as unhandled.
+    this.connection.on('error', () => undefined);
+    this.connection.on('message', (channel: string, message: string) => {
+      if (channel === configChanged) handlers.configChanged?.();
+      if (channel !== jobsDone) return;
+      const signal = parseJobDone(message);
+      if (signal) handlers.jobDone?.(signal[0], signal[1]);
+    });
+  }
+
+  /**
+   * Subscribes once the connection is ready (ioredis subscribes again by
+   * itself after a reconnect). Not before: ioredis writes SUBSCRIBE at once
+   * on a connection still running its ready check, whose INFO then fails in
+   * subscriber mode, and the connection comes back with no subscription.
+   */
+  async start(): Promise<void> {
+    if (this.channels.length === 0) return;
+    // Redis down at start: wait for it (ioredis keeps trying), as every other part of the app does.
+    if (this.connection.status !== 'ready') await new Promise((ready) => this.connection.once('ready', ready));
+    await this.connection.subscribe(...this.channels);
+  }
+
+  close(): void {
+    this.connection.disconnect();
+  }
+}
+
+/** [sourceId, jobId], or null for a message that is not a signal (ignoring one is safe: see above). */
+function parseJobDone(message: string): [string, string] | null {
+  try {
+    const parsed = JSON.parse(message) as unknown;
+    return Array.isArray(parsed) && parsed.length === 2 && typeof parsed[0] === 'string' && typeof parsed[1] === 'string' ? [parsed[0], parsed[1]] : null;
+  } catch {
+    return null;
+  }
+}
