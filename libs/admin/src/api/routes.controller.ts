@@ -53,7 +53,7 @@ export class RoutesController {
   }
 
   @Patch(':routeId')
-  @ApiOperation({ summary: 'Pause/resume (enabled) or change the target table; running workers follow within seconds' })
+  @ApiOperation({ summary: 'Pause/resume (enabled) or change the target table; running relays and workers follow at once' })
   @ApiOkResponse({ type: UpdatedRouteDto })
   @ApiNotFoundResponse({ description: 'No such route' })
   update(@Param('routeId') routeId: string, @Body() body: UpdateRouteDto): Promise<UpdatedRouteDto> {

@@ -47,7 +47,7 @@ export class TargetsController {
   }
 
   @Patch(':targetId')
-  @ApiOperation({ summary: 'Replace the URL and/or the options given; workers switch on their next refresh' })
+  @ApiOperation({ summary: 'Replace the URL and/or the options given; running workers switch at once' })
   @ApiOkResponse({ type: TargetDto })
   @ApiNotFoundResponse({ description: 'No such target' })
   @ApiBadRequestResponse({ description: 'URL or options the kind refuses' })
