@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import knexFactory, { Knex } from 'knex';
 import { openMysql } from '@tributary/control';
 import { deleteKeysWithPrefix } from '@tributary/queue';
+import { AppName, appEntry } from '@tributary/testing/app-entry';
 
 /**
  * Small helpers for the benchmark. libs/testing has near-identical ones, but
@@ -135,7 +136,7 @@ export function cleanRedisPrefix(url: string, prefix: string, cleanup: Cleanup):
   cleanup.add(`redis keys ${prefix}:*`, () => deleteKeysWithPrefix(url, prefix));
 }
 
-/** A compiled Tributary app (dist/apps/<name>/src/main.js), or another bench script, running as a child process. */
+/** A compiled Tributary app (appEntry), or another bench script, running as a child process. */
 export interface AppProcess {
   readonly name: string;
   readonly pid: number;
@@ -146,7 +147,7 @@ export interface AppProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export type AppName = 'relay' | 'worker' | 'admin' | 'tributary';
+export type { AppName };
 
 /** The node flags the apps run with in package.json's start scripts and the Docker image (NODE_OPTIONS). */
 export const APP_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=32'];
@@ -156,7 +157,7 @@ export const APP_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=32'];
  * PATH); `nodeArgs` go before the script (e.g. --cpu-prof). Stopped by `cleanup`.
  */
 export function startApp(app: AppName, env: Record<string, string>, nodeArgs: readonly string[], cleanup: Cleanup): AppProcess {
-  return startScript(app, join(ROOT, 'dist', 'apps', app, 'src', 'main.js'), env, [...APP_NODE_FLAGS, ...nodeArgs], cleanup);
+  return startScript(app, appEntry(ROOT, app), env, [...APP_NODE_FLAGS, ...nodeArgs], cleanup);
 }
 
 /** Any compiled script (e.g. the minimal pipeline's, under dist/bench/) as a child process, like startApp. */

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -31,5 +32,15 @@ describe('what the relay and worker apps load', () => {
 
   it('sees the admin lib when it is loaded (the check above can fail)', () => {
     expect(fromAdmin(modulesLoadedBy(['admin'])).length).toBeGreaterThan(10);
+  });
+
+  it.each(['relay', 'worker'])('the %s bundle (what users run) holds no module of the admin lib, and can still load it lazily', (app) => {
+    const bundle = readFileSync(join(DIST, 'apps', app, 'main.js'), 'utf8');
+    // esbuild heads every bundled module with a comment naming its file.
+    expect(bundle).toContain(`// dist/libs/${app}/src/`);
+    expect(bundle).not.toContain('// dist/libs/admin/src/');
+    const lazy = /require\("(\.\/[^"]*\/admin\/src\/index\.js)"\)/.exec(bundle);
+    expect(lazy).not.toBeNull();
+    expect(existsSync(join(DIST, 'apps', app, lazy![1]))).toBe(true);
   });
 });

@@ -7,3 +7,4 @@ export * from './workload';
 export * from './pipeline';
 export * from './admin-client';
 export * from './fixtures';
+export * from './app-entry';

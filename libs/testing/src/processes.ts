@@ -1,5 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { AppName, appEntry } from './app-entry';
 
 /** A compiled Tributary app (dist/apps/<name>) running as a real child process. */
 export interface AppProcess {
@@ -16,9 +17,9 @@ const ROOT = join(__dirname, '..', '..', '..');
 /** What a test process's log may grow to and still be scanned whole. */
 const FULL_LOG_LIMIT = 16 * 1024 * 1024;
 
-/** Starts `node dist/apps/<app>/src/main.js` with the given environment. `npm test` builds dist first. */
-export function startApp(app: 'relay' | 'worker' | 'admin' | 'tributary', env: Record<string, string>): AppProcess {
-  const child = spawn(process.execPath, [join(ROOT, 'dist', 'apps', app, 'src', 'main.js')], {
+/** Starts an app as users run it (appEntry) with the given environment. `npm test` builds dist first. */
+export function startApp(app: AppName, env: Record<string, string>): AppProcess {
+  const child = spawn(process.execPath, [appEntry(ROOT, app)], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
