@@ -1,4 +1,5 @@
-import { ORIGIN_VARIABLE, OUTBOX_COLUMNS, OUTBOX_TABLE, TS_MICROS } from '@tributary/db';
+import { ORIGIN_VARIABLE } from '@tributary/db';
+import { outboxInsertSql } from '@tributary/outbox';
 import { ColumnSpec, Op, TableSchema, quoteMysql, validateIdentifier } from '@tributary/model';
 import { CaptureError } from './errors';
 import { triggerNames } from './names';
@@ -46,8 +47,9 @@ export function generateTriggers(schema: TableSchema): TriggerDefinition[] {
 }
 
 function triggerBody(schema: TableSchema, op: Op, pk: string, before: string | null, after: string | null): string {
-  const values = [sqlString(schema.table), sqlString(op), pk, before ?? 'NULL', after ?? 'NULL', ORIGIN_VARIABLE, TS_MICROS, sqlString(schema.hash)];
-  return `INSERT INTO ${quoteMysql(OUTBOX_TABLE)} (${OUTBOX_COLUMNS.map(quoteMysql).join(', ')}) VALUES (${values.join(', ')})`;
+  return outboxInsertSql([
+    { table: sqlString(schema.table), op: sqlString(op), pk, before: before ?? 'NULL', after: after ?? 'NULL', origin: ORIGIN_VARIABLE, schemaHash: sqlString(schema.hash) },
+  ]);
 }
 
 /**

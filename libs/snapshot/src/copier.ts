@@ -1,6 +1,7 @@
 import { Knex } from 'knex';
-import { COPY_CHUNK_PK, COPY_CHUNK_SEPARATOR, OUTBOX_COLUMNS, OUTBOX_TABLE, TS_MICROS } from '@tributary/db';
-import { copyOrigin, decodeKey, encodeKeyImage, keyText, quoteMysql, Row, TableSchema } from '@tributary/model';
+import { COPY_CHUNK_SEPARATOR } from '@tributary/db';
+import { copyOrigin, decodeKey, encodeKeyImage, keyText, Row, TableSchema } from '@tributary/model';
+import { CopyRecord, insertCopyChunk, insertCopyRecords } from '@tributary/outbox';
 import { ImageRow, RowCondition, SourceTable } from './source-table';
 
 /** A chunk or key set could not be locked in time (a deadlock or a lock wait timeout): try again, maybe smaller. */
@@ -30,8 +31,6 @@ export interface KeysCopy {
 
 /** How long a copy waits for a row an application transaction holds, before giving up and retrying later. */
 const LOCK_WAIT_SECONDS = 3;
-/** Copy records per INSERT statement, kept well under max_allowed_packet. */
-const INSERT_BYTES = 4 * 1024 * 1024;
 /** Most text one copy chunk record may take; a bigger chunk goes through this process, row by row. */
 const SERVER_LIST_BYTES = 16 * 1024 * 1024;
 
@@ -75,7 +74,7 @@ export class SourceCopier {
         if (inServer) return inServer;
         // Too big for one server-side statement: the rows (already locked) pass through this process.
         const rows = await table.readRange(trx, { after, upTo }, condition, 'share');
-        const lastSeq = await this.insert(trx, rows.map((row) => record(schema, 'insert', row.pk, row.image, this.routeId)));
+        const lastSeq = await insertCopyRecords(trx, copyOrigin(this.routeId), rows.map((row) => record(schema, 'insert', row.pk, row.image)));
         return { copied: rows.length, lastSeq };
       }),
     );
@@ -86,12 +85,10 @@ export class SourceCopier {
    * The chunk written as one copy chunk record (COPY_CHUNK_PK in
    * @tributary/db), built by the source server itself: one locking read
    * aggregates the rows' key and full images into a user variable, and a
-   * single-row INSERT writes it. The rows never travel to this process and
-   * back, and the outbox gets one row per chunk instead of one per row: most
-   * of what a copy cost the source, the relay and the worker. A single-row
-   * INSERT takes no table-level AUTO-INC lock (an INSERT … SELECT would, for
-   * the whole read, under innodb_autoinc_lock_mode=1), so writers never wait
-   * for it. Null when the images would not fit in one value
+   * single-row INSERT writes it (insertCopyChunk: writers never wait for
+   * it). The rows never travel to this process and back, and the outbox gets
+   * one row per chunk instead of one per row: most of what a copy cost the
+   * source, the relay and the worker. Null when the images would not fit in one value
    * (group_concat_max_len, kept under max_allowed_packet so a worker can
    * read it back): the caller copies the chunk row by row through this
    * process instead.
@@ -118,12 +115,13 @@ export class SourceCopier {
       const copied = Number(state.n);
       if (copied === 0) return { copied: 0, lastSeq: null };
       if (Number(state.truncated) === 1) return null;
-      const [result] = await trx.raw(
-        `INSERT INTO ${quoteMysql(OUTBOX_TABLE)} (${OUTBOX_COLUMNS.map(quoteMysql).join(', ')}) ` +
-          `VALUES (?, 'insert', ?, NULL, @tributary_copy_values, ?, ${TS_MICROS}, ?)`,
-        [schema.table, COPY_CHUNK_PK, copyOrigin(this.routeId), schema.hash],
-      );
-      return { copied, lastSeq: Number((result as { insertId: number }).insertId) };
+      const lastSeq = await insertCopyChunk(trx, {
+        table: schema.table,
+        origin: copyOrigin(this.routeId),
+        schemaHash: schema.hash,
+        imagesVariable: '@tributary_copy_values',
+      });
+      return { copied, lastSeq };
     } finally {
       // A pooled connection must not keep a chunk's worth of text alive. Never masks the error that
       // got here (a deadlock must still read as one: CopyContendedError).
@@ -147,39 +145,15 @@ export class SourceCopier {
           const present = new Set(rows.map((row) => keyText(schema.key, decodeKey(schema, row.pk))));
           const absent = uniqueKeys(schema, keys).filter((key) => !present.has(keyText(schema.key, key)));
           const records = [
-            ...rows.map((row) => record(schema, 'insert', row.pk, row.image, this.routeId)),
-            ...absent.map((key) => record(schema, 'delete', encodeKeyImage(schema, key), null, this.routeId)),
+            ...rows.map((row) => record(schema, 'insert', row.pk, row.image)),
+            ...absent.map((key) => record(schema, 'delete', encodeKeyImage(schema, key), null)),
           ];
-          const lastSeq = await this.insert(trx, records);
+          const lastSeq = await insertCopyRecords(trx, copyOrigin(this.routeId), records);
           return { copied: rows.length, deleted: absent.length, lastSeq };
         },
         { isolationLevel: 'repeatable read' },
       ),
     );
-  }
-
-  private async insert(trx: Knex.Transaction, records: unknown[][]): Promise<number | null> {
-    if (records.length === 0) return null;
-    let lastSeq = 0;
-    for (const batch of byteBatches(records)) {
-      const placeholders = batch.map(() => `(?, ?, ?, NULL, ?, ?, ${TS_MICROS}, ?)`).join(', ');
-      const [result] = await trx.raw(
-        `INSERT INTO ${quoteMysql(OUTBOX_TABLE)} (${OUTBOX_COLUMNS.map(quoteMysql).join(', ')}) VALUES ${placeholders}`,
-        batch.flat() as Knex.RawBinding[],
-      );
-      lastSeq = Math.max(lastSeq, await this.lastSeqFrom(trx, Number((result as { insertId: number }).insertId)));
-    }
-    return lastSeq;
-  }
-
-  /**
-   * The highest seq of this route's copy records from `first` (the first id
-   * of this session's last INSERT) on. The ids of one multi-row INSERT can
-   * interleave with other writers' (innodb_autoinc_lock_mode = 2): ask.
-   */
-  private async lastSeqFrom(trx: Knex.Transaction, first: number): Promise<number> {
-    const [rows] = await trx.raw(`SELECT MAX(seq) AS seq FROM ${quoteMysql(OUTBOX_TABLE)} WHERE seq >= ? AND origin = ?`, [first, copyOrigin(this.routeId)]);
-    return Number((rows as Array<{ seq: number }>)[0].seq);
   }
 
   private async contended<T>(work: () => Promise<T>): Promise<T> {
@@ -194,29 +168,12 @@ export class SourceCopier {
   }
 }
 
-/** One outbox row's values, in OUTBOX_COLUMNS order minus before_image and ts (written as NULL and TS_MICROS). */
-function record(schema: TableSchema, op: 'insert' | 'delete', pk: string, after: string | null, routeId: string): unknown[] {
-  return [schema.table, op, pk, after, copyOrigin(routeId), schema.hash];
+function record(schema: TableSchema, op: 'insert' | 'delete', pk: string, after: string | null): CopyRecord {
+  return { table: schema.table, op, pk, after, schemaHash: schema.hash };
 }
 
 function uniqueKeys(schema: TableSchema, keys: readonly Row[]): Row[] {
   const seen = new Map<string, Row>();
   for (const key of keys) seen.set(keyText(schema.key, key), key);
   return [...seen.values()];
-}
-
-function* byteBatches(records: unknown[][]): Generator<unknown[][]> {
-  let batch: unknown[][] = [];
-  let bytes = 0;
-  for (const values of records) {
-    const size = values.reduce<number>((sum, value) => sum + (typeof value === 'string' ? value.length : 8), 0);
-    if (batch.length > 0 && bytes + size > INSERT_BYTES) {
-      yield batch;
-      batch = [];
-      bytes = 0;
-    }
-    batch.push(values);
-    bytes += size;
-  }
-  if (batch.length > 0) yield batch;
 }

@@ -1,4 +1,4 @@
-import { ColumnSpec, Op, Row, RowChange, TargetTableSpec } from '@tributary/model';
+import { Row, RowChange, TargetTableSpec } from '@tributary/model';
 
 export interface ApplyBatch {
   routeId: string;

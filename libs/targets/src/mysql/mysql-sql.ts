@@ -1,6 +1,6 @@
-import { Knex } from 'knex';
-import { ORIGIN_VARIABLE, OUTBOX_TABLE } from '@tributary/db';
-import { quoteMysql, Row, TargetTableSpec, validateIdentifier } from '@tributary/model';
+import { ORIGIN_VARIABLE } from '@tributary/db';
+import { quoteMysql, Row, TargetTableSpec } from '@tributary/model';
+import { recentDeletesQuery } from '@tributary/outbox';
 import { writtenRow } from '../apply-plan';
 import { classifyMysqlError } from '../sql/error-classification';
 import { bindMysql } from './mysql-values';
@@ -124,30 +124,11 @@ export function mysqlCreateTable(table: TargetTableSpec): string {
   );
 }
 
-/** How far back (in outbox rows) a target that is also a source looks for its own deletes: a bounded backward range scan. */
-const OWN_DELETES_WINDOW = 100_000;
-
 /**
  * The target database's own deletes of these keys, from its outbox (two-way
- * replication: it is a captured source too). Keys are matched in the JSON
- * key image the capture triggers write; a database without an outbox fails
- * with ER_NO_SUCH_TABLE, which the caller reads as "unknown".
+ * replication: it is a captured source too); a database without an outbox
+ * fails with ER_NO_SUCH_TABLE, which the caller reads as "unknown".
  */
 function readOwnDeletes(table: TargetTableSpec, keys: Row[]): Statement {
-  const params: Knex.Value[] = [OWN_DELETES_WINDOW, table.name];
-  const match = keys.map((key) => {
-    const parts = table.key.map((name) => {
-      const value = key[name];
-      params.push(Buffer.isBuffer(value) ? value.toString('base64') : value === null || value === undefined ? null : String(value));
-      return `JSON_VALUE(pk, '$."${validateIdentifier(name, 'key column')}"') = ?`;
-    });
-    return `(${parts.join(' AND ')})`;
-  });
-  return {
-    sql:
-      `SELECT pk, before_image FROM ${q(OUTBOX_TABLE)} ` +
-      `WHERE seq > (SELECT COALESCE(MAX(seq), 0) - ? FROM ${q(OUTBOX_TABLE)}) AND table_name = ? AND op = 'delete' AND (${match.join(' OR ')}) ` +
-      'ORDER BY seq DESC',
-    params,
-  };
+  return recentDeletesQuery(table.name, table.key, keys);
 }

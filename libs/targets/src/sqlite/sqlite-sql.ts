@@ -1,5 +1,5 @@
 import { Knex } from 'knex';
-import { quoteAnsi, Row, TargetTableSpec } from '@tributary/model';
+import { quoteAnsi, TargetTableSpec } from '@tributary/model';
 import { writtenRow } from '../apply-plan';
 import { classifySqliteError } from '../sql/error-classification';
 import { toSqlite } from './sqlite-values';
