@@ -13,6 +13,7 @@ import { SchemaCache } from './schema-cache';
 import { RouteNotReadyError, SourceConsumer } from './source-consumer';
 import { SourceOutboxes } from './source-outboxes';
 import { TargetPool } from './target-pool';
+import { WorkerParts } from './worker-parts';
 
 /**
  * Runs a SourceConsumer for every source (one queue and one blocking Redis
@@ -57,11 +58,12 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     private readonly conflicts: ConflictRepository,
     private readonly metrics: Metrics,
     registry: TargetRegistry,
+    private readonly parts: WorkerParts,
   ) {
     this.schemas = new SchemaCache(catalog);
     this.resolvers = new CustomResolverLoader(config.conflictResolversDir);
     this.targets = new TargetPool(registry);
-    this.signals = new SignalListener(redis, config.redis.prefix, { configChanged: () => void this.refresh.runAgain() });
+    this.signals = parts.createSignalListener(redis, config.redis.prefix, { configChanged: () => void this.refresh.runAgain() });
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -143,7 +145,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
 
   private createSourceConsumer(sourceId: string): SourceConsumer {
     this.logger.info({ source: sourceId }, 'worker takes the jobs of source');
-    return new SourceConsumer(sourceId, {
+    return this.parts.createSourceConsumer(sourceId, {
       connection: this.redis,
       prefix: this.config.redis.prefix,
       concurrency: this.config.worker.concurrency,
@@ -154,7 +156,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
 
   private createConsumer(route: RouteRecord, target: TargetRecord): RouteConsumer {
     this.logger.info({ route: route.id, target: target.id, table: route.table }, 'worker starts route');
-    return new RouteConsumer(route, target, {
+    return this.parts.createRouteConsumer(route, target, {
       schemas: this.schemas,
       targets: this.targets,
       outboxes: this.outboxes,
