@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { TargetOptionError } from './errors';
 
 /**
@@ -18,16 +19,41 @@ export const OPTION_BOUNDS = {
   retries: { min: 0, max: 10 },
 } satisfies Record<string, IntegerBounds>;
 
-/** `value` as an integer within `bounds`, or a TargetOptionError naming the option and the range. */
-export function integerOption(kind: string, name: string, value: unknown, bounds: IntegerBounds): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < bounds.min || value > bounds.max) {
-    throw new TargetOptionError(`${kind} target: option ${name} must be an integer from ${bounds.min} to ${bounds.max}`);
-  }
-  return value;
+/** Schema params that report every failure of that schema as `message`: an option's message states its whole rule, not the part broken. */
+export function failingWith(message: string): { errorMap: z.ZodErrorMap } {
+  return { errorMap: () => ({ message }) };
 }
 
-/** A string option of at most `max` characters. */
-export function stringOption(kind: string, name: string, value: unknown, max: number): string {
-  if (typeof value !== 'string' || value.length > max) throw new TargetOptionError(`${kind} target: option ${name} must be a string of at most ${max} characters`);
-  return value;
+/** Option `name`: an integer within `bounds`, refused naming the option and the range. */
+export function integerOption(name: string, bounds: IntegerBounds) {
+  return z.number(failingWith(`option ${name} must be an integer from ${bounds.min} to ${bounds.max}`)).int().min(bounds.min).max(bounds.max);
+}
+
+/** Option `name`: a string of at most `max` characters. */
+export function stringOption(name: string, max: number) {
+  return z.string(failingWith(`option ${name} must be a string of at most ${max} characters`)).max(max);
+}
+
+/** A target's options: those of `shape` and no others; an unknown one is refused with the known ones listed. */
+export function targetOptions<Shape extends z.ZodRawShape>(shape: Shape) {
+  const known = Object.keys(shape).join(', ');
+  return z
+    .object(shape, {
+      errorMap: (issue) => ({ message: issue.code === 'unrecognized_keys' ? `unknown option ${issue.keys[0]} (known: ${known})` : 'options must be an object' }),
+    })
+    .strict();
+}
+
+/**
+ * `options` (none: every default) parsed with `schema`, or a TargetOptionError
+ * saying `<kind> target: <the first problem>` (never a ZodError: callers
+ * decide with instanceof). An unknown option is reported before anything
+ * else: it is usually a misspelling, and the option meant then looks missing.
+ */
+export function parseTargetOptions<Schema extends z.ZodTypeAny>(kind: string, schema: Schema, options: Record<string, unknown> | undefined): z.output<Schema> {
+  const parsed = schema.safeParse(options ?? {});
+  if (parsed.success) return parsed.data;
+  const { issues } = parsed.error;
+  const first = issues.find((issue) => issue.code === 'unrecognized_keys') ?? issues[0];
+  throw new TargetOptionError(`${kind} target: ${first.message}`);
 }

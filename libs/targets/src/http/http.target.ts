@@ -1,7 +1,8 @@
+import { z } from 'zod';
 import { Row, RowChange, TargetTableSpec } from '@tributary/model';
 import { planBatch } from '../apply-plan';
 import { conflictsNotSupported, TargetConfigError, TargetNotReadableError, TargetUrlError, TargetOptionError, TransientTargetError } from '../errors';
-import { integerOption, OPTION_BOUNDS } from '../option-bounds';
+import { failingWith, integerOption, OPTION_BOUNDS, parseTargetOptions, targetOptions } from '../option-bounds';
 import { fromWireRow, JsonValue, SIGNATURE_HEADER, signBody, toWireBatch, WireAck } from './http-wire';
 import { checkScanLimit, decodeKeyCursor, encodeKeyCursor, keyIdentity } from '../key-cursor';
 import { compareByKey } from '../row-order';
@@ -345,35 +346,27 @@ function checkAllowedHost(url: URL, allowedHosts: readonly string[] | null, what
   }
 }
 
-export function httpTargetOptions(options: Record<string, unknown> | undefined): HttpTargetOptions {
-  const given = options ?? {};
-  const known = ['secret', 'timeoutMs', 'headers', 'retries', 'readUrl'];
-  for (const name of Object.keys(given)) {
-    if (!known.includes(name)) throw new TargetOptionError(`http target: unknown option ${name} (known: ${known.join(', ')})`);
-  }
+const headerName = z.string().refine((name) => !OWN_HEADERS.has(name.toLowerCase()), (name) => ({ message: `header ${name} is set by Tributary` }));
+/** A header's value; its issue's path ends with the header's name. */
+const headerValue = z
+  .string({ errorMap: (issue) => ({ message: `header ${String(issue.path.at(-1))} must be a string of at most ${MAX_HEADER_LENGTH} characters` }) })
+  .max(MAX_HEADER_LENGTH);
+
+const HTTP_OPTIONS = targetOptions({
   // The message never shows the secret, only whether it is there.
-  if (typeof given.secret !== 'string' || given.secret.length === 0 || given.secret.length > MAX_SECRET_LENGTH) {
-    throw new TargetOptionError(`http target: option secret (a non-empty string of at most ${MAX_SECRET_LENGTH} characters) is required`);
-  }
-  const integer = (name: 'timeoutMs' | 'retries', fallback: number): number =>
-    given[name] === undefined ? fallback : integerOption('http', name, given[name], OPTION_BOUNDS[name]);
-  const headers: Record<string, string> = {};
-  if (given.headers !== undefined) {
-    if (typeof given.headers !== 'object' || given.headers === null || Array.isArray(given.headers)) throw new TargetOptionError('http target: option headers must be an object of strings');
-    const entries = Object.entries(given.headers as Record<string, unknown>);
-    if (entries.length > MAX_HEADERS) throw new TargetOptionError(`http target: option headers may hold at most ${MAX_HEADERS} headers`);
-    for (const [name, value] of entries) {
-      if (typeof value !== 'string' || value.length > MAX_HEADER_LENGTH) throw new TargetOptionError(`http target: header ${name} must be a string of at most ${MAX_HEADER_LENGTH} characters`);
-      if (OWN_HEADERS.has(name.toLowerCase())) throw new TargetOptionError(`http target: header ${name} is set by Tributary`);
-      headers[name] = value;
-    }
-  }
-  let readUrl: string | null = null;
-  if (given.readUrl !== undefined) {
-    if (typeof given.readUrl !== 'string') throw new TargetOptionError('http target: option readUrl must be a URL');
-    readUrl = checkHttpUrl(given.readUrl, 'readUrl').toString();
-  }
-  return { secret: given.secret, timeoutMs: integer('timeoutMs', 10_000), headers, retries: integer('retries', 2), readUrl };
+  secret: z.string(failingWith(`option secret (a non-empty string of at most ${MAX_SECRET_LENGTH} characters) is required`)).min(1).max(MAX_SECRET_LENGTH),
+  timeoutMs: integerOption('timeoutMs', OPTION_BOUNDS.timeoutMs).default(10_000),
+  headers: z
+    .record(headerName, headerValue, failingWith('option headers must be an object of strings'))
+    .refine((headers) => Object.keys(headers).length <= MAX_HEADERS, `option headers may hold at most ${MAX_HEADERS} headers`)
+    .default({}),
+  retries: integerOption('retries', OPTION_BOUNDS.retries).default(2),
+  readUrl: z.string(failingWith('option readUrl must be a URL')).optional(),
+});
+
+export function httpTargetOptions(options: Record<string, unknown> | undefined): HttpTargetOptions {
+  const { readUrl, ...rest } = parseTargetOptions('http', HTTP_OPTIONS, options);
+  return { ...rest, readUrl: readUrl === undefined ? null : checkHttpUrl(readUrl, 'readUrl').toString() };
 }
 
 /** Builds webhook targets that may call only `allowedHosts` (null: any host). */

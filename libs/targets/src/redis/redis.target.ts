@@ -1,8 +1,9 @@
 import Redis from 'ioredis';
+import { z } from 'zod';
 import { Row, TargetTableSpec } from '@tributary/model';
 import { planBatch } from '../apply-plan';
-import { conflictsNotSupported, TargetConfigError, TargetUrlError, TargetOptionError, TransientTargetError } from '../errors';
-import { integerOption, OPTION_BOUNDS, stringOption } from '../option-bounds';
+import { conflictsNotSupported, TargetConfigError, TargetUrlError, TransientTargetError } from '../errors';
+import { failingWith, integerOption, OPTION_BOUNDS, parseTargetOptions, stringOption, targetOptions } from '../option-bounds';
 import { APPLY_SCRIPT } from './redis-lua';
 import { encodeRow, fromRedisText, renderKey, validateKeyTemplate } from './redis-values';
 import { checkScanLimit, chunks, KEYS_PER_READ, uniqueKeys } from '../key-cursor';
@@ -23,7 +24,12 @@ export interface RedisTargetOptions {
   connectTimeoutMs: number;
 }
 
-const DEFAULTS: RedisTargetOptions = { keyTemplate: '{table}:{pk}', format: 'json', prefix: '', connectTimeoutMs: 10_000 };
+const REDIS_OPTIONS = targetOptions({
+  keyTemplate: stringOption('keyTemplate', 256).default('{table}:{pk}'),
+  format: z.enum(['json', 'hash'], failingWith('option format has an invalid value')).default('json'),
+  prefix: stringOption('prefix', 256).default(''),
+  connectTimeoutMs: integerOption('connectTimeoutMs', OPTION_BOUNDS.connectTimeoutMs).default(10_000),
+});
 
 /**
  * Redis target: one key per row. Each batch is one Lua script (redis-lua.ts),
@@ -298,15 +304,7 @@ function checkRedisUrl(url: string): void {
 }
 
 export function redisTargetOptions(options: Record<string, unknown> | undefined): RedisTargetOptions {
-  const result = { ...DEFAULTS };
-  for (const [name, value] of Object.entries(options ?? {})) {
-    if (name === 'keyTemplate') result.keyTemplate = stringOption('redis', name, value, 256);
-    else if (name === 'prefix') result.prefix = stringOption('redis', name, value, 256);
-    else if (name === 'format' && (value === 'json' || value === 'hash')) result.format = value;
-    else if (name === 'connectTimeoutMs') result.connectTimeoutMs = integerOption('redis', name, value, OPTION_BOUNDS.connectTimeoutMs);
-    else if (name in DEFAULTS) throw new TargetOptionError(`redis target: option ${name} has an invalid value`);
-    else throw new TargetOptionError(`redis target: unknown option ${name} (known: ${Object.keys(DEFAULTS).join(', ')})`);
-  }
+  const result = parseTargetOptions('redis', REDIS_OPTIONS, options);
   validateKeyTemplate(result.keyTemplate);
   return result;
 }

@@ -1,7 +1,7 @@
 import { Knex } from 'knex';
 import { redactUrl } from '@tributary/config';
-import { TargetUrlError, TargetOptionError } from '../errors';
-import { integerOption, OPTION_BOUNDS } from '../option-bounds';
+import { TargetUrlError } from '../errors';
+import { integerOption, OPTION_BOUNDS, parseTargetOptions, targetOptions } from '../option-bounds';
 
 /**
  * Connection plumbing both SQL targets share: options, URL checks, the knex
@@ -18,18 +18,14 @@ export interface SqlTargetOptions {
   connectTimeoutMs: number;
 }
 
-const DEFAULTS: SqlTargetOptions = { poolMax: 4, acquireTimeoutMs: 10_000, connectTimeoutMs: 10_000 };
+const SQL_OPTIONS = targetOptions({
+  poolMax: integerOption('poolMax', OPTION_BOUNDS.poolMax).default(4),
+  acquireTimeoutMs: integerOption('acquireTimeoutMs', OPTION_BOUNDS.timeoutMs).default(10_000),
+  connectTimeoutMs: integerOption('connectTimeoutMs', OPTION_BOUNDS.connectTimeoutMs).default(10_000),
+});
 
 export function sqlTargetOptions(kind: string, options: Record<string, unknown> | undefined): SqlTargetOptions {
-  const result = { ...DEFAULTS };
-  for (const [name, value] of Object.entries(options ?? {})) {
-    if (!(name in DEFAULTS)) {
-      throw new TargetOptionError(`${kind} target: unknown option ${name} (known: ${Object.keys(DEFAULTS).join(', ')})`);
-    }
-    const bounds = name === 'poolMax' ? OPTION_BOUNDS.poolMax : name === 'connectTimeoutMs' ? OPTION_BOUNDS.connectTimeoutMs : OPTION_BOUNDS.timeoutMs;
-    result[name as keyof SqlTargetOptions] = integerOption(kind, name, value, bounds);
-  }
-  return result;
+  return parseTargetOptions(kind, SQL_OPTIONS, options);
 }
 
 /**

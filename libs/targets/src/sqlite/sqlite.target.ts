@@ -3,8 +3,8 @@ import { dirname, isAbsolute, resolve, sep } from 'node:path';
 import Database from 'better-sqlite3';
 import knexFactory, { Knex } from 'knex';
 import { quoteAnsi, Row, TargetTableSpec } from '@tributary/model';
-import { TargetUrlError, TargetOptionError } from '../errors';
-import { integerOption, OPTION_BOUNDS } from '../option-bounds';
+import { TargetUrlError } from '../errors';
+import { integerOption, OPTION_BOUNDS, parseTargetOptions, targetOptions } from '../option-bounds';
 import { applySqlBatch, prepareSqlBatch, sqlPlanOf } from '../sql/sql-apply';
 import { CHECKPOINTS_TABLE } from '../sql/sql-dialect';
 import {
@@ -35,7 +35,7 @@ export interface SqliteTargetOptions {
   busyTimeoutMs: number;
 }
 
-const DEFAULTS: SqliteTargetOptions = { busyTimeoutMs: 5000 };
+const SQLITE_OPTIONS = targetOptions({ busyTimeoutMs: integerOption('busyTimeoutMs', OPTION_BOUNDS.busyTimeoutMs).default(5000) });
 
 /**
  * SQLite target (better-sqlite3): an embedded file, for the demo and edge
@@ -212,12 +212,7 @@ function inside(path: string, root: string): boolean {
 }
 
 export function sqliteTargetOptions(options: Record<string, unknown> | undefined): SqliteTargetOptions {
-  const result = { ...DEFAULTS };
-  for (const [name, value] of Object.entries(options ?? {})) {
-    if (!(name in DEFAULTS)) throw new TargetOptionError(`sqlite target: unknown option ${name} (known: ${Object.keys(DEFAULTS).join(', ')})`);
-    result[name as keyof SqliteTargetOptions] = integerOption('sqlite', name, value, OPTION_BOUNDS.busyTimeoutMs);
-  }
-  return result;
+  return parseTargetOptions('sqlite', SQLITE_OPTIONS, options);
 }
 
 /** Builds SQLite targets whose files lie inside `dir` (null: anywhere; for tests and embedding). */
