@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { AppProcess, createMysqlDatabase, createPipeline, freePort, ITEMS_DDL, Pipeline, sleep, TestDatabase, waitFor } from '@tributary/testing';
+import { adminClient, AppProcess, createMysqlDatabase, createPipeline, freePort, ITEMS_DDL, Pipeline, RawBody, sleep, TestDatabase, waitFor } from '@tributary/testing';
 
 /**
  * The configuration API through real HTTP against the real all-in-one app
@@ -10,17 +10,6 @@ import { AppProcess, createMysqlDatabase, createPipeline, freePort, ITEMS_DDL, P
  */
 
 type Json = Record<string, unknown>;
-
-interface Answer<T> {
-  status: number;
-  json: T;
-  text: string;
-}
-
-/** Marks a body to be sent exactly as written (e.g. malformed JSON). */
-class Raw {
-  constructor(readonly text: string) {}
-}
 
 const PASSWORD = 's3cret-pw';
 const HOOK_SECRET = 'hook-s3cret-value';
@@ -35,23 +24,7 @@ describe('admin configuration API: real HTTP, all-in-one app', () => {
   /** Every response body this suite received: none may contain the password. */
   const seen: string[] = [];
 
-  async function call<T = Json>(method: string, path: string, body?: unknown, headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` }): Promise<Answer<T>> {
-    const init: RequestInit = { method, headers: { ...headers } };
-    if (body !== undefined) {
-      init.body = body instanceof Raw ? body.text : JSON.stringify(body);
-      init.headers = { ...headers, 'content-type': 'application/json' };
-    }
-    const response = await fetch(base + path, init);
-    const text = await response.text();
-    seen.push(text);
-    let json: unknown = null;
-    try {
-      json = text ? JSON.parse(text) : null;
-    } catch {
-      // not JSON (e.g. /metrics)
-    }
-    return { status: response.status, json: json as T, text };
-  }
+  const call = adminClient<Json>(() => base, TOKEN, { record: (text) => seen.push(text) });
 
   async function expectStatus<T = Json>(method: string, path: string, status: number, body?: unknown): Promise<T> {
     const answer = await call<T>(method, path, body);
@@ -279,7 +252,7 @@ describe('admin configuration API: real HTTP, all-in-one app', () => {
       ['POST', '/api/sources', { id: 'x' }, 400, 'url must be a string'],
       ['POST', '/api/sources', { id: 5, url: pipeline.source.url }, 400, 'id must be a string'],
       ['POST', '/api/sources', { id: 'x', url: pipeline.source.url, extra: 1 }, 400, 'property extra should not exist'],
-      ['POST', '/api/sources', new Raw('{"id": "x", "url": '), 400, 'request body is not valid JSON'],
+      ['POST', '/api/sources', new RawBody('{"id": "x", "url": '), 400, 'request body is not valid JSON'],
       ['GET', '/api/sources/nope', undefined, 404, 'source nope does not exist'],
       ['DELETE', '/api/sources/nope', undefined, 404, 'source nope does not exist'],
       ['DELETE', '/api/sources/shop', undefined, 409, 'source shop is used by routes items-pg'],
@@ -362,16 +335,16 @@ describe('admin configuration API: real HTTP, all-in-one app', () => {
       ['POST', '/api/routes', { ...good, table: 'archive', targetTable: 'items' }, 409, 'route items-pg already writes table items of target pg from shop.items: a row of archive would overwrite the row of items with the same key'],
       ['POST', '/api/routes', { ...good, table: 'archive', targetTable: 'items', shareTargetTable: 'yes' }, 400, 'shareTargetTable must be a boolean'],
       // Keys that name Object members would be lost or shadow lookups (a rename of __proto__ was stored as {}).
-      ['POST', '/api/routes', new Raw(JSON.stringify(good).replace('}', ', "mapping": {"rename": {"__proto__": "x"}}}')), 400, 'the key "__proto__" is not allowed (at body.mapping.rename)'],
+      ['POST', '/api/routes', new RawBody(JSON.stringify(good).replace('}', ', "mapping": {"rename": {"__proto__": "x"}}}')), 400, 'the key "__proto__" is not allowed (at body.mapping.rename)'],
       ['POST', '/api/routes', { ...good, mapping: { rename: { hasOwnProperty: 'x' } } }, 400, 'the key "hasOwnProperty" is not allowed'],
       ['PATCH', '/api/routes/items-pg', { mapping: { rename: { constructor: 'x' } } }, 400, 'the key "constructor" is not allowed'],
       // Nesting that would overflow validation's recursion, on the API and on the public login alike.
-      ['POST', '/api/routes', new Raw('{"mapping":' + '['.repeat(5000) + ']'.repeat(5000) + '}'), 400, 'request body is nested deeper than 32 levels'],
-      ['POST', '/login', new Raw('['.repeat(5000) + ']'.repeat(5000)), 400, 'request body is nested deeper than 32 levels'],
+      ['POST', '/api/routes', new RawBody('{"mapping":' + '['.repeat(5000) + ']'.repeat(5000) + '}'), 400, 'request body is nested deeper than 32 levels'],
+      ['POST', '/login', new RawBody('['.repeat(5000) + ']'.repeat(5000)), 400, 'request body is nested deeper than 32 levels'],
       ['POST', '/api/routes', { ...good, targetTable: 'items' }, 409, 'route items-pg already replicates shop.items into table items of target pg'],
       ['POST', '/api/routes', { ...good, sourceId: 'other', targetTable: 'items' }, 409, 'route items-pg already writes table items of target pg from source shop'],
       ['POST', '/api/routes', { id: 'x', sourceId: 'shop', targetId: 'pg' }, 400, 'table must be a string'],
-      ['POST', '/api/routes', new Raw('[1, 2'), 400, 'request body is not valid JSON'],
+      ['POST', '/api/routes', new RawBody('[1, 2'), 400, 'request body is not valid JSON'],
       ['GET', '/api/routes/nope', undefined, 404, 'route nope does not exist'],
       // A path that exists, asked with a method it does not take: 405 with the ones it takes (Allow), not 404.
       ['DELETE', '/api/sources', undefined, 405, 'DELETE is not allowed on /api/sources; use GET, HEAD, POST'],
@@ -394,7 +367,7 @@ describe('admin configuration API: real HTTP, all-in-one app', () => {
     for (const [method, path, body, status, fragment] of cases) {
       const answer = await call(method, path, body);
       const message = typeof answer.json?.message === 'string' ? answer.json.message : '';
-      const what = `${method} ${path} ${body instanceof Raw ? body.text : JSON.stringify(body)}`;
+      const what = `${method} ${path} ${body instanceof RawBody ? body.text : JSON.stringify(body)}`;
       if (answer.status !== status) failures.push(`${what}: expected ${status}, got ${answer.status}: ${answer.text}`);
       else if (!message.includes(fragment)) failures.push(`${what}: message ${JSON.stringify(message)} lacks ${JSON.stringify(fragment)}`);
       else if (answer.json.statusCode !== status || typeof answer.json.error !== 'string') failures.push(`${what}: not the error shape: ${answer.text}`);
@@ -403,7 +376,7 @@ describe('admin configuration API: real HTTP, all-in-one app', () => {
     expect(failures).toEqual([]);
 
     // The login page parses bodies before anyone is signed in: deep nesting is a 400 there too, without a token.
-    const anonymous = await call('POST', '/login', new Raw('['.repeat(5000) + ']'.repeat(5000)), {});
+    const anonymous = await call('POST', '/login', new RawBody('['.repeat(5000) + ']'.repeat(5000)), {});
     expect({ status: anonymous.status, message: anonymous.json?.message }).toEqual({ status: 400, message: expect.stringContaining('nested deeper than 32 levels') });
 
     // Errors about one field say which.
