@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { TEST_REDIS_URL, uniqueName, waitFor } from '@tributary/testing';
-import { announceConfigChange, announceJobDone, jobsDoneChannel, SignalListener } from './signals';
+import { announceConfigChange, announceJobDone, announceLeaseReleased, jobsDoneChannel, leaseReleasedChannel, SignalListener } from './signals';
 import { createRedis } from './redis';
 
 describe('signals between processes (real Redis pub/sub)', () => {
@@ -57,6 +57,21 @@ describe('signals between processes (real Redis pub/sub)', () => {
     } finally {
       listener.close();
       jobListener.close();
+    }
+  });
+
+  it('tells a listener which source lost its leader, and ignores a message that is not one', async () => {
+    const prefix = uniqueName('sig');
+    const released: string[] = [];
+    const listener = new SignalListener(redis, prefix, { leaseReleased: (sourceId) => released.push(sourceId) });
+    try {
+      await listener.start();
+      await redis.publish(leaseReleasedChannel(prefix), JSON.stringify(['a', 'b'])); // two strings: not a release
+      await announceLeaseReleased(redis, prefix, 'shop-1');
+      await waitFor(async () => released.length === 1, { what: 'a lease release' });
+      expect(released).toEqual(['shop-1']);
+    } finally {
+      listener.close();
     }
   });
 });

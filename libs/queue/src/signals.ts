@@ -18,6 +18,20 @@ export function configChangedChannel(prefix: string): string {
   return `${prefix}:config-changed`;
 }
 
+/** A relay process gave up leading a source (it stops): a standby may take the lead now. */
+export function leaseReleasedChannel(prefix: string): string {
+  return `${prefix}:lease-released`;
+}
+
+/**
+ * Tells standby relays that the relay leading `sourceId` (its relay and its
+ * copier) let go on purpose, e.g. at a rolling restart: they try to take
+ * the lead at once instead of at their next RELAY_LEADER_RETRY_MS.
+ */
+export async function announceLeaseReleased(redis: Redis, prefix: string, sourceId: string): Promise<void> {
+  await redis.publish(leaseReleasedChannel(prefix), JSON.stringify([sourceId]));
+}
+
 /**
  * Tells relays that a job left its queue (completed): the relay of its
  * source can give the route its next job at once instead of finding out at
@@ -39,6 +53,7 @@ export async function announceConfigChange(redis: Redis, prefix: string): Promis
 export interface SignalHandlers {
   jobDone?(sourceId: string, jobId: string): void;
   configChanged?(): void;
+  leaseReleased?(sourceId: string): void;
 }
 
 /**
@@ -53,15 +68,20 @@ export class SignalListener {
   constructor(redis: Redis, prefix: string, handlers: SignalHandlers) {
     const jobsDone = jobsDoneChannel(prefix);
     const configChanged = configChangedChannel(prefix);
-    this.channels = [...(handlers.jobDone ? [jobsDone] : []), ...(handlers.configChanged ? [configChanged] : [])];
+    const leaseReleased = leaseReleasedChannel(prefix);
+    this.channels = [
+      ...(handlers.jobDone ? [jobsDone] : []),
+      ...(handlers.configChanged ? [configChanged] : []),
+      ...(handlers.leaseReleased ? [leaseReleased] : []),
+    ];
     this.connection = redis.duplicate();
     // Reconnecting is ioredis's business; an error event without a listener would be logged as unhandled.
     this.connection.on('error', () => undefined);
     this.connection.on('message', (channel: string, message: string) => {
       if (channel === configChanged) handlers.configChanged?.();
-      if (channel !== jobsDone) return;
-      const signal = parseJobDone(message);
-      if (signal) handlers.jobDone?.(signal[0], signal[1]);
+      const strings = parseStrings(message);
+      if (channel === jobsDone && strings?.length === 2) handlers.jobDone?.(strings[0], strings[1]);
+      if (channel === leaseReleased && strings?.length === 1) handlers.leaseReleased?.(strings[0]);
     });
   }
 
@@ -83,11 +103,11 @@ export class SignalListener {
   }
 }
 
-/** [sourceId, jobId], or null for a message that is not a signal (ignoring one is safe: see above). */
-function parseJobDone(message: string): [string, string] | null {
+/** A signal's strings (a JSON array of them), or null for a message that is not a signal (ignoring one is safe: see above). */
+function parseStrings(message: string): string[] | null {
   try {
     const parsed = JSON.parse(message) as unknown;
-    return Array.isArray(parsed) && parsed.length === 2 && typeof parsed[0] === 'string' && typeof parsed[1] === 'string' ? [parsed[0], parsed[1]] : null;
+    return Array.isArray(parsed) && parsed.every((item) => typeof item === 'string') ? parsed : null;
   } catch {
     return null;
   }

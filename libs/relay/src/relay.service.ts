@@ -9,7 +9,7 @@ import { LOGGER, Logger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
 import { OutboxRepository } from '@tributary/outbox';
 import { LeaderLease, PeriodicTask } from '@tributary/runtime';
-import { QueueRegistry, REDIS, RedisLossDetector, SignalListener } from '@tributary/queue';
+import { announceLeaseReleased, QueueRegistry, REDIS, RedisLossDetector, SignalListener } from '@tributary/queue';
 import { SnapshotRunner } from '@tributary/snapshot';
 import { DriftMonitor } from './drift-monitor';
 import { SourceRelay } from './source-relay';
@@ -51,11 +51,12 @@ export class RelayService implements OnApplicationBootstrap, BeforeApplicationSh
     private readonly queues: QueueRegistry,
     private readonly lossDetector: RedisLossDetector,
     private readonly metrics: Metrics,
-    @Inject(REDIS) redis: Redis,
+    @Inject(REDIS) private readonly redis: Redis,
   ) {
     this.signals = new SignalListener(redis, config.redis.prefix, {
       jobDone: (sourceId, jobId) => this.jobDone(sourceId, jobId),
       configChanged: () => this.configChanged(),
+      leaseReleased: (sourceId) => this.leaseReleased(sourceId),
     });
   }
 
@@ -142,6 +143,13 @@ export class RelayService implements OnApplicationBootstrap, BeforeApplicationSh
     this.running.set(sourceId, { url, relay, copier, knex, driftTimer });
   }
 
+  /** The leader of a source let go: this process, if it stands by, tries to take the lead now. */
+  private leaseReleased(sourceId: string): void {
+    const running = this.running.get(sourceId);
+    running?.relay.leaderLeft();
+    running?.copier.wake();
+  }
+
   private async stopSource(sourceId: string): Promise<void> {
     const running = this.running.get(sourceId);
     if (!running) return;
@@ -149,6 +157,10 @@ export class RelayService implements OnApplicationBootstrap, BeforeApplicationSh
     clearInterval(running.driftTimer);
     await Promise.all([running.relay.stop(), running.copier.stop()]);
     await running.knex.destroy();
+    // Both leases are released now: a standby relay need not wait for its next try (RELAY_LEADER_RETRY_MS).
+    await announceLeaseReleased(this.redis, this.config.redis.prefix, sourceId).catch((error: unknown) =>
+      this.logger.warn({ source: sourceId, err: error }, 'could not tell standby relays that the lead is free; they take it at their next try'),
+    );
   }
 }
 

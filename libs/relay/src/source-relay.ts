@@ -94,6 +94,11 @@ export class SourceRelay {
     this.loop.nudge();
   }
 
+  /** The source's leader let go (announceLeaseReleased): standing by, try to take the lead now. */
+  leaderLeft(): void {
+    this.loop.nudge();
+  }
+
   /** Waits for leadership, leads until deposed or stopped, and waits again. */
   start(): void {
     this.loop.start();
