@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { parseRedisLocation } from './redis-location';
 
 /**
  * Every setting Tributary reads from the environment, validated once.
@@ -10,7 +11,16 @@ const port = (fallback: number, min = 0) => z.coerce.number().int().min(min).max
 
 const schema = z.object({
   CONTROL_DATABASE_URL: z.string().url().default('mysql://root@127.0.0.1:3306/tributary'),
-  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  REDIS_URL: z
+    .string()
+    .default('redis://127.0.0.1:6379')
+    .superRefine((url, context) => {
+      try {
+        parseRedisLocation(url);
+      } catch (error) {
+        context.addIssue({ code: z.ZodIssueCode.custom, message: (error as Error).message });
+      }
+    }),
   REDIS_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, _ or -')

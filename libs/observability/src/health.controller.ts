@@ -1,15 +1,14 @@
 import { Controller, Get, HttpException, HttpStatus, Inject } from '@nestjs/common';
 import { Knex } from 'knex';
-import { Redis } from 'ioredis';
 import { CONTROL_KNEX } from '@tributary/control';
-import { REDIS } from '@tributary/queue';
+import { REDIS, RedisClient } from '@tributary/queue';
 
 /** Liveness and readiness: the control database and Redis answer. No secrets, no token needed. */
 @Controller('health')
 export class HealthController {
   constructor(
     @Inject(CONTROL_KNEX) private readonly knex: Knex,
-    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS) private readonly redis: RedisClient,
   ) {}
 
   @Get('live')

@@ -103,10 +103,17 @@ export const CHANGE_JOB_NAME = 'changes';
  * the relay keeps at most one range job of a route unfinished (see
  * SourceRelay.dispatch); admin's retries and decisions are safe beside it
  * (apply is guarded per row, invariant 4, and never moves the checkpoint).
- * BullMQ rule: queue names and job ids never contain ':'.
+ * BullMQ rule: queue names and job ids never contain ':'. The braces are a
+ * hash tag: on a Redis Cluster every key of the queue (and sourceHashTag's
+ * other keys) lands in one slot, as BullMQ's multi-key scripts need.
  */
 export function sourceQueueName(sourceId: string): string {
-  return `source-${sourceId}`;
+  return sourceHashTag(sourceId);
+}
+
+/** `{source-<id>}`: the hash tag every Redis key of a source carries (queue, loss marker). */
+export function sourceHashTag(sourceId: string): string {
+  return `{source-${sourceId}}`;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { QueuedJobData, sourceQueueName } from './change-job';
+import { RedisClient } from './redis';
 
 /** Job states in which a job still has work to do (everything but completed, failed and gone). */
 const UNFINISHED: ReadonlySet<string> = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'paused']);
@@ -10,7 +10,7 @@ export class QueueRegistry {
   private readonly queues = new Map<string, Queue<QueuedJobData>>();
 
   constructor(
-    private readonly connection: Redis,
+    private readonly connection: RedisClient,
     readonly prefix: string,
   ) {}
 

@@ -1,7 +1,6 @@
 import { Global, Inject, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
-import { Redis } from 'ioredis';
 import { CONFIG, TributaryConfig } from '@tributary/config';
-import { createRedis } from './redis';
+import { RedisClient, createRedis } from './redis';
 import { QueueRegistry } from './queue-registry';
 import { RedisLossDetector } from './redis-marker';
 
@@ -10,7 +9,7 @@ export const REDIS = Symbol('TRIBUTARY_REDIS');
 @Injectable()
 class RedisCloser implements OnApplicationShutdown {
   constructor(
-    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS) private readonly redis: RedisClient,
     private readonly queues: QueueRegistry,
   ) {}
   async onApplicationShutdown() {
@@ -26,12 +25,12 @@ class RedisCloser implements OnApplicationShutdown {
     {
       provide: QueueRegistry,
       inject: [REDIS, CONFIG],
-      useFactory: (redis: Redis, config: TributaryConfig) => new QueueRegistry(redis, config.redis.prefix),
+      useFactory: (redis: RedisClient, config: TributaryConfig) => new QueueRegistry(redis, config.redis.prefix),
     },
     {
       provide: RedisLossDetector,
       inject: [REDIS, CONFIG],
-      useFactory: (redis: Redis, config: TributaryConfig) => new RedisLossDetector(redis, config.redis.prefix),
+      useFactory: (redis: RedisClient, config: TributaryConfig) => new RedisLossDetector(redis, config.redis.prefix),
     },
     RedisCloser,
   ],

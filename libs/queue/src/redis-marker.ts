@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import { sourceHashTag } from './change-job';
+import { RedisClient } from './redis';
 
 /**
  * Detects that Redis lost its data (restart without persistence, FLUSHALL):
@@ -8,12 +9,17 @@ import { Redis } from 'ioredis';
  */
 export class RedisLossDetector {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 
+  /**
+   * In the slot of the source's queue (sourceHashTag): on a Redis Cluster,
+   * a node that loses its data loses the marker together with the jobs it
+   * vouches for.
+   */
   private key(sourceId: string): string {
-    return `${this.prefix}:relay-marker:${sourceId}`;
+    return `${this.prefix}:${sourceHashTag(sourceId)}:relay-marker`;
   }
 
   async mark(sourceId: string, epoch: number): Promise<void> {

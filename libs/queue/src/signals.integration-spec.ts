@@ -1,10 +1,9 @@
-import { Redis } from 'ioredis';
 import { TEST_REDIS_URL, uniqueName, waitFor } from '@tributary/testing';
 import { announceConfigChange, announceJobDone, announceLeaseReleased, jobsDoneChannel, leaseReleasedChannel, SignalListener } from './signals';
-import { createRedis } from './redis';
+import { createRedis, RedisClient } from './redis';
 
 describe('signals between processes (real Redis pub/sub)', () => {
-  let redis: Redis;
+  let redis: RedisClient;
 
   beforeAll(() => {
     redis = createRedis(TEST_REDIS_URL);

@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { RedisClient } from './redis';
 
 /**
  * Signals between Tributary's processes over Redis pub/sub. A signal only
@@ -28,7 +28,7 @@ export function leaseReleasedChannel(prefix: string): string {
  * copier) let go on purpose, e.g. at a rolling restart: they try to take
  * the lead at once instead of at their next RELAY_LEADER_RETRY_MS.
  */
-export async function announceLeaseReleased(redis: Redis, prefix: string, sourceId: string): Promise<void> {
+export async function announceLeaseReleased(redis: RedisClient, prefix: string, sourceId: string): Promise<void> {
   await redis.publish(leaseReleasedChannel(prefix), JSON.stringify([sourceId]));
 }
 
@@ -37,7 +37,7 @@ export async function announceLeaseReleased(redis: Redis, prefix: string, source
  * source can give the route its next job at once instead of finding out at
  * its next look at the queue.
  */
-export async function announceJobDone(redis: Redis, prefix: string, sourceId: string, jobId: string): Promise<void> {
+export async function announceJobDone(redis: RedisClient, prefix: string, sourceId: string, jobId: string): Promise<void> {
   await redis.publish(jobsDoneChannel(prefix), JSON.stringify([sourceId, jobId]));
 }
 
@@ -46,7 +46,7 @@ export async function announceJobDone(redis: Redis, prefix: string, sourceId: st
  * its initial copy, a paused route stops, a changed mapping applies, at once
  * instead of within CONFIG_REFRESH_MS.
  */
-export async function announceConfigChange(redis: Redis, prefix: string): Promise<void> {
+export async function announceConfigChange(redis: RedisClient, prefix: string): Promise<void> {
   await redis.publish(configChangedChannel(prefix), '');
 }
 
@@ -62,10 +62,10 @@ export interface SignalHandlers {
  * number of sources and routes.
  */
 export class SignalListener {
-  private readonly connection: Redis;
+  private readonly connection: RedisClient;
   private readonly channels: string[];
 
-  constructor(redis: Redis, prefix: string, handlers: SignalHandlers) {
+  constructor(redis: RedisClient, prefix: string, handlers: SignalHandlers) {
     const jobsDone = jobsDoneChannel(prefix);
     const configChanged = configChangedChannel(prefix);
     const leaseReleased = leaseReleasedChannel(prefix);

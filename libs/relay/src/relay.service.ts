@@ -1,7 +1,6 @@
 import { Inject, Injectable, OnApplicationBootstrap, BeforeApplicationShutdown } from '@nestjs/common';
 import { hostname } from 'node:os';
 import { createHash, randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { Knex } from 'knex';
 import { CONFIG, redactUrl, TributaryConfig } from '@tributary/config';
 import { CatalogRepository, openMysql, ProgressRepository, SnapshotRepository } from '@tributary/control';
@@ -9,7 +8,7 @@ import { LOGGER, Logger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
 import { OutboxRepository } from '@tributary/outbox';
 import { LeaderLease, PeriodicTask } from '@tributary/runtime';
-import { announceLeaseReleased, QueueRegistry, REDIS, RedisLossDetector, SignalListener } from '@tributary/queue';
+import { announceLeaseReleased, QueueRegistry, REDIS, RedisClient, RedisLossDetector, SignalListener } from '@tributary/queue';
 import { SnapshotRunner } from '@tributary/snapshot';
 import { DriftMonitor } from './drift-monitor';
 import { SourceRelay } from './source-relay';
@@ -51,7 +50,7 @@ export class RelayService implements OnApplicationBootstrap, BeforeApplicationSh
     private readonly queues: QueueRegistry,
     private readonly lossDetector: RedisLossDetector,
     private readonly metrics: Metrics,
-    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS) private readonly redis: RedisClient,
   ) {
     this.signals = new SignalListener(redis, config.redis.prefix, {
       jobDone: (sourceId, jobId) => this.jobDone(sourceId, jobId),

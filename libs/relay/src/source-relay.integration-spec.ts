@@ -6,10 +6,9 @@ import { Metrics } from '@tributary/metrics';
 import { OutboxRepository } from '@tributary/outbox';
 import { LeaderLease } from '@tributary/runtime';
 import { Worker } from 'bullmq';
-import { createRedis, QueuedJobData, QueueRegistry, RangeJobData, RedisLossDetector, sourceQueueName } from '@tributary/queue';
+import { createRedis, QueuedJobData, QueueRegistry, RangeJobData, RedisClient, RedisLossDetector, sourceQueueName } from '@tributary/queue';
 import { createMysqlDatabase, sleep, TEST_REDIS_URL, TestDatabase, uniqueName, waitFor } from '@tributary/testing';
 import { Knex } from 'knex';
-import { Redis } from 'ioredis';
 import { SourceRelay, SourceRelaySettings } from './source-relay';
 
 const settings: SourceRelaySettings = {
@@ -31,7 +30,7 @@ const settings: SourceRelaySettings = {
 describe('SourceRelay (real MariaDB and Redis)', () => {
   let control: TestDatabase;
   let source: TestDatabase;
-  let redis: Redis;
+  let redis: RedisClient;
   let queues: QueueRegistry;
   let catalog: CatalogRepository;
   let progress: ProgressRepository;

@@ -1,7 +1,6 @@
 import { DelayedError, Job, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import { Logger } from '@tributary/logger';
-import { announceJobDone, QueuedJobData, sourceQueueName } from '@tributary/queue';
+import { announceJobDone, QueuedJobData, RedisClient, sourceQueueName } from '@tributary/queue';
 import { RouteConsumer } from './route-consumer';
 
 /** The worker cannot tell now whether a job's route exists (routeConsumer): the job waits. */
@@ -16,7 +15,7 @@ export class RouteNotReadyError extends Error {
 const NOT_READY_RETRY_MS = 2_000;
 
 export interface SourceConsumerDeps {
-  connection: Redis;
+  connection: RedisClient;
   prefix: string;
   /** Jobs applied at once (each is one route's; a route's own jobs never overlap). */
   concurrency: number;

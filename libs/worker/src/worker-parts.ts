@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { Redis } from 'ioredis';
 import { RouteRecord, TargetRecord } from '@tributary/control';
-import { SignalHandlers, SignalListener } from '@tributary/queue';
+import { RedisClient, SignalHandlers, SignalListener } from '@tributary/queue';
 import { RouteConsumer, RouteConsumerDeps } from './route-consumer';
 import { SourceConsumer, SourceConsumerDeps } from './source-consumer';
 
@@ -22,7 +21,7 @@ export class WorkerParts {
     return new RouteConsumer(route, target, deps);
   }
 
-  createSignalListener(redis: Redis, prefix: string, handlers: SignalHandlers): SignalListener {
+  createSignalListener(redis: RedisClient, prefix: string, handlers: SignalHandlers): SignalListener {
     return new SignalListener(redis, prefix, handlers);
   }
 }

@@ -1,10 +1,9 @@
 import { Inject, Injectable, OnApplicationBootstrap, BeforeApplicationShutdown } from '@nestjs/common';
-import { Redis } from 'ioredis';
 import { CONFIG, TributaryConfig } from '@tributary/config';
 import { CatalogRepository, ConflictRepository, DeadLetterRepository, ProgressRepository, RouteRecord, TargetRecord } from '@tributary/control';
 import { LOGGER, Logger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
-import { REDIS, SignalListener } from '@tributary/queue';
+import { REDIS, RedisClient, SignalListener } from '@tributary/queue';
 import { PeriodicTask } from '@tributary/runtime';
 import { TargetRegistry } from '@tributary/targets';
 import { CustomResolverLoader } from './custom-resolvers';
@@ -51,7 +50,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
   constructor(
     @Inject(CONFIG) private readonly config: TributaryConfig,
     @Inject(LOGGER) private readonly logger: Logger,
-    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS) private readonly redis: RedisClient,
     private readonly catalog: CatalogRepository,
     private readonly progress: ProgressRepository,
     private readonly deadLetters: DeadLetterRepository,

@@ -1,9 +1,8 @@
 import { CallHandler, ExecutionContext, Inject, Injectable, NestInterceptor } from '@nestjs/common';
-import { Redis } from 'ioredis';
 import { Observable, tap } from 'rxjs';
 import { CONFIG, TributaryConfig } from '@tributary/config';
 import { LOGGER, Logger } from '@tributary/logger';
-import { announceConfigChange, REDIS } from '@tributary/queue';
+import { announceConfigChange, REDIS, RedisClient } from '@tributary/queue';
 
 /** Methods that only read: nothing to announce. */
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -19,7 +18,7 @@ const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 @Injectable()
 export class ConfigChangeInterceptor implements NestInterceptor {
   constructor(
-    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS) private readonly redis: RedisClient,
     @Inject(CONFIG) private readonly config: TributaryConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}

@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Redis } from 'ioredis';
 import { CONFIG, TributaryConfig } from '@tributary/config';
-import { REDIS } from '@tributary/queue';
+import { REDIS, RedisClient } from '@tributary/queue';
 import { Session } from './session-cookie';
 
 /**
@@ -18,7 +17,7 @@ export class SessionStore {
   private readonly prefix: string;
 
   constructor(
-    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS) private readonly redis: RedisClient,
     @Inject(CONFIG) config: TributaryConfig,
   ) {
     this.prefix = `${config.redis.prefix}:admin:session:`;

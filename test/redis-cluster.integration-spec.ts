@@ -1,0 +1,84 @@
+import IORedis from 'ioredis';
+import { PostgresTarget } from '@tributary/targets';
+import { createPipeline, ITEMS_DDL, Pipeline, PrivateRedisCluster, runItemsWorkload, sleep, startRedisCluster, waitFor } from '@tributary/testing';
+
+/**
+ * Tributary on a Redis Cluster (three masters, created by the test with
+ * `redis-cli --cluster create`): REDIS_URL=redis-cluster://… names its
+ * nodes, every key of a source shares one hash slot (BullMQ's scripts touch
+ * many keys of a queue at once), and the cases that hurt on one server hurt
+ * no more here: relay and worker SIGKILLed mid-workload, every node's data
+ * flushed. The target ends equal to the source.
+ */
+describe('on a Redis Cluster', () => {
+  let cluster: PrivateRedisCluster;
+  let pipeline: Pipeline;
+  let pg: PostgresTarget;
+
+  beforeAll(async () => {
+    cluster = await startRedisCluster();
+    pipeline = await createPipeline({ redisUrl: cluster.url });
+    await pipeline.source.knex.raw(ITEMS_DDL);
+    await pipeline.setup.addSource('src', pipeline.source.url);
+    await pipeline.setup.captureTable('src', 'items');
+    await pipeline.setup.addTarget({ id: 'pg', kind: 'postgres', url: pipeline.postgres.url, options: {} });
+    await pipeline.setup.addRoute({ id: 'items-pg', sourceId: 'src', table: 'items', targetId: 'pg', targetTable: 'items', enabled: true });
+    pg = new PostgresTarget({ kind: 'postgres', url: pipeline.postgres.url });
+  }, 60_000);
+
+  afterAll(async () => {
+    await pg?.close();
+    await pipeline?.teardown();
+    await cluster?.stop();
+  });
+
+  /** Every key the deployment wrote, with the slot each node says it hashes to. */
+  async function keysBySlot(): Promise<Map<number, string[]>> {
+    const slots = new Map<number, string[]>();
+    for (const port of cluster.ports) {
+      const node = new IORedis(port, '127.0.0.1');
+      try {
+        let cursor = '0';
+        do {
+          const [next, keys] = await node.scan(cursor, 'MATCH', `${pipeline.prefix}:*`, 'COUNT', 1000);
+          cursor = next;
+          for (const key of keys) {
+            const slot = Number(await node.cluster('KEYSLOT', key));
+            slots.set(slot, [...(slots.get(slot) ?? []), key]);
+          }
+        } while (cursor !== '0');
+      } finally {
+        node.disconnect();
+      }
+    }
+    return slots;
+  }
+
+  it('replicates through kills and a flushed cluster, keeping a source in one slot, and ends equal to the source', async () => {
+    let relay = pipeline.start('relay');
+    let worker = pipeline.start('worker');
+    let stop = false;
+    const load = runItemsWorkload(pipeline.source.url, { connections: 3, transactionsPerConnection: 100_000, keySpace: 80, stop: () => stop });
+    await waitFor(async () => (await pipeline.progress.listProgress(['items-pg']))[0]?.appliedTotal > 0, { what: 'first changes applied', timeoutMs: 30_000 });
+
+    // The queue, its jobs and the relay's loss marker: one slot (the {source-src} hash tag).
+    const slots = await keysBySlot();
+    expect([...slots.values()].flat().some((key) => key.includes('relay-marker'))).toBe(true);
+    expect(slots.size).toBe(1);
+
+    await relay.kill('SIGKILL');
+    await worker.kill('SIGKILL');
+    relay = pipeline.start('relay');
+    worker = pipeline.start('worker');
+    await sleep(1000);
+    await cluster.flushAll();
+    // The relay sees its marker gone and sends every route's changes again from its checkpoint.
+    await waitFor(async () => relay.output().includes('Redis marker vanished'), { what: 'the relay to notice the flushed cluster', timeoutMs: 30_000 });
+    stop = true;
+    await load;
+    await pipeline.waitForCatchUp('items-pg', 120_000);
+    const { source, target } = await pipeline.compare('items', pg, 'items');
+    expect(source.length).toBeGreaterThan(0);
+    expect(target).toEqual(source);
+  });
+});
