@@ -257,7 +257,7 @@ describe('admin authentication (compiled admin app, real MariaDB and Redis)', ()
       const list = await shown();
       return list.length === 1 && list[0].description?.includes('orders-pg') ? list : null;
     }, { timeoutMs: 10_000, what: 'the new route on the dashboard' });
-    expect(queues[0]).toMatchObject({ name: 'source-src', readOnlyMode: true, description: 'orders-pg: src.orders → pg.orders' });
+    expect(queues[0]).toMatchObject({ name: '{source-src}', readOnlyMode: true, description: 'orders-pg: src.orders → pg.orders' });
     await control.knex('tributary_routes').where({ id: 'orders-pg' }).delete();
     await waitFor(async () => (await shown())[0]?.description === 'no routes', { timeoutMs: 10_000, what: 'the removed route to leave the description' });
     await control.knex('tributary_sources').where({ id: 'src' }).delete();
