@@ -1,5 +1,5 @@
 import { ProgressRepository } from '@tributary/control';
-import { createPipeline, ITEMS_DDL, Pipeline, sleep, waitFor } from '@tributary/testing';
+import { createPipeline, Pipeline, routeItemsToPostgres, sleep, waitFor } from '@tributary/testing';
 
 /**
  * A leading relay that is stopped on purpose (SIGTERM: a rolling restart, a
@@ -17,11 +17,7 @@ describe('a relay that stops hands the lead over at once', () => {
 
   beforeAll(async () => {
     pipeline = await createPipeline();
-    await pipeline.source.knex.raw(ITEMS_DDL);
-    await pipeline.setup.addSource('src', pipeline.source.url);
-    await pipeline.setup.captureTable('src', 'items');
-    await pipeline.setup.addTarget({ id: 'pg', kind: 'postgres', url: pipeline.postgres.url, options: {} });
-    await pipeline.setup.addRoute({ id: 'items-pg', sourceId: 'src', table: 'items', targetId: 'pg', targetTable: 'items', enabled: true });
+    await routeItemsToPostgres(pipeline);
     progress = new ProgressRepository(pipeline.control.knex);
   });
 

@@ -1,6 +1,6 @@
 import IORedis from 'ioredis';
 import { PostgresTarget } from '@tributary/targets';
-import { createPipeline, ITEMS_DDL, Pipeline, PrivateRedisCluster, runItemsWorkload, sleep, startRedisCluster, waitFor } from '@tributary/testing';
+import { createPipeline, Pipeline, PrivateRedisCluster, routeItemsToPostgres, runItemsWorkload, sleep, startRedisCluster, waitFor } from '@tributary/testing';
 
 /**
  * Tributary on a Redis Cluster (three masters, created by the test with
@@ -18,11 +18,7 @@ describe('on a Redis Cluster', () => {
   beforeAll(async () => {
     cluster = await startRedisCluster();
     pipeline = await createPipeline({ redisUrl: cluster.url });
-    await pipeline.source.knex.raw(ITEMS_DDL);
-    await pipeline.setup.addSource('src', pipeline.source.url);
-    await pipeline.setup.captureTable('src', 'items');
-    await pipeline.setup.addTarget({ id: 'pg', kind: 'postgres', url: pipeline.postgres.url, options: {} });
-    await pipeline.setup.addRoute({ id: 'items-pg', sourceId: 'src', table: 'items', targetId: 'pg', targetTable: 'items', enabled: true });
+    await routeItemsToPostgres(pipeline);
     pg = new PostgresTarget({ kind: 'postgres', url: pipeline.postgres.url });
   }, 60_000);
 

@@ -1,18 +1,6 @@
 import IORedis from 'ioredis';
 import { PostgresTarget } from '@tributary/targets';
-import {
-  createPipeline,
-  freePort,
-  ITEMS_DDL,
-  Pipeline,
-  PrivateRedis,
-  runItemsWorkload,
-  sleep,
-  startPrivateRedis,
-  proxyInFrontOf,
-  TcpProxy,
-  waitFor,
-} from '@tributary/testing';
+import { createPipeline, freePort, ITEMS_DDL, Pipeline, PrivateRedis, proxyInFrontOf, routeItemsToPostgres, runItemsWorkload, sleep, startPrivateRedis, TcpProxy, waitFor } from '@tributary/testing';
 
 async function scrape(port: number): Promise<string> {
   const response = await fetch(`http://127.0.0.1:${port}/metrics`);
@@ -34,11 +22,7 @@ describe('Redis loses its data mid-workload (FLUSHALL on a private redis-server)
   beforeAll(async () => {
     redis = await startPrivateRedis();
     pipeline = await createPipeline({ redisUrl: redis.url });
-    await pipeline.source.knex.raw(ITEMS_DDL);
-    await pipeline.setup.addSource('src', pipeline.source.url);
-    await pipeline.setup.captureTable('src', 'items');
-    await pipeline.setup.addTarget({ id: 'pg', kind: 'postgres', url: pipeline.postgres.url, options: {} });
-    await pipeline.setup.addRoute({ id: 'items-pg', sourceId: 'src', table: 'items', targetId: 'pg', targetTable: 'items', enabled: true });
+    await routeItemsToPostgres(pipeline);
     pg = new PostgresTarget({ kind: 'postgres', url: pipeline.postgres.url });
   });
 

@@ -1,6 +1,6 @@
 import { Knex } from 'knex';
 import { PostgresTarget } from '@tributary/targets';
-import { createPipeline, ITEMS_DDL, Pipeline, runItemsWorkload, sleep } from '@tributary/testing';
+import { createPipeline, Pipeline, routeItemsToPostgres, runItemsWorkload, sleep } from '@tributary/testing';
 
 /**
  * A captured table changes shape while it is replicated: a column is added
@@ -16,13 +16,8 @@ describe('schema change: MariaDB source altered through Tributary → PostgreSQL
 
   beforeAll(async () => {
     pipeline = await createPipeline();
-    const { source, postgres, setup } = pipeline;
-    await source.knex.raw(ITEMS_DDL);
-    await setup.addSource('src', source.url);
-    await setup.captureTable('src', 'items');
-    await setup.addTarget({ id: 'pg', kind: 'postgres', url: postgres.url, options: {} });
-    await setup.addRoute({ id: 'items-pg', sourceId: 'src', table: 'items', targetId: 'pg', targetTable: 'items', enabled: true });
-    pg = new PostgresTarget({ kind: 'postgres', url: postgres.url });
+    await routeItemsToPostgres(pipeline);
+    pg = new PostgresTarget({ kind: 'postgres', url: pipeline.postgres.url });
     pipeline.start('relay');
     pipeline.start('worker');
   });

@@ -8,6 +8,7 @@ import { defaultTargetRegistry, MysqlTarget, PostgresTarget, Target } from '@tri
 import { createMysqlDatabase, createPostgresDatabase, TEST_REDIS_URL, TestDatabase, uniqueName } from './databases';
 import { AppProcess, startApp } from './processes';
 import { waitFor } from './wait';
+import { ITEMS_DDL } from './workload';
 
 /**
  * A whole Tributary deployment for an end-to-end test: its own control,
@@ -140,3 +141,17 @@ export function postgresReader(database: TestDatabase): PostgresTarget {
   return new PostgresTarget({ kind: 'postgres', url: database.url });
 }
 
+
+/**
+ * The deployment most suites start from: table `items` (ITEMS_DDL) in the
+ * pipeline's source, added as source `src` and captured, routed as
+ * `items-pg` into table `items` of the pipeline's PostgreSQL (target `pg`).
+ */
+export async function routeItemsToPostgres(pipeline: Pipeline): Promise<void> {
+  const { source, postgres, setup } = pipeline;
+  await source.knex.raw(ITEMS_DDL);
+  await setup.addSource('src', source.url);
+  await setup.captureTable('src', 'items');
+  await setup.addTarget({ id: 'pg', kind: 'postgres', url: postgres.url, options: {} });
+  await setup.addRoute({ id: 'items-pg', sourceId: 'src', table: 'items', targetId: 'pg', targetTable: 'items', enabled: true });
+}
