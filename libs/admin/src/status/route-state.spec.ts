@@ -17,6 +17,15 @@ describe('routeState', () => {
     expect(routeState({ enabled: true, progress: progress(at(2), null), lagSeconds: null, now }).state).toBe('failing');
   });
 
+  it('is failing while the source cannot be read, and says why (its lag is unknown, nothing can move)', () => {
+    const justNow = at(now - 500);
+    expect(routeState({ enabled: true, progress: progress(null, justNow), lagSeconds: null, sourceError: 'cannot read the source outbox: connect ECONNREFUSED', now })).toEqual({
+      state: 'failing',
+      reason: 'the source cannot be read: cannot read the source outbox: connect ECONNREFUSED',
+    });
+    expect(routeState({ enabled: false, progress: undefined, lagSeconds: null, sourceError: 'down', now }).state).toBe('paused');
+  });
+
   it('is stalled when changes have waited long and nothing was applied meanwhile', () => {
     const longAgo = at(now - (STALL_AFTER_SECONDS + 5) * 1000);
     const stalled = routeState({ enabled: true, progress: progress(null, longAgo), lagSeconds: STALL_AFTER_SECONDS + 20, now });

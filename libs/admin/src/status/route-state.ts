@@ -16,14 +16,17 @@ export interface RouteStateInput {
   progress: Pick<RouteProgressRecord, 'lastErrorAt' | 'lastAppliedAt' | 'lastError'> | undefined;
   /** Age in seconds of the oldest change the route has not applied (null: unknown). */
   lagSeconds: number | null;
+  /** Why the source's outbox could not be read just now (null or absent: it could). */
+  sourceError?: string | null;
   now: number;
 }
 
 /**
  * paused: the route is disabled (its worker holds its jobs). failing: the
- * last error is newer than the last applied batch — the worker clears the
- * error when a batch commits, so an error still standing means the route is
- * stuck retrying. stalled: no error, but changes have waited for more than
+ * source cannot be read (down, unreachable: nothing can move while it is, and
+ * its lag is unknown), or the last error is newer than the last applied
+ * batch — the worker clears the error when a batch commits, so an error
+ * still standing means the route is stuck retrying. stalled: no error, but changes have waited for more than
  * STALL_AFTER_SECONDS and nothing was applied meanwhile. lagging: it applies,
  * but its oldest waiting change is older than that (a catch-up, or a target
  * slower than the writes). `reason` says why for every state but running.
@@ -31,6 +34,7 @@ export interface RouteStateInput {
 export function routeState(input: RouteStateInput): { state: RouteState; reason: string | null } {
   const { enabled, progress, lagSeconds, now } = input;
   if (!enabled) return { state: 'paused', reason: 'the route is paused' };
+  if (input.sourceError) return { state: 'failing', reason: `the source cannot be read: ${input.sourceError}` };
   const errorAt = progress?.lastErrorAt?.getTime();
   const appliedAt = progress?.lastAppliedAt?.getTime();
   if (errorAt !== undefined && (appliedAt === undefined || errorAt > appliedAt)) {

@@ -89,7 +89,7 @@ export class StatusService {
     const now = Date.now();
     this.throughput.record(route.id, appliedTotal, now);
     const lag = await this.lag(route, source, progress?.watermark ?? 0);
-    const { state, reason } = routeState({ enabled: route.enabled, progress, lagSeconds: lag.seconds, now });
+    const { state, reason } = routeState({ enabled: route.enabled, progress, lagSeconds: lag.seconds, sourceError: lag.error, now });
     return {
       route: route.id,
       source: route.sourceId,
