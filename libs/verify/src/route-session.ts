@@ -50,6 +50,9 @@ export async function openRouteSession(control: ControlAccess, routeId: string, 
     if (error instanceof TargetConfigError) throw new VerifyConfigError(`target ${targetRecord.id}: ${error.message}`);
     throw error;
   }
+  const sharedWith = (await catalog.listRoutes())
+    .filter((other) => other.id !== route.id && other.targetId === route.targetId && other.targetTable === route.targetTable)
+    .map((other) => other.id);
   const source = openMysql(sourceRecord.url, { min: 0, max: 2 });
   return {
     route,
@@ -59,6 +62,7 @@ export async function openRouteSession(control: ControlAccess, routeId: string, 
     outbox: new OutboxRepository(source),
     progress,
     target,
+    sharedWith,
     async close() {
       await Promise.allSettled([target.close(), source.destroy()]);
     },

@@ -78,7 +78,7 @@ export async function claimRun(deps: RunDeps, routeId: string, kind: VerifyRunKi
 export function outcome(kind: VerifyRunKind, result: VerifyResult | RepairResult): VerifyRunOutcome {
   const found = kind === 'repair' ? (result as RepairResult).before : (result as VerifyResult);
   const status = kind === 'repair' ? (result as RepairResult).status : matched(found) ? 'matched' : 'differs';
-  const sample: Record<string, unknown> = { settled: found.settled, ignoredColumns: found.ignoredColumns, differences: found.differences };
+  const sample: Record<string, unknown> = { settled: found.settled, ignoredColumns: found.ignoredColumns, extrasChecked: found.extrasChecked, differences: found.differences };
   // A repair counts as repaired only what the second verify found equal: re-sent is not the same as fixed.
   let repaired = 0;
   if (kind === 'repair') {

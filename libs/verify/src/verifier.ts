@@ -21,6 +21,12 @@ export interface VerifyDeps {
   outbox: OutboxRepository;
   progress: ProgressRepository;
   target: Target;
+  /**
+   * The other routes that write the same target table (shareTargetTable, or
+   * several sources): a target row the route's source does not have may be
+   * theirs, so it is never called extra (and a repair never deletes it).
+   */
+  sharedWith: readonly string[];
 }
 
 export interface VerifyOptions {
@@ -80,6 +86,8 @@ export interface VerifyResult {
   settled: boolean;
   /** Target columns not compared (computed from the change that wrote the row). */
   ignoredColumns: string[];
+  /** False when the target table is shared (VerifyDeps.sharedWith): rows the source does not have were not looked for. */
+  extrasChecked: boolean;
 }
 
 export function matched(result: Pick<VerifyResult, 'missing' | 'extra' | 'different'>): boolean {
@@ -112,7 +120,8 @@ const KEYS_PER_READ = 500;
  *    compared row by row (missing, different);
  * 2. target → source: the whole target table page by page, each key looked up
  *    at the source; a row the source does not have, or whose source row the
- *    filter keeps out, is extra;
+ *    filter keeps out, is extra — unless other routes write the table too
+ *    (then the row may be theirs: the pass only counts rows);
  * 3. replication is live, so a difference may be a change not applied yet:
  *    suspects are re-read on both sides after the route has applied what the
  *    outbox held, up to settleRounds times; only what still differs counts.
@@ -154,10 +163,14 @@ export async function verifyRoute(deps: VerifyDeps, options: VerifyOptions = {})
   }
 
   // Pass 2: target → source, for rows the target should not have.
+  const extrasChecked = deps.sharedWith.length === 0;
   for (let cursor: string | null = null, first = true; first || cursor !== null; first = false) {
     checkAborted(options.signal);
     const page = await notReadable(deps.target, () => deps.target.scanRows(expectation.spec, cursor, chunkRows));
     counts.targetRows += page.rows.length;
+    cursor = page.next;
+    report('target');
+    if (!extrasChecked) continue;
     const sourceRows = await readSource(deps, table, page.rows.map((row) => expectation.sourceKeyOf(row)));
     for (const row of page.rows) {
       const key = rowKeyText(expectation.comparison, row);
@@ -168,8 +181,6 @@ export async function verifyRoute(deps: VerifyDeps, options: VerifyOptions = {})
         suspects.set(key, { sourceKey, targetKey: expectation.targetKeyOf(sourceKey) });
       }
     }
-    cursor = page.next;
-    report('target');
   }
 
   const { findings, settled } = await settle(deps, table, [...suspects.values()], options, () => report('settle'));
@@ -184,6 +195,7 @@ export async function verifyRoute(deps: VerifyDeps, options: VerifyOptions = {})
     repairKeys: findings.map((f) => f.sourceKey),
     settled,
     ignoredColumns: [...expectation.ignored],
+    extrasChecked,
   };
 }
 

@@ -137,6 +137,25 @@ describe('verifyRoute: MariaDB source, PostgreSQL target', () => {
     }
   });
 
+  it('on a target table another route writes too, never calls a row the source lacks extra: it may be the other route\'s, and a repair would delete it', async () => {
+    // Another route into items_all (e.g. a second shard's table with shareTargetTable), and a row it wrote.
+    await catalog.upsertRoute({ id: 'shard-2', sourceId: 'src', table: 'items', targetId: 'pg', targetTable: 'items_all', enabled: false });
+    await postgres.knex.raw(`INSERT INTO items_all (id, region, amount, doc, tag) VALUES (600, 'EU', 1.00, NULL, NULL)`);
+    try {
+      const shared = await verifyRoute(await open(PLAIN.id), FAST);
+      expect(shared).toMatchObject({ extra: 0, extrasChecked: false });
+      expect(shared.repairKeys.map((key) => key.id)).not.toContain(600);
+      await catalog.deleteRoute('shard-2');
+      // Alone again, the same row is extra: the check above could fail.
+      const alone = await verifyRoute(await open(PLAIN.id), FAST);
+      expect(alone).toMatchObject({ extra: 1, extrasChecked: true });
+      expect(alone.repairKeys.map((key) => key.id)).toContain(600);
+    } finally {
+      await catalog.deleteRoute('shard-2');
+      await postgres.knex.raw('DELETE FROM items_all WHERE id = 600');
+    }
+  });
+
   it('on a filtered route, counts a target row whose source row does not match the filter as extra, and a wrong source column as different', async () => {
     // id 3 is a US row: the route must not have it.
     await postgres.knex.raw(`INSERT INTO items_eu (id, region, total, doc, tag, changed_at, origin_db) VALUES (3, 'US', 3.75, NULL, NULL, NULL, 'src')`);
