@@ -7,7 +7,7 @@ import { CatalogRepository, openMysql, ProgressRepository, SnapshotRepository } 
 import { LOGGER, Logger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
 import { OutboxRepository } from '@tributary/outbox';
-import { LeaderLease, PeriodicTask } from '@tributary/runtime';
+import { LeaderLease, PeriodicTask, settledWithin } from '@tributary/runtime';
 import { announceLeaseReleased, QueueRegistry, REDIS, RedisClient, RedisLossDetector, SignalListener } from '@tributary/queue';
 import { SnapshotRunner } from '@tributary/snapshot';
 import { DriftMonitor } from './drift-monitor';
@@ -26,6 +26,9 @@ interface RunningSource {
  * changes without a restart (invariant 8). Several relay processes may run:
  * each source is led by one of them at a time.
  */
+/** How long a stopping relay waits to tell standby relays that a source's lead is free. */
+const ANNOUNCE_WAIT_MS = 1000;
+
 @Injectable()
 export class RelayService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly running = new Map<string, RunningSource>();
@@ -36,8 +39,9 @@ export class RelayService implements OnApplicationBootstrap, BeforeApplicationSh
   );
   /**
    * Workers' word that a job is done (its route gets its next job at once,
-   * not at the relay's next look) and the admin's that the configuration
-   * changed (a new route or copy starts at once, not at the next refresh).
+   * not at the relay's next look), the admin's that the configuration
+   * changed (a new route or copy starts at once, not at the next refresh),
+   * and other relays' that they let go of a source (a standby leads at once).
    */
   private readonly signals: SignalListener;
 
@@ -157,9 +161,13 @@ export class RelayService implements OnApplicationBootstrap, BeforeApplicationSh
     await Promise.all([running.relay.stop(), running.copier.stop()]);
     await running.knex.destroy();
     // Both leases are released now: a standby relay need not wait for its next try (RELAY_LEADER_RETRY_MS).
-    await announceLeaseReleased(this.redis, this.config.redis.prefix, sourceId).catch((error: unknown) =>
+    // Not waited for longer than ANNOUNCE_WAIT_MS: with Redis away the command would wait for it, and so would shutdown.
+    const announced = announceLeaseReleased(this.redis, this.config.redis.prefix, sourceId).catch((error: unknown) =>
       this.logger.warn({ source: sourceId, err: error }, 'could not tell standby relays that the lead is free; they take it at their next try'),
     );
+    if (!(await settledWithin(announced, ANNOUNCE_WAIT_MS))) {
+      this.logger.warn({ source: sourceId }, 'Redis did not take the lead-released announcement in time; standby relays take the lead at their next try');
+    }
   }
 }
 
