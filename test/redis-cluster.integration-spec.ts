@@ -1,6 +1,7 @@
 import IORedis from 'ioredis';
 import { PostgresTarget } from '@tributary/targets';
-import { createPipeline, Pipeline, PrivateRedisCluster, routeItemsToPostgres, runItemsWorkload, sleep, startRedisCluster, waitFor } from '@tributary/testing';
+import { createRedis } from '@tributary/queue';
+import { createPipeline, Pipeline, PrivateRedisCluster, routeItemsToPostgres, runItemsWorkload, startRedisCluster, waitFor } from '@tributary/testing';
 
 /**
  * Tributary on a Redis Cluster (three masters, created by the test with
@@ -27,6 +28,16 @@ describe('on a Redis Cluster', () => {
     await pipeline?.teardown();
     await cluster?.stop();
   });
+
+  async function exists(key: string): Promise<boolean> {
+    const client = createRedis(cluster.url, { maxRetriesPerRequest: 1, lazyConnect: true });
+    try {
+      await client.connect();
+      return (await client.exists(key)) === 1;
+    } finally {
+      client.disconnect();
+    }
+  }
 
   /** Every key the deployment wrote, with the slot each node says it hashes to. */
   async function keysBySlot(): Promise<Map<number, string[]>> {
@@ -66,7 +77,14 @@ describe('on a Redis Cluster', () => {
     await worker.kill('SIGKILL');
     relay = pipeline.start('relay');
     worker = pipeline.start('worker');
-    await sleep(1000);
+    // Flushed only once the new relay leads and has written its marker: flushed before, it would find no marker
+    // at its start, which it takes for a first start, not a loss.
+    const pid = relay.child.pid;
+    const marker = `${pipeline.prefix}:{source-src}:relay-marker`;
+    await waitFor(async () => Boolean((await pipeline.progress.loadRelayState('src'))?.leader?.includes(`:${pid}:`)) && (await exists(marker)), {
+      what: 'the new relay to lead and mark',
+      timeoutMs: 30_000,
+    });
     await cluster.flushAll();
     // The relay sees its marker gone and sends every route's changes again from its checkpoint.
     await waitFor(async () => relay.output().includes('Redis marker vanished'), { what: 'the relay to notice the flushed cluster', timeoutMs: 30_000 });
