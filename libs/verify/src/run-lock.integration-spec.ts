@@ -42,4 +42,16 @@ describe('one verify or repair per route across processes (real MariaDB)', () =>
     expect(await runs.get(orphan.id)).toMatchObject({ status: 'failed', error: expect.stringContaining('interrupted') });
     expect((await runs.get(claim.run.id))?.status).toBe('running');
   });
+
+  it('does not call a route busy while its last run has recorded its end and is letting the lock go', async () => {
+    const deps = () => ({ catalog: new CatalogRepository(knex), progress: new ProgressRepository(knex), runs, locks: routeRunLocks(control.url) });
+    const first = await claimRun(deps(), 'r4', 'verify', 'admin');
+    await runs.finish(first.run.id, { status: 'matched', sourceRows: 0, targetRows: 0, missing: 0, extra: 0, different: 0, repaired: 0, sample: {} });
+    // A client saw the run end and asks for the next one while the first still holds the lock for a moment.
+    const releasing = new Promise((resolve) => setTimeout(resolve, 300)).then(() => first.release());
+    const next = await claimRun(deps(), 'r4', 'repair', 'cli');
+    await releasing;
+    expect(next.run).toMatchObject({ routeId: 'r4', kind: 'repair', status: 'running' });
+    await next.release();
+  });
 });

@@ -4,7 +4,7 @@ import { TargetRegistry } from '@tributary/targets';
 import { RepairNotAppliedError, RunBusyError, UnknownRouteError, VerifyAbortedError, VerifyConfigError } from './errors';
 import { repairRoute, RepairOptions, RepairResult } from './repair';
 import { ControlAccess, openRouteSession } from './route-session';
-import { RunLocks } from './run-lock';
+import { HeldRunLock, RunLocks } from './run-lock';
 import { matched, VerifyResult, verifyRoute } from './verifier';
 
 /** What a recorded run answers: the stored run, and the full result when there is one. */
@@ -57,12 +57,15 @@ export async function recordAndRun(deps: RunDeps, routeId: string, kind: VerifyR
 /**
  * Takes the route's run lock and records the run as running. Runs of the
  * route still recorded as running belong to a process that died (it would
- * hold the lock): they are marked failed first.
+ * hold the lock): they are marked failed first. A run records its end just
+ * before it lets the lock go, so a lock held while no run is recorded as
+ * running is a run finishing: asked again for up to FINISHING_WAIT_MS (a
+ * client that saw the run end and starts the next must not hear "busy").
  *
  * @throws RunBusyError when another run of the route is going on.
  */
 export async function claimRun(deps: RunDeps, routeId: string, kind: VerifyRunKind, requestedBy: string | null): Promise<{ run: VerifyRunRecord; release(): Promise<void> }> {
-  const lock = deps.locks ? await deps.locks(routeId) : null;
+  const lock = deps.locks ? await takeRunLock(deps, deps.locks, routeId) : null;
   if (deps.locks && !lock) throw new RunBusyError(routeId);
   try {
     if (lock) await deps.runs.failRunning(routeId, 'interrupted: the process running it stopped before it ended');
@@ -71,6 +74,20 @@ export async function claimRun(deps: RunDeps, routeId: string, kind: VerifyRunKi
   } catch (error) {
     await lock?.release();
     throw error;
+  }
+}
+
+/** How long claimRun waits for a run that has recorded its end to let its lock go. */
+const FINISHING_WAIT_MS = 2000;
+
+async function takeRunLock(deps: RunDeps, locks: RunLocks, routeId: string): Promise<HeldRunLock | null> {
+  const giveUpAt = Date.now() + FINISHING_WAIT_MS;
+  for (;;) {
+    const lock = await locks(routeId);
+    if (lock) return lock;
+    const running = (await deps.runs.listByRoute(routeId, 1)).some((run) => run.status === 'running');
+    if (running || Date.now() >= giveUpAt) return null;
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
