@@ -1,5 +1,5 @@
 import { Knex } from 'knex';
-import { COPY_CHUNK_PK, OUTBOX_TABLE } from '@tributary/db';
+import { COPY_CHUNK_PK, COPY_CHUNK_SEPARATOR, OUTBOX_TABLE } from '@tributary/db';
 import { copyOrigin, COPY_ORIGIN_PREFIX, Op, RouteSelector, WireChange } from '@tributary/model';
 import { CopyChunkError, expandCopyChunk } from './copy-chunk';
 
@@ -18,6 +18,13 @@ interface OutboxRow {
   ts: number;
   schema_hash: string;
 }
+
+/**
+ * The changes an outbox row stands for: one, or a copy chunk's rows (its
+ * texts, key and full image per row, are joined by COPY_CHUNK_SEPARATOR, a
+ * one-byte character; the one parameter is that separator).
+ */
+const CHANGES_IN_ROW = `IF(pk = '${COPY_CHUNK_PK}', (LENGTH(after_image) - LENGTH(REPLACE(after_image, ?, '')) + 1) DIV 2, 1)`;
 
 /** What the relay needs of an outbox row: where it is, whose it is. Images stay in the outbox until a worker reads them. */
 export interface OutboxHeader {
@@ -130,14 +137,18 @@ export class OutboxRepository {
   }
 
   /**
-   * How many of the route's changes are past `afterSeq`, counting at most
-   * `cap + 1` (a bounded scan however deep the backlog), and the capture
-   * time (µs) of the lowest-seq one — allocation order, a close enough
-   * stand-in for the oldest — or null when there is none.
+   * How many of the route's changes are past `afterSeq`, scanning at most
+   * `cap + 1` outbox rows (a bounded scan however deep the backlog), a copy
+   * chunk counted as the rows it carries; and the capture time (µs) of the
+   * lowest-seq one — allocation order, a close enough stand-in for the
+   * oldest — or null when there is none. Reading the chunks' payloads is
+   * bounded too: the copier keeps at most SNAPSHOT_MAX_IN_FLIGHT_ROWS rows
+   * ahead of the route.
    */
   async routeBacklog(route: RouteSelector, afterSeq: number, cap: number): Promise<{ count: number; oldestTs: number | null }> {
     const params = [afterSeq, ...routeBindings(route)];
-    const [counted] = await this.knex.raw(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${OUTBOX} WHERE seq > ? AND ${ROUTE_ROWS} LIMIT ?) AS backlog`, [
+    const [counted] = await this.knex.raw(`SELECT COALESCE(SUM(n), 0) AS n FROM (SELECT ${CHANGES_IN_ROW} AS n FROM ${OUTBOX} WHERE seq > ? AND ${ROUTE_ROWS} LIMIT ?) AS backlog`, [
+      COPY_CHUNK_SEPARATOR,
       ...params,
       cap + 1,
     ]);

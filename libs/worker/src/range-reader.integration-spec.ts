@@ -86,6 +86,9 @@ describe('RangeReader (real MariaDB outbox)', () => {
       [['54:{"id":10}', '54:{"id":11}'], 54, true],
     ]);
     expect(chunks[1].changes[2]).toMatchObject({ op: 'insert', after: '{"id":9,"v":"x"}', before: null, origin: 'tributary-copy:r1', chunkRow: true });
+    // The route's backlog counts a chunk as the rows it carries: 51, 53 and the 3 + 2 rows of 52 and 54.
+    expect(await outbox.routeBacklog(route, 50, 1000)).toMatchObject({ count: 7 });
+    expect((await outbox.routeBacklog(route, 52, 1000)).count).toBe(3);
     // A payload that is not what the copier writes stops the read with why: never skipped.
     await expect(readAll(new RangeReader(outbox, route, [{ from: 55, to: 55 }], 0, 100))).rejects.toThrow(/copy chunk at outbox seq 55 cannot be read: 1 texts, not key and row images in pairs/);
   });
