@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { DeadLetterRepository } from '@tributary/control';
-import { adminClient, AppProcess, createPipeline, freePort, ITEMS_DDL, Pipeline, sleep, waitFor } from '@tributary/testing';
+import { adminClient, AppProcess, createPipeline, freePort, ITEMS_DDL, Pipeline, runCliCommand, sleep, waitFor } from '@tributary/testing';
 
 /**
  * The status and dead-letter API over real HTTP, against the compiled
@@ -295,6 +295,41 @@ describe('admin: route status and dead letters', () => {
       ['items-down', 'failing'],
       [ROUTE, 'running'],
     ]);
+  });
+
+  it('answers the CLI through the admin API: status exits 1 naming the failing route; dead letters; wait-caught-up', async () => {
+    const env = { TRIBUTARY_ADMIN_URL: `http://127.0.0.1:${port}`, ADMIN_TOKEN: TOKEN };
+    const table = await runCliCommand(env, 'status');
+    expect(table.code).toBe(1);
+    expect(table.stdout).toMatch(/^items-down\s+failing\s/m);
+    expect(table.stdout).toMatch(new RegExp(`^${ROUTE}\\s+running\\s`, 'm'));
+    expect(table.stdout).toMatch(/^ {2}items-down is failing: retrying since the last error: .*(ECONNREFUSED|connect)/im);
+    const json = await runCliCommand(env, 'status', '--json');
+    expect((JSON.parse(json.stdout) as RouteStatus[]).map((r) => [r.route, r.state])).toEqual([
+      ['items-down', 'failing'],
+      [ROUTE, 'running'],
+    ]);
+
+    const letters = JSON.parse((await runCliCommand(env, 'dead-letters', ROUTE, '--json')).stdout) as Letter[];
+    const listed = await runCliCommand(env, 'dead-letters', ROUTE);
+    expect(listed.code).toBe(0);
+    if (letters.length === 0) expect(listed.stdout).toBe(`${ROUTE}: no dead letters\n`);
+    else for (const l of letters) expect(listed.stdout).toMatch(new RegExp(`^${l.id}\\s+${l.seq}\\s+${l.status}\\s`, 'm'));
+
+    expect(await runCliCommand(env, 'wait-caught-up', ROUTE, '--timeout', '30')).toMatchObject({ code: 0, stdout: `${ROUTE}: caught up\n` });
+    const late = await runCliCommand(env, 'wait-caught-up', 'items-down', '--timeout', '1');
+    expect(late.code).toBe(1);
+    expect(late.stderr).toMatch(/items-down did not catch up within 1 s: failing/);
+
+    const denied = await runCliCommand({ ...env, ADMIN_TOKEN: 'wrong-token-wrong-token-wrong-token' }, 'status');
+    expect(denied.code).toBe(2);
+    expect(denied.stderr).toMatch(/^tributary: 403 from the admin API/);
+    const away = await runCliCommand({ TRIBUTARY_ADMIN_URL: `http://127.0.0.1:${await freePort()}/`, ADMIN_TOKEN: TOKEN }, 'routes');
+    expect(away).toMatchObject({ code: 2, stderr: expect.stringMatching(/^tributary: the admin API at http:\/\/127\.0\.0\.1:\d+ did not answer: ECONNREFUSED/) });
+    const withPassword = await runCliCommand({ TRIBUTARY_ADMIN_URL: `http://someone:s3cret@127.0.0.1:${port}`, ADMIN_TOKEN: TOKEN }, 'routes');
+    expect(withPassword.code).toBe(2);
+    expect(withPassword.stderr).toMatch(/must not carry a user or password/);
+    expect(withPassword.stderr).not.toContain('s3cret');
   });
 
   it('gives each refused row of one copy chunk (rows sharing a seq) its own letter, and retries them all', async () => {

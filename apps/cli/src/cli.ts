@@ -1,11 +1,13 @@
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Knex } from 'knex';
-import { loadConfig } from '@tributary/config';
+import { loadConfig, redactSecrets } from '@tributary/config';
 import { CatalogRepository, openMysql, ProgressRepository, SnapshotRepository, VerifyRunRepository } from '@tributary/control';
 import { migrateControl } from '@tributary/db';
 import { defaultTargetRegistry } from '@tributary/targets';
 import { failureMessage, recordAndRun, routeRunLocks, UnknownRouteError } from '@tributary/verify';
+import { AdminApi, AdminApiError } from './admin-api';
+import { runDeadLetters, runRoutes, runStatus, runWaitCaughtUp } from './admin-commands';
 import { formatRun } from './report';
 import { resync } from './resync';
 
@@ -16,16 +18,30 @@ export const EXIT_ERROR = 2;
 
 export const USAGE = `usage: tributary verify <route> [--repair] [--json]
        tributary resync <route> [--no-wait]
+       tributary status [--max-lag SECONDS] [--json]
+       tributary routes [--json]
+       tributary dead-letters <route> [--json]
+       tributary wait-caught-up <route> [--timeout SECONDS] [--json]
 
   verify <route>           compare the route's target with its source (filtered, mapped)
     --repair               re-send the differing rows through the route, then verify again
     --json                 print the run as JSON instead of a report
   resync <route>           copy the route's source rows again (online), with a progress bar until done
     --no-wait              only ask for it (the relay's copier runs it either way)
+  status                   every route's state, lag, rate and dead letters
+    --max-lag SECONDS      a route whose oldest waiting change is older is unhealthy (default 60)
+  routes                   the routes, from where to where, paused or not
+  dead-letters <route>     the route's changes its target refused, waiting for a person
+  wait-caught-up <route>   wait until the route has applied every captured change
+    --timeout SECONDS      give up after this long (default 60)
 
 exit status: verify: 0 the target matches (or was repaired and re-verified), 1 differences remain, 2 error;
-             resync: 0 done (or asked for, with --no-wait), 1 failed or cancelled, 2 error
-configuration: CONTROL_DATABASE_URL (and the other Tributary variables) from the environment`;
+             resync: 0 done (or asked for, with --no-wait), 1 failed or cancelled, 2 error;
+             status: 0 every route healthy, 1 one is failing, stalled or lags past --max-lag, 2 error;
+             wait-caught-up: 0 caught up, 1 not within --timeout, 2 error
+configuration: verify and resync: CONTROL_DATABASE_URL (and the other Tributary variables);
+               status, routes, dead-letters, wait-caught-up: the admin API, TRIBUTARY_ADMIN_URL
+               (default http://127.0.0.1:3000) and ADMIN_TOKEN; all from the environment`;
 
 export interface CliIo {
   out(text: string): void;
@@ -38,7 +54,16 @@ export interface CliIo {
 /** Bad command-line arguments (exit 2 with the usage). */
 class UsageError extends Error {}
 
-type Command = { name: 'verify'; route: string; repair: boolean; json: boolean } | { name: 'resync'; route: string; wait: boolean };
+type Command =
+  | { name: 'verify'; route: string; repair: boolean; json: boolean }
+  | { name: 'resync'; route: string; wait: boolean }
+  | { name: 'status'; json: boolean; maxLagSeconds: number }
+  | { name: 'routes'; json: boolean }
+  | { name: 'dead-letters'; route: string; json: boolean }
+  | { name: 'wait-caught-up'; route: string; json: boolean; timeoutSeconds: number };
+
+/** The commands that read a running deployment through its admin API. */
+type ReadCommand = Extract<Command, { name: 'status' | 'routes' | 'dead-letters' | 'wait-caught-up' }>;
 
 export function parseCommand(argv: readonly string[]): Command {
   let parsed;
@@ -50,6 +75,8 @@ export function parseCommand(argv: readonly string[]): Command {
         repair: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         'no-wait': { type: 'boolean', default: false },
+        'max-lag': { type: 'string' },
+        timeout: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -58,15 +85,49 @@ export function parseCommand(argv: readonly string[]): Command {
   }
   if (parsed.values.help) throw new UsageError('');
   const [command, route, ...rest] = parsed.positionals;
+  const { values } = parsed;
+  const only = (allowed: string[]) => {
+    const given = Object.entries({ repair: values.repair, 'no-wait': values['no-wait'], json: values.json, 'max-lag': values['max-lag'], timeout: values.timeout })
+      .filter(([name, value]) => value !== undefined && value !== false && !allowed.includes(name))
+      .map(([name]) => `--${name}`);
+    if (given.length > 0) throw new UsageError(`${command} does not take ${given.join(', ')}`);
+  };
+  if (command === 'status' || command === 'routes') {
+    if (route) throw new UsageError(`unexpected argument ${JSON.stringify(route)}`);
+    if (command === 'routes') {
+      only(['json']);
+      return { name: 'routes', json: values.json === true };
+    }
+    only(['json', 'max-lag']);
+    return { name: 'status', json: values.json === true, maxLagSeconds: seconds('--max-lag', values['max-lag'], 60) };
+  }
+  if (command === 'dead-letters' || command === 'wait-caught-up') {
+    if (!route) throw new UsageError(`${command} needs a route id`);
+    if (rest.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])}`);
+    if (command === 'dead-letters') {
+      only(['json']);
+      return { name: 'dead-letters', route, json: values.json === true };
+    }
+    only(['json', 'timeout']);
+    return { name: 'wait-caught-up', route, json: values.json === true, timeoutSeconds: seconds('--timeout', values.timeout, 60) };
+  }
   if (command !== 'verify' && command !== 'resync') throw new UsageError(command ? `unknown command ${JSON.stringify(command)}` : 'no command given');
   if (!route) throw new UsageError(`${command} needs a route id`);
   if (rest.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])}`);
+  if (values['max-lag'] !== undefined || values.timeout !== undefined) throw new UsageError(`${command} takes neither --max-lag nor --timeout`);
   if (command === 'resync') {
     if (parsed.values.repair || parsed.values.json) throw new UsageError('resync takes only --no-wait');
     return { name: 'resync', route, wait: parsed.values['no-wait'] !== true };
   }
   if (parsed.values['no-wait']) throw new UsageError('verify does not take --no-wait');
   return { name: 'verify', route, repair: parsed.values.repair === true, json: parsed.values.json === true };
+}
+
+/** A whole number of seconds from an option (or its default). */
+function seconds(option: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  if (!/^\d{1,6}$/.test(text)) throw new UsageError(`${option} takes a whole number of seconds, not ${JSON.stringify(text)}`);
+  return Number(text);
 }
 
 /** Runs the command line; returns the exit status. Never prints a URL or a password. */
@@ -80,6 +141,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.err(USAGE);
     return EXIT_ERROR;
   }
+  if (command.name !== 'verify' && command.name !== 'resync') return runReadCommand(command, io);
 
   let control: Knex | null = null;
   try {
@@ -108,6 +170,27 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     return EXIT_ERROR;
   } finally {
     await control?.destroy();
+  }
+}
+
+/** status, routes, dead-letters, wait-caught-up: through the admin API, so they work against a remote deployment. */
+async function runReadCommand(command: ReadCommand, io: CliIo): Promise<number> {
+  const api = AdminApi.fromEnv(io.env);
+  const readIo = { out: io.out, err: io.err, sleep };
+  try {
+    switch (command.name) {
+      case 'status':
+        return await runStatus(api, readIo, command);
+      case 'routes':
+        return await runRoutes(api, readIo, command);
+      case 'dead-letters':
+        return await runDeadLetters(api, readIo, command.route, command);
+      case 'wait-caught-up':
+        return await runWaitCaughtUp(api, readIo, command.route, command);
+    }
+  } catch (error) {
+    io.err(`tributary: ${error instanceof AdminApiError ? error.message : redactSecrets((error as Error).message ?? String(error))}`);
+    return EXIT_ERROR;
   }
 }
 
