@@ -91,6 +91,12 @@ export class Metrics {
     labelNames: ['source'],
     registers: [this.registry],
   });
+  readonly relayLeading = new Gauge({
+    name: 'tributary_relay_leading',
+    help: '1 while this relay process leads the source, 0 while it stands by: summed over processes, 0 means nobody leads it',
+    labelNames: ['source'],
+    registers: [this.registry],
+  });
   readonly relayPosition = new Gauge({
     name: 'tributary_relay_seq',
     help: 'Relay position: high = highest seq read, watermark = every seq at or below is delivered',

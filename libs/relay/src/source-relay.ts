@@ -67,16 +67,18 @@ export class SourceRelay {
   private readonly loop: LeaseLoop;
   private leadership: Leadership | null = null;
 
-  constructor(deps: SourceRelayDeps) {
+  constructor(private readonly deps: SourceRelayDeps) {
     this.loop = new LeaseLoop(
       deps.lease,
       deps.settings.leaderRetryMs,
       async () => {
         this.leadership = new Leadership(deps, () => this.loop.stopped, (ms) => this.loop.sleep(ms));
+        deps.metrics.relayLeading.set({ source: deps.sourceId }, 1);
         try {
           await this.leadership.lead();
         } finally {
           this.leadership = null;
+          deps.metrics.relayLeading.set({ source: deps.sourceId }, 0);
         }
       },
       (error) => deps.logger.error({ err: error }, 'relay cycle failed; retrying'),
@@ -101,11 +103,14 @@ export class SourceRelay {
 
   /** Waits for leadership, leads until deposed or stopped, and waits again. */
   start(): void {
+    this.deps.metrics.relayLeading.set({ source: this.deps.sourceId }, 0);
     this.loop.start();
   }
 
-  stop(): Promise<void> {
-    return this.loop.stop();
+  /** Stops leading or standing by; the source's leadership gauge goes with it (a removed source must not alert). */
+  async stop(): Promise<void> {
+    await this.loop.stop();
+    this.deps.metrics.relayLeading.remove({ source: this.deps.sourceId });
   }
 }
 
