@@ -1,5 +1,5 @@
 import { TEST_REDIS_URL, uniqueName, waitFor } from '@tributary/testing';
-import { announceConfigChange, announceJobDone, announceLeaseReleased, jobsDoneChannel, leaseReleasedChannel, SignalListener } from './signals';
+import { announceApplied, announceConfigChange, announceJobDone, announceLeaseReleased, appliedChannel, jobsDoneChannel, leaseReleasedChannel, SignalListener } from './signals';
 import { createRedis, RedisClient } from './redis';
 
 describe('signals between processes (real Redis pub/sub)', () => {
@@ -69,6 +69,21 @@ describe('signals between processes (real Redis pub/sub)', () => {
       await announceLeaseReleased(redis, prefix, 'shop-1');
       await waitFor(async () => released.length === 1, { what: 'a lease release' });
       expect(released).toEqual(['shop-1']);
+    } finally {
+      listener.close();
+    }
+  });
+
+  it('tells a listener that a route applied up to a watermark, and ignores a message that is not one', async () => {
+    const prefix = uniqueName('sig');
+    const applied: Array<[string, number]> = [];
+    const listener = new SignalListener(redis, prefix, { applied: (routeId, watermark) => applied.push([routeId, watermark]) });
+    try {
+      await listener.start();
+      await redis.publish(appliedChannel(prefix), JSON.stringify(['orders-pg', 'twelve']));
+      await announceApplied(redis, prefix, 'orders-pg', 9007199254740);
+      await waitFor(async () => applied.length === 1, { what: 'an applied signal' });
+      expect(applied).toEqual([['orders-pg', 9007199254740]]);
     } finally {
       listener.close();
     }

@@ -18,6 +18,20 @@ export function configChangedChannel(prefix: string): string {
   return `${prefix}:config-changed`;
 }
 
+/** Workers say that a route's checkpoint moved: every change up to the watermark is committed at its target. */
+export function appliedChannel(prefix: string): string {
+  return `${prefix}:applied`;
+}
+
+/**
+ * Tells whoever waits for a route (POST /api/wait: read-your-writes) that it
+ * has applied every change up to `watermark`, once that is durable at the
+ * target and in the control schema.
+ */
+export async function announceApplied(redis: RedisClient, prefix: string, routeId: string, watermark: number): Promise<void> {
+  await redis.publish(appliedChannel(prefix), JSON.stringify([routeId, String(watermark)]));
+}
+
 /** A relay process gave up leading a source (it stops): a standby may take the lead now. */
 export function leaseReleasedChannel(prefix: string): string {
   return `${prefix}:lease-released`;
@@ -54,6 +68,7 @@ export interface SignalHandlers {
   jobDone?(sourceId: string, jobId: string): void;
   configChanged?(): void;
   leaseReleased?(sourceId: string): void;
+  applied?(routeId: string, watermark: number): void;
 }
 
 /**
@@ -69,10 +84,12 @@ export class SignalListener {
     const jobsDone = jobsDoneChannel(prefix);
     const configChanged = configChangedChannel(prefix);
     const leaseReleased = leaseReleasedChannel(prefix);
+    const applied = appliedChannel(prefix);
     this.channels = [
       ...(handlers.jobDone ? [jobsDone] : []),
       ...(handlers.configChanged ? [configChanged] : []),
       ...(handlers.leaseReleased ? [leaseReleased] : []),
+      ...(handlers.applied ? [applied] : []),
     ];
     this.connection = redis.duplicate();
     // Reconnecting is ioredis's business; an error event without a listener would be logged as unhandled.
@@ -82,6 +99,7 @@ export class SignalListener {
       const strings = parseStrings(message);
       if (channel === jobsDone && strings?.length === 2) handlers.jobDone?.(strings[0], strings[1]);
       if (channel === leaseReleased && strings?.length === 1) handlers.leaseReleased?.(strings[0]);
+      if (channel === applied && strings?.length === 2 && /^\d+$/.test(strings[1])) handlers.applied?.(strings[0], Number(strings[1]));
     });
   }
 

@@ -89,6 +89,8 @@ export interface BatchApplierDeps {
   /** Rows and bytes at most in one target transaction (invariant 7). */
   batchRows: number;
   batchBytes: number;
+  /** Told once a route's progress is durable in the control schema (announceApplied: wakes read-your-writes waiters). */
+  applied?(routeId: string, watermark: number): void;
 }
 
 /**
@@ -117,7 +119,10 @@ export class BatchApplier {
     private readonly deps: BatchApplierDeps,
     private readonly logger: Logger,
   ) {
-    this.mirror = new ProgressMirror((progress) => deps.progress.recordApplied(route.id, progress));
+    this.mirror = new ProgressMirror(async (progress) => {
+      await deps.progress.recordApplied(route.id, progress);
+      deps.applied?.(route.id, progress.watermark);
+    });
   }
 
   /** Follows configuration changes: a new target or target table, a new filter or mapping. */

@@ -3,7 +3,7 @@ import { CONFIG, TributaryConfig } from '@tributary/config';
 import { CatalogRepository, ConflictRepository, DeadLetterRepository, ProgressRepository, RouteRecord, TargetRecord } from '@tributary/control';
 import { LOGGER, Logger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
-import { REDIS, RedisClient, SignalListener } from '@tributary/queue';
+import { announceApplied, REDIS, RedisClient, SignalListener } from '@tributary/queue';
 import { PeriodicTask } from '@tributary/runtime';
 import { TargetRegistry } from '@tributary/targets';
 import { CustomResolverLoader } from './custom-resolvers';
@@ -169,6 +169,8 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
       retryMaxMs: this.config.worker.retryMaxMs,
       batchRows: this.config.relay.jobMaxRows,
       batchBytes: this.config.relay.jobMaxBytes,
+      // Fire and forget: a lost announcement only makes a waiter find out at its next look.
+      applied: (routeId, watermark) => void announceApplied(this.redis, this.config.redis.prefix, routeId, watermark).catch(() => undefined),
     });
   }
 }

@@ -1,5 +1,8 @@
-import { Controller, Get, Param } from '@nestjs/common';
-import { ApiBearerAuth, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Res } from '@nestjs/common';
+import { Response } from 'express';
+import { ApiBearerAuth, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiRequestTimeoutResponse, ApiTags } from '@nestjs/swagger';
+import { WaitAnswerDto, WaitRequestDto } from './dto/wait.dto';
+import { WaitService } from './wait.service';
 import { RouteStatusDto } from './dto/route-status.dto';
 import { StatusService } from './status.service';
 
@@ -7,7 +10,10 @@ import { StatusService } from './status.service';
 @ApiBearerAuth()
 @Controller('api')
 export class StatusController {
-  constructor(private readonly status: StatusService) {}
+  constructor(
+    private readonly status: StatusService,
+    private readonly waits: WaitService,
+  ) {}
 
   @Get('status')
   @ApiOperation({ summary: 'Status of every route: state, position, lag, throughput, dead letters' })
@@ -22,5 +28,20 @@ export class StatusController {
   @ApiNotFoundResponse({ description: 'No such route' })
   one(@Param('routeId') routeId: string): Promise<RouteStatusDto> {
     return this.status.one(routeId);
+  }
+
+  @Post('wait')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({
+    summary:
+      'Read-your-writes: wait until the routes (or every route into a target) have applied every change up to a token, committed at their targets',
+  })
+  @ApiOkResponse({ type: WaitAnswerDto, description: 'Applied: what the token stands for is visible at every named target' })
+  @ApiRequestTimeoutResponse({ type: WaitAnswerDto, description: 'Not in time: each late route with its status (state, lag, why)' })
+  @ApiNotFoundResponse({ description: 'A route or target the source does not have' })
+  async wait(@Body() body: WaitRequestDto, @Res({ passthrough: true }) res: Response): Promise<WaitAnswerDto> {
+    const answer = await this.waits.wait(body);
+    if (!answer.applied) res.status(HttpStatus.REQUEST_TIMEOUT);
+    return answer;
   }
 }

@@ -7,6 +7,7 @@ import { SourceOutboxRepository } from './source-outbox.repository';
 import { StatusController } from './status.controller';
 import { StatusSampler } from './status-sampler';
 import { StatusService } from './status.service';
+import { WaitService } from './wait.service';
 
 /**
  * Route status and dead letters under /api (invariant 9), and the backlog
@@ -15,6 +16,6 @@ import { StatusService } from './status.service';
  */
 @Module({
   controllers: [StatusController, DeadLettersController],
-  providers: [StatusService, StatusSampler, SourceOutboxRepository, DeadLettersService, RetryEnqueuer, RetryWatchdog],
+  providers: [StatusService, StatusSampler, SourceOutboxRepository, DeadLettersService, RetryEnqueuer, RetryWatchdog, WaitService],
 })
 export class StatusModule {}
