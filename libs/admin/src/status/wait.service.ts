@@ -55,7 +55,9 @@ export class WaitService implements OnApplicationBootstrap, OnApplicationShutdow
       routeIds.map(async (route) => {
         const watermark = outcome.watermarks.get(route) ?? 0;
         const applied = watermark >= request.token;
-        return { route, watermark, applied, ...(applied ? {} : { status: await this.status.one(route) }) };
+        // A route removed meanwhile has no status: the answer goes without it.
+        const status = applied ? undefined : await this.status.one(route).catch(() => undefined);
+        return { route, watermark, applied, ...(status ? { status } : {}) };
       }),
     );
     return { applied: outcome.applied, token: request.token, waitedMs: Date.now() - started, routes };
