@@ -1,3 +1,5 @@
+import type { RouteRecord } from '@tributary/control';
+
 /** A route as GET /api/status reports it (the fields the CLI shows). */
 export interface RouteStatus {
   route: string;
@@ -13,15 +15,8 @@ export interface RouteStatus {
   deadLetters: { open: number; retrying: number };
 }
 
-/** A route as GET /api/routes lists it. */
-export interface RouteSummary {
-  id: string;
-  sourceId: string;
-  table: string;
-  targetId: string;
-  targetTable: string;
-  enabled: boolean;
-}
+/** A route as GET /api/routes lists it (the fields the CLI shows). */
+export type RouteSummary = Pick<RouteRecord, 'id' | 'sourceId' | 'table' | 'targetId' | 'targetTable' | 'enabled'>;
 
 /** A dead letter as GET /api/routes/:id/dead-letters lists it. */
 export interface DeadLetterSummary {
