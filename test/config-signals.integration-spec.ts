@@ -49,7 +49,7 @@ describe('config changes reach running apps at once', () => {
     expect(created.status).toBe(201);
     await insert(1);
     await insert(2);
-    await waitFor(async () => (await targetIds()).length === 2, { what: 'rows 1 and 2 at the target', timeoutMs: SOON_MS }).catch((e) => { console.log(pipeline.logs()); throw e; });
+    await waitFor(async () => (await targetIds()).length === 2, { what: 'rows 1 and 2 at the target', timeoutMs: SOON_MS });
     expect(await targetIds()).toEqual([1, 2]);
   });
 
