@@ -31,8 +31,10 @@ describe('read-your-writes: POST /api/wait', () => {
     proxy = sick.proxy;
     const { source, setup } = pipeline;
     await source.knex.raw(ITEMS_DDL);
+    await source.knex.raw('CREATE TABLE notes (id INT NOT NULL PRIMARY KEY, body VARCHAR(64) NOT NULL)');
     await setup.addSource('src', source.url);
     await setup.captureTable('src', 'items');
+    await setup.captureTable('src', 'notes'); // captured, routed nowhere
     await setup.addTarget({ id: 'pg', kind: 'postgres', url: sick.url, options: {} });
     await setup.addRoute({ id: 'items-pg', sourceId: 'src', table: 'items', targetId: 'pg', targetTable: 'items', enabled: true });
     port = await freePort();
@@ -68,6 +70,15 @@ describe('read-your-writes: POST /api/wait', () => {
     const byTarget = await call('POST', '/api/wait', { source: 'src', token: await writeAndTakeToken(3), target: 'pg' });
     expect(byTarget.status).toBe(200);
     expect(await visible(3)).toBe(true);
+  });
+
+  it('answers for a route the token\'s change does not concern: its position moves past it without a job', async () => {
+    await pipeline.source.knex.raw("INSERT INTO notes VALUES (1, 'not for items-pg')");
+    const [rows] = await pipeline.source.knex.raw('SELECT MAX(seq) AS token FROM _tributary_outbox');
+    const token = Number((rows as Array<{ token: number }>)[0].token);
+    const answer = await call('POST', '/api/wait', { source: 'src', token, routes: ['items-pg'], timeoutMs: 10_000 });
+    expect(answer.status).toBe(200);
+    expect(answer.json.routes[0].watermark).toBeGreaterThanOrEqual(token);
   });
 
   it('answers 408 with the route\'s status when the target is down, and wakes every waiter when it is back', async () => {

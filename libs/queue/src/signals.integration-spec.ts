@@ -80,10 +80,15 @@ describe('signals between processes (real Redis pub/sub)', () => {
     const listener = new SignalListener(redis, prefix, { applied: (routeId, watermark) => applied.push([routeId, watermark]) });
     try {
       await listener.start();
-      await redis.publish(appliedChannel(prefix), JSON.stringify(['orders-pg', 'twelve']));
-      await announceApplied(redis, prefix, 'orders-pg', 9007199254740);
-      await waitFor(async () => applied.length === 1, { what: 'an applied signal' });
-      expect(applied).toEqual([['orders-pg', 9007199254740]]);
+      await redis.publish(appliedChannel(prefix), JSON.stringify(['twelve', 'orders-pg']));
+      await announceApplied(redis, prefix, ['orders-pg'], 9007199254740);
+      await announceApplied(redis, prefix, ['items-pg', 'notes-pg'], 12);
+      await waitFor(async () => applied.length === 3, { what: 'the applied signals' });
+      expect(applied).toEqual([
+        ['orders-pg', 9007199254740],
+        ['items-pg', 12],
+        ['notes-pg', 12],
+      ]);
     } finally {
       listener.close();
     }

@@ -24,12 +24,14 @@ export function appliedChannel(prefix: string): string {
 }
 
 /**
- * Tells whoever waits for a route (POST /api/wait: read-your-writes) that it
- * has applied every change up to `watermark`, once that is durable at the
- * target and in the control schema.
+ * Tells whoever waits for routes (POST /api/wait: read-your-writes) that
+ * they have applied every change up to `watermark`, once that is durable at
+ * their targets and in the control schema. One message for many routes (the
+ * relay moves idle routes together): the watermark first, then the routes.
  */
-export async function announceApplied(redis: RedisClient, prefix: string, routeId: string, watermark: number): Promise<void> {
-  await redis.publish(appliedChannel(prefix), JSON.stringify([routeId, String(watermark)]));
+export async function announceApplied(redis: RedisClient, prefix: string, routeIds: readonly string[], watermark: number): Promise<void> {
+  if (routeIds.length === 0) return;
+  await redis.publish(appliedChannel(prefix), JSON.stringify([String(watermark), ...routeIds]));
 }
 
 /** A relay process gave up leading a source (it stops): a standby may take the lead now. */
@@ -99,7 +101,9 @@ export class SignalListener {
       const strings = parseStrings(message);
       if (channel === jobsDone && strings?.length === 2) handlers.jobDone?.(strings[0], strings[1]);
       if (channel === leaseReleased && strings?.length === 1) handlers.leaseReleased?.(strings[0]);
-      if (channel === applied && strings?.length === 2 && /^\d+$/.test(strings[1])) handlers.applied?.(strings[0], Number(strings[1]));
+      if (channel === applied && strings && strings.length >= 2 && /^\d+$/.test(strings[0])) {
+        for (const routeId of strings.slice(1)) handlers.applied?.(routeId, Number(strings[0]));
+      }
     });
   }
 

@@ -8,7 +8,7 @@ import { LOGGER, Logger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
 import { OutboxRepository } from '@tributary/outbox';
 import { LeaderLease, PeriodicTask, settledWithin } from '@tributary/runtime';
-import { announceLeaseReleased, QueueRegistry, REDIS, RedisClient, RedisLossDetector, SignalListener } from '@tributary/queue';
+import { announceApplied, announceLeaseReleased, QueueRegistry, REDIS, RedisClient, RedisLossDetector, SignalListener } from '@tributary/queue';
 import { SnapshotRunner } from '@tributary/snapshot';
 import { DriftMonitor } from './drift-monitor';
 import { SourceRelay } from './source-relay';
@@ -116,6 +116,7 @@ export class RelayService implements OnApplicationBootstrap, BeforeApplicationSh
       lossDetector: this.lossDetector,
       metrics: this.metrics,
       logger,
+      applied: (routeIds, watermark) => void announceApplied(this.redis, this.config.redis.prefix, routeIds, watermark).catch(() => undefined),
       settings: {
         ...settings,
         configRefreshMs,

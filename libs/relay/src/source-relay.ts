@@ -29,6 +29,8 @@ export interface SourceRelayDeps {
   metrics: Metrics;
   logger: Logger;
   settings: SourceRelaySettings;
+  /** Told when idle routes' progress moved (announceApplied: wakes read-your-writes waiters). */
+  applied?(routeIds: string[], watermark: number): void;
 }
 
 /** Probes per cycle: enough for steady load; more holes wait for the next cycle. */
@@ -432,10 +434,9 @@ class Leadership {
    */
   private async advanceIdle(feeds: RouteFeed[], now: number): Promise<void> {
     if (feeds.length === 0) return;
-    await this.deps.progress.advanceIdleRoutes(
-      feeds.map((feed) => feed.routeId),
-      this.watermark,
-    );
+    const routeIds = feeds.map((feed) => feed.routeId);
+    await this.deps.progress.advanceIdleRoutes(routeIds, this.watermark);
+    this.deps.applied?.(routeIds, this.watermark);
     for (const feed of feeds) {
       feed.sentWatermark = this.watermark;
       feed.lastSentAt = now;

@@ -170,7 +170,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
       batchRows: this.config.relay.jobMaxRows,
       batchBytes: this.config.relay.jobMaxBytes,
       // Fire and forget: a lost announcement only makes a waiter find out at its next look.
-      applied: (routeId, watermark) => void announceApplied(this.redis, this.config.redis.prefix, routeId, watermark).catch(() => undefined),
+      applied: (routeId, watermark) => void announceApplied(this.redis, this.config.redis.prefix, [routeId], watermark).catch(() => undefined),
     });
   }
 }
