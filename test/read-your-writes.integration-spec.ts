@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { adminClient, createPipeline, freePort, ITEMS_DDL, Pipeline, proxyInFrontOf, TcpProxy, waitFor } from '@tributary/testing';
+import { adminClient, createPipeline, freePort, ITEMS_DDL, Pipeline, proxyInFrontOf, runCliCommand, TcpProxy, waitFor } from '@tributary/testing';
 
 /**
  * Read-your-writes through the admin API: a writer takes a token after its
@@ -70,6 +70,12 @@ describe('read-your-writes: POST /api/wait', () => {
     const byTarget = await call('POST', '/api/wait', { source: 'src', token: await writeAndTakeToken(3), target: 'pg' });
     expect(byTarget.status).toBe(200);
     expect(await visible(3)).toBe(true);
+
+    // The same from a shell script: the CLI.
+    const env = { TRIBUTARY_ADMIN_URL: `http://127.0.0.1:${port}`, ADMIN_TOKEN: TOKEN };
+    const token5 = await writeAndTakeToken(5);
+    expect(await runCliCommand(env, 'wait', 'src', String(token5), '--routes', 'items-pg')).toMatchObject({ code: 0, stdout: `applied: items-pg (token ${token5})\n` });
+    expect(await visible(5)).toBe(true);
   });
 
   it('answers for a route the token\'s change does not concern: its position moves past it without a job', async () => {
@@ -85,6 +91,9 @@ describe('read-your-writes: POST /api/wait', () => {
     await proxy.down();
     try {
       const token = await writeAndTakeToken(4);
+      const cli = await runCliCommand({ TRIBUTARY_ADMIN_URL: `http://127.0.0.1:${port}`, ADMIN_TOKEN: TOKEN }, 'wait', 'src', String(token), '--target', 'pg', '--timeout', '1');
+      expect(cli.code).toBe(1);
+      expect(cli.stderr).toMatch(new RegExp(`^tributary: items-pg has not applied token ${token} within 1 s: at \\d+, `));
       const late = await call('POST', '/api/wait', { source: 'src', token, routes: ['items-pg'], timeoutMs: 1500 });
       expect(late.status).toBe(408);
       expect(late.json).toMatchObject({ applied: false, token, routes: [{ route: 'items-pg', applied: false }] });

@@ -18,16 +18,29 @@ export class AdminApi {
 
   /** @throws AdminApiError: unreachable, refused or not found, with the admin's own message. */
   async get<T>(path: string): Promise<T> {
+    return (await this.request<T>('GET', path, undefined, [])).body;
+  }
+
+  /** POST with a JSON body; an answer whose status is in `alsoAnswers` (e.g. 408 from /api/wait) is an answer, not an error. */
+  async post<T>(path: string, body: unknown, alsoAnswers: readonly number[] = []): Promise<{ status: number; body: T }> {
+    return this.request<T>('POST', path, body, alsoAnswers);
+  }
+
+  private async request<T>(method: string, path: string, body: unknown, alsoAnswers: readonly number[]): Promise<{ status: number; body: T }> {
     if (hasCredentials(this.baseUrl)) throw new AdminApiError('TRIBUTARY_ADMIN_URL must not carry a user or password: the admin API takes the token in ADMIN_TOKEN');
+    const headers: Record<string, string> = this.token ? { authorization: `Bearer ${this.token}` } : {};
+    if (body !== undefined) headers['content-type'] = 'application/json';
     let response: Response;
     try {
-      response = await fetch(this.baseUrl + path, { headers: this.token ? { authorization: `Bearer ${this.token}` } : {} });
+      response = await fetch(this.baseUrl + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     } catch (error) {
       throw new AdminApiError(`the admin API at ${safeOrigin(this.baseUrl)} did not answer: ${causeOf(error)}`);
     }
     const text = await response.text();
-    if (!response.ok) throw new AdminApiError(`${response.status} from the admin API: ${messageOf(text)}${response.status === 401 ? ' (set ADMIN_TOKEN)' : ''}`);
-    return JSON.parse(text) as T;
+    if (!response.ok && !alsoAnswers.includes(response.status)) {
+      throw new AdminApiError(`${response.status} from the admin API: ${messageOf(text)}${response.status === 401 ? ' (set ADMIN_TOKEN)' : ''}`);
+    }
+    return { status: response.status, body: JSON.parse(text) as T };
   }
 }
 

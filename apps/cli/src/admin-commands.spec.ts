@@ -1,5 +1,5 @@
 import { parseCommand } from './cli';
-import { runStatus, runWaitCaughtUp } from './admin-commands';
+import { runStatus, runWait, runWaitCaughtUp } from './admin-commands';
 import { formatStatus, RouteStatus } from './status-report';
 
 const route = (over: Partial<RouteStatus>): RouteStatus => ({
@@ -30,6 +30,14 @@ describe('tributary status, routes, dead-letters, wait-caught-up', () => {
     expect(() => parseCommand(['routes', '--repair'])).toThrow('routes does not take --repair');
     expect(() => parseCommand(['dead-letters'])).toThrow('dead-letters needs a route id');
     expect(() => parseCommand(['verify', 'a', '--timeout', '3'])).toThrow('verify takes neither --max-lag nor --timeout');
+    expect(parseCommand(['wait', 'shop', '812', '--routes', 'orders-pg, items-pg'])).toEqual({
+      name: 'wait', source: 'shop', token: 812, routes: ['orders-pg', 'items-pg'], json: false, timeoutSeconds: 10,
+    });
+    expect(parseCommand(['wait', 'shop', '812', '--target', 'pg', '--timeout', '30', '--json'])).toEqual({ name: 'wait', source: 'shop', token: 812, target: 'pg', json: true, timeoutSeconds: 30 });
+    expect(() => parseCommand(['wait', 'shop', '812'])).toThrow('wait takes --routes or --target (one of them)');
+    expect(() => parseCommand(['wait', 'shop', 'latest', '--target', 'pg'])).toThrow('the token is a whole number');
+    expect(() => parseCommand(['wait', 'shop', '1', '--target', 'pg', '--timeout', '90'])).toThrow('--timeout is at most 60 seconds for wait');
+    expect(() => parseCommand(['status', '--routes', 'a'])).toThrow('status does not take --routes');
   });
 
   it('prints one line per route and says why an unhealthy one is', () => {
@@ -69,5 +77,25 @@ describe('tributary status, routes, dead-letters, wait-caught-up', () => {
     const stuck = route({ state: 'failing', stateReason: 'the source cannot be read: ECONNREFUSED', lag: { changes: null, seconds: null, capped: false, error: 'ECONNREFUSED' } });
     expect(await runWaitCaughtUp(api({ [path]: [stuck] }), late.io, 'orders-pg', { json: false, timeoutSeconds: 2, now: () => clock })).toBe(1);
     expect(late.err).toEqual(['tributary: orders-pg did not catch up within 2 s: failing, lag ? changes (the source cannot be read: ECONNREFUSED)']);
+  });
+
+  it('wait: exit 0 once applied, 1 with each late route when the admin answers 408', async () => {
+    const posted: unknown[] = [];
+    const answering = (status: number, body: unknown) => ({
+      post: async <T>(_path: string, request: unknown) => {
+        posted.push(request);
+        return { status, body: body as T };
+      },
+    });
+    const ok = io();
+    const applied = { applied: true, routes: [{ route: 'orders-pg', watermark: 900, applied: true }] };
+    expect(await runWait(answering(200, applied), ok.io, { source: 'shop', token: 812, routes: ['orders-pg'], timeoutSeconds: 5, json: false })).toBe(0);
+    expect(ok.out).toEqual(['applied: orders-pg (token 812)']);
+    expect(posted[0]).toEqual({ source: 'shop', token: 812, routes: ['orders-pg'], timeoutMs: 5000 });
+
+    const late = io();
+    const notYet = { applied: false, routes: [{ route: 'orders-pg', watermark: 700, applied: false, status: { state: 'failing', stateReason: 'retrying since the last error: down', lag: { changes: 3 } } }] };
+    expect(await runWait(answering(408, notYet), late.io, { source: 'shop', token: 812, target: 'pg', timeoutSeconds: 5, json: false })).toBe(1);
+    expect(late.err).toEqual(['tributary: orders-pg has not applied token 812 within 5 s: at 700, failing (retrying since the last error: down)']);
   });
 });

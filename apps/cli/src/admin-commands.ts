@@ -58,3 +58,30 @@ export async function runWaitCaughtUp(api: AdminReader, io: ReadIo, route: strin
     await io.sleep(WAIT_POLL_MS);
   }
 }
+
+interface WaitAnswer {
+  applied: boolean;
+  routes: Array<{ route: string; watermark: number; applied: boolean; status?: { state: string; stateReason: string | null; lag: { changes: number | null } } }>;
+}
+
+/**
+ * `wait <source> <token>`: read-your-writes from a script (POST /api/wait):
+ * 0 once the routes have applied the token, 1 when the timeout passed first
+ * (with each late route's state), 2 error.
+ */
+export async function runWait(
+  api: Pick<AdminApi, 'post'>,
+  io: ReadIo,
+  request: { source: string; token: number; routes?: string[]; target?: string; timeoutSeconds: number; json: boolean },
+): Promise<number> {
+  const { source, token, routes, target, timeoutSeconds, json } = request;
+  const answer = await api.post<WaitAnswer>('/api/wait', { source, token, ...(routes ? { routes } : { target }), timeoutMs: timeoutSeconds * 1000 }, [408]);
+  if (json) io.out(JSON.stringify(answer.body, null, 2));
+  else if (answer.body.applied) io.out(`applied: ${answer.body.routes.map((r) => r.route).join(', ')} (token ${token})`);
+  else {
+    for (const late of answer.body.routes.filter((r) => !r.applied)) {
+      io.err(`tributary: ${late.route} has not applied token ${token} within ${timeoutSeconds} s: at ${late.watermark}, ${late.status?.state ?? 'state unknown'}${late.status?.stateReason ? ` (${late.status.stateReason})` : ''}`);
+    }
+  }
+  return answer.body.applied ? HEALTHY : UNHEALTHY;
+}

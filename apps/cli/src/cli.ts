@@ -7,7 +7,7 @@ import { migrateControl } from '@tributary/db';
 import { defaultTargetRegistry } from '@tributary/targets';
 import { failureMessage, recordAndRun, routeRunLocks, UnknownRouteError } from '@tributary/verify';
 import { AdminApi, AdminApiError } from './admin-api';
-import { runDeadLetters, runRoutes, runStatus, runWaitCaughtUp } from './admin-commands';
+import { runDeadLetters, runRoutes, runStatus, runWait, runWaitCaughtUp } from './admin-commands';
 import { formatRun } from './report';
 import { resync } from './resync';
 
@@ -22,6 +22,7 @@ export const USAGE = `usage: tributary verify <route> [--repair] [--json]
        tributary routes [--json]
        tributary dead-letters <route> [--json]
        tributary wait-caught-up <route> [--timeout SECONDS] [--json]
+       tributary wait <source> <token> (--routes ROUTE,… | --target TARGET) [--timeout SECONDS] [--json]
 
   verify <route>           compare the route's target with its source (filtered, mapped)
     --repair               re-send the differing rows through the route, then verify again
@@ -34,13 +35,15 @@ export const USAGE = `usage: tributary verify <route> [--repair] [--json]
   dead-letters <route>     the route's changes its target refused, waiting for a person
   wait-caught-up <route>   wait until the route has applied every captured change
     --timeout SECONDS      give up after this long (default 60)
+  wait <source> <token>    read-your-writes: wait until the routes (or every route into the target) have applied
+                           the token (after a commit: SELECT MAX(seq) FROM _tributary_outbox); --timeout at most 60
 
 exit status: verify: 0 the target matches (or was repaired and re-verified), 1 differences remain, 2 error;
              resync: 0 done (or asked for, with --no-wait), 1 failed or cancelled, 2 error;
              status: 0 every route healthy, 1 one is failing, stalled or lags past --max-lag, 2 error;
-             wait-caught-up: 0 caught up, 1 not within --timeout, 2 error
+             wait-caught-up, wait: 0 caught up / applied, 1 not within --timeout, 2 error
 configuration: verify and resync: CONTROL_DATABASE_URL (and the other Tributary variables);
-               status, routes, dead-letters, wait-caught-up: the admin API, TRIBUTARY_ADMIN_URL
+               status, routes, dead-letters, wait-caught-up, wait: the admin API, TRIBUTARY_ADMIN_URL
                (default http://127.0.0.1:3000) and ADMIN_TOKEN; all from the environment`;
 
 export interface CliIo {
@@ -60,10 +63,11 @@ type Command =
   | { name: 'status'; json: boolean; maxLagSeconds: number }
   | { name: 'routes'; json: boolean }
   | { name: 'dead-letters'; route: string; json: boolean }
-  | { name: 'wait-caught-up'; route: string; json: boolean; timeoutSeconds: number };
+  | { name: 'wait-caught-up'; route: string; json: boolean; timeoutSeconds: number }
+  | { name: 'wait'; source: string; token: number; routes?: string[]; target?: string; json: boolean; timeoutSeconds: number };
 
 /** The commands that read a running deployment through its admin API. */
-type ReadCommand = Extract<Command, { name: 'status' | 'routes' | 'dead-letters' | 'wait-caught-up' }>;
+type ReadCommand = Extract<Command, { name: 'status' | 'routes' | 'dead-letters' | 'wait-caught-up' | 'wait' }>;
 
 export function parseCommand(argv: readonly string[]): Command {
   let parsed;
@@ -77,6 +81,8 @@ export function parseCommand(argv: readonly string[]): Command {
         'no-wait': { type: 'boolean', default: false },
         'max-lag': { type: 'string' },
         timeout: { type: 'string' },
+        routes: { type: 'string' },
+        target: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -87,7 +93,15 @@ export function parseCommand(argv: readonly string[]): Command {
   const [command, route, ...rest] = parsed.positionals;
   const { values } = parsed;
   const only = (allowed: string[]) => {
-    const given = Object.entries({ repair: values.repair, 'no-wait': values['no-wait'], json: values.json, 'max-lag': values['max-lag'], timeout: values.timeout })
+    const given = Object.entries({
+      repair: values.repair,
+      'no-wait': values['no-wait'],
+      json: values.json,
+      'max-lag': values['max-lag'],
+      timeout: values.timeout,
+      routes: values.routes,
+      target: values.target,
+    })
       .filter(([name, value]) => value !== undefined && value !== false && !allowed.includes(name))
       .map(([name]) => `--${name}`);
     if (given.length > 0) throw new UsageError(`${command} does not take ${given.join(', ')}`);
@@ -111,10 +125,23 @@ export function parseCommand(argv: readonly string[]): Command {
     only(['json', 'timeout']);
     return { name: 'wait-caught-up', route, json: values.json === true, timeoutSeconds: seconds('--timeout', values.timeout, 60) };
   }
+  if (command === 'wait') {
+    const [token] = rest;
+    if (!route || token === undefined) throw new UsageError('wait needs a source and a token');
+    if (rest.length > 1) throw new UsageError(`unexpected argument ${JSON.stringify(rest[1])}`);
+    if (!/^\d{1,18}$/.test(token)) throw new UsageError(`the token is a whole number (SELECT MAX(seq) FROM _tributary_outbox), not ${JSON.stringify(token)}`);
+    only(['json', 'timeout', 'routes', 'target']);
+    if ((values.routes === undefined) === (values.target === undefined)) throw new UsageError('wait takes --routes or --target (one of them)');
+    const timeoutSeconds = seconds('--timeout', values.timeout, 10);
+    if (timeoutSeconds > 60) throw new UsageError('--timeout is at most 60 seconds for wait');
+    const routes = values.routes?.split(',').map((id) => id.trim()).filter((id) => id !== '');
+    return { name: 'wait', source: route, token: Number(token), ...(routes ? { routes } : { target: values.target }), json: values.json === true, timeoutSeconds };
+  }
   if (command !== 'verify' && command !== 'resync') throw new UsageError(command ? `unknown command ${JSON.stringify(command)}` : 'no command given');
   if (!route) throw new UsageError(`${command} needs a route id`);
   if (rest.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])}`);
   if (values['max-lag'] !== undefined || values.timeout !== undefined) throw new UsageError(`${command} takes neither --max-lag nor --timeout`);
+  if (values.routes !== undefined || values.target !== undefined) throw new UsageError(`${command} takes neither --routes nor --target`);
   if (command === 'resync') {
     if (parsed.values.repair || parsed.values.json) throw new UsageError('resync takes only --no-wait');
     return { name: 'resync', route, wait: parsed.values['no-wait'] !== true };
@@ -187,6 +214,8 @@ async function runReadCommand(command: ReadCommand, io: CliIo): Promise<number> 
         return await runDeadLetters(api, readIo, command.route, command);
       case 'wait-caught-up':
         return await runWaitCaughtUp(api, readIo, command.route, command);
+      case 'wait':
+        return await runWait(api, readIo, command);
     }
   } catch (error) {
     io.err(`tributary: ${error instanceof AdminApiError ? error.message : redactSecrets((error as Error).message ?? String(error))}`);
