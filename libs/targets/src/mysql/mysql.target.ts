@@ -1,23 +1,11 @@
 import knexFactory, { Knex } from 'knex';
-import { quoteMysql, Row, TargetTableSpec } from '@tributary/model';
+import { quoteMysql, TargetTableSpec } from '@tributary/model';
 import { evolveMysqlTable, readMysqlTable } from './mysql-evolve';
 import { MYSQL_BOOKKEEPING_DDL, mysqlCreateTable, mysqlDialect, mysqlSyntax } from './mysql-sql';
 import { fromMysql, mysqlReadExpression } from './mysql-values';
 import { applySqlBatch, prepareSqlBatch, sqlPlanOf } from '../sql/sql-apply';
 import { checkTargetUrl, poolConfig, sqlTargetOptions, TARGET_URL_PARAMETERS } from '../sql/sql-target';
-import {
-  asTransient,
-  Bookkeeping,
-  knexRowQuery,
-  pingKnex,
-  readKnexCheckpoint,
-  readTableRows,
-  readTableRowsByKeys,
-  RowQuery,
-  scanTableRows,
-  SqlCheckpointReading,
-  SqlRowReading,
-} from '../sql/sql-target-ops';
+import { asTransient, Bookkeeping, knexRowQuery, pingKnex, readKnexCheckpoint, RowQuery, SqlCheckpointReading, SqlReadBack, SqlRowReading } from '../sql/sql-target-ops';
 import { tableProblems } from '../sql/table-evolution';
 import { validateTableSpec } from '../table-spec';
 import { ApplyBatch, ApplyHooks, ApplyResult, PreparedApply, Target, TargetCheckpoint, TargetConnection, TargetFactory } from '../target';
@@ -39,13 +27,15 @@ const CHECKPOINT_READING: SqlCheckpointReading = {
 };
 
 /** MySQL and MariaDB target: one knex pool, rows guarded per row by seq in `_tributary_rows`. */
-export class MysqlTarget implements Target {
+export class MysqlTarget extends SqlReadBack implements Target {
   readonly kind = 'mysql';
+  protected readonly reading = ROW_READING;
   private readonly knex: Knex;
-  private readonly query: RowQuery;
+  protected readonly query: RowQuery;
   private readonly bookkeeping = new Bookkeeping(() => this.createTables(MYSQL_BOOKKEEPING_DDL));
 
   constructor(connection: TargetConnection) {
+    super();
     const options = sqlTargetOptions(this.kind, connection.options);
     checkTargetUrl(this.kind, connection.url, ['mysql:', 'mariadb:'], TARGET_URL_PARAMETERS.mysql);
     this.knex = knexFactory({
@@ -109,18 +99,6 @@ export class MysqlTarget implements Target {
 
   readCheckpoint(routeId: string): Promise<TargetCheckpoint | null> {
     return readKnexCheckpoint(this.knex, mysqlDialect, CHECKPOINT_READING, routeId);
-  }
-
-  readRows(table: TargetTableSpec): Promise<Row[]> {
-    return readTableRows(ROW_READING, table, this.query);
-  }
-
-  readRowsByKeys(table: TargetTableSpec, keys: Row[]): Promise<Row[]> {
-    return readTableRowsByKeys(ROW_READING, table, keys, this.query);
-  }
-
-  scanRows(table: TargetTableSpec, cursor: string | null, limit: number): Promise<{ rows: Row[]; next: string | null }> {
-    return scanTableRows(ROW_READING, table, cursor, limit, this.query);
   }
 
   ping(): Promise<void> {

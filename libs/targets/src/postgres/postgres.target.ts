@@ -1,24 +1,11 @@
 import knexFactory, { Knex } from 'knex';
-import { quoteAnsi, Row, TargetTableSpec } from '@tributary/model';
+import { quoteAnsi, TargetTableSpec } from '@tributary/model';
 import { fromPostgres, POSTGRES_TYPES, postgresReadExpression } from './postgres-values';
 import { POSTGRES_BOOKKEEPING_DDL, postgresAddRowVersion, postgresCreateTable, postgresDialect, postgresSyntax, ROW_VERSION_COLUMN } from './postgres-sql';
 import { evolvePostgresTable, readPostgresTable } from './postgres-evolve';
 import { applySqlBatch, prepareSqlBatch, sqlPlanOf } from '../sql/sql-apply';
 import { checkTargetUrl, poolConfig, sqlTargetOptions, TARGET_URL_PARAMETERS } from '../sql/sql-target';
-import {
-  asTransient,
-  Bookkeeping,
-  ddlTransaction,
-  knexRowQuery,
-  pingKnex,
-  readKnexCheckpoint,
-  readTableRows,
-  readTableRowsByKeys,
-  RowQuery,
-  scanTableRows,
-  SqlCheckpointReading,
-  SqlRowReading,
-} from '../sql/sql-target-ops';
+import { asTransient, Bookkeeping, ddlTransaction, knexRowQuery, pingKnex, readKnexCheckpoint, RowQuery, SqlCheckpointReading, SqlReadBack, SqlRowReading } from '../sql/sql-target-ops';
 import { ExistingTable, tableProblems } from '../sql/table-evolution';
 import { validateTableSpec } from '../table-spec';
 import { ApplyBatch, ApplyHooks, ApplyResult, PreparedApply, Target, TargetCheckpoint, TargetConnection, TargetFactory } from '../target';
@@ -41,15 +28,17 @@ const CHECKPOINT_READING: SqlCheckpointReading = {
  * PostgreSQL target: one knex pool, rows guarded per row by the seq each row
  * carries (ROW_VERSION_COLUMN) and by tombstones in `_tributary_rows`.
  */
-export class PostgresTarget implements Target {
+export class PostgresTarget extends SqlReadBack implements Target {
   readonly kind = 'postgres';
+  protected readonly reading = ROW_READING;
   private readonly knex: Knex;
-  private readonly query: RowQuery;
+  protected readonly query: RowQuery;
   private readonly bookkeeping = new Bookkeeping(() => this.createTables(POSTGRES_BOOKKEEPING_DDL));
   /** Tables known to have their version column, by name (a failed check is forgotten, so the next apply checks again). */
   private readonly versioned = new Map<string, Promise<void>>();
 
   constructor(connection: TargetConnection) {
+    super();
     const options = sqlTargetOptions(this.kind, connection.options);
     checkTargetUrl(this.kind, connection.url, ['postgres:', 'postgresql:'], TARGET_URL_PARAMETERS.postgres);
     this.knex = knexFactory({
@@ -132,18 +121,6 @@ export class PostgresTarget implements Target {
 
   readCheckpoint(routeId: string): Promise<TargetCheckpoint | null> {
     return readKnexCheckpoint(this.knex, postgresDialect, CHECKPOINT_READING, routeId);
-  }
-
-  readRows(table: TargetTableSpec): Promise<Row[]> {
-    return readTableRows(ROW_READING, table, this.query);
-  }
-
-  readRowsByKeys(table: TargetTableSpec, keys: Row[]): Promise<Row[]> {
-    return readTableRowsByKeys(ROW_READING, table, keys, this.query);
-  }
-
-  scanRows(table: TargetTableSpec, cursor: string | null, limit: number): Promise<{ rows: Row[]; next: string | null }> {
-    return scanTableRows(ROW_READING, table, cursor, limit, this.query);
   }
 
   ping(): Promise<void> {

@@ -197,3 +197,25 @@ export class Bookkeeping {
     this.ready ??= Promise.resolve();
   }
 }
+
+/**
+ * Target's read-back (verify, conflict detection, tests) as every SQL target
+ * does it: the table's rows through its `query` with its dialect's
+ * `reading`. Its three methods would otherwise be written again by each.
+ */
+export abstract class SqlReadBack {
+  protected abstract readonly reading: SqlRowReading;
+  protected abstract readonly query: RowQuery;
+
+  readRows(table: TargetTableSpec): Promise<Row[]> {
+    return readTableRows(this.reading, table, this.query);
+  }
+
+  readRowsByKeys(table: TargetTableSpec, keys: Row[]): Promise<Row[]> {
+    return readTableRowsByKeys(this.reading, table, keys, this.query);
+  }
+
+  scanRows(table: TargetTableSpec, cursor: string | null, limit: number): Promise<{ rows: Row[]; next: string | null }> {
+    return scanTableRows(this.reading, table, cursor, limit, this.query);
+  }
+}

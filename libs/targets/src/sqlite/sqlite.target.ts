@@ -2,23 +2,12 @@ import { realpathSync } from 'node:fs';
 import { dirname, isAbsolute, resolve, sep } from 'node:path';
 import Database from 'better-sqlite3';
 import knexFactory, { Knex } from 'knex';
-import { quoteAnsi, Row, TargetTableSpec } from '@tributary/model';
+import { quoteAnsi, TargetTableSpec } from '@tributary/model';
 import { TargetUrlError } from '../errors';
 import { integerOption, OPTION_BOUNDS, parseTargetOptions, targetOptions } from '../option-bounds';
 import { applySqlBatch, prepareSqlBatch, sqlPlanOf } from '../sql/sql-apply';
 import { CHECKPOINTS_TABLE } from '../sql/sql-dialect';
-import {
-  asTransient,
-  Bookkeeping,
-  checkpointOf,
-  ddlTransaction,
-  pingKnex,
-  readTableRows,
-  readTableRowsByKeys,
-  RowQuery,
-  scanTableRows,
-  SqlRowReading,
-} from '../sql/sql-target-ops';
+import { asTransient, Bookkeeping, checkpointOf, ddlTransaction, pingKnex, RowQuery, SqlReadBack, SqlRowReading } from '../sql/sql-target-ops';
 import { evolveSqliteTable, readSqliteTable, SqliteQuery } from './sqlite-evolve';
 import { SQLITE_BOOKKEEPING_DDL, sqliteCreateTable, sqliteDialect, sqliteSyntax } from './sqlite-sql';
 import { fromSqlite } from './sqlite-values';
@@ -48,17 +37,19 @@ const SQLITE_OPTIONS = targetOptions({ busyTimeoutMs: integerOption('busyTimeout
  * (readRows, readCheckpoint, checkTable) use a second Database: in WAL mode it
  * sees the last committed state without waiting for an open apply.
  */
-export class SqliteTarget implements Target {
+export class SqliteTarget extends SqlReadBack implements Target {
   readonly kind = 'sqlite';
+  protected readonly reading = ROW_READING;
   private readonly path: string;
   private readonly options: SqliteTargetOptions;
   private readonly knex: Knex;
   private reader: Database.Database | undefined;
   private readonly bookkeeping = new Bookkeeping(() => this.createTables(SQLITE_BOOKKEEPING_DDL));
   /** Reads of rows go through the reader connection (see the class comment). */
-  private readonly query: RowQuery = (sql, params) => this.read((query) => query(sql, params));
+  protected readonly query: RowQuery = (sql, params) => this.read((query) => query(sql, params));
 
   constructor(connection: TargetConnection, dir: string | null = null) {
+    super();
     this.options = sqliteTargetOptions(connection.options);
     this.path = sqlitePath(connection.url, dir);
     const busyTimeoutMs = this.options.busyTimeoutMs;
@@ -126,18 +117,6 @@ export class SqliteTarget implements Target {
       return query(`SELECT watermark, updated_ms FROM ${quoteAnsi(CHECKPOINTS_TABLE)} WHERE route_id = ?`, [routeId]);
     });
     return checkpointOf(routeId, rows);
-  }
-
-  readRows(table: TargetTableSpec): Promise<Row[]> {
-    return readTableRows(ROW_READING, table, this.query);
-  }
-
-  readRowsByKeys(table: TargetTableSpec, keys: Row[]): Promise<Row[]> {
-    return readTableRowsByKeys(ROW_READING, table, keys, this.query);
-  }
-
-  scanRows(table: TargetTableSpec, cursor: string | null, limit: number): Promise<{ rows: Row[]; next: string | null }> {
-    return scanTableRows(ROW_READING, table, cursor, limit, this.query);
   }
 
   ping(): Promise<void> {
