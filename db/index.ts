@@ -5,6 +5,7 @@ import { routesAndDeadLetters } from './control/002_routes_and_dead_letters';
 import { snapshotsAndVerifyRuns } from './control/003_snapshots_and_verify_runs';
 import { conflicts } from './control/004_conflicts';
 import { deadLetterRowsOfChunks } from './control/005_dead_letter_rows_of_chunks';
+import { partitionedRoutes } from './control/006_partitioned_routes';
 import { outboxTable } from './outbox/001_outbox';
 import { StaticMigrationSource } from './migration-source';
 
@@ -14,7 +15,7 @@ export { CONTROL_TABLES, RESERVED_TABLE_PREFIX, reservedColumnReason, reservedTa
 /** Migrates the control schema (in the control database). */
 export async function migrateControl(knex: Knex): Promise<void> {
   await migrateIfPending(knex, {
-    migrationSource: new StaticMigrationSource([controlSchema, routesAndDeadLetters, snapshotsAndVerifyRuns, conflicts, deadLetterRowsOfChunks]),
+    migrationSource: new StaticMigrationSource([controlSchema, routesAndDeadLetters, snapshotsAndVerifyRuns, conflicts, deadLetterRowsOfChunks, partitionedRoutes]),
     tableName: 'tributary_migrations',
   });
 }

@@ -122,6 +122,7 @@ describe('admin configuration API: real HTTP, all-in-one app', () => {
       filter: null,
       mapping: null,
       conflictPolicy: null,
+      partitions: 1,
       initialCopy: {
         requested: true,
         sourceRows: 3,

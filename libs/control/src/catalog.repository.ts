@@ -1,5 +1,5 @@
 import { Knex } from 'knex';
-import { TableSchema } from '@tributary/model';
+import { feedIdsOf, TableSchema } from '@tributary/model';
 import { CapturedTableRecord, RouteChanges, RouteRecord, SourceRecord, TargetRecord } from './types';
 
 /** ER_DUP_ENTRY: the id is taken. */
@@ -123,10 +123,10 @@ export class CatalogRepository {
       await trx('tributary_routes')
         .insert(routeRow(route))
         .onConflict('id')
-        .merge(['source_id', 'table_name', 'target_id', 'target_table', 'enabled', 'filter', 'mapping', 'conflict_policy', 'updated_at']);
+        .merge(['source_id', 'table_name', 'target_id', 'target_table', 'enabled', 'filter', 'mapping', 'conflict_policy', 'partitions', 'updated_at']);
       const relay = await trx('tributary_relay_state').where({ source_id: route.sourceId }).first();
       await trx('tributary_route_progress')
-        .insert({ route_id: route.id, watermark: relay ? relay.watermark : 0 })
+        .insert(feedIdsOf(route.id, route.partitions ?? 1).map((feed) => ({ route_id: feed, watermark: relay ? relay.watermark : 0 })))
         .onConflict('route_id')
         .ignore();
     });
@@ -142,9 +142,9 @@ export class CatalogRepository {
       this.knex.transaction(async (trx) => {
         await trx('tributary_routes').insert(routeRow(route));
         const relay = await trx('tributary_relay_state').where({ source_id: route.sourceId }).first();
-        // A progress row left by a deleted route of the same id is replaced: this route starts now.
-        await trx('tributary_route_progress').where({ route_id: route.id }).delete();
-        await trx('tributary_route_progress').insert({ route_id: route.id, watermark: relay ? relay.watermark : 0 });
+        // Progress rows left by a deleted route of the same id are replaced: this route starts now.
+        await deleteFeedProgress(trx, route.id);
+        await trx('tributary_route_progress').insert(feedIdsOf(route.id, route.partitions ?? 1).map((feed) => ({ route_id: feed, watermark: relay ? relay.watermark : 0 })));
       }),
     );
   }
@@ -156,15 +156,22 @@ export class CatalogRepository {
     if (changes.filter !== undefined) update.filter = changes.filter;
     if (changes.mapping !== undefined) update.mapping = changes.mapping === null ? null : JSON.stringify(changes.mapping);
     if (changes.conflictPolicy !== undefined) update.conflict_policy = changes.conflictPolicy === null ? null : JSON.stringify(changes.conflictPolicy);
+    if (changes.partitions !== undefined) update.partitions = changes.partitions;
     if (Object.keys(update).length === 0) return;
-    await this.knex('tributary_routes').where({ id }).update({ ...update, updated_at: this.knex.fn.now(6) });
+    await this.knex.transaction(async (trx) => {
+      const current = await trx('tributary_routes').where({ id }).forUpdate().first();
+      await trx('tributary_routes').where({ id }).update({ ...update, updated_at: this.knex.fn.now(6) });
+      if (current && changes.partitions !== undefined && changes.partitions !== Number(current.partitions)) {
+        await repartitionProgress(trx, id, Number(current.partitions), changes.partitions);
+      }
+    });
   }
 
   /** Removes a route and its progress; its dead letters stay, as the record of what it refused. */
   async deleteRoute(id: string): Promise<void> {
     await this.knex.transaction(async (trx) => {
       await trx('tributary_routes').where({ id }).delete();
-      await trx('tributary_route_progress').where({ route_id: id }).delete();
+      await deleteFeedProgress(trx, id);
       await trx('tributary_snapshots').where({ route_id: id }).delete();
     });
   }
@@ -195,6 +202,7 @@ interface RouteRow {
   filter: string | null;
   mapping: string | null;
   conflict_policy: string | null;
+  partitions: number;
 }
 
 function toRoute(row: RouteRow): RouteRecord {
@@ -208,6 +216,7 @@ function toRoute(row: RouteRow): RouteRecord {
     filter: row.filter ?? null,
     mapping: row.mapping ? (JSON.parse(row.mapping) as Record<string, unknown>) : null,
     conflictPolicy: row.conflict_policy ? (JSON.parse(row.conflict_policy) as Record<string, unknown>) : null,
+    partitions: Number(row.partitions ?? 1),
   };
 }
 
@@ -222,6 +231,7 @@ function routeRow(route: RouteRecord) {
     filter: route.filter ?? null,
     mapping: route.mapping ? JSON.stringify(route.mapping) : null,
     conflict_policy: route.conflictPolicy ? JSON.stringify(route.conflictPolicy) : null,
+    partitions: route.partitions ?? 1,
   };
 }
 
@@ -238,4 +248,51 @@ async function insertUnlessTaken(insert: () => Promise<unknown>): Promise<boolea
 
 function toTarget(row: { id: string; kind: string; url: string; options: string | null }): TargetRecord {
   return { id: row.id, kind: row.kind, url: row.url, options: row.options ? JSON.parse(row.options) : {} };
+}
+
+/** A route's progress rows: its own and any partition's (also of an earlier number of partitions). */
+async function deleteFeedProgress(trx: Knex.Transaction, routeId: string): Promise<void> {
+  await trx('tributary_route_progress').where({ route_id: routeId }).orWhereRaw("route_id LIKE ? ESCAPE '!'", [`${likeLiteral(routeId)}.p%`]).delete();
+}
+
+/**
+ * A route cut into another number of partitions: each new feed starts where
+ * the old ones had all got to (the lowest watermark; the changes above it
+ * are applied again where they were, which the per-row seq guard skips), so
+ * nothing is skipped. Totals and times carry over onto the first new feed.
+ */
+async function repartitionProgress(trx: Knex.Transaction, routeId: string, from: number, to: number): Promise<void> {
+  const old: ProgressRow[] = await trx('tributary_route_progress').whereIn('route_id', feedIdsOf(routeId, from));
+  const relay = await trx('tributary_routes as r').join('tributary_relay_state as s', 's.source_id', 'r.source_id').where('r.id', routeId).first('s.watermark');
+  // A partition without a row yet has applied nothing the route can vouch for: start from 0 (the floor
+  // at the target skips what it holds). No row at all: the route was never fed; it starts at the relay.
+  const watermark = old.length === from ? Math.min(...old.map((row) => Number(row.watermark))) : old.length > 0 ? 0 : Number(relay?.watermark ?? 0);
+  const numbers = (column: 'max_seq' | 'last_change_ts') => old.map((row) => row[column]).filter((value) => value !== null).map(Number);
+  // The control connection reads DATETIMEs as 'YYYY-MM-DD hh:mm:ss.ffffff' strings: they sort as times.
+  const lastAppliedAt = old.map((row) => row.last_applied_at).filter((value) => value !== null).sort().pop() ?? null;
+  const lastChangeTs = numbers('last_change_ts');
+  await deleteFeedProgress(trx, routeId);
+  await trx('tributary_route_progress').insert(
+    feedIdsOf(routeId, to).map((feed, index) => ({
+      route_id: feed,
+      watermark,
+      max_seq: Math.max(0, ...numbers('max_seq')),
+      applied_total: index === 0 ? old.reduce((sum, row) => sum + Number(row.applied_total), 0) : 0,
+      last_change_ts: index === 0 && lastChangeTs.length > 0 ? Math.max(...lastChangeTs) : null,
+      last_applied_at: index === 0 ? lastAppliedAt : null,
+    })),
+  );
+}
+
+interface ProgressRow {
+  watermark: number | string;
+  max_seq: number | string;
+  applied_total: number | string;
+  last_change_ts: number | string | null;
+  last_applied_at: string | null;
+}
+
+/** `text` as a LIKE pattern matching itself only ('!' is the escape character). */
+function likeLiteral(text: string): string {
+  return text.replace(/[!%_]/g, (c) => `!${c}`);
 }

@@ -1,8 +1,13 @@
 import { Knex } from 'knex';
+import { feedIdsOf, partitionOfFeed } from '@tributary/model';
 import { parseUtc } from './mysql-dates';
-import { RelayStateRecord, RouteProgressRecord } from './types';
+import { FeedProgressRecord, RelayStateRecord, RouteProgressRecord } from './types';
 
-/** Replication progress: the relay's fenced checkpoint, per-route applied positions, dead letters. */
+/**
+ * Replication progress: the relay's fenced checkpoint, and the applied
+ * position of every feed — a route, or each partition of a partitioned route
+ * (feedId) — which `listProgress` gives back per route.
+ */
 export class ProgressRepository {
   constructor(private readonly knex: Knex) {}
 
@@ -51,16 +56,33 @@ export class ProgressRepository {
   }
 
   /**
-   * Mirrors a target checkpoint after the target committed it. Only ever
-   * moves forward, so a late or replayed job cannot move it back.
+   * Mirrors a feed's target checkpoint after the target committed it. Only
+   * ever moves forward, so a late or replayed job cannot move it back. A
+   * partition's row is only ever updated: it exists from the moment its
+   * partitions were cut, and a late job of an earlier cut must not bring a
+   * row back that no partition has any more.
    */
   async recordApplied(
-    routeId: string,
+    feed: string,
     applied: { watermark: number; maxSeq: number; count: number; lastChangeTs: number | null },
   ): Promise<void> {
+    const moved = {
+      watermark: this.knex.raw('GREATEST(watermark, ?)', [applied.watermark]),
+      max_seq: this.knex.raw('GREATEST(max_seq, ?)', [applied.maxSeq]),
+      applied_total: this.knex.raw('applied_total + ?', [applied.count]),
+      last_change_ts: this.knex.raw('COALESCE(?, last_change_ts)', [applied.lastChangeTs]),
+      last_applied_at: this.knex.fn.now(6),
+      last_error: null,
+      last_error_at: null,
+      updated_at: this.knex.fn.now(6),
+    };
+    if (partitionOfFeed(feed)) {
+      await this.knex('tributary_route_progress').where({ route_id: feed }).update(moved);
+      return;
+    }
     await this.knex('tributary_route_progress')
       .insert({
-        route_id: routeId,
+        route_id: feed,
         watermark: applied.watermark,
         max_seq: applied.maxSeq,
         applied_total: applied.count,
@@ -68,50 +90,110 @@ export class ProgressRepository {
         last_applied_at: this.knex.fn.now(6),
       })
       .onConflict('route_id')
-      .merge({
-        watermark: this.knex.raw('GREATEST(watermark, VALUES(watermark))'),
-        max_seq: this.knex.raw('GREATEST(max_seq, VALUES(max_seq))'),
-        applied_total: this.knex.raw('applied_total + VALUES(applied_total)'),
-        last_change_ts: this.knex.raw('COALESCE(VALUES(last_change_ts), last_change_ts)'),
-        last_applied_at: this.knex.fn.now(6),
-        last_error: null,
-        last_error_at: null,
-        updated_at: this.knex.fn.now(6),
-      });
+      .merge(moved);
   }
 
   /**
-   * Moves idle routes' applied watermark up to `watermark` (never down): the
+   * Moves idle feeds' applied watermark up to `watermark` (never down): the
    * relay's word that each of them has applied everything of its own up to
    * there. Counts and times of the last apply are left as they are.
    */
-  async advanceIdleRoutes(routeIds: readonly string[], watermark: number): Promise<void> {
-    if (routeIds.length === 0) return;
+  async advanceIdleRoutes(feeds: readonly string[], watermark: number): Promise<void> {
+    if (feeds.length === 0) return;
     await this.knex('tributary_route_progress')
-      .whereIn('route_id', [...routeIds])
+      .whereIn('route_id', [...feeds])
       .andWhere('watermark', '<', watermark)
       .update({ watermark, updated_at: this.knex.fn.now(6) });
   }
 
-  async recordRouteError(routeId: string, message: string): Promise<void> {
+  /** Why a feed's batch was not applied (cleared when the feed applies again). */
+  async recordRouteError(feed: string, message: string): Promise<void> {
+    if (partitionOfFeed(feed)) {
+      await this.knex('tributary_route_progress').where({ route_id: feed }).update({ last_error: message, last_error_at: this.knex.fn.now(6), updated_at: this.knex.fn.now(6) });
+      return;
+    }
     await this.knex('tributary_route_progress')
-      .insert({ route_id: routeId, last_error: message, last_error_at: this.knex.fn.now(6) })
+      .insert({ route_id: feed, last_error: message, last_error_at: this.knex.fn.now(6) })
       .onConflict('route_id')
       .merge({ last_error: message, last_error_at: this.knex.fn.now(6), updated_at: this.knex.fn.now(6) });
   }
 
-  async listProgress(routeIds?: string[]): Promise<RouteProgressRecord[]> {
-    const query = this.knex('tributary_route_progress').orderBy('route_id');
-    if (routeIds) query.whereIn('route_id', routeIds);
-    return (await query).map((row) => ({
-      routeId: row.route_id,
-      watermark: Number(row.watermark),
-      maxSeq: Number(row.max_seq),
-      appliedTotal: Number(row.applied_total),
-      lastChangeTs: row.last_change_ts === null ? null : Number(row.last_change_ts),
-      lastAppliedAt: parseUtc(row.last_applied_at),
-      lastError: row.last_error,
-      lastErrorAt: parseUtc(row.last_error_at),
-    }));
+  /** The applied watermark of each of `feeds` that has a progress row. */
+  async feedWatermarks(feeds: readonly string[]): Promise<Map<string, number>> {
+    if (feeds.length === 0) return new Map();
+    const rows = await this.knex('tributary_route_progress').select('route_id', 'watermark').whereIn('route_id', [...feeds]);
+    return new Map(rows.map((row: { route_id: string; watermark: number | string }) => [row.route_id, Number(row.watermark)]));
   }
+
+  /**
+   * Each route's progress (of `routeIds`, or every route), a partitioned
+   * route's taken over its current partitions (see RouteProgressRecord).
+   * An id that names no route is read as an unpartitioned route's.
+   */
+  async listProgress(routeIds?: string[]): Promise<RouteProgressRecord[]> {
+    const routes = this.knex('tributary_routes').select('id', 'partitions');
+    if (routeIds) routes.whereIn('id', routeIds);
+    const counts = new Map<string, number>((await routes).map((row: { id: string; partitions: number }) => [row.id, Number(row.partitions)]));
+    for (const id of routeIds ?? []) if (!counts.has(id)) counts.set(id, 1);
+    const feedsOf = new Map([...counts].map(([id, count]) => [id, feedIdsOf(id, count)]));
+    const all = [...feedsOf.values()].flat();
+    if (all.length === 0) return [];
+    const rows = new Map((await this.knex('tributary_route_progress').whereIn('route_id', all)).map((row: ProgressRow) => [row.route_id, toFeedProgress(row)]));
+    const progress: RouteProgressRecord[] = [];
+    for (const [routeId, feeds] of [...feedsOf].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      if (feeds.length === 1) {
+        const row = rows.get(feeds[0]);
+        if (row) progress.push(row);
+        continue;
+      }
+      const partitions = feeds.map((feed) => rows.get(feed)).filter((row): row is FeedProgressRecord => row !== undefined);
+      if (partitions.length > 0) progress.push(combine(routeId, partitions, partitions.length === feeds.length));
+    }
+    return progress;
+  }
+}
+
+interface ProgressRow {
+  route_id: string;
+  watermark: number | string;
+  max_seq: number | string;
+  applied_total: number | string;
+  last_change_ts: number | string | null;
+  last_applied_at: string | null;
+  last_error: string | null;
+  last_error_at: string | null;
+}
+
+function toFeedProgress(row: ProgressRow): FeedProgressRecord {
+  return {
+    routeId: row.route_id,
+    watermark: Number(row.watermark),
+    maxSeq: Number(row.max_seq),
+    appliedTotal: Number(row.applied_total),
+    lastChangeTs: row.last_change_ts === null ? null : Number(row.last_change_ts),
+    lastAppliedAt: parseUtc(row.last_applied_at),
+    lastError: row.last_error,
+    lastErrorAt: parseUtc(row.last_error_at),
+  };
+}
+
+/** A partitioned route's progress from its partitions' (`complete`: every partition has a row; else its watermark is 0). */
+function combine(routeId: string, partitions: FeedProgressRecord[], complete: boolean): RouteProgressRecord {
+  const latest = <T>(values: Array<T | null>, order: (value: T) => number): T | null =>
+    values.reduce<T | null>((best, value) => (value !== null && (best === null || order(value) > order(best)) ? value : best), null);
+  const failing = latest(
+    partitions.filter((p) => p.lastError !== null),
+    (p) => p.lastErrorAt?.getTime() ?? 0,
+  );
+  return {
+    routeId,
+    watermark: complete ? Math.min(...partitions.map((p) => p.watermark)) : 0,
+    maxSeq: Math.max(...partitions.map((p) => p.maxSeq)),
+    appliedTotal: partitions.reduce((sum, p) => sum + p.appliedTotal, 0),
+    lastChangeTs: latest(partitions.map((p) => p.lastChangeTs), (ts) => ts),
+    lastAppliedAt: latest(partitions.map((p) => p.lastAppliedAt), (at) => at.getTime()),
+    lastError: failing?.lastError ?? null,
+    lastErrorAt: failing?.lastErrorAt ?? null,
+    partitions,
+  };
 }

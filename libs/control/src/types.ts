@@ -31,6 +31,12 @@ export interface RouteRecord {
   filter?: string | null;
   mapping?: Record<string, unknown> | null;
   conflictPolicy?: Record<string, unknown> | null;
+  /**
+   * Partitions by key hash (absent: 1, one ordered stream): each is applied
+   * in order by one worker at a time, the partitions side by side (see
+   * @tributary/model partitions).
+   */
+  partitions?: number;
 }
 
 /** The parts of a route that can change after it is created. */
@@ -43,6 +49,7 @@ export interface RouteChanges {
   mapping?: Record<string, unknown> | null;
   /** null clears the conflict policy. */
   conflictPolicy?: Record<string, unknown> | null;
+  partitions?: number;
 }
 
 export interface CapturedTableRecord {
@@ -61,6 +68,13 @@ export interface RelayStateRecord {
   leader: string | null;
 }
 
+/**
+ * A route's applied progress. For a partitioned route, its partitions' taken
+ * together: the watermark is the lowest (every change at or below it is
+ * applied in every partition; 0 while a partition has none yet), counts are
+ * summed, times and seqs the latest, the error the latest one not yet
+ * cleared by its partition applying again.
+ */
 export interface RouteProgressRecord {
   routeId: string;
   watermark: number;
@@ -70,7 +84,12 @@ export interface RouteProgressRecord {
   lastAppliedAt: Date | null;
   lastError: string | null;
   lastErrorAt: Date | null;
+  /** A partitioned route's partitions, in order, each as its own progress (absent for an unpartitioned route). */
+  partitions?: FeedProgressRecord[];
 }
+
+/** One feed's progress row: a route's, or one partition's (its id is then the feed id `<route>.p<i>of<n>`). */
+export type FeedProgressRecord = Omit<RouteProgressRecord, 'partitions'>;
 
 export interface DeadLetterInput {
   routeId: string;

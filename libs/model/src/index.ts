@@ -3,3 +3,4 @@ export * from './change';
 export * from './identifiers';
 export * from './codec';
 export * from './text';
+export * from './partitions';

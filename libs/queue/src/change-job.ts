@@ -1,4 +1,4 @@
-import { WireChange } from '@tributary/model';
+import { feedId, RoutePartition, WireChange } from '@tributary/model';
 
 /** An inclusive run of outbox seqs. */
 export interface SeqRange {
@@ -32,6 +32,8 @@ export interface RangeJobData extends RouteJobBase {
    * with no ranges only moves the watermark.
    */
   watermark: number;
+  /** The partition of a partitioned route this job is for (absent: the whole route). */
+  partition?: RoutePartition;
 }
 
 /**
@@ -119,13 +121,14 @@ export function sourceHashTag(sourceId: string): string {
 /**
  * Deterministic, so a relay that re-sends the same ranges while that job is
  * still queued does not add it twice. (Re-sending after it completed is
- * harmless either way: apply is idempotent.) Names the route: the queue is
- * the source's.
+ * harmless either way: apply is idempotent.) Names the route's feed (the
+ * route, or its partition): the queue is the source's.
  */
 export function rangeJobId(data: RangeJobData): string {
   const { ranges } = data;
-  if (ranges.length === 0) return `${data.routeId}.w${data.watermark}`;
-  return `${data.routeId}.s${ranges[0].from}-${ranges[ranges.length - 1].to}-n${ranges.length}-w${data.watermark}`;
+  const feed = feedId(data.routeId, data.partition);
+  if (ranges.length === 0) return `${feed}.w${data.watermark}`;
+  return `${feed}.s${ranges[0].from}-${ranges[ranges.length - 1].to}-n${ranges.length}-w${data.watermark}`;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { RouteSelector, routeWants } from '@tributary/model';
+import { feedId, RoutePartition, RouteSelector, routeWants } from '@tributary/model';
 import { OutboxHeader } from '@tributary/outbox';
 import { SeqRange } from '@tributary/queue';
 
@@ -16,6 +16,10 @@ export const MAX_PENDING_RANGES = 1000;
  * grow and merge, the other routes go on, and the rows wait in the outbox
  * (the buffer, invariant 1). After a relay restart or a Redis loss the feed
  * is rebuilt from the route's durably applied watermark (`resetFrom`).
+ *
+ * Each partition of a partitioned route is a feed of its own: the same
+ * ranges (the worker keeps its partition's keys), its own job in flight and
+ * its own applied watermark.
  */
 export class RouteFeed implements RouteSelector {
   private pending: SeqRange[] = [];
@@ -35,7 +39,15 @@ export class RouteFeed implements RouteSelector {
   /** When the queue was last asked about the job in flight (or it was sent). */
   inFlightCheckedAt = 0;
 
-  constructor(readonly route: RouteSelector) {}
+  /** The feed's name: its progress row, target checkpoint and job ids (feedId). */
+  readonly id: string;
+
+  constructor(
+    readonly route: RouteSelector,
+    readonly partition: RoutePartition | null = null,
+  ) {
+    this.id = feedId(route.routeId, partition);
+  }
 
   get routeId(): string {
     return this.route.routeId;

@@ -2,7 +2,7 @@ import { TributaryConfig } from '@tributary/config';
 import { Logger } from '@tributary/logger';
 import { CatalogRepository, ProgressRepository, RouteRecord } from '@tributary/control';
 import { Metrics } from '@tributary/metrics';
-import { copyRouteOf, echoOriginOf, RouteSelector, routeWants } from '@tributary/model';
+import { copyRouteOf, echoOriginOf, feedId, RoutePartition, routeWants } from '@tributary/model';
 import { OutboxHeader, OutboxRepository } from '@tributary/outbox';
 import { LeaderLease, LeaseLoop } from '@tributary/runtime';
 import { CHANGE_JOB_NAME, QueueRegistry, RangeJobData, rangeJobId, RedisLossDetector } from '@tributary/queue';
@@ -123,7 +123,7 @@ class Leadership {
   private high = 0;
   private tracker!: HoleTracker;
   private suspects: Array<Range & { closedAt: number }> = [];
-  /** The fed (enabled) routes, each with its own pending ranges. */
+  /** The fed (enabled) routes by feed id (a partitioned route has one feed per partition), each with its own pending ranges. */
   private readonly feeds = new Map<string, RouteFeed>();
   private feedsByTable = new Map<string, RouteFeed[]>();
   /** Every route of the source, fed or paused: the purge must wait for all of them. */
@@ -394,6 +394,7 @@ class Leadership {
         const changes = feed.owedChanges;
         const watermark = feed.jobWatermark(this.watermark);
         const data: RangeJobData = { v: 2, kind: 'range', sourceId, routeId: feed.routeId, table: feed.route.table, ranges, watermark };
+        if (feed.partition) data.partition = feed.partition;
         const jobId = rangeJobId(data);
         await queue.add(CHANGE_JOB_NAME, data, { jobId });
         // Taken only once the job is in Redis: a failed add leaves the ranges owed.
@@ -403,7 +404,8 @@ class Leadership {
         feed.inFlightDone = this.earlySignals.delete(jobId);
         feed.sentWatermark = watermark;
         feed.lastSentAt = now;
-        if (changes > 0) metrics.changesRelayed.inc({ route: feed.routeId }, changes);
+        // Every partition of a route is given the same ranges: they are counted once.
+        if (changes > 0 && (feed.partition?.index ?? 0) === 0) metrics.changesRelayed.inc({ route: feed.routeId }, changes);
       }),
     );
     await this.advanceIdle(drained, now);
@@ -419,8 +421,9 @@ class Leadership {
    */
   private async adoptUnfinishedJobs(): Promise<void> {
     for (const job of await this.deps.queues.unfinishedJobs(this.deps.sourceId)) {
-      const feed = this.feeds.get(job.data.routeId);
-      if (feed && job.data.v === 2 && job.data.kind === 'range') feed.inFlight = job.id;
+      if (job.data.v !== 2 || job.data.kind !== 'range') continue;
+      const feed = this.feeds.get(feedId(job.data.routeId, job.data.partition));
+      if (feed) feed.inFlight = job.id;
     }
   }
 
@@ -434,9 +437,9 @@ class Leadership {
    */
   private async advanceIdle(feeds: RouteFeed[], now: number): Promise<void> {
     if (feeds.length === 0) return;
-    const routeIds = feeds.map((feed) => feed.routeId);
-    await this.deps.progress.advanceIdleRoutes(routeIds, this.watermark);
-    this.deps.applied?.(routeIds, this.watermark);
+    const feedIds = feeds.map((feed) => feed.id);
+    await this.deps.progress.advanceIdleRoutes(feedIds, this.watermark);
+    this.deps.applied?.(feedIds, this.watermark);
     for (const feed of feeds) {
       feed.sentWatermark = this.watermark;
       feed.lastSentAt = now;
@@ -493,19 +496,22 @@ class Leadership {
     const routes: RouteRecord[] = await catalog.listRoutes({ sourceId });
     this.allRouteIds = routes.map((route) => route.id);
     this.knownRouteIds = new Set(this.allRouteIds);
-    const wanted = new Map<string, RouteSelector>();
+    const wanted = new Map<string, RouteFeed>();
     for (const route of routes.filter((r) => r.enabled)) {
-      wanted.set(route.id, { routeId: route.id, table: route.table, echoOrigin: echoOriginOf(route.targetId) });
+      const selector = { routeId: route.id, table: route.table, echoOrigin: echoOriginOf(route.targetId) };
+      for (const partition of partitionsOf(route.partitions ?? 1)) {
+        const feed = new RouteFeed(selector, partition);
+        wanted.set(feed.id, feed);
+      }
     }
     const joined: RouteFeed[] = [];
-    for (const [routeId, feed] of this.feeds) {
-      const selector = wanted.get(routeId);
-      if (!selector || !sameSelector(selector, feed.route)) this.feeds.delete(routeId);
+    for (const [id, feed] of this.feeds) {
+      const want = wanted.get(id);
+      if (!want || !sameFeed(want, feed)) this.feeds.delete(id);
     }
-    for (const [routeId, selector] of wanted) {
-      if (this.feeds.has(routeId)) continue;
-      const feed = new RouteFeed(selector);
-      this.feeds.set(routeId, feed);
+    for (const [id, feed] of wanted) {
+      if (this.feeds.has(id)) continue;
+      this.feeds.set(id, feed);
       joined.push(feed);
     }
     this.feedsByTable = groupByTable([...this.feeds.values()]);
@@ -513,12 +519,12 @@ class Leadership {
     if (joined.length > 0) await this.resetFeeds(joined);
   }
 
-  /** Each feed owes again everything above its route's applied watermark (a route without progress starts at the relay's). */
+  /** Each feed owes again everything above its applied watermark (a feed without progress starts at the relay's). */
   private async resetFeeds(feeds: RouteFeed[]): Promise<void> {
     if (feeds.length === 0) return;
-    const applied = new Map((await this.deps.progress.listProgress(feeds.map((feed) => feed.routeId))).map((p) => [p.routeId, p.watermark]));
-    for (const feed of feeds) feed.resetFrom(applied.get(feed.routeId) ?? this.watermark, this.high);
-    this.deps.logger.debug({ routes: feeds.map((feed) => feed.routeId), high: this.high }, 'routes start from their applied checkpoints');
+    const applied = await this.deps.progress.feedWatermarks(feeds.map((feed) => feed.id));
+    for (const feed of feeds) feed.resetFrom(applied.get(feed.id) ?? this.watermark, this.high);
+    this.deps.logger.debug({ feeds: feeds.map((feed) => feed.id), high: this.high }, 'routes start from their applied checkpoints');
   }
 
   /** Deletes outbox rows every route has applied, older than the retention window, in small chunks. */
@@ -546,8 +552,15 @@ function groupByTable(feeds: readonly RouteFeed[]): Map<string, RouteFeed[]> {
   return byTable;
 }
 
-function sameSelector(a: RouteSelector, b: RouteSelector): boolean {
-  return a.routeId === b.routeId && a.table === b.table && a.echoOrigin === b.echoOrigin;
+function sameFeed(a: RouteFeed, b: RouteFeed): boolean {
+  const [x, y] = [a.route, b.route];
+  return x.routeId === y.routeId && x.table === y.table && x.echoOrigin === y.echoOrigin && a.partition?.count === b.partition?.count;
+}
+
+/** The partitions of a route cut into `count` (none for an unpartitioned one: its one feed is the route). */
+function partitionsOf(count: number): Array<RoutePartition | null> {
+  if (count <= 1) return [null];
+  return Array.from({ length: count }, (_, index) => ({ index, count }));
 }
 
 /** Counted per table and read, not per row: a busy relay reads thousands of rows a cycle. */

@@ -1,4 +1,4 @@
-import { orList, TableSchema, TargetTableSpec } from '@tributary/model';
+import { MAX_PARTITIONS, orList, TableSchema, TargetTableSpec } from '@tributary/model';
 import { compileFilter, compileMapping, ConflictPolicyError, FilterError, MappingError, parseConflictPolicy, targetTableSpec } from '@tributary/replication';
 import { InvalidInputError } from './errors';
 
@@ -69,4 +69,25 @@ export function checkConflictPolicy(
     );
   }
   return { ...policy };
+}
+
+/**
+ * A route's number of partitions (absent: 1). A conflict policy compares each
+ * change with what the route's previous change of the row left at the target,
+ * which needs every change of a row in one ordered stream, key moves
+ * included: the two are not combined.
+ */
+export function checkPartitions(value: unknown, conflictPolicy: Record<string, unknown> | null | undefined): number {
+  if (value === undefined || value === null) return 1;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_PARTITIONS) {
+    throw new InvalidInputError(`partitions: must be a whole number from 1 to ${MAX_PARTITIONS}, got ${JSON.stringify(value)}`, 'partitions');
+  }
+  if (value > 1 && conflictPolicy) {
+    throw new InvalidInputError(
+      'partitions: a route with a conflict policy cannot be partitioned (conflict detection needs every change of a row in one ordered stream); ' +
+        'remove the conflict policy or keep partitions at 1',
+      'partitions',
+    );
+  }
+  return value;
 }

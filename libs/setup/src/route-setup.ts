@@ -4,7 +4,7 @@ import { TargetConfigError, TransientTargetError } from '@tributary/targets';
 import { CaptureSetup } from './capture-setup';
 import { checkName, checkTableName, ConflictError, InvalidInputError, NotFoundError, reasonOf, SetupError, UnavailableError } from './errors';
 import { initialCopyOf, InitialCopy } from './initial-copy';
-import { checkConflictPolicy, checkRouteRules } from './route-rules';
+import { checkConflictPolicy, checkPartitions, checkRouteRules } from './route-rules';
 import { scrub, secretsOf } from './secrets';
 import { countRows, withSource } from './source-database';
 import { SourceSetup } from './source-setup';
@@ -29,6 +29,8 @@ export interface RouteInput {
   initialCopy?: boolean;
   /** Write a target table that a route of another table of the same source writes too (see checkNoClash). */
   shareTargetTable?: boolean;
+  /** Partitions by key hash, applied side by side (default 1; see checkPartitions). */
+  partitions?: unknown;
 }
 
 /** What can change on an existing route; for filter, mapping and conflict policy, null clears. */
@@ -40,6 +42,8 @@ export interface RouteUpdate {
   filter?: unknown;
   mapping?: unknown;
   conflictPolicy?: unknown;
+  /** A new number of partitions: each new partition starts where the old ones had all got to. */
+  partitions?: unknown;
 }
 
 /**
@@ -119,7 +123,7 @@ export class RouteSetup {
   async update(id: string, changes: RouteUpdate): Promise<{ route: RouteRecord; initialCopy: InitialCopy | null; resync: Resync | null }> {
     // A new target table starts empty; the rows it misses come with a re-sync, asked for below once the route points at it.
     const current = await this.get(id);
-    const { filter, mapping, conflictPolicy, shareTargetTable, ...plain } = changes;
+    const { filter, mapping, conflictPolicy, shareTargetTable, partitions, ...plain } = changes;
     let route: RouteRecord = { ...current, ...definedOnly(plain) };
     let initialCopy: InitialCopy | null = null;
     const tableChanged = route.targetTable !== current.targetTable;
@@ -135,6 +139,7 @@ export class RouteSetup {
       const target = await this.targets.require(route.targetId);
       route = { ...route, conflictPolicy: checkConflictPolicy(conflictPolicy, await this.capturedSchema(route), target.kind, this.targets.conflictKinds()) };
     }
+    route = { ...route, partitions: checkPartitions(partitions === undefined ? current.partitions : partitions, route.conflictPolicy) };
     const policyChanged = JSON.stringify(route.conflictPolicy ?? null) !== JSON.stringify(current.conflictPolicy ?? null);
     const filterChanged = (route.filter ?? null) !== (current.filter ?? null);
     const mappingChanged = JSON.stringify(route.mapping ?? null) !== JSON.stringify(current.mapping ?? null);
@@ -147,6 +152,7 @@ export class RouteSetup {
       ...(filterChanged ? { filter: route.filter ?? null } : {}),
       ...(mappingChanged ? { mapping: route.mapping ?? null } : {}),
       ...(policyChanged ? { conflictPolicy: route.conflictPolicy ?? null } : {}),
+      ...(route.partitions !== (current.partitions ?? 1) ? { partitions: route.partitions } : {}),
     });
     if (rows) {
       const copy = await this.snapshots.request(id, 'initial', null);
@@ -185,6 +191,7 @@ export class RouteSetup {
       filter: rules.filter,
       mapping: rules.mapping,
       conflictPolicy,
+      partitions: checkPartitions(input.partitions, conflictPolicy),
     };
     await this.checkNoClash(route, { shareTargetTable: input.shareTargetTable });
     return route;

@@ -1,6 +1,7 @@
 import { Row, RowChange, TargetTableSpec } from '@tributary/model';
 
 export interface ApplyBatch {
+  /** The route's id; for a partition of a partitioned route its feed's (`<route>.p<i>of<n>`, feedId): it names the checkpoint. */
   routeId: string;
   table: TargetTableSpec;
   /** In seq order. May hold several changes of one key, and changes older than the target's rows. */

@@ -1,7 +1,7 @@
 import { ConflictRepository, DeadLetterRepository, ProgressRepository, RouteRecord, TargetRecord } from '@tributary/control';
 import { Logger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
-import { copyRouteOf, echoOriginOf, Row, RowChange, TableSchema, TargetTableSpec, WireChange } from '@tributary/model';
+import { copyRouteOf, echoOriginOf, feedId, Row, RoutePartition, RowChange, TableSchema, TargetTableSpec, WireChange } from '@tributary/model';
 import { boundedRuns, RangeJobData, ResolutionJobData, RetryJobData } from '@tributary/queue';
 import {
   changeDependentColumns,
@@ -89,8 +89,8 @@ export interface BatchApplierDeps {
   /** Rows and bytes at most in one target transaction (invariant 7). */
   batchRows: number;
   batchBytes: number;
-  /** Told once a route's progress is durable in the control schema (announceApplied: wakes read-your-writes waiters). */
-  applied?(routeId: string, watermark: number): void;
+  /** Told once a feed's progress is durable in the control schema (announceApplied: wakes read-your-writes waiters). */
+  applied?(feedId: string, watermark: number): void;
 }
 
 /**
@@ -100,7 +100,8 @@ export interface BatchApplierDeps {
  * in one target transaction with the checkpoint it covers (invariant 3), and
  * its progress mirrored into the control schema off the apply path. The
  * stages overlap: the next chunk is read and prepared while the current
- * batch is at the target.
+ * batch is at the target. A partition of a partitioned route has its own
+ * applier: its own checkpoint and progress row (its feed), its own keys.
  */
 export class BatchApplier {
   /** The route's progress in the control schema, written off the apply path. */
@@ -112,16 +113,21 @@ export class BatchApplier {
   private readonly plans = new Map<string, RoutePlan>();
   /** Recent conflict resolutions by signature (conflictHook), oldest first. */
   private readonly resolutions = new Map<string, RowChange[]>();
+  /** The feed this applier moves: the route's id, or its partition's (feedId). */
+  readonly feed: string;
 
   constructor(
     private route: RouteRecord,
     private target: TargetRecord,
     private readonly deps: BatchApplierDeps,
     private readonly logger: Logger,
+    private readonly partition: RoutePartition | null = null,
   ) {
+    const feed = feedId(route.id, partition);
+    this.feed = feed;
     this.mirror = new ProgressMirror(async (progress) => {
-      await deps.progress.recordApplied(route.id, progress);
-      deps.applied?.(route.id, progress.watermark);
+      await deps.progress.recordApplied(feed, progress);
+      deps.applied?.(feed, progress.watermark);
     });
   }
 
@@ -154,7 +160,7 @@ export class BatchApplier {
     const route = this.route;
     const selector = { routeId: route.id, table: job.table, echoOrigin: echoOriginOf(route.targetId) };
     const floor = await this.appliedCheckpoint();
-    const reader = new RangeReader(this.deps.outboxes.get(job.sourceId), selector, job.ranges, floor, this.deps.batchRows);
+    const reader = new RangeReader(this.deps.outboxes.get(job.sourceId), selector, job.ranges, floor, this.deps.batchRows, this.partition);
     let claimed = floor;
     let next: Promise<PreparedChunk> | null = this.readAhead(reader, job);
     while (next) {
@@ -208,7 +214,7 @@ export class BatchApplier {
   private async appliedCheckpoint(): Promise<number> {
     if (this.applied === null) {
       const target = await this.deps.targets.get(this.target);
-      this.applied = (await target.readCheckpoint(this.route.id))?.watermark ?? 0;
+      this.applied = (await target.readCheckpoint(this.feed))?.watermark ?? 0;
     }
     return this.applied;
   }
@@ -263,7 +269,8 @@ export class BatchApplier {
       }
       const changes = [...wireOf.keys()];
       const apply: ApplyBatch = {
-        routeId: route.id,
+        // The checkpoint's name: a partition has its own.
+        routeId: this.feed,
         table: spec ?? { name: route.targetTable, columns: [], key: [] },
         changes,
         // Only the last run may claim the batch's watermark; earlier ones keep the checkpoint where it is.

@@ -1,4 +1,4 @@
-import { RouteSelector, routeWants, WireChange } from '@tributary/model';
+import { inPartition, RoutePartition, RouteSelector, routeWants, WireChange } from '@tributary/model';
 import { isCopyChunk, OutboxRepository, RANGES_PER_QUERY } from '@tributary/outbox';
 import { SeqRange } from '@tributary/queue';
 
@@ -15,7 +15,9 @@ export interface RangeChunk {
  * Reads a range job's rows for one route from the source outbox, in seq order
  * in reads of at most `limit` rows or one copy chunk (bounded memory, invariant 7), above
  * `floor` — the route's applied checkpoint, below which every change is at
- * the target already (a re-sent range after a restart costs nothing).
+ * the target already (a re-sent range after a restart costs nothing). A
+ * partition's reader keeps only the changes of its partition's keys: every
+ * partition of a route is given the same ranges.
  */
 export class RangeReader {
   private readonly groups: SeqRange[][] = [];
@@ -28,6 +30,7 @@ export class RangeReader {
     ranges: readonly SeqRange[],
     floor: number,
     private readonly limit: number,
+    private readonly partition: RoutePartition | null = null,
   ) {
     const open = ranges.filter((range) => range.to > floor);
     for (let i = 0; i < open.length; i += RANGES_PER_QUERY) this.groups.push(open.slice(i, i + RANGES_PER_QUERY));
@@ -43,6 +46,14 @@ export class RangeReader {
    * what came before it, then its rows, then what came after.
    */
   async next(): Promise<RangeChunk> {
+    const chunk = await this.nextOfRoute();
+    const partition = this.partition;
+    if (!partition || partition.count <= 1) return chunk;
+    return { ...chunk, changes: chunk.changes.filter((change) => inPartition(change, partition)) };
+  }
+
+  /** The next changes of the whole route (every partition's). */
+  private async nextOfRoute(): Promise<RangeChunk> {
     const read = this.rest ?? (await this.read());
     this.rest = null;
     const at = read.changes.findIndex(isCopyChunk);

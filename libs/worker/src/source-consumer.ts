@@ -21,10 +21,10 @@ export interface SourceConsumerDeps {
   concurrency: number;
   logger: Logger;
   /**
-   * The consumer of a route, after the worker re-read the configuration if it did not know the route;
-   * null if the route no longer exists. @throws RouteNotReadyError when that cannot be told now.
+   * The consumer of a route, after the worker re-read the configuration if it did not know the route
+   * (or `reread`); null if the route no longer exists. @throws RouteNotReadyError when that cannot be told now.
    */
-  routeConsumer(routeId: string): Promise<RouteConsumer | null>;
+  routeConsumer(routeId: string, reread?: boolean): Promise<RouteConsumer | null>;
 }
 
 /**
@@ -72,6 +72,8 @@ export class SourceConsumer {
     let consumer: RouteConsumer | null;
     try {
       consumer = await this.deps.routeConsumer(job.data.routeId);
+      // Made for another configuration of the route (e.g. its partitions) than this worker knows: read it again first.
+      if (consumer && !consumer.owns(job.data)) consumer = await this.deps.routeConsumer(job.data.routeId, true);
     } catch (error) {
       if (!(error instanceof RouteNotReadyError)) throw error;
       this.logger.warn({ job: job.id, route: job.data.routeId, retryInMs: NOT_READY_RETRY_MS }, error.message);
@@ -79,9 +81,9 @@ export class SourceConsumer {
       throw new DelayedError();
     }
     if (!consumer || !consumer.owns(job.data)) {
-      // Its route is gone (or is another route now): the job is done with. Nothing is lost: a
-      // route's changes stay in the outbox until its own jobs applied them.
-      this.logger.warn({ job: job.id, route: job.data.routeId, table: job.data.table }, 'job of a route that no longer exists dropped');
+      // Its route is gone (or is another route, or cut into other partitions, now): the job is done with.
+      // Nothing is lost: a route's changes stay in the outbox until its own jobs applied them.
+      this.logger.warn({ job: job.id, route: job.data.routeId, table: job.data.table }, 'job of a route that no longer exists as it was made for dropped');
       return;
     }
     await consumer.process(job, token);

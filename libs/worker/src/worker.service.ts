@@ -86,10 +86,12 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
   /**
    * The consumer of a route a job names. A route created a moment ago may not
    * be known yet (the relay can be quicker to see it): the configuration is
-   * read once more before the route is taken for gone.
+   * read once more before the route is taken for gone (and when the job asks
+   * for another configuration of the route than this worker knows: `reread`).
    */
-  private async routeConsumer(routeId: string): Promise<RouteConsumer | null> {
-    if (!this.consumers.has(routeId)) await this.refresh.run();
+  private async routeConsumer(routeId: string, reread = false): Promise<RouteConsumer | null> {
+    if (reread) await this.refresh.runAgain();
+    else if (!this.consumers.has(routeId)) await this.refresh.run();
     const consumer = this.consumers.get(routeId);
     if (consumer) return consumer;
     // Gone only if the catalog, read just now, says so; dropping the job of a route that exists
@@ -149,7 +151,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
       prefix: this.config.redis.prefix,
       concurrency: this.config.worker.concurrency,
       logger: this.logger,
-      routeConsumer: (routeId) => this.routeConsumer(routeId),
+      routeConsumer: (routeId, reread) => this.routeConsumer(routeId, reread),
     });
   }
 
@@ -170,7 +172,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
       batchRows: this.config.relay.jobMaxRows,
       batchBytes: this.config.relay.jobMaxBytes,
       // Fire and forget: a lost announcement only makes a waiter find out at its next look.
-      applied: (routeId, watermark) => void announceApplied(this.redis, this.config.redis.prefix, [routeId], watermark).catch(() => undefined),
+      applied: (feed, watermark) => void announceApplied(this.redis, this.config.redis.prefix, [feed], watermark).catch(() => undefined),
     });
   }
 }

@@ -22,6 +22,11 @@ const CONFLICT_DOC =
   'Needs a postgres, mysql or sqlite target. See docs/conflicts-and-two-way.md.';
 const CONFLICT_EXAMPLE = { resolution: 'newer-wins', detect: 'all', column: 'updated_at' };
 
+const PARTITIONS_DOC =
+  'Partitions by a hash of the row key (1-64, default 1): each partition is applied in seq order by one worker at a time, and ' +
+  'the partitions side by side, on several workers. Every row keeps its order (a key change that moves a row between partitions ' +
+  'included); changes of different rows may be applied out of their source order. Not with a conflict policy. See docs/architecture.md.';
+
 export class CreateRouteDto {
   @ApiProperty({ description: 'Name of the route: a lowercase letter, then a-z, 0-9, _ or -; at most 63', example: 'orders-pg' })
   @IsString()
@@ -92,6 +97,11 @@ export class CreateRouteDto {
   @IsOmittable()
   @IsBoolean()
   shareTargetTable?: boolean;
+
+  // Checked by the setup layer, which names the field and why (e.g. a conflict policy beside it).
+  @ApiPropertyOptional({ type: Number, minimum: 1, maximum: 64, default: 1, description: PARTITIONS_DOC })
+  @Allow()
+  partitions?: unknown;
 }
 
 /** PATCH: what is given changes; what is left out stays. */
@@ -128,6 +138,15 @@ export class UpdateRouteDto {
   @ApiPropertyOptional({ type: 'object', additionalProperties: true, nullable: true, description: CONFLICT_DOC + ' null removes it. Applies from the next batch.' })
   @Allow()
   conflictPolicy?: unknown;
+
+  @ApiPropertyOptional({
+    type: Number,
+    minimum: 1,
+    maximum: 64,
+    description: PARTITIONS_DOC + ' A new number applies at once: each new partition starts where the old ones had all got to (what they applied twice is skipped).',
+  })
+  @Allow()
+  partitions?: unknown;
 }
 
 export class RouteDto {
@@ -158,6 +177,9 @@ export class RouteDto {
   @ApiProperty({ type: 'object', additionalProperties: true, nullable: true, description: 'Conflict policy; null: no detection, the newest change of a row wins' })
   conflictPolicy!: Record<string, unknown> | null;
 
+  @ApiProperty({ description: 'Partitions by key hash, applied side by side (1: one ordered stream)', example: 1 })
+  partitions!: number;
+
   static from(route: RouteRecord): RouteDto {
     return {
       id: route.id,
@@ -169,6 +191,7 @@ export class RouteDto {
       filter: route.filter ?? null,
       mapping: route.mapping ?? null,
       conflictPolicy: route.conflictPolicy ?? null,
+      partitions: route.partitions ?? 1,
     };
   }
 }

@@ -44,6 +44,7 @@ export class RoutesService {
       filter: body.filter,
       mapping: body.mapping,
       conflictPolicy: body.conflictPolicy,
+      partitions: body.partitions,
     });
     return { ...RouteDto.from(route), initialCopy: initialCopy && InitialCopyDto.from(initialCopy), resync };
   }

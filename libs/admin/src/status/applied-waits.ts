@@ -24,6 +24,9 @@ export class AppliedWaits {
   /** The highest watermark seen per route (only ever moves up). */
   private readonly known = new Map<string, number>();
   private poll: NodeJS.Timeout | null = null;
+  /** Routes to read again (moved), and the read doing it. */
+  private readonly toRead = new Set<string>();
+  private reading: Promise<void> | null = null;
 
   constructor(
     private readonly readWatermarks: (routeIds: string[]) => Promise<Map<string, number>>,
@@ -63,6 +66,17 @@ export class AppliedWaits {
     }
   }
 
+  /**
+   * Part of a route moved (a partition's announcement: the route's watermark
+   * is its partitions' lowest, which only the control schema tells): routes
+   * waited for are read again, in one read for all that ask meanwhile.
+   */
+  moved(routeId: string): void {
+    if (![...this.waiters].some((waiter) => waiter.pending.has(routeId))) return;
+    this.toRead.add(routeId);
+    this.reading ??= this.readMoved().finally(() => (this.reading = null));
+  }
+
   /** Ends every wait as not applied (shutdown). */
   close(): void {
     for (const waiter of [...this.waiters]) waiter.finish(false);
@@ -80,6 +94,18 @@ export class AppliedWaits {
       this.learn(await this.readWatermarks([...routes]));
     } catch {
       // The control schema away: the next look, or an announcement, tries again.
+    }
+  }
+
+  private async readMoved(): Promise<void> {
+    while (this.toRead.size > 0) {
+      const routes = [...this.toRead];
+      this.toRead.clear();
+      try {
+        this.learn(await this.readWatermarks(routes));
+      } catch {
+        // As lookAgain: the shared look covers it.
+      }
     }
   }
 

@@ -10,7 +10,7 @@ import {
   SnapshotRepository,
   SourceRecord,
 } from '@tributary/control';
-import { echoOriginOf } from '@tributary/model';
+import { echoOriginOf, partitionOfFeed } from '@tributary/model';
 import { SnapshotDto } from '../api/snapshot.dto';
 import { RouteLagDto, RouteStatusDto } from './dto/route-status.dto';
 import { routeState } from './route-state';
@@ -109,6 +109,15 @@ export class StatusService {
       deadLetters: { open: letters?.open ?? 0, retrying: letters?.retrying ?? 0 },
       snapshot: snapshot ? SnapshotDto.from(snapshot) : null,
       conflicts: { open: openConflicts ?? 0 },
+      partitions:
+        progress?.partitions?.map((feed) => ({
+          index: partitionOfFeed(feed.routeId)?.index ?? 0,
+          feed: feed.routeId,
+          watermark: feed.watermark,
+          appliedTotal: feed.appliedTotal,
+          lastAppliedAt: feed.lastAppliedAt?.toISOString() ?? null,
+          lastError: feed.lastError,
+        })) ?? null,
     };
   }
 

@@ -1,6 +1,7 @@
 import { BadRequestException, Inject, Injectable, NotFoundException, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { CONFIG, TributaryConfig } from '@tributary/config';
 import { CatalogRepository, ProgressRepository } from '@tributary/control';
+import { routeOfFeed } from '@tributary/model';
 import { REDIS, RedisClient, SignalListener } from '@tributary/queue';
 import { AppliedWaits } from './applied-waits';
 import { WaitAnswerDto, WaitRequestDto } from './dto/wait.dto';
@@ -34,7 +35,10 @@ export class WaitService implements OnApplicationBootstrap, OnApplicationShutdow
       async (routeIds) => new Map((await this.progress.listProgress(routeIds)).map((p) => [p.routeId, p.watermark])),
       LOOK_AGAIN_MS,
     );
-    this.signals = new SignalListener(redis, config.redis.prefix, { applied: (routeId, watermark) => this.waits.applied(routeId, watermark) });
+    this.signals = new SignalListener(redis, config.redis.prefix, {
+      // A partition's feed speaks for its keys only: the route's watermark is read again.
+      applied: (feed, watermark) => (routeOfFeed(feed) === feed ? this.waits.applied(feed, watermark) : this.waits.moved(routeOfFeed(feed))),
+    });
   }
 
   async onApplicationBootstrap(): Promise<void> {

@@ -37,6 +37,16 @@ export class RouteConflictsDto {
   open!: number;
 }
 
+/** One partition of a partitioned route: where it stands on its own. */
+export class RoutePartitionStatusDto {
+  @ApiProperty({ description: 'Partition index, from 0' }) index!: number;
+  @ApiProperty({ description: 'Its feed: the name of its checkpoint at the target and of its jobs', example: 'orders-pg.p0of2' }) feed!: string;
+  @ApiProperty({ description: 'Every change of the partition at or below this seq is durably applied' }) watermark!: number;
+  @ApiProperty({ description: 'Row writes the partition applied (since it was cut)' }) appliedTotal!: number;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) lastAppliedAt!: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'Its last error, until it commits a batch again' }) lastError!: string | null;
+}
+
 /** One route's health: position, lag, throughput, errors and dead letters (invariant 9). */
 export class RouteStatusDto {
   @ApiProperty() route!: string;
@@ -82,4 +92,11 @@ export class RouteStatusDto {
   snapshot!: SnapshotDto | null;
 
   @ApiProperty({ type: RouteConflictsDto }) conflicts!: RouteConflictsDto;
+
+  @ApiProperty({
+    type: [RoutePartitionStatusDto],
+    nullable: true,
+    description: "A partitioned route's partitions (watermark above is their lowest, lastError the latest of theirs); null for one stream",
+  })
+  partitions!: RoutePartitionStatusDto[] | null;
 }
