@@ -39,7 +39,9 @@ describe('partitioned routes', () => {
     expect(await pipeline.catalog.getRoute('bad')).toBeNull();
   });
 
-  it('applies the random workload on two workers through crashes and a new number of partitions; the target ends equal', async () => {
+  it('copies the rows the table has and applies the random workload on two workers through crashes and a new number of partitions; the target ends equal', async () => {
+    // Rows before the route: its initial copy's chunks reach both partitions, each applying its keys.
+    await runItemsWorkload(pipeline.source.url, { connections: 2, transactionsPerConnection: 60, keySpace: 120 });
     await pipeline.setup.routes.create({ id: 'items-pg', sourceId: 'src', table: 'items', targetId: 'pg', partitions: 2 });
     // Every partition has its progress from the start: the route's watermark is never one partition's alone.
     expect((await pipeline.progress.feedWatermarks(feedIdsOf('items-pg', 2))).size).toBe(2);

@@ -49,42 +49,56 @@ export function partitionOfFeed(feed: string): RoutePartition | null {
 /** What partitioning needs of an outbox row: its op, its key, and for an update the image before it. */
 export interface KeyedChange {
   op: string;
-  /** JSON object text: key column -> value (the key after the change; before it for a delete). */
+  /** JSON object text: key column -> value (the key after the change; before it for a delete), as the capture trigger wrote it. */
   pk: string;
   /** JSON text of the row before the change (update, delete). */
   before: string | null;
 }
 
 /**
- * Whether the change belongs to partition `partition`: its key hashes there —
- * or, for an update that moves its row to another key, either key does. Such
- * an update goes to both partitions whole: each applies the old key's delete
- * and the new key's upsert, and the per-row seq guard (invariant 4) makes the
- * second application a no-op whichever comes first, so every key's changes
- * stay in seq order at the target.
+ * Whether the change belongs to partition `partition`: its key text hashes
+ * there (keyPartition) — or it is an update that moves its row to another
+ * key, which every partition gets, whole: each applies the old key's delete
+ * and the new key's upsert with the change's seq, and the per-row seq guard
+ * (invariant 4) makes every application after the first a no-op, so each
+ * key's changes stay in seq order at the target. Key moves are rare, and this
+ * needs no hash of the old key, which MariaDB could not compute alike.
+ *
+ * The outbox read filters with the same rule in SQL (CRC32 and
+ * JSON_CONTAINS: outbox partitionCondition); this is the rule for rows
+ * that SQL cannot see one by one (a copy chunk's).
  */
 export function inPartition(change: KeyedChange, partition: RoutePartition): boolean {
   if (partition.count <= 1) return true;
-  const key = JSON.parse(change.pk) as Record<string, unknown>;
-  const names = Object.keys(key);
-  if (keyPartition(names.map((name) => key[name]), partition.count) === partition.index) return true;
-  if (change.op !== 'update' || change.before === null) return false;
-  const before = JSON.parse(change.before) as Record<string, unknown>;
-  return keyPartition(names.map((name) => before[name]), partition.count) === partition.index;
+  if (keyPartition(change.pk, partition.count) === partition.index) return true;
+  return change.op === 'update' && change.before !== null && movesKey(change.pk, change.before);
 }
 
 /**
- * The partition of a key given as its values in key-column order, in the
- * wire form the capture triggers write (the key and the images use the same
- * expressions, so a key read from either hashes the same): FNV-1a over their
- * JSON text.
+ * The partition of a key, from its text as the capture trigger wrote it (the
+ * copier writes a key with the same expression): CRC32 of its UTF-8 bytes,
+ * exactly MariaDB's CRC32(), modulo the count.
  */
-export function keyPartition(values: readonly unknown[], count: number): number {
-  const text = JSON.stringify(values);
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return (hash >>> 0) % count;
+export function keyPartition(pk: string, count: number): number {
+  return crc32(Buffer.from(pk, 'utf8')) % count;
+}
+
+/** An update whose image before lacks one of its key's values: the row moved to another key. */
+function movesKey(pk: string, before: string): boolean {
+  const key = JSON.parse(pk) as Record<string, unknown>;
+  const image = JSON.parse(before) as Record<string, unknown>;
+  return Object.keys(key).some((name) => JSON.stringify(key[name]) !== JSON.stringify(image[name]));
+}
+
+const CRC_TABLE = Int32Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c;
+});
+
+/** CRC-32 (IEEE 802.3, as zlib and MariaDB's CRC32()), unsigned. */
+export function crc32(bytes: Uint8Array): number {
+  let crc = -1;
+  for (let i = 0; i < bytes.length; i++) crc = CRC_TABLE[(crc ^ bytes[i]) & 0xff] ^ (crc >>> 8);
+  return (crc ^ -1) >>> 0;
 }

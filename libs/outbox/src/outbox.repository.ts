@@ -1,6 +1,6 @@
 import { Knex } from 'knex';
 import { COPY_CHUNK_PK, COPY_CHUNK_SEPARATOR, OUTBOX_TABLE } from '@tributary/db';
-import { copyOrigin, COPY_ORIGIN_PREFIX, Op, RouteSelector, WireChange } from '@tributary/model';
+import { copyOrigin, COPY_ORIGIN_PREFIX, Op, RoutePartition, RouteSelector, WireChange } from '@tributary/model';
 import { CopyChunkError, expandCopyChunk } from './copy-chunk';
 
 /** Every column, except a copy chunk's payload (its after image): see readRouteChanges. */
@@ -38,6 +38,13 @@ export const RANGES_PER_QUERY = 500;
 
 /** The rows routeWants keeps, as SQL over (table, echo origin, the route's copy origin): see routeBindings. */
 const ROUTE_ROWS = `table_name = ? AND (origin IS NULL OR (origin <> ? AND (origin NOT LIKE '${COPY_ORIGIN_PREFIX}%' OR origin = ?)))`;
+
+/**
+ * A partition's rows (inPartition of @tributary/model, in SQL): its keys by
+ * CRC32 of the key text, every key-moving update, and copy chunk headers
+ * (their rows are told apart once read).
+ */
+const PARTITION_ROWS = `(pk = '${COPY_CHUNK_PK}' OR CRC32(pk) % ? = ? OR (op = 'update' AND NOT JSON_CONTAINS(before_image, pk)))`;
 
 function routeBindings(route: RouteSelector): string[] {
   return [route.table, route.echoOrigin, copyOrigin(route.routeId)];
@@ -104,23 +111,24 @@ export class OutboxRepository {
    * records are left out here already (routeWants decides exactly; this only
    * saves reading them). A copy chunk comes back without its rows (its
    * header: `pk` COPY_CHUNK_PK, no images): readCopyChunk reads them, one
-   * chunk at a time, so a read never holds more than one chunk's rows.
+   * chunk at a time, so a read never holds more than one chunk's rows. With
+   * `partition`, only that partition's rows (PARTITION_ROWS).
    */
   async readRouteChanges(
     route: RouteSelector,
     ranges: ReadonlyArray<{ from: number; to: number }>,
     afterSeq: number,
     limit: number,
+    partition: RoutePartition | null = null,
   ): Promise<WireChange[]> {
     if (ranges.length === 0) return [];
     if (ranges.length > RANGES_PER_QUERY) throw new Error(`at most ${RANGES_PER_QUERY} ranges per read`);
     const { where, bindings } = inRanges(ranges);
-    const [rows] = await this.knex.raw(`SELECT ${HEADER_OF_CHUNKS} FROM ${OUTBOX} WHERE seq > ? AND (${where}) AND ${ROUTE_ROWS} ORDER BY seq LIMIT ?`, [
-      afterSeq,
-      ...bindings,
-      ...routeBindings(route),
-      limit,
-    ]);
+    const partitioned = partition !== null && partition.count > 1;
+    const [rows] = await this.knex.raw(
+      `SELECT ${HEADER_OF_CHUNKS} FROM ${OUTBOX} WHERE seq > ? AND (${where}) AND ${ROUTE_ROWS}${partitioned ? ` AND ${PARTITION_ROWS}` : ''} ORDER BY seq LIMIT ?`,
+      [afterSeq, ...bindings, ...routeBindings(route), ...(partitioned ? [partition.count, partition.index] : []), limit],
+    );
     return (rows as OutboxRow[]).map(toWire);
   }
 

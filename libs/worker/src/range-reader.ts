@@ -16,8 +16,8 @@ export interface RangeChunk {
  * in reads of at most `limit` rows or one copy chunk (bounded memory, invariant 7), above
  * `floor` — the route's applied checkpoint, below which every change is at
  * the target already (a re-sent range after a restart costs nothing). A
- * partition's reader keeps only the changes of its partition's keys: every
- * partition of a route is given the same ranges.
+ * partition's reader reads only its partition's changes (inPartition), in
+ * SQL where it can: every partition of a route is given the same ranges.
  */
 export class RangeReader {
   private readonly groups: SeqRange[][] = [];
@@ -46,14 +46,6 @@ export class RangeReader {
    * what came before it, then its rows, then what came after.
    */
   async next(): Promise<RangeChunk> {
-    const chunk = await this.nextOfRoute();
-    const partition = this.partition;
-    if (!partition || partition.count <= 1) return chunk;
-    return { ...chunk, changes: chunk.changes.filter((change) => inPartition(change, partition)) };
-  }
-
-  /** The next changes of the whole route (every partition's). */
-  private async nextOfRoute(): Promise<RangeChunk> {
     const read = this.rest ?? (await this.read());
     this.rest = null;
     const at = read.changes.findIndex(isCopyChunk);
@@ -63,7 +55,7 @@ export class RangeReader {
       this.rest = { ...read, changes: read.changes.slice(at) };
       return { changes: read.changes.slice(0, at), coveredTo: chunk.seq - 1, done: false };
     }
-    const rows = await this.outbox.readCopyChunk(chunk);
+    const rows = this.ofPartition(await this.outbox.readCopyChunk(chunk));
     if (read.changes.length === 1) return { ...read, changes: rows };
     this.rest = { ...read, changes: read.changes.slice(1) };
     return { changes: rows, coveredTo: chunk.seq, done: false };
@@ -72,7 +64,7 @@ export class RangeReader {
   private async read(): Promise<RangeChunk> {
     while (this.group < this.groups.length) {
       const ranges = this.groups[this.group];
-      const rows = await this.outbox.readRouteChanges(this.route, ranges, this.after, this.limit);
+      const rows = await this.outbox.readRouteChanges(this.route, ranges, this.after, this.limit, this.partition);
       if (rows.length === this.limit) {
         this.after = rows[rows.length - 1].seq;
         return { changes: this.wanted(rows), coveredTo: this.after, done: false };
@@ -83,6 +75,12 @@ export class RangeReader {
       if (rows.length > 0) return { changes: this.wanted(rows), coveredTo: this.after, done: this.group >= this.groups.length };
     }
     return { changes: [], coveredTo: this.after, done: true };
+  }
+
+  /** A copy chunk's rows of this reader's partition (the outbox read picks the partition's other rows itself). */
+  private ofPartition(rows: WireChange[]): WireChange[] {
+    const partition = this.partition;
+    return partition && partition.count > 1 ? rows.filter((row) => inPartition(row, partition)) : rows;
   }
 
   /** The read already leaves out what the route does not want; routeWants is the rule the relay follows too. */
