@@ -11,6 +11,7 @@ import { cpuUse, formatInt, machineLoad, rssList, table } from './format';
 import { describeMachine, MachineInfo } from './machine';
 import { minimalDrainReport, minimalRatio, minimalVerified } from './minimal/report';
 import { ManyRoutesOptions, ManyRoutesResult, measureManyRoutes } from './many-routes';
+import { measurePartitions, PartitionsOptions, partitionsReport, PartitionsResult, partitionsVerified } from './partitions';
 import { measureRedisMemory, RedisMemoryOptions, RedisMemoryResult } from './redis-memory';
 import { measureSnapshot, SnapshotOptions, SnapshotResult } from './snapshot';
 import { Cleanup, note, steadyRate } from './support';
@@ -19,10 +20,12 @@ import { Cleanup, note, steadyRate } from './support';
  * `npm run bench`: what capture costs the source (alternating pairs, triggers
  * off and on), how fast a backlog of changes drains into PostgreSQL (beside a
  * minimal outbox → BullMQ → PostgreSQL pipeline on the same backlog, issue
- * #10's baseline), how fast a new route's initial copy (snapshot) brings a
- * full table there, how long a change takes from commit to visible at
- * PostgreSQL at steady write rates (Tributary and the minimal pipeline), and
- * whether one route whose target is down holds back another (isolation).
+ * #10's baseline), how much cutting a busy table's route into two partitions
+ * speeds such a drain on two worker processes (partitions), how fast a new
+ * route's initial copy (snapshot) brings a full table there, how long a
+ * change takes from commit to visible at PostgreSQL at steady write rates
+ * (Tributary and the minimal pipeline), and whether one route whose target
+ * is down holds back another (isolation).
  * Two slow measurements run only when asked for: Redis memory and app RSS
  * under a large backlog over several routes (redis-memory), and what many
  * idle routes cost and how they change latency (routes).
@@ -30,12 +33,13 @@ import { Cleanup, note, steadyRate } from './support';
  * and Redis key it creates is removed, also when it fails or is interrupted.
  *
  * Knobs (environment): BENCH_ONLY, a comma-separated list of overhead, drain,
- * snapshot, latency, isolation, redis-memory, routes (default: the first five,
+ * partitions, snapshot, latency, isolation, redis-memory, routes (default: the first six,
  * plus redis-memory if BENCH_REDIS_MEMORY=1 and routes if BENCH_MANY_ROUTES=1);
  * BENCH_PAIRS, BENCH_STATEMENTS, BENCH_CONNECTIONS (overhead); BENCH_INSERTS,
  * BENCH_APPS (split | allinone), BENCH_PG_ANALYZE_S (drain);
  * BENCH_MINIMAL (on | off: the minimal pipeline's drain before Tributary's; default on),
  * BENCH_MINIMAL_JOB_ROWS (its most changes per job, default 1000 like JOB_MAX_ROWS);
+ * BENCH_PARTITIONS_INSERTS (per run, 60,000 → 105k changes), BENCH_PARTITIONS_PAIRS (pairs of runs, 1 and 2 partitions, 2);
  * BENCH_SNAPSHOT_ROWS;
  * BENCH_LATENCY_RATES (rows/s, comma-separated, default 100,1000,5000), BENCH_LATENCY_SECONDS
  * (per rate and pipeline, default 20), BENCH_LATENCY_CONNECTIONS (writers sharing a rate;
@@ -59,6 +63,7 @@ interface BenchSettings {
   measurements: ReadonlySet<Measurement>;
   overhead: Omit<OverheadOptions, 'mysqlUrl'>;
   drain: Omit<DrainOptions, 'mysqlUrl' | 'postgresUrl' | 'redisUrl'>;
+  partitions: Omit<PartitionsOptions, 'mysqlUrl' | 'postgresUrl' | 'redisUrl'>;
   snapshot: Omit<SnapshotOptions, 'mysqlUrl' | 'postgresUrl' | 'redisUrl'>;
   latency: Omit<LatencyOptions, 'mysqlUrl' | 'postgresUrl' | 'redisUrl'>;
   isolation: Omit<IsolationOptions, 'mysqlUrl' | 'postgresUrl' | 'redisUrl'>;
@@ -66,7 +71,7 @@ interface BenchSettings {
   manyRoutes: Omit<ManyRoutesOptions, 'mysqlUrl' | 'postgresUrl' | 'redisUrl'>;
 }
 
-const MEASUREMENTS = ['overhead', 'drain', 'snapshot', 'latency', 'isolation', 'redis-memory', 'routes'] as const;
+const MEASUREMENTS = ['overhead', 'drain', 'partitions', 'snapshot', 'latency', 'isolation', 'redis-memory', 'routes'] as const;
 type Measurement = (typeof MEASUREMENTS)[number];
 /** Slow or heavy: run only when named in BENCH_ONLY or switched on by their own variable. */
 const OPT_IN: Partial<Record<Measurement, string>> = { 'redis-memory': 'BENCH_REDIS_MEMORY', routes: 'BENCH_MANY_ROUTES' };
@@ -111,6 +116,7 @@ function readSettings(env: NodeJS.ProcessEnv): BenchSettings {
       minimal: minimal === 'on',
       minimalJobRows,
     },
+    partitions: { inserts: int('BENCH_PARTITIONS_INSERTS', 60_000), pairs: int('BENCH_PARTITIONS_PAIRS', 2), appEnv, nodeArgs, timeoutMs },
     snapshot: { rows: int('BENCH_SNAPSHOT_ROWS', 200_000), appEnv, nodeArgs, timeoutMs },
     latency: {
       rates,
@@ -182,6 +188,7 @@ async function main(): Promise<number> {
     const machine = await describeMachine(settings.urls);
     let overhead: OverheadResult | null = null;
     let drain: DrainResult | null = null;
+    let partitions: PartitionsResult | null = null;
     let snapshot: SnapshotResult | null = null;
     let latency: LatencyResult | null = null;
     let isolation: IsolationResult | null = null;
@@ -197,6 +204,11 @@ async function main(): Promise<number> {
     if (runs('drain')) {
       note(`drain: writing the backlog (${settings.drain.inserts} inserts and the updates and deletes that follow)`);
       drain = await measureDrain({ ...settings.drain, ...urlOptions(settings) }, cleanup);
+      await cleanup.run();
+    }
+    if (runs('partitions')) {
+      note(`partitions: ${settings.partitions.pairs} pairs of drains (1 and 2 partitions, two workers) of ${settings.partitions.inserts} inserts and what follows`);
+      partitions = await measurePartitions({ ...settings.partitions, ...urlOptions(settings) }, cleanup);
       await cleanup.run();
     }
     if (runs('snapshot')) {
@@ -224,9 +236,10 @@ async function main(): Promise<number> {
       manyRoutes = await measureManyRoutes({ ...settings.manyRoutes, ...urlOptions(settings) }, cleanup);
       await cleanup.run();
     }
-    process.stdout.write(report(machine, settings, { overhead, drain, snapshot, latency, isolation, redisMemory, manyRoutes }));
+    process.stdout.write(report(machine, settings, { overhead, drain, partitions, snapshot, latency, isolation, redisMemory, manyRoutes }));
     const failed =
       (drain && (!drainVerified(drain) || (drain.minimal && !minimalVerified(drain.minimal)))) ||
+      (partitions && !partitionsVerified(partitions)) ||
       (snapshot && !snapshotVerified(snapshot)) ||
       (latency && !latencyVerified(latency)) ||
       (isolation && !isolationVerified(isolation)) ||
@@ -260,6 +273,7 @@ function urlOptions(settings: BenchSettings): { mysqlUrl: string; postgresUrl: s
 interface Results {
   overhead: OverheadResult | null;
   drain: DrainResult | null;
+  partitions: PartitionsResult | null;
   snapshot: SnapshotResult | null;
   latency: LatencyResult | null;
   isolation: IsolationResult | null;
@@ -268,7 +282,7 @@ interface Results {
 }
 
 function report(machine: MachineInfo, settings: BenchSettings, results: Results): string {
-  const { overhead, drain, snapshot, latency, isolation, redisMemory, manyRoutes } = results;
+  const { overhead, drain, partitions, snapshot, latency, isolation, redisMemory, manyRoutes } = results;
   const lines = [
     `Tributary bench, ${new Date().toISOString()}`,
     `machine: ${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGiB.toFixed(1)} GiB; node ${machine.node}; ` +
@@ -278,6 +292,7 @@ function report(machine: MachineInfo, settings: BenchSettings, results: Results)
   ];
   if (overhead) lines.push(...overheadReport(overhead), '');
   if (drain) lines.push(...drainReport(drain, settings), '');
+  if (partitions) lines.push(...partitionsReport(partitions), '');
   if (snapshot) lines.push(...snapshotReport(snapshot, settings), '');
   if (latency) lines.push(...latencyReport(latency), '');
   if (isolation) lines.push(...isolationReport(isolation), '');

@@ -174,13 +174,14 @@ function chunks(from: number, to: number): Array<[number, number]> {
 }
 
 /** Polls the control schema until the route has durably applied through `maxSeq`; fails fast if an app dies. */
-async function waitForDrain(
+export async function waitForDrain(
   progress: ProgressRepository,
   sourceId: string,
   apps: readonly AppProcess[],
   maxSeq: number,
   started: number,
   timeoutMs: number,
+  routeId = ROUTE_ID,
 ): Promise<{ firstProgressAt: number; firstProgressSeq: number; relayDoneAt: number | null }> {
   let firstProgressAt = Number.NaN;
   let firstProgressSeq = 0;
@@ -189,7 +190,7 @@ async function waitForDrain(
   for (;;) {
     const elapsed = (performance.now() - started) / 1000;
     assertAlive(apps, 'the drain');
-    const [route] = await progress.listProgress([ROUTE_ID]);
+    const [route] = await progress.listProgress([routeId]);
     const relay = await progress.loadRelayState(sourceId);
     const applied = route?.watermark ?? 0;
     if (applied > 0 && Number.isNaN(firstProgressAt)) {
@@ -200,7 +201,9 @@ async function waitForDrain(
     if (applied >= maxSeq) return { firstProgressAt, firstProgressSeq, relayDoneAt };
     if (elapsed - reportedAt >= 5) {
       reportedAt = elapsed;
-      note(`drain t=${elapsed.toFixed(0)}s: relay at ${relay?.watermark ?? 0}, route at ${applied} of ${maxSeq}`);
+      // A partitioned route's partitions one by one: one that lags (a worker doing two) shows while it happens.
+      const partitions = route?.partitions ? ` (partitions at ${route.partitions.map((feed) => feed.watermark).join(', ')})` : '';
+      note(`drain t=${elapsed.toFixed(0)}s: relay at ${relay?.watermark ?? 0}, route at ${applied}${partitions} of ${maxSeq}`);
     }
     if (elapsed * 1000 > timeoutMs) throw new Error(`drain did not finish in ${timeoutMs} ms (route at ${applied} of ${maxSeq})`);
     await sleep(100);
