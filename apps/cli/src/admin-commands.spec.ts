@@ -1,6 +1,6 @@
 import { parseCommand } from './cli';
 import { runStatus, runWait, runWaitCaughtUp } from './admin-commands';
-import { formatStatus, RouteStatus } from './status-report';
+import { formatRoutes, formatStatus, RouteStatus } from './status-report';
 
 const route = (over: Partial<RouteStatus>): RouteStatus => ({
   route: 'orders-pg', source: 'shop', table: 'orders', target: 'pg', targetTable: 'orders', state: 'running', stateReason: null, lastError: null,
@@ -50,6 +50,16 @@ describe('tributary status, routes, dead-letters, wait-caught-up', () => {
     expect(lines[1]).toMatch(/^orders-pg\s+running\s+shop\.orders → pg\.orders\s+0\s+0 s\s+13\/s\s+0$/);
     expect(lines[2]).toMatch(/^items-pg\s+failing\s+.*\s+2$/);
     expect(lines[3]).toBe('  items-pg is failing: retrying since the last error: connect ECONNREFUSED');
+  });
+
+  it('lists routes with their state and partitions', () => {
+    const lines = formatRoutes([
+      { id: 'orders-pg', sourceId: 'shop', table: 'orders', targetId: 'pg', targetTable: 'orders', enabled: true, partitions: 4 },
+      { id: 'items-pg', sourceId: 'shop', table: 'items', targetId: 'pg', targetTable: 'items', enabled: false },
+    ]).split('\n');
+    expect(lines[0]).toMatch(/^ROUTE\s+FROM → TO\s+ENABLED\s+PARTITIONS$/);
+    expect(lines[1]).toMatch(/^orders-pg\s+shop\.orders → pg\.orders\s+yes\s+4$/);
+    expect(lines[2]).toMatch(/^items-pg\s+shop\.items → pg\.items\s+paused\s+1$/);
   });
 
   it('exits 0 when every route is healthy, 1 when one fails, stalls or lags past --max-lag', async () => {

@@ -16,7 +16,7 @@ export interface RouteStatus {
 }
 
 /** A route as GET /api/routes lists it (the fields the CLI shows). */
-export type RouteSummary = Pick<RouteRecord, 'id' | 'sourceId' | 'table' | 'targetId' | 'targetTable' | 'enabled'>;
+export type RouteSummary = Pick<RouteRecord, 'id' | 'sourceId' | 'table' | 'targetId' | 'targetTable' | 'enabled' | 'partitions'>;
 
 /** A dead letter as GET /api/routes/:id/dead-letters lists it. */
 export interface DeadLetterSummary {
@@ -58,8 +58,8 @@ export function formatStatus(routes: readonly RouteStatus[], maxLagSeconds: numb
 export function formatRoutes(routes: readonly RouteSummary[]): string {
   if (routes.length === 0) return 'no routes';
   return table(
-    ['ROUTE', 'FROM → TO', 'ENABLED'],
-    routes.map((r) => [r.id, `${r.sourceId}.${r.table} → ${r.targetId}.${r.targetTable}`, r.enabled ? 'yes' : 'paused']),
+    ['ROUTE', 'FROM → TO', 'ENABLED', 'PARTITIONS'],
+    routes.map((r) => [r.id, `${r.sourceId}.${r.table} → ${r.targetId}.${r.targetTable}`, r.enabled ? 'yes' : 'paused', String(r.partitions ?? 1)]),
   ).join('\n');
 }
 

@@ -115,18 +115,26 @@ export class CatalogRepository {
   }
 
   /**
-   * Creates a route and its progress row, starting at the relay's current
-   * watermark for the source: the route receives changes from now on.
+   * Creates a route and its progress rows (one per partition), starting at
+   * the relay's current watermark for the source: the route receives changes
+   * from now on. An existing route is replaced; cut into another number of
+   * partitions, its new partitions start where the old ones had all got to.
    */
   async upsertRoute(route: RouteRecord): Promise<void> {
     await this.knex.transaction(async (trx) => {
+      const current = await trx('tributary_routes').where({ id: route.id }).forUpdate().first();
       await trx('tributary_routes')
         .insert(routeRow(route))
         .onConflict('id')
         .merge(['source_id', 'table_name', 'target_id', 'target_table', 'enabled', 'filter', 'mapping', 'conflict_policy', 'partitions', 'updated_at']);
+      const partitions = route.partitions ?? 1;
+      if (current && Number(current.partitions) !== partitions) {
+        await repartitionProgress(trx, route.id, Number(current.partitions), partitions);
+        return;
+      }
       const relay = await trx('tributary_relay_state').where({ source_id: route.sourceId }).first();
       await trx('tributary_route_progress')
-        .insert(feedIdsOf(route.id, route.partitions ?? 1).map((feed) => ({ route_id: feed, watermark: relay ? relay.watermark : 0 })))
+        .insert(feedIdsOf(route.id, partitions).map((feed) => ({ route_id: feed, watermark: relay ? relay.watermark : 0 })))
         .onConflict('route_id')
         .ignore();
     });
