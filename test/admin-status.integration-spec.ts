@@ -20,6 +20,7 @@ interface RouteStatus {
   lag: { changes: number | null; seconds: number | null; capped: boolean; error: string | null };
   throughput: { changesPerSecond: number; windowSeconds: number };
   deadLetters: { open: number; retrying: number };
+  partitions: unknown[] | null;
 }
 
 interface Letter {
@@ -357,5 +358,32 @@ describe('admin: route status and dead letters', () => {
       'refused twice',
       'refused twice',
     ]);
+  });
+
+  it('takes a partitioned route over HTTP: created and re-cut, each partition in its status, a wait answered when every partition has the change', async () => {
+    const bad = await call<{ message: string }>('POST', '/api/routes', { id: 'parts-pg', sourceId: 'src', table: 'items', targetId: 'pg', targetTable: 'items_parts', partitions: 0 });
+    expect(bad.status).toBe(400);
+    expect(bad.text).toMatch(/partitions: must be a whole number from 1 to 64, got 0/);
+    const created = await call<{ partitions: number }>('POST', '/api/routes', { id: 'parts-pg', sourceId: 'src', table: 'items', targetId: 'pg', targetTable: 'items_parts', partitions: 2 });
+    expect([created.status, created.json.partitions]).toEqual([201, 2]);
+    const recut = await call<{ partitions: number }>('PATCH', '/api/routes/parts-pg', { partitions: 3 });
+    expect([recut.status, recut.json.partitions]).toEqual([200, 3]);
+
+    await pipeline.source.knex.raw("INSERT INTO items (id, grp, name, amount) VALUES (700, 1, 'p', 1), (701, 1, 'p', 1), (702, 1, 'p', 1), (703, 1, 'p', 1)");
+    const [[{ token }]] = (await pipeline.source.knex.raw('SELECT MAX(seq) AS token FROM _tributary_outbox')) as [Array<{ token: number }>];
+    const wait = await call<{ applied: boolean }>('POST', '/api/wait', { source: 'src', token: Number(token), routes: ['parts-pg'], timeoutMs: 30_000 });
+    expect([wait.status, wait.json.applied]).toEqual([200, true]);
+    expect((await pipeline.postgres.knex('items_parts').whereIn('id', [700, 701, 702, 703])).length).toBe(4);
+
+    const parts = (await call<{ watermark: number; partitions: Array<{ index: number; feed: string; watermark: number }> }>('GET', '/api/routes/parts-pg/status')).json;
+    expect(parts.partitions.map((p) => [p.index, p.feed])).toEqual([
+      [0, 'parts-pg.p0of3'],
+      [1, 'parts-pg.p1of3'],
+      [2, 'parts-pg.p2of3'],
+    ]);
+    expect(parts.watermark).toBe(Math.min(...parts.partitions.map((p) => p.watermark)));
+    expect(parts.watermark).toBeGreaterThanOrEqual(Number(token));
+    expect((await status()).partitions).toBeNull();
+    expect((await call('DELETE', '/api/routes/parts-pg')).status).toBe(204);
   });
 });

@@ -19,6 +19,8 @@ describe('partitioned routes', () => {
     await pipeline.source.knex.raw(ITEMS_DDL);
     await pipeline.setup.addSource('src', pipeline.source.url);
     await pipeline.setup.captureTable('src', 'items');
+    await pipeline.source.knex.raw(ITEMS_DDL.replace('CREATE TABLE items', 'CREATE TABLE items_b'));
+    await pipeline.setup.captureTable('src', 'items_b');
     await pipeline.setup.addTarget({ id: 'pg', kind: 'postgres', url: pipeline.postgres.url, options: {} });
     pg = new PostgresTarget({ kind: 'postgres', url: pipeline.postgres.url });
   });
@@ -37,6 +39,17 @@ describe('partitioned routes', () => {
       /partitions: a route with a conflict policy cannot be partitioned/,
     );
     expect(await pipeline.catalog.getRoute('bad')).toBeNull();
+
+    // Partitions write their own keys of the target table side by side: no other route may write it.
+    const shared = { sourceId: 'src', targetId: 'pg', targetTable: 'shared', initialCopy: false };
+    await pipeline.setup.routes.create({ ...shared, id: 'share-a', table: 'items' });
+    await expect(pipeline.setup.routes.create({ ...shared, id: 'share-b', table: 'items_b', shareTargetTable: true, partitions: 2 })).rejects.toThrow(
+      /route share-a already writes table shared of target pg, and route share-b is partitioned: a partitioned route cannot share its target table/,
+    );
+    await pipeline.setup.routes.create({ ...shared, id: 'share-b', table: 'items_b', shareTargetTable: true });
+    await expect(pipeline.setup.routes.update('share-a', { partitions: 2 })).rejects.toThrow(/a partitioned route cannot share its target table/);
+    expect((await pipeline.catalog.getRoute('share-a'))?.partitions).toBe(1);
+    for (const id of ['share-a', 'share-b']) await pipeline.setup.routes.delete(id);
   });
 
   it('copies the rows the table has and applies the random workload on two workers through crashes and a new number of partitions; the target ends equal', async () => {

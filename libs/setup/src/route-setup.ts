@@ -143,7 +143,7 @@ export class RouteSetup {
     const policyChanged = JSON.stringify(route.conflictPolicy ?? null) !== JSON.stringify(current.conflictPolicy ?? null);
     const filterChanged = (route.filter ?? null) !== (current.filter ?? null);
     const mappingChanged = JSON.stringify(route.mapping ?? null) !== JSON.stringify(current.mapping ?? null);
-    if (tableChanged) await this.checkNoClash(route, { shareTargetTable });
+    if (tableChanged || route.partitions !== (current.partitions ?? 1)) await this.checkNoClash(route, { shareTargetTable: tableChanged ? shareTargetTable : true });
     if (tableChanged || mappingChanged) await this.checkTargetTable(route);
     const rows = tableChanged ? await this.sourceRows(route) : null;
     await this.catalog.updateRoute(id, {
@@ -225,6 +225,14 @@ export class RouteSetup {
     const twin = others.find((other) => other.table === route.table);
     if (twin) throw new ConflictError(`route ${twin.id} already replicates ${route.sourceId}.${route.table} into ${where}`, 'targetTable');
     const sibling = others[0];
+    const partitioned = [route, ...others].find((r) => (r.partitions ?? 1) > 1);
+    if (sibling && partitioned) {
+      // Partitions write their own keys of the table side by side (ApplyBatch.partition); another route's rows could be any key.
+      throw new ConflictError(
+        `route ${sibling.id} already writes ${where}, and route ${partitioned.id} is partitioned: a partitioned route cannot share its target table`,
+        partitioned === route ? 'partitions' : 'targetTable',
+      );
+    }
     if (sibling && opts.shareTargetTable !== true) {
       throw new ConflictError(
         `route ${sibling.id} already writes ${where} from ${sibling.sourceId}.${sibling.table}: a row of ${route.table} would overwrite the row of ` +

@@ -97,6 +97,16 @@ function writesOf(table: TargetTableSpec, change: RowChange): PlannedWrite[] {
   return [upsert];
 }
 
+/**
+ * Whether a change moves its row to another key (an update whose images have
+ * different key values): it writes two keys. Values equal only by keyHash
+ * (e.g. 1 and 1.0) count as a move here, which errs on the safe side.
+ */
+export function movesKey(table: TargetTableSpec, change: RowChange): boolean {
+  if (change.op !== 'update' || !change.before || !change.after) return false;
+  return !sameValues(table.key, change.before, change.after);
+}
+
 /** True only if every key value is identical (bytes for binary); anything else is left to keyHash. */
 function sameValues(names: readonly string[], a: Row, b: Row): boolean {
   for (const name of names) {

@@ -14,3 +14,4 @@ export { HttpTarget, httpTargetFactory } from './http/http.target';
 export type { HttpTargetOptions } from './http/http.target';
 export { signBody, verifySignature, SIGNATURE_HEADER } from './http/http-wire';
 export type { WireBatch, WireRowChange, WireAck } from './http/http-wire';
+export { movesKey } from './apply-plan';

@@ -1,4 +1,4 @@
-import { Row, RowChange, TargetTableSpec } from '@tributary/model';
+import { RoutePartition, Row, RowChange, TargetTableSpec } from '@tributary/model';
 
 export interface ApplyBatch {
   /** The route's id; for a partition of a partitioned route its feed's (`<route>.p<i>of<n>`, feedId): it names the checkpoint. */
@@ -21,6 +21,13 @@ export interface ApplyBatch {
    * (invariant 4 holds: nothing moves a row backwards). Default false.
    */
   reapply?: boolean;
+  /**
+   * The batch writes only keys of this partition of its table (a partitioned
+   * route's, no key moves in it, no other route writing the table): a target
+   * that serialises the writers of a table may let batches of its other
+   * partitions write beside this one. Absent: the batch may touch any key.
+   */
+  partition?: RoutePartition;
 }
 
 /**

@@ -14,7 +14,7 @@ import {
   routePlan,
   targetColumnName,
 } from '@tributary/replication';
-import { ApplyBatch, ApplyHooks, PreparedApply, RejectedChange } from '@tributary/targets';
+import { ApplyBatch, ApplyHooks, movesKey, PreparedApply, RejectedChange } from '@tributary/targets';
 import { decodeChanges } from './change-decoder';
 import { conflictSignature, ConflictSetup, resolveConflicts } from './conflict-resolver';
 import { CustomResolverLoader } from './custom-resolvers';
@@ -175,7 +175,7 @@ export class BatchApplier {
     }
     // Nothing (more) of the route in the ranges, or only its watermark moves: the checkpoint alone.
     if (claimed < job.watermark) {
-      const empty = await this.prepare({ sourceId: job.sourceId, table: job.table, changes: [], watermark: job.watermark });
+      const empty = await this.prepare({ sourceId: job.sourceId, table: job.table, changes: [], watermark: job.watermark }, true);
       this.account(empty, await this.write(empty));
     }
   }
@@ -202,7 +202,7 @@ export class BatchApplier {
         const covered = last && chunk.done ? job.watermark : last ? chunk.coveredTo : batches[i + 1][0].seq - 1;
         // Preparing a batch is a few milliseconds of CPU: let the batch at the target take its next round trip first.
         await yieldToIo();
-        prepared.push(await this.prepare({ sourceId: job.sourceId, table: job.table, changes: batch, watermark: Math.min(job.watermark, covered) }));
+        prepared.push(await this.prepare({ sourceId: job.sourceId, table: job.table, changes: batch, watermark: Math.min(job.watermark, covered) }, true));
       }
       return { batches: prepared, done: chunk.done };
     })();
@@ -243,9 +243,11 @@ export class BatchApplier {
    * that needs neither a target round trip nor a transaction, so a range job
    * does it for the next batch while the target commits the current one.
    *
+   * `ofRanges`: read from a range job, so a partition's applier holds only its partition's changes.
+   *
    * @throws RouteConfigError (the batch is retried and the route shows why it waits).
    */
-  private async prepare(data: Batch): Promise<PreparedBatch> {
+  private async prepare(data: Batch, ofRanges = false): Promise<PreparedBatch> {
     const route = this.route;
     const resolution = data.resolution ?? null;
     const reapply = data.retryOf !== undefined || resolution !== null;
@@ -268,16 +270,21 @@ export class BatchApplier {
         else filtered++;
       }
       const changes = [...wireOf.keys()];
+      const table = spec ?? { name: route.targetTable, columns: [], key: [] };
       const apply: ApplyBatch = {
         // The checkpoint's name: a partition has its own.
         routeId: this.feed,
-        table: spec ?? { name: route.targetTable, columns: [], key: [] },
+        table,
         changes,
         // Only the last run may claim the batch's watermark; earlier ones keep the checkpoint where it is.
         watermark: index === work.length - 1 ? data.watermark : 0,
         origin: echoOriginOf(data.sourceId),
         reapply,
       };
+      // Its partition's keys only (a key move reaches every partition: that batch may touch any key; a retry
+      // or decision may be any partition's). A partitioned route never shares its target table (setup
+      // refuses it) nor detects conflicts.
+      if (ofRanges && this.partition && this.partition.count > 1 && !changes.some((change) => movesKey(table, change))) apply.partition = this.partition;
       // A person's decision is applied as decided: conflict detection is for changes nobody has looked at.
       const detectsConflicts = Boolean(plan && route.conflictPolicy && !resolution);
       return {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ColumnSpec, quoteAnsi, Row, TargetTableSpec } from '@tributary/model';
+import { ColumnSpec, quoteAnsi, RoutePartition, Row, TargetTableSpec } from '@tributary/model';
 import { classifyPostgresError } from '../sql/error-classification';
 import { postgresArrayLiteral, PostgresParam, toPostgresParam } from './postgres-values';
 import { postgresArrayType, postgresColumnType, postgresKeyArrayType } from '../sql/type-mapping';
@@ -37,6 +37,8 @@ export const ROW_VERSION_COLUMN = '_tributary_seq';
 
 /** The advisory lock class of the table lock (two int4 keys: this class, the table's hash). 'trib' in ASCII. */
 const TABLE_LOCK_CLASS = 0x74726962;
+/** The advisory lock class of a table partition's lock. 'trip' in ASCII. */
+const PARTITION_LOCK_CLASS = 0x74726970;
 
 /**
  * PostgreSQL: versions in the rows (VersionProtocol 'row'), tombstones in the
@@ -68,10 +70,18 @@ export const postgresDialect: SqlDialect = {
   // A session-level advisory lock, not a transaction-level one: it is held before the apply's
   // transaction takes its snapshot (a REPEATABLE READ snapshot is taken by its first statement),
   // and a connection that dies releases it. The key is a hash of the name: two tables sharing one
-  // only wait for each other.
+  // only wait for each other. A partition's batch holds the table's lock shared and its
+  // partition's exclusively: partitions write their own keys side by side, and a batch that may
+  // touch any key (exclusive on the table) waits for them all, as they wait for it.
   tableLock: {
-    acquire: (tableName) => ({ sql: 'SELECT pg_advisory_lock(?, ?)', params: [TABLE_LOCK_CLASS, tableLockKey(tableName)] }),
-    release: (tableName) => ({ sql: 'SELECT pg_advisory_unlock(?, ?)', params: [TABLE_LOCK_CLASS, tableLockKey(tableName)] }),
+    acquire: (tableName, partition) =>
+      partition
+        ? { sql: 'SELECT pg_advisory_lock_shared(?, ?), pg_advisory_lock(?, ?)', params: [...tableLockKeys(tableName), ...partitionLockKeys(tableName, partition)] }
+        : { sql: 'SELECT pg_advisory_lock(?, ?)', params: tableLockKeys(tableName) },
+    release: (tableName, partition) =>
+      partition
+        ? { sql: 'SELECT pg_advisory_unlock(?, ?), pg_advisory_unlock_shared(?, ?)', params: [...partitionLockKeys(tableName, partition), ...tableLockKeys(tableName)] }
+        : { sql: 'SELECT pg_advisory_unlock(?, ?)', params: tableLockKeys(tableName) },
   },
 
   deleteRows(table: TargetTableSpec, writes: readonly PlannedWrite[]): Statement {
@@ -127,9 +137,18 @@ const CHECKPOINT_UPSERT =
 const VERSION_UPSERT = `INSERT INTO ${q(ROWS_TABLE)} AS v (table_name, key_hash, seq, deleted)`;
 const VERSION_CONFLICT = 'ON CONFLICT (table_name, key_hash) DO UPDATE SET seq = EXCLUDED.seq, deleted = EXCLUDED.deleted WHERE v.seq < EXCLUDED.seq';
 
-/** The 32-bit key of a table's advisory lock: the first bytes of its name's SHA-1. */
-function tableLockKey(tableName: string): number {
-  return createHash('sha1').update(tableName).digest().readInt32BE(0);
+/** The two int4 keys of a table's advisory lock: TABLE_LOCK_CLASS and the first bytes of its name's SHA-1. */
+export function tableLockKeys(tableName: string): [number, number] {
+  return [TABLE_LOCK_CLASS, hash32(tableName)];
+}
+
+/** The keys of a table partition's advisory lock: its own class, a hash of table, partition and count. */
+export function partitionLockKeys(tableName: string, partition: RoutePartition): [number, number] {
+  return [PARTITION_LOCK_CLASS, hash32(`${tableName}\0${partition.index}/${partition.count}`)];
+}
+
+function hash32(text: string): number {
+  return createHash('sha1').update(text).digest().readInt32BE(0);
 }
 
 /** An upsert's conflict clause: the key's row takes the new values and version. */

@@ -1,7 +1,9 @@
+import knexFactory from 'knex';
 import { types as pgTypes } from 'pg';
-import { keyHash, TargetTableSpec } from '@tributary/model';
+import { keyHash, RoutePartition, TargetTableSpec } from '@tributary/model';
 import { createPostgresDatabase, sleep, TestDatabase } from '@tributary/testing';
 import { TransientTargetError } from '../errors';
+import { partitionLockKeys, tableLockKeys } from './postgres-sql';
 import { PostgresTarget } from './postgres.target';
 import { allTypesColumns, allTypesRows, describeTargetContract } from '../test-kit/target.contract';
 import { ApplyHooks } from '../target';
@@ -160,6 +162,38 @@ describe('PostgresTarget specifics', () => {
       `EXPLAIN DELETE FROM bit_keys WHERE (b10, bn) IN (SELECT * FROM unnest('{0000000001}'::bit(10)[], '{"\\\\x01000001"}'::bytea[]))`,
     );
     expect(plan.rows.map((r) => r['QUERY PLAN']).join('\n')).toMatch(/Index Scan using bit_keys_pkey/);
+  });
+
+  it('lets batches of different partitions of a table write side by side, and makes a batch of any key wait for them', async () => {
+    const spec: TargetTableSpec = { name: 'parted', columns: allTypesColumns().filter((c) => ['id', 'vc'].includes(c.name)), key: ['id'] };
+    await target.ensureTable(spec);
+    const batch = (routeId: string, seq: number, partition?: RoutePartition) => ({
+      routeId,
+      table: spec,
+      changes: [{ seq, op: 'insert' as const, key: { id: seq }, before: null, after: { id: seq, vc: `v${seq}` } }],
+      watermark: seq,
+      origin: 'x',
+      ...(partition ? { partition } : {}),
+    });
+    // Another worker's batch of partition 0 of 2 holds its locks, as the target takes them.
+    const other = knexFactory({ client: 'pg', connection: db.url, pool: { min: 1, max: 1 } });
+    const held = [...tableLockKeys('parted'), ...partitionLockKeys('parted', { index: 0, count: 2 })];
+    await other.raw('SELECT pg_advisory_lock_shared(?, ?), pg_advisory_lock(?, ?)', held);
+    try {
+      await target.apply(batch('parted.p1of2', 1, { index: 1, count: 2 }), hooks);
+      const settled: string[] = [];
+      const samePartition = target.apply(batch('parted.p0of2', 2, { index: 0, count: 2 }), hooks).then(() => settled.push('partition 0'));
+      const anyKey = target.apply(batch('parted', 3), hooks).then(() => settled.push('any key'));
+      await sleep(300);
+      expect(settled).toEqual([]);
+      await other.raw('SELECT pg_advisory_unlock(?, ?), pg_advisory_unlock_shared(?, ?)', [...held.slice(2), ...held.slice(0, 2)]);
+      await Promise.all([samePartition, anyKey]);
+      expect(settled.sort()).toEqual(['any key', 'partition 0']);
+    } finally {
+      await other.destroy();
+    }
+    expect((await target.readRows(spec)).map((r) => r.id)).toEqual([1, 2, 3]);
+    expect((await target.readCheckpoint('parted.p1of2'))?.watermark).toBe(1);
   });
 
   it('upgrades a table whose versions are in _tributary_rows: adds the version column and keeps honouring the old versions', async () => {

@@ -1,5 +1,5 @@
 import { Knex, KnexTimeoutError } from 'knex';
-import { ColumnSpec, decodeValue, keyHash, keyText, Row, RowChange } from '@tributary/model';
+import { ColumnSpec, decodeValue, keyHash, keyText, RoutePartition, Row, RowChange } from '@tributary/model';
 import { BatchPlan, chunk, claimedPlan, GuardedPlan, guardPlan, planBatch, PlannedWrite, StoredVersion } from '../apply-plan';
 import { RowRejectedError, TransientTargetError } from '../errors';
 import { SqlDialect, Statement, VersionedKey, VersionProtocol, VersionWrite } from './sql-dialect';
@@ -76,7 +76,7 @@ export async function applySqlBatch(
   // With conflict detection the plan is made inside the transaction, from the rows it locked.
   const planIn = (trx: Knex.Transaction) => (plan ? Promise.resolve(plan) : resolvedPlan(trx, dialect, reading, batch, resolve!));
   const config = resolve ? dialect.conflicts.transaction : dialect.transaction;
-  return withTableLock(knex, dialect, batch.table.name, async (session) => {
+  return withTableLock(knex, dialect, batch.table.name, batch.partition, async (session) => {
     try {
       if (plan && oneStatement) return await applyInOneStatement(session, dialect, batch, plan.writes, oneStatement);
       return await inTransaction(session, config, async (trx) => applyIn(trx, dialect, batch, await planIn(trx), hooks, 'batch'));
@@ -114,7 +114,13 @@ const TABLE_LOCK_WAIT_MS = 60_000;
  * fails, the connection is discarded instead (knex drops a connection marked
  * disposed when it comes back; closing it releases the lock).
  */
-async function withTableLock<T>(knex: Knex, dialect: SqlDialect, tableName: string, work: (session: Session) => Promise<T>): Promise<T> {
+async function withTableLock<T>(
+  knex: Knex,
+  dialect: SqlDialect,
+  tableName: string,
+  partition: RoutePartition | undefined,
+  work: (session: Session) => Promise<T>,
+): Promise<T> {
   const lock = dialect.tableLock;
   if (!lock) {
     return work({ raw: (statement) => knex.raw(statement.sql, statement.params), transaction: (inner, config) => knex.transaction(inner, config) });
@@ -130,7 +136,7 @@ async function withTableLock<T>(knex: Knex, dialect: SqlDialect, tableName: stri
     transaction: (inner, config) => knex.transaction(inner, { ...config, connection }),
   };
   try {
-    const acquire = lock.acquire(tableName);
+    const acquire = lock.acquire(tableName, partition);
     try {
       await knex.raw(acquire.sql, acquire.params).connection(connection).timeout(TABLE_LOCK_WAIT_MS, { cancel: true });
     } catch (error) {
@@ -144,7 +150,7 @@ async function withTableLock<T>(knex: Knex, dialect: SqlDialect, tableName: stri
     try {
       return await work(session);
     } finally {
-      await run(session, dialect, lock.release(tableName)).catch((error: unknown) => {
+      await run(session, dialect, lock.release(tableName, partition)).catch((error: unknown) => {
         (connection as { __knex__disposed?: unknown }).__knex__disposed = error;
       });
     }

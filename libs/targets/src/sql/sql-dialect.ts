@@ -1,5 +1,5 @@
 import { Knex } from 'knex';
-import { ColumnSpec, Row, TargetTableSpec, Value } from '@tributary/model';
+import { ColumnSpec, Row, RoutePartition, TargetTableSpec, Value } from '@tributary/model';
 import { PlannedWrite } from '../apply-plan';
 import { ApplyBatch } from '../target';
 import { ErrorClass } from './error-classification';
@@ -101,8 +101,14 @@ export interface SqlDialect {
    * before the apply's transaction starts (so even a REPEATABLE READ
    * snapshot sees what the previous holder committed) and released after it
    * ends. Needed where the guard reads versions it does not lock (VersionProtocol 'row').
+   * With a partition (ApplyBatch.partition) only that partition's keys are
+   * locked against other writers: batches of other partitions of the table
+   * write beside it, any other batch waits for all of them.
    */
-  readonly tableLock?: { acquire(tableName: string): Statement; release(tableName: string): Statement };
+  readonly tableLock?: {
+    acquire(tableName: string, partition?: RoutePartition): Statement;
+    release(tableName: string, partition?: RoutePartition): Statement;
+  };
   /** Moves the checkpoint forward only (GREATEST), never back. */
   upsertCheckpoint(routeId: string, watermark: number): Statement;
   /**
