@@ -360,16 +360,28 @@ describe('admin: route status and dead letters', () => {
     ]);
   });
 
-  it('takes a partitioned route over HTTP: created and re-cut, each partition in its status, a wait answered when every partition has the change', async () => {
+  it('takes a partitioned route over HTTP: created and re-cut, each partition in its status, a wait answered when every partition has the change, a refused row retried', async () => {
+    await pipeline.postgres.knex.raw(
+      'CREATE TABLE items_parts (id integer PRIMARY KEY, grp integer NOT NULL, name varchar(64) NOT NULL, amount numeric(12,2) CHECK (amount >= 0), noted timestamp(6), payload jsonb)',
+    );
     const bad = await call<{ message: string }>('POST', '/api/routes', { id: 'parts-pg', sourceId: 'src', table: 'items', targetId: 'pg', targetTable: 'items_parts', partitions: 0 });
     expect(bad.status).toBe(400);
     expect(bad.text).toMatch(/partitions: must be a whole number from 1 to 64, got 0/);
-    const created = await call<{ partitions: number }>('POST', '/api/routes', { id: 'parts-pg', sourceId: 'src', table: 'items', targetId: 'pg', targetTable: 'items_parts', partitions: 2 });
+    // No initial copy: it could meet the refused row too, as a second letter (a copy's rows have their own seq).
+    const created = await call<{ partitions: number }>('POST', '/api/routes', {
+      id: 'parts-pg',
+      sourceId: 'src',
+      table: 'items',
+      targetId: 'pg',
+      targetTable: 'items_parts',
+      partitions: 2,
+      initialCopy: false,
+    });
     expect([created.status, created.json.partitions]).toEqual([201, 2]);
     const recut = await call<{ partitions: number }>('PATCH', '/api/routes/parts-pg', { partitions: 3 });
     expect([recut.status, recut.json.partitions]).toEqual([200, 3]);
 
-    await pipeline.source.knex.raw("INSERT INTO items (id, grp, name, amount) VALUES (700, 1, 'p', 1), (701, 1, 'p', 1), (702, 1, 'p', 1), (703, 1, 'p', 1)");
+    await pipeline.source.knex.raw("INSERT INTO items (id, grp, name, amount) VALUES (700, 1, 'p', 1), (701, 1, 'p', 1), (702, 1, 'p', 1), (703, 1, 'p', 1), (704, 1, 'p', -1)");
     const [[{ token }]] = (await pipeline.source.knex.raw('SELECT MAX(seq) AS token FROM _tributary_outbox')) as [Array<{ token: number }>];
     const wait = await call<{ applied: boolean }>('POST', '/api/wait', { source: 'src', token: Number(token), routes: ['parts-pg'], timeoutMs: 30_000 });
     expect([wait.status, wait.json.applied]).toEqual([200, true]);
@@ -384,6 +396,13 @@ describe('admin: route status and dead letters', () => {
     expect(parts.watermark).toBe(Math.min(...parts.partitions.map((p) => p.watermark)));
     expect(parts.watermark).toBeGreaterThanOrEqual(Number(token));
     expect((await status()).partitions).toBeNull();
+
+    // The refused row is the route's dead letter, whichever partition met it; a retry applies it once the cause is gone.
+    const refused = (await call<{ items: Letter[] }>('GET', '/api/routes/parts-pg/dead-letters')).json.items;
+    expect(refused.map((l) => l.key)).toEqual([{ id: 704 }]);
+    await pipeline.postgres.knex.raw('ALTER TABLE items_parts DROP CONSTRAINT items_parts_amount_check');
+    expect((await call('POST', '/api/routes/parts-pg/dead-letters/retry', { actor: 'erin' })).status).toBe(202);
+    await waitFor(async () => (await pipeline.postgres.knex('items_parts').where({ id: 704 })).length === 1, { what: 'the retried row at the target' });
     expect((await call('DELETE', '/api/routes/parts-pg')).status).toBe(204);
   });
 });

@@ -102,4 +102,18 @@ describe('partitioned routes', () => {
     const [progress] = await pipeline.progress.listProgress(['items-pg']);
     expect(progress.partitions).toBeUndefined();
   }, 90_000);
+
+  it('pauses and resumes a partitioned route as a whole', async () => {
+    await pipeline.setup.routes.update('items-pg', { partitions: 2 });
+    await pipeline.waitForCatchUp('items-pg', 30_000);
+    await pipeline.setup.routes.update('items-pg', { enabled: false });
+    await sleep(500); // the relay and workers see the pause (CONFIG_REFRESH_MS is 200 here)
+    await pipeline.source.knex.raw("INSERT INTO items (id, grp, name) VALUES (910001, 1, 'paused'), (910002, 2, 'paused'), (910003, 3, 'paused')");
+    await sleep(1500);
+    expect(await pipeline.postgres.knex('items').whereIn('id', [910001, 910002, 910003])).toEqual([]);
+    await pipeline.setup.routes.update('items-pg', { enabled: true });
+    await pipeline.waitForCatchUp('items-pg', 30_000);
+    const { source, target } = await pipeline.compare('items', pg, 'items');
+    expect(target).toEqual(source);
+  }, 90_000);
 });
