@@ -68,7 +68,7 @@ export function routePlan(route: RouteRules, schema: TableSchema): RoutePlan {
       return {
         seq: kept.seq,
         op: kept.op,
-        key: mapping.mapKey(kept.key),
+        key: mapping.mapKey(kept.key, context),
         before: kept.before && mapping.mapRow(kept.before, context),
         after: kept.after && mapping.mapRow(kept.after, context),
       };

@@ -1,5 +1,6 @@
 import { CatalogRepository, RouteRecord, SnapshotRecord, SnapshotRepository, TargetRecord } from '@tributary/control';
 import { TableSchema } from '@tributary/model';
+import { RouteMapping, sourceKeyColumn } from '@tributary/replication';
 import { TargetConfigError, TransientTargetError } from '@tributary/targets';
 import { CaptureSetup } from './capture-setup';
 import { checkName, checkTableName, ConflictError, InvalidInputError, NotFoundError, reasonOf, SetupError, UnavailableError } from './errors';
@@ -143,7 +144,10 @@ export class RouteSetup {
     const policyChanged = JSON.stringify(route.conflictPolicy ?? null) !== JSON.stringify(current.conflictPolicy ?? null);
     const filterChanged = (route.filter ?? null) !== (current.filter ?? null);
     const mappingChanged = JSON.stringify(route.mapping ?? null) !== JSON.stringify(current.mapping ?? null);
-    if (tableChanged || route.partitions !== (current.partitions ?? 1)) await this.checkNoClash(route, { shareTargetTable: tableChanged ? shareTargetTable : true });
+    // A new table, new partitions or a new mapping (its source key column) may change who can share the table.
+    if (tableChanged || mappingChanged || route.partitions !== (current.partitions ?? 1)) {
+      await this.checkNoClash(route, { shareTargetTable: tableChanged ? shareTargetTable : true });
+    }
     if (tableChanged || mappingChanged) await this.checkTargetTable(route);
     const rows = tableChanged ? await this.sourceRows(route) : null;
     await this.catalog.updateRoute(id, {
@@ -198,16 +202,21 @@ export class RouteSetup {
   }
 
   /**
-   * One target table is written from one source. Each target keeps, per
-   * row, the seq of the change that wrote it (invariant 4); seqs of two
-   * sources are unrelated, so their guards would refuse or let through
-   * each other's changes at random.
+   * Who may write one target table. Each target keeps, per row, the seq of
+   * the change that wrote it (invariant 4); seqs of two sources are
+   * unrelated, so their guards would refuse or let through each other's
+   * changes at random — unless their rows can never share a key: fan-in,
+   * where every route into the table has the same computed key column of
+   * value `source` (RouteMapping), so each row has one source. (Rows of
+   * several sources with one key need a version per source: not yet.)
    *
    * Two tables of one source into one target table share a seq space, so
    * the guards hold; but rows of the two with the same key overwrite each
    * other (one table's row takes the other's values). That is refused
    * unless the request says `shareTargetTable: true`: the keys never collide
    * (e.g. ranges per shard), or merging by key is what the user wants.
+   * A partitioned route shares its table with no other route (its
+   * partitions write their own keys side by side).
    */
   private async checkNoClash(route: RouteRecord, opts: { shareTargetTable?: boolean }): Promise<void> {
     const others = (await this.catalog.listRoutes()).filter(
@@ -215,24 +224,28 @@ export class RouteSetup {
     );
     const where = `table ${route.targetTable} of target ${route.targetId}`;
     const foreign = others.find((other) => other.sourceId !== route.sourceId);
-    if (foreign) {
+    const sourceColumn = sourceKeyColumn(route.mapping as RouteMapping | null);
+    if (foreign && (sourceColumn === null || others.some((other) => sourceKeyColumn(other.mapping as RouteMapping | null) !== sourceColumn))) {
       throw new ConflictError(
-        `route ${foreign.id} already writes ${where} from source ${foreign.sourceId}; a target table can take changes from one source only ` +
-          '(the per-row seq guards of two sources would collide)',
+        `route ${foreign.id} already writes ${where} from source ${foreign.sourceId}; several sources may write one target table only when their ` +
+          'rows can never share a key: give every route into it the same computed key column of value source, e.g. mapping.computed ' +
+          '[{"name": "source_id", "value": "source", "key": true}] (rows of several sources with one key are not supported yet)',
         'targetTable',
       );
     }
-    const twin = others.find((other) => other.table === route.table);
+    const ours = others.filter((other) => other.sourceId === route.sourceId);
+    const twin = ours.find((other) => other.table === route.table);
     if (twin) throw new ConflictError(`route ${twin.id} already replicates ${route.sourceId}.${route.table} into ${where}`, 'targetTable');
-    const sibling = others[0];
     const partitioned = [route, ...others].find((r) => (r.partitions ?? 1) > 1);
-    if (sibling && partitioned) {
+    const other = others[0];
+    if (other && partitioned) {
       // Partitions write their own keys of the table side by side (ApplyBatch.partition); another route's rows could be any key.
       throw new ConflictError(
-        `route ${sibling.id} already writes ${where}, and route ${partitioned.id} is partitioned: a partitioned route cannot share its target table`,
+        `route ${other.id} already writes ${where}, and route ${partitioned.id} is partitioned: a partitioned route cannot share its target table`,
         partitioned === route ? 'partitions' : 'targetTable',
       );
     }
+    const sibling = ours[0];
     if (sibling && opts.shareTargetTable !== true) {
       throw new ConflictError(
         `route ${sibling.id} already writes ${where} from ${sibling.sourceId}.${sibling.table}: a row of ${route.table} would overwrite the row of ` +

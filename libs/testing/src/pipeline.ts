@@ -46,7 +46,6 @@ export async function createPipeline(options: { redisUrl?: string } = {}): Promi
   const prefix = uniqueName('trib');
   const redisUrl = options.redisUrl ?? TEST_REDIS_URL;
   const processes: AppProcess[] = [];
-  const readers: Target[] = [];
   const env: Record<string, string> = {
     CONTROL_DATABASE_URL: control.url,
     REDIS_URL: redisUrl,
@@ -91,28 +90,36 @@ export async function createPipeline(options: { redisUrl?: string } = {}): Promi
         { timeoutMs, what: `route ${routeId} to apply through seq ${max}` },
       );
     },
-    async compare(table, target, targetTable) {
-      const schema: TableSchema = await introspectTable(source.knex, table);
-      const reader = new MysqlTarget({ kind: 'mysql', url: source.url });
-      readers.push(reader);
-      const spec: TargetTableSpec = { name: table, columns: schema.columns, key: schema.key };
-      const jsonColumns = schema.columns.filter((column) => column.type === 'json').map((column) => column.name);
-      const normalise = (rows: Row[]) => rows.map((row) => normaliseJson(row, jsonColumns));
-      return {
-        source: normalise(await reader.readRows(spec)),
-        target: normalise(await target.readRows({ ...spec, name: targetTable })),
-      };
-    },
+    compare: (table, target, targetTable) => compareTables(source, table, target, targetTable),
     logs() {
       return processes.map((p) => `--- ${p.name}\n${p.output()}`).join('\n');
     },
     async teardown() {
       await Promise.all(processes.map((p) => p.kill('SIGKILL')));
-      await Promise.all(readers.map((reader) => reader.close()));
       await deleteRedisPrefix(redisUrl, prefix).catch(() => undefined);
       await Promise.all([control.drop(), source.drop(), postgres.drop()]);
     },
   };
+}
+
+/**
+ * A source table's rows and a target table's, in the same canonical forms,
+ * ordered by the source key (`targetTable` may be a view of a shared table).
+ */
+export async function compareTables(source: TestDatabase, table: string, target: Target, targetTable: string): Promise<{ source: Row[]; target: Row[] }> {
+  const schema: TableSchema = await introspectTable(source.knex, table);
+  const reader = new MysqlTarget({ kind: 'mysql', url: source.url });
+  try {
+    const spec: TargetTableSpec = { name: table, columns: schema.columns, key: schema.key };
+    const jsonColumns = schema.columns.filter((column) => column.type === 'json').map((column) => column.name);
+    const normalise = (rows: Row[]) => rows.map((row) => normaliseJson(row, jsonColumns));
+    return {
+      source: normalise(await reader.readRows(spec)),
+      target: normalise(await target.readRows({ ...spec, name: targetTable })),
+    };
+  } finally {
+    await reader.close();
+  }
 }
 
 /** JSON is compared as data: PostgreSQL's jsonb reorders keys and spacing. */

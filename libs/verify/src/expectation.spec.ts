@@ -64,4 +64,12 @@ describe('routeExpectation', () => {
     expect(plain.ignored.size).toBe(0);
     expect(changeDependentColumns(null).size).toBe(0);
   });
+
+  it('keys target rows by the computed key columns too (fan-in: a source column in the key)', () => {
+    const fanIn = routeExpectation({ ...route, filter: null, mapping: { computed: [{ name: 'origin_db', value: 'source', key: true }] } }, schema);
+    expect(fanIn.spec.key).toEqual(['shop', 'id', 'origin_db']);
+    expect(fanIn.targetKeyOf({ shop: 'a', id: 1, region: 'EU' })).toEqual({ shop: 'a', id: 1, origin_db: 'src' });
+    expect(fanIn.sourceKeyOf({ shop: 'a', id: 1, origin_db: 'src', region: 'EU' })).toEqual({ shop: 'a', id: 1 });
+    expect(fanIn.expected({ shop: 'a', id: 1, region: 'EU', secret: 's' })).toMatchObject({ origin_db: 'src' });
+  });
 });

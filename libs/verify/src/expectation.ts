@@ -11,7 +11,7 @@ export interface RouteExpectation {
   ignored: ReadonlySet<string>;
   /** The row the target should hold for this source row, or null if the route's filter keeps it out. */
   expected(sourceRow: Row): Row | null;
-  /** The source key of a target row (or key): spec.key[i] is the target name of schema.key[i]. */
+  /** The source key of a target row (or key): spec.key[i] is the target name of schema.key[i]; computed key columns come after them. */
   sourceKeyOf(targetRow: Row): Row;
   targetKeyOf(sourceRow: Row): Row;
 }
@@ -29,6 +29,11 @@ export function routeExpectation(route: RouteRecord, schema: TableSchema): Route
   const ignored = changeDependentColumns(route.mapping as RouteMapping | null | undefined);
   const wire: WireChange = { seq: 0, table: schema.table, op: 'insert', pk: '', before: null, after: null, origin: copyOrigin(route.id), ts: 0, schema: schema.hash };
   const pick = (row: Row, from: readonly string[], to: readonly string[]): Row => Object.fromEntries(to.map((name, i) => [name, row[from[i]] ?? null]));
+  // Computed key columns (after the source key's: fan-in's source column) hold one value per route:
+  // what the plan gives any key, e.g. a copy's "no such row".
+  const anyKey = Object.fromEntries(schema.key.map((name) => [name, null]));
+  const computedKey = plan.transform(wire, { seq: 0, op: 'delete', key: anyKey, before: null, after: null }, route.sourceId)?.key ?? {};
+  const computedKeyNames = plan.spec.key.slice(schema.key.length);
   return {
     spec: plan.spec,
     comparison: rowComparison(plan.spec.columns, plan.spec.key, ignored),
@@ -40,6 +45,6 @@ export function routeExpectation(route: RouteRecord, schema: TableSchema): Route
       return result && result.op !== 'delete' ? result.after : null;
     },
     sourceKeyOf: (targetRow) => pick(targetRow, plan.spec.key, schema.key),
-    targetKeyOf: (sourceRow) => pick(sourceRow, schema.key, plan.spec.key),
+    targetKeyOf: (sourceRow) => ({ ...pick(sourceRow, schema.key, plan.spec.key.slice(0, schema.key.length)), ...pick(computedKey, computedKeyNames, computedKeyNames) }),
   };
 }

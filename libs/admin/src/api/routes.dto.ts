@@ -11,7 +11,8 @@ const FILTER_DOC =
 const FILTER_EXAMPLE = "region in ('EU', 'UK') and amount >= 100";
 const MAPPING_DOC =
   'Column mapping (null: columns as at the source): include or exclude (lists of source columns; key columns stay), ' +
-  'rename (source name → target name), computed ([{name, value}] with value source, table, change_ts, seq, op or {"constant": v}).';
+  'rename (source name → target name), computed ([{name, value, key?}] with value source, table, change_ts, seq, op or {"constant": v}; ' +
+  'key: true adds a source, table or constant column to the target key, e.g. to consolidate several sources into one table).';
 const MAPPING_EXAMPLE = { exclude: ['internal_note'], rename: { amount: 'total' }, computed: [{ name: 'synced_at', value: 'change_ts' }] };
 
 const CONFLICT_DOC =
@@ -51,7 +52,8 @@ export class CreateRouteDto {
   @ApiPropertyOptional({
     description:
       "Table at the target (default: the source table's name); created if missing. If it exists, its primary key must be " +
-      "the source table's key. Only one source may write a target table.",
+      "the route's key (the source table's, plus computed key columns). Several sources may write one target table when every route " +
+      'into it has the same computed key column of value source (fan-in: their rows never share a key).',
     example: 'orders',
   })
   @IsOmittable()

@@ -1,4 +1,4 @@
-import { compileMapping, MappingError, microsToUtc } from '../index';
+import { compileMapping, MappingError, microsToUtc, RouteMapping, sourceKeyColumn } from '../index';
 import { column as col } from '@tributary/testing/fixtures';
 
 const columns = [col('id', 'int'), col('name'), col('secret'), col('amount', 'decimal')];
@@ -38,7 +38,18 @@ describe('compileMapping', () => {
       order_id: 1, title: 'a', amount: '1.5', src: 'shop', tbl: 'orders', changed_at: '2024-01-02 03:04:05.123456',
       version: '42', last_op: 'update', tenant: 'acme', flag: 1,
     });
-    expect(m.mapKey({ id: 1 })).toEqual({ order_id: 1 });
+    expect(m.mapKey({ id: 1 }, change)).toEqual({ order_id: 1 });
+  });
+
+  it('adds computed key columns after the source key: rows of different sources never share a key (fan-in)', () => {
+    const mapping: RouteMapping = { computed: [{ name: 'shop', value: 'source', key: true }, { name: 'region', value: { constant: 'eu' }, key: true }] };
+    const m = compileMapping(mapping, columns, ['id']);
+    expect(m.key).toEqual(['id', 'shop', 'region']);
+    expect(m.columns.filter((c) => ['shop', 'region'].includes(c.name)).map((c) => c.nullable)).toEqual([false, false]);
+    expect(m.mapKey({ id: 1 }, change)).toEqual({ id: 1, shop: 'shop', region: 'eu' });
+    expect(m.mapRow({ id: 1, name: 'a', secret: 's', amount: '1' }, { ...change, source: 'outlet' })).toMatchObject({ id: 1, shop: 'outlet', region: 'eu' });
+    expect(sourceKeyColumn(mapping)).toBe('shop');
+    expect(sourceKeyColumn({ computed: [{ name: 'shop', value: 'source' }] })).toBeNull();
   });
 
   it('keeps only included columns', () => {
@@ -55,6 +66,9 @@ describe('compileMapping', () => {
     [{ computed: [{ name: 'x', value: 'now()' }] }, 'computed[0].value: must be one of'],
     [{ computed: [{ name: 'id', value: 'seq' }] }, 'two target columns are named "id"'],
     [{ colums: [] }, 'colums: unknown field'],
+    [{ computed: [{ name: 'v', value: 'seq', key: true }] }, 'computed[0].key: a key column must be source, table or a constant that is not null'],
+    [{ computed: [{ name: 'v', value: { constant: null }, key: true }] }, 'computed[0].key: a key column must be'],
+    [{ computed: [{ name: 'v', value: 'source', key: 'yes' }] }, 'computed[0].key: must be true or false'],
     [['id'], 'must be an object'],
     [{ include: ['id'], exclude: ['name'] }, 'not both'],
   ])('refuses %j', (mapping, message) => {

@@ -19,6 +19,13 @@ export interface RouteMapping {
 export interface ComputedColumn {
   name: string;
   value: ComputedValue;
+  /**
+   * Part of the target's key (after the source key's columns): `source`,
+   * `table` or a constant only, never null. A `source` key column is how
+   * several sources write one target table (fan-in): their rows can never
+   * share a key.
+   */
+  key?: boolean;
 }
 
 /**
@@ -45,8 +52,8 @@ export interface CompiledMapping {
   key: string[];
   /** A source row (full image) → the target row. */
   mapRow(row: Row, change: ChangeContext): Row;
-  /** A row of source key columns → the same key with target names. */
-  mapKey(key: Row): Row;
+  /** A row of source key columns → the key at the target (renamed, and any computed key columns for the change). */
+  mapKey(key: Row, change: ChangeContext): Row;
 }
 
 /** A mapping that does not fit the table, or is malformed; `path` names the part at fault (e.g. `rename.b`). */
@@ -101,18 +108,20 @@ export function compileMapping(mapping: unknown, sourceColumns: readonly ColumnS
   const pairs = kept.map((c) => [c.name, targetName(c.name)] as const);
   const keyPairs = sourceKey.map((name) => [name, targetName(name)] as const);
   const computed = spec.computed ?? [];
+  const computedKey = computed.filter((c) => c.key);
   return {
     columns,
-    key: keyPairs.map(([, to]) => to),
+    key: [...keyPairs.map(([, to]) => to), ...computedKey.map((c) => c.name)],
     mapRow(row, change) {
       const out: Row = {};
       for (const [from, to] of pairs) out[to] = row[from] ?? null;
       for (const c of computed) out[c.name] = computedValue(c.value, change);
       return out;
     },
-    mapKey(key) {
+    mapKey(key, change) {
       const out: Row = {};
       for (const [from, to] of keyPairs) out[to] = key[from] ?? null;
+      for (const c of computedKey) out[c.name] = computedValue(c.value, change);
       return out;
     },
   };
@@ -129,7 +138,7 @@ export function targetColumnName(mapping: RouteMapping | null | undefined, name:
 }
 
 function computedSpec(computed: ComputedColumn): ColumnSpec {
-  const base = { name: computed.name, nullable: true, unsigned: false, length: null, precision: null, scale: null, fsp: null, members: null };
+  const base = { name: computed.name, nullable: !computed.key, unsigned: false, length: null, precision: null, scale: null, fsp: null, members: null };
   const value = computed.value;
   if (value === 'source' || value === 'table' || value === 'op') {
     return { ...base, type: 'string', dataType: 'varchar', columnType: 'varchar(64)', length: 64 };
@@ -200,17 +209,34 @@ function parseComputed(raw: unknown): ComputedColumn[] | undefined {
   return raw.map((entry: unknown, i) => {
     const path = `computed[${i}]`;
     if (typeof entry !== 'object' || entry === null) throw new MappingError('must be {name, value}', path);
-    const { name, value } = entry as { name?: unknown; value?: unknown };
+    const { name, value, key } = entry as { name?: unknown; value?: unknown; key?: unknown };
     if (typeof name !== 'string' || !isValidIdentifier(name)) throw new MappingError(`invalid column name ${JSON.stringify(name)}`, `${path}.name`);
-    if (typeof value === 'string' && VALUES.has(value)) return { name, value: value as ComputedValue };
-    if (typeof value === 'object' && value !== null && 'constant' in value) {
-      const constant = (value as { constant: unknown }).constant;
-      if (constant === null || ['string', 'number', 'boolean'].includes(typeof constant)) {
-        return { name, value: { constant: constant as string | number | boolean | null } };
-      }
+    if (key !== undefined && typeof key !== 'boolean') throw new MappingError('must be true or false', `${path}.key`);
+    const column = { name, value: computedValueOf(value, `${path}.value`), ...(key ? { key: true } : {}) };
+    if (column.key && !fitsKey(column.value)) {
+      throw new MappingError('a key column must be source, table or a constant that is not null (one value per route, the same for every change)', `${path}.key`);
     }
-    throw new MappingError(`must be one of source, table, change_ts, seq, op or {"constant": value}`, `${path}.value`);
+    return column;
   });
+}
+
+function computedValueOf(value: unknown, path: string): ComputedValue {
+  if (typeof value === 'string' && VALUES.has(value)) return value as ComputedValue;
+  if (typeof value === 'object' && value !== null && 'constant' in value) {
+    const constant = (value as { constant: unknown }).constant;
+    if (constant === null || ['string', 'number', 'boolean'].includes(typeof constant)) return { constant: constant as string | number | boolean | null };
+  }
+  throw new MappingError(`must be one of source, table, change_ts, seq, op or {"constant": value}`, path);
+}
+
+/** A value that names a row's origin once for all its changes (a change-dependent one would make every change a new row). */
+function fitsKey(value: ComputedValue): boolean {
+  return value === 'source' || value === 'table' || (typeof value === 'object' && value.constant !== null);
+}
+
+/** The target name of the mapping's computed key column of value `source`, or null: what lets several sources share a target table. */
+export function sourceKeyColumn(mapping: RouteMapping | null | undefined): string | null {
+  return mapping?.computed?.find((c) => c.key && c.value === 'source')?.name ?? null;
 }
 
 /**

@@ -1,0 +1,114 @@
+import { ConflictError } from '@tributary/setup';
+import { PostgresTarget } from '@tributary/targets';
+import { openRouteSession, verifyRoute } from '@tributary/verify';
+import {
+  compareTables,
+  createMysqlDatabase,
+  createPipeline,
+  ITEMS_DDL,
+  Pipeline,
+  runItemsWorkload,
+  sleep,
+  TestDatabase,
+} from '@tributary/testing';
+
+/**
+ * Fan-in (issue #14): three shops, each its own MariaDB with the same `items`
+ * table and the same ids, consolidated into one PostgreSQL table whose key
+ * is (id, shop) — a computed key column of value `source`, so rows of
+ * different sources never share a key and each row's seq guard is its own
+ * source's. Under concurrent writers and kills of relay and worker, the
+ * target must hold exactly the union of the shops.
+ */
+describe('fan-in: several sources into one target table', () => {
+  let pipeline: Pipeline;
+  let pg: PostgresTarget;
+  const shops: Array<{ id: string; db: TestDatabase }> = [];
+  const mapping = { computed: [{ name: 'shop', value: 'source', key: true }] };
+  const routeOf = (shop: string) => ({ id: `${shop}-all`, sourceId: shop, table: 'items', targetId: 'pg', targetTable: 'items_all', mapping });
+
+  beforeAll(async () => {
+    pipeline = await createPipeline();
+    shops.push({ id: 'shop1', db: pipeline.source }, { id: 'shop2', db: await createMysqlDatabase('trib_src') }, { id: 'shop3', db: await createMysqlDatabase('trib_src') });
+    await pipeline.setup.addTarget({ id: 'pg', kind: 'postgres', url: pipeline.postgres.url, options: {} });
+    for (const shop of shops) {
+      await shop.db.knex.raw(ITEMS_DDL);
+      await pipeline.setup.addSource(shop.id, shop.db.url);
+      await pipeline.setup.captureTable(shop.id, 'items');
+    }
+    pg = new PostgresTarget({ kind: 'postgres', url: pipeline.postgres.url });
+  });
+
+  afterAll(async () => {
+    await pg?.close();
+    await pipeline?.teardown();
+    await Promise.all(shops.slice(1).map((shop) => shop.db.drop()));
+  });
+
+  it('refuses a second source into a table unless every route keys it by source', async () => {
+    await pipeline.setup.routes.create(routeOf('shop1'));
+    await expect(pipeline.setup.routes.create({ ...routeOf('shop2'), mapping: null })).rejects.toThrow(ConflictError);
+    await expect(pipeline.setup.routes.create({ ...routeOf('shop2'), mapping: null })).rejects.toThrow(
+      /route shop1-all already writes table items_all of target pg from source shop1; several sources may write one target table only when their rows can never share a key/,
+    );
+    await pipeline.setup.routes.create(routeOf('shop2'));
+    // A route that drops its source key column would let its rows collide with the others'.
+    await expect(pipeline.setup.routes.update('shop2-all', { mapping: null })).rejects.toThrow(ConflictError);
+    await pipeline.setup.routes.create(routeOf('shop3'));
+  });
+
+  it('consolidates three shops writing the same ids at once, through kills of relay and worker; verify finds every row', async () => {
+    // Rows before the routes run: each route's initial copy brings its shop's.
+    await Promise.all(shops.map((shop) => runItemsWorkload(shop.db.url, { connections: 1, transactionsPerConnection: 40, keySpace: 60 })));
+    let relay = pipeline.start('relay');
+    let worker = pipeline.start('worker');
+    let stop = false;
+    const load = Promise.all(shops.map((shop) => runItemsWorkload(shop.db.url, { connections: 2, transactionsPerConnection: 100_000, keySpace: 60, stop: () => stop })));
+    await sleep(2000);
+    await relay.kill('SIGKILL');
+    relay = pipeline.start('relay');
+    await sleep(2000);
+    await worker.kill('SIGKILL');
+    worker = pipeline.start('worker');
+    await sleep(2000);
+    stop = true;
+    const stats = await load;
+    expect(stats.every((s) => s.committed > 10)).toBe(true);
+
+    for (const shop of shops) await catchUp(shop);
+    let total = 0;
+    for (const shop of shops) {
+      // One shop's rows at the target, as a view with the source table's columns (DDL takes no parameters; the ids are ours).
+      await pipeline.postgres.knex.raw(`CREATE OR REPLACE VIEW items_${shop.id} AS SELECT id, grp, name, amount, noted, payload FROM items_all WHERE shop = '${shop.id}'`);
+      const { source, target } = await compareTables(shop.db, 'items', pg, `items_${shop.id}`);
+      expect(source.length).toBeGreaterThan(0);
+      expect(target).toEqual(source);
+      total += source.length;
+    }
+    const [{ count }] = await pipeline.postgres.knex('items_all').count({ count: '*' });
+    expect(Number(count)).toBe(total);
+    // The same ids from several shops: the consolidation kept them apart.
+    const [{ shared }] = (await pipeline.postgres.knex.raw('SELECT COUNT(*) AS shared FROM (SELECT id FROM items_all GROUP BY id HAVING COUNT(*) > 1) AS s')).rows;
+    expect(Number(shared)).toBeGreaterThan(0);
+
+    const session = await openRouteSession({ catalog: pipeline.catalog, progress: pipeline.progress }, 'shop2-all');
+    try {
+      expect(await verifyRoute(session, { settleRounds: 2, settleTimeoutMs: 10_000 })).toMatchObject({ missing: 0, different: 0, extrasChecked: false });
+    } finally {
+      await session.close();
+    }
+  }, 180_000);
+
+  /** Waits until the shop's route has applied everything its outbox holds. */
+  async function catchUp(shop: { id: string; db: TestDatabase }): Promise<void> {
+    const [rows] = await shop.db.knex.raw('SELECT COALESCE(MAX(seq), 0) AS m FROM _tributary_outbox');
+    const max = Number((rows as Array<{ m: number }>)[0].m);
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      const [route] = await pipeline.progress.listProgress([`${shop.id}-all`]);
+      if (route && route.watermark >= max) return;
+      if (Date.now() > deadline) throw new Error(`route ${shop.id}-all did not apply through seq ${max}\n${pipeline.logs()}`);
+      await sleep(200);
+    }
+  }
+});
