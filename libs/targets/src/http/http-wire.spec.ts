@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { fromWireRow, signBody, toWireBatch, verifySignature } from './http-wire';
+import { changeIdempotencyKey, fromWireRow, requestIdempotencyKey, signBody, toWireBatch, verifySignature } from './http-wire';
 
 describe('http wire format', () => {
   it('signs the raw body with HMAC-SHA256 and verifies only the exact body and secret', () => {
@@ -23,7 +23,25 @@ describe('http wire format', () => {
     const after = { id: '18446744073709551615', b: Buffer.from([0, 255]) };
     const wire = toWireBatch('r', table, 9, false, 'tributary:src', [{ seq: 9, op: 'insert', key: { id: after.id }, before: null, after }]);
     const sent = JSON.parse(JSON.stringify(wire)) as typeof wire;
-    expect(sent.changes[0]).toEqual({ seq: 9, op: 'insert', key: { id: '18446744073709551615' }, before: null, after: { id: '18446744073709551615', b: 'AP8=' }, idempotencyKey: 'r:9' });
+    expect(sent.changes[0]).toEqual({
+      seq: 9,
+      op: 'insert',
+      key: { id: '18446744073709551615' },
+      before: null,
+      after: { id: '18446744073709551615', b: 'AP8=' },
+      idempotencyKey: expect.stringMatching(/^r:9:[0-9a-f]{16}$/),
+    });
     expect(fromWireRow(table.columns, sent.changes[0].after ?? {})).toEqual(after);
+  });
+
+  it('gives rows that share a seq (a copy chunk) their own idempotency keys, and one change the same key from every partition', () => {
+    const row = (id: number) => ({ seq: 5, op: 'insert' as const, key: { id }, before: null, after: { id } });
+    const [a, b] = [row(1), row(2)].map((change) => changeIdempotencyKey('orders-hook', change));
+    expect(a).not.toBe(b);
+    expect(changeIdempotencyKey('orders-hook', row(1))).toBe(a); // stable across redeliveries
+    expect(changeIdempotencyKey('orders-hook.p1of2', row(1))).toBe(a); // a key move sent by every partition
+    // Two requests of one chunk's rows (same seq range) never share a request key.
+    expect(requestIdempotencyKey('orders-hook', [row(1)])).not.toBe(requestIdempotencyKey('orders-hook', [row(2)]));
+    expect(requestIdempotencyKey('orders-hook', [row(1), row(2)])).toMatch(/^orders-hook:5-5:[0-9a-f]{16}$/);
   });
 });

@@ -1,5 +1,5 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import { ColumnSpec, LogicalType, Row, RowChange, TargetTableSpec, Value } from '@tributary/model';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { ColumnSpec, LogicalType, routeOfFeed, Row, RowChange, TargetTableSpec, Value } from '@tributary/model';
 
 /**
  * The HTTP target's wire format, shared by the target and by receivers
@@ -17,7 +17,13 @@ export interface WireRowChange {
   key: Record<string, JsonValue>;
   before: Record<string, JsonValue> | null;
   after: Record<string, JsonValue> | null;
-  /** `<routeId>:<seq>`: the same change always carries the same key, so a receiver can drop redeliveries. */
+  /**
+   * `<route>:<seq>:<key digest>`: the same change of the same row always
+   * carries the same key, so a receiver can drop redeliveries. The row's key
+   * is in it because the rows of one initial-copy chunk share a seq, and the
+   * route (not a partition's feed) because a key-moving update reaches every
+   * partition of a partitioned route.
+   */
   idempotencyKey: string;
 }
 
@@ -85,9 +91,29 @@ export function toWireBatch(
       key: toWireRow(c.key),
       before: c.before && toWireRow(c.before),
       after: c.after && toWireRow(c.after),
-      idempotencyKey: `${routeId}:${c.seq}`,
+      idempotencyKey: changeIdempotencyKey(routeId, c),
     })),
   };
+}
+
+/** WireRowChange.idempotencyKey of a change of `routeId` (a route, or a partition's feed). */
+export function changeIdempotencyKey(routeId: string, change: RowChange): string {
+  return `${routeOfFeed(routeId)}:${change.seq}:${digest(JSON.stringify(toWireRow(change.key)))}`;
+}
+
+/**
+ * The Idempotency-Key header of one POST: its feed, seq range and a digest of
+ * its changes' keys, so two requests of different rows never share one (a
+ * copy chunk's rows share a seq and may span requests).
+ */
+export function requestIdempotencyKey(routeId: string, changes: readonly RowChange[]): string {
+  const keys = changes.map((change) => changeIdempotencyKey(routeId, change)).join('\n');
+  return `${routeId}:${changes[0].seq}-${changes[changes.length - 1].seq}:${digest(keys)}`;
+}
+
+/** 16 hex digits of the SHA-1: enough to tell apart what shares a route and seq. */
+function digest(text: string): string {
+  return createHash('sha1').update(text).digest('hex').slice(0, 16);
 }
 
 export function toWireRow(row: Row): Record<string, JsonValue> {

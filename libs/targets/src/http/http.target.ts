@@ -3,7 +3,7 @@ import { Row, RowChange, TargetTableSpec } from '@tributary/model';
 import { planBatch } from '../apply-plan';
 import { conflictsNotSupported, TargetConfigError, TargetNotReadableError, TargetUrlError, TargetOptionError, TransientTargetError } from '../errors';
 import { failingWith, integerOption, OPTION_BOUNDS, parseTargetOptions, targetOptions } from '../option-bounds';
-import { fromWireRow, JsonValue, SIGNATURE_HEADER, signBody, toWireBatch, WireAck } from './http-wire';
+import { fromWireRow, JsonValue, requestIdempotencyKey, SIGNATURE_HEADER, signBody, toWireBatch, WireAck } from './http-wire';
 import { checkScanLimit, decodeKeyCursor, encodeKeyCursor, keyIdentity } from '../key-cursor';
 import { compareByKey } from '../row-order';
 import { evolvedTable, ExistingTable, planTableEvolution, tableProblems } from '../sql/table-evolution';
@@ -38,7 +38,7 @@ const OWN_HEADERS = new Set(['content-type', 'authorization', 'idempotency-key',
  * Delivery is at least once: a webhook has no transaction to keep a
  * checkpoint in, so the worker's progress in the control schema is the
  * route's durable checkpoint, and a retried or replayed batch is sent again
- * with the same idempotency keys (`<routeId>:<seq>` per change). Receivers
+ * with the same idempotency keys (`<route>:<seq>:<key digest>` per change). Receivers
  * must apply idempotently and monotonically per row (invariant 4 moves to
  * them). readCheckpoint reports only what this process delivered.
  *
@@ -115,7 +115,7 @@ export class HttpTarget implements Target {
     const headers: Record<string, string> = {
       ...this.options.headers,
       'content-type': 'application/json',
-      'idempotency-key': `${batch.routeId}:${changes[0].seq}-${changes[changes.length - 1].seq}`,
+      'idempotency-key': requestIdempotencyKey(batch.routeId, changes),
       [SIGNATURE_HEADER]: signBody(this.options.secret, body),
     };
     if (this.auth) headers.authorization = this.auth;
