@@ -281,10 +281,13 @@ export class BatchApplier {
         origin: echoOriginOf(data.sourceId),
         reapply,
       };
-      // Its partition's keys only (a key move reaches every partition: that batch may touch any key; a retry
-      // or decision may be any partition's). A partitioned route never shares its target table (setup
-      // refuses it) nor detects conflicts.
-      if (ofRanges && this.partition && this.partition.count > 1 && !changes.some((change) => movesKey(table, change))) apply.partition = this.partition;
+      // Its partition's keys only: a key move at the source reaches every partition, so that batch may touch
+      // any key (judged on the source's images: the filter may have made the move an insert or a delete);
+      // a retry or decision may be any partition's. A partitioned route never shares its target table
+      // (setup refuses it) nor detects conflicts.
+      const sourceKey = schema && { name: schema.table, columns: schema.columns, key: schema.key };
+      const movesAKey = sourceKey !== null && run.changes.some(({ row }) => movesKey(sourceKey, row));
+      if (ofRanges && this.partition && this.partition.count > 1 && !movesAKey) apply.partition = this.partition;
       // A person's decision is applied as decided: conflict detection is for changes nobody has looked at.
       const detectsConflicts = Boolean(plan && route.conflictPolicy && !resolution);
       return {
