@@ -6,6 +6,7 @@ import { snapshotsAndVerifyRuns } from './control/003_snapshots_and_verify_runs'
 import { conflicts } from './control/004_conflicts';
 import { deadLetterRowsOfChunks } from './control/005_dead_letter_rows_of_chunks';
 import { partitionedRoutes } from './control/006_partitioned_routes';
+import { tableRebuilds } from './control/007_table_rebuilds';
 import { outboxTable } from './outbox/001_outbox';
 import { StaticMigrationSource } from './migration-source';
 
@@ -15,7 +16,7 @@ export { CONTROL_TABLES, RESERVED_TABLE_PREFIX, reservedColumnReason, reservedTa
 /** Migrates the control schema (in the control database). */
 export async function migrateControl(knex: Knex): Promise<void> {
   await migrateIfPending(knex, {
-    migrationSource: new StaticMigrationSource([controlSchema, routesAndDeadLetters, snapshotsAndVerifyRuns, conflicts, deadLetterRowsOfChunks, partitionedRoutes]),
+    migrationSource: new StaticMigrationSource([controlSchema, routesAndDeadLetters, snapshotsAndVerifyRuns, conflicts, deadLetterRowsOfChunks, partitionedRoutes, tableRebuilds]),
     tableName: 'tributary_migrations',
   });
 }

@@ -13,3 +13,4 @@ export { validateAlterSpec } from './alter-spec';
 export { captureStatus } from './status';
 export type { CaptureStatus } from './status';
 export { cascadeWarnings } from './cascade';
+export { innodbName, innodbTableIds, TableIdsUnreadableError } from './table-ids';

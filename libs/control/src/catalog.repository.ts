@@ -1,5 +1,6 @@
 import { Knex } from 'knex';
 import { feedIdsOf, TableSchema } from '@tributary/model';
+import { parseUtc } from './mysql-dates';
 import { CapturedTableRecord, RouteChanges, RouteRecord, SourceRecord, TargetRecord } from './types';
 
 /** ER_DUP_ENTRY: the id is taken. */
@@ -62,7 +63,22 @@ export class CatalogRepository {
     await this.knex('tributary_tables')
       .insert({ source_id: sourceId, table_name: table, schema_hash: schemaHash })
       .onConflict(['source_id', 'table_name'])
-      .merge({ schema_hash: schemaHash, installed_at: this.knex.fn.now(6) });
+      // Installed anew (e.g. after an ALTER through Tributary, which may rebuild the table): the table's id is taken afresh.
+      .merge({ schema_hash: schemaHash, installed_at: this.knex.fn.now(6), innodb_table_id: null });
+  }
+
+  /**
+   * Records the table's InnoDB id if the stored one is still `seen` (so of
+   * several admins looking at once, one acts on a change); a change from a
+   * known id is a truncate or rebuild, and its time is kept. False if
+   * another process recorded it first.
+   */
+  async recordInnodbTableId(sourceId: string, table: string, seen: number | null, id: number): Promise<boolean> {
+    const updated = await this.knex('tributary_tables')
+      .where({ source_id: sourceId, table_name: table })
+      .andWhereRaw('innodb_table_id <=> ?', [seen])
+      .update({ innodb_table_id: id, ...(seen === null ? {} : { rebuilt_at: this.knex.fn.now(6) }) });
+    return updated === 1;
   }
 
   async removeCapturedTable(sourceId: string, table: string): Promise<void> {
@@ -72,14 +88,13 @@ export class CatalogRepository {
   async listCapturedTables(sourceId?: string): Promise<CapturedTableRecord[]> {
     const query = this.knex('tributary_tables').orderBy(['source_id', 'table_name']);
     if (sourceId) query.where({ source_id: sourceId });
-    const rows = await query;
-    return rows.map((row) => ({ sourceId: row.source_id, table: row.table_name, schemaHash: row.schema_hash }));
+    return (await query).map(toCapturedTable);
   }
 
   async getCapturedTable(sourceId: string, table: string): Promise<CapturedTableRecord | null> {
     const row = await this.knex('tributary_tables').where({ source_id: sourceId, table_name: table }).first();
     // The column's collation may match names without regard to case; table names are not.
-    return row && row.table_name === table ? { sourceId: row.source_id, table: row.table_name, schemaHash: row.schema_hash } : null;
+    return row && row.table_name === table ? toCapturedTable(row) : null;
   }
 
   /** Adds a target; false (and nothing written) if the id is taken. */
@@ -198,6 +213,16 @@ export class CatalogRepository {
     const row = await this.knex('tributary_routes').where({ id }).first();
     return row ? toRoute(row) : null;
   }
+}
+
+function toCapturedTable(row: { source_id: string; table_name: string; schema_hash: string; innodb_table_id: string | number | null; rebuilt_at: string | null }): CapturedTableRecord {
+  return {
+    sourceId: row.source_id,
+    table: row.table_name,
+    schemaHash: row.schema_hash,
+    innodbTableId: row.innodb_table_id === null ? null : Number(row.innodb_table_id),
+    rebuiltAt: parseUtc(row.rebuilt_at),
+  };
 }
 
 interface RouteRow {

@@ -56,6 +56,10 @@ export interface CapturedTableRecord {
   sourceId: string;
   table: string;
   schemaHash: string;
+  /** The table's InnoDB id as last seen (null: not yet, or capture was installed again since). */
+  innodbTableId?: number | null;
+  /** When the id last changed: the table was truncated or rebuilt. */
+  rebuiltAt?: Date | null;
 }
 
 /** The relay's durable position for one source (see libs/relay for the meaning of holes). */

@@ -179,6 +179,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly tableRebuilds = new Counter({
+    name: 'tributary_source_table_rebuilds_total',
+    help: 'Captured tables found truncated or rebuilt (a new InnoDB table id: TRUNCATE fires no trigger); each starts a repair of the table\'s routes',
+    labelNames: ['source', 'table'],
+    registers: [this.registry],
+  });
+
   readonly captureDrift = new Gauge({
     name: 'tributary_capture_drift',
     help: '1 when a captured table no longer matches its installed triggers (altered after capture): regenerate them',

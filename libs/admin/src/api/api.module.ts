@@ -45,5 +45,7 @@ import { VerifyService } from './verify.service';
     RoutesService,
     VerifyService,
   ],
+  // The status module's rebuild watcher starts repairs through it (one run per route, across admins).
+  exports: [VerifyService],
 })
 export class ApiModule {}

@@ -1,5 +1,6 @@
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { Knex } from 'knex';
+import { innodbTableIds } from '@tributary/capture';
 import { openMysql, SourceRecord } from '@tributary/control';
 import { RouteSelector } from '@tributary/model';
 import { OutboxRepository } from '@tributary/outbox';
@@ -24,8 +25,9 @@ export interface BacklogQuery extends RouteSelector {
 
 /**
  * Reads routes' backlogs from their SOURCE outboxes — the source of truth
- * until every route applied a change (invariant 1) — through one small pool
- * per source, cached and rebuilt when the source's URL changes.
+ * until every route applied a change (invariant 1) — and the captured
+ * tables' InnoDB ids, through one small pool per source, cached and rebuilt
+ * when the source's URL changes.
  */
 @Injectable()
 export class SourceOutboxRepository implements OnApplicationShutdown {
@@ -36,6 +38,11 @@ export class SourceOutboxRepository implements OnApplicationShutdown {
     const { count, oldestTs } = await outbox.routeBacklog(query, query.watermark, BACKLOG_COUNT_CAP);
     const seconds = oldestTs === null ? 0 : Math.max(0, Date.now() / 1000 - oldestTs / 1e6);
     return { changes: Math.min(count, BACKLOG_COUNT_CAP), capped: count > BACKLOG_COUNT_CAP, seconds: Math.round(seconds * 1000) / 1000 };
+  }
+
+  /** The captured tables' InnoDB ids at the source (innodbTableIds), through the same pool. */
+  async tableIds(source: SourceRecord, tables: readonly string[]): Promise<Map<string, number>> {
+    return innodbTableIds(await this.pool(source), tables);
   }
 
   /** Closes pools of sources that are gone. */

@@ -36,14 +36,16 @@ export class StatusService {
   ) {}
 
   async all(): Promise<RouteStatusDto[]> {
-    const [routes, sources, progress, letters, snapshots, conflicts] = await Promise.all([
+    const [routes, sources, progress, letters, snapshots, conflicts, tables] = await Promise.all([
       this.catalog.listRoutes(),
       this.catalog.listSources(),
       this.progress.listProgress(),
       this.deadLetters.countUnresolved(),
       this.snapshots.list(),
       this.conflicts.countOpen(),
+      this.catalog.listCapturedTables(),
     ]);
+    const rebuiltAt = new Map(tables.map((table) => [`${table.sourceId}\0${table.table}`, table.rebuiltAt ?? null]));
     const snapshotById = new Map(snapshots.map((snapshot) => [snapshot.routeId, snapshot]));
     this.throughput.retain(new Set(routes.map((route) => route.id)));
     await this.outboxes.retain(new Set(sources.map((source) => source.id)));
@@ -58,6 +60,7 @@ export class StatusService {
           letters.get(route.id),
           snapshotById.get(route.id),
           conflicts.get(route.id),
+          rebuiltAt.get(`${route.sourceId}\0${route.table}`) ?? null,
         ),
       ),
     );
@@ -67,14 +70,15 @@ export class StatusService {
   async one(routeId: string): Promise<RouteStatusDto> {
     const route = await this.catalog.getRoute(routeId);
     if (!route) throw new NotFoundException(`route ${routeId} does not exist`);
-    const [source, [progress], letters, snapshot, conflicts] = await Promise.all([
+    const [source, [progress], letters, snapshot, conflicts, table] = await Promise.all([
       this.catalog.getSource(route.sourceId),
       this.progress.listProgress([route.id]),
       this.deadLetters.countUnresolved(),
       this.snapshots.get(route.id),
       this.conflicts.countOpen([route.id]),
+      this.catalog.getCapturedTable(route.sourceId, route.table),
     ]);
-    return this.build(route, source ?? undefined, progress, letters.get(route.id), snapshot ?? undefined, conflicts.get(route.id));
+    return this.build(route, source ?? undefined, progress, letters.get(route.id), snapshot ?? undefined, conflicts.get(route.id), table?.rebuiltAt ?? null);
   }
 
   private async build(
@@ -84,6 +88,7 @@ export class StatusService {
     letters: { open: number; retrying: number } | undefined,
     snapshot: SnapshotRecord | undefined,
     openConflicts: number | undefined,
+    tableRebuiltAt: Date | null,
   ): Promise<RouteStatusDto> {
     const appliedTotal = progress?.appliedTotal ?? 0;
     const now = Date.now();
@@ -109,6 +114,7 @@ export class StatusService {
       deadLetters: { open: letters?.open ?? 0, retrying: letters?.retrying ?? 0 },
       snapshot: snapshot ? SnapshotDto.from(snapshot) : null,
       conflicts: { open: openConflicts ?? 0 },
+      tableRebuiltAt: tableRebuiltAt?.toISOString() ?? null,
       partitions:
         progress?.partitions?.map((feed) => ({
           index: partitionOfFeed(feed.routeId)?.index ?? 0,

@@ -94,6 +94,16 @@ export class RouteStatusDto {
   @ApiProperty({ type: RouteConflictsDto }) conflicts!: RouteConflictsDto;
 
   @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description:
+      'When the source table was last found truncated or rebuilt (TRUNCATE fires no trigger): a repair of the route was started then ' +
+      '(GET /api/routes/{id}/verify-runs); null if never',
+  })
+  tableRebuiltAt!: string | null;
+
+  @ApiProperty({
     type: [RoutePartitionStatusDto],
     nullable: true,
     description: "A partitioned route's partitions (watermark above is their lowest, lastError the latest of theirs); null for one stream",
