@@ -7,6 +7,7 @@ import { conflicts } from './control/004_conflicts';
 import { deadLetterRowsOfChunks } from './control/005_dead_letter_rows_of_chunks';
 import { partitionedRoutes } from './control/006_partitioned_routes';
 import { tableRebuilds } from './control/007_table_rebuilds';
+import { routeSamples } from './control/008_route_samples';
 import { outboxTable } from './outbox/001_outbox';
 import { StaticMigrationSource } from './migration-source';
 
@@ -16,7 +17,7 @@ export { CONTROL_TABLES, RESERVED_TABLE_PREFIX, reservedColumnReason, reservedTa
 /** Migrates the control schema (in the control database). */
 export async function migrateControl(knex: Knex): Promise<void> {
   await migrateIfPending(knex, {
-    migrationSource: new StaticMigrationSource([controlSchema, routesAndDeadLetters, snapshotsAndVerifyRuns, conflicts, deadLetterRowsOfChunks, partitionedRoutes, tableRebuilds]),
+    migrationSource: new StaticMigrationSource([controlSchema, routesAndDeadLetters, snapshotsAndVerifyRuns, conflicts, deadLetterRowsOfChunks, partitionedRoutes, tableRebuilds, routeSamples]),
     tableName: 'tributary_migrations',
   });
 }

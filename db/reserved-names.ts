@@ -24,6 +24,7 @@ export const CONTROL_TABLES: readonly string[] = [
   'tributary_snapshots',
   'tributary_verify_runs',
   'tributary_conflicts',
+  'tributary_route_samples',
   'tributary_migrations',
   'tributary_migrations_lock',
 ];

@@ -405,4 +405,22 @@ describe('admin: route status and dead letters', () => {
     await waitFor(async () => (await pipeline.postgres.knex('items_parts').where({ id: 704 })).length === 1, { what: 'the retried row at the target' });
     expect((await call('DELETE', '/api/routes/parts-pg')).status).toBe(204);
   });
+
+  it('keeps each route\'s state, lag and apply rate over time, across an admin restart', async () => {
+    type History = { route: string; points: Array<{ at: string; state: string; lagChanges: number | null; changesPerSecond: number; watermark: number }> };
+    const history = async () => (await call<History>('GET', `/api/routes/${ROUTE}/history?minutes=5`)).json;
+    // Samples come every second here (5 × CONFIG_REFRESH_MS of 200 ms).
+    await waitFor(async () => (await history()).points.length >= 3, { what: 'three history points', timeoutMs: 20_000 });
+    const before = (await history()).points;
+    expect(before.map((p) => p.at)).toEqual([...before.map((p) => p.at)].sort());
+    expect(before[before.length - 1]).toMatchObject({ state: expect.any(String), watermark: expect.any(Number) });
+    expect((await call<History[]>('GET', '/api/status/history?minutes=5')).json.map((h) => h.route)).toContain(ROUTE);
+    expect((await call('GET', `/api/routes/${ROUTE}/history?minutes=0`)).status).toBe(400);
+    expect((await call('GET', '/api/routes/nope/history')).status).toBe(404);
+
+    await app.kill('SIGTERM');
+    await startApp();
+    const after = (await history()).points;
+    expect(after.slice(0, before.length).map((p) => p.at)).toEqual(before.map((p) => p.at));
+  });
 });

@@ -7,6 +7,7 @@ import { ProgressRepository } from './progress.repository';
 import { DeadLetterRepository } from './dead-letter.repository';
 import { SnapshotRepository } from './snapshot.repository';
 import { VerifyRunRepository } from './verify-run.repository';
+import { RouteSampleRepository } from './route-sample.repository';
 import { ConflictRepository } from './conflict.repository';
 
 export const CONTROL_KNEX = Symbol('CONTROL_KNEX');
@@ -35,8 +36,9 @@ class ControlKnexCloser implements OnApplicationShutdown {
     { provide: SnapshotRepository, inject: [CONTROL_KNEX], useFactory: (knex: Knex) => new SnapshotRepository(knex) },
     { provide: VerifyRunRepository, inject: [CONTROL_KNEX], useFactory: (knex: Knex) => new VerifyRunRepository(knex) },
     { provide: ConflictRepository, inject: [CONTROL_KNEX], useFactory: (knex: Knex) => new ConflictRepository(knex) },
+    { provide: RouteSampleRepository, inject: [CONTROL_KNEX], useFactory: (knex: Knex) => new RouteSampleRepository(knex) },
     ControlKnexCloser,
   ],
-  exports: [CONTROL_KNEX, CatalogRepository, ProgressRepository, DeadLetterRepository, SnapshotRepository, VerifyRunRepository, ConflictRepository],
+  exports: [CONTROL_KNEX, CatalogRepository, ProgressRepository, DeadLetterRepository, SnapshotRepository, VerifyRunRepository, ConflictRepository, RouteSampleRepository],
 })
 export class ControlModule {}

@@ -7,3 +7,4 @@ export * from './control.module';
 export * from './snapshot.repository';
 export * from './verify-run.repository';
 export * from './conflict.repository';
+export * from './route-sample.repository';

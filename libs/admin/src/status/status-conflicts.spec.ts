@@ -15,6 +15,8 @@ describe('route status: open conflicts', () => {
       listSources: async () => [],
       getRoute: async (id: string) => route(id),
       getSource: async () => null,
+      listCapturedTables: async () => [],
+      getCapturedTable: async () => null,
     } as unknown as CatalogRepository,
     { listProgress: async () => [] } as unknown as ProgressRepository,
     { countUnresolved: async () => new Map() } as unknown as DeadLetterRepository,

@@ -1,6 +1,7 @@
 import { Inject, Injectable, OnApplicationBootstrap, BeforeApplicationShutdown } from '@nestjs/common';
 import { CONFIG, TributaryConfig } from '@tributary/config';
 import { LOGGER, Logger } from '@tributary/logger';
+import { RouteSampleRepository } from '@tributary/control';
 import { Metrics } from '@tributary/metrics';
 import { PeriodicTask } from '@tributary/runtime';
 import { RetryWatchdog } from './retry-watchdog';
@@ -9,12 +10,25 @@ import { StatusService } from './status.service';
 
 /** How often the retry watchdog looks for lost retry jobs. */
 const SWEEP_EVERY_MS = 60_000;
+/**
+ * One history sample per route every 5 refreshes (10 s by default, 1–10 s): a time bucket, so several
+ * admins write it once.
+ */
+export function sampleEveryMs(configRefreshMs: number): number {
+  return Math.min(10_000, Math.max(1000, 5 * configRefreshMs));
+}
+/** History kept: the status page's hour and then some. */
+export const HISTORY_KEPT_MS = 3 * 3600_000;
+/** Rows of old history deleted per sweep, so a prune never holds the table long. */
+const PRUNE_ROWS = 10_000;
 
 /**
  * On a timer (CONFIG_REFRESH_MS, kept between 1 s and 5 s): samples every
  * route's status, which feeds the throughput window and the backlog and
- * dead-letter gauges of this process's /metrics (invariant 9); once a minute,
- * runs the retry watchdog.
+ * dead-letter gauges of this process's /metrics (invariant 9), and every
+ * sampleEveryMs the routes' history in the control schema (what a status
+ * page charts; it survives an admin restart); once a minute, runs the retry
+ * watchdog and prunes history older than HISTORY_KEPT_MS.
  */
 @Injectable()
 export class StatusSampler implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -24,6 +38,7 @@ export class StatusSampler implements OnApplicationBootstrap, BeforeApplicationS
     (error) => this.logger.error({ err: error }, 'route status sampling failed; will retry'),
   );
   private lastSweepAt = 0;
+  private lastSampleAt = 0;
   private readonly labelled = new Set<string>();
   private readonly lagErrors = new Map<string, string>();
   private readonly logger: Logger;
@@ -34,6 +49,7 @@ export class StatusSampler implements OnApplicationBootstrap, BeforeApplicationS
     private readonly status: StatusService,
     private readonly watchdog: RetryWatchdog,
     private readonly metrics: Metrics,
+    private readonly samples: RouteSampleRepository,
   ) {
     this.logger = logger.child({ component: 'status' });
   }
@@ -80,9 +96,20 @@ export class StatusSampler implements OnApplicationBootstrap, BeforeApplicationS
     this.labelled.clear();
     for (const route of seen) this.labelled.add(route);
 
-    if (Date.now() - this.lastSweepAt >= SWEEP_EVERY_MS) {
-      this.lastSweepAt = Date.now();
+    const now = Date.now();
+    const every = sampleEveryMs(this.config.configRefreshMs);
+    if (Math.floor(now / every) !== Math.floor(this.lastSampleAt / every)) {
+      this.lastSampleAt = now;
+      await this.samples.record(
+        statuses.map((s) => ({ routeId: s.route, state: s.state, lagChanges: s.lag.changes, lagSeconds: s.lag.seconds, appliedTotal: s.appliedTotal, watermark: s.watermark })),
+        now,
+        every,
+      );
+    }
+    if (now - this.lastSweepAt >= SWEEP_EVERY_MS) {
+      this.lastSweepAt = now;
       await this.watchdog.sweep();
+      await this.samples.prune(new Date(now - HISTORY_KEPT_MS), PRUNE_ROWS);
     }
   }
 }

@@ -1,10 +1,12 @@
-import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Query, Res } from '@nestjs/common';
 import { Response } from 'express';
 import { ApiBearerAuth, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiRequestTimeoutResponse, ApiTags } from '@nestjs/swagger';
 import { WaitAnswerDto, WaitRequestDto } from './dto/wait.dto';
 import { WaitService } from './wait.service';
 import { RouteStatusDto } from './dto/route-status.dto';
 import { StatusService } from './status.service';
+import { RouteHistoryDto, RouteHistoryQueryDto } from './dto/route-history.dto';
+import { RouteHistoryService } from './route-history';
 
 @ApiTags('status')
 @ApiBearerAuth()
@@ -13,6 +15,7 @@ export class StatusController {
   constructor(
     private readonly status: StatusService,
     private readonly waits: WaitService,
+    private readonly history: RouteHistoryService,
   ) {}
 
   @Get('status')
@@ -20,6 +23,21 @@ export class StatusController {
   @ApiOkResponse({ type: [RouteStatusDto] })
   all(): Promise<RouteStatusDto[]> {
     return this.status.all();
+  }
+
+  @Get('status/history')
+  @ApiOperation({ summary: "Every route's state, lag and apply rate over time (sampled every 10 s by default, kept 3 h)" })
+  @ApiOkResponse({ type: [RouteHistoryDto] })
+  allHistory(@Query() query: RouteHistoryQueryDto): Promise<RouteHistoryDto[]> {
+    return this.history.all(query.minutes === undefined ? undefined : Number(query.minutes));
+  }
+
+  @Get('routes/:routeId/history')
+  @ApiOperation({ summary: "One route's state, lag and apply rate over time" })
+  @ApiOkResponse({ type: RouteHistoryDto })
+  @ApiNotFoundResponse({ description: 'No such route' })
+  oneHistory(@Param('routeId') routeId: string, @Query() query: RouteHistoryQueryDto): Promise<RouteHistoryDto> {
+    return this.history.one(routeId, query.minutes === undefined ? undefined : Number(query.minutes));
   }
 
   @Get('routes/:routeId/status')

@@ -9,6 +9,7 @@ import { StatusController } from './status.controller';
 import { StatusSampler } from './status-sampler';
 import { StatusService } from './status.service';
 import { TableRebuildWatcher } from './table-rebuild-watcher';
+import { RouteHistoryService } from './route-history';
 import { WaitService } from './wait.service';
 
 /**
@@ -20,6 +21,6 @@ import { WaitService } from './wait.service';
 @Module({
   imports: [ApiModule],
   controllers: [StatusController, DeadLettersController],
-  providers: [StatusService, StatusSampler, SourceOutboxRepository, DeadLettersService, RetryEnqueuer, RetryWatchdog, WaitService, TableRebuildWatcher],
+  providers: [StatusService, StatusSampler, SourceOutboxRepository, DeadLettersService, RetryEnqueuer, RetryWatchdog, WaitService, TableRebuildWatcher, RouteHistoryService],
 })
 export class StatusModule {}
