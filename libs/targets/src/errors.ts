@@ -61,6 +61,13 @@ export class TargetNotReadableError extends TargetConfigError {
 }
 
 /** Conflict detection asked of a target that cannot lock and read its rows in the apply transaction (Redis, HTTP). */
+/** A target that keeps one version per row: it cannot take rows of several sources with one key (ApplyBatch.versions). */
+export function versionsPerSourceNotSupported(kind: string): TargetConfigError {
+  return new TargetConfigError(
+    `a ${kind} target keeps one version per row: rows of several sources with one key need a postgres, mysql or sqlite target (or a computed source key column)`,
+  );
+}
+
 export function conflictsNotSupported(kind: string): TargetConfigError {
   return new TargetConfigError(
     `a ${kind} target cannot detect conflicts (its rows cannot be read and locked with the write); conflict policies need a postgres, mysql or sqlite target`,

@@ -20,7 +20,7 @@ describe('TargetRegistry', () => {
   });
 
   it('refuses a kind registered twice', () => {
-    const fake = { kind: 'fake', detectsConflicts: false, create: () => ({}) as Target };
+    const fake = { kind: 'fake', detectsConflicts: false, versionsPerSource: false, create: () => ({}) as Target };
     expect(() => new TargetRegistry().register(fake).register(fake)).toThrow(TargetConfigError);
   });
 

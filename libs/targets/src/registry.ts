@@ -35,6 +35,11 @@ export class TargetRegistry {
   conflictKinds(): string[] {
     return this.kinds().filter((kind) => this.factories.get(kind)!.detectsConflicts);
   }
+
+  /** The kinds whose targets keep versions per source (TargetFactory.versionsPerSource). */
+  sourceVersionKinds(): string[] {
+    return this.kinds().filter((kind) => this.factories.get(kind)!.versionsPerSource);
+  }
 }
 
 /** Process-wide limits on what a target may point at. */

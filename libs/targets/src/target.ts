@@ -28,6 +28,28 @@ export interface ApplyBatch {
    * partitions write beside this one. Absent: the batch may touch any key.
    */
   partition?: RoutePartition;
+  /**
+   * The table is written by routes of several sources whose rows can share a
+   * key: guard each row by this source's own versions (see SourceVersioning).
+   * Absent: the table's one version per row.
+   */
+  versions?: SourceVersioning;
+}
+
+/**
+ * Versions per source (issue #14): a row keeps the last seq of each source
+ * that wrote it, so each source's replays stay idempotent and monotonic while
+ * different sources' changes apply in arrival order (or as the route's
+ * conflict policy decides).
+ */
+export interface SourceVersioning {
+  /** The source the batch's changes come from. */
+  source: string;
+  /**
+   * The source whose versions the table held alone before it had several
+   * (the first route's), or null: its versions are carried over key by key.
+   */
+  legacySource: string | null;
 }
 
 /**
@@ -181,6 +203,8 @@ export interface TargetFactory {
    * policy need such a target.
    */
   readonly detectsConflicts: boolean;
+  /** Whether its targets keep versions per source (ApplyBatch.versions): a table several sources write with shared keys. */
+  readonly versionsPerSource: boolean;
   /** Validates the connection (throws TargetConfigError) and returns a target; connects lazily. */
   create(connection: TargetConnection): Target;
 }

@@ -23,7 +23,7 @@ describeTargetContract(
     };
   },
   // A webhook has delivered the accepted changes before a failing dead-letter hook: nothing to roll back.
-  { rollsBackOnHookFailure: false, detectsConflicts: httpTargetFactory(null).detectsConflicts },
+  { rollsBackOnHookFailure: false, detectsConflicts: httpTargetFactory(null).detectsConflicts, versionsPerSource: httpTargetFactory(null).versionsPerSource },
 );
 
 describe('HttpTarget outbound hosts (HTTP_TARGET_HOSTS)', () => {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { Row, RowChange, TargetTableSpec } from '@tributary/model';
 import { planBatch } from '../apply-plan';
-import { conflictsNotSupported, TargetConfigError, TargetNotReadableError, TargetUrlError, TargetOptionError, TransientTargetError } from '../errors';
+import { conflictsNotSupported, versionsPerSourceNotSupported, TargetConfigError, TargetNotReadableError, TargetUrlError, TargetOptionError, TransientTargetError } from '../errors';
 import { failingWith, integerOption, OPTION_BOUNDS, parseTargetOptions, targetOptions } from '../option-bounds';
 import { fromWireRow, JsonValue, requestIdempotencyKey, SIGNATURE_HEADER, signBody, toWireBatch, WireAck } from './http-wire';
 import { checkScanLimit, decodeKeyCursor, encodeKeyCursor, keyIdentity } from '../key-cursor';
@@ -84,6 +84,7 @@ export class HttpTarget implements Target {
 
   async apply(batch: ApplyBatch, hooks: ApplyHooks): Promise<ApplyResult> {
     if (hooks.resolveConflicts) throw conflictsNotSupported(this.kind);
+    if (batch.versions) throw versionsPerSourceNotSupported(this.kind);
     const plan = planBatch(batch.table, batch.changes);
     const invalid = new Set(plan.invalid.map((r) => r.change));
     const changes = batch.changes.filter((c) => !invalid.has(c));
@@ -371,5 +372,5 @@ export function httpTargetOptions(options: Record<string, unknown> | undefined):
 
 /** Builds webhook targets that may call only `allowedHosts` (null: any host). */
 export function httpTargetFactory(allowedHosts: readonly string[] | null): TargetFactory {
-  return { kind: 'http', detectsConflicts: false, create: (connection) => new HttpTarget(connection, allowedHosts) };
+  return { kind: 'http', detectsConflicts: false, versionsPerSource: false, create: (connection) => new HttpTarget(connection, allowedHosts) };
 }

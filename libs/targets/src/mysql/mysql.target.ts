@@ -114,5 +114,6 @@ export class MysqlTarget extends SqlReadBack implements Target {
 export const mysqlTargetFactory: TargetFactory = {
   kind: 'mysql',
   detectsConflicts: true,
+  versionsPerSource: true,
   create: (connection) => new MysqlTarget(connection),
 };

@@ -147,5 +147,6 @@ async function addRowVersion(trx: Knex.Transaction, tableName: string, known?: E
 export const postgresTargetFactory: TargetFactory = {
   kind: 'postgres',
   detectsConflicts: true,
+  versionsPerSource: true,
   create: (connection) => new PostgresTarget(connection),
 };

@@ -38,7 +38,7 @@ for (const format of ['json', 'hash'] as const) {
         unreachable: (password) => new RedisTarget({ kind: 'redis', url: `redis://:${password}@127.0.0.1:1/0`, options: { connectTimeoutMs: 500 } }),
       };
     },
-    { refusesRows: false, detectsConflicts: redisTargetFactory.detectsConflicts },
+    { refusesRows: false, detectsConflicts: redisTargetFactory.detectsConflicts, versionsPerSource: redisTargetFactory.versionsPerSource },
   );
 }
 

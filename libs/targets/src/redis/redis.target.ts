@@ -2,7 +2,7 @@ import Redis from 'ioredis';
 import { z } from 'zod';
 import { Row, TargetTableSpec } from '@tributary/model';
 import { planBatch } from '../apply-plan';
-import { conflictsNotSupported, TargetConfigError, TargetUrlError, TransientTargetError } from '../errors';
+import { conflictsNotSupported, versionsPerSourceNotSupported, TargetConfigError, TargetUrlError, TransientTargetError } from '../errors';
 import { failingWith, integerOption, OPTION_BOUNDS, parseTargetOptions, stringOption, targetOptions } from '../option-bounds';
 import { APPLY_SCRIPT } from './redis-lua';
 import { encodeRow, fromRedisText, renderKey, validateKeyTemplate } from './redis-values';
@@ -113,6 +113,7 @@ export class RedisTarget implements Target {
 
   async apply(batch: ApplyBatch, hooks: ApplyHooks): Promise<ApplyResult> {
     if (hooks.resolveConflicts) throw conflictsNotSupported(this.kind);
+    if (batch.versions) throw versionsPerSourceNotSupported(this.kind);
     const plan = planBatch(batch.table, batch.changes);
     if (plan.writes.length > 0) await this.checkShape(batch.table);
     // No transaction to record them in: dead letters are durable before the script (our commit) runs.
@@ -312,5 +313,6 @@ export function redisTargetOptions(options: Record<string, unknown> | undefined)
 export const redisTargetFactory: TargetFactory = {
   kind: 'redis',
   detectsConflicts: false,
+  versionsPerSource: false,
   create: (connection) => new RedisTarget(connection),
 };

@@ -43,7 +43,8 @@ export function sqlPlanOf(owner: object, prepared: PreparedApply | undefined): S
 
 export function planSqlBatch(dialect: SqlDialect, batch: ApplyBatch, withConflicts: boolean): SqlBatchPlan {
   const plan = withConflicts ? null : planBatch(batch.table, batch.changes);
-  const fits = plan && dialect.applyInOneStatement && plan.invalid.length === 0 && plan.writes.length <= dialect.rowsPerStatement(batch.table);
+  // Versions per source are guarded in their own table: no one-statement path for them.
+  const fits = plan && !batch.versions && dialect.applyInOneStatement && plan.invalid.length === 0 && plan.writes.length <= dialect.rowsPerStatement(batch.table);
   let oneStatement: Statement | null = null;
   try {
     if (fits) oneStatement = dialect.applyInOneStatement!(batch, plan.writes);
@@ -191,9 +192,13 @@ async function resolvedPlan(
     versioned.set(hash, { keyHash: hash, key: change.key });
   }
   const stored = new Map<string, number>();
-  for (const part of chunk([...versioned.values()], 1000)) {
-    const result = await run(trx, dialect, dialect.conflicts.readVersions(table, part));
-    for (const row of dialect.rows(result)) stored.set(String(row.key_hash), Number(row.seq));
+  if (batch.versions) {
+    for (const [hash, version] of await sourceVersionsOf(trx, dialect, batch, [...versioned.values()])) stored.set(hash, version.seq);
+  } else {
+    for (const part of chunk([...versioned.values()], 1000)) {
+      const result = await run(trx, dialect, dialect.conflicts.readVersions(table, part));
+      for (const row of dialect.rows(result)) stored.set(String(row.key_hash), Number(row.seq));
+    }
   }
   const isReplay = (change: RowChange) => {
     const seq = stored.get(hashOf(change));
@@ -300,11 +305,14 @@ async function applyIn(
     if (!rejected.some((r) => r.change === failure.change)) rejected.push(failure);
   }
   const versions = dialect.versions;
-  if (versions.mode === 'lock') {
+  if (batch.versions) {
+    // This source's versions, refused rows' included (the route moves on; a replay does not refuse them again).
+    const { source } = batch.versions;
+    for (const part of chunk(versionsOf(pending), 1000)) await run(trx, dialect, dialect.sourceVersions.write(batch.table.name, source, part));
+  } else if (versions.mode === 'lock') {
     // Refused rows get their version too, so the route moves on and a replay does not refuse them again.
     for (const part of chunk(versionsOf(pending), 1000)) await run(trx, dialect, versions.write(batch.table.name, part));
-  }
-  if (versions.mode === 'row' && failed.length > 0) {
+  } else if (versions.mode === 'row' && failed.length > 0) {
     // Their rows hold no version: it goes to the version table, so a replay skips them as above.
     const refused = new Set(failed.map((f) => f.change));
     const kept = versionsOf(writes.filter((w) => refused.has(w.change)));
@@ -334,6 +342,13 @@ interface Guarded extends GuardedPlan {
  * `reapply`, as new), with the versions of those rows locked until commit.
  */
 async function guard(trx: Knex.Transaction, dialect: SqlDialect, batch: ApplyBatch, writes: PlannedWrite[]): Promise<Guarded> {
+  if (batch.versions) {
+    if (writes.length === 0) return { writes: [], skipped: [], pending: [] };
+    const stored = await sourceVersionsOf(trx, dialect, batch, writes);
+    // Every version is written after the rows (applyIn), refused rows' included.
+    const guarded = guardPlan(writes, stored, { reapply: batch.reapply });
+    return { ...guarded, pending: guarded.writes };
+  }
   const versions = dialect.versions;
   if (versions.mode === 'lock') return lockVersions(trx, dialect, versions, batch, writes);
   if (writes.length === 0) return { writes: [], skipped: [], pending: [] };
@@ -388,7 +403,43 @@ async function lockVersions(
   return { ...guarded, pending: guarded.writes.filter((w) => stored.has(w.keyHash)) };
 }
 
-function byKeyHash(a: VersionWrite, b: VersionWrite): number {
+/**
+ * The batch's source's version of each key (ApplyBatch.versions), locked
+ * until commit. Keys this source never wrote get a version of 0 (which also
+ * locks them), so two batches of one source cannot both take a new key as
+ * theirs. First, the legacy source's versions — the table's one version per
+ * row from before it had several sources — are carried over for keys that
+ * have none yet, before this batch's writes overwrite them.
+ */
+async function sourceVersionsOf(
+  trx: Knex.Transaction,
+  dialect: SqlDialect,
+  batch: ApplyBatch,
+  keys: readonly VersionedKey[],
+): Promise<Map<string, StoredVersion>> {
+  const { source, legacySource } = batch.versions!;
+  const tableName = batch.table.name;
+  const unique = [...new Map(keys.map((k) => [k.keyHash, { keyHash: k.keyHash, key: k.key }])).values()].sort(byKeyHash);
+  const statements = dialect.sourceVersions;
+  for (const part of chunk(unique, 1000)) {
+    if (legacySource !== null) {
+      const legacy = dialect.rows(await run(trx, dialect, dialect.conflicts.readVersions(batch.table, part)));
+      const carried = legacy.map((row) => ({ keyHash: String(row.key_hash), seq: Number(row.seq), deleted: false }));
+      if (carried.length > 0) await run(trx, dialect, statements.insertMissing(tableName, legacySource, carried));
+    }
+    await run(trx, dialect, statements.insertMissing(tableName, source, part.map((k) => ({ keyHash: k.keyHash, seq: 0, deleted: false }))));
+  }
+  const stored = new Map<string, StoredVersion>();
+  for (const part of chunk(unique, 1000)) {
+    const result = await run(trx, dialect, statements.lock(tableName, source, part.map((k) => k.keyHash)));
+    for (const row of dialect.rows(result)) {
+      stored.set(String(row.key_hash), { seq: Number(row.seq), deleted: row.deleted === true || Number(row.deleted) === 1 });
+    }
+  }
+  return stored;
+}
+
+function byKeyHash(a: { keyHash: string }, b: { keyHash: string }): number {
   return a.keyHash < b.keyHash ? -1 : a.keyHash > b.keyHash ? 1 : 0;
 }
 

@@ -1,5 +1,6 @@
 import { Knex } from 'knex';
 import { ColumnSpec, Row, RoutePartition, TargetTableSpec, Value } from '@tributary/model';
+import type { SourceVersionStatements } from './source-versions';
 import { PlannedWrite } from '../apply-plan';
 import { ApplyBatch } from '../target';
 import { ErrorClass } from './error-classification';
@@ -111,6 +112,8 @@ export interface SqlDialect {
   };
   /** Moves the checkpoint forward only (GREATEST), never back. */
   upsertCheckpoint(routeId: string, watermark: number): Statement;
+  /** Versions per source, for a table written by several sources (ApplyBatch.versions). */
+  readonly sourceVersions: SourceVersionStatements;
   /**
    * Optional fast path: the whole guarded batch — versions, deleted and
    * upserted rows, checkpoint — as ONE statement, so a batch costs one round

@@ -196,5 +196,5 @@ export function sqliteTargetOptions(options: Record<string, unknown> | undefined
 
 /** Builds SQLite targets whose files lie inside `dir` (null: anywhere; for tests and embedding). */
 export function sqliteTargetFactory(dir: string | null): TargetFactory {
-  return { kind: 'sqlite', detectsConflicts: true, create: (connection) => new SqliteTarget(connection, dir) };
+  return { kind: 'sqlite', detectsConflicts: true, versionsPerSource: true, create: (connection) => new SqliteTarget(connection, dir) };
 }

@@ -31,6 +31,8 @@ export interface ContractOptions {
   detectsConflicts?: boolean;
   /** Whether the target plans batches ahead (Target.prepare): the SQL targets do. */
   prepares?: boolean;
+  /** The factory's TargetFactory.versionsPerSource (default true): false, it must refuse such batches with TargetConfigError. */
+  versionsPerSource?: boolean;
 }
 
 export function describeTargetContract(
@@ -192,6 +194,50 @@ export function describeTargetContract(
       expect(second).toEqual({ applied: 2, skipped: 0, rejected: [] });
       expect(await target.readRows(table)).toEqual([simple(1, 'a', 10), simple(2, 'B', 21)]);
       expect((await target.readCheckpoint(route))?.watermark).toBe(6);
+    });
+
+    describe('versions per source (a table several sources write: ApplyBatch.versions)', () => {
+      const from = (source: string, b: ApplyBatch, legacySource: string | null = 'a'): ApplyBatch => ({ ...b, versions: { source, legacySource } });
+
+      if (options.versionsPerSource === false) {
+        it('refuses them with a TargetConfigError', async () => {
+          const { table, route } = await freshTable();
+          await expect(apply(from('b', batch(table, route, [insert(1, simple(1, 'b', 1))])))).rejects.toBeInstanceOf(TargetConfigError);
+        });
+        return;
+      }
+
+      it("guards each row by each source's own seqs: replays are skipped, newer changes of any source apply as they arrive", async () => {
+        const { table, route } = await freshTable();
+        // Seqs of two sources are unrelated: b's are far lower than a's.
+        expect(await apply(from('a', batch(table, route, [insert(100, simple(1, 'a', 1))])))).toMatchObject({ applied: 1 });
+        expect(await apply(from('b', batch(table, route, [update(5, simple(1, 'a', 1), simple(1, 'b', 2))])))).toMatchObject({ applied: 1, skipped: 0 });
+        // a's change again (a replay after a crash): a has applied it already.
+        expect(await apply(from('a', batch(table, route, [insert(100, simple(1, 'a', 1))])))).toMatchObject({ applied: 0, skipped: 1 });
+        expect(await target.readRows(table)).toEqual([simple(1, 'b', 2)]);
+        expect(await apply(from('a', batch(table, route, [update(101, simple(1, 'b', 2), simple(1, 'a', 3))])))).toMatchObject({ applied: 1 });
+        expect(await apply(from('b', batch(table, route, [update(5, simple(1, 'a', 1), simple(1, 'b', 2))])))).toMatchObject({ skipped: 1 });
+        expect(await apply(from('b', batch(table, route, [remove(6, simple(1, 'a', 3))])))).toMatchObject({ applied: 1 });
+        expect(await target.readRows(table)).toEqual([]);
+        // b's delete is b's: a replayed older change of a stays skipped, a's next change applies.
+        expect(await apply(from('a', batch(table, route, [update(101, simple(1, 'b', 2), simple(1, 'a', 3))])))).toMatchObject({ skipped: 1 });
+        expect(await target.readRows(table)).toEqual([]);
+        expect(await apply(from('a', batch(table, route, [insert(102, simple(1, 'a', 4))])))).toMatchObject({ applied: 1 });
+        expect(await target.readRows(table)).toEqual([simple(1, 'a', 4)]);
+      });
+
+      it('carries over the versions a source wrote while it was the only one, before another source overwrites them', async () => {
+        const { table, route } = await freshTable();
+        // a alone, the table's one version per row.
+        await apply(batch(table, route, [insert(100, simple(1, 'a', 1)), insert(50, simple(2, 'a', 2))]));
+        // b arrives: its change of row 1 overwrites a's row (and, in the table's own version, a's seq).
+        expect(await apply(from('b', batch(table, route, [update(3, simple(1, 'a', 1), simple(1, 'b', 9))])))).toMatchObject({ applied: 1 });
+        // a's replays of both rows are known as a's: skipped, whichever row b touched.
+        expect(await apply(from('a', batch(table, route, [insert(100, simple(1, 'a', 1)), insert(50, simple(2, 'a', 2))])))).toMatchObject({ applied: 0, skipped: 2 });
+        expect(await target.readRows(table)).toEqual([simple(1, 'b', 9), simple(2, 'a', 2)]);
+        expect(await apply(from('a', batch(table, route, [update(51, simple(2, 'a', 2), simple(2, 'a', 5))])))).toMatchObject({ applied: 1 });
+        expect(await target.readRows(table)).toEqual([simple(1, 'b', 9), simple(2, 'a', 5)]);
+      });
     });
 
     describe('conflict detection (hooks.resolveConflicts)', () => {
