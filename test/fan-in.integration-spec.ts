@@ -49,7 +49,7 @@ describe('fan-in: several sources into one target table', () => {
     await pipeline.setup.routes.create(routeOf('shop1'));
     await expect(pipeline.setup.routes.create({ ...routeOf('shop2'), mapping: null })).rejects.toThrow(ConflictError);
     await expect(pipeline.setup.routes.create({ ...routeOf('shop2'), mapping: null })).rejects.toThrow(
-      /route shop1-all already writes table items_all of target pg from source shop1; several sources may write one target table only when their rows can never share a key/,
+      /route shop1-all already writes table items_all of target pg from source shop1: a row of one source would be replaced by the row of another with the same key/,
     );
     await pipeline.setup.routes.create(routeOf('shop2'));
     // A route that drops its source key column would let its rows collide with the others'.

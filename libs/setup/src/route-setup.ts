@@ -146,7 +146,8 @@ export class RouteSetup {
     const mappingChanged = JSON.stringify(route.mapping ?? null) !== JSON.stringify(current.mapping ?? null);
     // A new table, new partitions or a new mapping (its source key column) may change who can share the table.
     if (tableChanged || mappingChanged || route.partitions !== (current.partitions ?? 1)) {
-      await this.checkNoClash(route, { shareTargetTable: tableChanged ? shareTargetTable : true });
+      // Only a new table or a new mapping (its source key column) asks again whether rows may be shared.
+      await this.checkNoClash(route, { shareTargetTable: tableChanged || mappingChanged ? shareTargetTable : true });
     }
     if (tableChanged || mappingChanged) await this.checkTargetTable(route);
     const rows = tableChanged ? await this.sourceRows(route) : null;
@@ -202,13 +203,16 @@ export class RouteSetup {
   }
 
   /**
-   * Who may write one target table. Each target keeps, per row, the seq of
-   * the change that wrote it (invariant 4); seqs of two sources are
-   * unrelated, so their guards would refuse or let through each other's
-   * changes at random — unless their rows can never share a key: fan-in,
-   * where every route into the table has the same computed key column of
-   * value `source` (RouteMapping), so each row has one source. (Rows of
-   * several sources with one key need a version per source: not yet.)
+   * Who may write one target table. Each target row carries the seq of the
+   * change that last wrote it (invariant 4), and seqs of two sources are
+   * unrelated. Several sources may write one table:
+   * - when their rows can never share a key: every route into it has the
+   *   same computed key column of value `source` (fan-in; each row has one
+   *   source, so its guard is exact as with one source);
+   * - otherwise, asked for with `shareTargetTable: true`, into a target that
+   *   keeps a version per source (ApplyBatch.versions: each source's replays
+   *   stay harmless, and different sources' changes of a row apply as they
+   *   arrive or as the conflict policy decides).
    *
    * Two tables of one source into one target table share a seq space, so
    * the guards hold; but rows of the two with the same key overwrite each
@@ -224,14 +228,26 @@ export class RouteSetup {
     );
     const where = `table ${route.targetTable} of target ${route.targetId}`;
     const foreign = others.find((other) => other.sourceId !== route.sourceId);
-    const sourceColumn = sourceKeyColumn(route.mapping as RouteMapping | null);
-    if (foreign && (sourceColumn === null || others.some((other) => sourceKeyColumn(other.mapping as RouteMapping | null) !== sourceColumn))) {
-      throw new ConflictError(
-        `route ${foreign.id} already writes ${where} from source ${foreign.sourceId}; several sources may write one target table only when their ` +
-          'rows can never share a key: give every route into it the same computed key column of value source, e.g. mapping.computed ' +
-          '[{"name": "source_id", "value": "source", "key": true}] (rows of several sources with one key are not supported yet)',
-        'targetTable',
-      );
+    if (foreign && !keyedBySource([route, ...others])) {
+      // Rows of several sources may share a key: the target keeps a version per source (ApplyBatch.versions).
+      const target = await this.targets.require(route.targetId);
+      if (!this.targets.sourceVersionKinds().includes(target.kind)) {
+        throw new ConflictError(
+          `route ${foreign.id} already writes ${where} from source ${foreign.sourceId}; a ${target.kind} target keeps one version per row, so ` +
+            'several sources may write one of its tables only when their rows can never share a key: give every route into it the same ' +
+            'computed key column of value source, e.g. mapping.computed [{"name": "source_id", "value": "source", "key": true}]',
+          'targetTable',
+        );
+      }
+      if (opts.shareTargetTable !== true) {
+        throw new ConflictError(
+          `route ${foreign.id} already writes ${where} from source ${foreign.sourceId}: a row of one source would be replaced by the row of ` +
+            'another with the same key (the newest change of a row wins, or the conflict policy decides; each source\'s own replays stay ' +
+            'harmless). If that is what you want, ask again with shareTargetTable: true; to keep the rows of each source apart, give every ' +
+            'route into the table the same computed key column of value source, e.g. mapping.computed [{"name": "source_id", "value": "source", "key": true}]',
+          'targetTable',
+        );
+      }
     }
     const ours = others.filter((other) => other.sourceId === route.sourceId);
     const twin = ours.find((other) => other.table === route.table);
@@ -354,4 +370,10 @@ function resyncOf(filterChanged: boolean, mappingChanged: boolean): Resync {
 
 function definedOnly<T extends object>(changes: T): Partial<T> {
   return Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
+
+/** Every route has the same computed key column of value source: rows of different sources never share a key. */
+export function keyedBySource(routes: readonly RouteRecord[]): boolean {
+  const column = sourceKeyColumn(routes[0]?.mapping as RouteMapping | null);
+  return column !== null && routes.every((route) => sourceKeyColumn(route.mapping as RouteMapping | null) === column);
 }

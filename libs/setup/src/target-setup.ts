@@ -99,6 +99,11 @@ export class TargetSetup {
     return this.registry.conflictKinds();
   }
 
+  /** Target kinds that keep versions per source (several sources with shared keys into one table). */
+  sourceVersionKinds(): string[] {
+    return this.registry.sourceVersionKinds();
+  }
+
   /** @throws NotFoundError */
   async require(id: string): Promise<TargetRecord> {
     const target = await this.catalog.getTarget(id);

@@ -423,9 +423,11 @@ async function sourceVersionsOf(
   const statements = dialect.sourceVersions;
   for (const part of chunk(unique, 1000)) {
     if (legacySource !== null) {
-      const legacy = dialect.rows(await run(trx, dialect, dialect.conflicts.readVersions(batch.table, part)));
-      const carried = legacy.map((row) => ({ keyHash: String(row.key_hash), seq: Number(row.seq), deleted: false }));
-      if (carried.length > 0) await run(trx, dialect, statements.insertMissing(tableName, legacySource, carried));
+      // Every key gets the legacy source's version now (0 if the table has none for it): carried over once,
+      // before any source's write replaces the table's own version with its seq.
+      const legacy = new Map(dialect.rows(await run(trx, dialect, dialect.conflicts.readVersions(batch.table, part))).map((row) => [String(row.key_hash), Number(row.seq)]));
+      const carried = part.map((k) => ({ keyHash: k.keyHash, seq: legacy.get(k.keyHash) ?? 0, deleted: false }));
+      await run(trx, dialect, statements.insertMissing(tableName, legacySource, carried));
     }
     await run(trx, dialect, statements.insertMissing(tableName, source, part.map((k) => ({ keyHash: k.keyHash, seq: 0, deleted: false }))));
   }

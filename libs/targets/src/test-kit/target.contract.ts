@@ -238,6 +238,14 @@ export function describeTargetContract(
         expect(await apply(from('a', batch(table, route, [update(51, simple(2, 'a', 2), simple(2, 'a', 5))])))).toMatchObject({ applied: 1 });
         expect(await target.readRows(table)).toEqual([simple(1, 'b', 9), simple(2, 'a', 5)]);
       });
+
+      it("never takes another source's version for the first source's own: a row b wrote first is new to a", async () => {
+        const { table, route } = await freshTable();
+        expect(await apply(from('b', batch(table, route, [insert(500, simple(1, 'b', 1))])))).toMatchObject({ applied: 1 });
+        // a (the table's first source) writes the row for the first time, with a seq far below b's.
+        expect(await apply(from('a', batch(table, route, [update(3, simple(1, 'b', 1), simple(1, 'a', 2))])))).toMatchObject({ applied: 1, skipped: 0 });
+        expect(await target.readRows(table)).toEqual([simple(1, 'a', 2)]);
+      });
     });
 
     describe('conflict detection (hooks.resolveConflicts)', () => {
