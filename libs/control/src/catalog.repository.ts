@@ -236,6 +236,7 @@ interface RouteRow {
   mapping: string | null;
   conflict_policy: string | null;
   partitions: number;
+  created_at: string;
 }
 
 function toRoute(row: RouteRow): RouteRecord {
@@ -250,6 +251,7 @@ function toRoute(row: RouteRow): RouteRecord {
     mapping: row.mapping ? (JSON.parse(row.mapping) as Record<string, unknown>) : null,
     conflictPolicy: row.conflict_policy ? (JSON.parse(row.conflict_policy) as Record<string, unknown>) : null,
     partitions: Number(row.partitions ?? 1),
+    createdAt: parseUtc(row.created_at) ?? undefined,
   };
 }
 

@@ -31,6 +31,8 @@ export interface RouteRecord {
   filter?: string | null;
   mapping?: Record<string, unknown> | null;
   conflictPolicy?: Record<string, unknown> | null;
+  /** When the route was created (absent for one not stored yet). */
+  createdAt?: Date;
   /**
    * Partitions by key hash (absent: 1, one ordered stream): each is applied
    * in order by one worker at a time, the partitions side by side (see

@@ -7,7 +7,7 @@ export { compileFilter, likeToRegExp, RowFilter } from './filter/compile';
 export { compareDecimal } from './filter/decimal';
 export { FilterError } from './filter/errors';
 export { FilterPushdown, filterToMysql } from './filter/pushdown';
-export { ChangeContext, changeDependentColumns, CompiledMapping, compileMapping, ComputedColumn, ComputedValue, MappingError, microsToUtc, RouteMapping, sourceKeyColumn, targetColumnName } from './mapping/mapping';
+export { ChangeContext, changeDependentColumns, CompiledMapping, compileMapping, ComputedColumn, ComputedValue, MappingError, keyedBySource, microsToUtc, RouteMapping, sourceKeyColumn, targetColumnName } from './mapping/mapping';
 export { applyFilter, FilterableChange } from './move-semantics';
 export { ConflictKind, detectConflict, rowsEqual, valuesEqual } from './conflicts/detect';
 export { ConflictPolicy, ConflictPolicyError, DetectMode, parseConflictPolicy, Resolution } from './conflicts/policy';

@@ -1,6 +1,6 @@
 import { CatalogRepository, RouteRecord, SnapshotRecord, SnapshotRepository, TargetRecord } from '@tributary/control';
 import { TableSchema } from '@tributary/model';
-import { RouteMapping, sourceKeyColumn } from '@tributary/replication';
+import { keyedBySource, RouteMapping } from '@tributary/replication';
 import { TargetConfigError, TransientTargetError } from '@tributary/targets';
 import { CaptureSetup } from './capture-setup';
 import { checkName, checkTableName, ConflictError, InvalidInputError, NotFoundError, reasonOf, SetupError, UnavailableError } from './errors';
@@ -228,7 +228,7 @@ export class RouteSetup {
     );
     const where = `table ${route.targetTable} of target ${route.targetId}`;
     const foreign = others.find((other) => other.sourceId !== route.sourceId);
-    if (foreign && !keyedBySource([route, ...others])) {
+    if (foreign && !keyedBySource([route, ...others].map((r) => r.mapping as RouteMapping | null))) {
       // Rows of several sources may share a key: the target keeps a version per source (ApplyBatch.versions).
       const target = await this.targets.require(route.targetId);
       if (!this.targets.sourceVersionKinds().includes(target.kind)) {
@@ -372,8 +372,3 @@ function definedOnly<T extends object>(changes: T): Partial<T> {
   return Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined)) as Partial<T>;
 }
 
-/** Every route has the same computed key column of value source: rows of different sources never share a key. */
-export function keyedBySource(routes: readonly RouteRecord[]): boolean {
-  const column = sourceKeyColumn(routes[0]?.mapping as RouteMapping | null);
-  return column !== null && routes.every((route) => sourceKeyColumn(route.mapping as RouteMapping | null) === column);
-}

@@ -14,7 +14,7 @@ import {
   routePlan,
   targetColumnName,
 } from '@tributary/replication';
-import { ApplyBatch, ApplyHooks, movesKey, PreparedApply, RejectedChange } from '@tributary/targets';
+import { ApplyBatch, ApplyHooks, movesKey, PreparedApply, RejectedChange, SourceVersioning } from '@tributary/targets';
 import { decodeChanges } from './change-decoder';
 import { conflictSignature, ConflictSetup, resolveConflicts } from './conflict-resolver';
 import { CustomResolverLoader } from './custom-resolvers';
@@ -91,6 +91,8 @@ export interface BatchApplierDeps {
   batchBytes: number;
   /** Told once a feed's progress is durable in the control schema (announceApplied: wakes read-your-writes waiters). */
   applied?(feedId: string, watermark: number): void;
+  /** The route's versions per source when its target table has several sources with shared keys (sourceVersioningOf). */
+  versionsOf?(routeId: string): SourceVersioning | undefined;
 }
 
 /**
@@ -285,6 +287,8 @@ export class BatchApplier {
       // any key (judged on the source's images: the filter may have made the move an insert or a delete);
       // a retry or decision may be any partition's. A partitioned route never shares its target table
       // (setup refuses it) nor detects conflicts.
+      const versions = this.deps.versionsOf?.(route.id);
+      if (versions) apply.versions = versions;
       const sourceKey = schema && { name: schema.table, columns: schema.columns, key: schema.key };
       const movesAKey = sourceKey !== null && run.changes.some(({ row }) => movesKey(sourceKey, row));
       if (ofRanges && this.partition && this.partition.count > 1 && !movesAKey) apply.partition = this.partition;

@@ -5,12 +5,13 @@ import { LOGGER, Logger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
 import { announceApplied, REDIS, RedisClient, SignalListener } from '@tributary/queue';
 import { PeriodicTask } from '@tributary/runtime';
-import { TargetRegistry } from '@tributary/targets';
+import { SourceVersioning, TargetRegistry } from '@tributary/targets';
 import { CustomResolverLoader } from './custom-resolvers';
 import { RouteConsumer } from './route-consumer';
 import { SchemaCache } from './schema-cache';
 import { RouteNotReadyError, SourceConsumer } from './source-consumer';
 import { SourceOutboxes } from './source-outboxes';
+import { sourceVersioningOf } from './source-versioning';
 import { TargetPool } from './target-pool';
 import { WorkerParts } from './worker-parts';
 
@@ -39,6 +40,8 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
       ),
     (error) => this.logger.error({ err: error }, 'worker could not read the route list'),
   );
+  /** Routes whose target table several sources write with shared keys: their versions per source (sourceVersioningOf). */
+  private versioning = new Map<string, SourceVersioning>();
   /** The route ids the catalog held at the last read that succeeded (null: none has yet), and whether the latest failed. */
   private catalogRoutes: Set<string> | null = null;
   private lastReadFailed = false;
@@ -105,6 +108,10 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
   private async syncRoutes(): Promise<void> {
     const [routes, targets, sources] = await Promise.all([this.catalog.listRoutes(), this.catalog.listTargets(), this.catalog.listSources()]);
     this.catalogRoutes = new Set(routes.map((route) => route.id));
+    this.versioning = new Map(routes.flatMap((route) => {
+      const versions = sourceVersioningOf(route, routes);
+      return versions ? [[route.id, versions] as const] : [];
+    }));
     await this.outboxes.sync(sources);
     const targetById = new Map(targets.map((target) => [target.id, target]));
     const wanted = new Set<string>();
@@ -173,6 +180,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
       batchBytes: this.config.relay.jobMaxBytes,
       // Fire and forget: a lost announcement only makes a waiter find out at its next look.
       applied: (feed, watermark) => void announceApplied(this.redis, this.config.redis.prefix, [feed], watermark).catch(() => undefined),
+      versionsOf: (routeId) => this.versioning.get(routeId),
     });
   }
 }

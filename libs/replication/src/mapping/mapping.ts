@@ -239,6 +239,12 @@ export function sourceKeyColumn(mapping: RouteMapping | null | undefined): strin
   return mapping?.computed?.find((c) => c.key && c.value === 'source')?.name ?? null;
 }
 
+/** Every one of the routes' mappings has the same computed source key column: rows of different sources never share a key. */
+export function keyedBySource(mappings: ReadonlyArray<RouteMapping | null | undefined>): boolean {
+  const column = sourceKeyColumn(mappings[0]);
+  return column !== null && mappings.every((mapping) => sourceKeyColumn(mapping) === column);
+}
+
 /**
  * Computed columns whose value comes from the change that last wrote the row
  * (seq, change_ts, op): a row written by a copy and the same row written by a
