@@ -92,8 +92,10 @@ export class CreateRouteDto {
   initialCopy?: boolean;
   @ApiPropertyOptional({
     description:
-      'Needed to write a target table that a route of another table of the same source writes too: rows with the same key then ' +
-      'overwrite each other. Give it when their keys never collide (e.g. one table per shard) or merging by key is intended.',
+      'Needed to write a target table that another route writes too (another table of the same source, or another source without ' +
+      'a computed source key column): rows with the same key are then one row. Give it when their keys never collide or merging by ' +
+      'key is intended; rows of several sources then keep a version per source at the target (postgres, mysql, sqlite), usually ' +
+      'with a newer-wins conflict policy.',
     default: false,
   })
   @IsOmittable()
