@@ -8,6 +8,7 @@ import { deadLetterRowsOfChunks } from './control/005_dead_letter_rows_of_chunks
 import { partitionedRoutes } from './control/006_partitioned_routes';
 import { tableRebuilds } from './control/007_table_rebuilds';
 import { routeSamples } from './control/008_route_samples';
+import { localOnlyRoutes } from './control/009_local_only_routes';
 import { outboxTable } from './outbox/001_outbox';
 import { StaticMigrationSource } from './migration-source';
 
@@ -17,7 +18,7 @@ export { CONTROL_TABLES, RESERVED_TABLE_PREFIX, reservedColumnReason, reservedTa
 /** Migrates the control schema (in the control database). */
 export async function migrateControl(knex: Knex): Promise<void> {
   await migrateIfPending(knex, {
-    migrationSource: new StaticMigrationSource([controlSchema, routesAndDeadLetters, snapshotsAndVerifyRuns, conflicts, deadLetterRowsOfChunks, partitionedRoutes, tableRebuilds, routeSamples]),
+    migrationSource: new StaticMigrationSource([controlSchema, routesAndDeadLetters, snapshotsAndVerifyRuns, conflicts, deadLetterRowsOfChunks, partitionedRoutes, tableRebuilds, routeSamples, localOnlyRoutes]),
     tableName: 'tributary_migrations',
   });
 }

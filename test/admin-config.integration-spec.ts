@@ -123,6 +123,7 @@ describe('admin configuration API: real HTTP, all-in-one app', () => {
       mapping: null,
       conflictPolicy: null,
       partitions: 1,
+      localOnly: false,
       initialCopy: {
         requested: true,
         sourceRows: 3,

@@ -1,49 +1,5 @@
-import { createConnection } from 'mysql2/promise';
 import { ConflictRepository } from '@tributary/control';
-import { createMysqlDatabase, createPipeline, freePort, Pipeline, sleep, TestDatabase, waitFor } from '@tributary/testing';
-
-const KEYS = 60;
-const DDL = `CREATE TABLE kv (
-  id INT NOT NULL PRIMARY KEY,
-  v INT NOT NULL,
-  note VARCHAR(32) NULL,
-  updated_at DATETIME(6) NOT NULL
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`;
-const SEED = `INSERT INTO kv (id, v, note, updated_at) SELECT seq, 0, 'seed', '2024-01-01 00:00:00' FROM seq_1_to_40`;
-
-/**
- * Writes on one side, on keys both sides write: updates (the version column
- * set to NOW(6)), inserts of new and existing keys, deletes.
- */
-async function sideWorkload(url: string, side: string, stop: () => boolean): Promise<number> {
-  const connection = await createConnection({ uri: url });
-  let committed = 0;
-  try {
-    while (!stop()) {
-      const id = 1 + Math.floor(Math.random() * KEYS);
-      const dice = Math.random();
-      try {
-        if (dice < 0.6) {
-          await connection.query('UPDATE kv SET v = v + 1, note = ?, updated_at = NOW(6) WHERE id = ?', [`${side}${committed}`, id]);
-        } else if (dice < 0.85) {
-          await connection.query(
-            'INSERT INTO kv (id, v, note, updated_at) VALUES (?, 1, ?, NOW(6)) ON DUPLICATE KEY UPDATE v = v + 10, note = VALUES(note), updated_at = NOW(6)',
-            [id, `${side}-new${committed}`],
-          );
-        } else {
-          await connection.query('DELETE FROM kv WHERE id = ?', [id]);
-        }
-        committed++;
-      } catch {
-        // A lock wait with the worker applying the other side's change: part of a real workload.
-      }
-      await sleep(2);
-    }
-  } finally {
-    await connection.end();
-  }
-  return committed;
-}
+import { createMysqlDatabase, createPipeline, freePort, KV_DDL, KV_SEED, kvWorkload, Pipeline, sleep, TestDatabase, waitFor } from '@tributary/testing';
 
 describe('two-way replication A ⇄ B between MariaDB databases, newer-wins', () => {
   let pipeline: Pipeline;
@@ -55,8 +11,8 @@ describe('two-way replication A ⇄ B between MariaDB databases, newer-wins', ()
     b = await createMysqlDatabase('trib_two_way_b');
     const a = pipeline.source;
     for (const side of [a, b]) {
-      await side.knex.raw(DDL);
-      await side.knex.raw(SEED); // both sides start equal, before capture
+      await side.knex.raw(KV_DDL);
+      await side.knex.raw(KV_SEED); // both sides start equal, before capture
     }
     // Each database is a source and a target under ONE name, so Tributary's own writes there
     // (origin tributary:<other>) are never sent back where they came from.
@@ -102,10 +58,10 @@ describe('two-way replication A ⇄ B between MariaDB databases, newer-wins', ()
     pipeline.start('tributary', { ADMIN_PORT: String(await freePort()) });
     let stop = false;
     const load = Promise.all([
-      sideWorkload(pipeline.source.url, 'A', () => stop),
-      sideWorkload(pipeline.source.url, 'A', () => stop),
-      sideWorkload(b.url, 'B', () => stop),
-      sideWorkload(b.url, 'B', () => stop),
+      kvWorkload(pipeline.source.url, 'A', () => stop),
+      kvWorkload(pipeline.source.url, 'A', () => stop),
+      kvWorkload(b.url, 'B', () => stop),
+      kvWorkload(b.url, 'B', () => stop),
     ]);
     await sleep(6000);
     stop = true;

@@ -141,7 +141,7 @@ export class CatalogRepository {
       await trx('tributary_routes')
         .insert(routeRow(route))
         .onConflict('id')
-        .merge(['source_id', 'table_name', 'target_id', 'target_table', 'enabled', 'filter', 'mapping', 'conflict_policy', 'partitions', 'updated_at']);
+        .merge(['source_id', 'table_name', 'target_id', 'target_table', 'enabled', 'filter', 'mapping', 'conflict_policy', 'partitions', 'local_only', 'updated_at']);
       const partitions = route.partitions ?? 1;
       if (current && Number(current.partitions) !== partitions) {
         await repartitionProgress(trx, route.id, Number(current.partitions), partitions);
@@ -180,6 +180,7 @@ export class CatalogRepository {
     if (changes.mapping !== undefined) update.mapping = changes.mapping === null ? null : JSON.stringify(changes.mapping);
     if (changes.conflictPolicy !== undefined) update.conflict_policy = changes.conflictPolicy === null ? null : JSON.stringify(changes.conflictPolicy);
     if (changes.partitions !== undefined) update.partitions = changes.partitions;
+    if (changes.localOnly !== undefined) update.local_only = changes.localOnly;
     if (Object.keys(update).length === 0) return;
     await this.knex.transaction(async (trx) => {
       const current = await trx('tributary_routes').where({ id }).forUpdate().first();
@@ -236,6 +237,7 @@ interface RouteRow {
   mapping: string | null;
   conflict_policy: string | null;
   partitions: number;
+  local_only: number | boolean;
   created_at: string;
 }
 
@@ -252,6 +254,7 @@ function toRoute(row: RouteRow): RouteRecord {
     conflictPolicy: row.conflict_policy ? (JSON.parse(row.conflict_policy) as Record<string, unknown>) : null,
     partitions: Number(row.partitions ?? 1),
     createdAt: parseUtc(row.created_at) ?? undefined,
+    localOnly: Boolean(row.local_only),
   };
 }
 
@@ -267,6 +270,7 @@ function routeRow(route: RouteRecord) {
     mapping: route.mapping ? JSON.stringify(route.mapping) : null,
     conflict_policy: route.conflictPolicy ? JSON.stringify(route.conflictPolicy) : null,
     partitions: route.partitions ?? 1,
+    local_only: route.localOnly ?? false,
   };
 }
 

@@ -8,3 +8,4 @@ export * from './snapshot.repository';
 export * from './verify-run.repository';
 export * from './conflict.repository';
 export * from './route-sample.repository';
+export * from './route-selector';

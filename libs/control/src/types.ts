@@ -33,6 +33,8 @@ export interface RouteRecord {
   conflictPolicy?: Record<string, unknown> | null;
   /** When the route was created (absent for one not stored yet). */
   createdAt?: Date;
+  /** Pass on only the application's own writes, nothing Tributary applied at the source (RouteSelector.localOnly). */
+  localOnly?: boolean;
   /**
    * Partitions by key hash (absent: 1, one ordered stream): each is applied
    * in order by one worker at a time, the partitions side by side (see
@@ -52,6 +54,7 @@ export interface RouteChanges {
   /** null clears the conflict policy. */
   conflictPolicy?: Record<string, unknown> | null;
   partitions?: number;
+  localOnly?: boolean;
 }
 
 export interface CapturedTableRecord {

@@ -62,18 +62,27 @@ export interface RouteSelector {
   table: string;
   /** The route's target's echo origin (echoOriginOf(targetId)): its own writes are never sent back to it. */
   echoOrigin: string;
+  /**
+   * Only the application's own writes (origin null) and the route's copy
+   * records: nothing Tributary applied at the source is passed on. What
+   * keeps all-to-all replication among three or more databases from
+   * sending a change around again.
+   */
+  localOnly?: boolean;
 }
 
 /**
  * True when the outbox row belongs to the route: a change of its table that
- * did not come from its own target (two-way replication without loops), and
- * no other route's copy record. The relay and the worker decide with this one
+ * did not come from its own target (two-way replication without loops), no
+ * other route's copy record, and for a local-only route nothing Tributary
+ * applied at the source. The relay and the worker decide with this one
  * function, so they cannot disagree on what a route's changes are.
  */
 export function routeWants(row: { table: string; origin: string | null }, route: RouteSelector): boolean {
   if (row.table !== route.table || row.origin === route.echoOrigin) return false;
   const copyRoute = copyRouteOf(row.origin);
-  return copyRoute === null || copyRoute === route.routeId;
+  if (copyRoute !== null) return copyRoute === route.routeId;
+  return !route.localOnly || row.origin === null;
 }
 
 /** The table a route writes at a target, after mapping. */

@@ -36,8 +36,10 @@ export interface OutboxHeader {
 /** Ranges per statement when reading rows inside many ranges, to keep the statement small. */
 export const RANGES_PER_QUERY = 500;
 
-/** The rows routeWants keeps, as SQL over (table, echo origin, the route's copy origin): see routeBindings. */
+/** The rows routeWants keeps, as SQL: see routeRows. */
 const ROUTE_ROWS = `table_name = ? AND (origin IS NULL OR (origin <> ? AND (origin NOT LIKE '${COPY_ORIGIN_PREFIX}%' OR origin = ?)))`;
+/** A local-only route's rows: the application's own writes and its own copy records. */
+const LOCAL_ROUTE_ROWS = 'table_name = ? AND (origin IS NULL OR origin = ?)';
 
 /**
  * A partition's rows (inPartition of @tributary/model, in SQL): its keys by
@@ -46,8 +48,10 @@ const ROUTE_ROWS = `table_name = ? AND (origin IS NULL OR (origin <> ? AND (orig
  */
 const PARTITION_ROWS = `(pk = '${COPY_CHUNK_PK}' OR CRC32(pk) % ? = ? OR (op = 'update' AND NOT JSON_CONTAINS(before_image, pk)))`;
 
-function routeBindings(route: RouteSelector): string[] {
-  return [route.table, route.echoOrigin, copyOrigin(route.routeId)];
+/** routeWants as SQL over (table, origin), with its bindings. */
+function routeRows(route: RouteSelector): { sql: string; bindings: string[] } {
+  if (route.localOnly) return { sql: LOCAL_ROUTE_ROWS, bindings: [route.table, copyOrigin(route.routeId)] };
+  return { sql: ROUTE_ROWS, bindings: [route.table, route.echoOrigin, copyOrigin(route.routeId)] };
 }
 
 /** What a locking probe of a range of missing seqs found. */
@@ -125,9 +129,10 @@ export class OutboxRepository {
     if (ranges.length > RANGES_PER_QUERY) throw new Error(`at most ${RANGES_PER_QUERY} ranges per read`);
     const { where, bindings } = inRanges(ranges);
     const partitioned = partition !== null && partition.count > 1;
+    const rowsOf = routeRows(route);
     const [rows] = await this.knex.raw(
-      `SELECT ${HEADER_OF_CHUNKS} FROM ${OUTBOX} WHERE seq > ? AND (${where}) AND ${ROUTE_ROWS}${partitioned ? ` AND ${PARTITION_ROWS}` : ''} ORDER BY seq LIMIT ?`,
-      [afterSeq, ...bindings, ...routeBindings(route), ...(partitioned ? [partition.count, partition.index] : []), limit],
+      `SELECT ${HEADER_OF_CHUNKS} FROM ${OUTBOX} WHERE seq > ? AND (${where}) AND ${rowsOf.sql}${partitioned ? ` AND ${PARTITION_ROWS}` : ''} ORDER BY seq LIMIT ?`,
+      [afterSeq, ...bindings, ...rowsOf.bindings, ...(partitioned ? [partition.count, partition.index] : []), limit],
     );
     return (rows as OutboxRow[]).map(toWire);
   }
@@ -154,15 +159,16 @@ export class OutboxRepository {
    * ahead of the route.
    */
   async routeBacklog(route: RouteSelector, afterSeq: number, cap: number): Promise<{ count: number; oldestTs: number | null }> {
-    const params = [afterSeq, ...routeBindings(route)];
-    const [counted] = await this.knex.raw(`SELECT COALESCE(SUM(n), 0) AS n FROM (SELECT ${CHANGES_IN_ROW} AS n FROM ${OUTBOX} WHERE seq > ? AND ${ROUTE_ROWS} LIMIT ?) AS backlog`, [
+    const rowsOf = routeRows(route);
+    const params = [afterSeq, ...rowsOf.bindings];
+    const [counted] = await this.knex.raw(`SELECT COALESCE(SUM(n), 0) AS n FROM (SELECT ${CHANGES_IN_ROW} AS n FROM ${OUTBOX} WHERE seq > ? AND ${rowsOf.sql} LIMIT ?) AS backlog`, [
       COPY_CHUNK_SEPARATOR,
       ...params,
       cap + 1,
     ]);
     const count = Number((counted as Array<{ n: number | string }>)[0].n);
     if (count === 0) return { count, oldestTs: null };
-    const [oldest] = await this.knex.raw(`SELECT ts FROM ${OUTBOX} WHERE seq > ? AND ${ROUTE_ROWS} ORDER BY seq LIMIT 1`, params);
+    const [oldest] = await this.knex.raw(`SELECT ts FROM ${OUTBOX} WHERE seq > ? AND ${rowsOf.sql} ORDER BY seq LIMIT 1`, params);
     const ts = (oldest as Array<{ ts: number | string }>)[0]?.ts;
     return { count, oldestTs: ts === undefined ? null : Number(ts) };
   }

@@ -1,8 +1,8 @@
 import { TributaryConfig } from '@tributary/config';
 import { Logger } from '@tributary/logger';
-import { CatalogRepository, ProgressRepository, RouteRecord } from '@tributary/control';
+import { CatalogRepository, ProgressRepository, RouteRecord, routeSelectorOf } from '@tributary/control';
 import { Metrics } from '@tributary/metrics';
-import { copyRouteOf, echoOriginOf, feedId, RoutePartition, routeWants } from '@tributary/model';
+import { copyRouteOf, feedId, RoutePartition, routeWants } from '@tributary/model';
 import { OutboxHeader, OutboxRepository } from '@tributary/outbox';
 import { LeaderLease, LeaseLoop } from '@tributary/runtime';
 import { CHANGE_JOB_NAME, QueueRegistry, RangeJobData, rangeJobId, RedisLossDetector } from '@tributary/queue';
@@ -498,7 +498,7 @@ class Leadership {
     this.knownRouteIds = new Set(this.allRouteIds);
     const wanted = new Map<string, RouteFeed>();
     for (const route of routes.filter((r) => r.enabled)) {
-      const selector = { routeId: route.id, table: route.table, echoOrigin: echoOriginOf(route.targetId) };
+      const selector = routeSelectorOf(route);
       for (const partition of partitionsOf(route.partitions ?? 1)) {
         const feed = new RouteFeed(selector, partition);
         wanted.set(feed.id, feed);
@@ -554,7 +554,9 @@ function groupByTable(feeds: readonly RouteFeed[]): Map<string, RouteFeed[]> {
 
 function sameFeed(a: RouteFeed, b: RouteFeed): boolean {
   const [x, y] = [a.route, b.route];
-  return x.routeId === y.routeId && x.table === y.table && x.echoOrigin === y.echoOrigin && a.partition?.count === b.partition?.count;
+  return (
+    x.routeId === y.routeId && x.table === y.table && x.echoOrigin === y.echoOrigin && x.localOnly === y.localOnly && a.partition?.count === b.partition?.count
+  );
 }
 
 /** The partitions of a route cut into `count` (none for an unpartitioned one: its one feed is the route). */

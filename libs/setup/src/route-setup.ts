@@ -32,6 +32,8 @@ export interface RouteInput {
   shareTargetTable?: boolean;
   /** Partitions by key hash, applied side by side (default 1; see checkPartitions). */
   partitions?: unknown;
+  /** Pass on only the application's own writes (RouteSelector.localOnly). Default false. */
+  localOnly?: boolean;
 }
 
 /** What can change on an existing route; for filter, mapping and conflict policy, null clears. */
@@ -45,6 +47,7 @@ export interface RouteUpdate {
   conflictPolicy?: unknown;
   /** A new number of partitions: each new partition starts where the old ones had all got to. */
   partitions?: unknown;
+  localOnly?: boolean;
 }
 
 /**
@@ -158,6 +161,7 @@ export class RouteSetup {
       ...(mappingChanged ? { mapping: route.mapping ?? null } : {}),
       ...(policyChanged ? { conflictPolicy: route.conflictPolicy ?? null } : {}),
       ...(route.partitions !== (current.partitions ?? 1) ? { partitions: route.partitions } : {}),
+      ...(route.localOnly !== (current.localOnly ?? false) ? { localOnly: route.localOnly } : {}),
     });
     if (rows) {
       const copy = await this.snapshots.request(id, 'initial', null);
@@ -197,6 +201,7 @@ export class RouteSetup {
       mapping: rules.mapping,
       conflictPolicy,
       partitions: checkPartitions(input.partitions, conflictPolicy),
+      localOnly: input.localOnly ?? false,
     };
     await this.checkNoClash(route, { shareTargetTable: input.shareTargetTable });
     return route;

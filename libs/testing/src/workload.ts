@@ -84,3 +84,53 @@ async function randomStatement(connection: Query, key: () => number): Promise<vo
     await connection.query('UPDATE items SET id = ? WHERE id = ?', [key() + 100_000, key()]);
   }
 }
+
+/** Keys the multi-leader workloads write (kvWorkload): every side writes all of them. */
+const KV_KEYS = 60;
+
+/** A table every node of a multi-leader test has, with the version column newer-wins reads. */
+export const KV_DDL = `CREATE TABLE kv (
+  id INT NOT NULL PRIMARY KEY,
+  v INT NOT NULL,
+  note VARCHAR(32) NULL,
+  updated_at DATETIME(6) NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`;
+
+/** The rows every node starts with, before capture. */
+export const KV_SEED = `INSERT INTO kv (id, v, note, updated_at) SELECT seq, 0, 'seed', '2024-01-01 00:00:00' FROM seq_1_to_40`;
+
+/**
+ * Writes on one node, on keys every node writes: updates (the version column
+ * set to NOW(6)), inserts of new and existing keys, and (unless `deletes` is
+ * false) deletes. Returns how many statements committed.
+ */
+export async function kvWorkload(url: string, side: string, stop: () => boolean, options: { deletes?: boolean } = {}): Promise<number> {
+  const connection = await createConnection({ uri: url });
+  const deletes = options.deletes ?? true;
+  let committed = 0;
+  try {
+    while (!stop()) {
+      const id = 1 + Math.floor(Math.random() * KV_KEYS);
+      const dice = Math.random();
+      try {
+        if (dice < 0.6) {
+          await connection.query('UPDATE kv SET v = v + 1, note = ?, updated_at = NOW(6) WHERE id = ?', [`${side}${committed}`, id]);
+        } else if (dice < 0.85 || !deletes) {
+          await connection.query(
+            'INSERT INTO kv (id, v, note, updated_at) VALUES (?, 1, ?, NOW(6)) ON DUPLICATE KEY UPDATE v = v + 10, note = VALUES(note), updated_at = NOW(6)',
+            [id, `${side}-new${committed}`],
+          );
+        } else {
+          await connection.query('DELETE FROM kv WHERE id = ?', [id]);
+        }
+        committed++;
+      } catch {
+        // A lock wait with the worker applying another node's change: part of a real workload.
+      }
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+  } finally {
+    await connection.end();
+  }
+  return committed;
+}

@@ -1,4 +1,4 @@
-import { ConflictRepository, DeadLetterRepository, ProgressRepository, RouteRecord, TargetRecord } from '@tributary/control';
+import { ConflictRepository, DeadLetterRepository, ProgressRepository, RouteRecord, routeSelectorOf, TargetRecord } from '@tributary/control';
 import { Logger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
 import { copyRouteOf, echoOriginOf, feedId, Row, RoutePartition, RowChange, TableSchema, TargetTableSpec, WireChange } from '@tributary/model';
@@ -160,7 +160,7 @@ export class BatchApplier {
    */
   async applyRanges(job: RangeJobData): Promise<void> {
     const route = this.route;
-    const selector = { routeId: route.id, table: job.table, echoOrigin: echoOriginOf(route.targetId) };
+    const selector = routeSelectorOf({ ...route, table: job.table });
     const floor = await this.appliedCheckpoint();
     const reader = new RangeReader(this.deps.outboxes.get(job.sourceId), selector, job.ranges, floor, this.deps.batchRows, this.partition);
     let claimed = floor;

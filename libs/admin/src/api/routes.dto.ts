@@ -28,6 +28,11 @@ const PARTITIONS_DOC =
   'the partitions side by side, on several workers. Every row keeps its order (a key change that moves a row between partitions ' +
   'included); changes of different rows may be applied out of their source order. Not with a conflict policy. See docs/architecture.md.';
 
+const LOCAL_ONLY_DOC =
+  "Pass on only the application's own writes, nothing Tributary applied at the source (default false). For all-to-all " +
+  'replication among three or more databases: each sends its own changes to every other, so nothing goes around twice. ' +
+  'See docs/conflicts-and-two-way.md.';
+
 export class CreateRouteDto {
   @ApiProperty({ description: 'Name of the route: a lowercase letter, then a-z, 0-9, _ or -; at most 63', example: 'orders-pg' })
   @IsString()
@@ -106,6 +111,11 @@ export class CreateRouteDto {
   @ApiPropertyOptional({ type: Number, minimum: 1, maximum: 64, default: 1, description: PARTITIONS_DOC })
   @Allow()
   partitions?: unknown;
+
+  @ApiPropertyOptional({ description: LOCAL_ONLY_DOC, default: false })
+  @IsOmittable()
+  @IsBoolean()
+  localOnly?: boolean;
 }
 
 /** PATCH: what is given changes; what is left out stays. */
@@ -151,6 +161,11 @@ export class UpdateRouteDto {
   })
   @Allow()
   partitions?: unknown;
+
+  @ApiPropertyOptional({ description: LOCAL_ONLY_DOC })
+  @IsOmittable()
+  @IsBoolean()
+  localOnly?: boolean;
 }
 
 export class RouteDto {
@@ -184,6 +199,9 @@ export class RouteDto {
   @ApiProperty({ description: 'Partitions by key hash, applied side by side (1: one ordered stream)', example: 1 })
   partitions!: number;
 
+  @ApiProperty({ description: "Passes on only the application's own writes" })
+  localOnly!: boolean;
+
   static from(route: RouteRecord): RouteDto {
     return {
       id: route.id,
@@ -196,6 +214,7 @@ export class RouteDto {
       mapping: route.mapping ?? null,
       conflictPolicy: route.conflictPolicy ?? null,
       partitions: route.partitions ?? 1,
+      localOnly: route.localOnly ?? false,
     };
   }
 }

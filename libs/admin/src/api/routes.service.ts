@@ -45,6 +45,7 @@ export class RoutesService {
       mapping: body.mapping,
       conflictPolicy: body.conflictPolicy,
       partitions: body.partitions,
+      localOnly: body.localOnly,
     });
     return { ...RouteDto.from(route), initialCopy: initialCopy && InitialCopyDto.from(initialCopy), resync };
   }

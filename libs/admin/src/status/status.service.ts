@@ -6,11 +6,12 @@ import {
   ProgressRepository,
   RouteProgressRecord,
   RouteRecord,
+  routeSelectorOf,
   SnapshotRecord,
   SnapshotRepository,
   SourceRecord,
 } from '@tributary/control';
-import { echoOriginOf, partitionOfFeed } from '@tributary/model';
+import { partitionOfFeed } from '@tributary/model';
 import { SnapshotDto } from '../api/snapshot.dto';
 import { RouteLagDto, RouteStatusDto } from './dto/route-status.dto';
 import { routeState } from './route-state';
@@ -130,13 +131,8 @@ export class StatusService {
   private async lag(route: RouteRecord, source: SourceRecord | undefined, watermark: number): Promise<RouteLagDto> {
     if (!source) return { changes: null, seconds: null, capped: false, error: `source ${route.sourceId} does not exist` };
     try {
-      const backlog = await this.outboxes.backlog(source, {
-        table: route.table,
-        watermark,
-        // The relay never sends these to this target (invariant 6), so they are never behind.
-        echoOrigin: echoOriginOf(route.targetId),
-        routeId: route.id,
-      });
+      // Only the route's own rows count: never its target's echoes (invariant 6), nor, for a local-only route, what Tributary applied.
+      const backlog = await this.outboxes.backlog(source, { ...routeSelectorOf(route), watermark });
       return { ...backlog, error: null };
     } catch (error) {
       // Driver messages name host and port, never the password (invariant 10).
