@@ -283,12 +283,13 @@ export class BatchApplier {
         origin: echoOriginOf(data.sourceId),
         reapply,
       };
+      // A table several sources write with shared keys: each row guarded by this source's own versions.
+      const versions = this.deps.versionsOf?.(route.id);
+      if (versions) apply.versions = versions;
       // Its partition's keys only: a key move at the source reaches every partition, so that batch may touch
       // any key (judged on the source's images: the filter may have made the move an insert or a delete);
       // a retry or decision may be any partition's. A partitioned route never shares its target table
       // (setup refuses it) nor detects conflicts.
-      const versions = this.deps.versionsOf?.(route.id);
-      if (versions) apply.versions = versions;
       const sourceKey = schema && { name: schema.table, columns: schema.columns, key: schema.key };
       const movesAKey = sourceKey !== null && run.changes.some(({ row }) => movesKey(sourceKey, row));
       if (ofRanges && this.partition && this.partition.count > 1 && !movesAKey) apply.partition = this.partition;
