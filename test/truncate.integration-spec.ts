@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { PostgresTarget } from '@tributary/targets';
-import { adminClient, AppProcess, createPipeline, freePort, ITEMS_DDL, Pipeline, waitFor } from '@tributary/testing';
+import { adminClient, AppProcess, createPipeline, freePort, Pipeline, routeItemsToPostgres, waitFor } from '@tributary/testing';
 
 interface Run {
   id: number;
@@ -29,11 +29,7 @@ describe('a captured table truncated behind Tributary\'s back', () => {
 
   beforeAll(async () => {
     pipeline = await createPipeline();
-    await pipeline.source.knex.raw(ITEMS_DDL);
-    await pipeline.setup.addSource('src', pipeline.source.url);
-    await pipeline.setup.captureTable('src', 'items');
-    await pipeline.setup.addTarget({ id: 'pg', kind: 'postgres', url: pipeline.postgres.url, options: {} });
-    await pipeline.setup.addRoute({ id: 'items-pg', sourceId: 'src', table: 'items', targetId: 'pg', targetTable: 'items', enabled: true });
+    await routeItemsToPostgres(pipeline);
     pg = new PostgresTarget({ kind: 'postgres', url: pipeline.postgres.url });
     port = await freePort();
     app = pipeline.start('tributary', { ADMIN_PORT: String(port), ADMIN_TOKEN: TOKEN });
