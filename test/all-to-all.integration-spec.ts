@@ -105,4 +105,24 @@ describe('all-to-all among three databases, newer-wins', () => {
     expect(logged.length).toBeGreaterThan(0);
     for (const conflict of logged) expect(conflict.reason).toMatch(/newer-wins/);
   }, 150_000);
+
+  it('keeps causality when an update overtakes the insert it follows: A inserts, B updates it, C gets B\'s update first', async () => {
+    const [a, b, c] = nodes;
+    const rowOf = async (node: { db: TestDatabase }) =>
+      ((await node.db.knex.raw('SELECT id, v, note, CAST(updated_at AS CHAR) AS updated_at FROM kv WHERE id = 900'))[0] as Array<Record<string, unknown>>)[0] ?? null;
+    // A's changes reach C late: its route to C is paused.
+    await pipeline.setup.routes.update('a-to-c', { enabled: false });
+    await sleep(500);
+    await a.db.knex.raw("INSERT INTO kv (id, v, note, updated_at) VALUES (900, 1, 'inserted on A', NOW(6))");
+    await waitFor(async () => (await rowOf(b)) !== null, { what: "A's insert at B" });
+    await b.db.knex.raw("UPDATE kv SET v = 2, note = 'updated on B', updated_at = NOW(6) WHERE id = 900");
+    // C gets B's update before A's insert.
+    await waitFor(async () => (await rowOf(c))?.note === 'updated on B', { what: "B's update at C" });
+    await pipeline.setup.routes.update('a-to-c', { enabled: true });
+    await quiesce();
+    const onA = await rowOf(a);
+    expect(onA).toMatchObject({ v: 2, note: 'updated on B' });
+    expect(await rowOf(b)).toEqual(onA);
+    expect(await rowOf(c)).toEqual(onA);
+  }, 90_000);
 });
