@@ -27,10 +27,15 @@ export function feedId(routeId: string, partition: RoutePartition | null | undef
   return partition && partition.count > 1 ? `${routeId}.p${partition.index}of${partition.count}` : routeId;
 }
 
+/** The partitions of a route cut into `count`, in order (one null for an unpartitioned route: its one feed is the route). */
+export function partitionsOf(count: number): Array<RoutePartition | null> {
+  if (count <= 1) return [null];
+  return Array.from({ length: count }, (_, index) => ({ index, count }));
+}
+
 /** The feeds of a route with `count` partitions, in partition order. */
 export function feedIdsOf(routeId: string, count: number): string[] {
-  if (count <= 1) return [routeId];
-  return Array.from({ length: count }, (_, index) => feedId(routeId, { index, count }));
+  return partitionsOf(count).map((partition) => feedId(routeId, partition));
 }
 
 const FEED_OF_PARTITION = /^(.*)\.p(\d+)of(\d+)$/;

@@ -2,7 +2,7 @@ import { TributaryConfig } from '@tributary/config';
 import { Logger } from '@tributary/logger';
 import { CatalogRepository, ProgressRepository, RouteRecord, routeSelectorOf } from '@tributary/control';
 import { Metrics } from '@tributary/metrics';
-import { copyRouteOf, feedId, RoutePartition, routeWants } from '@tributary/model';
+import { copyRouteOf, feedId, partitionsOf, routeWants } from '@tributary/model';
 import { OutboxHeader, OutboxRepository } from '@tributary/outbox';
 import { LeaderLease, LeaseLoop } from '@tributary/runtime';
 import { CHANGE_JOB_NAME, QueueRegistry, RangeJobData, rangeJobId, RedisLossDetector } from '@tributary/queue';
@@ -559,11 +559,6 @@ function sameFeed(a: RouteFeed, b: RouteFeed): boolean {
   );
 }
 
-/** The partitions of a route cut into `count` (none for an unpartitioned one: its one feed is the route). */
-function partitionsOf(count: number): Array<RoutePartition | null> {
-  if (count <= 1) return [null];
-  return Array.from({ length: count }, (_, index) => ({ index, count }));
-}
 
 /** Counted per table and read, not per row: a busy relay reads thousands of rows a cycle. */
 function countCaptured(metrics: Metrics, sourceId: string, reads: ReadonlyArray<readonly OutboxHeader[]>): void {

@@ -91,7 +91,7 @@ export interface BatchApplierDeps {
   batchBytes: number;
   /** Told once a feed's progress is durable in the control schema (announceApplied: wakes read-your-writes waiters). */
   applied?(feedId: string, watermark: number): void;
-  /** The route's versions per source when its target table has several sources with shared keys (sourceVersioningOf). */
+  /** The route's versions per source when its target table has several sources with shared keys (sourceVersioningByRoute). */
   versionsOf?(routeId: string): SourceVersioning | undefined;
 }
 

@@ -1,11 +1,13 @@
 import { RouteRecord } from '@tributary/control';
-import { sourceVersioningOf } from './source-versioning';
+import { sourceVersioningByRoute } from './source-versioning';
+
+const sourceVersioningOf = (route: RouteRecord, routes: RouteRecord[]) => sourceVersioningByRoute(routes).get(route.id);
 
 const route = (id: string, sourceId: string, over: Partial<RouteRecord> = {}): RouteRecord => ({
   id, sourceId, table: 'orders', targetId: 'pg', targetTable: 'all_orders', enabled: true, createdAt: new Date(Date.UTC(2026, 0, Number(id.slice(1)))), ...over,
 });
 
-describe('sourceVersioningOf', () => {
+describe('sourceVersioningByRoute', () => {
   it('keeps versions per source only for a table several sources write with shared keys, the first route\'s source the legacy one', () => {
     const one = [route('r1', 'a'), route('r2', 'a', { table: 'refunds' })];
     expect(sourceVersioningOf(one[0], one)).toBeUndefined();

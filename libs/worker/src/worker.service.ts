@@ -11,7 +11,7 @@ import { RouteConsumer } from './route-consumer';
 import { SchemaCache } from './schema-cache';
 import { RouteNotReadyError, SourceConsumer } from './source-consumer';
 import { SourceOutboxes } from './source-outboxes';
-import { sourceVersioningOf } from './source-versioning';
+import { sourceVersioningByRoute } from './source-versioning';
 import { TargetPool } from './target-pool';
 import { WorkerParts } from './worker-parts';
 
@@ -40,7 +40,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
       ),
     (error) => this.logger.error({ err: error }, 'worker could not read the route list'),
   );
-  /** Routes whose target table several sources write with shared keys: their versions per source (sourceVersioningOf). */
+  /** Routes whose target table several sources write with shared keys: their versions per source (sourceVersioningByRoute). */
   private versioning = new Map<string, SourceVersioning>();
   /** The route ids the catalog held at the last read that succeeded (null: none has yet), and whether the latest failed. */
   private catalogRoutes: Set<string> | null = null;
@@ -108,10 +108,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
   private async syncRoutes(): Promise<void> {
     const [routes, targets, sources] = await Promise.all([this.catalog.listRoutes(), this.catalog.listTargets(), this.catalog.listSources()]);
     this.catalogRoutes = new Set(routes.map((route) => route.id));
-    this.versioning = new Map(routes.flatMap((route) => {
-      const versions = sourceVersioningOf(route, routes);
-      return versions ? [[route.id, versions] as const] : [];
-    }));
+    this.versioning = sourceVersioningByRoute(routes);
     await this.outboxes.sync(sources);
     const targetById = new Map(targets.map((target) => [target.id, target]));
     const wanted = new Set<string>();

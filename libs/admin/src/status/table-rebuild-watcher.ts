@@ -60,16 +60,18 @@ export class TableRebuildWatcher implements OnApplicationBootstrap, BeforeApplic
 
   private async look(): Promise<void> {
     const [sources, tables] = await Promise.all([this.catalog.listSources(), this.catalog.listCapturedTables()]);
+    let changed = false;
     for (const source of sources) {
       const captured = tables.filter((table) => table.sourceId === source.id);
-      if (captured.length > 0) await this.lookAt(source, captured);
+      if (captured.length > 0 && (await this.lookAt(source, captured))) changed = true;
     }
-    const rebuilt = (await this.catalog.listCapturedTables()).filter((table) => table.rebuiltAt);
+    // A change just recorded has its rebuilt_at from the control database's clock: read again then only.
+    const rebuilt = (changed ? await this.catalog.listCapturedTables() : tables).filter((table) => table.rebuiltAt);
     if (rebuilt.length > 0) await this.repairRoutesOf(rebuilt);
   }
 
-  /** Records each table's id; a new one is a truncate or rebuild. */
-  private async lookAt(source: SourceRecord, captured: CapturedTableRecord[]): Promise<void> {
+  /** Records each table's id; a new one is a truncate or rebuild. True if this process recorded one. */
+  private async lookAt(source: SourceRecord, captured: CapturedTableRecord[]): Promise<boolean> {
     let ids: Map<string, number>;
     try {
       ids = await this.sources.tableIds(source, captured.map((table) => table.table));
@@ -77,21 +79,24 @@ export class TableRebuildWatcher implements OnApplicationBootstrap, BeforeApplic
       if (!(error instanceof TableIdsUnreadableError)) throw error;
       if (!this.unreadable.has(source.id)) this.logger.warn({ source: source.id }, `${error.message}: a TRUNCATE of its tables goes unnoticed`);
       this.unreadable.add(source.id);
-      return;
+      return false;
     }
     this.unreadable.delete(source.id);
+    let recorded = false;
     for (const table of captured) {
       const id = ids.get(table.table);
       const seen = table.innodbTableId ?? null;
       // A table that is gone is the drift monitor's to report (its capture is no longer installed).
       if (id === undefined || id === seen) continue;
       if (!(await this.catalog.recordInnodbTableId(source.id, table.table, seen, id)) || seen === null) continue;
+      recorded = true;
       this.metrics.tableRebuilds.inc({ source: source.id, table: table.table });
       this.logger.error(
         { source: source.id, table: table.table, innodbTableId: { was: seen, now: id } },
         'captured table was truncated or rebuilt (a TRUNCATE fires no trigger): repairing its routes from the source',
       );
     }
+    return recorded;
   }
 
   /** Starts a repair of every route of a rebuilt table that has none since (or only a failed one, a while ago). */
