@@ -103,6 +103,14 @@ export interface ApplyHooks {
    * with recordRejected. An error it throws is rethrown as is, after rollback.
    */
   resolveConflicts?(changes: RowChange[], current: CurrentRows): Promise<RowChange[]>;
+  /**
+   * With resolveConflicts: remember the before image of every delete it
+   * returns (a delete of a row the target lacks included), in the apply
+   * transaction, so CurrentRows.deleted knows it later. For a policy that
+   * compares versions with deletions (newer-wins); it returns a delete only
+   * when its image is newer than the one remembered.
+   */
+  remembersDeletes?: boolean;
 }
 
 /** The target's rows of a batch's keys, as read (and locked) inside the apply transaction. */
@@ -110,12 +118,14 @@ export interface CurrentRows {
   /** The row with this key (target key columns), or null if the target has none. */
   get(key: Row): Row | null;
   /**
-   * For a key the target has no row for: the last image of the row its own
-   * writers deleted, if the target remembers (a MySQL target that is also a
-   * captured source keeps its deletes in its outbox: two-way replication),
-   * else null. Lets newer-wins tell a concurrent delete from an old one.
+   * For a key the target has no row for: the last images of the row it
+   * remembers deleting, in no order — its own writers' last delete (a MySQL
+   * target that is also a captured source keeps its deletes in its outbox:
+   * two-way replication) and the last delete Tributary applied there
+   * (ApplyHooks.remembersDeletes); empty if none. Lets newer-wins tell a
+   * concurrent delete from an old one.
    */
-  deleted(key: Row): Row | null;
+  deleted(key: Row): readonly Row[];
 }
 
 export interface TargetCheckpoint {

@@ -339,6 +339,8 @@ export class BatchApplier {
           await deadLetters.record(rejected.map((r) => deadLetterOf(route.id, wireOf.get(r.change) ?? wireBySeq.get(r.change.seq)!, r.reason, r.code)));
         },
         ...(conflicts ? { resolveConflicts: this.conflictHook(route, conflicts, wireBySeq) } : {}),
+        // newer-wins compares late inserts with the deletions the target remembers (deletionWins).
+        ...(conflicts?.policy.resolution === 'newer-wins' ? { remembersDeletes: true } : {}),
       };
       // A target pointed elsewhere since the batch was prepared ignores what the old one planned.
       const result = await target.apply(apply, hooks, ahead ?? undefined);

@@ -317,16 +317,46 @@ describe('resolveConflicts against real targets', () => {
       });
 
       it.each([
-        ['a', 'b', 'kept'],
-        ['z', 'b', 'applied'],
-      ])('newer-wins: a tie with source %s and target %s is %s', async (sourceId, targetId, decision) => {
-        const t = await fresh({ resolution: 'newer-wins', column: 'updated_at' }, seed, { sourceId, targetId });
-        await t.sql(`UPDATE T SET qty = 5, updated_at = '${T(2)}' WHERE id = 1`);
+        ['a', 'one', 'applied'],
+        ['z', 'one', 'applied'],
+        ['a', 'zeta', 'kept'],
+        ['z', 'zeta', 'kept'],
+      ])('newer-wins: a tie (source %s) goes to the row whose contents sort after: target name %s → %s', async (sourceId, name, decision) => {
+        const t = await fresh({ resolution: 'newer-wins', column: 'updated_at' }, seed, { sourceId, targetId: 'b' });
+        await t.sql(`UPDATE T SET name = '${name}', qty = 5, updated_at = '${T(2)}' WHERE id = 1`);
         await t.apply([update(10, item(1, 'one', 1, 1), item(1, 'uno', 1, 2))]);
-        expect(await t.rows()).toEqual([decision === 'kept' ? item(1, 'one', 5, 2) : item(1, 'uno', 1, 2)]);
+        expect(await t.rows()).toEqual([decision === 'kept' ? item(1, name, 5, 2) : item(1, 'uno', 1, 2)]);
         const [c] = await t.log();
         expect(c.decision).toBe(decision);
         expect(c.reason).toMatch(/tie at 2024-01-01 00:00:02/);
+      });
+
+      it('newer-wins remembers a delete of a row it lacks: a late older insert stays deleted, a newer one comes back', async () => {
+        const t = await fresh({ resolution: 'newer-wins', column: 'updated_at' }, []);
+        const remembers = { remembersDeletes: true };
+        // Another leader deleted the row (it saw version 3) before this target got the row's insert.
+        await t.apply([remove(10, item(1, 'one', 1, 3))], remembers);
+        // The insert it followed arrives late (version 3, the very row); an older one, too.
+        await t.apply([insert(11, item(1, 'one', 1, 3)), insert(12, item(2, 'two', 2, 1))], remembers);
+        await t.apply([remove(13, item(2, 'two', 2, 2))], remembers);
+        await t.apply([insert(14, item(2, 'two', 2, 1))], remembers);
+        expect(await t.rows()).toEqual([]);
+        const log = await t.log();
+        expect(log.map((c) => [c.seq, c.kind, c.decision])).toEqual([
+          [10, 'missing', 'applied'],
+          [11, 'missing', 'kept'],
+          [13, 'mismatch', 'applied'],
+          [14, 'missing', 'kept'],
+        ]);
+        expect(log[1].reason).toMatch(/tie at 2024-01-01 00:00:03.000000 with the row the target deleted/);
+        expect(log[3].reason).toMatch(/deleted this row at 2024-01-01 00:00:02.000000, after incoming 2024-01-01 00:00:01.000000/);
+        // An older delete arriving later changes nothing and does not replace what is remembered.
+        await t.apply([remove(15, item(1, 'one', 1, 2))], remembers);
+        await t.apply([insert(16, item(1, 'one', 1, 3))], remembers);
+        expect(await t.rows()).toEqual([]);
+        // A newer write wins over every deletion.
+        await t.apply([insert(17, item(1, 'back', 1, 4))], remembers);
+        expect(await t.rows()).toEqual([item(1, 'back', 1, 4)]);
       });
 
       it('newer-wins with merge: each side changed another column, the row holds both', async () => {

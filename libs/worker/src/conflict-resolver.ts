@@ -83,10 +83,10 @@ export async function resolveConflicts(
       record(change.op === 'insert' ? 'exists' : 'mismatch', 'parked', 'an earlier change of this row is parked for a decision; this one waits behind it', null);
       continue;
     }
-    const deleted = target === null && !rows.has(textOf(key)) ? current.deleted(key) : null;
-    const deletedWins = deleted ? deletionWins({ change, deleted, policy: setup.policy, columns: spec.columns }) : null;
+    const deleted = target === null && !rows.has(textOf(key)) ? current.deleted(key) : [];
+    const deletedWins = deletionWins({ change, deleted, policy: setup.policy, columns: spec.columns, compared: setup.compared });
     if (deletedWins) {
-      // The target deleted this row after the incoming version was written: it stays deleted (the other node agrees).
+      // The target deleted this row after the incoming version was written: it stays deleted (the other nodes agree).
       record('missing', 'kept', deletedWins, null);
       continue;
     }
@@ -101,7 +101,7 @@ export async function resolveConflicts(
     try {
       decided = setup.custom
         ? await setup.custom.decide({ route: route.id, source: route.sourceId, table: wire.table, seq: change.seq, kind, op: change.op, key, incoming: { before: change.before, after: change.after }, target })
-        : decide({ change, target, kind, policy: setup.policy, columns: spec.columns, compared: setup.compared, names: { source: route.sourceId, target: route.targetId } });
+        : decide({ change, target, kind, policy: setup.policy, columns: spec.columns, compared: setup.compared });
     } catch (error) {
       // Never a silent drop: the change becomes a dead letter with the resolver's error.
       const reason = `conflict (${kind}) not resolved: ${(error as Error).message}`;
@@ -157,7 +157,7 @@ export function conflictSignature(spec: TargetTableSpec, changes: readonly RowCh
     changes.map((change) => {
       const key = relevantKey(spec, change);
       const target = current.get(key);
-      return [change.seq, jsonRow(target), target ? null : jsonRow(current.deleted(key))];
+      return [change.seq, jsonRow(target), target ? null : current.deleted(key).map(jsonRow)];
     }),
   );
 }
@@ -192,8 +192,9 @@ function applyDecision(
     }
     case 'apply':
       if (change.op === 'delete') {
-        // A delete of a row the target does not have has nothing to do.
-        return { decision: 'applied', change: kind === 'missing' ? null : change, result: null };
+        // A delete of a row the target does not have deletes nothing, but goes on: a target that
+        // remembers deletions remembers it, so the row's late insert does not bring it back.
+        return { decision: 'applied', change, result: null };
       }
       if (change.op === 'update' && kind === 'missing') {
         // The row is gone at the target: the update brings it back whole.

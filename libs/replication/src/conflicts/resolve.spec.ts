@@ -9,11 +9,9 @@ const policy = (resolution: ConflictPolicy['resolution'], extra: Partial<Conflic
 });
 const T = (s: string) => `2024-01-01 00:00:${s}`;
 const base: Row = { id: 1, x: 1, y: 1, ts: T('00') };
-const AB = { source: 'a', target: 'b' };
-const BA = { source: 'b', target: 'a' };
 
-function run(op: Op, before: Row | null, after: Row | null, target: Row | null, kind: ConflictKind, p: ConflictPolicy, names = AB) {
-  return decide({ change: { op, before, after }, target, kind, policy: p, columns, compared, names });
+function run(op: Op, before: Row | null, after: Row | null, target: Row | null, kind: ConflictKind, p: ConflictPolicy) {
+  return decide({ change: { op, before, after }, target, kind, policy: p, columns, compared });
 }
 
 describe('decide: fixed policies', () => {
@@ -50,15 +48,15 @@ describe('decide: newer-wins', () => {
     expect(older.reason).toBe(`newer-wins on ts: the target's ${T('02')} is newer than incoming ${T('01')}; the target row is kept`);
   });
 
-  it('a tie goes to the greater name, the same way on both nodes', () => {
+  it('a tie goes to the row whose contents sort after the other, the same way on every node', () => {
     const after = { ...base, x: 2, ts: T('01') };
     const target = { ...base, y: 2, ts: T('01') };
-    const atB = run('update', base, after, target, 'mismatch', p, AB); // a's change arriving at b
-    const atA = run('update', base, target, after, 'mismatch', p, BA); // b's change arriving at a
-    expect(atB.decision).toEqual({ action: 'keep' });
-    expect(atA.decision).toEqual({ action: 'apply' });
-    expect(atB.reason).toMatch(/tie at 2024-01-01 00:00:01, target "b" sorts after source "a"/);
-    expect(atA.reason).toMatch(/tie at 2024-01-01 00:00:01, source "b" sorts after target "a"/);
+    const atB = run('update', base, after, target, 'mismatch', p); // a's change arriving at b
+    const atA = run('update', base, target, after, 'mismatch', p); // b's change arriving at a
+    expect(atB.decision).toEqual({ action: 'apply' });
+    expect(atA.decision).toEqual({ action: 'keep' });
+    expect(atB.reason).toMatch(/tie at 2024-01-01 00:00:01, the incoming row sorts after the other/);
+    expect(atA.reason).toMatch(/tie at 2024-01-01 00:00:01, the target's row sorts after the other/);
   });
 
   it('a null version is older than any version', () => {
@@ -75,9 +73,10 @@ describe('decide: newer-wins', () => {
     expect(d.reason).toMatch(/nothing to do/);
   });
 
-  it('delete mismatch: kept when the target is newer or the same version, applied when the deleter saw a newer one', () => {
+  it('delete mismatch: kept when the target is newer, applied when the deleter saw a newer one; a tie by contents', () => {
     expect(run('delete', base, null, { ...base, y: 2, ts: T('05') }, 'mismatch', p).decision).toEqual({ action: 'keep' });
     expect(run('delete', base, null, { ...base, y: 2 }, 'mismatch', p).decision).toEqual({ action: 'keep' });
+    expect(run('delete', { ...base, y: 3 }, null, { ...base, y: 2 }, 'mismatch', p).decision).toEqual({ action: 'apply' });
     const applied = run('delete', { ...base, ts: T('09') }, null, { ...base, y: 2, ts: T('05') }, 'mismatch', p);
     expect(applied.decision).toEqual({ action: 'apply' });
     expect(applied.reason).toMatch(/deleted row's 2024-01-01 00:00:09 is newer than the target's 2024-01-01 00:00:05/);
@@ -97,7 +96,6 @@ describe('decide: newer-wins', () => {
       policy: { ...p, column: 'v' },
       columns: cols,
       compared: ['id', 'v'],
-      names: AB,
     });
     expect(out.decision).toEqual({ action: 'apply' });
   });
@@ -142,10 +140,10 @@ describe('decide: newer-wins with merge', () => {
 
 describe('convergence of two nodes replicating to each other', () => {
   /** One node receiving the other's change: detect, decide, write. */
-  function receive(node: Row, change: { op: Op; before: Row; after: Row }, p: ConflictPolicy, names: { source: string; target: string }, detect: DetectMode = 'all'): Row {
+  function receive(node: Row, change: { op: Op; before: Row; after: Row }, p: ConflictPolicy, detect: DetectMode = 'all'): Row {
     const kind = detectConflict(change, node, detect, p.column, compared);
     if (kind === null) return change.after;
-    const { decision } = decide({ change, target: node, kind, policy: p, columns, compared, names });
+    const { decision } = decide({ change, target: node, kind, policy: p, columns, compared });
     switch (decision.action) {
       case 'apply':
         return change.after;
@@ -162,8 +160,8 @@ describe('convergence of two nodes replicating to each other', () => {
     const changeA = { ...base, x: 2, ts: aTs };
     const changeB = { ...base, y: 2, ts: bTs };
     // Each node has made its own change; each receives the other's.
-    const a = receive(changeA, { op: 'update', before: base, after: changeB }, p, { source: 'b', target: 'a' }, detect);
-    const b = receive(changeB, { op: 'update', before: base, after: changeA }, p, { source: 'a', target: 'b' }, detect);
+    const a = receive(changeA, { op: 'update', before: base, after: changeB }, p, detect);
+    const b = receive(changeB, { op: 'update', before: base, after: changeA }, p, detect);
     return { a, b, changeA, changeB };
   }
 
@@ -179,10 +177,10 @@ describe('convergence of two nodes replicating to each other', () => {
     expect(b).toEqual(changeB);
   });
 
-  it('newer-wins on an exact tie: both end with the row of the greater name (b)', () => {
-    const { a, b, changeB } = exchange(T('01'), T('01'), policy('newer-wins'));
-    expect(a).toEqual(changeB);
-    expect(b).toEqual(changeB);
+  it('newer-wins on an exact tie: both end with the row whose contents sort after (a\'s, x: 2)', () => {
+    const { a, b, changeA } = exchange(T('01'), T('01'), policy('newer-wins'));
+    expect(a).toEqual(changeA);
+    expect(b).toEqual(changeA);
   });
 
   it('newer-wins + merge on an exact tie: both end with the same merged row', () => {
@@ -191,12 +189,12 @@ describe('convergence of two nodes replicating to each other', () => {
     expect(b).toEqual(a);
   });
 
-  it('newer-wins + merge, both changing the same column on a tie: the greater name\'s value on both', () => {
+  it('newer-wins + merge, both changing the same column on a tie: the value of the row that sorts after, on both', () => {
     const p = policy('newer-wins', { merge: true });
     const changeA = { ...base, x: 2, ts: T('01') };
     const changeB = { ...base, x: 3, ts: T('01') };
-    const a = receive(changeA, { op: 'update', before: base, after: changeB }, p, { source: 'b', target: 'a' });
-    const b = receive(changeB, { op: 'update', before: base, after: changeA }, p, { source: 'a', target: 'b' });
+    const a = receive(changeA, { op: 'update', before: base, after: changeB }, p);
+    const b = receive(changeB, { op: 'update', before: base, after: changeA }, p);
     expect(a).toEqual(changeB);
     expect(b).toEqual(changeB);
   });
@@ -207,14 +205,14 @@ describe('convergence of two nodes replicating to each other', () => {
     // a deleted the row, receives b's update: missing → apply (insert).
     const kindA = detectConflict({ op: 'update', before: base, after: updated }, null, 'all', 'ts', compared);
     expect(kindA).toBe('missing');
-    expect(run('update', base, updated, null, kindA!, p, BA).decision).toEqual({ action: 'apply' });
+    expect(run('update', base, updated, null, kindA!, p).decision).toEqual({ action: 'apply' });
     // b updated the row, receives a's delete: mismatch, the target is newer → keep.
     const kindB = detectConflict({ op: 'delete', before: base, after: null }, updated, 'all', 'ts', compared);
     expect(kindB).toBe('mismatch');
-    expect(run('delete', base, null, updated, kindB!, p, AB).decision).toEqual({ action: 'keep' });
+    expect(run('delete', base, null, updated, kindB!, p).decision).toEqual({ action: 'keep' });
     // The same when the update did not move the version.
     const same = { ...base, y: 2 };
-    expect(run('delete', base, null, same, 'mismatch', p, AB).decision).toEqual({ action: 'keep' });
+    expect(run('delete', base, null, same, 'mismatch', p).decision).toEqual({ action: 'keep' });
   });
 });
 

@@ -15,18 +15,23 @@ export type Decision =
  *
  * source-wins → apply; target-wins → keep; manual → park; custom → throws.
  *
- * newer-wins on column c:
+ * newer-wins on column c: every change stands for (version, row contents,
+ * delete or not), and the greater wins, compared the same way on every node
+ * whoever sent the change, so any number of leaders end with the same row:
  * - insert 'exists' / update 'mismatch': after[c] against target[c]; the newer
- *   wins; on a tie the side whose NAME is greater wins (names.source >
- *   names.target → apply, else keep), so two nodes replicating to each other
- *   both keep the same row.
+ *   wins; on a tie, the row whose contents sort after the other's
+ *   (contentOrder), so two nodes replicating to each other — or any number
+ *   of them — keep the same row.
  * - update 'missing' → apply (insert the after image): an update wins over a
  *   concurrent delete, since a delete leaves no version to compare.
- * - delete 'missing' → apply (nothing to delete).
+ * - delete 'missing' → apply (nothing to delete; a target that remembers
+ *   deletions remembers this one).
  * - delete 'mismatch': before[c] (what the deleter saw) against target[c]: the
- *   target is newer or the same version → keep (the row was changed after the
- *   deleter read it; the other node resurrects it too, as update 'missing'
- *   applies there), the deleter saw a newer version than the target → apply.
+ *   target is newer → keep (the row was changed after the deleter read it;
+ *   the other node resurrects it too, as update 'missing' applies there), the
+ *   deleter saw a newer version than the target → apply; on a tie the delete
+ *   wins unless the target row's contents sort after the deleted row's (a
+ *   delete outranks the very row it deleted, as deletionWins agrees).
  * - merge (update 'mismatch' only): column by column from the target row —
  *   columns only the change changed take the incoming value, columns both
  *   changed take the row-level winner's value, the version column the greater
@@ -44,10 +49,8 @@ export function decide(input: {
   /** Target columns (for the order of the version column's type). */
   columns: readonly ColumnSpec[];
   compared: readonly string[];
-  /** Names for the deterministic tie-break: the route's source id and target id. */
-  names: { source: string; target: string };
 }): { decision: Decision; reason: string } {
-  const { change, target, kind, policy, columns, compared, names } = input;
+  const { change, target, kind, policy, columns, compared } = input;
   switch (policy.resolution) {
     case 'source-wins':
       return { decision: APPLY, reason: `source-wins: ${describe(change.op, kind)}, the incoming change is applied` };
@@ -82,7 +85,11 @@ export function decide(input: {
     const now = current[name] ?? null;
     const order = compareValues(seen, now, spec);
     if (order < 0) return { decision: KEEP, reason: `${on}: the target's ${show(now)} is newer than the deleted row's ${show(seen)}; the target row is kept` };
-    if (order === 0) return { decision: KEEP, reason: `${on}: the target row changed at the same ${show(now)} the deleter saw; an update wins over a delete, the target row is kept` };
+    if (order === 0) {
+      return contentOrder(current, before, compared) > 0
+        ? { decision: KEEP, reason: `${on}: tie at ${show(now)}, the target row sorts after the deleted one; the target row is kept` }
+        : { decision: APPLY, reason: `${on}: tie at ${show(now)}, the deleted row sorts after (or is) the target's; the row is deleted` };
+    }
     return { decision: APPLY, reason: `${on}: the deleted row's ${show(seen)} is newer than the target's ${show(now)}; the row is deleted` };
   }
 
@@ -90,14 +97,14 @@ export function decide(input: {
   const incoming = after[name] ?? null;
   const now = current[name] ?? null;
   const order = compareValues(incoming, now, spec);
-  const sourceWinsTie = names.source > names.target;
-  const incomingWins = order > 0 || (order === 0 && sourceWinsTie);
+  const incomingSortsAfter = contentOrder(after, current, compared) > 0;
+  const incomingWins = order > 0 || (order === 0 && incomingSortsAfter);
   const why =
     order > 0
       ? `incoming ${show(incoming)} is newer than the target's ${show(now)}`
       : order < 0
         ? `the target's ${show(now)} is newer than incoming ${show(incoming)}`
-        : `tie at ${show(now)}, ${sourceWinsTie ? `source ${JSON.stringify(names.source)} sorts after target ${JSON.stringify(names.target)}` : `target ${JSON.stringify(names.target)} sorts after source ${JSON.stringify(names.source)}`}`;
+        : `tie at ${show(now)}, the ${incomingSortsAfter ? 'incoming' : "target's"} row sorts after the other`;
 
   if (policy.merge && change.op === 'update') {
     const before = need(change.before, 'an update needs its before image');
@@ -123,29 +130,64 @@ export function decide(input: {
 }
 
 /**
- * newer-wins against a row the target's own writers deleted, when the target
- * remembers the deleted row's last image (two-way: the target database is
- * captured too, and its outbox holds its deletes). An insert or update older
- * than that deletion leaves the row deleted, as the node that deleted it
- * decides in turn for the update (delete 'mismatch'); at the same version the
- * update wins on both nodes, as there. Returns the reason when the deletion
- * wins, null when the incoming change goes on to the usual detection.
+ * newer-wins against the deletions the target remembers of a row it does not
+ * have (CurrentRows.deleted: its own writers' last delete, two-way, and the
+ * last delete Tributary applied there, three or more leaders), compared by
+ * the version each delete saw (its before image's column), then contents:
+ * - an insert or update older than the newest deletion leaves the row
+ *   deleted (the node that deleted it decides the same, delete 'mismatch');
+ *   at the same version it stays deleted unless its contents sort after the
+ *   deleted row's (the very row the deleter saw arriving late stays
+ *   deleted), as decide() breaks that tie on every node;
+ * - a delete not after the newest deletion has nothing left to do, and must
+ *   not replace the later deletion the target remembers.
+ * Returns the reason when the remembered deletion wins, null when the
+ * incoming change goes on to the usual detection.
  */
 export function deletionWins(input: {
-  change: { op: Op; after: Row | null };
-  deleted: Row;
+  change: { op: Op; before: Row | null; after: Row | null };
+  deleted: readonly Row[];
   /** With `column` already translated to the TARGET column name. */
   policy: ConflictPolicy;
   columns: readonly ColumnSpec[];
+  compared: readonly string[];
 }): string | null {
-  const { change, deleted, policy, columns } = input;
-  if (policy.resolution !== 'newer-wins' || policy.column === null || change.op === 'delete' || !change.after) return null;
+  const { change, deleted, policy, columns, compared } = input;
+  if (policy.resolution !== 'newer-wins' || policy.column === null || deleted.length === 0) return null;
   const spec = columns.find((c) => c.name === policy.column);
   if (!spec) return null;
+  // (version, contents): the order every node puts rows and deletions in.
+  const order = (a: Row, b: Row) => compareValues(a[spec.name] ?? null, b[spec.name] ?? null, spec) || contentOrder(a, b, compared);
+  const newest = deleted.reduce((a, b) => (order(b, a) > 0 ? b : a));
+  const gone = show(newest[spec.name] ?? null);
+  const on = `newer-wins on ${spec.name}`;
+  if (change.op === 'delete') {
+    if (!change.before || order(change.before, newest) > 0) return null;
+    return `${on}: the target has no row to delete and remembers deleting it at ${gone}, not before this delete's ${show(change.before[spec.name] ?? null)}; nothing to do`;
+  }
+  if (!change.after || order(change.after, newest) > 0) return null;
   const incoming = change.after[spec.name] ?? null;
-  const gone = deleted[spec.name] ?? null;
-  if (compareValues(incoming, gone, spec) >= 0) return null;
-  return `newer-wins on ${spec.name}: the target deleted this row at ${show(gone)}, after incoming ${show(incoming)}; the row stays deleted`;
+  if (compareValues(incoming, newest[spec.name] ?? null, spec) < 0) return `${on}: the target deleted this row at ${gone}, after incoming ${show(incoming)}; the row stays deleted`;
+  return `${on}: tie at ${gone} with the row the target deleted, which sorts after (or is) the incoming one; the row stays deleted`;
+}
+
+/**
+ * The tie-break of newer-wins: orders two rows by their compared columns'
+ * values (text of each in turn), the same on every node whoever holds which.
+ */
+export function contentOrder(a: Row, b: Row, compared: readonly string[]): number {
+  for (const name of compared) {
+    const x = contentText(a[name]);
+    const y = contentText(b[name]);
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return 0;
+}
+
+function contentText(value: Value | undefined): string {
+  if (value === null || value === undefined) return '';
+  if (Buffer.isBuffer(value)) return `b${value.toString('hex')}`;
+  return `${typeof value === 'number' ? 'n' : 's'}${String(value)}`;
 }
 
 /**

@@ -16,6 +16,7 @@ import {
   Statement,
   VersionWrite,
 } from '../sql/sql-dialect';
+import { DELETED_ROWS_TABLE, deletedRowStatements } from '../sql/deleted-rows';
 import { SOURCE_VERSIONS_TABLE, sourceVersionStatements } from '../sql/source-versions';
 import { mysqlColumnType } from '../sql/type-mapping';
 
@@ -83,6 +84,7 @@ export const mysqlDialect: SqlDialect = {
 
 
   sourceVersions: sourceVersionStatements('mysql', q),
+  deletedRows: deletedRowStatements('mysql', q),
   rows: (result) => (result as [Record<string, unknown>[], unknown])[0],
 
   classify: classifyMysqlError,
@@ -111,6 +113,12 @@ export const MYSQL_BOOKKEEPING_DDL = [
     seq BIGINT NOT NULL,
     deleted BOOLEAN NOT NULL,
     PRIMARY KEY (table_name, key_hash, source_id)
+  ) ENGINE=InnoDB`,
+  `CREATE TABLE IF NOT EXISTS ${q(DELETED_ROWS_TABLE)} (
+    table_name VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+    key_hash CHAR(40) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+    image LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+    PRIMARY KEY (table_name, key_hash)
   ) ENGINE=InnoDB`,
   `CREATE TABLE IF NOT EXISTS ${q(CHECKPOINTS_TABLE)} (
     route_id VARCHAR(191) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL PRIMARY KEY,

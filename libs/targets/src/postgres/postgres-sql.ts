@@ -4,6 +4,7 @@ import { classifyPostgresError } from '../sql/error-classification';
 import { postgresArrayLiteral, PostgresParam, toPostgresParam } from './postgres-values';
 import { postgresArrayType, postgresColumnType, postgresKeyArrayType } from '../sql/type-mapping';
 import { CHECKPOINTS_TABLE, columnOf, columnValue, ROWS_TABLE, SqlDialect, SqlSyntax, Statement, VersionedKey } from '../sql/sql-dialect';
+import { DELETED_ROWS_TABLE, deletedRowStatements } from '../sql/deleted-rows';
 import { SOURCE_VERSIONS_TABLE, sourceVersionStatements } from '../sql/source-versions';
 import { PlannedWrite, writtenRow } from '../apply-plan';
 import { ApplyBatch } from '../target';
@@ -117,6 +118,7 @@ export const postgresDialect: SqlDialect = {
 
 
   sourceVersions: sourceVersionStatements('postgres', q),
+  deletedRows: deletedRowStatements('postgres', q),
   rows: (result) => (result as { rows: Record<string, unknown>[] }).rows,
 
   classify: classifyPostgresError,
@@ -293,6 +295,12 @@ export const POSTGRES_BOOKKEEPING_DDL = [
     seq bigint NOT NULL,
     deleted boolean NOT NULL,
     PRIMARY KEY (table_name, key_hash, source_id)
+  )`,
+  `CREATE TABLE IF NOT EXISTS ${q(DELETED_ROWS_TABLE)} (
+    table_name text NOT NULL,
+    key_hash char(40) NOT NULL,
+    image text NOT NULL,
+    PRIMARY KEY (table_name, key_hash)
   )`,
   `CREATE TABLE IF NOT EXISTS ${q(CHECKPOINTS_TABLE)} (
     route_id text PRIMARY KEY,

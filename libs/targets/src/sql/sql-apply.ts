@@ -2,6 +2,7 @@ import { Knex, KnexTimeoutError } from 'knex';
 import { ColumnSpec, decodeValue, keyHash, keyText, RoutePartition, Row, RowChange } from '@tributary/model';
 import { BatchPlan, chunk, claimedPlan, GuardedPlan, guardPlan, planBatch, PlannedWrite, StoredVersion } from '../apply-plan';
 import { RowRejectedError, TransientTargetError } from '../errors';
+import { imageOf } from './deleted-rows';
 import { SqlDialect, Statement, VersionedKey, VersionProtocol, VersionWrite } from './sql-dialect';
 import { driverMessage, StatementFailure, transient } from './sql-failures';
 import { readTableRowsByKeys, SqlRowReading } from './sql-target-ops';
@@ -75,7 +76,7 @@ export async function applySqlBatch(
   const resolve = hooks.resolveConflicts;
   const { plan, oneStatement } = planned && planned.batch === batch && (planned.plan === null) === Boolean(resolve) ? planned : planSqlBatch(dialect, batch, Boolean(resolve));
   // With conflict detection the plan is made inside the transaction, from the rows it locked.
-  const planIn = (trx: Knex.Transaction) => (plan ? Promise.resolve(plan) : resolvedPlan(trx, dialect, reading, batch, resolve!));
+  const planIn = (trx: Knex.Transaction) => (plan ? Promise.resolve(plan) : resolvedPlan(trx, dialect, reading, batch, hooks));
   const config = resolve ? dialect.conflicts.transaction : dialect.transaction;
   return withTableLock(knex, dialect, batch.table.name, batch.partition, async (session) => {
     try {
@@ -181,8 +182,9 @@ async function resolvedPlan(
   dialect: SqlDialect,
   reading: SqlRowReading,
   batch: ApplyBatch,
-  resolve: NonNullable<ApplyHooks['resolveConflicts']>,
+  hooks: ApplyHooks,
 ): Promise<BatchPlan> {
+  const resolve = hooks.resolveConflicts!;
   const table = batch.table;
   for (const statement of dialect.begin(batch)) await run(trx, dialect, statement);
   const hashOf = (change: RowChange) => keyHash(table.name, table.key, change.key);
@@ -219,17 +221,42 @@ async function resolvedPlan(
   );
   const current = new Map(rows.map((row) => [keyText(table.key, row), row]));
   const absent = uniqueByText(table.key, keys.filter((key) => !current.has(keyText(table.key, key))));
-  const deleted = absent.length > 0 ? await ownDeletes(trx, dialect, table, absent) : new Map<string, Row>();
+  const deleted = new Map<string, Row[]>();
+  const remember = (text: string, image: Row) => deleted.set(text, [...(deleted.get(text) ?? []), image]);
+  if (absent.length > 0) {
+    for (const [text, image] of await ownDeletes(trx, dialect, table, absent)) remember(text, image);
+    for (const [text, image] of await appliedDeletes(trx, dialect, table, absent)) remember(text, image);
+  }
   let resolved: RowChange[];
   try {
     resolved = await resolve(fresh, {
       get: (key) => current.get(keyText(table.key, key)) ?? null,
-      deleted: (key) => deleted.get(keyText(table.key, key)) ?? null,
+      deleted: (key) => deleted.get(keyText(table.key, key)) ?? [],
     });
   } catch (error) {
     throw new HookFailure(error);
   }
+  if (hooks.remembersDeletes) {
+    const deletions = [...new Map(resolved.filter((c) => c.op === 'delete' && c.before).map((c) => [hashOf(c), { keyHash: hashOf(c), image: c.before! }])).values()];
+    for (const part of chunk(deletions, 500)) await run(trx, dialect, dialect.deletedRows.remember(table.name, part));
+  }
   return planBatch(table, [...replays, ...resolved]);
+}
+
+/**
+ * The deletions Tributary applied of these keys (ApplyHooks.remembersDeletes),
+ * by key text, locked until commit like the rows: a batch deciding on a key
+ * and one remembering its deletion then queue rather than pass each other.
+ */
+async function appliedDeletes(trx: Knex.Transaction, dialect: SqlDialect, table: ApplyBatch['table'], keys: Row[]): Promise<Map<string, Row>> {
+  const byHash = new Map(keys.map((key) => [keyHash(table.name, table.key, key), keyText(table.key, key)]));
+  const deleted = new Map<string, Row>();
+  for (const part of chunk([...byHash.keys()], 500)) {
+    const statement = dialect.deletedRows.read(table.name, part);
+    const result = await run(trx, dialect, { sql: statement.sql + dialect.conflicts.lockClause, params: statement.params });
+    for (const row of dialect.rows(result)) deleted.set(byHash.get(String(row.key_hash))!, imageOf(String(row.image)));
+  }
+  return deleted;
 }
 
 /** The target's own latest deletes of these keys (CurrentRows.deleted), decoded; empty where the dialect cannot tell. */

@@ -1,5 +1,6 @@
 import { Knex } from 'knex';
 import { ColumnSpec, Row, RoutePartition, TargetTableSpec, Value } from '@tributary/model';
+import type { DeletedRowStatements } from './deleted-rows';
 import type { SourceVersionStatements } from './source-versions';
 import { PlannedWrite } from '../apply-plan';
 import { ApplyBatch } from '../target';
@@ -114,6 +115,8 @@ export interface SqlDialect {
   upsertCheckpoint(routeId: string, watermark: number): Statement;
   /** Versions per source, for a table written by several sources (ApplyBatch.versions). */
   readonly sourceVersions: SourceVersionStatements;
+  /** Deletions Tributary applied, remembered per row (ApplyHooks.remembersDeletes). */
+  readonly deletedRows: DeletedRowStatements;
   /**
    * Optional fast path: the whole guarded batch — versions, deleted and
    * upserted rows, checkpoint — as ONE statement, so a batch costs one round

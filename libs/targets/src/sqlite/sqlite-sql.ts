@@ -4,6 +4,7 @@ import { writtenRow } from '../apply-plan';
 import { classifySqliteError } from '../sql/error-classification';
 import { toSqlite } from './sqlite-values';
 import { CHECKPOINTS_TABLE, deleteByKeys, insertValues, readVersionsStatement, ROWS_TABLE, SqlDialect, SqlSyntax, Statement, VersionWrite } from '../sql/sql-dialect';
+import { DELETED_ROWS_TABLE, deletedRowStatements } from '../sql/deleted-rows';
 import { SOURCE_VERSIONS_TABLE, sourceVersionStatements } from '../sql/source-versions';
 import { sqliteColumnCheck, sqliteColumnType } from '../sql/type-mapping';
 
@@ -55,6 +56,7 @@ export const sqliteDialect: SqlDialect = {
 
 
   sourceVersions: sourceVersionStatements('sqlite', q),
+  deletedRows: deletedRowStatements('sqlite', q),
   rows: (result) => (Array.isArray(result) ? (result as Record<string, unknown>[]) : []),
 
   classify: classifySqliteError,
@@ -101,6 +103,12 @@ export const SQLITE_BOOKKEEPING_DDL = [
     seq INTEGER NOT NULL,
     deleted INTEGER NOT NULL,
     PRIMARY KEY (table_name, key_hash, source_id)
+  ) WITHOUT ROWID, STRICT`,
+  `CREATE TABLE IF NOT EXISTS ${q(DELETED_ROWS_TABLE)} (
+    table_name TEXT NOT NULL,
+    key_hash TEXT NOT NULL,
+    image TEXT NOT NULL,
+    PRIMARY KEY (table_name, key_hash)
   ) WITHOUT ROWID, STRICT`,
   `CREATE TABLE IF NOT EXISTS ${q(CHECKPOINTS_TABLE)} (
     route_id TEXT PRIMARY KEY,
