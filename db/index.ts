@@ -12,7 +12,7 @@ import { localOnlyRoutes } from './control/009_local_only_routes';
 import { outboxTable } from './outbox/001_outbox';
 import { StaticMigrationSource } from './migration-source';
 
-export { COPY_CHUNK_PK, COPY_CHUNK_SEPARATOR, ORIGIN_VARIABLE, OUTBOX_COLUMNS, OUTBOX_TABLE, TS_MICROS } from './outbox/shape';
+export { COPY_CHUNK_PK, COPY_CHUNK_SEPARATOR, ORIGIN_MAX_LENGTH, ORIGIN_VARIABLE, OUTBOX_COLUMNS, OUTBOX_TABLE, TS_MICROS } from './outbox/shape';
 export { CONTROL_TABLES, RESERVED_TABLE_PREFIX, reservedColumnReason, reservedTableReason } from './reserved-names';
 
 /** Migrates the control schema (in the control database). */

@@ -20,10 +20,14 @@ export const TS_MICROS = "TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_
 /**
  * `origin`: the session variable the triggers record. Applications leave it
  * NULL; Tributary's own writers at a MySQL target set it to
- * echoOriginOf(<target id>) (@tributary/model), so a database that is both a
+ * echoOriginOf(<source id>), or forwardedOrigin for a change that came
+ * through other databases (@tributary/model), so a database that is both a
  * target and a source does not send Tributary's writes back (invariant 6).
  */
 export const ORIGIN_VARIABLE = '@tributary_origin';
+
+/** The outbox's `origin` column holds this many characters (VARCHAR(255), 001_outbox). */
+export const ORIGIN_MAX_LENGTH = 255;
 
 /**
  * `pk` of a copy chunk: one outbox row that carries many rows of an initial

@@ -1,7 +1,7 @@
-import { echoOriginOf, RouteSelector } from '@tributary/model';
+import { RouteSelector } from '@tributary/model';
 import { RouteRecord } from './types';
 
 /** What decides which outbox rows are a route's (routeWants), as relay, worker and status read it. */
 export function routeSelectorOf(route: Pick<RouteRecord, 'id' | 'table' | 'targetId' | 'localOnly'>): RouteSelector {
-  return { routeId: route.id, table: route.table, echoOrigin: echoOriginOf(route.targetId), ...(route.localOnly ? { localOnly: true } : {}) };
+  return { routeId: route.id, table: route.table, targetId: route.targetId, ...(route.localOnly ? { localOnly: true } : {}) };
 }

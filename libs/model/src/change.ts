@@ -47,42 +47,68 @@ export function copyRouteOf(origin: string | null): string | null {
   return origin !== null && origin.startsWith(COPY_ORIGIN_PREFIX) ? origin.slice(COPY_ORIGIN_PREFIX.length) : null;
 }
 
+/** What the origin of Tributary's own writes at a MySQL target starts with (invariant 6). */
+export const APPLIED_ORIGIN_PREFIX = 'tributary:';
+
 /**
- * The origin Tributary's own writes carry at a MySQL target named `databaseId`
- * (invariant 6): the session variable a worker sets there, which that
- * database's triggers record when it is also a source.
+ * The origin Tributary's own writes carry at a MySQL target, for a change
+ * from source `databaseId` written there by an application (invariant 6):
+ * the session variable a worker sets there, which that database's triggers
+ * record when it is also a source.
  */
 export function echoOriginOf(databaseId: string): string {
-  return `tributary:${databaseId}`;
+  return APPLIED_ORIGIN_PREFIX + databaseId;
+}
+
+/**
+ * The databases a change has been applied at before the one whose outbox
+ * holds it, in order, the first where it was made: empty for an
+ * application's write (or a copy record). `tributary:a,b` at c: made at a,
+ * applied at b, then at c.
+ */
+export function originPath(origin: string | null): string[] {
+  return origin !== null && origin.startsWith(APPLIED_ORIGIN_PREFIX) ? origin.slice(APPLIED_ORIGIN_PREFIX.length).split(',') : [];
+}
+
+/**
+ * The origin a change read from source `sourceId` carries where a worker
+ * applies it: its path so far plus the source, so a database that passes it
+ * on again (a ring, a star) never sends it back to one that has it
+ * (routeWants). For an application's write, echoOriginOf(sourceId).
+ */
+export function forwardedOrigin(origin: string | null, sourceId: string): string {
+  return APPLIED_ORIGIN_PREFIX + [...originPath(origin), sourceId].join(',');
 }
 
 /** What decides whether an outbox row is for a route: its table, where it came from, whom a copy is for. */
 export interface RouteSelector {
   routeId: string;
   table: string;
-  /** The route's target's echo origin (echoOriginOf(targetId)): its own writes are never sent back to it. */
-  echoOrigin: string;
+  /** The route's target database: a change that was applied there (on its path) is never sent back to it. */
+  targetId: string;
   /**
    * Only the application's own writes (origin null) and the route's copy
    * records: nothing Tributary applied at the source is passed on. What
-   * keeps all-to-all replication among three or more databases from
-   * sending a change around again.
+   * keeps all-to-all replication among three or more databases to one hop
+   * per change.
    */
   localOnly?: boolean;
 }
 
 /**
  * True when the outbox row belongs to the route: a change of its table that
- * did not come from its own target (two-way replication without loops), no
- * other route's copy record, and for a local-only route nothing Tributary
- * applied at the source. The relay and the worker decide with this one
- * function, so they cannot disagree on what a route's changes are.
+ * was never applied at its target (two-way replication, rings and stars
+ * without loops: originPath), no other route's copy record, and for a
+ * local-only route nothing Tributary applied at the source. The relay and
+ * the worker decide with this one function (and its SQL twin, routeRows of
+ * @tributary/outbox), so they cannot disagree on what a route's changes are.
  */
 export function routeWants(row: { table: string; origin: string | null }, route: RouteSelector): boolean {
-  if (row.table !== route.table || row.origin === route.echoOrigin) return false;
+  if (row.table !== route.table) return false;
   const copyRoute = copyRouteOf(row.origin);
   if (copyRoute !== null) return copyRoute === route.routeId;
-  return !route.localOnly || row.origin === null;
+  if (route.localOnly) return row.origin === null;
+  return !originPath(row.origin).includes(route.targetId);
 }
 
 /** The table a route writes at a target, after mapping. */
@@ -104,4 +130,10 @@ export interface RowChange {
   before: Row | null;
   /** Full after image (insert, update) or null. */
   after: Row | null;
+  /**
+   * Only for a change Tributary applied at its source (forwardedOrigin): the
+   * origin its write carries at a MySQL target, in place of ApplyBatch.origin,
+   * so that database passes it on to no database it has been at.
+   */
+  origin?: string;
 }

@@ -1,6 +1,6 @@
 import { Knex } from 'knex';
 import { COPY_CHUNK_PK, COPY_CHUNK_SEPARATOR, OUTBOX_TABLE } from '@tributary/db';
-import { copyOrigin, COPY_ORIGIN_PREFIX, Op, RoutePartition, RouteSelector, WireChange } from '@tributary/model';
+import { APPLIED_ORIGIN_PREFIX, copyOrigin, COPY_ORIGIN_PREFIX, Op, RoutePartition, RouteSelector, WireChange } from '@tributary/model';
 import { CopyChunkError, expandCopyChunk } from './copy-chunk';
 
 /** Every column, except a copy chunk's payload (its after image): see readRouteChanges. */
@@ -36,8 +36,14 @@ export interface OutboxHeader {
 /** Ranges per statement when reading rows inside many ranges, to keep the statement small. */
 export const RANGES_PER_QUERY = 500;
 
-/** The rows routeWants keeps, as SQL: see routeRows. */
-const ROUTE_ROWS = `table_name = ? AND (origin IS NULL OR (origin <> ? AND (origin NOT LIKE '${COPY_ORIGIN_PREFIX}%' OR origin = ?)))`;
+/**
+ * The rows routeWants keeps, as SQL (see routeRows): an application's write,
+ * the route's own copy record, or any other origin but another route's copy
+ * record and a change whose path (originPath) holds the route's target.
+ */
+const ROUTE_ROWS =
+  `table_name = ? AND (origin IS NULL OR origin = ? OR (origin NOT LIKE '${COPY_ORIGIN_PREFIX}%' ` +
+  `AND (origin NOT LIKE '${APPLIED_ORIGIN_PREFIX}%' OR FIND_IN_SET(?, SUBSTRING(origin, ${APPLIED_ORIGIN_PREFIX.length + 1})) = 0)))`;
 /** A local-only route's rows: the application's own writes and its own copy records. */
 const LOCAL_ROUTE_ROWS = 'table_name = ? AND (origin IS NULL OR origin = ?)';
 
@@ -51,7 +57,7 @@ const PARTITION_ROWS = `(pk = '${COPY_CHUNK_PK}' OR CRC32(pk) % ? = ? OR (op = '
 /** routeWants as SQL over (table, origin), with its bindings. */
 function routeRows(route: RouteSelector): { sql: string; bindings: string[] } {
   if (route.localOnly) return { sql: LOCAL_ROUTE_ROWS, bindings: [route.table, copyOrigin(route.routeId)] };
-  return { sql: ROUTE_ROWS, bindings: [route.table, route.echoOrigin, copyOrigin(route.routeId)] };
+  return { sql: ROUTE_ROWS, bindings: [route.table, copyOrigin(route.routeId), route.targetId] };
 }
 
 /** What a locking probe of a range of missing seqs found. */

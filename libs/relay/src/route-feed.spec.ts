@@ -1,7 +1,7 @@
 import { OutboxHeader } from '@tributary/outbox';
 import { MAX_PENDING_RANGES, MAX_SPANNED_ROWS, RouteFeed, routeRuns, runsOfRead } from './route-feed';
 
-const route = { routeId: 'r1', table: 'orders', echoOrigin: 'tributary:pg' };
+const route = { routeId: 'r1', table: 'orders', targetId: 'pg' };
 const header = (seq: number, table = 'orders', origin: string | null = null): OutboxHeader => ({ seq, table, origin });
 
 describe('routeRuns', () => {
@@ -28,9 +28,9 @@ describe('routeRuns', () => {
   });
 
   it('finds every route its runs in one pass, each with its own gaps and spans', () => {
-    const orders = { routeId: 'a', table: 'orders', echoOrigin: 'tributary:x' };
-    const ordersCopy = { routeId: 'b', table: 'orders', echoOrigin: 'tributary:pg' };
-    const items = { routeId: 'c', table: 'items', echoOrigin: 'tributary:x' };
+    const orders = { routeId: 'a', table: 'orders', targetId: 'x' };
+    const ordersCopy = { routeId: 'b', table: 'orders', targetId: 'pg' };
+    const items = { routeId: 'c', table: 'items', targetId: 'x' };
     const headers = [header(1), header(2, 'items'), header(3, 'orders', 'tributary:pg'), header(4), header(6, 'items'), header(7)];
     const runs = runsOfRead(headers, (table) => (table === 'orders' ? [orders, ordersCopy] : [items]));
     expect(runs.get(orders)).toEqual([

@@ -57,8 +57,8 @@ export class RouteFeed implements RouteSelector {
     return this.route.table;
   }
 
-  get echoOrigin(): string {
-    return this.route.echoOrigin;
+  get targetId(): string {
+    return this.route.targetId;
   }
 
   hasPending(): boolean {

@@ -555,7 +555,7 @@ function groupByTable(feeds: readonly RouteFeed[]): Map<string, RouteFeed[]> {
 function sameFeed(a: RouteFeed, b: RouteFeed): boolean {
   const [x, y] = [a.route, b.route];
   return (
-    x.routeId === y.routeId && x.table === y.table && x.echoOrigin === y.echoOrigin && x.localOnly === y.localOnly && a.partition?.count === b.partition?.count
+    x.routeId === y.routeId && x.table === y.table && x.targetId === y.targetId && x.localOnly === y.localOnly && a.partition?.count === b.partition?.count
   );
 }
 

@@ -1,7 +1,8 @@
+import { ORIGIN_MAX_LENGTH } from '@tributary/db';
 import { ConflictRepository, DeadLetterRepository, ProgressRepository, RouteRecord, routeSelectorOf, TargetRecord } from '@tributary/control';
 import { Logger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
-import { copyRouteOf, echoOriginOf, feedId, Row, RoutePartition, RowChange, TableSchema, TargetTableSpec, WireChange } from '@tributary/model';
+import { copyRouteOf, echoOriginOf, feedId, forwardedOrigin, originPath, Row, RoutePartition, RowChange, TableSchema, TargetTableSpec, WireChange } from '@tributary/model';
 import { boundedRuns, RangeJobData, ResolutionJobData, RetryJobData } from '@tributary/queue';
 import {
   changeDependentColumns,
@@ -268,6 +269,15 @@ export class BatchApplier {
       for (const { wire, row } of run.changes) {
         let kept = plan ? plan.transform(wire, row, data.sourceId) : row;
         if (kept && resolution?.action === 'merge' && resolution.row) kept = withMergedRow(kept, resolution.row, spec);
+        if (kept && originPath(wire.origin).length > 0) {
+          // Applied at the source by Tributary (a ring, a star): it carries where it has been.
+          const origin = forwardedOrigin(wire.origin, data.sourceId);
+          if (origin.length > ORIGIN_MAX_LENGTH) {
+            undecodable.push({ wire, reason: `the change has passed through too many databases for the outbox's origin column (${ORIGIN_MAX_LENGTH} characters): ${origin}` });
+            continue;
+          }
+          kept = { ...kept, origin };
+        }
         if (kept) wireOf.set(kept, wire);
         else filtered++;
       }

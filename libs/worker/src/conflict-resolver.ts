@@ -183,11 +183,11 @@ function applyDecision(
       return { decision: 'parked', change: null, result: target };
     case 'delete': {
       const key = target ? pick(target, spec.key) : relevantKey(spec, change);
-      return { decision: 'deleted', change: { seq: change.seq, op: 'delete', key, before: target, after: null }, result: null };
+      return { decision: 'deleted', change: { seq: change.seq, op: 'delete', key, before: target, after: null, ...originOf(change) }, result: null };
     }
     case 'write': {
       const row = { ...(target ?? {}), ...decision.row };
-      const written: RowChange = { seq: change.seq, op: target ? 'update' : 'insert', key: pick(row, spec.key), before: target, after: row };
+      const written: RowChange = { seq: change.seq, op: target ? 'update' : 'insert', key: pick(row, spec.key), before: target, after: row, ...originOf(change) };
       return { decision: kind === 'mismatch' && change.op === 'update' ? 'merged' : 'written', change: written, result: row };
     }
     case 'apply':
@@ -202,6 +202,11 @@ function applyDecision(
       }
       return { decision: 'applied', change, result: change.after };
   }
+}
+
+/** A forwarded change's origin (RowChange.origin), for a change made anew from it. */
+function originOf(change: RowChange): Pick<RowChange, 'origin'> {
+  return change.origin === undefined ? {} : { origin: change.origin };
 }
 
 /** Records what this batch did to a row, for the batch's later changes of it. */

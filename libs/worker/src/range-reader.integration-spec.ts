@@ -1,5 +1,6 @@
 import { openMysql } from '@tributary/control';
 import { COPY_CHUNK_SEPARATOR, migrateOutbox } from '@tributary/db';
+import { routeWants } from '@tributary/model';
 import { OutboxRepository } from '@tributary/outbox';
 import { createMysqlDatabase, TestDatabase } from '@tributary/testing';
 import { Knex } from 'knex';
@@ -9,7 +10,7 @@ describe('RangeReader (real MariaDB outbox)', () => {
   let source: TestDatabase;
   let knex: Knex;
   let outbox: OutboxRepository;
-  const route = { routeId: 'r1', table: 'orders', echoOrigin: 'tributary:pg' };
+  const route = { routeId: 'r1', table: 'orders', targetId: 'pg' };
 
   beforeAll(async () => {
     source = await createMysqlDatabase('trib_reader');
@@ -51,6 +52,27 @@ describe('RangeReader (real MariaDB outbox)', () => {
     expect(chunks.map((chunk) => chunk.changes.length)).toEqual([4, 4, 4, 0]);
     expect(chunks.map((chunk) => chunk.coveredTo)).toEqual([7, 30, 35, 35]);
     expect(chunks[chunks.length - 1].done).toBe(true);
+  });
+
+  it('keeps exactly the rows routeWants keeps, whatever path a change took (forwarding: rings, stars)', async () => {
+    const origins = [null, 'tributary:a', 'tributary:b', 'tributary:a,b', 'tributary:b,a', 'tributary:ab', 'tributary:c,ab,d', 'tributary:', 'tributary-copy:k', 'tributary-copy:paths-r', 'custom'];
+    for (const [i, origin] of origins.entries()) {
+      await knex.raw(
+        "INSERT INTO _tributary_outbox (seq, table_name, op, pk, after_image, origin, ts, schema_hash) VALUES (?, 'paths', 'insert', '{}', '{}', ?, 0, 'h')",
+        [1000 + i, origin],
+      );
+    }
+    for (const targetId of ['a', 'b', 'ab', 'd', 'z']) {
+      for (const localOnly of [false, true]) {
+        const selector = { routeId: 'paths-r', table: 'paths', targetId, ...(localOnly ? { localOnly } : {}) };
+        const read = seqs(await readAll(new RangeReader(outbox, selector, [{ from: 1000, to: 1000 + origins.length - 1 }], 0, 100)));
+        const wanted = origins.flatMap((origin, i) => (routeWants({ table: 'paths', origin }, selector) ? [1000 + i] : []));
+        expect({ targetId, localOnly, read }).toEqual({ targetId, localOnly, read: wanted });
+      }
+    }
+    // The paths that matter: b has a's change already, and the route to a never gets it back.
+    expect(routeWants({ table: 'paths', origin: 'tributary:a,b' }, { routeId: 'r', table: 'paths', targetId: 'a' })).toBe(false);
+    expect(routeWants({ table: 'paths', origin: 'tributary:a,b' }, { routeId: 'r', table: 'paths', targetId: 'c' })).toBe(true);
   });
 
   it('reads nothing below the floor (a re-sent range costs nothing) and still ends where the ranges end', async () => {
@@ -122,7 +144,7 @@ describe('RangeReader (real MariaDB outbox)', () => {
     ]);
     const copied = [21, 22, 23, 24, 25, 26].flatMap((id) => [pkOf(id), `{"id": ${id}}`]).join(COPY_CHUNK_SEPARATOR);
     await knex.raw("INSERT INTO _tributary_outbox (seq, table_name, op, pk, after_image, origin, ts, schema_hash) VALUES (162, 'parts', 'insert', '', ?, 'tributary-copy:p', 0, 'h')", [copied]);
-    const parts = { routeId: 'p', table: 'parts', echoOrigin: 'tributary:pg' };
+    const parts = { routeId: 'p', table: 'parts', targetId: 'pg' };
     const readBy = async (partition: { index: number; count: number } | null) =>
       (await readAll(new RangeReader(outbox, parts, [{ from: 101, to: 162 }], 0, 7, partition))).flatMap((chunk) => chunk.changes.map((c) => `${c.seq}:${c.pk}`));
     const whole = await readBy(null);

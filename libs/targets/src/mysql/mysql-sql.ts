@@ -34,6 +34,7 @@ export const mysqlDialect: SqlDialect = {
   rowsPerStatement: () => 500,
 
   begin: (batch) => [{ sql: `SET ${ORIGIN_VARIABLE} = ?`, params: [batch.origin] }],
+  originMarker: (origin) => ({ sql: `SET ${ORIGIN_VARIABLE} = ?`, params: [origin] }),
 
   // No RETURNING: versions are read and locked first and guarded in JS (see lockVersions in sql-apply.ts).
   versions: {

@@ -73,6 +73,56 @@ describe('MysqlTarget specifics', () => {
     expect(last.origin).toBeNull();
   });
 
+  it('marks each forwarded change with its own path, in one batch, in the batch and the row-by-row paths', async () => {
+    const table: TargetTableSpec = {
+      name: 'paths',
+      columns: [columnSpec('id', 'int', 'int(11)', { nullable: false }), columnSpec('v', 'string', 'varchar(3)')],
+      key: ['id'],
+    };
+    await target.ensureTable(table);
+    await db.knex.raw('CREATE TABLE path_log (n INT AUTO_INCREMENT PRIMARY KEY, id INT, op VARCHAR(6), origin VARCHAR(255))');
+    for (const op of ['INSERT', 'DELETE']) {
+      const row = op === 'DELETE' ? 'OLD' : 'NEW';
+      await db.knex.raw(`CREATE TRIGGER paths_${op.toLowerCase()} AFTER ${op} ON paths FOR EACH ROW INSERT INTO path_log (id, op, origin) VALUES (${row}.id, '${op.toLowerCase()}', @tributary_origin)`);
+    }
+    await db.knex.raw("INSERT INTO paths (id, v) VALUES (5, 'old'), (6, 'old')");
+    await db.knex.raw('DELETE FROM path_log');
+    const insert = (seq: number, id: number, v: string, origin?: string) => ({ seq, op: 'insert' as const, key: { id }, before: null, after: { id, v }, ...(origin ? { origin } : {}) });
+    const remove = (seq: number, id: number, origin?: string) => ({ seq, op: 'delete' as const, key: { id }, before: { id, v: 'old' }, after: null, ...(origin ? { origin } : {}) });
+    const result = await target.apply(
+      {
+        routeId: 'paths',
+        table,
+        // Row 4's value is too long: the batch is rerun row by row, which must mark each row as well.
+        changes: [insert(1, 1, 'a'), insert(2, 2, 'b', 'tributary:x,c'), remove(3, 5, 'tributary:x,c'), insert(4, 4, 'far too long', 'tributary:y,c'), insert(5, 3, 'c', 'tributary:y,c'), remove(6, 6)],
+        watermark: 6,
+        origin: 'tributary:c',
+      },
+      hooks,
+    );
+    expect(result.rejected.map((r) => r.change.seq)).toEqual([4]);
+    const [rows] = await db.knex.raw('SELECT id, op, origin FROM path_log ORDER BY id');
+    expect(rows).toEqual([
+      { id: 1, op: 'insert', origin: 'tributary:c' },
+      { id: 2, op: 'insert', origin: 'tributary:x,c' },
+      { id: 3, op: 'insert', origin: 'tributary:y,c' },
+      { id: 5, op: 'delete', origin: 'tributary:x,c' },
+      { id: 6, op: 'delete', origin: 'tributary:c' },
+    ]);
+    // The batch path alone (nothing refused) marks by group the same way.
+    await db.knex.raw('DELETE FROM path_log');
+    await target.apply(
+      { routeId: 'paths', table, changes: [insert(7, 7, 'd', 'tributary:z,c'), insert(8, 8, 'e'), insert(9, 9, 'f', 'tributary:z,c')], watermark: 9, origin: 'tributary:c' },
+      hooks,
+    );
+    const [batchRows] = await db.knex.raw('SELECT id, origin FROM path_log ORDER BY id');
+    expect(batchRows).toEqual([
+      { id: 7, origin: 'tributary:z,c' },
+      { id: 8, origin: 'tributary:c' },
+      { id: 9, origin: 'tributary:z,c' },
+    ]);
+  });
+
   it('recovers when the server kills its connections', async () => {
     const table: TargetTableSpec = {
       name: 'killed',

@@ -494,15 +494,56 @@ async function writeBatch(
   writes: PlannedWrite[],
 ): Promise<RejectedChange[]> {
   const size = dialect.rowsPerStatement(batch.table);
-  const deletes = writes.filter((w) => w.kind === 'delete');
-  const upserts = writes.filter((w) => w.kind === 'upsert');
-  for (const part of chunk(deletes, size)) {
-    await run(trx, dialect, dialect.deleteRows(batch.table, part));
-  }
-  for (const part of chunk(upserts, size)) {
-    await run(trx, dialect, dialect.upsertRows(batch.table, part));
+  const origins = new OriginMarker(trx, dialect, batch);
+  // Deletes first, then upserts; within each, one run of statements per origin the rows carry.
+  for (const kind of ['delete', 'upsert'] as const) {
+    for (const [origin, group] of origins.groups(writes.filter((w) => w.kind === kind))) {
+      await origins.set(origin);
+      for (const part of chunk(group, size)) {
+        await run(trx, dialect, kind === 'delete' ? dialect.deleteRows(batch.table, part) : dialect.upsertRows(batch.table, part));
+      }
+    }
   }
   return [];
+}
+
+/**
+ * The origin the writes of a transaction carry at the target (invariant 6):
+ * the batch's, set by SqlDialect.begin, or a forwarded change's own
+ * (RowChange.origin), set just before its rows are written.
+ */
+class OriginMarker {
+  private current: string;
+
+  constructor(
+    private readonly trx: Knex.Transaction,
+    private readonly dialect: SqlDialect,
+    private readonly batch: ApplyBatch,
+  ) {
+    this.current = batch.origin;
+  }
+
+  originOf(write: PlannedWrite): string {
+    return this.dialect.originMarker ? write.change.origin ?? this.batch.origin : this.batch.origin;
+  }
+
+  /** The writes by origin, in the order each origin first appears (a batch without forwarded changes: one group). */
+  groups(writes: readonly PlannedWrite[]): Array<[string, PlannedWrite[]]> {
+    const groups = new Map<string, PlannedWrite[]>();
+    for (const write of writes) {
+      const origin = this.originOf(write);
+      const group = groups.get(origin);
+      if (group) group.push(write);
+      else groups.set(origin, [write]);
+    }
+    return [...groups];
+  }
+
+  async set(origin: string): Promise<void> {
+    if (origin === this.current || !this.dialect.originMarker) return;
+    await run(this.trx, this.dialect, this.dialect.originMarker(origin));
+    this.current = origin;
+  }
 }
 
 const SAVEPOINT = 'tributary_row';
@@ -515,7 +556,9 @@ async function writeRows(
   writes: PlannedWrite[],
 ): Promise<RejectedChange[]> {
   const failed: RejectedChange[] = [];
+  const origins = new OriginMarker(trx, dialect, batch);
   for (const write of writes) {
+    await origins.set(origins.originOf(write));
     let statement: Statement;
     try {
       statement = write.kind === 'delete' ? dialect.deleteRows(batch.table, [write]) : dialect.upsertRows(batch.table, [write]);

@@ -93,6 +93,8 @@ export interface SqlDialect {
   rowsPerStatement(table: TargetTableSpec): number;
   /** Run first in every apply transaction (MySQL: the origin marker, invariant 6). */
   begin(batch: ApplyBatch): Statement[];
+  /** Sets the origin the following writes carry (MySQL: RowChange.origin of forwarded changes); absent: origins are not recorded. */
+  originMarker?(origin: string): Statement;
   readonly versions: VersionProtocol;
   /** Deletes the writes' rows (and, with VersionProtocol 'row', records their tombstones). */
   deleteRows(table: TargetTableSpec, writes: readonly PlannedWrite[]): Statement;
