@@ -1,6 +1,6 @@
 import { Knex } from 'knex';
 import { COPY_CHUNK_PK, OUTBOX_COLUMNS, OUTBOX_TABLE, TS_MICROS } from '@tributary/db';
-import { quoteMysql } from '@tributary/model';
+import { encodeKeyImage, encodeValue, quoteMysql, Row, TableSchema } from '@tributary/model';
 
 /**
  * Every write of the outbox goes through here: the capture triggers (as SQL
@@ -56,6 +56,30 @@ export async function insertCopyRecords(trx: Knex.Transaction, origin: string, r
     lastSeq = Math.max(lastSeq, await lastSeqFrom(trx, origin, Number((result as { insertId: number }).insertId)));
   }
   return lastSeq;
+}
+
+/** A delete Tributary applied that found no row to delete, to be passed on from this database as its triggers would have. */
+export interface UnseenDelete {
+  /** The row's last image as the deleter saw it (the table's columns, decoded). */
+  before: Row;
+  /** Where the change has been (forwardedOrigin). */
+  origin: string;
+}
+
+/**
+ * The change records of deletes that deleted nothing here (the row was
+ * already gone) but must still travel on from this database, which captures
+ * `schema`'s table: in a ring or a star the next database may still hold the
+ * row. Written as the capture triggers would have written them, had there
+ * been a row.
+ */
+export function unseenDeletesSql(schema: TableSchema, deletes: readonly UnseenDelete[]): { sql: string; params: Array<string | null> } {
+  const row: OutboxRowSql = { table: '?', op: "'delete'", pk: '?', before: '?', after: 'NULL', origin: '?', schemaHash: '?' };
+  const image = (before: Row) => JSON.stringify(Object.fromEntries(schema.columns.map((column) => [column.name, encodeValue(column, before[column.name] ?? null)])));
+  return {
+    sql: outboxInsertSql(deletes.map(() => row)),
+    params: deletes.flatMap((d) => [schema.table, encodeKeyImage(schema, d.before), image(d.before), d.origin, schema.hash]),
+  };
 }
 
 /** A user variable's name, as a copy chunk's images may be held in one. */

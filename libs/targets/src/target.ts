@@ -1,4 +1,4 @@
-import { RoutePartition, Row, RowChange, TargetTableSpec } from '@tributary/model';
+import { RoutePartition, Row, RowChange, TableSchema, TargetTableSpec } from '@tributary/model';
 
 export interface ApplyBatch {
   /** The route's id; for a partition of a partitioned route its feed's (`<route>.p<i>of<n>`, feedId): it names the checkpoint. */
@@ -34,6 +34,16 @@ export interface ApplyBatch {
    * Absent: the table's one version per row.
    */
   versions?: SourceVersioning;
+  /**
+   * The target database captures the target table too (it is a source of a
+   * multi-leader group), as this schema. With conflict detection, a delete
+   * the resolution lets through that finds no row there (it was already
+   * gone), or another version of the row than its deleter saw, is written to
+   * that database's outbox as the deleter saw the row (its triggers record
+   * nothing, or the version they find), so a ring or a star passes on what
+   * the deleter decided. MySQL targets only.
+   */
+  capturedAs?: TableSchema;
 }
 
 /**

@@ -8,3 +8,4 @@ export * from './pipeline';
 export * from './admin-client';
 export * from './fixtures';
 export * from './app-entry';
+export * from './mesh';

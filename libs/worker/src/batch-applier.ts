@@ -94,6 +94,8 @@ export interface BatchApplierDeps {
   applied?(feedId: string, watermark: number): void;
   /** The route's versions per source when its target table has several sources with shared keys (sourceVersioningByRoute). */
   versionsOf?(routeId: string): SourceVersioning | undefined;
+  /** The route's target table as the target database captures it, if it does (capturedTargetTables). */
+  capturedAs?(routeId: string): TableSchema | undefined;
 }
 
 /**
@@ -296,6 +298,8 @@ export class BatchApplier {
       // A table several sources write with shared keys: each row guarded by this source's own versions.
       const versions = this.deps.versionsOf?.(route.id);
       if (versions) apply.versions = versions;
+      const capturedAs = this.deps.capturedAs?.(route.id);
+      if (capturedAs) apply.capturedAs = capturedAs;
       // Its partition's keys only: a key move at the source reaches every partition, so that batch may touch
       // any key (judged on the source's images: the filter may have made the move an insert or a delete);
       // a retry or decision may be any partition's. A partitioned route never shares its target table

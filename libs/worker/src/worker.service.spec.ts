@@ -1,7 +1,7 @@
 import { Test, TestingModule } from '@nestjs/testing';
 import { Redis } from 'ioredis';
 import { CONFIG, loadConfig } from '@tributary/config';
-import { CatalogRepository, ConflictRepository, DeadLetterRepository, ProgressRepository, RouteRecord, SourceRecord, TargetRecord } from '@tributary/control';
+import { CapturedTableRecord, CatalogRepository, ConflictRepository, DeadLetterRepository, ProgressRepository, RouteRecord, SourceRecord, TargetRecord } from '@tributary/control';
 import { createLogger, LOGGER } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
 import { REDIS, SignalHandlers, SignalListener } from '@tributary/queue';
@@ -48,6 +48,7 @@ class FakeCatalog {
   listRoutes = () => this.read(this.routes, true);
   listTargets = () => this.read(this.targets);
   listSources = () => this.read(this.sources);
+  listCapturedTables = () => this.read<CapturedTableRecord>([]);
 
   private async read<T>(list: T[], counts = false): Promise<T[]> {
     if (counts) this.reads++;

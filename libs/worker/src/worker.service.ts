@@ -5,12 +5,14 @@ import { LOGGER, Logger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
 import { announceApplied, REDIS, RedisClient, SignalListener } from '@tributary/queue';
 import { PeriodicTask } from '@tributary/runtime';
+import { TableSchema } from '@tributary/model';
 import { SourceVersioning, TargetRegistry } from '@tributary/targets';
 import { CustomResolverLoader } from './custom-resolvers';
 import { RouteConsumer } from './route-consumer';
 import { SchemaCache } from './schema-cache';
 import { RouteNotReadyError, SourceConsumer } from './source-consumer';
 import { SourceOutboxes } from './source-outboxes';
+import { capturedTargetTables } from './captured-targets';
 import { sourceVersioningByRoute } from './source-versioning';
 import { TargetPool } from './target-pool';
 import { WorkerParts } from './worker-parts';
@@ -42,6 +44,8 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
   );
   /** Routes whose target table several sources write with shared keys: their versions per source (sourceVersioningByRoute). */
   private versioning = new Map<string, SourceVersioning>();
+  /** Routes into a table the target database captures too, with its schema there (capturedTargetTables). */
+  private capturedAs = new Map<string, TableSchema>();
   /** The route ids the catalog held at the last read that succeeded (null: none has yet), and whether the latest failed. */
   private catalogRoutes: Set<string> | null = null;
   private lastReadFailed = false;
@@ -106,9 +110,15 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   private async syncRoutes(): Promise<void> {
-    const [routes, targets, sources] = await Promise.all([this.catalog.listRoutes(), this.catalog.listTargets(), this.catalog.listSources()]);
+    const [routes, targets, sources, captured] = await Promise.all([
+      this.catalog.listRoutes(),
+      this.catalog.listTargets(),
+      this.catalog.listSources(),
+      this.catalog.listCapturedTables(),
+    ]);
     this.catalogRoutes = new Set(routes.map((route) => route.id));
     this.versioning = sourceVersioningByRoute(routes);
+    this.capturedAs = await capturedTargetTables(routes, targets, captured, this.schemas);
     await this.outboxes.sync(sources);
     const targetById = new Map(targets.map((target) => [target.id, target]));
     const wanted = new Set<string>();
@@ -178,6 +188,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
       // Fire and forget: a lost announcement only makes a waiter find out at its next look.
       applied: (feed, watermark) => void announceApplied(this.redis, this.config.redis.prefix, [feed], watermark).catch(() => undefined),
       versionsOf: (routeId) => this.versioning.get(routeId),
+      capturedAs: (routeId) => this.capturedAs.get(routeId),
     });
   }
 }

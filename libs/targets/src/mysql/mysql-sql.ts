@@ -1,6 +1,6 @@
 import { ORIGIN_VARIABLE } from '@tributary/db';
 import { quoteMysql, Row, TargetTableSpec } from '@tributary/model';
-import { recentDeletesQuery } from '@tributary/outbox';
+import { recentDeletesQuery, unseenDeletesSql } from '@tributary/outbox';
 import { writtenRow } from '../apply-plan';
 import { classifyMysqlError } from '../sql/error-classification';
 import { bindMysql } from './mysql-values';
@@ -93,8 +93,10 @@ export const mysqlDialect: SqlDialect = {
   conflicts: {
     transaction: { isolationLevel: 'repeatable read' },
     lockClause: ' FOR UPDATE',
+    versionsLockClause: ' FOR UPDATE',
     readVersions: (table, keys) => readVersionsStatement(q, table.name, keys),
     readDeleted: readOwnDeletes,
+    recordUnseenDeletes: unseenDeletesSql,
   },
 };
 

@@ -3,7 +3,8 @@ import { TransientTargetError } from '../errors';
 import { MysqlTarget } from './mysql.target';
 import { allTypesColumns, allTypesRows, columnSpec, describeTargetContract } from '../test-kit/target.contract';
 import { ApplyHooks } from '../target';
-import { TargetTableSpec } from '@tributary/model';
+import { TableSchema, TargetTableSpec } from '@tributary/model';
+import { migrateOutbox } from '@tributary/db';
 
 describeTargetContract('mysql (MariaDB)', async () => {
   const db = await createMysqlDatabase('trib_tgt_my');
@@ -121,6 +122,47 @@ describe('MysqlTarget specifics', () => {
       { id: 8, origin: 'tributary:c' },
       { id: 9, origin: 'tributary:z,c' },
     ]);
+  });
+
+  it('writes a delete that found no row, or another version of it, to its own outbox as the deleter saw it, when it captures the table (a ring passes it on)', async () => {
+    await migrateOutbox(db.knex);
+    const columns = [columnSpec('id', 'int', 'int(11)', { nullable: false }), columnSpec('v', 'string', 'varchar(10)')];
+    const table: TargetTableSpec = { name: 'ghosts', columns, key: ['id'] };
+    const schema: TableSchema = { table: 'ghosts', columns, key: ['id'], keyKind: 'primary', hash: 'ghosthash' };
+    await target.ensureTable(table);
+    await db.knex.raw("INSERT INTO ghosts (id, v) VALUES (3, 'here'), (4, 'older'), (5, 'older')");
+    const remove = (seq: number, id: number, v: string, origin?: string) => ({ seq, op: 'delete' as const, key: { id }, before: { id, v }, after: null, ...(origin ? { origin } : {}) });
+    await target.apply(
+      {
+        routeId: 'ghosts',
+        table,
+        // 1: no row (recorded); 2: inserted earlier in the batch, so only the delete runs, over no row (recorded);
+        // 3: there as the deleter saw it (the trigger records it);
+        // 4: there, but not as the deleter saw it (recorded as it saw it: the trigger records 'older').
+        changes: [
+          remove(1, 1, 'gone', 'tributary:x,c'),
+          { seq: 2, op: 'insert', key: { id: 2 }, before: null, after: { id: 2, v: 'new' } },
+          remove(3, 2, 'new'),
+          remove(4, 3, 'here'),
+          remove(5, 4, 'seen'),
+          // 5: updated then deleted in one batch: only the delete runs, over 'older', so it is recorded as seen.
+          { seq: 6, op: 'update', key: { id: 5 }, before: { id: 5, v: 'older' }, after: { id: 5, v: 'newer' } },
+          remove(7, 5, 'newer'),
+        ],
+        watermark: 7,
+        origin: 'tributary:c',
+        capturedAs: schema,
+      },
+      { ...hooks, resolveConflicts: async (changes) => changes, remembersDeletes: true },
+    );
+    const [rows] = await db.knex.raw('SELECT table_name, op, pk, before_image, after_image, origin, schema_hash FROM _tributary_outbox ORDER BY seq');
+    expect(rows).toEqual([
+      { table_name: 'ghosts', op: 'delete', pk: '{"id":1}', before_image: '{"id":1,"v":"gone"}', after_image: null, origin: 'tributary:x,c', schema_hash: 'ghosthash' },
+      { table_name: 'ghosts', op: 'delete', pk: '{"id":2}', before_image: '{"id":2,"v":"new"}', after_image: null, origin: 'tributary:c', schema_hash: 'ghosthash' },
+      { table_name: 'ghosts', op: 'delete', pk: '{"id":4}', before_image: '{"id":4,"v":"seen"}', after_image: null, origin: 'tributary:c', schema_hash: 'ghosthash' },
+      { table_name: 'ghosts', op: 'delete', pk: '{"id":5}', before_image: '{"id":5,"v":"newer"}', after_image: null, origin: 'tributary:c', schema_hash: 'ghosthash' },
+    ]);
+    expect(await target.readRows(table)).toEqual([]);
   });
 
   it('recovers when the server kills its connections', async () => {

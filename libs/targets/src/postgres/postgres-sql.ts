@@ -129,6 +129,7 @@ export const postgresDialect: SqlDialect = {
     // predicate locks on the shared version table fail batches of other routes for nothing.
     transaction: { isolationLevel: 'repeatable read' },
     lockClause: ' FOR UPDATE',
+    versionsLockClause: '',
     readVersions: readRowVersions,
   },
 };

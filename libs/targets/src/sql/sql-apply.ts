@@ -193,12 +193,16 @@ async function resolvedPlan(
     const hash = hashOf(change);
     versioned.set(hash, { keyHash: hash, key: change.key });
   }
+  // MySQL: every read up to the current rows' is a locking one. In REPEATABLE READ the transaction's
+  // snapshot is taken at its first plain read (ownDeletes, of the outbox), which must come after those
+  // locks, or a local delete committed while this batch waited for its row would be missing from it.
   const stored = new Map<string, number>();
   if (batch.versions) {
-    for (const [hash, version] of await sourceVersionsOf(trx, dialect, batch, [...versioned.values()])) stored.set(hash, version.seq);
+    for (const [hash, version] of await sourceVersionsOf(trx, dialect, batch, [...versioned.values()], dialect.conflicts.versionsLockClause)) stored.set(hash, version.seq);
   } else {
     for (const part of chunk([...versioned.values()], 1000)) {
-      const result = await run(trx, dialect, dialect.conflicts.readVersions(table, part));
+      const statement = dialect.conflicts.readVersions(table, part);
+      const result = await run(trx, dialect, { sql: statement.sql + dialect.conflicts.versionsLockClause, params: statement.params });
       for (const row of dialect.rows(result)) stored.set(String(row.key_hash), Number(row.seq));
     }
   }
@@ -240,7 +244,37 @@ async function resolvedPlan(
     const deletions = [...new Map(resolved.filter((c) => c.op === 'delete' && c.before).map((c) => [hashOf(c), { keyHash: hashOf(c), image: c.before! }])).values()];
     for (const part of chunk(deletions, 500)) await run(trx, dialect, dialect.deletedRows.remember(table.name, part));
   }
+  const record = dialect.conflicts.recordUnseenDeletes;
+  if (batch.capturedAs && record) {
+    const unseen = unseenDeletes(table, resolved, (key) => current.get(keyText(table.key, key)) ?? null).map((c) => ({ before: c.before!, origin: c.origin ?? batch.origin }));
+    for (const part of chunk(unseen, 500)) await run(trx, dialect, record(batch.capturedAs, part));
+  }
   return planBatch(table, [...replays, ...resolved]);
+}
+
+/**
+ * The deletes (with a before image) whose change record the target's
+ * triggers cannot write as the deleter saw the row (ApplyBatch.capturedAs):
+ * the target holds no row of the key (nothing is deleted, no trigger fires),
+ * or another version of it (the trigger records that one, older than what
+ * the deleter saw, and the next database could keep a row it should
+ * delete). A batch writes each key once, its last change over the row it
+ * held before the batch (planBatch), so that row is what a delete meets;
+ * a delete followed by a write of its key is never run.
+ */
+function unseenDeletes(table: ApplyBatch['table'], changes: readonly RowChange[], held: (key: Row) => Row | null): RowChange[] {
+  return planBatch(table, changes)
+    .writes.filter((write) => write.kind === 'delete' && write.change.op === 'delete' && write.change.before)
+    .filter((write) => {
+      const row = held(write.key);
+      return row === null || !sameRow(table, row, write.change.before!);
+    })
+    .map((write) => write.change);
+}
+
+/** Whether two rows hold the same values in every column of the table. */
+function sameRow(table: ApplyBatch['table'], a: Row, b: Row): boolean {
+  return table.columns.every((column) => keyText([column.name], a) === keyText([column.name], b));
 }
 
 /**
@@ -443,6 +477,8 @@ async function sourceVersionsOf(
   dialect: SqlDialect,
   batch: ApplyBatch,
   keys: readonly VersionedKey[],
+  /** Appended to the read of the legacy versions (the conflict path's reads all lock: resolvedPlan). */
+  lockClause = '',
 ): Promise<Map<string, StoredVersion>> {
   const { source, legacySource } = batch.versions!;
   const tableName = batch.table.name;
@@ -452,7 +488,8 @@ async function sourceVersionsOf(
     if (legacySource !== null) {
       // Every key gets the legacy source's version now (0 if the table has none for it): carried over once,
       // before any source's write replaces the table's own version with its seq.
-      const legacy = new Map(dialect.rows(await run(trx, dialect, dialect.conflicts.readVersions(batch.table, part))).map((row) => [String(row.key_hash), Number(row.seq)]));
+      const read = dialect.conflicts.readVersions(batch.table, part);
+      const legacy = new Map(dialect.rows(await run(trx, dialect, { sql: read.sql + lockClause, params: read.params })).map((row) => [String(row.key_hash), Number(row.seq)]));
       const carried = part.map((k) => ({ keyHash: k.keyHash, seq: legacy.get(k.keyHash) ?? 0, deleted: false }));
       await run(trx, dialect, statements.insertMissing(tableName, legacySource, carried));
     }

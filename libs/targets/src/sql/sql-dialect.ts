@@ -1,5 +1,6 @@
 import { Knex } from 'knex';
-import { ColumnSpec, Row, RoutePartition, TargetTableSpec, Value } from '@tributary/model';
+import { ColumnSpec, Row, RoutePartition, TableSchema, TargetTableSpec, Value } from '@tributary/model';
+import type { UnseenDelete } from '@tributary/outbox';
 import type { DeletedRowStatements } from './deleted-rows';
 import type { SourceVersionStatements } from './source-versions';
 import { PlannedWrite } from '../apply-plan';
@@ -147,6 +148,12 @@ export interface ConflictReading {
   readonly transaction: Knex.TransactionConfig | undefined;
   /** Appended to the SELECT of the current rows (SQLite: nothing; its write transaction excludes other writers). */
   readonly lockClause: string;
+  /**
+   * Appended to the version reads made before the current rows are locked
+   * (MySQL: FOR UPDATE, so the transaction's snapshot — its first plain
+   * read, of the outbox — is taken after every lock; see resolvedPlan).
+   */
+  readonly versionsLockClause: string;
   /** Stored versions (key_hash, seq) of these keys, to tell replays from fresh changes. */
   readVersions(table: TargetTableSpec, keys: readonly VersionedKey[]): Statement;
   /**
@@ -155,6 +162,8 @@ export interface ConflictReading {
    * database is a captured source too (CurrentRows.deleted); absent: unknown.
    */
   readDeleted?(table: TargetTableSpec, keys: Row[]): Statement;
+  /** Records deletes that found no row in the target database's outbox (ApplyBatch.capturedAs); absent: the dialect has no outbox. */
+  recordUnseenDeletes?(schema: TableSchema, deletes: readonly UnseenDelete[]): Statement;
 }
 
 /** A key and its keyHash, as the version reads take them. */

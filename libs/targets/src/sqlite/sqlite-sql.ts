@@ -64,6 +64,7 @@ export const sqliteDialect: SqlDialect = {
   conflicts: {
     transaction: undefined,
     lockClause: '',
+    versionsLockClause: '',
     readVersions: (table, keys) => readVersionsStatement(q, table.name, keys),
   },
 };

@@ -1,0 +1,60 @@
+import { ConflictRepository } from '@tributary/control';
+import { originPath } from '@tributary/model';
+import { createMesh, freePort, kvWorkload, Mesh, sleep } from '@tributary/testing';
+
+/**
+ * A ring of three MariaDB databases, a → b → c → a (issue #14): each passes
+ * on what it receives, so a change made at a reaches c through b. Every
+ * write Tributary makes carries the databases the change has been at, and no
+ * route sends a change to one of them: a change goes round once and stops
+ * before the database that made it, with no localOnly anywhere.
+ */
+describe('a ring of three databases, forwarding, newer-wins', () => {
+  let mesh: Mesh;
+
+  beforeAll(async () => {
+    mesh = await createMesh(['a', 'b', 'c'], [
+      ['a', 'b'],
+      ['b', 'c'],
+      ['c', 'a'],
+    ]);
+  });
+
+  afterAll(async () => {
+    await mesh?.teardown();
+  });
+
+  it('converges to the same rows on every node, each change applied at most once per node, and goes quiet', async () => {
+    const { pipeline, nodes, routeIds } = mesh;
+    pipeline.start('tributary', { ADMIN_PORT: String(await freePort()) });
+    let stop = false;
+    const load = Promise.all(nodes.map((node) => kvWorkload(node.db.url, node.id.toUpperCase(), () => stop)));
+    await sleep(6000);
+    stop = true;
+    const written = await load;
+    expect(written.every((n) => n > 50)).toBe(true);
+    // Never quiet if a change went round for ever.
+    await mesh.quiesce();
+
+    const converged = await mesh.expectConverged();
+    expect(converged.length).toBeGreaterThan(5);
+
+    for (const [i, node] of nodes.entries()) {
+      // Changes were forwarded: each node holds writes of both other nodes, some through its neighbour.
+      const origins = ((await node.db.knex.raw("SELECT origin, COUNT(*) AS n FROM _tributary_outbox WHERE origin LIKE 'tributary:%' GROUP BY origin"))[0] as Array<{ origin: string; n: number }>);
+      const previous = nodes[(i + nodes.length - 1) % nodes.length].id;
+      const beforePrevious = nodes[(i + nodes.length - 2) % nodes.length].id;
+      expect(origins.map((o) => o.origin).sort()).toEqual([`tributary:${beforePrevious},${previous}`, `tributary:${previous}`].sort());
+      // No path holds the node itself: nothing came back to where it had been.
+      for (const { origin } of origins) expect(originPath(origin)).not.toContain(node.id);
+      // At most one Tributary write per application write elsewhere.
+      const applied = origins.reduce((sum, o) => sum + Number(o.n), 0);
+      const othersWrote = (await Promise.all(nodes.filter((_, j) => j !== i).map((other) => mesh.outboxCount(other.db, 'origin IS NULL')))).reduce((a, b) => a + b, 0);
+      expect(applied).toBeLessThanOrEqual(othersWrote);
+    }
+    const conflicts = new ConflictRepository(pipeline.control.knex);
+    const logged = (await Promise.all(routeIds.map((route) => conflicts.list(route, { status: 'all', limit: 1000 })))).flat();
+    expect(logged.length).toBeGreaterThan(0);
+    for (const conflict of logged) expect(conflict.reason).toMatch(/newer-wins/);
+  }, 150_000);
+});
