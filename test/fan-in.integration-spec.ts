@@ -1,6 +1,6 @@
 import { ConflictError } from '@tributary/setup';
 import { PostgresTarget } from '@tributary/targets';
-import { openRouteSession, verifyRoute } from '@tributary/verify';
+import { openRouteSession, repairRoute, verifyRoute } from '@tributary/verify';
 import {
   compareTables,
   createMysqlDatabase,
@@ -92,8 +92,20 @@ describe('fan-in: several sources into one target table', () => {
     expect(Number(shared)).toBeGreaterThan(0);
 
     const session = await openRouteSession({ catalog: pipeline.catalog, progress: pipeline.progress }, 'shop2-all');
+    const fast = { settleRounds: 2, settleTimeoutMs: 10_000 };
     try {
-      expect(await verifyRoute(session, { settleRounds: 2, settleTimeoutMs: 10_000 })).toMatchObject({ missing: 0, different: 0, extrasChecked: false });
+      // Its own rows (shop = shop2) are looked for as extras too; the other shops' are theirs.
+      const clean = await verifyRoute(session, fast);
+      expect(clean).toMatchObject({ missing: 0, extra: 0, different: 0, extrasChecked: true });
+      const [{ mine }] = (await pipeline.postgres.knex.raw("SELECT COUNT(*) AS mine FROM items_all WHERE shop = 'shop2'")).rows;
+      expect(clean.targetRows).toBe(Number(mine));
+      // A row of shop2 that shop2 does not have is extra, and repair removes exactly it.
+      await pipeline.postgres.knex.raw("INSERT INTO items_all (id, shop, grp, name) VALUES (999999, 'shop2', 1, 'stray'), (999999, 'shop1', 1, 'stray')");
+      expect(await verifyRoute(session, fast)).toMatchObject({ missing: 0, extra: 1, different: 0 });
+      expect(await repairRoute(session, { ...fast, applyTimeoutMs: 60_000 })).toMatchObject({ status: 'repaired', after: { missing: 0, extra: 0, different: 0 } });
+      const strays = (await pipeline.postgres.knex.raw('SELECT shop FROM items_all WHERE id = 999999 ORDER BY shop')).rows;
+      expect(strays).toEqual([{ shop: 'shop1' }]);
+      await pipeline.postgres.knex.raw('DELETE FROM items_all WHERE id = 999999');
     } finally {
       await session.close();
     }

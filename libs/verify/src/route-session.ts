@@ -1,7 +1,7 @@
-import { CatalogRepository, openMysql, ProgressRepository } from '@tributary/control';
+import { CatalogRepository, openMysql, ProgressRepository, RouteRecord } from '@tributary/control';
 import { OutboxRepository } from '@tributary/outbox';
 import { defaultTargetRegistry, Target, TargetConfigError, TargetRegistry } from '@tributary/targets';
-import { RouteConfigError } from '@tributary/replication';
+import { keyedBySource, RouteConfigError, RouteMapping, sourceKeyColumn } from '@tributary/replication';
 import { UnknownRouteError, VerifyConfigError } from './errors';
 import { routeExpectation } from './expectation';
 import { VerifyDeps } from './verifier';
@@ -50,9 +50,9 @@ export async function openRouteSession(control: ControlAccess, routeId: string, 
     if (error instanceof TargetConfigError) throw new VerifyConfigError(`target ${targetRecord.id}: ${error.message}`);
     throw error;
   }
-  const sharedWith = (await catalog.listRoutes())
-    .filter((other) => other.id !== route.id && other.targetId === route.targetId && other.targetTable === route.targetTable)
-    .map((other) => other.id);
+  const sharing = (await catalog.listRoutes()).filter((other) => other.id !== route.id && other.targetId === route.targetId && other.targetTable === route.targetTable);
+  const sharedWith = sharing.map((other) => other.id);
+  const ownedBy = ownedRows(route, sharing);
   const source = openMysql(sourceRecord.url, { min: 0, max: 2 });
   return {
     route,
@@ -63,8 +63,21 @@ export async function openRouteSession(control: ControlAccess, routeId: string, 
     progress,
     target,
     sharedWith,
+    ...(ownedBy ? { ownedBy } : {}),
     async close() {
       await Promise.allSettled([target.close(), source.destroy()]);
     },
   };
+}
+
+/**
+ * VerifyDeps.ownedBy: the route's rows in a table others write too, when
+ * every route there keys it by source (keyedBySource) and no other route of
+ * the same source writes it.
+ */
+function ownedRows(route: RouteRecord, sharing: readonly RouteRecord[]): VerifyDeps['ownedBy'] | undefined {
+  if (sharing.length === 0 || sharing.some((other) => other.sourceId === route.sourceId)) return undefined;
+  const mappings = [route, ...sharing].map((r) => r.mapping as RouteMapping | null);
+  if (!keyedBySource(mappings)) return undefined;
+  return { column: sourceKeyColumn(mappings[0])!, value: route.sourceId };
 }

@@ -27,6 +27,13 @@ export interface VerifyDeps {
    * theirs, so it is never called extra (and a repair never deletes it).
    */
   sharedWith: readonly string[];
+  /**
+   * With sharedWith: the table keeps the sources' rows apart by a computed
+   * key column of value `source` (fan-in), and the route is its source's
+   * only one there — rows holding the source's id in that column are the
+   * route's own, looked for as extras like an unshared table's.
+   */
+  ownedBy?: { column: string; value: string };
 }
 
 export interface VerifyOptions {
@@ -86,7 +93,7 @@ export interface VerifyResult {
   settled: boolean;
   /** Target columns not compared (computed from the change that wrote the row). */
   ignoredColumns: string[];
-  /** False when the target table is shared (VerifyDeps.sharedWith): rows the source does not have were not looked for. */
+  /** False when the target table is shared (VerifyDeps.sharedWith) and its rows are not kept apart by source: rows the source does not have were not looked for. */
   extrasChecked: boolean;
 }
 
@@ -163,16 +170,19 @@ export async function verifyRoute(deps: VerifyDeps, options: VerifyOptions = {})
   }
 
   // Pass 2: target → source, for rows the target should not have.
-  const extrasChecked = deps.sharedWith.length === 0;
+  const owned = deps.sharedWith.length === 0 ? null : deps.ownedBy ?? null;
+  const extrasChecked = deps.sharedWith.length === 0 || owned !== null;
   for (let cursor: string | null = null, first = true; first || cursor !== null; first = false) {
     checkAborted(options.signal);
     const page = await notReadable(deps.target, () => deps.target.scanRows(expectation.spec, cursor, chunkRows));
-    counts.targetRows += page.rows.length;
+    // Of a table shared by sources kept apart: this route's rows only (the others are the other routes').
+    const rows = owned ? page.rows.filter((row) => row[owned.column] === owned.value) : page.rows;
+    counts.targetRows += rows.length;
     cursor = page.next;
     report('target');
     if (!extrasChecked) continue;
-    const sourceRows = await readSource(deps, table, page.rows.map((row) => expectation.sourceKeyOf(row)));
-    for (const row of page.rows) {
+    const sourceRows = await readSource(deps, table, rows.map((row) => expectation.sourceKeyOf(row)));
+    for (const row of rows) {
       const key = rowKeyText(expectation.comparison, row);
       if (suspects.has(key)) continue; // found in pass 1 already: counted once, after the re-check
       const source = sourceRows.get(keyText(deps.schema.key, expectation.sourceKeyOf(row)));
