@@ -3,11 +3,14 @@ import { originPath } from '@tributary/model';
 import { createMesh, freePort, kvWorkload, Mesh, sleep } from '@tributary/testing';
 
 /**
- * A ring of three MariaDB databases, a → b → c → a (issue #14): each passes
- * on what it receives, so a change made at a reaches c through b. Every
- * write Tributary makes carries the databases the change has been at, and no
- * route sends a change to one of them: a change goes round once and stops
- * before the database that made it, with no localOnly anywhere.
+ * Forwarding topologies (issue #14): databases pass on what they receive, so
+ * a change reaches databases its maker has no route to. Every write
+ * Tributary makes carries the databases the change has been at, and no route
+ * sends a change to one of them, with no localOnly anywhere:
+ * - a ring a → b → c → a: a change goes round once and stops before the
+ *   database that made it;
+ * - a star: a leaf's change reaches the other leaves through the hub, and
+ *   never returns to the hub or to the leaf.
  */
 describe('a ring of three databases, forwarding, newer-wins', () => {
   let mesh: Mesh;
@@ -56,5 +59,42 @@ describe('a ring of three databases, forwarding, newer-wins', () => {
     const logged = (await Promise.all(routeIds.map((route) => conflicts.list(route, { status: 'all', limit: 1000 })))).flat();
     expect(logged.length).toBeGreaterThan(0);
     for (const conflict of logged) expect(conflict.reason).toMatch(/newer-wins/);
+  }, 150_000);
+});
+
+describe('a star: a hub and three leaves, forwarding through the hub, newer-wins', () => {
+  let mesh: Mesh;
+  const leaves = ['l1', 'l2', 'l3'];
+
+  beforeAll(async () => {
+    mesh = await createMesh(['h', ...leaves], leaves.flatMap((leaf): Array<[string, string]> => [[leaf, 'h'], ['h', leaf]]));
+  });
+
+  afterAll(async () => {
+    await mesh?.teardown();
+  });
+
+  it('converges to the same rows on every node; a leaf gets the others\' changes through the hub, never its own back', async () => {
+    const { pipeline, nodes } = mesh;
+    pipeline.start('tributary', { ADMIN_PORT: String(await freePort()) });
+    let stop = false;
+    const load = Promise.all(nodes.map((node) => kvWorkload(node.db.url, node.id.toUpperCase(), () => stop)));
+    await sleep(6000);
+    stop = true;
+    expect((await load).every((n) => n > 50)).toBe(true);
+    await mesh.quiesce();
+    expect((await mesh.expectConverged()).length).toBeGreaterThan(5);
+
+    const originsAt = async (id: string) =>
+      ((await nodes.find((node) => node.id === id)!.db.knex.raw("SELECT DISTINCT origin FROM _tributary_outbox WHERE origin LIKE 'tributary:%'"))[0] as Array<{ origin: string }>)
+        .map((row) => row.origin)
+        .sort();
+    // The hub holds each leaf's changes, straight from the leaf.
+    expect(await originsAt('h')).toEqual(leaves.map((leaf) => `tributary:${leaf}`));
+    // A leaf holds the hub's own changes and the other leaves' through the hub; nothing that was at it before.
+    for (const leaf of leaves) {
+      const others = leaves.filter((other) => other !== leaf).map((other) => `tributary:${other},h`);
+      expect(await originsAt(leaf)).toEqual(['tributary:h', ...others].sort());
+    }
   }, 150_000);
 });
