@@ -85,7 +85,7 @@ async function main(): Promise<void> {
 
   const app = await bootstrap('tributary', AllInOneModule, { http: 'admin', handleSignals: false });
   const base = `http://${config.admin.host}:${config.admin.port}`;
-  say(`  relay, worker and admin running: dashboard ${base}/queues, API docs ${base}/docs, status ${base}/api/status, metrics ${base}/metrics\n`);
+  say(`  relay, worker and admin running: status page ${base}/status/ (sign in with the token), queues ${base}/queues, API docs ${base}/docs, metrics ${base}/metrics\n`);
 
   const pg = knexFactory({ client: 'pg', connection: demo.DEMO_POSTGRES_URL, pool: { min: 0, max: 1 } });
   const copy = openMysql(demo.DEMO_MYSQL_TARGET_URL, { min: 0, max: 1 });

@@ -33,12 +33,26 @@ export function sendAuthFailure(req: Request, res: Response, status: AuthFailure
   if (status === 401) res.setHeader('WWW-Authenticate', authChallenge(req.path));
   if (retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(retryAfterSeconds));
   if (staleSession) res.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'strict' });
+  if (status === 401 && isPagePath(req.path) && !req.headers.authorization && req.accepts(['json', 'html']) === 'html') {
+    // A person opening the status page without a session: the sign-in form, then back here.
+    res.redirect(303, `/login?next=${encodeURIComponent(STATUS_PAGE_LANDING)}`);
+    return;
+  }
   res.status(status);
   if (!isApiPath(req.path) && req.accepts(['json', 'html']) === 'html') {
     res.type('html').send(failurePage(status, message));
     return;
   }
   res.json(authFailureBody(status, message));
+}
+
+/** Where a browser lands after signing in from the status page or the admin's root. */
+const STATUS_PAGE_LANDING = '/status/';
+
+/** The status page and the admin's root (which leads to it). */
+function isPagePath(path: string): boolean {
+  const lower = path.toLowerCase();
+  return lower === '/' || lower === '/status' || lower.startsWith('/status/');
 }
 
 /** Authentication could not be decided (a dependency is down): 503, never a 200. */

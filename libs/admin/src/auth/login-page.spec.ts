@@ -5,7 +5,7 @@ describe('login page', () => {
     expect(safeNextPath('/docs')).toBe('/docs');
     expect(safeNextPath('/queues/queue/route-a?x=1')).toBe('/queues/queue/route-a?x=1');
     for (const bad of ['//evil.example', '/\\evil.example', 'https://evil.example', 'docs', '', undefined, 5, '/a b', '/a\nb']) {
-      expect(safeNextPath(bad)).toBe('/queues');
+      expect(safeNextPath(bad)).toBe('/status/');
     }
   });
 

@@ -38,6 +38,6 @@ ${error}
 
 /** Where to go after signing in: a path on this server only (no open redirect), else the dashboard. */
 export function safeNextPath(next: unknown): string {
-  if (typeof next !== 'string' || !/^\/(?![/\\])[\x21-\x7e]*$/.test(next)) return '/queues';
+  if (typeof next !== 'string' || !/^\/(?![/\\])[\x21-\x7e]*$/.test(next)) return '/status/';
   return next;
 }
