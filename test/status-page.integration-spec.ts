@@ -61,6 +61,12 @@ describe('status page in a browser', () => {
     await page.waitForURL(`${base}/status/`);
     await waitFor(async () => (await state().getAttribute('data-state')) === 'running', { timeoutMs: 30_000, what: 'the route shown running' });
     await expect(page.locator('header .summary').textContent()).resolves.toMatch(/1 route/);
+    // On a phone each route is a card: its name and state still in view, no sideways scrolling.
+    await page.setViewportSize({ width: 390, height: 844 });
+    expect(await state().isVisible()).toBe(true);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+    if (process.env.STATUS_PAGE_SCREENSHOT) await page.screenshot({ path: process.env.STATUS_PAGE_SCREENSHOT.replace(/\.png$/, '-phone.png') });
+    await page.setViewportSize({ width: 1280, height: 800 });
     // Links to the queue dashboard and the API docs.
     expect(await page.locator('nav a').evaluateAll((links) => links.map((a) => a.getAttribute('href')))).toEqual(['/queues/', '/docs']);
   }, 90_000);
@@ -89,7 +95,7 @@ describe('status page in a browser', () => {
     await pipeline.postgres.knex.raw('ALTER TABLE items DROP CONSTRAINT not_refused');
     await letter.locator('button', { hasText: 'Retry' }).click();
     await waitFor(async () => (await pipeline.postgres.knex('items').where({ id: 3 }).first()) !== undefined, { timeoutMs: 60_000, what: 'the retried row at the target' });
-    await page.locator('text=No open dead letters.').waitFor({ timeout: 30_000 });
+    await page.locator('tr[data-letter]').waitFor({ state: 'detached', timeout: 30_000 });
     await waitFor(async () => (await page.locator('tr[data-route="items-pg"]').textContent())?.includes('none') ?? false, { timeoutMs: 30_000, what: 'no dead letters shown' });
   }, 150_000);
 });

@@ -74,6 +74,18 @@ export interface VerifyRun {
   finishedAt: string | null;
 }
 
+export interface ParkedConflict {
+  id: number;
+  seq: number;
+  table: string;
+  op: string;
+  kind: string;
+  key: unknown;
+  reason: string;
+  incoming: { before: Record<string, unknown> | null; after: Record<string, unknown> | null };
+  target: Record<string, unknown> | null;
+}
+
 export interface CapturedTable {
   table: string;
   installed: boolean | null;
@@ -112,6 +124,8 @@ export const api = {
   discardLetter: (routeId: string, id: number, reason: string) =>
     call<unknown>('POST', `${route(routeId)}/dead-letters/${id}/discard`, { actor: 'status page', reason }),
   retryAll: (routeId: string) => call<unknown>('POST', `${route(routeId)}/dead-letters/retry`, { actor: 'status page' }),
+  conflicts: (routeId: string) => call<ParkedConflict[]>('GET', `${route(routeId)}/conflicts?status=open&limit=50`),
+  resolveConflict: (id: number, action: 'apply-source' | 'keep-target') => call<unknown>('POST', `/api/conflicts/${id}/resolve`, { action, actor: 'status page' }),
   pause: (routeId: string) => call<unknown>('POST', `${route(routeId)}/pause`, {}),
   resume: (routeId: string) => call<unknown>('POST', `${route(routeId)}/resume`, {}),
   verifyRuns: (routeId: string) => call<VerifyRun[]>('GET', `${route(routeId)}/verify-runs?limit=1`),

@@ -1,6 +1,6 @@
 import { render } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import { api, CapturedTable, DeadLetter, RouteHistory, RouteStatus, SignedOut, VerifyRun } from './api';
+import { api, CapturedTable, DeadLetter, ParkedConflict, RouteHistory, RouteStatus, SignedOut, VerifyRun } from './api';
 import { activeCopy, byUrgency, lagText, rateText, stateTone, summaryText, verifyText } from './format';
 import { LagChart, Sparkline } from './lag-chart';
 import './style.css';
@@ -190,7 +190,7 @@ function RouteRow({ route, lag, run, expanded, toggle, changed, guard }: RowProp
             {route.source}.{route.table} → {route.target}.{route.targetTable}
           </span>
         </th>
-        <td>
+        <td data-label="State">
           <span class={`badge ${stateTone(route.state)}`} data-state={route.state}>
             {route.state}
           </span>
@@ -198,12 +198,12 @@ function RouteRow({ route, lag, run, expanded, toggle, changed, guard }: RowProp
           {route.lastError && route.lastError !== route.stateReason && <span class="reason">last error: {route.lastError}</span>}
           {route.tableRebuiltAt && <span class="reason">table truncated or rebuilt at {new Date(route.tableRebuiltAt).toLocaleString()}</span>}
         </td>
-        <td>{lagText(route.lag)}</td>
-        <td class="spark-cell">
+        <td data-label="Lag">{lagText(route.lag)}</td>
+        <td data-label="Last hour" class="spark-cell">
           <Sparkline points={lag} />
         </td>
-        <td>{rateText(route.throughput.changesPerSecond)}</td>
-        <td>
+        <td data-label="Applying">{rateText(route.throughput.changesPerSecond)}</td>
+        <td data-label="Dead letters">
           {route.deadLetters.open + route.deadLetters.retrying === 0 ? (
             <span class="muted">none</span>
           ) : (
@@ -212,12 +212,12 @@ function RouteRow({ route, lag, run, expanded, toggle, changed, guard }: RowProp
             </button>
           )}
           {route.conflicts.open > 0 && (
-            <a class="reason" href={`/api/routes/${encodeURIComponent(route.route)}/conflicts?status=open`}>
+            <button type="button" class="link reason" aria-expanded={expanded} onClick={toggle}>
               {route.conflicts.open} parked conflict{route.conflicts.open === 1 ? '' : 's'}
-            </a>
+            </button>
           )}
         </td>
-        <td>
+        <td data-label="Copy / verify">
           {copy && (
             <>
               {copy.fraction !== null && <progress max={1} value={copy.fraction} aria-label={copy.label} />}
@@ -227,7 +227,7 @@ function RouteRow({ route, lag, run, expanded, toggle, changed, guard }: RowProp
           {verify && <span class="reason">{verify}</span>}
           {!copy && !verify && <span class="muted">–</span>}
         </td>
-        <td>
+        <td data-label="Actions">
           {route.state === 'paused' ? (
             <button type="button" onClick={act(() => api.resume(route.route))}>
               Resume
@@ -242,7 +242,8 @@ function RouteRow({ route, lag, run, expanded, toggle, changed, guard }: RowProp
       {expanded && (
         <tr class="letters">
           <td colSpan={8}>
-            <DeadLetters routeId={route.route} changed={changed} guard={guard} />
+            {route.deadLetters.open + route.deadLetters.retrying > 0 && <DeadLetters routeId={route.route} changed={changed} guard={guard} />}
+            {route.conflicts.open > 0 && <Conflicts routeId={route.route} changed={changed} guard={guard} />}
           </td>
         </tr>
       )}
@@ -302,6 +303,61 @@ function DeadLetters({ routeId, changed, guard }: { routeId: string; changed(): 
                   }}
                 >
                   Discard…
+                </button>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/** A route's conflicts parked for a person (manual policy): decide each for its key, in the key's order. */
+function Conflicts({ routeId, changed, guard }: { routeId: string; changed(): Promise<void>; guard(work: () => Promise<void>): Promise<void> }) {
+  const [conflicts, setConflicts] = useState<ParkedConflict[] | null>(null);
+  const load = useCallback(() => guard(async () => setConflicts(await api.conflicts(routeId))), [guard, routeId]);
+  usePolling(load, STATUS_EVERY_MS);
+  const decide = (id: number, action: 'apply-source' | 'keep-target') => () =>
+    guard(async () => {
+      await api.resolveConflict(id, action);
+      await Promise.all([load(), changed()]);
+    });
+  if (conflicts === null) return <p>loading parked conflicts…</p>;
+  if (conflicts.length === 0) return <p>No parked conflicts.</p>;
+  return (
+    <div class="letters-panel">
+      <p>
+        Changes parked for a decision: the target row changed since the source read it. A decision covers every parked change of that key (merging a row
+        by hand: <code>POST /api/conflicts/&#123;id&#125;/resolve</code> with <code>"action": "merge"</code>).
+      </p>
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Seq</th>
+            <th scope="col">Incoming</th>
+            <th scope="col">Target holds</th>
+            <th scope="col">
+              <span class="sr-only">Decision</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {conflicts.map((c) => (
+            <tr key={c.id} data-conflict={c.id}>
+              <td>{c.seq}</td>
+              <td>
+                {c.op} {c.table} {JSON.stringify(c.key)}: <code>{JSON.stringify(c.incoming.after ?? c.incoming.before)}</code>
+              </td>
+              <td>
+                <code>{JSON.stringify(c.target)}</code>
+              </td>
+              <td class="actions">
+                <button type="button" onClick={decide(c.id, 'apply-source')}>
+                  Apply source
+                </button>
+                <button type="button" onClick={decide(c.id, 'keep-target')}>
+                  Keep target
                 </button>
               </td>
             </tr>
