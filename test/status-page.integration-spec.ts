@@ -64,7 +64,7 @@ describe('status page in a browser', () => {
     // On a phone each route is a card: its name and state still in view, no sideways scrolling.
     await page.setViewportSize({ width: 390, height: 844 });
     expect(await state().isVisible()).toBe(true);
-    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+    expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
     if (process.env.STATUS_PAGE_SCREENSHOT) await page.screenshot({ path: process.env.STATUS_PAGE_SCREENSHOT.replace(/\.png$/, '-phone.png') });
     await page.setViewportSize({ width: 1280, height: 800 });
     // Links to the queue dashboard and the API docs.

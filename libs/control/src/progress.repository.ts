@@ -64,10 +64,12 @@ export class ProgressRepository {
    */
   async recordApplied(
     feed: string,
-    applied: { watermark: number; maxSeq: number; count: number; lastChangeTs: number | null },
+    applied: { watermark: number; maxSeq: number; count: number; lastChangeTs: number | null; coveredMicros?: number | null },
   ): Promise<void> {
+    const covered = applied.coveredMicros ?? null;
     const moved = {
       watermark: this.knex.raw('GREATEST(watermark, ?)', [applied.watermark]),
+      ...(covered === null ? {} : { covered_micros: this.knex.raw('GREATEST(COALESCE(covered_micros, 0), ?)', [covered]) }),
       max_seq: this.knex.raw('GREATEST(max_seq, ?)', [applied.maxSeq]),
       applied_total: this.knex.raw('applied_total + ?', [applied.count]),
       last_change_ts: this.knex.raw('COALESCE(?, last_change_ts)', [applied.lastChangeTs]),
@@ -88,6 +90,7 @@ export class ProgressRepository {
         applied_total: applied.count,
         last_change_ts: applied.lastChangeTs,
         last_applied_at: this.knex.fn.now(6),
+        covered_micros: covered,
       })
       .onConflict('route_id')
       .merge(moved);
@@ -98,12 +101,19 @@ export class ProgressRepository {
    * relay's word that each of them has applied everything of its own up to
    * there. Counts and times of the last apply are left as they are.
    */
-  async advanceIdleRoutes(feeds: readonly string[], watermark: number): Promise<void> {
+  async advanceIdleRoutes(feeds: readonly string[], watermark: number, coveredMicros: number | null = null): Promise<void> {
     if (feeds.length === 0) return;
     await this.knex('tributary_route_progress')
       .whereIn('route_id', [...feeds])
       .andWhere('watermark', '<', watermark)
       .update({ watermark, updated_at: this.knex.fn.now(6) });
+    if (coveredMicros !== null) {
+      // Apart from the watermark: an idle route's coverage moves even when its watermark does not.
+      await this.knex('tributary_route_progress')
+        .whereIn('route_id', [...feeds])
+        .andWhere((q) => q.whereNull('covered_micros').orWhere('covered_micros', '<', coveredMicros))
+        .update({ covered_micros: coveredMicros });
+    }
   }
 
   /** Why a feed's batch was not applied (cleared when the feed applies again). */
@@ -162,6 +172,7 @@ interface ProgressRow {
   last_applied_at: string | null;
   last_error: string | null;
   last_error_at: string | null;
+  covered_micros: number | string | null;
 }
 
 function toFeedProgress(row: ProgressRow): FeedProgressRecord {
@@ -174,6 +185,7 @@ function toFeedProgress(row: ProgressRow): FeedProgressRecord {
     lastAppliedAt: parseUtc(row.last_applied_at),
     lastError: row.last_error,
     lastErrorAt: parseUtc(row.last_error_at),
+    coveredMicros: row.covered_micros === null ? null : Number(row.covered_micros),
   };
 }
 
@@ -194,6 +206,7 @@ function combine(routeId: string, partitions: FeedProgressRecord[], complete: bo
     lastAppliedAt: latest(partitions.map((p) => p.lastAppliedAt), (at) => at.getTime()),
     lastError: failing?.lastError ?? null,
     lastErrorAt: failing?.lastErrorAt ?? null,
+    coveredMicros: complete && partitions.every((p) => p.coveredMicros !== null) ? Math.min(...partitions.map((p) => p.coveredMicros!)) : null,
     partitions,
   };
 }

@@ -93,6 +93,13 @@ export interface RouteProgressRecord {
   lastAppliedAt: Date | null;
   lastError: string | null;
   lastErrorAt: Date | null;
+  /**
+   * Every change of the route in a source transaction that committed before
+   * this moment (µs since the epoch, the source server's clock) is applied,
+   * whatever is still open below the watermark; null until known. A
+   * partitioned route's is its partitions' lowest.
+   */
+  coveredMicros: number | null;
   /** A partitioned route's partitions, in order, each as its own progress (absent for an unpartitioned route). */
   partitions?: FeedProgressRecord[];
 }
