@@ -87,6 +87,29 @@ describe('read-your-writes: POST /api/wait', () => {
     expect(answer.json.routes[0].watermark).toBeGreaterThanOrEqual(token);
   });
 
+  it('does not wait for an unrelated transaction held open below the token, and still never answers before the row is visible', async () => {
+    // Another session's transaction takes a seq and stays open: the watermark cannot pass it.
+    const other = await pipeline.source.knex.client.acquireConnection();
+    const query = (sql: string) => new Promise((resolve, reject) => other.query(sql, (error: unknown, rows: unknown) => (error ? reject(error) : resolve(rows))));
+    try {
+      await query('BEGIN');
+      await query("INSERT INTO notes VALUES (50, 'held open')");
+      const token = await writeAndTakeToken(6);
+      const answer = await call('POST', '/api/wait', { source: 'src', token, routes: ['items-pg'], timeoutMs: 15_000 });
+      expect(answer.status).toBe(200);
+      expect(await visible(6)).toBe(true);
+      expect(answer.json).toMatchObject({ applied: true, routes: [{ route: 'items-pg', applied: true }] });
+      // Answered by the route's coverage of the source's clock, not its watermark, which the open transaction holds.
+      expect(answer.json.routes[0].watermark).toBeLessThan(token);
+      const [progress] = await pipeline.progress.listProgress(['items-pg']);
+      expect(progress.watermark).toBeLessThan(token);
+      expect(progress.coveredMicros).not.toBeNull();
+    } finally {
+      await query('ROLLBACK').catch(() => undefined);
+      await pipeline.source.knex.client.releaseConnection(other);
+    }
+  });
+
   it('answers 408 with the route\'s status when the target is down, and wakes every waiter when it is back', async () => {
     await proxy.down();
     try {

@@ -1,5 +1,5 @@
 import { Knex } from 'knex';
-import { COPY_CHUNK_PK, COPY_CHUNK_SEPARATOR, OUTBOX_TABLE } from '@tributary/db';
+import { COPY_CHUNK_PK, COPY_CHUNK_SEPARATOR, OUTBOX_TABLE, TS_MICROS } from '@tributary/db';
 import { APPLIED_ORIGIN_PREFIX, copyOrigin, COPY_ORIGIN_PREFIX, Op, RoutePartition, RouteSelector, WireChange } from '@tributary/model';
 import { CopyChunkError, expandCopyChunk } from './copy-chunk';
 
@@ -31,6 +31,22 @@ export interface OutboxHeader {
   seq: number;
   table: string;
   origin: string | null;
+}
+
+/** The relay's poll (readHeadersPolled). */
+export interface PolledHeaders {
+  /** Rows that appeared inside the holes. */
+  filled: OutboxHeader[];
+  /** Rows past `after`, at most `limit`. */
+  fresh: OutboxHeader[];
+  /**
+   * When everything was read in one statement: its start on the source's
+   * clock (µs since the epoch). Its snapshot was taken after that, so it
+   * held every transaction committed before — all of each one's rows (InnoDB
+   * makes a transaction's rows visible at once). Null when the holes took
+   * statements of their own.
+   */
+  viewMicros: number | null;
 }
 
 /** Ranges per statement when reading rows inside many ranges, to keep the statement small. */
@@ -83,18 +99,25 @@ export class OutboxRepository {
    * inside `holes` (ids it saw missing), and of up to `limit` rows past
    * `after`, each in seq order, read in one statement (one snapshot).
    */
-  async readHeadersPolled(after: number, limit: number, holes: ReadonlyArray<{ from: number; to: number }>): Promise<{ filled: OutboxHeader[]; fresh: OutboxHeader[] }> {
-    if (holes.length === 0 || holes.length > RANGES_PER_QUERY) {
-      return { filled: await this.readHeaderRanges(holes), fresh: await this.readHeadersAfter(after, limit) };
+  async readHeadersPolled(after: number, limit: number, holes: ReadonlyArray<{ from: number; to: number }>): Promise<PolledHeaders> {
+    if (holes.length > RANGES_PER_QUERY) {
+      return { filled: await this.readHeaderRanges(holes), fresh: await this.readHeadersAfter(after, limit), viewMicros: null };
     }
-    const { where, bindings } = inRanges(holes);
+    const inHoles = holes.length > 0 ? inRanges(holes) : null;
     const [rows] = await this.knex.raw(
-      `(SELECT seq, table_name, origin, 1 AS fresh FROM ${OUTBOX} WHERE seq > ? ORDER BY seq LIMIT ?) ` +
-        `UNION ALL (SELECT seq, table_name, origin, 0 AS fresh FROM ${OUTBOX} WHERE ${where}) ORDER BY seq`,
-      [after, limit, ...bindings],
+      `(SELECT seq, table_name, origin, 1 AS fresh, NULL AS at FROM ${OUTBOX} WHERE seq > ? ORDER BY seq LIMIT ?) ` +
+        (inHoles ? `UNION ALL (SELECT seq, table_name, origin, 0 AS fresh, NULL AS at FROM ${OUTBOX} WHERE ${inHoles.where}) ` : '') +
+        // The statement's start, which its snapshot comes after: see PolledHeaders.viewMicros.
+        `UNION ALL (SELECT 0, NULL, NULL, 2 AS fresh, ${TS_MICROS} AS at) ORDER BY seq`,
+      [after, limit, ...(inHoles?.bindings ?? [])],
     );
-    const all = rows as Array<OutboxRow & { fresh: number }>;
-    return { filled: all.filter((row) => Number(row.fresh) === 0).map(toHeader), fresh: all.filter((row) => Number(row.fresh) === 1).map(toHeader) };
+    const all = rows as Array<OutboxRow & { fresh: number; at: number | string | null }>;
+    const clock = all.find((row) => Number(row.fresh) === 2);
+    return {
+      filled: all.filter((row) => Number(row.fresh) === 0).map(toHeader),
+      fresh: all.filter((row) => Number(row.fresh) === 1).map(toHeader),
+      viewMicros: clock?.at === null || clock?.at === undefined ? null : Number(clock.at),
+    };
   }
 
   /** Headers of the rows from `from` through `to`, at most `limit`, in seq order (a route catching up). */

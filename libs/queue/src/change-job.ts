@@ -34,6 +34,12 @@ export interface RangeJobData extends RouteJobBase {
   watermark: number;
   /** The partition of a partitioned route this job is for (absent: the whole route). */
   partition?: RoutePartition;
+  /**
+   * With this job applied, every change of the route (partition) in a source
+   * transaction that committed before this moment (µs since the epoch, the
+   * source's clock) is applied (RouteFeed.coveredMicros). Absent: unknown.
+   */
+  coveredMicros?: number;
 }
 
 /**

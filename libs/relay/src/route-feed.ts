@@ -27,6 +27,16 @@ export class RouteFeed implements RouteSelector {
   private owed = 0;
   /** The watermark of the last job sent, and when it was sent. */
   sentWatermark = -1;
+  /**
+   * The start (source clock, µs) of the latest relay read that saw, in one
+   * snapshot, everything committed before it, taken while this feed was not
+   * catching up: every row of the route committed before this moment is owed
+   * to the feed or was in one of its jobs. Its next job carries it
+   * (RangeJobData.coveredMicros). Null: none yet (or reset since).
+   */
+  coveredMicros: number | null = null;
+  /** The coverage its last job or idle move carried. */
+  sentCoveredMicros = 0;
   lastSentAt = 0;
   /**
    * The route's range job still in its source's queue, or null: the route
@@ -127,6 +137,8 @@ export class RouteFeed implements RouteSelector {
     this.pending = [];
     this.owed = 0;
     this.sentWatermark = -1;
+    this.coveredMicros = null;
+    this.sentCoveredMicros = 0;
     // A job still queued (if Redis kept it) is covered by what is owed now: from `applied` on.
     this.inFlight = null;
     this.catchUp = applied < high ? { next: applied + 1, until: high } : null;

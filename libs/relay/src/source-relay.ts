@@ -238,7 +238,10 @@ class Leadership {
 
     // 1. Holes that filled since the last cycle (the common case: a slower commit), and
     // 2. new rows past the highest seq read: headers only (the workers read the images), one round trip.
-    const { filled, fresh } = await outbox.readHeadersPolled(this.high, settings.batchRows, this.tracker.ranges());
+    // Feeds that will have every row this read can see (not catching up; no hole given up on, whose
+    // late commits another statement reads): if it sees everything, they are covered up to its start.
+    const coverable = this.suspects.length === 0 ? [...this.feeds.values()].filter((feed) => feed.catchUp === null) : [];
+    const { filled, fresh, viewMicros } = await outbox.readHeadersPolled(this.high, settings.batchRows, this.tracker.ranges());
     // Copy records of a route this relay does not know: it was created a moment ago. Reading the
     // route list now, not at the next refresh, starts its initial copy's delivery seconds earlier.
     if (now - this.routesLoadedAt >= NEW_ROUTE_CHECK_MS && fresh.some((header) => this.isUnknownCopy(header.origin))) await this.refreshRoutes(true);
@@ -262,6 +265,9 @@ class Leadership {
 
     this.feedFresh(fresh);
     this.feedSingles([...filled, ...late]);
+    if (viewMicros !== null && fresh.length < settings.batchRows) {
+      for (const feed of coverable) feed.coveredMicros = Math.max(feed.coveredMicros ?? 0, viewMicros);
+    }
     const caughtUp = await this.catchUpStep();
     if (caughtUp) this.readingAhead = true;
     countCaptured(metrics, sourceId, [fresh, filled, late]);
@@ -382,7 +388,11 @@ class Leadership {
     const idle: RouteFeed[] = [];
     for (const feed of this.feeds.values()) {
       if (feed.hasPending()) owed.push(feed);
-      else if (feed.catchUp === null && this.watermark > feed.sentWatermark && now - feed.lastSentAt >= settings.heartbeatMs) idle.push(feed);
+      else if (feed.catchUp === null && (this.watermark > feed.sentWatermark || (feed.coveredMicros ?? 0) > feed.sentCoveredMicros) && now - feed.lastSentAt >= settings.heartbeatMs) {
+        // Moved on even when only its coverage did: a transaction held open elsewhere holds back the
+        // watermark, and a writer waiting on this route must not wait for it (read-your-writes).
+        idle.push(feed);
+      }
     }
     if (owed.length === 0 && idle.length === 0) return 0;
     const ready = owed.filter((feed) => feed.inFlight === null);
@@ -395,6 +405,8 @@ class Leadership {
         const watermark = feed.jobWatermark(this.watermark);
         const data: RangeJobData = { v: 2, kind: 'range', sourceId, routeId: feed.routeId, table: feed.route.table, ranges, watermark };
         if (feed.partition) data.partition = feed.partition;
+        // The job holds everything the feed is owed: with it, all the feed's rows its coverage promises.
+        if (feed.catchUp === null && feed.coveredMicros !== null) data.coveredMicros = feed.coveredMicros;
         const jobId = rangeJobId(data);
         await queue.add(CHANGE_JOB_NAME, data, { jobId });
         // Taken only once the job is in Redis: a failed add leaves the ranges owed.
@@ -403,6 +415,7 @@ class Leadership {
         feed.inFlightCheckedAt = now;
         feed.inFlightDone = this.earlySignals.delete(jobId);
         feed.sentWatermark = watermark;
+        feed.sentCoveredMicros = data.coveredMicros ?? feed.sentCoveredMicros;
         feed.lastSentAt = now;
         // Every partition of a route is given the same ranges: they are counted once.
         if (changes > 0 && (feed.partition?.index ?? 0) === 0) metrics.changesRelayed.inc({ route: feed.routeId }, changes);
@@ -438,10 +451,14 @@ class Leadership {
   private async advanceIdle(feeds: RouteFeed[], now: number): Promise<void> {
     if (feeds.length === 0) return;
     const feedIds = feeds.map((feed) => feed.id);
-    await this.deps.progress.advanceIdleRoutes(feedIds, this.watermark);
+    // Nothing owed, no job unfinished: each has applied every row of its coverage too.
+    const byCoverage = new Map<number | null, string[]>();
+    for (const feed of feeds) byCoverage.set(feed.coveredMicros, [...(byCoverage.get(feed.coveredMicros) ?? []), feed.id]);
+    for (const [covered, ids] of byCoverage) await this.deps.progress.advanceIdleRoutes(ids, this.watermark, covered);
     this.deps.applied?.(feedIds, this.watermark);
     for (const feed of feeds) {
       feed.sentWatermark = this.watermark;
+      feed.sentCoveredMicros = feed.coveredMicros ?? feed.sentCoveredMicros;
       feed.lastSentAt = now;
     }
   }

@@ -37,6 +37,8 @@ export interface Batch {
   /** A dead-letter retry or a person's decision: the same seq may go through again. */
   retryOf?: number[];
   resolution?: ResolutionJobData['resolution'];
+  /** The last batch of a range job: its coverage (RangeJobData.coveredMicros), true once this batch commits. */
+  coveredMicros?: number;
 }
 
 /** A batch decoded, filtered and mapped, one entry per schema run, ready for the target. */
@@ -167,6 +169,7 @@ export class BatchApplier {
     const floor = await this.appliedCheckpoint();
     const reader = new RangeReader(this.deps.outboxes.get(job.sourceId), selector, job.ranges, floor, this.deps.batchRows, this.partition);
     let claimed = floor;
+    let coveredRecorded = false;
     let next: Promise<PreparedChunk> | null = this.readAhead(reader, job);
     while (next) {
       const chunk: PreparedChunk = await next;
@@ -176,12 +179,18 @@ export class BatchApplier {
         this.mirror.check();
         this.account(batch, await this.write(batch));
         claimed = Math.max(claimed, batch.data.watermark);
+        if (batch.data.coveredMicros !== undefined) coveredRecorded = true;
       }
     }
     // Nothing (more) of the route in the ranges, or only its watermark moves: the checkpoint alone.
     if (claimed < job.watermark) {
-      const empty = await this.prepare({ sourceId: job.sourceId, table: job.table, changes: [], watermark: job.watermark }, true);
+      const data: Batch = { sourceId: job.sourceId, table: job.table, changes: [], watermark: job.watermark };
+      if (job.coveredMicros !== undefined) data.coveredMicros = job.coveredMicros;
+      const empty = await this.prepare(data, true);
       this.account(empty, await this.write(empty));
+    } else if (job.coveredMicros !== undefined && !coveredRecorded) {
+      // Every range was applied in batches before the last chunk (or above the checkpoint there was nothing).
+      this.mirror.add({ watermark: 0, maxSeq: 0, count: 0, lastChangeTs: null, coveredMicros: job.coveredMicros });
     }
   }
 
@@ -207,7 +216,10 @@ export class BatchApplier {
         const covered = last && chunk.done ? job.watermark : last ? chunk.coveredTo : batches[i + 1][0].seq - 1;
         // Preparing a batch is a few milliseconds of CPU: let the batch at the target take its next round trip first.
         await yieldToIo();
-        prepared.push(await this.prepare({ sourceId: job.sourceId, table: job.table, changes: batch, watermark: Math.min(job.watermark, covered) }, true));
+        const data: Batch = { sourceId: job.sourceId, table: job.table, changes: batch, watermark: Math.min(job.watermark, covered) };
+        // The job's last batch: once it commits, every range of the job is applied.
+        if (last && chunk.done && job.coveredMicros !== undefined) data.coveredMicros = job.coveredMicros;
+        prepared.push(await this.prepare(data, true));
       }
       return { batches: prepared, done: chunk.done };
     })();
@@ -386,6 +398,7 @@ export class BatchApplier {
       maxSeq: reapply ? 0 : lastChange?.seq ?? 0,
       count: applied,
       lastChangeTs: reapply ? null : lastChange?.ts ?? null,
+      coveredMicros: data.coveredMicros ?? null,
     });
     if (applied > 0) metrics.changesApplied.inc({ route: route.id }, applied);
     if (skipped > 0) metrics.changesSkipped.inc({ route: route.id }, skipped);

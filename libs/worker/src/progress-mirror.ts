@@ -4,6 +4,8 @@ export interface AppliedProgress {
   maxSeq: number;
   count: number;
   lastChangeTs: number | null;
+  /** A range job's coverage, once its last batch committed (RangeJobData.coveredMicros). */
+  coveredMicros?: number | null;
 }
 
 /**
@@ -65,5 +67,6 @@ function merge(a: AppliedProgress, b: AppliedProgress): AppliedProgress {
     maxSeq: Math.max(a.maxSeq, b.maxSeq),
     count: a.count + b.count,
     lastChangeTs: b.lastChangeTs ?? a.lastChangeTs,
+    coveredMicros: Math.max(a.coveredMicros ?? 0, b.coveredMicros ?? 0) || null,
   };
 }

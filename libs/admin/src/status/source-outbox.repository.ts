@@ -2,6 +2,7 @@ import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { Knex } from 'knex';
 import { innodbTableIds } from '@tributary/capture';
 import { openMysql, SourceRecord } from '@tributary/control';
+import { TS_MICROS } from '@tributary/db';
 import { RouteSelector } from '@tributary/model';
 import { OutboxRepository } from '@tributary/outbox';
 
@@ -38,6 +39,12 @@ export class SourceOutboxRepository implements OnApplicationShutdown {
     const { count, oldestTs } = await outbox.routeBacklog(query, query.watermark, BACKLOG_COUNT_CAP);
     const seconds = oldestTs === null ? 0 : Math.max(0, Date.now() / 1000 - oldestTs / 1e6);
     return { changes: Math.min(count, BACKLOG_COUNT_CAP), capped: count > BACKLOG_COUNT_CAP, seconds: Math.round(seconds * 1000) / 1000 };
+  }
+
+  /** The source server's clock now, µs since the epoch (TS_MICROS, as the relay reads it). */
+  async clockMicros(source: SourceRecord): Promise<number> {
+    const [rows] = await (await this.pool(source)).raw(`SELECT ${TS_MICROS} AS now`);
+    return Number((rows as Array<{ now: number | string }>)[0].now);
   }
 
   /** The captured tables' InnoDB ids at the source (innodbTableIds), through the same pool. */
