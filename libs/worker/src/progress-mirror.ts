@@ -62,11 +62,12 @@ export class ProgressMirror {
 }
 
 function merge(a: AppliedProgress, b: AppliedProgress): AppliedProgress {
+  const covered = Math.max(a.coveredMicros ?? 0, b.coveredMicros ?? 0);
   return {
     watermark: Math.max(a.watermark, b.watermark),
     maxSeq: Math.max(a.maxSeq, b.maxSeq),
     count: a.count + b.count,
     lastChangeTs: b.lastChangeTs ?? a.lastChangeTs,
-    coveredMicros: Math.max(a.coveredMicros ?? 0, b.coveredMicros ?? 0) || null,
+    ...(covered > 0 ? { coveredMicros: covered } : {}),
   };
 }
