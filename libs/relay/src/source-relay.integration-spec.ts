@@ -186,6 +186,51 @@ describe('SourceRelay (real MariaDB and Redis)', () => {
     });
   });
 
+  it('claims coverage exactly: a job covering a moment holds, with the jobs before it, every row of every transaction committed before it', async () => {
+    const writers = await Promise.all([1, 2, 3].map(() => writer()));
+    const firstJob = received.length;
+    // Each transaction: its seqs, and the source's clock read right after its COMMIT returned (its commit was before).
+    const transactions: Array<{ seqs: number[]; committedBy: number }> = [];
+    let id = 5000;
+    await Promise.all(
+      writers.map(async (connection, w) => {
+        for (let i = 0; i < 30; i++) {
+          await connection.query('BEGIN');
+          const seqs: number[] = [];
+          for (let row = 0; row < 2; row++) {
+            await insertChange(connection, id++);
+            const [[last]] = (await connection.query('SELECT LAST_INSERT_ID() AS seq')) as unknown as [[{ seq: number }]];
+            seqs.push(Number(last.seq));
+            if ((i + w) % 4 === 0) await sleep(Math.random() * 20); // held open while others commit
+          }
+          await connection.query('COMMIT');
+          const [[clock]] = (await connection.query('SELECT TIMESTAMPDIFF(MICROSECOND, \'1970-01-01 00:00:00\', UTC_TIMESTAMP(6)) AS now')) as unknown as [[{ now: number }]];
+          transactions.push({ seqs, committedBy: Number(clock.now) });
+        }
+      }),
+    );
+    const committed = transactions.flatMap((t) => t.seqs);
+    await waitFor(async () => {
+      const seqs = new Set(await deliveredSeqs());
+      return committed.every((seq) => seqs.has(seq));
+    }, { what: 'every committed row delivered' });
+    const jobs = received.slice(firstJob).filter((data): data is RangeJobData => data.v === 2 && data.kind === 'range' && data.routeId === 'r1');
+    const covering = jobs.filter((job) => job.coveredMicros !== undefined);
+    expect(covering.length).toBeGreaterThan(0);
+    let checked = 0;
+    for (const [index, job] of jobs.entries()) {
+      if (job.coveredMicros === undefined) continue;
+      const upTo = jobs.slice(0, index + 1);
+      const inJobs = (seq: number) => upTo.some((j) => j.ranges.some((range) => seq >= range.from && seq <= range.to));
+      for (const transaction of transactions) {
+        if (transaction.committedBy >= job.coveredMicros) continue;
+        checked++;
+        for (const seq of transaction.seqs) expect({ seq, covered: job.coveredMicros, inJobs: inJobs(seq) }).toEqual({ seq, covered: job.coveredMicros, inJobs: true });
+      }
+    }
+    expect(checked).toBeGreaterThan(transactions.length);
+  });
+
   it('fails over to a standby without split brain: the deposed epoch can no longer checkpoint', async () => {
     const before = await progress.loadRelayState('src');
     const standby = startRelay('relay-b'); // waits: relay-a holds the lock
