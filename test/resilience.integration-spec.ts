@@ -1,6 +1,6 @@
 import IORedis from 'ioredis';
 import { PostgresTarget } from '@tributary/targets';
-import { createPipeline, freePort, ITEMS_DDL, Pipeline, PrivateRedis, proxyInFrontOf, routeItemsToPostgres, runItemsWorkload, sleep, startPrivateRedis, TcpProxy, waitFor } from '@tributary/testing';
+import { createPipeline, freePort, Pipeline, PrivateRedis, routeItemsThroughProxy, routeItemsToPostgres, runItemsWorkload, sleep, startPrivateRedis, TcpProxy, waitFor } from '@tributary/testing';
 
 async function scrape(port: number): Promise<string> {
   const response = await fetch(`http://127.0.0.1:${port}/metrics`);
@@ -59,19 +59,13 @@ describe('a target that goes down, and a row the target refuses', () => {
 
   beforeAll(async () => {
     pipeline = await createPipeline();
-    const viaProxy = await proxyInFrontOf(pipeline.postgres.url);
-    proxy = viaProxy.proxy;
-    const { source, postgres, setup } = pipeline;
-    await source.knex.raw(ITEMS_DDL);
     // The target has a rule the source does not: negative amounts are refused there.
-    await postgres.knex.raw(
+    proxy = await routeItemsThroughProxy(
+      pipeline,
+      'src',
       'CREATE TABLE items (id integer PRIMARY KEY, grp integer NOT NULL, name varchar(64) NOT NULL, amount numeric(12,2) CHECK (amount >= 0), noted timestamp(6), payload jsonb)',
     );
-    await setup.addSource('src', source.url);
-    await setup.captureTable('src', 'items');
-    await setup.addTarget({ id: 'pg', kind: 'postgres', url: viaProxy.url, options: {} });
-    await setup.addRoute({ id: 'items-pg', sourceId: 'src', table: 'items', targetId: 'pg', targetTable: 'items', enabled: true });
-    pg = new PostgresTarget({ kind: 'postgres', url: postgres.url });
+    pg = new PostgresTarget({ kind: 'postgres', url: pipeline.postgres.url });
     pipeline.start('relay');
     pipeline.start('worker');
   });

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { Browser, chromium, Page } from 'playwright-core';
-import { createPipeline, freePort, ITEMS_DDL, Pipeline, proxyInFrontOf, TcpProxy, waitFor } from '@tributary/testing';
+import { createPipeline, freePort, Pipeline, routeItemsThroughProxy, TcpProxy, waitFor } from '@tributary/testing';
 
 /**
  * The status page (issue #16) in a real browser: Debian's Chromium driven by
@@ -23,18 +23,12 @@ describe('status page in a browser', () => {
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (.ci/run does)`);
     pipeline = await createPipeline();
-    const viaProxy = await proxyInFrontOf(pipeline.postgres.url);
-    proxy = viaProxy.proxy;
-    const { source, postgres, setup } = pipeline;
-    await source.knex.raw(ITEMS_DDL);
     // The target has a rule the source does not: a row named 'refused' is refused there (a dead letter).
-    await postgres.knex.raw(
+    proxy = await routeItemsThroughProxy(
+      pipeline,
+      'shop',
       "CREATE TABLE items (id integer PRIMARY KEY, grp integer NOT NULL, name varchar(64) NOT NULL CONSTRAINT not_refused CHECK (name <> 'refused'), amount numeric(12,2), noted timestamp(6), payload jsonb)",
     );
-    await setup.addSource('shop', source.url);
-    await setup.captureTable('shop', 'items');
-    await setup.addTarget({ id: 'pg', kind: 'postgres', url: viaProxy.url, options: {} });
-    await setup.addRoute({ id: 'items-pg', sourceId: 'shop', table: 'items', targetId: 'pg', targetTable: 'items', enabled: true });
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     pipeline.start('tributary', { ADMIN_PORT: String(port), ADMIN_TOKEN: TOKEN });

@@ -1,8 +1,10 @@
+import { ConflictRepository } from '@tributary/control';
 import { RouteInput } from '@tributary/setup';
 import { createMysqlDatabase, TestDatabase } from './databases';
 import { createPipeline, Pipeline } from './pipeline';
+import { freePort } from './redis-server';
 import { sleep, waitFor } from './wait';
-import { KV_DDL, KV_SEED } from './workload';
+import { KV_DDL, KV_SEED, kvWorkload } from './workload';
 
 /** One database of a multi-leader group: a source and a target under one id. */
 export interface MeshNode {
@@ -32,6 +34,21 @@ export interface Mesh {
   expectConverged(): Promise<Array<Record<string, unknown>>>;
   /** Every route has applied what its source's outbox holds, and no outbox grew for half a second. */
   quiesce(timeoutMs?: number): Promise<void>;
+  /**
+   * Starts the all-in-one app, has every node's application update, upsert
+   * and delete the same keys for `seconds`, then waits until all is quiet
+   * (which it never is if a change goes round for ever). Returns how many
+   * statements each node committed.
+   */
+  writeEverywhereThenQuiesce(seconds: number): Promise<number[]>;
+  /**
+   * At each node, the changes Tributary applied (origin tributary:…) number
+   * no more than the other nodes' application writes: each change applied
+   * at most once per node, nothing sent round again.
+   */
+  expectAppliedAtMostOnce(): Promise<void>;
+  /** Conflicts were logged, each with newer-wins' reason. */
+  expectConflictsExplained(): Promise<void>;
   teardown(): Promise<void>;
 }
 
@@ -73,7 +90,7 @@ export async function createMesh(ids: string[], links: Array<[from: string, to: 
   const rowsOf = async (db: TestDatabase, where = '1 = 1') =>
     (await db.knex.raw(`SELECT id, v, note, CAST(updated_at AS CHAR) AS updated_at FROM kv WHERE ${where} ORDER BY id`))[0] as Array<Record<string, unknown>>;
   const maxSeq = async (db: TestDatabase) => Number((await db.knex.raw('SELECT COALESCE(MAX(seq), 0) AS m FROM _tributary_outbox'))[0][0].m);
-  return {
+  const mesh: Mesh = {
     pipeline,
     nodes,
     routeIds,
@@ -124,9 +141,35 @@ export async function createMesh(ids: string[], links: Array<[from: string, to: 
       }
       throw new Error(`nodes differ on ${differing.length} keys:\n${lines.join('\n')}`);
     },
+    async writeEverywhereThenQuiesce(seconds) {
+      pipeline.start('tributary', { ADMIN_PORT: String(await freePort()) });
+      let stop = false;
+      const load = Promise.all(nodes.map((node) => kvWorkload(node.db.url, node.id.toUpperCase(), () => stop)));
+      await sleep(seconds * 1000);
+      stop = true;
+      const written = await load;
+      await this.quiesce();
+      return written;
+    },
+    async expectAppliedAtMostOnce() {
+      const applied = await Promise.all(nodes.map((node) => this.outboxCount(node.db, "origin LIKE 'tributary:%'")));
+      const own = await Promise.all(nodes.map((node) => this.outboxCount(node.db, 'origin IS NULL')));
+      const total = own.reduce((a, b) => a + b, 0);
+      nodes.forEach((node, i) => {
+        expect({ node: node.id, applied: applied[i] > 0 }).toEqual({ node: node.id, applied: true });
+        expect(applied[i]).toBeLessThanOrEqual(total - own[i]);
+      });
+    },
+    async expectConflictsExplained() {
+      const conflicts = new ConflictRepository(pipeline.control.knex);
+      const logged = (await Promise.all(routeIds.map((route) => conflicts.list(route, { status: 'all', limit: 1000 })))).flat();
+      expect(logged.length).toBeGreaterThan(0);
+      for (const conflict of logged) expect(conflict.reason).toMatch(/newer-wins/);
+    },
     async teardown() {
       await pipeline.teardown();
       await Promise.all(nodes.slice(1).map((node) => node.db.drop()));
     },
   };
+  return mesh;
 }

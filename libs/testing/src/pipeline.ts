@@ -7,6 +7,7 @@ import { deleteKeysWithPrefix } from '@tributary/queue';
 import { defaultTargetRegistry, MysqlTarget, PostgresTarget, Target } from '@tributary/targets';
 import { createMysqlDatabase, createPostgresDatabase, TEST_REDIS_URL, TestDatabase, uniqueName } from './databases';
 import { AppProcess, startApp } from './processes';
+import { proxyInFrontOf, TcpProxy } from './tcp-proxy';
 import { waitFor } from './wait';
 import { ITEMS_DDL } from './workload';
 
@@ -154,6 +155,23 @@ export function postgresReader(database: TestDatabase): PostgresTarget {
  * pipeline's source, added as source `src` and captured, routed as
  * `items-pg` into table `items` of the pipeline's PostgreSQL (target `pg`).
  */
+/**
+ * Route `items-pg` from source `sourceId` into PostgreSQL through a TCP
+ * proxy the test can take down, into a target table created first by
+ * `targetDdl` (a rule the source does not have makes dead letters).
+ */
+export async function routeItemsThroughProxy(pipeline: Pipeline, sourceId: string, targetDdl: string): Promise<TcpProxy> {
+  const viaProxy = await proxyInFrontOf(pipeline.postgres.url);
+  const { source, postgres, setup } = pipeline;
+  await source.knex.raw(ITEMS_DDL);
+  await postgres.knex.raw(targetDdl);
+  await setup.addSource(sourceId, source.url);
+  await setup.captureTable(sourceId, 'items');
+  await setup.addTarget({ id: 'pg', kind: 'postgres', url: viaProxy.url, options: {} });
+  await setup.addRoute({ id: 'items-pg', sourceId, table: 'items', targetId: 'pg', targetTable: 'items', enabled: true });
+  return viaProxy.proxy;
+}
+
 export async function routeItemsToPostgres(pipeline: Pipeline): Promise<void> {
   const { source, postgres, setup } = pipeline;
   await source.knex.raw(ITEMS_DDL);

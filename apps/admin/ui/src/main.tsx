@@ -26,6 +26,41 @@ function usePolling(work: () => Promise<void>, ms: number): void {
   }, [work, ms]);
 }
 
+/**
+ * A route's list in an open panel (dead letters, parked conflicts): read now
+ * and every few seconds; `act` runs an action, then reads the list and the
+ * routes' status again.
+ */
+function usePanelList<T>(read: () => Promise<T[]>, changed: () => Promise<void>, guard: (work: () => Promise<void>) => Promise<void>) {
+  const [items, setItems] = useState<T[] | null>(null);
+  const load = useCallback(() => guard(async () => setItems(await read())), [guard, read]);
+  usePolling(load, STATUS_EVERY_MS);
+  const act = (work: () => Promise<unknown>) => () =>
+    guard(async () => {
+      await work();
+      await Promise.all([load(), changed()]);
+    });
+  return { items, act };
+}
+
+/** A panel table's header: its columns, and a last one of buttons named for screen readers only. */
+function PanelHead({ columns, actions }: { columns: string[]; actions: string }) {
+  return (
+    <thead>
+      <tr>
+        {columns.map((name) => (
+          <th scope="col" key={name}>
+            {name}
+          </th>
+        ))}
+        <th scope="col">
+          <span class="sr-only">{actions}</span>
+        </th>
+      </tr>
+    </thead>
+  );
+}
+
 function signIn(): void {
   window.location.assign(`/login?next=${encodeURIComponent('/status/')}`);
 }
@@ -252,13 +287,8 @@ function RouteRow({ route, lag, run, expanded, toggle, changed, guard }: RowProp
 }
 
 function DeadLetters({ routeId, changed, guard }: { routeId: string; changed(): Promise<void>; guard(work: () => Promise<void>): Promise<void> }) {
-  const [letters, setLetters] = useState<DeadLetter[] | null>(null);
-  const load = useCallback(() => guard(async () => setLetters((await api.deadLetters(routeId)).items)), [guard, routeId]);
-  usePolling(load, STATUS_EVERY_MS);
-  const act = (work: () => Promise<unknown>) => () => guard(async () => {
-    await work();
-    await Promise.all([load(), changed()]);
-  });
+  const read = useCallback(async () => (await api.deadLetters(routeId)).items, [routeId]);
+  const { items: letters, act } = usePanelList<DeadLetter>(read, changed, guard);
   if (letters === null) return <p>loading dead letters…</p>;
   if (letters.length === 0) return <p>No open dead letters.</p>;
   return (
@@ -270,16 +300,7 @@ function DeadLetters({ routeId, changed, guard }: { routeId: string; changed(): 
         </button>
       </p>
       <table>
-        <thead>
-          <tr>
-            <th scope="col">Seq</th>
-            <th scope="col">Change</th>
-            <th scope="col">Why the target refused it</th>
-            <th scope="col">
-              <span class="sr-only">Actions</span>
-            </th>
-          </tr>
-        </thead>
+        <PanelHead columns={['Seq', 'Change', 'Why the target refused it']} actions="Actions" />
         <tbody>
           {letters.map((letter) => (
             <tr key={letter.id} data-letter={letter.id}>
@@ -315,14 +336,9 @@ function DeadLetters({ routeId, changed, guard }: { routeId: string; changed(): 
 
 /** A route's conflicts parked for a person (manual policy): decide each for its key, in the key's order. */
 function Conflicts({ routeId, changed, guard }: { routeId: string; changed(): Promise<void>; guard(work: () => Promise<void>): Promise<void> }) {
-  const [conflicts, setConflicts] = useState<ParkedConflict[] | null>(null);
-  const load = useCallback(() => guard(async () => setConflicts(await api.conflicts(routeId))), [guard, routeId]);
-  usePolling(load, STATUS_EVERY_MS);
-  const decide = (id: number, action: 'apply-source' | 'keep-target') => () =>
-    guard(async () => {
-      await api.resolveConflict(id, action);
-      await Promise.all([load(), changed()]);
-    });
+  const read = useCallback(() => api.conflicts(routeId), [routeId]);
+  const { items: conflicts, act } = usePanelList<ParkedConflict>(read, changed, guard);
+  const decide = (id: number, action: 'apply-source' | 'keep-target') => act(() => api.resolveConflict(id, action));
   if (conflicts === null) return <p>loading parked conflicts…</p>;
   if (conflicts.length === 0) return <p>No parked conflicts.</p>;
   return (
@@ -332,16 +348,7 @@ function Conflicts({ routeId, changed, guard }: { routeId: string; changed(): Pr
         by hand: <code>POST /api/conflicts/&#123;id&#125;/resolve</code> with <code>"action": "merge"</code>).
       </p>
       <table>
-        <thead>
-          <tr>
-            <th scope="col">Seq</th>
-            <th scope="col">Incoming</th>
-            <th scope="col">Target holds</th>
-            <th scope="col">
-              <span class="sr-only">Decision</span>
-            </th>
-          </tr>
-        </thead>
+        <PanelHead columns={['Seq', 'Incoming', 'Target holds']} actions="Decision" />
         <tbody>
           {conflicts.map((c) => (
             <tr key={c.id} data-conflict={c.id}>
