@@ -26,8 +26,10 @@ describe.each([
     await mesh?.teardown();
   });
 
-  it('converges to the same rows on every node, sends each change once, and nothing circulates', async () => {
-    const written = await mesh.writeEverywhereThenQuiesce(6);
+  it('converges to the same rows on every node, sends each change once, and nothing circulates — through a kill of the app', async () => {
+    // Relay and worker die halfway (SIGKILL) and start again: versions per source, remembered
+    // deletions and checkpoints must carry every node through.
+    const written = await mesh.writeEverywhereThenQuiesce(8, { killMidway: true });
     expect(written.every((n) => n > 50)).toBe(true);
     const converged = await mesh.expectConverged();
     expect(converged.length).toBeGreaterThan(5);

@@ -26,10 +26,10 @@ describe('a ring of three databases, forwarding, newer-wins', () => {
     await mesh?.teardown();
   });
 
-  it('converges to the same rows on every node, each change applied at most once per node, and goes quiet', async () => {
+  it('converges to the same rows on every node through a kill of the app, each change applied at most once per node, and goes quiet', async () => {
     const { nodes } = mesh;
-    // Never quiet if a change went round for ever.
-    const written = await mesh.writeEverywhereThenQuiesce(6);
+    // Never quiet if a change went round for ever. The app is killed halfway and started again.
+    const written = await mesh.writeEverywhereThenQuiesce(8, { killMidway: true });
     expect(written.every((n) => n > 50)).toBe(true);
     const converged = await mesh.expectConverged();
     expect(converged.length).toBeGreaterThan(5);

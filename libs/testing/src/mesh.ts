@@ -37,10 +37,11 @@ export interface Mesh {
   /**
    * Starts the all-in-one app, has every node's application update, upsert
    * and delete the same keys for `seconds`, then waits until all is quiet
-   * (which it never is if a change goes round for ever). Returns how many
+   * (which it never is if a change goes round for ever). With `killMidway`
+   * the app is killed (SIGKILL) halfway and started again. Returns how many
    * statements each node committed.
    */
-  writeEverywhereThenQuiesce(seconds: number): Promise<number[]>;
+  writeEverywhereThenQuiesce(seconds: number, options?: { killMidway?: boolean }): Promise<number[]>;
   /**
    * At each node, the changes Tributary applied (origin tributary:…) number
    * no more than the other nodes' application writes: each change applied
@@ -141,11 +142,18 @@ export async function createMesh(ids: string[], links: Array<[from: string, to: 
       }
       throw new Error(`nodes differ on ${differing.length} keys:\n${lines.join('\n')}`);
     },
-    async writeEverywhereThenQuiesce(seconds) {
-      pipeline.start('tributary', { ADMIN_PORT: String(await freePort()) });
+    async writeEverywhereThenQuiesce(seconds, options = {}) {
+      const app = pipeline.start('tributary', { ADMIN_PORT: String(await freePort()) });
       let stop = false;
       const load = Promise.all(nodes.map((node) => kvWorkload(node.db.url, node.id.toUpperCase(), () => stop)));
-      await sleep(seconds * 1000);
+      if (options.killMidway) {
+        await sleep((seconds * 1000) / 2);
+        await app.kill('SIGKILL');
+        pipeline.start('tributary', { ADMIN_PORT: String(await freePort()) });
+        await sleep((seconds * 1000) / 2);
+      } else {
+        await sleep(seconds * 1000);
+      }
       stop = true;
       const written = await load;
       await this.quiesce();
