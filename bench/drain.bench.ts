@@ -11,7 +11,7 @@ import { cpuUse, formatInt, machineLoad, rssList, table } from './format';
 import { describeMachine, MachineInfo } from './machine';
 import { minimalDrainReport, minimalRatio, minimalVerified } from './minimal/report';
 import { ManyRoutesOptions, ManyRoutesResult, measureManyRoutes } from './many-routes';
-import { measurePartitions, PartitionsOptions, partitionsReport, PartitionsResult, partitionsVerified } from './partitions';
+import { measurePartitions, PartitionsOptions, partitionsReport, PartitionsResult, partitionsVerified, SHARED_KEY_VARIANTS } from './partitions';
 import { measureRedisMemory, RedisMemoryOptions, RedisMemoryResult } from './redis-memory';
 import { measureSnapshot, SnapshotOptions, SnapshotResult } from './snapshot';
 import { Cleanup, note, steadyRate } from './support';
@@ -33,13 +33,15 @@ import { Cleanup, note, steadyRate } from './support';
  * and Redis key it creates is removed, also when it fails or is interrupted.
  *
  * Knobs (environment): BENCH_ONLY, a comma-separated list of overhead, drain,
- * partitions, snapshot, latency, isolation, redis-memory, routes (default: the first six,
- * plus redis-memory if BENCH_REDIS_MEMORY=1 and routes if BENCH_MANY_ROUTES=1);
+ * partitions, shared-keys, snapshot, latency, isolation, redis-memory, routes (default:
+ * all but shared-keys, redis-memory and routes, which run if BENCH_SHARED_KEYS=1,
+ * BENCH_REDIS_MEMORY=1, BENCH_MANY_ROUTES=1);
  * BENCH_PAIRS, BENCH_STATEMENTS, BENCH_CONNECTIONS (overhead); BENCH_INSERTS,
  * BENCH_APPS (split | allinone), BENCH_PG_ANALYZE_S (drain);
  * BENCH_MINIMAL (on | off: the minimal pipeline's drain before Tributary's; default on),
  * BENCH_MINIMAL_JOB_ROWS (its most changes per job, default 1000 like JOB_MAX_ROWS);
- * BENCH_PARTITIONS_INSERTS (per run, 60,000 → 105k changes), BENCH_PARTITIONS_PAIRS (pairs of runs, 1 and 2 partitions, 2);
+ * BENCH_PARTITIONS_INSERTS (per run, 60,000 → 105k changes), BENCH_PARTITIONS_PAIRS (pairs of runs, 2;
+ * partitions and shared-keys alike);
  * BENCH_SNAPSHOT_ROWS;
  * BENCH_LATENCY_RATES (rows/s, comma-separated, default 100,1000,5000), BENCH_LATENCY_SECONDS
  * (per rate and pipeline, default 20), BENCH_LATENCY_CONNECTIONS (writers sharing a rate;
@@ -71,10 +73,10 @@ interface BenchSettings {
   manyRoutes: Omit<ManyRoutesOptions, 'mysqlUrl' | 'postgresUrl' | 'redisUrl'>;
 }
 
-const MEASUREMENTS = ['overhead', 'drain', 'partitions', 'snapshot', 'latency', 'isolation', 'redis-memory', 'routes'] as const;
+const MEASUREMENTS = ['overhead', 'drain', 'partitions', 'shared-keys', 'snapshot', 'latency', 'isolation', 'redis-memory', 'routes'] as const;
 type Measurement = (typeof MEASUREMENTS)[number];
 /** Slow or heavy: run only when named in BENCH_ONLY or switched on by their own variable. */
-const OPT_IN: Partial<Record<Measurement, string>> = { 'redis-memory': 'BENCH_REDIS_MEMORY', routes: 'BENCH_MANY_ROUTES' };
+const OPT_IN: Partial<Record<Measurement, string>> = { 'redis-memory': 'BENCH_REDIS_MEMORY', routes: 'BENCH_MANY_ROUTES', 'shared-keys': 'BENCH_SHARED_KEYS' };
 
 /** Tributary settings the bench passes through to the apps. */
 const APP_SETTING = /^(RELAY_|JOB_|WORKER_|OUTBOX_|SNAPSHOT_|CONFIG_REFRESH_MS$)/;
@@ -189,6 +191,7 @@ async function main(): Promise<number> {
     let overhead: OverheadResult | null = null;
     let drain: DrainResult | null = null;
     let partitions: PartitionsResult | null = null;
+    let sharedKeys: PartitionsResult | null = null;
     let snapshot: SnapshotResult | null = null;
     let latency: LatencyResult | null = null;
     let isolation: IsolationResult | null = null;
@@ -209,6 +212,11 @@ async function main(): Promise<number> {
     if (runs('partitions')) {
       note(`partitions: ${settings.partitions.pairs} pairs of drains (1 and 2 partitions, two workers) of ${settings.partitions.inserts} inserts and what follows`);
       partitions = await measurePartitions({ ...settings.partitions, ...urlOptions(settings) }, cleanup);
+      await cleanup.run();
+    }
+    if (runs('shared-keys')) {
+      note(`shared-keys: ${settings.partitions.pairs} pairs of drains (the route alone in its table, and sharing it with a second source) of ${settings.partitions.inserts} inserts and what follows`);
+      sharedKeys = await measurePartitions({ ...settings.partitions, ...urlOptions(settings) }, cleanup, SHARED_KEY_VARIANTS);
       await cleanup.run();
     }
     if (runs('snapshot')) {
@@ -236,10 +244,11 @@ async function main(): Promise<number> {
       manyRoutes = await measureManyRoutes({ ...settings.manyRoutes, ...urlOptions(settings) }, cleanup);
       await cleanup.run();
     }
-    process.stdout.write(report(machine, settings, { overhead, drain, partitions, snapshot, latency, isolation, redisMemory, manyRoutes }));
+    process.stdout.write(report(machine, settings, { overhead, drain, partitions, sharedKeys, snapshot, latency, isolation, redisMemory, manyRoutes }));
     const failed =
       (drain && (!drainVerified(drain) || (drain.minimal && !minimalVerified(drain.minimal)))) ||
       (partitions && !partitionsVerified(partitions)) ||
+      (sharedKeys && !partitionsVerified(sharedKeys)) ||
       (snapshot && !snapshotVerified(snapshot)) ||
       (latency && !latencyVerified(latency)) ||
       (isolation && !isolationVerified(isolation)) ||
@@ -274,6 +283,7 @@ interface Results {
   overhead: OverheadResult | null;
   drain: DrainResult | null;
   partitions: PartitionsResult | null;
+  sharedKeys: PartitionsResult | null;
   snapshot: SnapshotResult | null;
   latency: LatencyResult | null;
   isolation: IsolationResult | null;
@@ -282,7 +292,7 @@ interface Results {
 }
 
 function report(machine: MachineInfo, settings: BenchSettings, results: Results): string {
-  const { overhead, drain, partitions, snapshot, latency, isolation, redisMemory, manyRoutes } = results;
+  const { overhead, drain, partitions, sharedKeys, snapshot, latency, isolation, redisMemory, manyRoutes } = results;
   const lines = [
     `Tributary bench, ${new Date().toISOString()}`,
     `machine: ${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGiB.toFixed(1)} GiB; node ${machine.node}; ` +
@@ -293,6 +303,7 @@ function report(machine: MachineInfo, settings: BenchSettings, results: Results)
   if (overhead) lines.push(...overheadReport(overhead), '');
   if (drain) lines.push(...drainReport(drain, settings), '');
   if (partitions) lines.push(...partitionsReport(partitions), '');
+  if (sharedKeys) lines.push(...partitionsReport(sharedKeys), '');
   if (snapshot) lines.push(...snapshotReport(snapshot, settings), '');
   if (latency) lines.push(...latencyReport(latency), '');
   if (isolation) lines.push(...isolationReport(isolation), '');

@@ -1,19 +1,25 @@
 import { cpus } from 'node:os';
 import { loadConfig } from '@tributary/config';
 import { appEntry } from '@tributary/testing/app-entry';
-import { addPostgresTarget, captureItems, compareRows, countDeadLetters, cpuGroups, createBenchDeployment, RowComparison, rowsEqual, tributaryEnv } from './deployment';
+import { addPostgresTarget, BenchDeployment, captureItems, compareRows, countDeadLetters, cpuGroups, createBenchDeployment, RowComparison, rowsEqual, tributaryEnv } from './deployment';
+import { itemsDdl } from './items';
 import { DrainResult, waitForDrain, writeBacklog } from './drain';
 import { cpuUse, formatInt, table } from './format';
 import { CpuMeter, pidsByName } from './proc';
-import { APP_NODE_FLAGS, AppProcess, Cleanup, median, note, noteOutputs, ROOT, startApp, startScript, steadyRate } from './support';
+import { APP_NODE_FLAGS, AppProcess, Cleanup, createMysqlDatabase, median, note, noteOutputs, ROOT, startApp, startScript, steadyRate, uniqueName } from './support';
 
 /**
- * Partitions: the drain's backlog of one busy table, applied by one relay
- * and two worker processes, its route once whole (one partition: one job in
- * flight, so one worker at a time) and once cut in two (two feeds, so both
- * workers can apply at once). Runs alternate 1, 2, 2, 1, ... so a machine
- * that warms up or slows down over the run favours neither, and each run
- * has its own databases and Redis keys, so none inherits another's state.
+ * Paired drains: the drain's backlog of one busy table, applied by one relay
+ * and two worker processes, in two variants of its route whose rates are
+ * compared pair by pair. Runs alternate A, B, B, A, ... so a machine that
+ * warms up or slows down over the run favours neither, and each run has its
+ * own databases and Redis keys, so none inherits another's state.
+ *
+ * - partitions: the route whole (one partition: one job in flight, so one
+ *   worker at a time) against cut in two (two feeds, both workers at once);
+ * - shared-keys: the route alone in its target table (one version per row)
+ *   against sharing it with a second source's route (versions per source:
+ *   a locked read and a write of the versions per batch, issue #14).
  */
 export interface PartitionsOptions {
   mysqlUrl: string;
@@ -30,8 +36,27 @@ export interface PartitionsOptions {
   timeoutMs: number;
 }
 
-export interface PartitionsRun {
+/** One way to route the table, as a run measures it. */
+export interface DrainVariant {
+  /** Short label in the tables, e.g. 1p. */
+  label: string;
   partitions: number;
+  /** A second (empty) source routes the same table into the same target table, sharing its keys. */
+  sharedWithSecondSource: boolean;
+}
+
+export const PARTITION_VARIANTS: [DrainVariant, DrainVariant] = [
+  { label: '1p', partitions: 1, sharedWithSecondSource: false },
+  { label: '2p', partitions: 2, sharedWithSecondSource: false },
+];
+
+export const SHARED_KEY_VARIANTS: [DrainVariant, DrainVariant] = [
+  { label: 'alone', partitions: 1, sharedWithSecondSource: false },
+  { label: 'shared', partitions: 1, sharedWithSecondSource: true },
+];
+
+export interface PartitionsRun {
+  variant: DrainVariant;
   backlog: DrainResult['backlog'];
   /** From starting the processes until the route's watermark (its partitions' lowest) reached the backlog's last seq. */
   seconds: number;
@@ -52,15 +77,16 @@ export interface PartitionsRun {
   rows: RowComparison;
 }
 
-/** A pair's drain rates (outbox rows/s) and two partitions' over one's. */
+/** A pair's drain rates (outbox rows/s): the first variant's, the second's, and second over first. */
 export interface PartitionsPair {
-  one: number;
-  two: number;
+  first: number;
+  second: number;
   ratio: number;
 }
 
 export interface PartitionsResult {
   options: Pick<PartitionsOptions, 'inserts' | 'pairs' | 'appEnv' | 'nodeArgs'>;
+  variants: [DrainVariant, DrainVariant];
   cores: number;
   /** In the order run. */
   runs: PartitionsRun[];
@@ -77,21 +103,23 @@ const WORKERS = ['worker A', 'worker B'];
 /** The MariaDB server's process name: mariadbd, or mysqld in older packages. */
 const MARIADB_NAMES = ['mariadbd', 'mysqld'];
 
-export async function measurePartitions(options: PartitionsOptions, cleanup: Cleanup): Promise<PartitionsResult> {
-  const order = Array.from({ length: options.pairs }, (_, pair) => (pair % 2 === 0 ? [1, 2] : [2, 1])).flat();
+export async function measurePartitions(options: PartitionsOptions, cleanup: Cleanup, variants = PARTITION_VARIANTS): Promise<PartitionsResult> {
+  const [a, b] = variants;
+  const order = Array.from({ length: options.pairs }, (_, pair) => (pair % 2 === 0 ? [a, b] : [b, a])).flat();
   const runs: PartitionsRun[] = [];
-  for (const [i, partitions] of order.entries()) {
-    note(`partitions: run ${i + 1} of ${order.length}, ${partitions} partition${partitions > 1 ? 's' : ''}`);
-    runs.push(await measureRun(options, partitions, cleanup));
+  for (const [i, variant] of order.entries()) {
+    note(`paired drains: run ${i + 1} of ${order.length}, ${variant.label}`);
+    runs.push(await measureRun(options, variant, cleanup));
   }
   const rate = (run: PartitionsRun) => run.backlog.changes / run.seconds;
   const pairs = Array.from({ length: options.pairs }, (_, pair) => {
     const both = runs.slice(pair * 2, pair * 2 + 2);
-    const [one, two] = [1, 2].map((count) => rate(both.find((run) => run.partitions === count)!));
-    return { one, two, ratio: two / one };
+    const [first, second] = variants.map((variant) => rate(both.find((run) => run.variant === variant)!));
+    return { first, second, ratio: second / first };
   });
   return {
     options: { inserts: options.inserts, pairs: options.pairs, appEnv: options.appEnv, nodeArgs: options.nodeArgs },
+    variants,
     cores: cpus().length,
     runs,
     pairs,
@@ -100,10 +128,11 @@ export async function measurePartitions(options: PartitionsOptions, cleanup: Cle
 }
 
 /** One drain on a deployment of its own, removed as soon as it is measured so the next run starts on a quiet server. */
-async function measureRun(options: PartitionsOptions, partitions: number, cleanup: Cleanup): Promise<PartitionsRun> {
+async function measureRun(options: PartitionsOptions, variant: DrainVariant, cleanup: Cleanup): Promise<PartitionsRun> {
+  const { partitions } = variant;
   // The outer cleanup covers an interruption (running a Cleanup twice is harmless).
   const own = new Cleanup();
-  cleanup.add(`partitions run (${partitions})`, () => own.run());
+  cleanup.add(`paired drain run (${variant.label})`, () => own.run());
   const apps: AppProcess[] = [];
   try {
     const deployment = await createBenchDeployment(options, own);
@@ -112,8 +141,9 @@ async function measureRun(options: PartitionsOptions, partitions: number, cleanu
     await captureItems(deployment, TABLE);
     await addPostgresTarget(deployment, TARGET_ID);
     await deployment.setup.addRoute({ id: ROUTE_ID, sourceId, table: TABLE, targetId: TARGET_ID, targetTable: TABLE, enabled: true, partitions });
+    if (variant.sharedWithSecondSource) await routeSecondSource(deployment, options.mysqlUrl, own);
     const backlog = await writeBacklog(source, options.inserts);
-    note(`partitions: ${backlog.changes} changes written in ${backlog.writeSeconds.toFixed(1)} s; starting the relay and two workers`);
+    note(`paired drains: ${backlog.changes} changes written in ${backlog.writeSeconds.toFixed(1)} s; starting the relay and two workers`);
 
     const env = tributaryEnv(deployment, options.redisUrl, options.appEnv);
     // Metered and timed from before the processes exist, as the drain is (the groups read `apps` lazily).
@@ -129,9 +159,9 @@ async function measureRun(options: PartitionsOptions, partitions: number, cleanu
 
     const rows = await compareRows(source, postgres, TABLE);
     const deadLetters = await countDeadLetters(deployment, [ROUTE_ID]);
-    if (!rowsEqual(rows) || deadLetters > 0) note(`partitions: the target does NOT equal the source (${JSON.stringify(rows)}, ${deadLetters} dead letters)`);
+    if (!rowsEqual(rows) || deadLetters > 0) note(`paired drains: the target does NOT equal the source (${JSON.stringify(rows)}, ${deadLetters} dead letters)`);
     return {
-      partitions,
+      variant,
       backlog,
       seconds,
       ...timing,
@@ -146,6 +176,20 @@ async function measureRun(options: PartitionsOptions, partitions: number, cleanu
   } finally {
     await own.run();
   }
+}
+
+/**
+ * A second source with the same (empty) table, routed into the same target
+ * table with shared keys: the first route's batches then keep versions per
+ * source, which is what the shared-keys runs measure.
+ */
+async function routeSecondSource(deployment: BenchDeployment, mysqlUrl: string, cleanup: Cleanup): Promise<void> {
+  const second = await createMysqlDatabase(mysqlUrl, 'trib_bench_src2', cleanup);
+  const sourceId = uniqueName('src2');
+  await second.knex.raw(itemsDdl(TABLE));
+  await deployment.setup.addSource(sourceId, second.url);
+  await deployment.setup.captureTable(sourceId, TABLE);
+  await deployment.setup.routes.create({ id: `${ROUTE_ID}-2`, sourceId, table: TABLE, targetId: TARGET_ID, targetTable: TABLE, initialCopy: false, shareTargetTable: true });
 }
 
 /** cpuGroups with the two workers apart, and MariaDB under either name its server runs as. */
@@ -174,7 +218,13 @@ const PROCESS_LABELS: Record<string, string> = {
 export function partitionsReport(result: PartitionsResult): string[] {
   const { options, runs } = result;
   const config = loadConfig(options.appEnv);
-  const label = (run: PartitionsRun, i: number) => `#${i + 1} ${run.partitions}p`;
+  const label = (run: PartitionsRun, i: number) => `#${i + 1} ${run.variant.label}`;
+  const [a, b] = result.variants;
+  const shared = a.sharedWithSecondSource || b.sharedWithSecondSource;
+  const title = shared ? 'Shared keys' : 'Partitions';
+  const compared = shared
+    ? `the route alone in its target table (${a.label}: one version per row) or sharing it with a second source's route (${b.label}: versions per source)`
+    : `the route whole (${a.label}) or cut in two (${b.label})`;
   const seconds = (value: number | null) => (value === null || Number.isNaN(value) ? '?' : value.toFixed(1));
   const { backlog } = runs[0];
   const total = (run: PartitionsRun) => Object.values(run.cpu).reduce((sum, used) => sum + used, 0);
@@ -187,15 +237,15 @@ export function partitionsReport(result: PartitionsResult): string[] {
     ['machine busy (all cores)', ...runs.map((run) => `${(run.machineBusy * 100).toFixed(0)}%`)],
   );
   return [
-    `Partitions: a backlog of ${formatInt(backlog.changes)} changes in one table (the drain's: ${formatInt(options.inserts)} inserts, then ` +
-      `updates and deletes) → PostgreSQL, one relay and two worker processes, the route whole (1p) or cut in two (2p); ` +
+    `${title}: a backlog of ${formatInt(backlog.changes)} changes in one table (the drain's: ${formatInt(options.inserts)} inserts, then ` +
+      `updates and deletes) → PostgreSQL, one relay and two worker processes, ${compared}; ` +
       `${runs.length} runs in ${options.pairs} alternating pairs, each on fresh databases and Redis keys, timed from starting the ` +
       `processes until the route's watermark (its partitions' lowest) reached the last seq`,
     table(
-      ['run', 'partitions', 'drain (s)', 'outbox rows/s', 'after the first batch', 'relay read all at (s)', 'rows source / target', 'dead letters', 'verified'],
+      ['run', 'variant', 'drain (s)', 'outbox rows/s', 'after the first batch', 'relay read all at (s)', 'rows source / target', 'dead letters', 'verified'],
       runs.map((run, i) => [
         `#${i + 1}`,
-        String(run.partitions),
+        run.variant.label,
         run.seconds.toFixed(1),
         formatInt(run.backlog.changes / run.seconds),
         formatIfNumber(steadyRate(run.seconds, run.firstProgressAt, run.firstProgressSeq, run.backlog.maxSeq)),
@@ -206,9 +256,9 @@ export function partitionsReport(result: PartitionsResult): string[] {
       ]),
     ),
     table(
-      ['pair', '1 partition rows/s', '2 partitions rows/s', '2p / 1p'],
+      ['pair', `${a.label} rows/s`, `${b.label} rows/s`, `${b.label} / ${a.label}`],
       [
-        ...result.pairs.map((pair, i) => [String(i + 1), formatInt(pair.one), formatInt(pair.two), pair.ratio.toFixed(2)]),
+        ...result.pairs.map((pair, i) => [String(i + 1), formatInt(pair.first), formatInt(pair.second), pair.ratio.toFixed(2)]),
         ['median', '', '', result.medianRatio.toFixed(2)],
       ],
     ),
