@@ -266,7 +266,8 @@ class Leadership {
     this.feedFresh(fresh);
     this.feedSingles([...filled, ...late]);
     if (viewMicros !== null && fresh.length < settings.batchRows) {
-      for (const feed of coverable) feed.coveredMicros = Math.max(feed.coveredMicros ?? 0, viewMicros);
+      // (A feed the route refresh just reset is catching up again: it waits for a read of its own.)
+      for (const feed of coverable) if (feed.catchUp === null) feed.coveredMicros = Math.max(feed.coveredMicros ?? 0, viewMicros);
     }
     const caughtUp = await this.catchUpStep();
     if (caughtUp) this.readingAhead = true;
