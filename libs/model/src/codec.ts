@@ -143,3 +143,23 @@ export function encodeKeyImage(schema: TableSchema, key: Row): string {
   }
   return JSON.stringify(image);
 }
+
+/**
+ * A value in the JSON-safe form rows are stored and exchanged in outside the
+ * wire (the conflict log, remembered deletions, a person's merged row):
+ * bytes as {"$b64": base64}, every other value as it is.
+ */
+export function jsonSafeValue(value: Value): unknown {
+  return Buffer.isBuffer(value) ? { $b64: value.toString('base64') } : value;
+}
+
+/** A row with every value in jsonSafeValue's form. */
+export function jsonSafeRow(row: Row): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(row).map(([name, value]) => [name, jsonSafeValue(value)]));
+}
+
+/** The value jsonSafeValue wrote (an object with `$b64` is bytes). */
+export function valueFromJsonSafe(json: unknown): Value {
+  if (json !== null && typeof json === 'object' && '$b64' in json) return Buffer.from(String((json as { $b64: unknown }).$b64), 'base64');
+  return json as Value;
+}

@@ -2,7 +2,7 @@ import { ORIGIN_MAX_LENGTH } from '@tributary/db';
 import { ConflictRepository, DeadLetterRepository, ProgressRepository, RouteRecord, routeSelectorOf, TargetRecord } from '@tributary/control';
 import { Logger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
-import { copyRouteOf, echoOriginOf, feedId, forwardedOrigin, originPath, Row, RoutePartition, RowChange, TableSchema, TargetTableSpec, WireChange } from '@tributary/model';
+import { copyRouteOf, echoOriginOf, feedId, forwardedOrigin, originPath, Row, RoutePartition, valueFromJsonSafe, RowChange, TableSchema, TargetTableSpec, WireChange } from '@tributary/model';
 import { boundedRuns, RangeJobData, ResolutionJobData, RetryJobData } from '@tributary/queue';
 import {
   changeDependentColumns,
@@ -501,8 +501,7 @@ function withMergedRow(change: RowChange, row: Record<string, unknown>, spec: { 
   const merged: Row = { ...(change.after ?? change.before ?? {}) };
   for (const { name } of spec.columns) {
     if (!(name in row)) continue;
-    const value = row[name] as unknown;
-    merged[name] = value && typeof value === 'object' && '$b64' in value ? Buffer.from(String((value as { $b64: string }).$b64), 'base64') : (value as Row[string]);
+    merged[name] = valueFromJsonSafe(row[name]);
   }
   // A parked delete merged into a row writes that row.
   if (change.op === 'delete') return { seq: change.seq, op: 'insert', key: Object.fromEntries(spec.key.map((k) => [k, merged[k] ?? null])), before: null, after: merged };

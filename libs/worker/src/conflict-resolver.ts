@@ -1,7 +1,7 @@
 import { ConflictDecision, ConflictInput, conflictKeyHash, ConflictRepository, DeadLetterRepository, RouteRecord } from '@tributary/control';
 import { Logger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
-import { keyText, Row, RowChange, TargetTableSpec, WireChange } from '@tributary/model';
+import { jsonSafeRow, keyText, Row, RowChange, TargetTableSpec, WireChange } from '@tributary/model';
 import { ConflictKind, ConflictPolicy, decide, Decision, deletionWins, detectConflict, valuesEqual } from '@tributary/replication';
 import { CurrentRows } from '@tributary/targets';
 import { CustomResolver } from './custom-resolvers';
@@ -222,6 +222,5 @@ function pick(row: Row, key: readonly string[]): Row {
 
 /** Rows as the conflict log stores them: JSON-safe (bytes as {"$b64": …}). */
 function jsonRow(row: Row | null): Record<string, unknown> | null {
-  if (!row) return null;
-  return Object.fromEntries(Object.entries(row).map(([name, value]) => [name, Buffer.isBuffer(value) ? { $b64: value.toString('base64') } : value]));
+  return row ? jsonSafeRow(row) : null;
 }

@@ -1,5 +1,5 @@
 import { render } from 'preact';
-import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { api, CapturedTable, DeadLetter, ParkedConflict, RouteHistory, RouteStatus, SignedOut, VerifyRun } from './api';
 import { activeCopy, byUrgency, lagText, rateText, stateTone, summaryText, verifyText } from './format';
 import { LagChart, Sparkline } from './lag-chart';
@@ -73,6 +73,7 @@ function App() {
   const [error, setError] = useState<string | null>(null);
   const [updatedAt, setUpdatedAt] = useState<Date | null>(null);
   const [open, setOpen] = useState<string | null>(null);
+  const lastRoutes = useRef<RouteStatus[] | null>(null);
 
   const guard = useCallback(async (work: () => Promise<void>) => {
     try {
@@ -87,7 +88,9 @@ function App() {
   const loadStatus = useCallback(
     () =>
       guard(async () => {
-        setRoutes(await api.status());
+        const read = await api.status();
+        lastRoutes.current = read;
+        setRoutes(read);
         setUpdatedAt(new Date());
       }),
     [guard],
@@ -99,7 +102,8 @@ function App() {
         const sources = await api.sources();
         const tables = await Promise.all(sources.map(async (s) => (await api.tables(s.id)).map((t) => ({ ...t, source: s.id }))));
         setDrift(tables.flat().filter((t) => t.drifted || t.installed === false || t.error));
-        const ids = (await api.status()).map((r) => r.route);
+        // The routes the last status read found (loadStatus keeps them); read here only before the first.
+        const ids = (lastRoutes.current ?? (await api.status())).map((r) => r.route);
         const latest = await Promise.all(ids.map(async (id) => [id, (await api.verifyRuns(id))[0]] as const));
         setRuns(new Map(latest.filter((entry): entry is readonly [string, VerifyRun] => entry[1] !== undefined)));
       }),

@@ -33,8 +33,8 @@ export const mysqlDialect: SqlDialect = {
   // mysql2 inlines parameters client-side: no parameter limit, only max_allowed_packet.
   rowsPerStatement: () => 500,
 
-  begin: (batch) => [{ sql: `SET ${ORIGIN_VARIABLE} = ?`, params: [batch.origin] }],
-  originMarker: (origin) => ({ sql: `SET ${ORIGIN_VARIABLE} = ?`, params: [origin] }),
+  begin: (batch) => [originMarker(batch.origin)],
+  originMarker,
 
   // No RETURNING: versions are read and locked first and guarded in JS (see lockVersions in sql-apply.ts).
   versions: {
@@ -153,4 +153,9 @@ export function mysqlCreateTable(table: TargetTableSpec): string {
  */
 function readOwnDeletes(table: TargetTableSpec, keys: Row[]): Statement {
   return recentDeletesQuery(table.name, table.key, keys);
+}
+
+/** The origin the following writes carry (invariant 6): the session variable the capture triggers record. */
+function originMarker(origin: string): Statement {
+  return { sql: `SET ${ORIGIN_VARIABLE} = ?`, params: [origin] };
 }

@@ -1,4 +1,4 @@
-import { Row, Value } from '@tributary/model';
+import { jsonSafeRow, Row, valueFromJsonSafe } from '@tributary/model';
 import { Statement } from './sql-dialect';
 
 /**
@@ -45,21 +45,12 @@ export function deletedRowStatements(flavor: Flavor, quote: (name: string) => st
   };
 }
 
-/** A row as JSON text: bytes as {"$b64": …}, every other value as it is (numbers, strings, null). */
+/** A row as JSON text (jsonSafeRow: bytes as {"$b64": …}). */
 export function imageText(row: Row): string {
-  return JSON.stringify(Object.fromEntries(Object.entries(row).map(([name, value]) => [name, Buffer.isBuffer(value) ? { $b64: value.toString('base64') } : value])));
+  return JSON.stringify(jsonSafeRow(row));
 }
 
 /** The row imageText wrote. */
 export function imageOf(text: string): Row {
-  const raw = JSON.parse(text) as Record<string, unknown>;
-  const row: Row = {};
-  for (const [name, value] of Object.entries(raw)) {
-    row[name] = isBytes(value) ? Buffer.from(value.$b64, 'base64') : (value as Value);
-  }
-  return row;
-}
-
-function isBytes(value: unknown): value is { $b64: string } {
-  return typeof value === 'object' && value !== null && typeof (value as { $b64?: unknown }).$b64 === 'string';
+  return Object.fromEntries(Object.entries(JSON.parse(text) as Record<string, unknown>).map(([name, value]) => [name, valueFromJsonSafe(value)]));
 }

@@ -244,12 +244,16 @@ async function resolvedPlan(
     const deletions = [...new Map(resolved.filter((c) => c.op === 'delete' && c.before).map((c) => [hashOf(c), { keyHash: hashOf(c), image: c.before! }])).values()];
     for (const part of chunk(deletions, 500)) await run(trx, dialect, dialect.deletedRows.remember(table.name, part));
   }
+  const plan = planBatch(table, [...replays, ...resolved]);
   const record = dialect.conflicts.recordUnseenDeletes;
   if (batch.capturedAs && record) {
-    const unseen = unseenDeletes(table, resolved, (key) => current.get(keyText(table.key, key)) ?? null).map((c) => ({ before: c.before!, origin: c.origin ?? batch.origin }));
+    // Replays are skipped by the guard: only the resolved changes write anything.
+    const fresh = new Set(resolved);
+    const writes = plan.writes.filter((write) => fresh.has(write.change));
+    const unseen = unseenDeletes(table, writes, (key) => current.get(keyText(table.key, key)) ?? null).map((c) => ({ before: c.before!, origin: c.origin ?? batch.origin }));
     for (const part of chunk(unseen, 500)) await run(trx, dialect, record(batch.capturedAs, part));
   }
-  return planBatch(table, [...replays, ...resolved]);
+  return plan;
 }
 
 /**
@@ -258,13 +262,13 @@ async function resolvedPlan(
  * the target holds no row of the key (nothing is deleted, no trigger fires),
  * or another version of it (the trigger records that one, older than what
  * the deleter saw, and the next database could keep a row it should
- * delete). A batch writes each key once, its last change over the row it
- * held before the batch (planBatch), so that row is what a delete meets;
- * a delete followed by a write of its key is never run.
+ * delete). `writes` is the batch's plan (each key once, its last change over
+ * the row it held before the batch), so that row is what a delete meets; a
+ * delete followed by a write of its key is never run.
  */
-function unseenDeletes(table: ApplyBatch['table'], changes: readonly RowChange[], held: (key: Row) => Row | null): RowChange[] {
-  return planBatch(table, changes)
-    .writes.filter((write) => write.kind === 'delete' && write.change.op === 'delete' && write.change.before)
+function unseenDeletes(table: ApplyBatch['table'], writes: readonly PlannedWrite[], held: (key: Row) => Row | null): RowChange[] {
+  return writes
+    .filter((write) => write.kind === 'delete' && write.change.op === 'delete' && write.change.before)
     .filter((write) => {
       const row = held(write.key);
       return row === null || !sameRow(table, row, write.change.before!);
