@@ -48,6 +48,12 @@ describe('routeRuns', () => {
     ]);
   });
 
+  it('reads a local-only route\'s feed as the route: what Tributary applied at the source is not its', () => {
+    const feed = new RouteFeed({ routeId: 'a-to-b', table: 'orders', targetId: 'b', localOnly: true });
+    const runs = runsOfRead([header(1), header(2, 'orders', 'tributary:c'), header(3)], () => [feed]);
+    expect(runs.get(feed)).toEqual([{ from: 1, to: 3, changes: 2 }]);
+  });
+
   it('finds nothing in a read without its table', () => {
     expect(routeRuns([header(1, 'items'), header(2, 'items')], route)).toEqual([]);
   });

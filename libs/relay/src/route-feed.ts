@@ -71,6 +71,11 @@ export class RouteFeed implements RouteSelector {
     return this.route.targetId;
   }
 
+  /** As the route's: a feed is read with routeWants like its route (it stands for it as a RouteSelector). */
+  get localOnly(): boolean | undefined {
+    return this.route.localOnly;
+  }
+
   hasPending(): boolean {
     return this.pending.length > 0;
   }
