@@ -16,6 +16,16 @@ export interface TargetRecord {
   options: Record<string, unknown>;
 }
 
+/**
+ * Whether the target asks for whole source transactions (its option
+ * `transactional`, validated by its kind when stored): the relay then feeds
+ * its routes of a source as one stream, the worker applies each job in one
+ * target transaction (issue #15).
+ */
+export function isTransactional(target: Pick<TargetRecord, 'options'>): boolean {
+  return target.options?.transactional === true;
+}
+
 export interface RouteRecord {
   id: string;
   sourceId: string;

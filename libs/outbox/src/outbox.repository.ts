@@ -76,6 +76,12 @@ function routeRows(route: RouteSelector): { sql: string; bindings: string[] } {
   return { sql: ROUTE_ROWS, bindings: [route.table, copyOrigin(route.routeId), route.targetId] };
 }
 
+/** The rows any of `routes` wants (routeRows of each, joined by OR). */
+function anyRouteRows(routes: readonly RouteSelector[]): { sql: string; bindings: string[] } {
+  const each = routes.map(routeRows);
+  return { sql: `(${each.map((rows) => `(${rows.sql})`).join(' OR ')})`, bindings: each.flatMap((rows) => rows.bindings) };
+}
+
 /** What a locking probe of a range of missing seqs found. */
 export type ProbeResult =
   | { kind: 'locked' } // some id in the range belongs to a transaction that is still open
@@ -148,7 +154,7 @@ export class OutboxRepository {
    * `partition`, only that partition's rows (PARTITION_ROWS).
    */
   async readRouteChanges(
-    route: RouteSelector,
+    route: RouteSelector | readonly RouteSelector[],
     ranges: ReadonlyArray<{ from: number; to: number }>,
     afterSeq: number,
     limit: number,
@@ -158,7 +164,8 @@ export class OutboxRepository {
     if (ranges.length > RANGES_PER_QUERY) throw new Error(`at most ${RANGES_PER_QUERY} ranges per read`);
     const { where, bindings } = inRanges(ranges);
     const partitioned = partition !== null && partition.count > 1;
-    const rowsOf = routeRows(route);
+    // Several routes (a transactional target's): the rows any of them wants.
+    const rowsOf = Array.isArray(route) ? anyRouteRows(route) : routeRows(route as RouteSelector);
     const [rows] = await this.knex.raw(
       `SELECT ${HEADER_OF_CHUNKS} FROM ${OUTBOX} WHERE seq > ? AND (${where}) AND ${rowsOf.sql}${partitioned ? ` AND ${PARTITION_ROWS}` : ''} ORDER BY seq LIMIT ?`,
       [afterSeq, ...bindings, ...rowsOf.bindings, ...(partitioned ? [partition.count, partition.index] : []), limit],

@@ -83,8 +83,48 @@ export interface InlineChangesJobData extends RouteJobBase {
 /** A route's jobs in its source's queue: one typed shape per purpose, told apart by `kind`. */
 export type RouteJobData = RangeJobData | RetryJobData | ResolutionJobData;
 
+/**
+ * The relay's job for a transactional target (issue #15): the changes of
+ * all the source's routes into it, in `ranges`, holding whole source
+ * transactions only (SourceRelay: a transaction feed hands out what it is
+ * owed only after a read that saw everything). The worker applies the job
+ * in ONE target transaction, across tables, and moves every route's
+ * checkpoint to `watermark` in it.
+ */
+export interface TransactionJobData {
+  v: 2;
+  kind: 'transaction';
+  sourceId: string;
+  targetId: string;
+  /** The routes applied together (each read with routeWants, as its own range job would be). */
+  routes: Array<{ routeId: string; table: string }>;
+  ranges: SeqRange[];
+  /** As RangeJobData.watermark, for every route of the job. */
+  watermark: number;
+  /** As RangeJobData.coveredMicros, for every route of the job. */
+  coveredMicros?: number;
+}
+
+/** The feed (and job id prefix) of a source's routes into a transactional target: never a route id (those hold no '.'). */
+export function transactionFeedId(targetId: string): string {
+  return `txn.${targetId}`;
+}
+
+/** Jobs the relay keeps one of in flight per feed: it learns when they are done. */
+export type RelayJobData = RangeJobData | TransactionJobData;
+
+export function transactionJobId(data: TransactionJobData): string {
+  const { ranges } = data;
+  const feed = transactionFeedId(data.targetId);
+  if (ranges.length === 0) return `${feed}.w${data.watermark}`;
+  return `${feed}.s${ranges[0].from}-${ranges[ranges.length - 1].to}-n${ranges.length}-w${data.watermark}`;
+}
+
 /** What the worker may find in a queue, including jobs an older relay or admin wrote. */
-export type QueuedJobData = RouteJobData | InlineChangesJobData;
+export type QueuedJobData = RouteJobData | TransactionJobData | InlineChangesJobData;
+
+/** The jobs of one route (all but a transaction job). */
+export type RouteQueuedJobData = RouteJobData | InlineChangesJobData;
 
 /** A first-format relay job: its changes inline, with the watermark they cover. */
 export interface InlineChangesJob extends RouteJobBase {
@@ -94,7 +134,7 @@ export interface InlineChangesJob extends RouteJobBase {
 }
 
 /** Reads a first-format job as the union (a plain change job keeps its watermark). */
-export function upgradeJob(data: QueuedJobData): RouteJobData | InlineChangesJob {
+export function upgradeJob(data: RouteJobData | InlineChangesJobData): RouteJobData | InlineChangesJob {
   if (data.v === 2) return data;
   const base = { sourceId: data.sourceId, routeId: data.routeId, table: data.table };
   if (data.resolution) return { ...base, v: 2, kind: 'resolution', changes: data.changes, resolution: data.resolution };

@@ -55,7 +55,8 @@ export class QueueRegistry {
     const jobs = await this.queueFor(sourceId).getJobs(['wait', 'delayed', 'prioritized', 'paused']);
     let removed = 0;
     for (const job of jobs) {
-      if (job?.data?.routeId !== routeId) continue;
+      // A transaction job (several routes) stays: the relay's feed of the target follows its routes.
+      if (!job?.data || !('routeId' in job.data) || job.data.routeId !== routeId) continue;
       await job.remove().catch(() => undefined);
       removed++;
     }

@@ -1,6 +1,6 @@
 import { feedId, RoutePartition, RouteSelector, routeWants } from '@tributary/model';
 import { OutboxHeader } from '@tributary/outbox';
-import { SeqRange } from '@tributary/queue';
+import { RangeJobData, rangeJobId, RelayJobData, SeqRange } from '@tributary/queue';
 
 /**
  * Pending ranges of one route beyond this many are merged with their nearest
@@ -76,6 +76,47 @@ export class RouteFeed implements RouteSelector {
     return this.route.localOnly;
   }
 
+  /** Whether an outbox row is owed to this feed. */
+  wants(row: { table: string; origin: string | null }): boolean {
+    return routeWants(row, this.route);
+  }
+
+  /** The source tables whose rows the feed may want. */
+  get tables(): readonly string[] {
+    return [this.route.table];
+  }
+
+  /** The progress rows (feed ids) this feed's jobs and idle moves advance. */
+  get progressIds(): readonly string[] {
+    return [this.id];
+  }
+
+  /**
+   * Whether what the feed is owed may go out in a job now. Always, for a
+   * route's feed; a transaction feed holds back until a read showed that
+   * every source transaction in it is whole (TransactionFeed).
+   */
+  get mayTake(): boolean {
+    return true;
+  }
+
+  /** What tells this feed from another of the same id (a changed route is a new feed). */
+  signature(): string {
+    const r = this.route;
+    return JSON.stringify([r.routeId, r.table, r.targetId, r.localOnly === true, this.partition?.count ?? 1]);
+  }
+
+  /** The job handing over `ranges` (what take() returned), promising `watermark`. */
+  jobFor(sourceId: string, ranges: SeqRange[], watermark: number, coveredMicros: number | null): { data: RelayJobData; id: string } {
+    const data: RangeJobData = { v: 2, kind: 'range', sourceId, routeId: this.routeId, table: this.route.table, ranges, watermark };
+    if (this.partition) data.partition = this.partition;
+    if (coveredMicros !== null) data.coveredMicros = coveredMicros;
+    return { data, id: rangeJobId(data) };
+  }
+
+  /** Pending ranges beyond this many are merged (see MAX_PENDING_RANGES). */
+  protected readonly maxPendingRanges: number = MAX_PENDING_RANGES;
+
   hasPending(): boolean {
     return this.pending.length > 0;
   }
@@ -109,7 +150,7 @@ export class RouteFeed implements RouteSelector {
       end++;
     }
     list.splice(lo, end - lo, { from, to });
-    if (list.length > MAX_PENDING_RANGES) this.mergeClosest();
+    if (list.length > this.maxPendingRanges) this.mergeClosest();
   }
 
   /**
@@ -219,7 +260,7 @@ export function runsOfRead<R extends RouteSelector>(
     const header = headers[i];
     if (i > 0 && header.seq > headers[i - 1].seq + 1) lastGap = i;
     for (const route of routesOf(header.table) ?? []) {
-      if (!routeWants(header, route) || !wanted(route, header.seq)) continue;
+      if (!(route instanceof RouteFeed ? route.wants(header) : routeWants(header, route)) || !wanted(route, header.seq)) continue;
       const current = open.get(route);
       if (current && lastGap <= current.index && i - current.index - 1 <= MAX_SPANNED_ROWS) {
         current.run.to = header.seq;

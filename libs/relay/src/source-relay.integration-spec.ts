@@ -323,7 +323,7 @@ describe('SourceRelay (real MariaDB and Redis)', () => {
     await consumer.pause();
     for (let id = 9001; id <= 9010; id++) await insertChange(connection, id);
     const seqs = (await outboxSeqs()).slice(-10);
-    const unfinished = async (routeId: string) => (await queues.unfinishedJobs('src')).filter((job) => job.data.routeId === routeId);
+    const unfinished = async (routeId: string) => (await queues.unfinishedJobs('src')).filter((job) => 'routeId' in job.data && job.data.routeId === routeId);
     await waitFor(async () => (await unfinished('r1')).length === 1 && (await unfinished('r2')).length === 1, { what: "each route's next job" });
     for (let id = 9011; id <= 9020; id++) await insertChange(connection, id);
     await sleep(300);
@@ -334,7 +334,7 @@ describe('SourceRelay (real MariaDB and Redis)', () => {
     const last = (await outboxSeqs()).pop()!;
     await waitFor(async () => (await deliveredSeqs('r1')).includes(last) && (await deliveredSeqs('r2')).includes(last), { what: 'the rest delivered' });
     // Per route: the job that waited, then one job with the ten changes that arrived meanwhile.
-    const after = received.slice(before).filter((data) => data.routeId === 'r1') as RangeJobData[];
+    const after = received.slice(before).filter((data) => 'routeId' in data && data.routeId === 'r1') as RangeJobData[];
     expect(after).toHaveLength(2);
     expect(seqs.every((seq) => after.some((job) => job.ranges.some((range) => seq >= range.from && seq <= range.to)))).toBe(true);
     await relay.stop();

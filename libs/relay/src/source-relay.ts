@@ -1,13 +1,14 @@
 import { TributaryConfig } from '@tributary/config';
 import { Logger } from '@tributary/logger';
-import { CatalogRepository, ProgressRepository, RouteRecord, routeSelectorOf } from '@tributary/control';
+import { CatalogRepository, isTransactional, ProgressRepository, RouteRecord, routeSelectorOf } from '@tributary/control';
 import { Metrics } from '@tributary/metrics';
-import { copyRouteOf, feedId, partitionsOf, routeWants } from '@tributary/model';
+import { copyRouteOf, feedId, partitionsOf } from '@tributary/model';
 import { OutboxHeader, OutboxRepository } from '@tributary/outbox';
 import { LeaderLease, LeaseLoop } from '@tributary/runtime';
-import { CHANGE_JOB_NAME, QueueRegistry, RangeJobData, rangeJobId, RedisLossDetector } from '@tributary/queue';
+import { CHANGE_JOB_NAME, QueueRegistry, RedisLossDetector, transactionFeedId } from '@tributary/queue';
 import { Hole, HoleTracker, parseHoles, Range } from './hole-tracker';
 import { RouteFeed, runsOfRead } from './route-feed';
+import { TransactionFeed } from './transaction-feed';
 
 /** The relay's slice of the config, plus the outbox housekeeping it runs. */
 export type SourceRelaySettings = TributaryConfig['relay'] & {
@@ -241,6 +242,8 @@ class Leadership {
     // Feeds that will have every row this read can see (not catching up; no hole given up on, whose
     // late commits another statement reads): if it sees everything, they are covered up to its start.
     const coverable = this.suspects.length === 0 ? [...this.feeds.values()].filter((feed) => feed.catchUp === null) : [];
+    // Transaction feeds not catching up: this poll may show that what they are owed is whole transactions.
+    const steady = [...this.feeds.values()].filter((feed): feed is TransactionFeed => feed instanceof TransactionFeed && feed.catchUp === null);
     const { filled, fresh, viewMicros } = await outbox.readHeadersPolled(this.high, settings.batchRows, this.tracker.ranges());
     // Copy records of a route this relay does not know: it was created a moment ago. Reading the
     // route list now, not at the next refresh, starts its initial copy's delivery seconds earlier.
@@ -269,6 +272,10 @@ class Leadership {
       // (A feed the route refresh just reset is catching up again: it waits for a read of its own.)
       for (const feed of coverable) if (feed.catchUp === null) feed.coveredMicros = Math.max(feed.coveredMicros ?? 0, viewMicros);
     }
+    // Complete: one read view saw every row committed before it (short of its limit), and no row came
+    // from another statement (late commits). Then a steady transaction feed holds whole transactions only.
+    const complete = viewMicros !== null && fresh.length < settings.batchRows && late.length === 0;
+    for (const feed of this.feeds.values()) if (feed instanceof TransactionFeed) feed.sealed = complete && steady.includes(feed) && feed.catchUp === null;
     const caughtUp = await this.catchUpStep();
     if (caughtUp) this.readingAhead = true;
     countCaptured(metrics, sourceId, [fresh, filled, late]);
@@ -319,7 +326,7 @@ class Leadership {
   private feedSingles(headers: readonly OutboxHeader[]): void {
     for (const header of headers) {
       for (const feed of this.feedsByTable.get(header.table) ?? []) {
-        if (routeWants(header, feed)) feed.add({ from: header.seq, to: header.seq }, 1);
+        if (feed.wants(header)) feed.add({ from: header.seq, to: header.seq }, 1);
       }
     }
   }
@@ -388,7 +395,10 @@ class Leadership {
     const owed: RouteFeed[] = [];
     const idle: RouteFeed[] = [];
     for (const feed of this.feeds.values()) {
-      if (feed.hasPending()) owed.push(feed);
+      if (feed.hasPending()) {
+        // A transaction feed's rows wait for a read that shows them whole (TransactionFeed.sealed).
+        if (feed.mayTake) owed.push(feed);
+      }
       else if (feed.catchUp === null && (this.watermark > feed.sentWatermark || (feed.coveredMicros ?? 0) > feed.sentCoveredMicros) && now - feed.lastSentAt >= settings.heartbeatMs) {
         // Moved on even when only its coverage did: a transaction held open elsewhere holds back the
         // watermark, and a writer waiting on this route must not wait for it (read-your-writes).
@@ -404,11 +414,9 @@ class Leadership {
         const ranges = [...feed.ranges()];
         const changes = feed.owedChanges;
         const watermark = feed.jobWatermark(this.watermark);
-        const data: RangeJobData = { v: 2, kind: 'range', sourceId, routeId: feed.routeId, table: feed.route.table, ranges, watermark };
-        if (feed.partition) data.partition = feed.partition;
         // The job holds everything the feed is owed: with it, all the feed's rows its coverage promises.
-        if (feed.catchUp === null && feed.coveredMicros !== null) data.coveredMicros = feed.coveredMicros;
-        const jobId = rangeJobId(data);
+        const covered = feed.catchUp === null ? feed.coveredMicros : null;
+        const { data, id: jobId } = feed.jobFor(sourceId, ranges, watermark, covered);
         await queue.add(CHANGE_JOB_NAME, data, { jobId });
         // Taken only once the job is in Redis: a failed add leaves the ranges owed.
         feed.take();
@@ -416,7 +424,7 @@ class Leadership {
         feed.inFlightCheckedAt = now;
         feed.inFlightDone = this.earlySignals.delete(jobId);
         feed.sentWatermark = watermark;
-        feed.sentCoveredMicros = data.coveredMicros ?? feed.sentCoveredMicros;
+        feed.sentCoveredMicros = covered ?? feed.sentCoveredMicros;
         feed.lastSentAt = now;
         // Every partition of a route is given the same ranges: they are counted once.
         if (changes > 0 && (feed.partition?.index ?? 0) === 0) metrics.changesRelayed.inc({ route: feed.routeId }, changes);
@@ -435,8 +443,9 @@ class Leadership {
    */
   private async adoptUnfinishedJobs(): Promise<void> {
     for (const job of await this.deps.queues.unfinishedJobs(this.deps.sourceId)) {
-      if (job.data.v !== 2 || job.data.kind !== 'range') continue;
-      const feed = this.feeds.get(feedId(job.data.routeId, job.data.partition));
+      if (job.data.v !== 2 || (job.data.kind !== 'range' && job.data.kind !== 'transaction')) continue;
+      const id = job.data.kind === 'range' ? feedId(job.data.routeId, job.data.partition) : transactionFeedId(job.data.targetId);
+      const feed = this.feeds.get(id);
       if (feed) feed.inFlight = job.id;
     }
   }
@@ -451,10 +460,10 @@ class Leadership {
    */
   private async advanceIdle(feeds: RouteFeed[], now: number): Promise<void> {
     if (feeds.length === 0) return;
-    const feedIds = feeds.map((feed) => feed.id);
+    const feedIds = feeds.flatMap((feed) => feed.progressIds);
     // Nothing owed, no job unfinished: each has applied every row of its coverage too.
     const byCoverage = new Map<number | null, string[]>();
-    for (const feed of feeds) byCoverage.set(feed.coveredMicros, [...(byCoverage.get(feed.coveredMicros) ?? []), feed.id]);
+    for (const feed of feeds) byCoverage.set(feed.coveredMicros, [...(byCoverage.get(feed.coveredMicros) ?? []), ...feed.progressIds]);
     for (const [covered, ids] of byCoverage) await this.deps.progress.advanceIdleRoutes(ids, this.watermark, covered);
     this.deps.applied?.(feedIds, this.watermark);
     for (const feed of feeds) {
@@ -511,21 +520,32 @@ class Leadership {
   private async refreshRoutes(force = false): Promise<void> {
     const { catalog, sourceId, settings } = this.deps;
     if (!force && Date.now() - this.routesLoadedAt < settings.configRefreshMs) return;
-    const routes: RouteRecord[] = await catalog.listRoutes({ sourceId });
+    const [routes, targets] = await Promise.all([catalog.listRoutes({ sourceId }), catalog.listTargets()]);
     this.allRouteIds = routes.map((route) => route.id);
     this.knownRouteIds = new Set(this.allRouteIds);
     const wanted = new Map<string, RouteFeed>();
+    const transactional = new Set(targets.filter(isTransactional).map((target) => target.id));
+    // A transactional target's routes (setup keeps them unpartitioned) are one feed: whole source transactions.
+    const together = new Map<string, RouteRecord[]>();
     for (const route of routes.filter((r) => r.enabled)) {
+      if (transactional.has(route.targetId) && (route.partitions ?? 1) <= 1) {
+        together.set(route.targetId, [...(together.get(route.targetId) ?? []), route]);
+        continue;
+      }
       const selector = routeSelectorOf(route);
       for (const partition of partitionsOf(route.partitions ?? 1)) {
         const feed = new RouteFeed(selector, partition);
         wanted.set(feed.id, feed);
       }
     }
+    for (const [targetId, members] of together) {
+      const feed = new TransactionFeed(targetId, members.sort((a, b) => (a.id < b.id ? -1 : 1)).map(routeSelectorOf));
+      wanted.set(feed.id, feed);
+    }
     const joined: RouteFeed[] = [];
     for (const [id, feed] of this.feeds) {
       const want = wanted.get(id);
-      if (!want || !sameFeed(want, feed)) this.feeds.delete(id);
+      if (!want || want.signature() !== feed.signature()) this.feeds.delete(id);
     }
     for (const [id, feed] of wanted) {
       if (this.feeds.has(id)) continue;
@@ -540,8 +560,9 @@ class Leadership {
   /** Each feed owes again everything above its applied watermark (a feed without progress starts at the relay's). */
   private async resetFeeds(feeds: RouteFeed[]): Promise<void> {
     if (feeds.length === 0) return;
-    const applied = await this.deps.progress.feedWatermarks(feeds.map((feed) => feed.id));
-    for (const feed of feeds) feed.resetFrom(applied.get(feed.id) ?? this.watermark, this.high);
+    const applied = await this.deps.progress.feedWatermarks(feeds.flatMap((feed) => feed.progressIds));
+    // A transaction feed starts where its furthest-behind route is (the others skip what they have at apply).
+    for (const feed of feeds) feed.resetFrom(Math.min(...feed.progressIds.map((id) => applied.get(id) ?? this.watermark)), this.high);
     this.deps.logger.debug({ feeds: feeds.map((feed) => feed.id), high: this.high }, 'routes start from their applied checkpoints');
   }
 
@@ -563,18 +584,13 @@ class Leadership {
 function groupByTable(feeds: readonly RouteFeed[]): Map<string, RouteFeed[]> {
   const byTable = new Map<string, RouteFeed[]>();
   for (const feed of feeds) {
-    const same = byTable.get(feed.table);
-    if (same) same.push(feed);
-    else byTable.set(feed.table, [feed]);
+    for (const table of feed.tables) {
+      const same = byTable.get(table);
+      if (same) same.push(feed);
+      else byTable.set(table, [feed]);
+    }
   }
   return byTable;
-}
-
-function sameFeed(a: RouteFeed, b: RouteFeed): boolean {
-  const [x, y] = [a.route, b.route];
-  return (
-    x.routeId === y.routeId && x.table === y.table && x.targetId === y.targetId && x.localOnly === y.localOnly && a.partition?.count === b.partition?.count
-  );
 }
 
 

@@ -24,6 +24,28 @@ export class RowRejectedError extends Error {
   }
 }
 
+/**
+ * Inside a target transaction of several batches (Target.transaction): the
+ * target refused rows for good. The whole transaction is rolled back — a
+ * dead letter of one row would publish the rest of its source transaction —
+ * so the caller retries it later, in order, until the row fits.
+ */
+export class TransactionRefusedError extends Error {
+  constructor(
+    readonly rejected: ReadonlyArray<{ change: { seq: number }; reason: string; code: string | null }>,
+    readonly tableName: string,
+    options?: { cause?: unknown },
+  ) {
+    const first = rejected[0];
+    super(
+      `table ${tableName} refused ${rejected.length === 1 ? 'the change' : `${rejected.length} changes, the first`} at seq ${first.change.seq}: ${first.reason}` +
+        ' (a transactional target applies whole source transactions or nothing: fix the row or the target, or turn the option transactional off to let it become a dead letter)',
+      options,
+    );
+    this.name = 'TransactionRefusedError';
+  }
+}
+
 /** The target configuration itself is unusable (unknown kind, bad URL). */
 export class TargetConfigError extends Error {
   constructor(message: string) {

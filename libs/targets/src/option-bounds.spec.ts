@@ -17,15 +17,20 @@ function refusal(parse: () => unknown): string {
 
 describe('target options', () => {
   it('fill the defaults, from no options at all too', () => {
-    expect(sqlTargetOptions('postgres', undefined)).toEqual({ poolMax: 4, acquireTimeoutMs: 10_000, connectTimeoutMs: 10_000 });
-    expect(sqliteTargetOptions({})).toEqual({ busyTimeoutMs: 5000 });
+    expect(sqlTargetOptions('postgres', undefined)).toEqual({ poolMax: 4, acquireTimeoutMs: 10_000, connectTimeoutMs: 10_000, transactional: false });
+    expect(sqliteTargetOptions({})).toEqual({ busyTimeoutMs: 5000, transactional: false });
     expect(redisTargetOptions(undefined)).toEqual({ keyTemplate: '{table}:{pk}', format: 'json', prefix: '', connectTimeoutMs: 10_000 });
     expect(httpTargetOptions({ secret: 's' })).toEqual({ secret: 's', timeoutMs: 10_000, headers: {}, retries: 2, readUrl: null });
   });
 
   it('keep the values given', () => {
-    expect(sqlTargetOptions('mysql', { poolMax: 64, acquireTimeoutMs: 120_000, connectTimeoutMs: 1 })).toEqual({ poolMax: 64, acquireTimeoutMs: 120_000, connectTimeoutMs: 1 });
-    expect(sqliteTargetOptions({ busyTimeoutMs: 0 })).toEqual({ busyTimeoutMs: 0 });
+    expect(sqlTargetOptions('mysql', { poolMax: 64, acquireTimeoutMs: 120_000, connectTimeoutMs: 1, transactional: true })).toEqual({
+      poolMax: 64,
+      acquireTimeoutMs: 120_000,
+      connectTimeoutMs: 1,
+      transactional: true,
+    });
+    expect(sqliteTargetOptions({ busyTimeoutMs: 0, transactional: true })).toEqual({ busyTimeoutMs: 0, transactional: true });
     expect(redisTargetOptions({ keyTemplate: 'k:{table}:{pk}', format: 'hash', prefix: 'p', connectTimeoutMs: 5 })).toEqual({ keyTemplate: 'k:{table}:{pk}', format: 'hash', prefix: 'p', connectTimeoutMs: 5 });
     expect(httpTargetOptions({ secret: 's', timeoutMs: 1, retries: 0, headers: { 'X-Api-Key': 'k' }, readUrl: 'https://h/rows' })).toEqual({
       secret: 's',
@@ -45,9 +50,17 @@ describe('target options', () => {
     expect(refusal(() => httpTargetOptions({ secret: 's', retries: 1000 }))).toBe('http target: option retries must be an integer from 0 to 10');
   });
 
+  it('take transactional as true or false on the targets with transactions across tables, and nowhere else', () => {
+    for (const transactional of ['yes', 1, null]) {
+      expect(refusal(() => sqlTargetOptions('postgres', { transactional }))).toBe('postgres target: option transactional must be true or false');
+    }
+    expect(refusal(() => redisTargetOptions({ transactional: true }))).toMatch(/^redis target: unknown option transactional/);
+    expect(refusal(() => httpTargetOptions({ secret: 's', transactional: true }))).toMatch(/^http target: unknown option transactional/);
+  });
+
   it('refuse an unknown option, listing the known ones, before any other problem', () => {
-    expect(refusal(() => sqlTargetOptions('postgres', { poolMax: 0, nope: 1 }))).toBe('postgres target: unknown option nope (known: poolMax, acquireTimeoutMs, connectTimeoutMs)');
-    expect(refusal(() => sqliteTargetOptions({ poolMax: 2 }))).toBe('sqlite target: unknown option poolMax (known: busyTimeoutMs)');
+    expect(refusal(() => sqlTargetOptions('postgres', { poolMax: 0, nope: 1 }))).toBe('postgres target: unknown option nope (known: poolMax, acquireTimeoutMs, connectTimeoutMs, transactional)');
+    expect(refusal(() => sqliteTargetOptions({ poolMax: 2 }))).toBe('sqlite target: unknown option poolMax (known: busyTimeoutMs, transactional)');
     expect(refusal(() => httpTargetOptions({ secret: 's', nope: 1 }))).toMatch(/^http target: unknown option nope \(known: secret, timeoutMs, headers, retries, readUrl\)$/);
     // Names every object has through its prototype are unknown options too.
     expect(refusal(() => sqlTargetOptions('postgres', { constructor: 5 }))).toMatch(/unknown option constructor/);

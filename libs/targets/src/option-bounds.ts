@@ -29,6 +29,19 @@ export function integerOption(name: string, bounds: IntegerBounds) {
   return z.number(failingWith(`option ${name} must be an integer from ${bounds.min} to ${bounds.max}`)).int().min(bounds.min).max(bounds.max);
 }
 
+/** Option `name`: true or false. */
+export function booleanOption(name: string) {
+  return z.boolean(failingWith(`option ${name} must be true or false`));
+}
+
+/**
+ * Option `transactional` of the targets that have transactions across
+ * tables: all changes of one source transaction routed to the target become
+ * visible there in one target transaction (issue #15). Read by the relay and
+ * the worker (isTransactional of @tributary/control), not by the target itself.
+ */
+export const TRANSACTIONAL_OPTION = { transactional: booleanOption('transactional').default(false) };
+
 /** Option `name`: a string of at most `max` characters. */
 export function stringOption(name: string, max: number) {
   return z.string(failingWith(`option ${name} must be a string of at most ${max} characters`)).max(max);

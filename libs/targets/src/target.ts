@@ -71,6 +71,15 @@ export interface PreparedApply {
   readonly batch: ApplyBatch;
 }
 
+/** An open target transaction of several batches (Target.transaction). */
+export interface TargetTransaction {
+  /**
+   * Applies a batch (without conflict detection) inside the transaction.
+   * @throws TransactionRefusedError when the target refuses any of its rows.
+   */
+  apply(batch: ApplyBatch, prepared?: PreparedApply): Promise<ApplyResult>;
+}
+
 export interface RejectedChange {
   change: RowChange;
   /** The target's own words: e.g. 'null value in column "x" violates not-null constraint'. */
@@ -182,6 +191,16 @@ export interface Target {
    * previous batch is at the target and pass the result to apply.
    */
   prepare?(batch: ApplyBatch): PreparedApply;
+  /**
+   * Optional (targets with transactions across tables): runs `work`, whose
+   * batches may be of any of `tables`, in ONE target transaction, so a
+   * reader sees all of them or none (a transactional target, issue #15).
+   * Each batch is guarded per row as apply does and moves its checkpoint;
+   * nothing is refused alone: a refused row throws TransactionRefusedError
+   * and rolls everything back. Other failures throw TransientTargetError.
+   * The tables must exist (ensureTable) before it is called.
+   */
+  transaction?<T>(tables: readonly string[], work: (tx: TargetTransaction) => Promise<T>): Promise<T>;
   readCheckpoint(routeId: string): Promise<TargetCheckpoint | null>;
   /** Reads current rows, decoded to the same value forms as the source (for tests and verify). */
   readRows(table: TargetTableSpec): Promise<Row[]>;

@@ -2,7 +2,21 @@ import { ORIGIN_MAX_LENGTH } from '@tributary/db';
 import { ConflictRepository, DeadLetterRepository, ProgressRepository, RouteRecord, routeSelectorOf, TargetRecord } from '@tributary/control';
 import { Logger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
-import { copyRouteOf, echoOriginOf, feedId, forwardedOrigin, originPath, Row, RoutePartition, valueFromJsonSafe, RowChange, TableSchema, TargetTableSpec, WireChange } from '@tributary/model';
+import {
+  copyRouteOf,
+  echoOriginOf,
+  feedId,
+  forwardedOrigin,
+  originPath,
+  Row,
+  RoutePartition,
+  RouteSelector,
+  valueFromJsonSafe,
+  RowChange,
+  TableSchema,
+  TargetTableSpec,
+  WireChange,
+} from '@tributary/model';
 import { boundedRuns, RangeJobData, ResolutionJobData, RetryJobData } from '@tributary/queue';
 import {
   changeDependentColumns,
@@ -15,7 +29,7 @@ import {
   routePlan,
   targetColumnName,
 } from '@tributary/replication';
-import { ApplyBatch, ApplyHooks, movesKey, PreparedApply, RejectedChange, SourceVersioning } from '@tributary/targets';
+import { ApplyBatch, ApplyHooks, movesKey, PreparedApply, RejectedChange, SourceVersioning, TargetTransaction, TransactionRefusedError } from '@tributary/targets';
 import { decodeChanges } from './change-decoder';
 import { conflictSignature, ConflictSetup, resolveConflicts } from './conflict-resolver';
 import { CustomResolverLoader } from './custom-resolvers';
@@ -64,6 +78,30 @@ interface PreparedBatch {
     wireOf: Map<RowChange, WireChange>;
   }>;
   filtered: number;
+}
+
+/** What a route's parts of a transaction job did, counted until the transaction commits. */
+export interface TransactionTally {
+  applied: number;
+  skipped: number;
+  filtered: number;
+  /** The route's last change in the job (its freshness once committed). */
+  last: { seq: number; ts: number } | null;
+}
+
+export function emptyTally(): TransactionTally {
+  return { applied: 0, skipped: 0, filtered: 0, last: null };
+}
+
+/** A table a transaction job writes is not made (or evolved) yet: `ensure` does it, outside the transaction. */
+export class TableNotReadyError extends Error {
+  constructor(
+    tableName: string,
+    readonly ensure: () => Promise<void>,
+  ) {
+    super(`table ${tableName} is to be created or evolved before the transaction`);
+    this.name = 'TableNotReadyError';
+  }
 }
 
 /** The batches of one read of a range job. */
@@ -151,6 +189,21 @@ export class BatchApplier {
     this.target = target;
   }
 
+  /** The route as the outbox is read for it. */
+  get selector(): RouteSelector {
+    return routeSelectorOf(this.route);
+  }
+
+  /** The route's configuration this applier applies with now. */
+  get routeRecord(): RouteRecord {
+    return this.route;
+  }
+
+  /** Where the route stands at its target (the target's checkpoint, read once). */
+  checkpoint(): Promise<number> {
+    return this.appliedCheckpoint();
+  }
+
   /** Waits until the progress applied so far is mirrored; rethrows a failed mirror write. */
   settle(): Promise<void> {
     return this.mirror.settle();
@@ -225,6 +278,56 @@ export class BatchApplier {
     })();
     ahead.catch(() => undefined);
     return ahead;
+  }
+
+  /**
+   * A part of a transaction job (TransactionApplier): `changes` of this
+   * route decoded, filtered, mapped and written inside the open target
+   * transaction `tx`, or only the checkpoint moved (`watermark`). Nothing
+   * is refused alone there: an undecodable or refused row fails the whole
+   * transaction, and a table not yet made fails it with TableNotReadyError
+   * (the caller makes it outside and runs the transaction again).
+   *
+   * @throws RouteConfigError for a route with a conflict policy (setup refuses one into a transactional target).
+   */
+  async writeInTransaction(tx: TargetTransaction, data: Batch, tally: TransactionTally): Promise<void> {
+    const prepared = await this.prepare(data, true);
+    const { route, undecodable, runs } = prepared;
+    if (undecodable.length > 0) {
+      const { wire, reason } = undecodable[0];
+      throw new TransactionRefusedError(undecodable.map((u) => ({ change: u.wire, reason: u.reason, code: null })), `${route.table} (source)`, {
+        cause: new Error(`seq ${wire.seq}: ${reason}`),
+      });
+    }
+    const target = await this.deps.targets.get(this.target);
+    for (const run of runs) {
+      if (run.detectsConflicts) throw new RouteConfigError(`route ${route.id}: a conflict policy is not applied by a transactional target; remove it or turn transactional off`);
+      if (run.spec && !this.ensured.has(run.ensureKey)) {
+        const { spec, ensureKey } = run;
+        throw new TableNotReadyError(spec.name, async () => {
+          await target.ensureTable(spec);
+          this.ensured.add(ensureKey);
+        });
+      }
+      const result = await tx.apply(run.apply, run.prepared ?? undefined);
+      tally.applied += result.applied;
+      tally.skipped += result.skipped;
+    }
+    tally.filtered += prepared.filtered;
+    const last = data.changes[data.changes.length - 1];
+    if (last) tally.last = { seq: last.seq, ts: last.ts };
+  }
+
+  /** After the transaction of a transaction job committed: the route's progress and counts, as account does for a batch. */
+  committedInTransaction(tally: TransactionTally, watermark: number, coveredMicros: number | undefined): void {
+    const { metrics } = this.deps;
+    const route = this.route;
+    this.applied = Math.max(this.applied ?? 0, watermark);
+    this.mirror.add({ watermark, maxSeq: tally.last?.seq ?? 0, count: tally.applied, lastChangeTs: tally.last?.ts ?? null, coveredMicros: coveredMicros ?? null });
+    if (tally.applied > 0) metrics.changesApplied.inc({ route: route.id }, tally.applied);
+    if (tally.skipped > 0) metrics.changesSkipped.inc({ route: route.id }, tally.skipped);
+    if (tally.filtered > 0) metrics.changesFiltered.inc({ route: route.id }, tally.filtered);
+    if (tally.last) metrics.lagSeconds.set({ route: route.id }, Math.max(0, Date.now() / 1000 - tally.last.ts / 1e6));
   }
 
   /** Where the route stands at its target: every change at or below it is applied there. */

@@ -26,7 +26,8 @@ export class RangeReader {
 
   constructor(
     private readonly outbox: OutboxRepository,
-    private readonly route: RouteSelector,
+    /** The route, or the routes of a transactional target read together (the rows any of them wants). */
+    private readonly route: RouteSelector | readonly RouteSelector[],
     ranges: readonly SeqRange[],
     floor: number,
     private readonly limit: number,
@@ -85,6 +86,7 @@ export class RangeReader {
 
   /** The read already leaves out what the route does not want; routeWants is the rule the relay follows too. */
   private wanted(rows: WireChange[]): WireChange[] {
-    return rows.filter((row) => routeWants(row, this.route));
+    const routes: readonly RouteSelector[] = Array.isArray(this.route) ? this.route : [this.route];
+    return rows.filter((row) => routes.some((route) => routeWants(row, route)));
   }
 }

@@ -3,7 +3,7 @@ import { RouteRecord, TargetRecord } from '@tributary/control';
 import { createLogger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
 import { RouteSelector, TableSchema, WireChange } from '@tributary/model';
-import { QueuedJobData, RangeJobData, SeqRange } from '@tributary/queue';
+import { RouteQueuedJobData, RangeJobData, SeqRange } from '@tributary/queue';
 import { column } from '@tributary/testing/fixtures';
 import { ApplyBatch, ApplyResult, Target } from '@tributary/targets';
 import { RouteConsumer, RouteConsumerDeps } from './route-consumer';
@@ -76,7 +76,7 @@ function fakeOutbox(rows: WireChange[]) {
   };
 }
 
-function fakeJob(data: QueuedJobData, id = 'job-1') {
+function fakeJob(data: RouteQueuedJobData, id = 'job-1') {
   const delayedTo: number[] = [];
   const job = {
     id,
@@ -85,7 +85,7 @@ function fakeJob(data: QueuedJobData, id = 'job-1') {
       delayedTo.push(timestamp);
     },
   };
-  return { job: job as unknown as Job<QueuedJobData>, delayedTo };
+  return { job: job as unknown as Job<RouteQueuedJobData>, delayedTo };
 }
 
 const rangeJob = (ranges: SeqRange[], watermark: number): RangeJobData => ({ v: 2, kind: 'range', sourceId: 'shop', routeId: route.id, table: 'items', ranges, watermark });

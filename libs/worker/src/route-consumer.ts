@@ -1,7 +1,7 @@
 import { DelayedError, Job } from 'bullmq';
 import { RouteRecord, TargetRecord } from '@tributary/control';
 import { Logger } from '@tributary/logger';
-import { QueuedJobData, upgradeJob } from '@tributary/queue';
+import { RouteQueuedJobData, upgradeJob } from '@tributary/queue';
 import { BatchApplier, BatchApplierDeps } from './batch-applier';
 
 export interface RouteConsumerDeps extends BatchApplierDeps {
@@ -33,7 +33,7 @@ export class RouteConsumer {
 
   constructor(
     private route: RouteRecord,
-    target: TargetRecord,
+    private target: TargetRecord,
     private readonly deps: RouteConsumerDeps,
   ) {
     this.logger = deps.logger.child({ route: route.id, component: 'worker' });
@@ -44,13 +44,31 @@ export class RouteConsumer {
     return this.route.id;
   }
 
+  get enabled(): boolean {
+    return this.route.enabled;
+  }
+
+  get targetRecord(): TargetRecord {
+    return this.target;
+  }
+
+  /** The applier of the whole route (a transaction job's part of it; such a route is never partitioned). */
+  get wholeRouteApplier(): BatchApplier {
+    return this.appliers[0];
+  }
+
+  /** Whether a transaction job's entry (`sourceId`, `table`) is this route as configured now. */
+  isRouteOf(sourceId: string, table: string): boolean {
+    return sourceId === this.route.sourceId && table === this.route.table && (this.route.partitions ?? 1) <= 1;
+  }
+
   /**
    * Whether a job was made for this route as it is configured now: a job a
    * deleted route of the same id left behind is not, nor a range job cut for
    * another number of partitions (the relay's new feeds start from the
    * progress the change of partitions left, so they cover its changes).
    */
-  owns(data: QueuedJobData): boolean {
+  owns(data: RouteQueuedJobData): boolean {
     if (data.sourceId !== this.route.sourceId || data.table !== this.route.table) return false;
     if (data.v !== 2 || data.kind !== 'range') return true;
     return (data.partition?.count ?? 1) === this.partitionCount;
@@ -65,6 +83,7 @@ export class RouteConsumer {
       for (const applier of this.appliers) applier.configure(route, target);
     }
     this.route = route;
+    this.target = target;
   }
 
   /** Waits for the jobs in hand, then for their progress to be mirrored. */
@@ -81,7 +100,7 @@ export class RouteConsumer {
    * Applies `job`, or puts it back delayed (paused route, or a failure: the
    * DelayedError tells BullMQ it is neither done nor failed).
    */
-  process(job: Job<QueuedJobData>, token: string | undefined): Promise<void> {
+  process(job: Job<RouteQueuedJobData>, token: string | undefined): Promise<void> {
     const data = job.data;
     const index = data.v === 2 && data.kind === 'range' ? (data.partition?.index ?? 0) : 0;
     const applier = this.appliers[index] ?? this.appliers[0];
@@ -100,7 +119,7 @@ export class RouteConsumer {
     return Array.from({ length: count }, (_, index) => new BatchApplier(route, target, this.deps, this.logger.child({ partition: index }), { index, count }));
   }
 
-  private async apply(index: number, applier: BatchApplier, job: Job<QueuedJobData>, token: string | undefined): Promise<void> {
+  private async apply(index: number, applier: BatchApplier, job: Job<RouteQueuedJobData>, token: string | undefined): Promise<void> {
     if (!this.route.enabled) {
       await job.moveToDelayed(Date.now() + PAUSED_RECHECK_MS, token);
       throw new DelayedError();

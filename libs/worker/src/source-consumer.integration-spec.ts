@@ -8,7 +8,7 @@ import { RouteNotReadyError, SourceConsumer } from './source-consumer';
 /** A route consumer that only records the jobs it is handed. */
 function recordingConsumer(applied: string[]): RouteConsumer {
   return {
-    owns: (data: QueuedJobData) => data.table === 't',
+    owns: (data: QueuedJobData) => 'table' in data && data.table === 't',
     process: async (job: Job<QueuedJobData>) => void applied.push(job.id!),
   } as unknown as RouteConsumer;
 }
@@ -39,6 +39,7 @@ describe('SourceConsumer (real Redis)', () => {
         if (answers++ < 2) throw new RouteNotReadyError('the route list could not be read');
         return recordingConsumer(applied);
       },
+      transactionJob: () => Promise.reject(new Error('no transaction jobs in this test')),
     });
     try {
       const queue = queues.queueFor('src');

@@ -1,6 +1,6 @@
 import { DelayedError, Job, Worker } from 'bullmq';
 import { Logger } from '@tributary/logger';
-import { announceJobDone, QueuedJobData, RedisClient, sourceQueueName } from '@tributary/queue';
+import { announceJobDone, QueuedJobData, RedisClient, RouteQueuedJobData, sourceQueueName, TransactionJobData } from '@tributary/queue';
 import { RouteConsumer } from './route-consumer';
 
 /** The worker cannot tell now whether a job's route exists (routeConsumer): the job waits. */
@@ -25,6 +25,8 @@ export interface SourceConsumerDeps {
    * (or `reread`); null if the route no longer exists. @throws RouteNotReadyError when that cannot be told now.
    */
   routeConsumer(routeId: string, reread?: boolean): Promise<RouteConsumer | null>;
+  /** Applies a transaction job (several routes into a transactional target). @throws RouteNotReadyError like routeConsumer. */
+  transactionJob(job: Job<TransactionJobData>, token: string | undefined): Promise<void>;
 }
 
 /**
@@ -57,7 +59,7 @@ export class SourceConsumer {
     this.worker.on('error', (error) => this.logger.error({ err: error }, 'queue connection error'));
     // The relay gives a route its next job only once this one is done: tell it at once.
     this.worker.on('completed', (job) => {
-      if (job.id === undefined || job.data.v !== 2 || job.data.kind !== 'range') return;
+      if (job.id === undefined || job.data.v !== 2 || (job.data.kind !== 'range' && job.data.kind !== 'transaction')) return;
       announceJobDone(deps.connection, deps.prefix, sourceId, job.id).catch((error) =>
         this.logger.debug({ err: error, job: job.id }, 'could not announce a finished job; the relay finds out at its next look'),
       );
@@ -69,6 +71,26 @@ export class SourceConsumer {
   }
 
   private async process(job: Job<QueuedJobData>, token: string | undefined): Promise<void> {
+    const data = job.data;
+    if (data.v === 2 && data.kind === 'transaction') {
+      try {
+        return await this.deps.transactionJob(job as Job<TransactionJobData>, token);
+      } catch (error) {
+        if (!(error instanceof RouteNotReadyError)) throw error;
+        return this.notReady(job, token, error, data.routes.map((route) => route.routeId).join(','));
+      }
+    }
+    return this.processRouteJob(job as Job<RouteQueuedJobData>, token);
+  }
+
+  /** The job cannot be told to belong to a route now: it waits, and is looked at again. */
+  private async notReady(job: Job<QueuedJobData>, token: string | undefined, error: RouteNotReadyError, route: string): Promise<never> {
+    this.logger.warn({ job: job.id, route, retryInMs: NOT_READY_RETRY_MS }, error.message);
+    await job.moveToDelayed(Date.now() + NOT_READY_RETRY_MS, token);
+    throw new DelayedError();
+  }
+
+  private async processRouteJob(job: Job<RouteQueuedJobData>, token: string | undefined): Promise<void> {
     let consumer: RouteConsumer | null;
     try {
       consumer = await this.deps.routeConsumer(job.data.routeId);
@@ -76,9 +98,7 @@ export class SourceConsumer {
       if (consumer && !consumer.owns(job.data)) consumer = await this.deps.routeConsumer(job.data.routeId, true);
     } catch (error) {
       if (!(error instanceof RouteNotReadyError)) throw error;
-      this.logger.warn({ job: job.id, route: job.data.routeId, retryInMs: NOT_READY_RETRY_MS }, error.message);
-      await job.moveToDelayed(Date.now() + NOT_READY_RETRY_MS, token);
-      throw new DelayedError();
+      return this.notReady(job, token, error, job.data.routeId);
     }
     if (!consumer || !consumer.owns(job.data)) {
       // Its route is gone (or is another route, or cut into other partitions, now): the job is done with.

@@ -3,12 +3,14 @@ import { CONFIG, TributaryConfig } from '@tributary/config';
 import { CatalogRepository, ConflictRepository, DeadLetterRepository, ProgressRepository, RouteRecord, TargetRecord } from '@tributary/control';
 import { LOGGER, Logger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
-import { announceApplied, REDIS, RedisClient, SignalListener } from '@tributary/queue';
+import { Job } from 'bullmq';
+import { announceApplied, REDIS, RedisClient, SignalListener, TransactionJobData } from '@tributary/queue';
 import { PeriodicTask } from '@tributary/runtime';
 import { TableSchema } from '@tributary/model';
 import { SourceVersioning, TargetRegistry } from '@tributary/targets';
 import { CustomResolverLoader } from './custom-resolvers';
 import { RouteConsumer } from './route-consumer';
+import { TransactionConsumer } from './transaction-consumer';
 import { SchemaCache } from './schema-cache';
 import { RouteNotReadyError, SourceConsumer } from './source-consumer';
 import { SourceOutboxes } from './source-outboxes';
@@ -26,6 +28,8 @@ import { WorkerParts } from './worker-parts';
 @Injectable()
 export class WorkerService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly consumers = new Map<string, RouteConsumer>();
+  /** Per source and transactional target: applies its transaction jobs one at a time. */
+  private readonly transactionConsumers = new Map<string, TransactionConsumer>();
   private readonly sources = new Map<string, SourceConsumer>();
   private readonly targets: TargetPool;
   private readonly outboxes = new SourceOutboxes();
@@ -83,6 +87,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     // Graceful: each source's jobs in hand are finished (and their progress mirrored) before closing.
     await Promise.all([...this.sources.values()].map((source) => source.close()));
     await Promise.all(this.closing);
+    await Promise.all([...this.transactionConsumers.values()].map((consumer) => consumer.close()));
     await Promise.all([...this.consumers.values()].map((consumer) => consumer.close()));
     this.sources.clear();
     this.consumers.clear();
@@ -107,6 +112,41 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
       throw new RouteNotReadyError(`route ${routeId} cannot be applied now (the route list could not be read, or its target is missing); its job waits`);
     }
     return null;
+  }
+
+  /**
+   * A transaction job: applied with the consumers of its routes that still
+   * exist as the job knows them (a route deleted since drops out; the
+   * relay's next job of the target follows the route list), by the
+   * target's transaction consumer, one job at a time.
+   */
+  private async transactionJob(job: Job<TransactionJobData>, token: string | undefined): Promise<void> {
+    const data = job.data;
+    const members: RouteConsumer[] = [];
+    for (const { routeId, table } of data.routes) {
+      const consumer = await this.routeConsumer(routeId);
+      if (consumer?.isRouteOf(data.sourceId, table) && consumer.targetRecord.id === data.targetId) members.push(consumer);
+    }
+    if (members.length === 0) {
+      this.logger.warn({ job: job.id, target: data.targetId }, 'transaction job whose routes no longer exist as it was made for dropped');
+      return;
+    }
+    const key = `${data.sourceId}\0${data.targetId}`;
+    let consumer = this.transactionConsumers.get(key);
+    if (!consumer) {
+      consumer = new TransactionConsumer(data.targetId, {
+        targets: this.targets,
+        outboxes: this.outboxes,
+        progress: this.progress,
+        metrics: this.metrics,
+        logger: this.logger,
+        retryMinMs: this.config.worker.retryMinMs,
+        retryMaxMs: this.config.worker.retryMaxMs,
+        batchRows: this.config.relay.jobMaxRows,
+      });
+      this.transactionConsumers.set(key, consumer);
+    }
+    await consumer.process(job, token, members);
   }
 
   private async syncRoutes(): Promise<void> {
@@ -166,6 +206,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
       concurrency: this.config.worker.concurrency,
       logger: this.logger,
       routeConsumer: (routeId, reread) => this.routeConsumer(routeId, reread),
+      transactionJob: (job, token) => this.transactionJob(job, token),
     });
   }
 

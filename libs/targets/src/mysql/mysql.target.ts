@@ -3,12 +3,12 @@ import { quoteMysql, TargetTableSpec } from '@tributary/model';
 import { evolveMysqlTable, readMysqlTable } from './mysql-evolve';
 import { MYSQL_BOOKKEEPING_DDL, mysqlCreateTable, mysqlDialect, mysqlSyntax } from './mysql-sql';
 import { fromMysql, mysqlReadExpression } from './mysql-values';
-import { applySqlBatch, prepareSqlBatch, sqlPlanOf } from '../sql/sql-apply';
+import { applySqlBatch, prepareSqlBatch, runSqlTransaction, sqlPlanOf } from '../sql/sql-apply';
 import { checkTargetUrl, poolConfig, sqlTargetOptions, TARGET_URL_PARAMETERS } from '../sql/sql-target';
 import { asTransient, Bookkeeping, knexRowQuery, pingKnex, readKnexCheckpoint, RowQuery, SqlCheckpointReading, SqlReadBack, SqlRowReading } from '../sql/sql-target-ops';
 import { tableProblems } from '../sql/table-evolution';
 import { validateTableSpec } from '../table-spec';
-import { ApplyBatch, ApplyHooks, ApplyResult, PreparedApply, Target, TargetCheckpoint, TargetConnection, TargetFactory } from '../target';
+import { ApplyBatch, ApplyHooks, ApplyResult, PreparedApply, Target, TargetCheckpoint, TargetConnection, TargetFactory, TargetTransaction } from '../target';
 
 /**
  * Every connection: UTC, so TIMESTAMP values (canonical UTC text) are stored
@@ -82,6 +82,11 @@ export class MysqlTarget extends SqlReadBack implements Target {
   async apply(batch: ApplyBatch, hooks: ApplyHooks, prepared?: PreparedApply): Promise<ApplyResult> {
     await this.bookkeeping.ensure();
     return applySqlBatch(this.knex, mysqlDialect, batch, hooks, ROW_READING, sqlPlanOf(this, prepared));
+  }
+
+  async transaction<T>(tables: readonly string[], work: (tx: TargetTransaction) => Promise<T>): Promise<T> {
+    await this.bookkeeping.ensure();
+    return runSqlTransaction(this, this.knex, mysqlDialect, tables, work);
   }
 
   private async createTables(ddl: readonly string[]): Promise<void> {

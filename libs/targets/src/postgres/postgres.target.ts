@@ -3,12 +3,12 @@ import { quoteAnsi, TargetTableSpec } from '@tributary/model';
 import { fromPostgres, POSTGRES_TYPES, postgresReadExpression } from './postgres-values';
 import { POSTGRES_BOOKKEEPING_DDL, postgresAddRowVersion, postgresCreateTable, postgresDialect, postgresSyntax, ROW_VERSION_COLUMN } from './postgres-sql';
 import { evolvePostgresTable, readPostgresTable } from './postgres-evolve';
-import { applySqlBatch, prepareSqlBatch, sqlPlanOf } from '../sql/sql-apply';
+import { applySqlBatch, prepareSqlBatch, runSqlTransaction, sqlPlanOf } from '../sql/sql-apply';
 import { checkTargetUrl, poolConfig, sqlTargetOptions, TARGET_URL_PARAMETERS } from '../sql/sql-target';
 import { asTransient, Bookkeeping, ddlTransaction, knexRowQuery, pingKnex, readKnexCheckpoint, RowQuery, SqlCheckpointReading, SqlReadBack, SqlRowReading } from '../sql/sql-target-ops';
 import { ExistingTable, tableProblems } from '../sql/table-evolution';
 import { validateTableSpec } from '../table-spec';
-import { ApplyBatch, ApplyHooks, ApplyResult, PreparedApply, Target, TargetCheckpoint, TargetConnection, TargetFactory } from '../target';
+import { ApplyBatch, ApplyHooks, ApplyResult, PreparedApply, Target, TargetCheckpoint, TargetConnection, TargetFactory, TargetTransaction } from '../target';
 
 /**
  * Every connection reads and writes in UTC and ISO styles, so timestamptz,
@@ -82,6 +82,12 @@ export class PostgresTarget extends SqlReadBack implements Target {
     await this.bookkeeping.ensure();
     await this.ensureRowVersion(batch.table.name);
     return applySqlBatch(this.knex, postgresDialect, batch, hooks, ROW_READING, sqlPlanOf(this, prepared));
+  }
+
+  async transaction<T>(tables: readonly string[], work: (tx: TargetTransaction) => Promise<T>): Promise<T> {
+    await this.bookkeeping.ensure();
+    for (const table of tables) await this.ensureRowVersion(table);
+    return runSqlTransaction(this, this.knex, postgresDialect, tables, work);
   }
 
   /**

@@ -1,12 +1,12 @@
 import { Knex, KnexTimeoutError } from 'knex';
 import { ColumnSpec, decodeValue, keyHash, keyText, RoutePartition, Row, RowChange } from '@tributary/model';
 import { BatchPlan, chunk, claimedPlan, GuardedPlan, guardPlan, planBatch, PlannedWrite, StoredVersion } from '../apply-plan';
-import { RowRejectedError, TransientTargetError } from '../errors';
+import { RowRejectedError, TransactionRefusedError, TransientTargetError } from '../errors';
 import { imageOf } from './deleted-rows';
 import { SqlDialect, Statement, VersionedKey, VersionProtocol, VersionWrite } from './sql-dialect';
 import { driverMessage, StatementFailure, transient } from './sql-failures';
 import { readTableRowsByKeys, SqlRowReading } from './sql-target-ops';
-import { ApplyBatch, ApplyHooks, ApplyResult, PreparedApply, RejectedChange } from '../target';
+import { ApplyBatch, ApplyHooks, ApplyResult, PreparedApply, RejectedChange, TargetTransaction } from '../target';
 
 /**
  * What applySqlBatch works out before it talks to the target: the batch's
@@ -78,7 +78,7 @@ export async function applySqlBatch(
   // With conflict detection the plan is made inside the transaction, from the rows it locked.
   const planIn = (trx: Knex.Transaction) => (plan ? Promise.resolve(plan) : resolvedPlan(trx, dialect, reading, batch, hooks));
   const config = resolve ? dialect.conflicts.transaction : dialect.transaction;
-  return withTableLock(knex, dialect, batch.table.name, batch.partition, async (session) => {
+  return withTableLocks(knex, dialect, [{ tableName: batch.table.name, partition: batch.partition }], async (session) => {
     try {
       if (plan && oneStatement) return await applyInOneStatement(session, dialect, batch, plan.writes, oneStatement);
       return await inTransaction(session, config, async (trx) => applyIn(trx, dialect, batch, await planIn(trx), hooks, 'batch'));
@@ -109,22 +109,25 @@ interface Session {
  */
 const TABLE_LOCK_WAIT_MS = 60_000;
 
+/** A table lock to take (SqlDialect.tableLock): the whole table, or a partition's keys of it. */
+interface TableLockSpec {
+  tableName: string;
+  partition?: RoutePartition;
+}
+
 /**
- * Runs `work` holding the dialect's table lock (SqlDialect.tableLock), all on
- * the connection that took it; without one, on the pool. The lock is
- * released on that connection before it goes back to the pool; if releasing
- * fails, the connection is discarded instead (knex drops a connection marked
- * disposed when it comes back; closing it releases the lock).
+ * Runs `work` holding the dialect's table lock (SqlDialect.tableLock) of
+ * each of `locks` — taken in the order given, which callers keep sorted by
+ * table so two appliers of overlapping tables queue instead of deadlocking —
+ * all on the connection that took them; without a dialect lock, on the
+ * pool. The locks are released on that connection before it goes back to
+ * the pool; if releasing fails, the connection is discarded instead (knex
+ * drops a connection marked disposed when it comes back; closing it
+ * releases the locks).
  */
-async function withTableLock<T>(
-  knex: Knex,
-  dialect: SqlDialect,
-  tableName: string,
-  partition: RoutePartition | undefined,
-  work: (session: Session) => Promise<T>,
-): Promise<T> {
+async function withTableLocks<T>(knex: Knex, dialect: SqlDialect, locks: readonly TableLockSpec[], work: (session: Session) => Promise<T>): Promise<T> {
   const lock = dialect.tableLock;
-  if (!lock) {
+  if (!lock || locks.length === 0) {
     return work({ raw: (statement) => knex.raw(statement.sql, statement.params), transaction: (inner, config) => knex.transaction(inner, config) });
   }
   let connection: unknown;
@@ -137,32 +140,99 @@ async function withTableLock<T>(
     raw: (statement) => knex.raw(statement.sql, statement.params).connection(connection),
     transaction: (inner, config) => knex.transaction(inner, { ...config, connection }),
   };
+  const held: TableLockSpec[] = [];
   try {
-    const acquire = lock.acquire(tableName, partition);
-    try {
-      await knex.raw(acquire.sql, acquire.params).connection(connection).timeout(TABLE_LOCK_WAIT_MS, { cancel: true });
-    } catch (error) {
-      if (error instanceof KnexTimeoutError) {
-        throw new TransientTargetError(`${dialect.kind} target: table ${tableName} stayed locked by another writer for ${TABLE_LOCK_WAIT_MS / 1000} s; retrying later`, null, {
-          cause: error,
-        });
+    for (const spec of locks) {
+      const acquire = lock.acquire(spec.tableName, spec.partition);
+      try {
+        await knex.raw(acquire.sql, acquire.params).connection(connection).timeout(TABLE_LOCK_WAIT_MS, { cancel: true });
+      } catch (error) {
+        if (error instanceof KnexTimeoutError) {
+          throw new TransientTargetError(
+            `${dialect.kind} target: table ${spec.tableName} stayed locked by another writer for ${TABLE_LOCK_WAIT_MS / 1000} s; retrying later`,
+            null,
+            { cause: error },
+          );
+        }
+        throw transient(dialect, error);
       }
-      throw transient(dialect, error);
+      held.push(spec);
     }
-    try {
-      return await work(session);
-    } finally {
-      await run(session, dialect, lock.release(tableName, partition)).catch((error: unknown) => {
+    return await work(session);
+  } finally {
+    for (const spec of held.reverse()) {
+      await run(session, dialect, lock.release(spec.tableName, spec.partition)).catch((error: unknown) => {
         (connection as { __knex__disposed?: unknown }).__knex__disposed = error;
       });
     }
-  } finally {
     await knex.client.releaseConnection(connection);
   }
 }
 
+/**
+ * Target.transaction of the SQL targets: `work`'s batches, of any of
+ * `tables`, in one transaction under every table's lock. A batch runs in a
+ * savepoint; when the target refuses one of its rows, the batch is run again
+ * row by row to name them, and TransactionRefusedError rolls everything back.
+ */
+export async function runSqlTransaction<T>(
+  owner: object,
+  knex: Knex,
+  dialect: SqlDialect,
+  tables: readonly string[],
+  work: (tx: TargetTransaction) => Promise<T>,
+): Promise<T> {
+  const locks = [...new Set(tables)].sort().map((tableName) => ({ tableName }));
+  return withTableLocks(knex, dialect, locks, async (session) => {
+    try {
+      return await session.transaction((trx) => work(new SqlTargetTransaction(owner, trx, dialect)), dialect.transaction);
+    } catch (error) {
+      if (error instanceof TransactionRefusedError) throw error;
+      throw transient(dialect, error);
+    }
+  });
+}
+
+/** Refuses every row the target refuses: inside a transaction of several batches nothing becomes a dead letter. */
+const REFUSING_HOOKS = (tableName: string): ApplyHooks => ({
+  recordRejected: (rejected) => Promise.reject(new TransactionRefusedError(rejected, tableName)),
+});
+
+const BATCH_SAVEPOINT = 'tributary_batch';
+
+class SqlTargetTransaction implements TargetTransaction {
+  constructor(
+    private readonly owner: object,
+    private readonly trx: Knex.Transaction,
+    private readonly dialect: SqlDialect,
+  ) {}
+
+  async apply(batch: ApplyBatch, prepared?: PreparedApply): Promise<ApplyResult> {
+    const { trx, dialect } = this;
+    const ahead = sqlPlanOf(this.owner, prepared);
+    const { plan, oneStatement } = ahead && ahead.batch === batch && ahead.plan ? ahead : planSqlBatch(dialect, batch, false);
+    const hooks = REFUSING_HOOKS(batch.table.name);
+    await run(trx, dialect, { sql: `SAVEPOINT ${BATCH_SAVEPOINT}`, params: [] });
+    try {
+      const result = oneStatement ? await applyInOneStatement(trx, dialect, batch, plan!.writes, oneStatement) : await applyIn(trx, dialect, batch, plan!, hooks, 'batch');
+      await run(trx, dialect, { sql: `RELEASE SAVEPOINT ${BATCH_SAVEPOINT}`, params: [] });
+      return result;
+    } catch (error) {
+      if (error instanceof HookFailure) throw error.cause;
+      if (dataError(error) === null) throw error;
+    }
+    // Row by row, to name the refused rows (applyIn hands them to the hook, which throws).
+    await run(trx, dialect, { sql: `ROLLBACK TO SAVEPOINT ${BATCH_SAVEPOINT}`, params: [] });
+    try {
+      return await applyIn(trx, dialect, batch, plan!, hooks, 'row');
+    } catch (error) {
+      throw error instanceof HookFailure ? error.cause : error;
+    }
+  }
+}
+
 /** The dialect's one-statement fast path (SqlDialect.applyInOneStatement): nothing refused, so no hook to call. */
-async function applyInOneStatement(session: Session, dialect: SqlDialect, batch: ApplyBatch, writes: PlannedWrite[], statement: Statement): Promise<ApplyResult> {
+async function applyInOneStatement(session: Session | Knex.Transaction, dialect: SqlDialect, batch: ApplyBatch, writes: PlannedWrite[], statement: Statement): Promise<ApplyResult> {
   const result = await run(session, dialect, statement);
   const won = new Set(dialect.rows(result).map((row) => String(row.key_hash)));
   const guarded = claimedPlan(writes, won);

@@ -1,7 +1,7 @@
 import { Knex } from 'knex';
 import { redactUrl } from '@tributary/config';
 import { TargetUrlError } from '../errors';
-import { integerOption, OPTION_BOUNDS, parseTargetOptions, targetOptions } from '../option-bounds';
+import { integerOption, OPTION_BOUNDS, parseTargetOptions, targetOptions, TRANSACTIONAL_OPTION } from '../option-bounds';
 
 /**
  * Connection plumbing both SQL targets share: options, URL checks, the knex
@@ -16,12 +16,15 @@ export interface SqlTargetOptions {
   acquireTimeoutMs: number;
   /** TCP connect timeout for a new connection (default 10 s). */
   connectTimeoutMs: number;
+  /** All of a source transaction's changes in one target transaction (TRANSACTIONAL_OPTION). */
+  transactional: boolean;
 }
 
 const SQL_OPTIONS = targetOptions({
   poolMax: integerOption('poolMax', OPTION_BOUNDS.poolMax).default(4),
   acquireTimeoutMs: integerOption('acquireTimeoutMs', OPTION_BOUNDS.timeoutMs).default(10_000),
   connectTimeoutMs: integerOption('connectTimeoutMs', OPTION_BOUNDS.connectTimeoutMs).default(10_000),
+  ...TRANSACTIONAL_OPTION,
 });
 
 export function sqlTargetOptions(kind: string, options: Record<string, unknown> | undefined): SqlTargetOptions {

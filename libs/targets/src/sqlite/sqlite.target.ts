@@ -4,8 +4,8 @@ import Database from 'better-sqlite3';
 import knexFactory, { Knex } from 'knex';
 import { quoteAnsi, TargetTableSpec } from '@tributary/model';
 import { TargetUrlError } from '../errors';
-import { integerOption, OPTION_BOUNDS, parseTargetOptions, targetOptions } from '../option-bounds';
-import { applySqlBatch, prepareSqlBatch, sqlPlanOf } from '../sql/sql-apply';
+import { integerOption, OPTION_BOUNDS, parseTargetOptions, targetOptions, TRANSACTIONAL_OPTION } from '../option-bounds';
+import { applySqlBatch, prepareSqlBatch, runSqlTransaction, sqlPlanOf } from '../sql/sql-apply';
 import { CHECKPOINTS_TABLE } from '../sql/sql-dialect';
 import { asTransient, Bookkeeping, checkpointOf, ddlTransaction, pingKnex, RowQuery, SqlReadBack, SqlRowReading } from '../sql/sql-target-ops';
 import { evolveSqliteTable, readSqliteTable, SqliteQuery } from './sqlite-evolve';
@@ -13,7 +13,7 @@ import { SQLITE_BOOKKEEPING_DDL, sqliteCreateTable, sqliteDialect, sqliteSyntax 
 import { fromSqlite } from './sqlite-values';
 import { tableProblems } from '../sql/table-evolution';
 import { validateTableSpec } from '../table-spec';
-import { ApplyBatch, ApplyHooks, ApplyResult, PreparedApply, Target, TargetCheckpoint, TargetConnection, TargetFactory } from '../target';
+import { ApplyBatch, ApplyHooks, ApplyResult, PreparedApply, Target, TargetCheckpoint, TargetConnection, TargetFactory, TargetTransaction } from '../target';
 
 /** SQLite selects each column as it is; fromSqlite converts the value. */
 const ROW_READING: SqlRowReading = { ...sqliteSyntax, readExpression: (_column, quoted) => quoted, fromDriver: fromSqlite };
@@ -22,9 +22,11 @@ const ROW_READING: SqlRowReading = { ...sqliteSyntax, readExpression: (_column, 
 export interface SqliteTargetOptions {
   /** How long a statement waits for another process's write lock before failing as transient (default 5 000 ms). */
   busyTimeoutMs: number;
+  /** All of a source transaction's changes in one target transaction (TRANSACTIONAL_OPTION). */
+  transactional: boolean;
 }
 
-const SQLITE_OPTIONS = targetOptions({ busyTimeoutMs: integerOption('busyTimeoutMs', OPTION_BOUNDS.busyTimeoutMs).default(5000) });
+const SQLITE_OPTIONS = targetOptions({ busyTimeoutMs: integerOption('busyTimeoutMs', OPTION_BOUNDS.busyTimeoutMs).default(5000), ...TRANSACTIONAL_OPTION });
 
 /**
  * SQLite target (better-sqlite3): an embedded file, for the demo and edge
@@ -103,6 +105,11 @@ export class SqliteTarget extends SqlReadBack implements Target {
   async apply(batch: ApplyBatch, hooks: ApplyHooks, prepared?: PreparedApply): Promise<ApplyResult> {
     await this.bookkeeping.ensure();
     return applySqlBatch(this.knex, sqliteDialect, batch, hooks, ROW_READING, sqlPlanOf(this, prepared));
+  }
+
+  async transaction<T>(tables: readonly string[], work: (tx: TargetTransaction) => Promise<T>): Promise<T> {
+    await this.bookkeeping.ensure();
+    return runSqlTransaction(this, this.knex, sqliteDialect, tables, work);
   }
 
   private createTables(ddl: readonly string[], then?: (trx: Knex.Transaction) => Promise<void>): Promise<void> {
