@@ -1,5 +1,6 @@
 import { MAX_PARTITIONS, orList, TableSchema, TargetTableSpec } from '@tributary/model';
 import { compileFilter, compileMapping, ConflictPolicyError, FilterError, MappingError, parseConflictPolicy, targetTableSpec } from '@tributary/replication';
+import { isTransactional, RouteRecord, TargetRecord } from '@tributary/control';
 import { InvalidInputError } from './errors';
 
 /** Longest filter text accepted: a filter is a condition, not a program. */
@@ -90,4 +91,22 @@ export function checkPartitions(value: unknown, conflictPolicy: Record<string, u
     );
   }
   return value;
+}
+
+/**
+ * A transactional target (issue #15) applies all its routes of a source as
+ * one ordered stream, every job in one target transaction: a route into it
+ * is not partitioned (that would split the stream) and has no conflict
+ * policy (a parked or dead-lettered row would publish the rest of its
+ * transaction; not built yet).
+ */
+export function checkTransactionalRoute(route: Pick<RouteRecord, 'id' | 'partitions' | 'conflictPolicy'>, target: TargetRecord): void {
+  if (!isTransactional(target)) return;
+  const field = (route.partitions ?? 1) > 1 ? 'partitions' : route.conflictPolicy ? 'conflictPolicy' : null;
+  if (field === null) return;
+  throw new InvalidInputError(
+    `${field}: target ${target.id} is transactional (whole source transactions in one target transaction), so route ${route.id} into it can have ` +
+      `${field === 'partitions' ? 'no partitions' : 'no conflict policy'}; remove it, or turn the target's option transactional off`,
+    field,
+  );
 }

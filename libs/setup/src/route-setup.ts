@@ -5,7 +5,7 @@ import { TargetConfigError, TransientTargetError } from '@tributary/targets';
 import { CaptureSetup } from './capture-setup';
 import { checkName, checkTableName, ConflictError, InvalidInputError, NotFoundError, reasonOf, SetupError, UnavailableError } from './errors';
 import { initialCopyOf, InitialCopy } from './initial-copy';
-import { checkConflictPolicy, checkPartitions, checkRouteRules } from './route-rules';
+import { checkConflictPolicy, checkPartitions, checkRouteRules, checkTransactionalRoute } from './route-rules';
 import { scrub, secretsOf } from './secrets';
 import { countRows, withSource } from './source-database';
 import { SourceSetup } from './source-setup';
@@ -144,6 +144,7 @@ export class RouteSetup {
       route = { ...route, conflictPolicy: checkConflictPolicy(conflictPolicy, await this.capturedSchema(route), target.kind, this.targets.conflictKinds()) };
     }
     route = { ...route, partitions: checkPartitions(partitions === undefined ? current.partitions : partitions, route.conflictPolicy) };
+    checkTransactionalRoute(route, await this.targets.require(route.targetId));
     const policyChanged = JSON.stringify(route.conflictPolicy ?? null) !== JSON.stringify(current.conflictPolicy ?? null);
     const filterChanged = (route.filter ?? null) !== (current.filter ?? null);
     const mappingChanged = JSON.stringify(route.mapping ?? null) !== JSON.stringify(current.mapping ?? null);
@@ -203,6 +204,7 @@ export class RouteSetup {
       partitions: checkPartitions(input.partitions, conflictPolicy),
       localOnly: input.localOnly ?? false,
     };
+    checkTransactionalRoute(route, target);
     await this.checkNoClash(route, { shareTargetTable: input.shareTargetTable });
     return route;
   }

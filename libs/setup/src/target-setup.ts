@@ -1,6 +1,7 @@
-import { CatalogRepository, TargetRecord } from '@tributary/control';
+import { CatalogRepository, isTransactional, TargetRecord } from '@tributary/control';
 import { Target, TargetConfigError, TargetOptionError, TargetRegistry } from '@tributary/targets';
 import { checkName, ConflictError, InvalidInputError, NotFoundError, reasonOf } from './errors';
+import { checkTransactionalRoute } from './route-rules';
 import { scrub, secretsOf } from './secrets';
 
 /** A target and the routes that write to it. */
@@ -49,6 +50,8 @@ export class TargetSetup {
     const current = await this.require(id);
     const updated: TargetRecord = { ...current, url: changes.url ?? current.url, options: changes.options ?? current.options };
     await this.check(updated);
+    // Turned transactional: every route into it must fit (checkTransactionalRoute).
+    if (isTransactional(updated)) for (const route of (await this.catalog.listRoutes()).filter((r) => r.targetId === id)) checkTransactionalRoute(route, updated);
     await this.catalog.updateTarget(id, updated);
     return updated;
   }

@@ -9,3 +9,4 @@ export * from './admin-client';
 export * from './fixtures';
 export * from './app-entry';
 export * from './mesh';
+export * from './transfers';

@@ -51,9 +51,12 @@ export class TransactionApplier {
     const tallies = members.map(() => emptyTally());
     const tables = members.map((member) => member.routeRecord.targetTable);
     await target.transaction!(tables, async (tx) => {
+      // The next chunk is read from the source while the current one is at the target.
+      let ahead = readAhead(reader);
       for (let done = false; !done; ) {
-        const chunk = await reader.next();
+        const chunk = await ahead;
         done = chunk.done;
+        if (!done) ahead = readAhead(reader);
         for (let i = 0; i < members.length; i++) {
           const member = members[i];
           const selector = member.selector;
@@ -71,6 +74,13 @@ export class TransactionApplier {
     const applied = tallies.reduce((sum, tally) => sum + tally.applied, 0);
     this.logger.debug({ targetId: job.targetId, routes: members.length, applied, watermark: job.watermark }, 'transaction job applied');
   }
+}
+
+/** The reader's next chunk, started now; a failure surfaces where it is awaited, never as an unhandled rejection. */
+function readAhead(reader: RangeReader): ReturnType<RangeReader['next']> {
+  const next = reader.next();
+  next.catch(() => undefined);
+  return next;
 }
 
 export type { TransactionTally };

@@ -7,7 +7,7 @@ import { IsOmittable } from '../http/validation';
 const URL_DESCRIPTION =
   'Driver URL naming the database (postgres:// or postgresql://; mysql:// or mariadb://). Stored, used by the workers, ' +
   'never shown again with its password.';
-const OPTIONS_DESCRIPTION = 'Kind-specific settings; for postgres and mysql: poolMax, acquireTimeoutMs, connectTimeoutMs (positive integers).';
+const OPTIONS_DESCRIPTION = 'Kind-specific settings; for postgres and mysql: poolMax, acquireTimeoutMs, connectTimeoutMs (positive integers); for postgres, mysql and sqlite: transactional (true: all changes of one source transaction routed here become visible in one target transaction, across tables; its routes then have no partitions and no conflict policy).';
 
 export class CreateTargetDto {
   @ApiProperty({ description: 'Name of the target: a lowercase letter, then a-z, 0-9, _ or -; at most 63', example: 'warehouse' })

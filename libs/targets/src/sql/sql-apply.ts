@@ -183,11 +183,20 @@ export async function runSqlTransaction<T>(
   work: (tx: TargetTransaction) => Promise<T>,
 ): Promise<T> {
   const locks = [...new Set(tables)].sort().map((tableName) => ({ tableName }));
+  // What `work` throws is its own (TransactionRefusedError, or the caller's): it goes back unchanged.
+  const fromWork = new WeakSet<object>();
   return withTableLocks(knex, dialect, locks, async (session) => {
     try {
-      return await session.transaction((trx) => work(new SqlTargetTransaction(owner, trx, dialect)), dialect.transaction);
+      return await session.transaction(async (trx) => {
+        try {
+          return await work(new SqlTargetTransaction(owner, trx, dialect));
+        } catch (error) {
+          if (error instanceof Object) fromWork.add(error);
+          throw error;
+        }
+      }, dialect.transaction);
     } catch (error) {
-      if (error instanceof TransactionRefusedError) throw error;
+      if (error instanceof Object && fromWork.has(error)) throw error;
       throw transient(dialect, error);
     }
   });
@@ -212,21 +221,21 @@ class SqlTargetTransaction implements TargetTransaction {
     const ahead = sqlPlanOf(this.owner, prepared);
     const { plan, oneStatement } = ahead && ahead.batch === batch && ahead.plan ? ahead : planSqlBatch(dialect, batch, false);
     const hooks = REFUSING_HOOKS(batch.table.name);
-    await run(trx, dialect, { sql: `SAVEPOINT ${BATCH_SAVEPOINT}`, params: [] });
     try {
-      const result = oneStatement ? await applyInOneStatement(trx, dialect, batch, plan!.writes, oneStatement) : await applyIn(trx, dialect, batch, plan!, hooks, 'batch');
-      await run(trx, dialect, { sql: `RELEASE SAVEPOINT ${BATCH_SAVEPOINT}`, params: [] });
-      return result;
-    } catch (error) {
-      if (error instanceof HookFailure) throw error.cause;
-      if (dataError(error) === null) throw error;
-    }
-    // Row by row, to name the refused rows (applyIn hands them to the hook, which throws).
-    await run(trx, dialect, { sql: `ROLLBACK TO SAVEPOINT ${BATCH_SAVEPOINT}`, params: [] });
-    try {
+      await run(trx, dialect, { sql: `SAVEPOINT ${BATCH_SAVEPOINT}`, params: [] });
+      try {
+        const result = oneStatement ? await applyInOneStatement(trx, dialect, batch, plan!.writes, oneStatement) : await applyIn(trx, dialect, batch, plan!, hooks, 'batch');
+        await run(trx, dialect, { sql: `RELEASE SAVEPOINT ${BATCH_SAVEPOINT}`, params: [] });
+        return result;
+      } catch (error) {
+        if (error instanceof HookFailure || dataError(error) === null) throw error;
+      }
+      // Row by row, to name the refused rows (applyIn hands them to the hook, which throws).
+      await run(trx, dialect, { sql: `ROLLBACK TO SAVEPOINT ${BATCH_SAVEPOINT}`, params: [] });
       return await applyIn(trx, dialect, batch, plan!, hooks, 'row');
     } catch (error) {
-      throw error instanceof HookFailure ? error.cause : error;
+      if (error instanceof HookFailure) throw error.cause;
+      throw transient(dialect, error);
     }
   }
 }
