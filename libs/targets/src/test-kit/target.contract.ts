@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
 import { ColumnSpec, LogicalType, Row, RowChange, TargetTableSpec } from '@tributary/model';
-import { TargetConfigError, TransientTargetError } from '../errors';
+import { TargetConfigError, TransactionRefusedError, TransientTargetError } from '../errors';
 import { compareByKey } from '../row-order';
 import { ApplyBatch, ApplyHooks, RejectedChange, Target } from '../target';
 
@@ -310,6 +310,57 @@ export function describeTargetContract(
         await expect(target.apply(batch(table, route, [update(2, simple(1, 'a', 1), simple(1, 'b', 2))], 2), failing)).rejects.toThrow('resolver exploded');
         expect(await target.readRows(table)).toEqual([simple(1, 'a', 1)]);
         expect((await target.readCheckpoint(route))?.watermark).toBe(1);
+      });
+    });
+
+    describe('transactions across tables (Target.transaction: a transactional target)', () => {
+      // The SQL targets (those that plan ahead) have them; the others must not claim to.
+      if (!options.prepares) {
+        it('has none', () => expect(target.transaction).toBeUndefined());
+        return;
+      }
+
+      it('commits the batches of several tables and their checkpoints together, and shows nothing before', async () => {
+        const a = await freshTable();
+        const b = await freshTable();
+        expect(await target.readRows(b.table)).toEqual([]);
+        const outcome = await target.transaction!([a.table.name, b.table.name], async (tx) => {
+          expect(await tx.apply(batch(a.table, a.route, [insert(1, simple(1, 'a', 1))], 0))).toEqual({ applied: 1, skipped: 0, rejected: [] });
+          expect(await tx.apply(batch(b.table, b.route, [insert(2, simple(2, 'b', 2)), insert(3, simple(3, 'c', 3))], 0))).toEqual({ applied: 2, skipped: 0, rejected: [] });
+          // A prepared batch, then the checkpoints alone, as a worker ends a job.
+          await tx.apply(batch(a.table, a.route, [update(4, simple(1, 'a', 1), simple(1, 'A', 4))], 0), target.prepare!(batch(a.table, a.route, [], 0)));
+          await tx.apply(batch(a.table, a.route, [], 5));
+          await tx.apply(batch(b.table, b.route, [], 5));
+          // Another connection sees none of it yet.
+          expect(await target.readRows(b.table)).toEqual([]);
+          return 'done';
+        });
+        expect(outcome).toBe('done');
+        expect(await target.readRows(a.table)).toEqual([simple(1, 'A', 4)]);
+        expect(await target.readRows(b.table)).toEqual([simple(2, 'b', 2), simple(3, 'c', 3)]);
+        expect([(await target.readCheckpoint(a.route))?.watermark, (await target.readCheckpoint(b.route))?.watermark]).toEqual([5, 5]);
+        // Replayed: the seq guard skips every row.
+        await target.transaction!([a.table.name], async (tx) => expect(await tx.apply(batch(a.table, a.route, [insert(1, simple(1, 'a', 1))], 0))).toEqual({ applied: 0, skipped: 1, rejected: [] }));
+      });
+
+      it('rolls everything back when a row is refused, naming it, and gives back what the work throws unchanged', async () => {
+        const a = await freshTable();
+        const b = await freshTable();
+        const broken = { id: 7, name: 'b' } as Row;
+        const refused = target.transaction!([a.table.name, b.table.name], async (tx) => {
+          await tx.apply(batch(a.table, a.route, [insert(1, simple(1, 'a', 1))], 1));
+          await tx.apply(batch(b.table, b.route, [insert(6, simple(6, 'f', 6)), insert(7, broken)], 7));
+        });
+        await expect(refused).rejects.toBeInstanceOf(TransactionRefusedError);
+        await expect(refused).rejects.toThrow(new RegExp(`table ${b.table.name} refused the change at seq 7: .*no value for column n`));
+        expect(await target.readRows(a.table)).toEqual([]);
+        expect(await target.readRows(b.table)).toEqual([]);
+        expect(await target.readCheckpoint(a.route)).toBeNull();
+        class Mine extends Error {}
+        await expect(target.transaction!([a.table.name], async () => Promise.reject(new Mine('the caller\'s own')))).rejects.toBeInstanceOf(Mine);
+        // The connection is usable again (the locks and the transaction were let go).
+        await target.transaction!([a.table.name], async (tx) => void (await tx.apply(batch(a.table, a.route, [insert(1, simple(1, 'a', 1))], 1))));
+        expect(await target.readRows(a.table)).toEqual([simple(1, 'a', 1)]);
       });
     });
 
