@@ -15,6 +15,7 @@ import { measurePartitions, PartitionsOptions, partitionsReport, PartitionsResul
 import { measureRedisMemory, RedisMemoryOptions, RedisMemoryResult } from './redis-memory';
 import { measureSnapshot, SnapshotOptions, SnapshotResult } from './snapshot';
 import { Cleanup, note, steadyRate } from './support';
+import { measureTransactions, TransactionsOptions, transactionsReport, TransactionsResult, transactionsVerified } from './transactions';
 
 /**
  * `npm run bench`: what capture costs the source (alternating pairs, triggers
@@ -33,8 +34,8 @@ import { Cleanup, note, steadyRate } from './support';
  * and Redis key it creates is removed, also when it fails or is interrupted.
  *
  * Knobs (environment): BENCH_ONLY, a comma-separated list of overhead, drain,
- * partitions, shared-keys, snapshot, latency, isolation, redis-memory, routes (default:
- * all but shared-keys, redis-memory and routes, which run if BENCH_SHARED_KEYS=1,
+ * partitions, shared-keys, transactions, snapshot, latency, isolation, redis-memory, routes (default:
+ * all but shared-keys, transactions, redis-memory and routes, which run if BENCH_SHARED_KEYS=1, BENCH_TRANSACTIONS=1,
  * BENCH_REDIS_MEMORY=1, BENCH_MANY_ROUTES=1);
  * BENCH_PAIRS, BENCH_STATEMENTS, BENCH_CONNECTIONS (overhead); BENCH_INSERTS,
  * BENCH_APPS (split | allinone), BENCH_PG_ANALYZE_S (drain);
@@ -42,6 +43,8 @@ import { Cleanup, note, steadyRate } from './support';
  * BENCH_MINIMAL_JOB_ROWS (its most changes per job, default 1000 like JOB_MAX_ROWS);
  * BENCH_PARTITIONS_INSERTS (per run, 60,000 → 105k changes), BENCH_PARTITIONS_PAIRS (pairs of runs, 2;
  * partitions and shared-keys alike);
+ * BENCH_TRANSACTIONS_TRANSFERS (backlog, 30,000), BENCH_TRANSACTIONS_PAIRS (2), BENCH_TRANSACTIONS_RATE (transfers/s, 300),
+ * BENCH_TRANSACTIONS_SECONDS (15);
  * BENCH_SNAPSHOT_ROWS;
  * BENCH_LATENCY_RATES (rows/s, comma-separated, default 100,1000,5000), BENCH_LATENCY_SECONDS
  * (per rate and pipeline, default 20), BENCH_LATENCY_CONNECTIONS (writers sharing a rate;
@@ -66,6 +69,7 @@ interface BenchSettings {
   overhead: Omit<OverheadOptions, 'mysqlUrl'>;
   drain: Omit<DrainOptions, 'mysqlUrl' | 'postgresUrl' | 'redisUrl'>;
   partitions: Omit<PartitionsOptions, 'mysqlUrl' | 'postgresUrl' | 'redisUrl'>;
+  transactions: Omit<TransactionsOptions, 'mysqlUrl' | 'postgresUrl' | 'redisUrl'>;
   snapshot: Omit<SnapshotOptions, 'mysqlUrl' | 'postgresUrl' | 'redisUrl'>;
   latency: Omit<LatencyOptions, 'mysqlUrl' | 'postgresUrl' | 'redisUrl'>;
   isolation: Omit<IsolationOptions, 'mysqlUrl' | 'postgresUrl' | 'redisUrl'>;
@@ -73,10 +77,10 @@ interface BenchSettings {
   manyRoutes: Omit<ManyRoutesOptions, 'mysqlUrl' | 'postgresUrl' | 'redisUrl'>;
 }
 
-const MEASUREMENTS = ['overhead', 'drain', 'partitions', 'shared-keys', 'snapshot', 'latency', 'isolation', 'redis-memory', 'routes'] as const;
+const MEASUREMENTS = ['overhead', 'drain', 'partitions', 'shared-keys', 'transactions', 'snapshot', 'latency', 'isolation', 'redis-memory', 'routes'] as const;
 type Measurement = (typeof MEASUREMENTS)[number];
 /** Slow or heavy: run only when named in BENCH_ONLY or switched on by their own variable. */
-const OPT_IN: Partial<Record<Measurement, string>> = { 'redis-memory': 'BENCH_REDIS_MEMORY', routes: 'BENCH_MANY_ROUTES', 'shared-keys': 'BENCH_SHARED_KEYS' };
+const OPT_IN: Partial<Record<Measurement, string>> = { 'redis-memory': 'BENCH_REDIS_MEMORY', routes: 'BENCH_MANY_ROUTES', 'shared-keys': 'BENCH_SHARED_KEYS', transactions: 'BENCH_TRANSACTIONS' };
 
 /** Tributary settings the bench passes through to the apps. */
 const APP_SETTING = /^(RELAY_|JOB_|WORKER_|OUTBOX_|SNAPSHOT_|CONFIG_REFRESH_MS$)/;
@@ -119,6 +123,15 @@ function readSettings(env: NodeJS.ProcessEnv): BenchSettings {
       minimalJobRows,
     },
     partitions: { inserts: int('BENCH_PARTITIONS_INSERTS', 60_000), pairs: int('BENCH_PARTITIONS_PAIRS', 2), appEnv, nodeArgs, timeoutMs },
+    transactions: {
+      transfers: int('BENCH_TRANSACTIONS_TRANSFERS', 30_000),
+      pairs: int('BENCH_TRANSACTIONS_PAIRS', 2),
+      rate: int('BENCH_TRANSACTIONS_RATE', 300),
+      seconds: int('BENCH_TRANSACTIONS_SECONDS', 15),
+      appEnv,
+      nodeArgs,
+      timeoutMs,
+    },
     snapshot: { rows: int('BENCH_SNAPSHOT_ROWS', 200_000), appEnv, nodeArgs, timeoutMs },
     latency: {
       rates,
@@ -192,6 +205,7 @@ async function main(): Promise<number> {
     let drain: DrainResult | null = null;
     let partitions: PartitionsResult | null = null;
     let sharedKeys: PartitionsResult | null = null;
+    let transactions: TransactionsResult | null = null;
     let snapshot: SnapshotResult | null = null;
     let latency: LatencyResult | null = null;
     let isolation: IsolationResult | null = null;
@@ -219,6 +233,11 @@ async function main(): Promise<number> {
       sharedKeys = await measurePartitions({ ...settings.partitions, ...urlOptions(settings) }, cleanup, SHARED_KEY_VARIANTS);
       await cleanup.run();
     }
+    if (runs('transactions')) {
+      note(`transactions: ${settings.transactions.pairs} pairs of runs (the target per route, and transactional) of ${settings.transactions.transfers} transfers`);
+      transactions = await measureTransactions({ ...settings.transactions, ...urlOptions(settings) }, cleanup);
+      await cleanup.run();
+    }
     if (runs('snapshot')) {
       note(`snapshot: filling a table with ${settings.snapshot.rows} rows before capture`);
       snapshot = await measureSnapshot({ ...settings.snapshot, ...urlOptions(settings) }, cleanup);
@@ -244,11 +263,12 @@ async function main(): Promise<number> {
       manyRoutes = await measureManyRoutes({ ...settings.manyRoutes, ...urlOptions(settings) }, cleanup);
       await cleanup.run();
     }
-    process.stdout.write(report(machine, settings, { overhead, drain, partitions, sharedKeys, snapshot, latency, isolation, redisMemory, manyRoutes }));
+    process.stdout.write(report(machine, settings, { overhead, drain, partitions, sharedKeys, transactions, snapshot, latency, isolation, redisMemory, manyRoutes }));
     const failed =
       (drain && (!drainVerified(drain) || (drain.minimal && !minimalVerified(drain.minimal)))) ||
       (partitions && !partitionsVerified(partitions)) ||
       (sharedKeys && !partitionsVerified(sharedKeys)) ||
+      (transactions && !transactionsVerified(transactions)) ||
       (snapshot && !snapshotVerified(snapshot)) ||
       (latency && !latencyVerified(latency)) ||
       (isolation && !isolationVerified(isolation)) ||
@@ -284,6 +304,7 @@ interface Results {
   drain: DrainResult | null;
   partitions: PartitionsResult | null;
   sharedKeys: PartitionsResult | null;
+  transactions: TransactionsResult | null;
   snapshot: SnapshotResult | null;
   latency: LatencyResult | null;
   isolation: IsolationResult | null;
@@ -292,7 +313,7 @@ interface Results {
 }
 
 function report(machine: MachineInfo, settings: BenchSettings, results: Results): string {
-  const { overhead, drain, partitions, sharedKeys, snapshot, latency, isolation, redisMemory, manyRoutes } = results;
+  const { overhead, drain, partitions, sharedKeys, transactions, snapshot, latency, isolation, redisMemory, manyRoutes } = results;
   const lines = [
     `Tributary bench, ${new Date().toISOString()}`,
     `machine: ${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGiB.toFixed(1)} GiB; node ${machine.node}; ` +
@@ -304,6 +325,7 @@ function report(machine: MachineInfo, settings: BenchSettings, results: Results)
   if (drain) lines.push(...drainReport(drain, settings), '');
   if (partitions) lines.push(...partitionsReport(partitions), '');
   if (sharedKeys) lines.push(...partitionsReport(sharedKeys), '');
+  if (transactions) lines.push(...transactionsReport(transactions), '');
   if (snapshot) lines.push(...snapshotReport(snapshot, settings), '');
   if (latency) lines.push(...latencyReport(latency), '');
   if (isolation) lines.push(...isolationReport(isolation), '');

@@ -46,20 +46,24 @@ export interface TransferStats {
 }
 
 /**
- * Transfers from several connections until `stop()`: mostly one account to
+ * Transfers from several connections until `stop()` (or `transactions` committed): mostly one account to
  * another across the two tables with a ledger row; sometimes within
  * checking; sometimes rolled back; now and then a sweep that moves 1 from
  * every checking account (TRANSFER_ACCOUNTS rows and as many ledger rows in
  * one transaction, larger than a worker's read).
  */
-export async function runTransfers(url: string, options: { connections: number; stop: () => boolean; sweepEvery?: number }): Promise<TransferStats> {
+export async function runTransfers(
+  url: string,
+  options: { connections: number; stop?: () => boolean; sweepEvery?: number; /** Stop once this many committed. */ transactions?: number },
+): Promise<TransferStats> {
   const stats: TransferStats = { committed: 0, rolledBack: 0, large: 0, failed: 0 };
   const account = () => 1 + Math.floor(Math.random() * TRANSFER_ACCOUNTS);
   await Promise.all(
     Array.from({ length: options.connections }, async (_, worker) => {
       const connection = await createConnection({ uri: url });
       try {
-        for (let t = 0; !options.stop(); t++) {
+        const done = () => options.stop?.() === true || (options.transactions !== undefined && stats.committed >= options.transactions);
+        for (let t = 0; !done(); t++) {
           const sweep = options.sweepEvery !== undefined && worker === 0 && t > 0 && t % options.sweepEvery === 0;
           await connection.query('BEGIN');
           try {
