@@ -135,12 +135,12 @@ export interface RowComparison {
 }
 
 /**
- * The verdict: same row count (and same DECIMAL total, a cheap content check) at source and target.
+ * The verdict: same row count (and same total of a numeric `column`, a cheap content check) at source and target.
  * `targetTable` (default: the source's name) may be a view, e.g. the live rows of a table that keeps tombstones.
  */
-export async function compareRows(source: BenchDatabase, postgres: BenchDatabase, table: string, targetTable = table): Promise<RowComparison> {
-  const [mysqlRows] = await source.knex.raw(`SELECT COUNT(*) AS n, CAST(COALESCE(SUM(amount), 0) AS CHAR) AS s FROM \`${table}\``);
-  const pgResult = await postgres.knex.raw(`SELECT COUNT(*) AS n, COALESCE(SUM(amount), 0)::text AS s FROM "${targetTable}"`);
+export async function compareRows(source: BenchDatabase, postgres: BenchDatabase, table: string, targetTable = table, column = 'amount'): Promise<RowComparison> {
+  const [mysqlRows] = await source.knex.raw(`SELECT COUNT(*) AS n, CAST(COALESCE(SUM(\`${column}\`), 0) AS CHAR) AS s FROM \`${table}\``);
+  const pgResult = await postgres.knex.raw(`SELECT COUNT(*) AS n, COALESCE(SUM("${column}"), 0)::text AS s FROM "${targetTable}"`);
   const mysql = (mysqlRows as Array<{ n: number; s: string }>)[0];
   const pg = (pgResult as { rows: Array<{ n: string; s: string }> }).rows[0];
   return { source: Number(mysql.n), target: Number(pg.n), sourceSum: mysql.s, targetSum: pg.s };

@@ -109,7 +109,7 @@ async function measureRun(options: TransactionsOptions, transactional: boolean, 
     if (unseen > 0) note(`transactions: ${unseen} ledger rows never became visible`);
     const compared: Record<string, RowComparison> = {};
     await settle(deployment);
-    for (const table of TRANSFERS_TABLES) compared[table] = await compareRows(deployment.source, deployment.postgres, table);
+    for (const table of TRANSFERS_TABLES) compared[table] = await compareRows(deployment.source, deployment.postgres, table, table, table === 'ledger' ? 'amount' : 'balance');
     const deadLetters = await countDeadLetters(deployment, TRANSFERS_TABLES.map(routeId));
     await Promise.all(apps.map((app) => app.stop()));
     return { transactional, changes: Number(changes), drainSeconds, latency: probe.stats(), achievedRate: paced.achievedRate, deadLetters, rows: compared };
