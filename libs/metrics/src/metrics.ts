@@ -116,6 +116,21 @@ export class Metrics {
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],
   });
+  /** Issue #15: how large the target transactions of a transactional target get (its locks and undo grow with them). */
+  readonly transactionJobRows = new Histogram({
+    name: 'tributary_transaction_job_rows',
+    help: 'Changes of one job of a transactional target, applied in one target transaction across its tables',
+    labelNames: ['source', 'target'],
+    buckets: [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000],
+    registers: [this.registry],
+  });
+  readonly transactionJobDuration = new Histogram({
+    name: 'tributary_transaction_job_duration_seconds',
+    help: 'One job of a transactional target, from opening its target transaction to its commit',
+    labelNames: ['source', 'target'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
   readonly applyDuration = new Histogram({
     name: 'tributary_batch_apply_duration_seconds',
     help: 'Applying one batch at the target, in one transaction',

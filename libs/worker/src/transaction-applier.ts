@@ -1,4 +1,5 @@
 import { Logger } from '@tributary/logger';
+import { Metrics } from '@tributary/metrics';
 import { OutboxRepository } from '@tributary/outbox';
 import { TransactionJobData } from '@tributary/queue';
 import { routeWants } from '@tributary/model';
@@ -21,6 +22,7 @@ const MAX_TABLES_MADE = 20;
 export class TransactionApplier {
   constructor(
     private readonly logger: Logger,
+    private readonly metrics: Metrics,
     private readonly batchRows: number,
   ) {}
 
@@ -50,6 +52,8 @@ export class TransactionApplier {
     );
     const tallies = members.map(() => emptyTally());
     const tables = members.map((member) => member.routeRecord.targetTable);
+    const labels = { source: job.sourceId, target: job.targetId };
+    const endTimer = this.metrics.transactionJobDuration.startTimer(labels);
     await target.transaction!(tables, async (tx) => {
       // The next chunk is read from the source while the current one is at the target.
       let ahead = readAhead(reader);
@@ -70,8 +74,10 @@ export class TransactionApplier {
         await member.writeInTransaction(tx, { sourceId: job.sourceId, table: member.selector.table, changes: [], watermark: job.watermark }, tallies[i]);
       }
     });
+    endTimer();
     members.forEach((member, i) => member.committedInTransaction(tallies[i], job.watermark, job.coveredMicros));
     const applied = tallies.reduce((sum, tally) => sum + tally.applied, 0);
+    this.metrics.transactionJobRows.observe(labels, tallies.reduce((sum, tally) => sum + tally.applied + tally.skipped + tally.filtered, 0));
     this.logger.debug({ targetId: job.targetId, routes: members.length, applied, watermark: job.watermark }, 'transaction job applied');
   }
 }

@@ -40,7 +40,7 @@ export class TransactionConsumer {
     private readonly deps: TransactionConsumerDeps,
   ) {
     this.logger = deps.logger.child({ target: targetId, component: 'worker' });
-    this.applier = new TransactionApplier(this.logger, deps.batchRows);
+    this.applier = new TransactionApplier(this.logger, deps.metrics, deps.batchRows);
   }
 
   /** Applies `job` with the consumers of its routes that still exist (`members`), or puts it back delayed. */
