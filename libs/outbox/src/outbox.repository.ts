@@ -106,10 +106,10 @@ export class OutboxRepository {
    * `after`, each in seq order, read in one statement (one snapshot).
    */
   async readHeadersPolled(after: number, limit: number, holes: ReadonlyArray<{ from: number; to: number }>): Promise<PolledHeaders> {
-    if (holes.length > RANGES_PER_QUERY) {
-      return { filled: await this.readHeaderRanges(holes), fresh: await this.readHeadersAfter(after, limit), viewMicros: null };
-    }
-    const inHoles = holes.length > 0 ? inRanges(holes) : null;
+    // Many holes: still one statement (one snapshot: coverage and transactional targets depend on it), over
+    // ranges that each cover several holes and the rows read between them, which are left out below.
+    const covering = holes.length > RANGES_PER_QUERY ? coveringRanges(holes, RANGES_PER_QUERY) : holes;
+    const inHoles = covering.length > 0 ? inRanges(covering) : null;
     const [rows] = await this.knex.raw(
       `(SELECT seq, table_name, origin, 1 AS fresh, NULL AS at FROM ${OUTBOX} WHERE seq > ? ORDER BY seq LIMIT ?) ` +
         (inHoles ? `UNION ALL (SELECT seq, table_name, origin, 0 AS fresh, NULL AS at FROM ${OUTBOX} WHERE ${inHoles.where}) ` : '') +
@@ -119,8 +119,9 @@ export class OutboxRepository {
     );
     const all = rows as Array<OutboxRow & { fresh: number; at: number | string | null }>;
     const clock = all.find((row) => Number(row.fresh) === 2);
+    const inside = covering === holes ? () => true : (seq: number) => insideRanges(holes, seq);
     return {
-      filled: all.filter((row) => Number(row.fresh) === 0).map(toHeader),
+      filled: all.filter((row) => Number(row.fresh) === 0 && inside(Number(row.seq))).map(toHeader),
       fresh: all.filter((row) => Number(row.fresh) === 1).map(toHeader),
       viewMicros: clock?.at === null || clock?.at === undefined ? null : Number(clock.at),
     };
@@ -257,6 +258,39 @@ export class OutboxRepository {
 function isLockUnavailable(error: unknown): boolean {
   const errno = (error as { errno?: number }).errno;
   return errno === 1205 || errno === 3572;
+}
+
+/**
+ * At most `max` ranges covering every one of the ascending, disjoint
+ * `ranges`: the nearest neighbours (fewest seqs between them) are joined
+ * first, so a read of the cover re-reads as few rows outside them as it can.
+ */
+export function coveringRanges(ranges: ReadonlyArray<{ from: number; to: number }>, max: number): Array<{ from: number; to: number }> {
+  if (ranges.length <= max) return ranges.map(({ from, to }) => ({ from, to }));
+  // The gaps after each range but the last, smallest first: the first (n - max) of them are closed.
+  const gaps = ranges.slice(0, -1).map((range, i) => ({ i, size: ranges[i + 1].from - range.to }));
+  gaps.sort((a, b) => a.size - b.size || a.i - b.i);
+  const joined = new Set(gaps.slice(0, ranges.length - max).map((gap) => gap.i));
+  const cover: Array<{ from: number; to: number }> = [];
+  for (let i = 0; i < ranges.length; i++) {
+    const last = cover[cover.length - 1];
+    if (last && joined.has(i - 1)) last.to = ranges[i].to;
+    else cover.push({ from: ranges[i].from, to: ranges[i].to });
+  }
+  return cover;
+}
+
+/** Whether `seq` lies in one of the ascending, disjoint `ranges` (binary search). */
+function insideRanges(ranges: ReadonlyArray<{ from: number; to: number }>, seq: number): boolean {
+  let lo = 0;
+  let hi = ranges.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (seq < ranges[mid].from) hi = mid - 1;
+    else if (seq > ranges[mid].to) lo = mid + 1;
+    else return true;
+  }
+  return false;
 }
 
 function inRanges(ranges: ReadonlyArray<{ from: number; to: number }>): { where: string; bindings: number[] } {
