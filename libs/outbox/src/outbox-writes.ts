@@ -26,6 +26,12 @@ export function outboxInsertSql(rows: readonly OutboxRowSql[]): string {
   return `INSERT INTO ${quoteMysql(OUTBOX_TABLE)} (${OUTBOX_COLUMNS.map(quoteMysql).join(', ')}) VALUES ${rows.map(tuple).join(', ')}`;
 }
 
+/** `INSERT INTO` the outbox `SELECT` one row per row of `from` (a FROM … WHERE … clause): the fields are expressions over its tables. */
+export function outboxInsertSelectSql(row: OutboxRowSql, from: string): string {
+  const fields = [row.table, row.op, row.pk, row.before, row.after, row.origin, TS_MICROS, row.schemaHash];
+  return `INSERT INTO ${quoteMysql(OUTBOX_TABLE)} (${OUTBOX_COLUMNS.map(quoteMysql).join(', ')}) SELECT ${fields.join(', ')} ${from}`;
+}
+
 /** A copy record: "the source row of this key is now this" (insert), or "has no row of this key" (delete). */
 export interface CopyRecord {
   table: string;

@@ -52,6 +52,9 @@ export interface PolledHeaders {
 /** Ranges per statement when reading rows inside many ranges, to keep the statement small. */
 export const RANGES_PER_QUERY = 500;
 
+/** Most seqs outside the holes a poll re-reads to cover more than RANGES_PER_QUERY holes in one statement. */
+const MAX_REREAD_SEQS = 20_000;
+
 /**
  * The rows routeWants keeps, as SQL (see routeRows): an application's write,
  * the route's own copy record, or any other origin but another route's copy
@@ -107,8 +110,12 @@ export class OutboxRepository {
    */
   async readHeadersPolled(after: number, limit: number, holes: ReadonlyArray<{ from: number; to: number }>): Promise<PolledHeaders> {
     // Many holes: still one statement (one snapshot: coverage and transactional targets depend on it), over
-    // ranges that each cover several holes and the rows read between them, which are left out below.
+    // ranges that each cover several holes and the rows read between them, which are left out below —
+    // unless that re-reads too much (thousands of rolled-back ids across a backlog): then two statements.
     const covering = holes.length > RANGES_PER_QUERY ? coveringRanges(holes, RANGES_PER_QUERY) : holes;
+    if (span(covering) - span(holes) > MAX_REREAD_SEQS) {
+      return { filled: await this.readHeaderRanges(holes), fresh: await this.readHeadersAfter(after, limit), viewMicros: null };
+    }
     const inHoles = covering.length > 0 ? inRanges(covering) : null;
     const [rows] = await this.knex.raw(
       `(SELECT seq, table_name, origin, 1 AS fresh, NULL AS at FROM ${OUTBOX} WHERE seq > ? ORDER BY seq LIMIT ?) ` +
@@ -278,6 +285,11 @@ export function coveringRanges(ranges: ReadonlyArray<{ from: number; to: number 
     else cover.push({ from: ranges[i].from, to: ranges[i].to });
   }
   return cover;
+}
+
+/** How many seqs the ranges hold. */
+function span(ranges: ReadonlyArray<{ from: number; to: number }>): number {
+  return ranges.reduce((sum, range) => sum + range.to - range.from + 1, 0);
 }
 
 /** Whether `seq` lies in one of the ascending, disjoint `ranges` (binary search). */
