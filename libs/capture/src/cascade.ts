@@ -1,5 +1,6 @@
 import { Knex } from 'knex';
 import { validateIdentifier } from '@tributary/model';
+import { capturedTableNames, readForeignKeys } from './cascade-triggers';
 import { queryOn } from './sql';
 
 interface ForeignKeyRow {
@@ -25,9 +26,12 @@ const SILENT_ACTIONS = new Set(['CASCADE', 'SET NULL', 'SET DEFAULT']);
 
 /**
  * Foreign keys that reference `table` (in the current database) with
- * ON DELETE / ON UPDATE CASCADE or SET NULL, as human-readable warnings.
- * MariaDB and MySQL do not fire triggers for rows changed by such actions,
- * so those child-row changes never reach the outbox.
+ * ON DELETE / ON UPDATE CASCADE or SET NULL whose changes capture does not
+ * see, as human-readable warnings. MariaDB and MySQL fire no trigger for
+ * rows such actions change; the cascade triggers (cascade-triggers.ts)
+ * write those changes for captured child tables, so what is left is a child
+ * table that is not captured (yet), an ON UPDATE action that cascades on
+ * beyond one level, and SET DEFAULT.
  */
 export async function cascadeWarnings(knex: Knex, table: string): Promise<string[]> {
   validateIdentifier(table, 'table');
@@ -49,6 +53,8 @@ export async function cascadeWarnings(knex: Knex, table: string): Promise<string
     [table],
   );
   const [{ db }] = await query<{ db: string | null }>('SELECT DATABASE() AS db');
+  const captured = await capturedTableNames(query);
+  const graph = await readForeignKeys(query);
   const warnings: string[] = [];
   // information_schema may compare names without regard to case; table names are not.
   for (const key of keys.filter((row) => row.parent === table)) {
@@ -59,11 +65,18 @@ export async function cascadeWarnings(knex: Knex, table: string): Promise<string
     if (actions.length === 0) continue;
     const own = columns.filter((c) => c.parent === table && c.childSchema === key.childSchema && c.child === key.child && c.name === key.name);
     const child = key.childSchema === db ? key.child : `${key.childSchema}.${key.child}`;
-    warnings.push(
-      `foreign key ${key.name} on ${child} (${own.map((c) => c.column).join(', ')}) references ${table} ` +
-        `(${own.map((c) => c.referenced).join(', ')}) ${actions.join(' ')}: rows of ${child} changed by it are not captured, ` +
-        `because foreign-key actions do not fire triggers`,
-    );
+    const described = `foreign key ${key.name} on ${child} (${own.map((c) => c.column).join(', ')}) references ${table} (${own.map((c) => c.referenced).join(', ')}) ${actions.join(' ')}`;
+    if (key.childSchema !== db || !captured.has(key.child)) {
+      warnings.push(`${described}: rows of ${child} changed by it are captured only once ${child} is captured too (foreign-key actions fire no triggers)`);
+      continue;
+    }
+    if (key.onDelete === 'SET DEFAULT' || key.onUpdate === 'SET DEFAULT') warnings.push(`${described}: SET DEFAULT is not captured`);
+    // ON UPDATE actions are followed one level: a grandchild whose key references the columns the action changes is not.
+    const changed = new Set(own.map((c) => c.column));
+    const further = SILENT_ACTIONS.has(key.onUpdate) ? graph.filter((g) => g.parent === key.child && g.child !== key.child && (g.onUpdate === 'CASCADE' || g.onUpdate === 'SET NULL') && g.parentColumns.some((c) => changed.has(c))) : [];
+    for (const next of further) {
+      warnings.push(`${described}: rows of ${next.child} that its foreign key ${next.name} changes in turn ON UPDATE ${next.onUpdate} are not captured (ON UPDATE actions are followed one level)`);
+    }
   }
   return warnings;
 }

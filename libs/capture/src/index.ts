@@ -1,7 +1,7 @@
 export { CaptureError } from './errors';
 export { generateTriggers, imageExpression, wireExpression } from './triggers';
 export type { TriggerDefinition } from './triggers';
-export { triggerNames } from './names';
+export { cascadeTriggerNames, triggerNames } from './names';
 export type { TriggerNames } from './names';
 export { schemaHash } from './hash';
 export { introspectTable } from './introspect';

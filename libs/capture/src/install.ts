@@ -3,10 +3,11 @@ import { OUTBOX_TABLE } from '@tributary/db';
 import { TableSchema, quoteMysql, validateIdentifier } from '@tributary/model';
 import { readSchema } from './introspect';
 import { capturedTriggers } from './installed';
-import { triggerNames } from './names';
+import { cascadeTriggerNames, triggerNames } from './names';
 import { DEFAULT_LOCK_WAIT_SECONDS, withDedicatedSession, withTablesLocked } from './session';
 import { Query } from './sql';
-import { generateTriggers } from './triggers';
+import { cascadeAncestors, cascadeTriggersOf, capturedTableNames, readForeignKeys } from './cascade-triggers';
+import { generateTriggers, TriggerDefinition } from './triggers';
 
 export interface InstallOptions {
   /**
@@ -33,15 +34,27 @@ export interface InstallOptions {
  */
 export async function installCapture(knex: Knex, table: string, opts: InstallOptions = {}): Promise<TableSchema> {
   validateIdentifier(table, 'table');
-  return withDedicatedSession(knex, opts.lockWaitSeconds ?? DEFAULT_LOCK_WAIT_SECONDS, (query) =>
-    withTablesLocked(query, [table, OUTBOX_TABLE], async () => {
+  return withDedicatedSession(knex, opts.lockWaitSeconds ?? DEFAULT_LOCK_WAIT_SECONDS, async (query) => {
+    // Captured tables whose cascade triggers write this table's rows: regenerated with it, under the same locks.
+    const parents = await capturedCascadeParents(query, table);
+    return withTablesLocked(query, [table, OUTBOX_TABLE, ...parents], async () => {
       // information_schema and SHOW INDEX work under LOCK TABLES, so the schema read is the one the triggers will see.
       const schema = await readSchema(query, table);
       await opts.beforeInstall?.(schema);
       await replaceTriggers(query, schema);
+      for (const parent of parents) await replaceCascadeTriggers(query, parent);
       return schema;
-    }),
-  );
+    });
+  });
+}
+
+/**
+ * The triggers a captured table needs as things are now: its capture
+ * triggers, and the cascade triggers for the captured rows its foreign keys'
+ * actions change (cascade-triggers.ts).
+ */
+export async function expectedTriggers(query: Query, schema: TableSchema): Promise<TriggerDefinition[]> {
+  return [...generateTriggers(schema), ...(await cascadeTriggersOf(query, schema.table, (table) => readSchema(query, table), schema))];
 }
 
 /**
@@ -49,9 +62,29 @@ export async function installCapture(knex: Knex, table: string, opts: InstallOpt
  * the table. Run it while the table and the outbox are locked.
  */
 export async function replaceTriggers(query: Query, schema: TableSchema): Promise<void> {
-  const triggers = generateTriggers(schema);
+  const triggers = await expectedTriggers(query, schema);
   for (const trigger of triggers) await query(trigger.sql);
   await dropTriggers(query, schema.table, (name) => !triggers.some((trigger) => trigger.name === name));
+}
+
+/**
+ * The captured tables above `table` along cascading foreign keys, whose
+ * cascade triggers write its rows (in name order: the order they are locked in).
+ */
+export async function capturedCascadeParents(query: Query, table: string): Promise<string[]> {
+  const keys = await readForeignKeys(query);
+  if (!keys.some((key) => key.child === table)) return [];
+  const captured = await capturedTableNames(query);
+  return cascadeAncestors(table, keys).filter((parent) => captured.has(parent));
+}
+
+/** Regenerates (or drops) the cascade triggers of the captured table `parent`; its capture triggers stay. Run it with `parent` locked. */
+export async function replaceCascadeTriggers(query: Query, parent: string): Promise<void> {
+  const triggers = await cascadeTriggersOf(query, parent, (table) => readSchema(query, table));
+  for (const trigger of triggers) await query(trigger.sql);
+  for (const name of Object.values(cascadeTriggerNames(parent))) {
+    if (!triggers.some((trigger) => trigger.name === name)) await query(`DROP TRIGGER IF EXISTS ${quoteMysql(name)}`);
+  }
 }
 
 /**
@@ -61,8 +94,13 @@ export async function replaceTriggers(query: Query, schema: TableSchema): Promis
 export async function uninstallCapture(knex: Knex, table: string, opts: Pick<InstallOptions, 'lockWaitSeconds'> = {}): Promise<void> {
   validateIdentifier(table, 'table');
   await withDedicatedSession(knex, opts.lockWaitSeconds ?? DEFAULT_LOCK_WAIT_SECONDS, async (query) => {
-    for (const name of Object.values(triggerNames(table))) await query(`DROP TRIGGER IF EXISTS ${quoteMysql(name)}`);
+    const parents = await capturedCascadeParents(query, table);
+    for (const name of [...Object.values(triggerNames(table)), ...Object.values(cascadeTriggerNames(table))]) await query(`DROP TRIGGER IF EXISTS ${quoteMysql(name)}`);
     await dropTriggers(query, table, () => true);
+    // Its rows are no longer written by the cascade triggers above it.
+    if (parents.length > 0) await withTablesLocked(query, [OUTBOX_TABLE, ...parents], async () => {
+      for (const parent of parents) await replaceCascadeTriggers(query, parent);
+    });
   });
 }
 

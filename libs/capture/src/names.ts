@@ -25,6 +25,13 @@ export function triggerNames(table: string): TriggerNames {
   return { insert: `${stem}_ai`, update: `${stem}_au`, delete: `${stem}_ad` };
 }
 
+/** The cascade triggers of a table (cascade-triggers.ts): `trb_<table>_bd|bu`, BEFORE DELETE and BEFORE UPDATE. */
+export function cascadeTriggerNames(table: string): { delete: string; update: string } {
+  validateIdentifier(table, 'table');
+  const stem = shortStem(table);
+  return { delete: `${stem}_bd`, update: `${stem}_bu` };
+}
+
 function shortStem(table: string): string {
   const stem = TRIGGER_PREFIX + table;
   if (stem.length + SUFFIX_LENGTH <= MAX_NAME) return stem;

@@ -2,7 +2,7 @@ import { Knex } from 'knex';
 import { capturedTriggers } from './installed';
 import { readSchema } from './introspect';
 import { queryOn } from './sql';
-import { generateTriggers } from './triggers';
+import { expectedTriggers } from './install';
 
 export interface CaptureStatus {
   /** At least one of our triggers is on the table. */
@@ -35,7 +35,7 @@ const HASH_AT_END = /'([0-9a-f]{1,32})'\)$/;
 export async function captureStatus(knex: Knex, table: string): Promise<CaptureStatus> {
   const query = queryOn(knex);
   const schema = await readSchema(query, table);
-  const expected = generateTriggers(schema);
+  const expected = await expectedTriggers(query, schema);
   const installed = await capturedTriggers(query, table);
   const bodyOf = (name: string) => installed.find((trigger) => trigger.name === name)?.body.trim();
   const exact = installed.length === expected.length && expected.every((trigger) => bodyOf(trigger.name) === trigger.body);

@@ -55,10 +55,12 @@ function triggerBody(schema: TableSchema, op: Op, pk: string, before: string | n
 /**
  * The JSON image of a row in the wire form, for columns read through `row`
  * (NEW or OLD in a trigger, a table alias in a SELECT: copies and verify read
- * rows exactly as the triggers write them).
+ * rows exactly as the triggers write them), except the `overrides`.
  */
-export function imageExpression(columns: readonly ColumnSpec[], row: string): string {
-  const pairs = columns.map((column) => `${sqlString(validateIdentifier(column.name, 'column'))}, ${wireExpression(column, `${row}.${quoteMysql(column.name)}`)}`);
+export function imageExpression(columns: readonly ColumnSpec[], row: string, overrides?: ReadonlyMap<string, string>): string {
+  // `overrides`: columns whose value is another SQL expression than the row's (a cascade's new values).
+  const value = (column: ColumnSpec) => overrides?.get(column.name) ?? `${row}.${quoteMysql(column.name)}`;
+  const pairs = columns.map((column) => `${sqlString(validateIdentifier(column.name, 'column'))}, ${wireExpression(column, value(column))}`);
   return `JSON_OBJECT(${pairs.join(', ')})`;
 }
 
