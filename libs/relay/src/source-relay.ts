@@ -244,7 +244,9 @@ class Leadership {
     const coverable = this.suspects.length === 0 ? [...this.feeds.values()].filter((feed) => feed.catchUp === null) : [];
     // Transaction feeds not catching up: this poll may show that what they are owed is whole transactions.
     const steady = [...this.feeds.values()].filter((feed): feed is TransactionFeed => feed instanceof TransactionFeed && feed.catchUp === null);
-    const { filled, fresh, viewMicros } = await outbox.readHeadersPolled(this.high, settings.batchRows, this.tracker.ranges());
+    // A transactional target's feed goes out only after a poll in one view: keep it one statement with many holes too.
+    const oneView = steady.length > 0;
+    const { filled, fresh, viewMicros } = await outbox.readHeadersPolled(this.high, settings.batchRows, this.tracker.ranges(), { oneView });
     // Copy records of a route this relay does not know: it was created a moment ago. Reading the
     // route list now, not at the next refresh, starts its initial copy's delivery seconds earlier.
     if (now - this.routesLoadedAt >= NEW_ROUTE_CHECK_MS && fresh.some((header) => this.isUnknownCopy(header.origin))) await this.refreshRoutes(true);
