@@ -30,7 +30,8 @@ const SILENT_ACTIONS = new Set(['CASCADE', 'SET NULL', 'SET DEFAULT']);
  * see, as human-readable warnings. MariaDB and MySQL fire no trigger for
  * rows such actions change; the cascade triggers (cascade-triggers.ts)
  * write those changes for captured child tables, so what is left is a child
- * table that is not captured (yet), an ON UPDATE action that cascades on
+ * table that is not captured (yet), a parent table that is not (its
+ * trigger writes the child's rows), an ON UPDATE action that cascades on
  * beyond one level, and SET DEFAULT.
  */
 export async function cascadeWarnings(knex: Knex, table: string): Promise<string[]> {
@@ -77,6 +78,17 @@ export async function cascadeWarnings(knex: Knex, table: string): Promise<string
     for (const next of further) {
       warnings.push(`${described}: rows of ${next.child} that its foreign key ${next.name} changes in turn ON UPDATE ${next.onUpdate} are not captured (ON UPDATE actions are followed one level)`);
     }
+  }
+  // As a child: the cascade trigger that writes this table's rows lives on the parent, which must be captured too.
+  for (const key of graph.filter((k) => k.child === table && k.parent !== table && !captured.has(k.parent))) {
+    const actions = [SILENT_ACTIONS.has(key.onDelete) ? `ON DELETE ${key.onDelete}` : null, SILENT_ACTIONS.has(key.onUpdate) ? `ON UPDATE ${key.onUpdate}` : null].filter(
+      (action): action is string => action !== null,
+    );
+    if (actions.length === 0) continue;
+    warnings.push(
+      `foreign key ${key.name} on ${table} (${key.childColumns.join(', ')}) references ${key.parent} (${key.parentColumns.join(', ')}) ${actions.join(' ')}: ` +
+        `rows of ${table} changed by it are captured only once ${key.parent} is captured too (foreign-key actions fire no triggers)`,
+    );
   }
   return warnings;
 }
