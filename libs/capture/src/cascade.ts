@@ -1,6 +1,6 @@
 import { Knex } from 'knex';
 import { validateIdentifier } from '@tributary/model';
-import { capturedTableNames, readForeignKeys } from './cascade-triggers';
+import { CascadeGraph, readCascadeGraph } from './cascade-triggers';
 import { queryOn } from './sql';
 
 interface ForeignKeyRow {
@@ -34,7 +34,7 @@ const SILENT_ACTIONS = new Set(['CASCADE', 'SET NULL', 'SET DEFAULT']);
  * trigger writes the child's rows), an ON UPDATE action that cascades on
  * beyond one level, and SET DEFAULT.
  */
-export async function cascadeWarnings(knex: Knex, table: string): Promise<string[]> {
+export async function cascadeWarnings(knex: Knex, table: string, graph?: CascadeGraph): Promise<string[]> {
   validateIdentifier(table, 'table');
   const query = queryOn(knex);
   const keys = await query<ForeignKeyRow>(
@@ -54,8 +54,7 @@ export async function cascadeWarnings(knex: Knex, table: string): Promise<string
     [table],
   );
   const [{ db }] = await query<{ db: string | null }>('SELECT DATABASE() AS db');
-  const captured = await capturedTableNames(query);
-  const graph = await readForeignKeys(query);
+  const { keys: allKeys, captured } = graph ?? (await readCascadeGraph(query));
   const warnings: string[] = [];
   // information_schema may compare names without regard to case; table names are not.
   for (const key of keys.filter((row) => row.parent === table)) {
@@ -74,13 +73,13 @@ export async function cascadeWarnings(knex: Knex, table: string): Promise<string
     if (key.onDelete === 'SET DEFAULT' || key.onUpdate === 'SET DEFAULT') warnings.push(`${described}: SET DEFAULT is not captured`);
     // ON UPDATE actions are followed one level: a grandchild whose key references the columns the action changes is not.
     const changed = new Set(own.map((c) => c.column));
-    const further = SILENT_ACTIONS.has(key.onUpdate) ? graph.filter((g) => g.parent === key.child && g.child !== key.child && (g.onUpdate === 'CASCADE' || g.onUpdate === 'SET NULL') && g.parentColumns.some((c) => changed.has(c))) : [];
+    const further = SILENT_ACTIONS.has(key.onUpdate) ? allKeys.filter((g) => g.parent === key.child && g.child !== key.child && (g.onUpdate === 'CASCADE' || g.onUpdate === 'SET NULL') && g.parentColumns.some((c) => changed.has(c))) : [];
     for (const next of further) {
       warnings.push(`${described}: rows of ${next.child} that its foreign key ${next.name} changes in turn ON UPDATE ${next.onUpdate} are not captured (ON UPDATE actions are followed one level)`);
     }
   }
   // As a child: the cascade trigger that writes this table's rows lives on the parent, which must be captured too.
-  for (const key of graph.filter((k) => k.child === table && k.parent !== table && !captured.has(k.parent))) {
+  for (const key of allKeys.filter((k) => k.child === table && k.parent !== table && !captured.has(k.parent))) {
     const actions = [SILENT_ACTIONS.has(key.onDelete) ? `ON DELETE ${key.onDelete}` : null, SILENT_ACTIONS.has(key.onUpdate) ? `ON UPDATE ${key.onUpdate}` : null].filter(
       (action): action is string => action !== null,
     );

@@ -6,7 +6,7 @@ import { capturedTriggers } from './installed';
 import { cascadeTriggerNames, triggerNames } from './names';
 import { DEFAULT_LOCK_WAIT_SECONDS, withDedicatedSession, withTablesLocked } from './session';
 import { Query } from './sql';
-import { cascadeAncestors, cascadeTriggersOf, capturedTableNames, readForeignKeys } from './cascade-triggers';
+import { cascadeAncestors, CascadeGraph, cascadeTriggersOf, capturedTableNames, readForeignKeys } from './cascade-triggers';
 import { generateTriggers, TriggerDefinition } from './triggers';
 
 export interface InstallOptions {
@@ -53,8 +53,8 @@ export async function installCapture(knex: Knex, table: string, opts: InstallOpt
  * triggers, and the cascade triggers for the captured rows its foreign keys'
  * actions change (cascade-triggers.ts).
  */
-export async function expectedTriggers(query: Query, schema: TableSchema): Promise<TriggerDefinition[]> {
-  return [...generateTriggers(schema), ...(await cascadeTriggersOf(query, schema.table, (table) => readSchema(query, table), schema))];
+export async function expectedTriggers(query: Query, schema: TableSchema, graph?: CascadeGraph): Promise<TriggerDefinition[]> {
+  return [...generateTriggers(schema), ...(await cascadeTriggersOf(query, schema.table, (table) => readSchema(query, table), schema, graph))];
 }
 
 /**

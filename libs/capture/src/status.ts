@@ -2,6 +2,7 @@ import { Knex } from 'knex';
 import { capturedTriggers } from './installed';
 import { readSchema } from './introspect';
 import { queryOn } from './sql';
+import { CascadeGraph, readCascadeGraph } from './cascade-triggers';
 import { expectedTriggers } from './install';
 
 export interface CaptureStatus {
@@ -21,6 +22,11 @@ export interface CaptureStatus {
   triggers: string[];
 }
 
+/** The source database's foreign keys and captured tables, read once for captureStatus and cascadeWarnings of many tables. */
+export function cascadeGraph(knex: Knex): Promise<CascadeGraph> {
+  return readCascadeGraph(queryOn(knex));
+}
+
 /** The hash literal our trigger bodies end with. */
 const HASH_AT_END = /'([0-9a-f]{1,32})'\)$/;
 
@@ -32,10 +38,11 @@ const HASH_AT_END = /'([0-9a-f]{1,32})'\)$/;
  *
  * @throws CaptureError if the table cannot be captured as it is now (see introspectTable).
  */
-export async function captureStatus(knex: Knex, table: string): Promise<CaptureStatus> {
+export async function captureStatus(knex: Knex, table: string, graph?: CascadeGraph): Promise<CaptureStatus> {
   const query = queryOn(knex);
   const schema = await readSchema(query, table);
-  const expected = await expectedTriggers(query, schema);
+  // `graph`: the foreign keys and captured tables read once for a check of many tables (readCascadeGraph).
+  const expected = await expectedTriggers(query, schema, graph);
   const installed = await capturedTriggers(query, table);
   const bodyOf = (name: string) => installed.find((trigger) => trigger.name === name)?.body.trim();
   const exact = installed.length === expected.length && expected.every((trigger) => bodyOf(trigger.name) === trigger.body);

@@ -1,5 +1,5 @@
 import { Knex } from 'knex';
-import { captureStatus } from '@tributary/capture';
+import { captureStatus, cascadeGraph } from '@tributary/capture';
 import { CatalogRepository } from '@tributary/control';
 import { Logger } from '@tributary/logger';
 import { Metrics } from '@tributary/metrics';
@@ -22,8 +22,12 @@ export class DriftMonitor {
   ) {}
 
   async check(): Promise<void> {
-    for (const { table } of await this.catalog.listCapturedTables(this.sourceId)) {
-      const status = await captureStatus(this.knex, table).catch((error: Error) => {
+    const tables = await this.catalog.listCapturedTables(this.sourceId);
+    if (tables.length === 0) return;
+    // Foreign keys and captured tables once per check, not once per table.
+    const graph = await cascadeGraph(this.knex);
+    for (const { table } of tables) {
+      const status = await captureStatus(this.knex, table, graph).catch((error: Error) => {
         this.logger.error({ table, err: error }, 'capture status check failed');
         return null;
       });

@@ -3,6 +3,7 @@ import {
   CaptureError,
   captureStatus,
   CaptureStatus,
+  cascadeGraph,
   cascadeWarnings,
   installCapture,
   uninstallCapture,
@@ -72,9 +73,10 @@ export class CaptureSetup {
     try {
       return await withSource(source, async (knex) => {
         const statuses: CapturedTableStatus[] = [];
+        const graph = await cascadeGraph(knex);
         for (const record of captured) {
           try {
-            const [status, warnings] = await Promise.all([captureStatus(knex, record.table), cascadeWarnings(knex, record.table)]);
+            const [status, warnings] = await Promise.all([captureStatus(knex, record.table, graph), cascadeWarnings(knex, record.table, graph)]);
             statuses.push({ ...base(record), status, warnings, error: null });
           } catch (error) {
             // The table was dropped, or changed into something capture cannot carry: report it, keep going.
