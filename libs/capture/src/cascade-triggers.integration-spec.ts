@@ -1,6 +1,6 @@
 import { migrateOutbox, OUTBOX_TABLE } from '@tributary/db';
 import { decodeImage, decodeKey, Row } from '@tributary/model';
-import { createMysqlDatabase, TestDatabase } from '@tributary/testing';
+import { createMysqlDatabase, SHOP_DDL, TestDatabase } from '@tributary/testing';
 import { alterCapturedTable, captureStatus, cascadeTriggerNames, installCapture, introspectTable, uninstallCapture } from '@tributary/capture';
 
 /**
@@ -15,18 +15,7 @@ describe('cascade triggers (real MariaDB)', () => {
   beforeAll(async () => {
     db = await createMysqlDatabase('trb_cascade');
     await migrateOutbox(db.knex);
-    const ddl = [
-      'CREATE TABLE customers (id INT PRIMARY KEY, name VARCHAR(20) NOT NULL)',
-      `CREATE TABLE orders (id INT PRIMARY KEY, customer_id INT NOT NULL, total DECIMAL(10,2) NOT NULL,
-         CONSTRAINT fk_orders_customer FOREIGN KEY (customer_id) REFERENCES customers (id) ON DELETE CASCADE ON UPDATE CASCADE)`,
-      `CREATE TABLE order_lines (order_id INT NOT NULL, line INT NOT NULL, sku VARCHAR(20) NOT NULL, PRIMARY KEY (order_id, line),
-         CONSTRAINT fk_lines_order FOREIGN KEY (order_id) REFERENCES orders (id) ON DELETE CASCADE)`,
-      `CREATE TABLE notes (id INT PRIMARY KEY, customer_id INT NULL, body VARCHAR(40) NOT NULL,
-         CONSTRAINT fk_notes_customer FOREIGN KEY (customer_id) REFERENCES customers (id) ON DELETE SET NULL ON UPDATE SET NULL)`,
-      `CREATE TABLE employees (id INT PRIMARY KEY, manager_id INT NULL, name VARCHAR(20) NOT NULL,
-         CONSTRAINT fk_manager FOREIGN KEY (manager_id) REFERENCES employees (id) ON DELETE CASCADE)`,
-    ];
-    for (const statement of ddl) await db.knex.raw(statement);
+    for (const statement of SHOP_DDL) await db.knex.raw(statement);
     // Children before and after their parents: both orders must end with the same triggers.
     for (const table of ['order_lines', 'customers', 'orders', 'notes', 'employees']) await installCapture(db.knex, table);
   });

@@ -66,33 +66,29 @@ function silentOnUpdate(key: ForeignKey): boolean {
 /**
  * The tables whose cascade triggers would change if `table` (as a child)
  * changed shape or started or stopped being captured: every table with a
- * path of cascading foreign keys down to it.
+ * path of cascading foreign keys down to it (a superset: a SET NULL key
+ * ends a path, which this does not tell apart).
  */
 export function cascadeAncestors(table: string, keys: readonly ForeignKey[]): string[] {
-  const found = new Set<string>();
-  const walk = (child: string, depth: number) => {
-    if (depth > MAX_CASCADE_DEPTH) return;
-    for (const key of keys.filter((k) => k.child === child && (silentOnDelete(k) || silentOnUpdate(k)))) {
-      if (found.has(key.parent)) continue;
-      found.add(key.parent);
-      // Deletes cascade on through CASCADE keys only (SET NULL keeps the child row).
-      walk(key.parent, depth + 1);
-    }
-  };
-  walk(table, 1);
+  const found = reachable(table, keys, (key) => key.child, (key) => key.parent);
   found.delete(table);
   return [...found].sort();
 }
 
 /** The tables below `table` along cascading foreign keys (its own table too, for a self-reference). */
 function cascadeDescendants(table: string, keys: readonly ForeignKey[]): Set<string> {
+  return reachable(table, keys, (key) => key.parent, (key) => key.child);
+}
+
+/** The tables reached from `table` along cascading keys, each key from its `from` end to its `to` end, within InnoDB's depth. */
+function reachable(table: string, keys: readonly ForeignKey[], from: (key: ForeignKey) => string, to: (key: ForeignKey) => string): Set<string> {
   const found = new Set<string>();
-  const walk = (parent: string, depth: number) => {
+  const walk = (at: string, depth: number) => {
     if (depth > MAX_CASCADE_DEPTH) return;
-    for (const key of keys.filter((k) => k.parent === parent && (silentOnDelete(k) || silentOnUpdate(k)))) {
-      if (found.has(key.child)) continue;
-      found.add(key.child);
-      walk(key.child, depth + 1);
+    for (const key of keys.filter((k) => from(k) === at && (silentOnDelete(k) || silentOnUpdate(k)))) {
+      if (found.has(to(key))) continue;
+      found.add(to(key));
+      walk(to(key), depth + 1);
     }
   };
   walk(table, 1);

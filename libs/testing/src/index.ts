@@ -10,3 +10,4 @@ export * from './fixtures';
 export * from './app-entry';
 export * from './mesh';
 export * from './transfers';
+export * from './shop';
