@@ -1,4 +1,5 @@
 import { createConnection } from 'mysql2/promise';
+import { runTransactionLoops } from './workload';
 
 /**
  * A bank: money moves between accounts of two tables, and every transfer is
@@ -40,7 +41,7 @@ export async function seedTransfers(url: string): Promise<void> {
 export interface TransferStats {
   committed: number;
   rolledBack: number;
-  /** Transactions of more than `largeRows` rows (a sweep). */
+  /** Sweeps written: one transaction larger than a worker's read. */
   large: number;
   failed: number;
 }
@@ -58,53 +59,37 @@ export async function runTransfers(
 ): Promise<TransferStats> {
   const stats: TransferStats = { committed: 0, rolledBack: 0, large: 0, failed: 0 };
   const account = () => 1 + Math.floor(Math.random() * TRANSFER_ACCOUNTS);
-  await Promise.all(
-    Array.from({ length: options.connections }, async (_, worker) => {
-      const connection = await createConnection({ uri: url });
-      try {
-        const done = () => options.stop?.() === true || (options.transactions !== undefined && stats.committed >= options.transactions);
-        for (let t = 0; !done(); t++) {
-          const sweep = options.sweepEvery !== undefined && worker === 0 && t > 0 && t % options.sweepEvery === 0;
-          await connection.query('BEGIN');
-          try {
-            if (sweep) {
-              const target = account();
-              await connection.query('UPDATE checking SET balance = balance - 1, touched = NOW(6)');
-              await connection.query('UPDATE savings SET balance = balance + ? WHERE id = ?', [TRANSFER_ACCOUNTS, target]);
-              await connection.query(`INSERT INTO ledger (checking_id, savings_id, amount, at) SELECT id, ?, 1, NOW(6) FROM checking`, [target]);
-            } else if (Math.random() < 0.2) {
-              // Within one table: nothing for the ledger, both rows in one transaction all the same.
-              const [from, to, amount] = [account(), account(), 1 + Math.floor(Math.random() * 50)];
-              await connection.query('UPDATE checking SET balance = balance - ?, touched = NOW(6) WHERE id = ?', [amount, from]);
-              await connection.query('UPDATE checking SET balance = balance + ?, touched = NOW(6) WHERE id = ?', [amount, to]);
-            } else {
-              // Either way between the tables: RAND() decides at the source, the row images carry it.
-              const [from, to] = [account(), account()];
-              await connection.query('SET @amount = FLOOR(RAND() * 101) - 50');
-              await connection.query('UPDATE checking SET balance = balance - @amount, touched = NOW(6) WHERE id = ?', [from]);
-              await connection.query('UPDATE savings SET balance = balance + @amount WHERE id = ?', [to]);
-              await connection.query('INSERT INTO ledger (checking_id, savings_id, amount, at) VALUES (?, ?, @amount, NOW(6))', [from, to]);
-            }
-            if (!sweep && Math.random() < 0.1) {
-              await connection.query('ROLLBACK');
-              stats.rolledBack++;
-            } else {
-              await connection.query('COMMIT');
-              stats.committed++;
-              if (sweep) stats.large++;
-            }
-          } catch {
-            // Deadlocks between transfers are part of a real workload: rolled back whole.
-            await connection.query('ROLLBACK').catch(() => undefined);
-            stats.failed++;
-          }
-        }
-      } finally {
-        await connection.end();
+  const more = () => options.stop?.() !== true && (options.transactions === undefined || stats.committed < options.transactions);
+  return runTransactionLoops(
+    url,
+    options.connections,
+    more,
+    async (connection, lane, t) => {
+      if (options.sweepEvery !== undefined && lane === 0 && t > 0 && t % options.sweepEvery === 0) {
+        const target = account();
+        await connection.query('UPDATE checking SET balance = balance - 1, touched = NOW(6)');
+        await connection.query('UPDATE savings SET balance = balance + ? WHERE id = ?', [TRANSFER_ACCOUNTS, target]);
+        await connection.query(`INSERT INTO ledger (checking_id, savings_id, amount, at) SELECT id, ?, 1, NOW(6) FROM checking`, [target]);
+        stats.large++;
+        return 'commit';
       }
-    }),
+      if (Math.random() < 0.2) {
+        // Within one table: nothing for the ledger, both rows in one transaction all the same.
+        const [from, to, amount] = [account(), account(), 1 + Math.floor(Math.random() * 50)];
+        await connection.query('UPDATE checking SET balance = balance - ?, touched = NOW(6) WHERE id = ?', [amount, from]);
+        await connection.query('UPDATE checking SET balance = balance + ?, touched = NOW(6) WHERE id = ?', [amount, to]);
+      } else {
+        // Either way between the tables: RAND() decides at the source, the row images carry it.
+        const [from, to] = [account(), account()];
+        await connection.query('SET @amount = FLOOR(RAND() * 101) - 50');
+        await connection.query('UPDATE checking SET balance = balance - @amount, touched = NOW(6) WHERE id = ?', [from]);
+        await connection.query('UPDATE savings SET balance = balance + @amount WHERE id = ?', [to]);
+        await connection.query('INSERT INTO ledger (checking_id, savings_id, amount, at) VALUES (?, ?, @amount, NOW(6))', [from, to]);
+      }
+      return Math.random() < 0.1 ? 'rollback' : 'commit';
+    },
+    stats,
   );
-  return stats;
 }
 
 /** One consistent read of a copy of the bank. */

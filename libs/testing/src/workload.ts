@@ -1,4 +1,4 @@
-import { createConnection } from 'mysql2/promise';
+import { Connection, createConnection } from 'mysql2/promise';
 
 /**
  * A concurrent random workload on one table shaped like
@@ -31,26 +31,47 @@ export interface WorkloadStats {
 }
 
 export async function runItemsWorkload(url: string, options: WorkloadOptions): Promise<WorkloadStats> {
-  const stats: WorkloadStats = { committed: 0, rolledBack: 0, failed: 0 };
+  const key = () => 1 + Math.floor(Math.random() * options.keySpace);
+  return runTransactionLoops(
+    url,
+    options.connections,
+    (_, t) => t < options.transactionsPerConnection && !options.stop?.(),
+    async (connection) => {
+      const statements = 1 + Math.floor(Math.random() * 4);
+      for (let s = 0; s < statements; s++) await randomStatement(connection, key);
+      return Math.random() < 0.15 ? 'rollback' : 'commit';
+    },
+  );
+}
+
+/** How a transaction of a loop ends, as its body decides (an application that changes its mind rolls back). */
+export type TransactionEnd = 'commit' | 'rollback';
+
+/**
+ * `connections` connections, each running transactions while `more(lane,
+ * t)` says so: `body` between BEGIN and the COMMIT or ROLLBACK it asks for.
+ * A failing body (a deadlock, a duplicate key: part of a real workload) is
+ * rolled back and counted.
+ */
+export async function runTransactionLoops<S extends WorkloadStats = WorkloadStats>(
+  url: string,
+  connections: number,
+  more: (lane: number, t: number) => boolean,
+  body: (connection: Connection, lane: number, t: number) => Promise<TransactionEnd>,
+  stats: S = { committed: 0, rolledBack: 0, failed: 0 } as S,
+): Promise<S> {
   await Promise.all(
-    Array.from({ length: options.connections }, async () => {
+    Array.from({ length: connections }, async (_, lane) => {
       const connection = await createConnection({ uri: url });
-      const key = () => 1 + Math.floor(Math.random() * options.keySpace);
       try {
-        for (let t = 0; t < options.transactionsPerConnection && !options.stop?.(); t++) {
+        for (let t = 0; more(lane, t); t++) {
           await connection.query('BEGIN');
           try {
-            const statements = 1 + Math.floor(Math.random() * 4);
-            for (let s = 0; s < statements; s++) await randomStatement(connection, key);
-            if (Math.random() < 0.15) {
-              await connection.query('ROLLBACK');
-              stats.rolledBack++;
-            } else {
-              await connection.query('COMMIT');
-              stats.committed++;
-            }
+            const end = await body(connection, lane, t);
+            await connection.query(end === 'commit' ? 'COMMIT' : 'ROLLBACK');
+            if (end === 'commit') stats.committed++;
+            else stats.rolledBack++;
           } catch {
-            // Deadlocks and duplicate keys from key changes are part of a real workload.
             await connection.query('ROLLBACK').catch(() => undefined);
             stats.failed++;
           }
