@@ -104,4 +104,28 @@ describe('schema change: MariaDB source altered through Tributary → PostgreSQL
     expect(Object.keys(sourceRows[0]).sort()).toEqual(['amount', 'grp', 'id', 'note', 'noted', 'payload']);
     expect(targetRows).toEqual(sourceRows);
   });
+
+  it('widens a column and a number at the target when the source widens them, so longer values are applied, not refused', async () => {
+    const { source, setup } = pipeline;
+    // note VARCHAR(20) and grp INT at both ends so far: a value that needs more goes in only once both are widened.
+    const widened = await setup.alterTable('src', 'items', 'MODIFY COLUMN note VARCHAR(120) NULL, MODIFY COLUMN grp BIGINT NOT NULL');
+    expect(widened.schema.columns.find((column) => column.name === 'note')?.columnType).toBe('varchar(120)');
+    const long = 'a note far longer than the twenty characters it had before';
+    await source.knex.raw('INSERT INTO items (id, grp, amount, noted, payload, note) VALUES (2000, 9007199254740993, 1, NOW(6), NULL, ?)', [long]);
+    await pipeline.waitForCatchUp('items-pg', 30_000);
+    expect(await pipeline.deadLetters.list('items-pg', { status: 'all', limit: 10 })).toEqual([]);
+    const columns = await pipeline.postgres.knex.raw<{ rows: { name: string; type: string }[] }>(
+      `SELECT column_name AS name, format_type(a.atttypid, a.atttypmod) AS type FROM information_schema.columns c
+         JOIN pg_attribute a ON a.attrelid = 'items'::regclass AND a.attname = c.column_name
+        WHERE c.table_schema = current_schema() AND c.table_name = 'items' AND c.column_name IN ('grp', 'note') ORDER BY 1`,
+    );
+    expect(columns.rows).toEqual([
+      { name: 'grp', type: 'bigint' },
+      { name: 'note', type: 'character varying(120)' },
+    ]);
+    const row = await pipeline.postgres.knex.raw<{ rows: { grp: string; note: string }[] }>('SELECT grp::text AS grp, note FROM items WHERE id = 2000');
+    expect(row.rows).toEqual([{ grp: '9007199254740993', note: long }]);
+    const { source: sourceRows, target: targetRows } = await pipeline.compare('items', pg, 'items');
+    expect(targetRows).toEqual(sourceRows);
+  });
 });

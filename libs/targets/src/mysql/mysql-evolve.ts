@@ -2,7 +2,8 @@ import { Knex } from 'knex';
 import { quoteMysql, TargetTableSpec } from '@tributary/model';
 import { TargetConfigError } from '../errors';
 import { mysqlDialect } from './mysql-sql';
-import { ExistingTable, isNoop, planTableEvolution } from '../sql/table-evolution';
+import { ExistingTable, isNoop, planTableEvolution, Widening } from '../sql/table-evolution';
+import { isWidening } from '../sql/type-widening';
 import { mysqlColumnType } from '../sql/type-mapping';
 
 const q = quoteMysql;
@@ -33,13 +34,16 @@ interface ColumnRow {
 export async function evolveMysqlTable(knex: Knex, spec: TargetTableSpec): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     const { table, columns } = await readMysqlTable(knex, spec.name);
-    const evolution = planTableEvolution(spec, table, true);
+    const evolution = planTableEvolution(spec, table, true, mysqlWidening);
     if (isNoop(evolution)) return;
     const json = evolution.makeNullable.some((name) => columns.get(name)?.dataType === 'longtext') ? await jsonCheckedColumns(knex, spec.name) : new Set<string>();
+    // A wider type holds every value the column has (its character set and collation kept); NULL-able too if planned so.
+    const widened = new Map(evolution.widen.map(({ name, type, nullable }) => [name, `${type}${charsetOf(columnRow(columns, name))} ${nullable ? 'NULL' : 'NOT NULL'}`]));
     const actions = [
       // NULL-able even if the spec says NOT NULL: rows already there have no value for it.
       ...evolution.add.map((column) => `ADD COLUMN ${q(column.name)} ${mysqlColumnType(column)} NULL`),
-      ...evolution.makeNullable.map((name) => `MODIFY COLUMN ${q(name)} ${nullableDefinition(spec.name, columnRow(columns, name), json.has(name))}`),
+      ...evolution.makeNullable.filter((name) => !widened.has(name)).map((name) => `MODIFY COLUMN ${q(name)} ${nullableDefinition(spec.name, columnRow(columns, name), json.has(name))}`),
+      ...[...widened].map(([name, definition]) => `MODIFY COLUMN ${q(name)} ${definition}`),
     ];
     try {
       await knex.raw(`ALTER TABLE ${q(spec.name)} ${actions.join(', ')}`);
@@ -64,9 +68,20 @@ function nullableDefinition(table: string, column: ColumnRow, jsonChecked: boole
   if (!PLAIN_TYPE.test(type) && !MEMBER_TYPE.test(type)) {
     throw new TargetConfigError(`target table ${table}: column ${column.name} has type ${JSON.stringify(type)}, which cannot be restated to make it NULL-able`);
   }
-  const charset = column.charset && column.collation ? ` CHARACTER SET ${name(column.charset)} COLLATE ${name(column.collation)}` : '';
-  return `${type}${charset} NULL`;
+  return `${type}${charsetOf(column)} NULL`;
 }
+
+/** The column's character set and collation, restated (empty for a type without them). */
+function charsetOf(column: ColumnRow): string {
+  return column.charset && column.collation ? ` CHARACTER SET ${name(column.charset)} COLLATE ${name(column.collation)}` : '';
+}
+
+/** A spec column's MySQL type, when it widens the existing column's (planTableEvolution). */
+const mysqlWidening: Widening = (existing, column) => {
+  if (column.type === 'json' || column.type === 'enum' || column.type === 'set') return null;
+  const wanted = mysqlColumnType(column);
+  return existing.type !== undefined && isWidening(existing.type, wanted) ? wanted : null;
+};
 
 /** e.g. `varchar(64)`, `decimal(12,2) unsigned zerofill`, `datetime(6)`. */
 const PLAIN_TYPE = /^[a-z]+( ?\(\d+(,\d+)?\))?( unsigned)?( zerofill)?$/i;
@@ -97,7 +112,7 @@ export async function readMysqlTable(knex: Knex, name: string): Promise<{ table:
   ).filter((row) => row.tableName === name);
   return {
     table: {
-      columns: columnRows.map((row) => ({ name: row.name, nullable: row.nullable === 'YES' })),
+      columns: columnRows.map((row) => ({ name: row.name, nullable: row.nullable === 'YES', type: row.columnType })),
       primaryKey: keyRows.map((row) => row.name),
     },
     columns: new Map(columnRows.map((row) => [row.name, { ...row, dataType: row.dataType.toLowerCase() }])),

@@ -17,7 +17,7 @@ const table = (columns: [string, boolean][], primaryKey = ['id']): ExistingTable
 describe('planTableEvolution', () => {
   it('has nothing to do when the table matches the spec', () => {
     const plan = planTableEvolution(spec('a', 'nn_b'), table([['id', false], ['a', true], ['nn_b', false]]), false);
-    expect(plan).toEqual({ add: [], makeNullable: [] });
+    expect(plan).toEqual({ add: [], makeNullable: [], widen: [] });
     expect(isNoop(plan)).toBe(true);
   });
 
@@ -33,7 +33,7 @@ describe('planTableEvolution', () => {
       table([['id', false], ['a', false], ['gone', false], ['gone_nullable', true]]),
       false,
     );
-    expect(plan).toEqual({ add: [], makeNullable: ['a', 'gone'] });
+    expect(plan).toEqual({ add: [], makeNullable: ['a', 'gone'], widen: [] });
   });
 
   it('compares names without case only when told to', () => {
@@ -56,5 +56,16 @@ describe('planTableEvolution', () => {
   it('refuses to touch a column whose name is not a safe identifier', () => {
     expect(() => planTableEvolution(spec(), table([['id', false], ['odd name', false]]), false)).toThrow(/"odd name" must become NULL-able/);
     expect(isNoop(planTableEvolution(spec(), table([['id', false], ['odd name', true]]), false))).toBe(true);
+  });
+
+  it('widens the columns the widening says, keeping NULL-able what was or becomes so, and nothing without a widening', () => {
+    const widening = (existing: { name: string }) => (existing.name === 'a' ? 'varchar(50)' : existing.name === 'nn_b' ? 'bigint' : null);
+    const plan = planTableEvolution(spec('a', 'nn_b'), table([['id', false], ['a', true], ['nn_b', false]]), false, widening);
+    expect(plan.widen).toEqual([
+      { name: 'a', type: 'varchar(50)', nullable: true },
+      { name: 'nn_b', type: 'bigint', nullable: false },
+    ]);
+    expect(isNoop(plan)).toBe(false);
+    expect(planTableEvolution(spec('a', 'nn_b'), table([['id', false], ['a', true], ['nn_b', false]]), false).widen).toEqual([]);
   });
 });

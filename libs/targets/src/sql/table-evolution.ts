@@ -7,14 +7,17 @@ import { TargetConfigError } from '../errors';
  * schema and the worker calls ensureTable with it. Pure; each SQL target
  * reads its catalogue and runs the DDL itself.
  *
- * Never destructive: a column is never dropped, retyped or made NOT NULL,
- * and the key is never changed.
+ * Never destructive: a column is never dropped, made NOT NULL or retyped
+ * to anything narrower (only widened, when the target can say so), and the
+ * key is never changed.
  */
 
 /** A column of the target table as its catalogue lists it. */
 export interface ExistingColumn {
   name: string;
   nullable: boolean;
+  /** Its type as the target's catalogue writes it (SQL targets that can widen columns), e.g. `character varying(20)`. */
+  type?: string;
 }
 
 /** The target table as it is now. */
@@ -34,20 +37,33 @@ export interface TableEvolution {
    * fail on them, so they become NULL-able. They keep their data.
    */
   makeNullable: string[];
+  /**
+   * Existing columns whose type the spec widened at the source (a longer
+   * VARCHAR, INT to BIGINT, more DECIMAL digits): retyped at the target, so
+   * values that fit the source fit there too. Names as the target spells them.
+   */
+  widen: Array<{ name: string; type: string; nullable: boolean }>;
 }
+
+/**
+ * The target type a spec column asks for, when it is a widening of the
+ * existing column's (see type-widening.ts); null to keep the column as it is.
+ */
+export type Widening = (existing: ExistingColumn, column: ColumnSpec) => string | null;
 
 /**
  * Compares the spec with the table as it is.
  *
- * Known limit: a column whose type changed at the source keeps its target
- * type (retyping could fail or lose data); values that no longer fit are
- * refused as rows (dead letters).
+ * A column whose type was widened at the source is widened at the target
+ * (`widening`, where the target can tell); any other type change keeps the
+ * target type (retyping could fail or lose data): values that no longer fit
+ * are refused as rows (dead letters).
  *
  * @param caseInsensitive column names compare without regard to case (MySQL does; PostgreSQL, with quoted names, does not).
  * @throws TargetConfigError if the table's primary key is not the spec's key
  *   (a key change needs a re-sync), or a column to change is not a safe identifier.
  */
-export function planTableEvolution(spec: TargetTableSpec, existing: ExistingTable, caseInsensitive: boolean): TableEvolution {
+export function planTableEvolution(spec: TargetTableSpec, existing: ExistingTable, caseInsensitive: boolean, widening?: Widening): TableEvolution {
   const norm = (name: string) => (caseInsensitive ? name.toLowerCase() : name);
   const specKey = new Set(spec.key.map(norm));
   const tableKey = new Set(existing.primaryKey.map(norm));
@@ -78,7 +94,17 @@ export function planTableEvolution(spec: TargetTableSpec, existing: ExistingTabl
       return column.name;
     });
 
-  return { add, makeNullable };
+  const widen = widening
+    ? existing.columns.flatMap((column) => {
+        const wanted = inSpec.get(norm(column.name));
+        const type = wanted ? widening(column, wanted) : null;
+        if (type === null) return [];
+        if (!isValidIdentifier(column.name)) throw new TargetConfigError(`target table ${spec.name}: column ${JSON.stringify(column.name)} must be widened but is not a safe identifier`);
+        return [{ name: column.name, type, nullable: column.nullable || makeNullable.includes(column.name) }];
+      })
+    : [];
+
+  return { add, makeNullable, widen };
 }
 
 /**
@@ -99,7 +125,7 @@ export function tableProblems(spec: TargetTableSpec, existing: ExistingTable | n
 
 /** Whether there is anything to do. */
 export function isNoop(evolution: TableEvolution): boolean {
-  return evolution.add.length === 0 && evolution.makeNullable.length === 0;
+  return evolution.add.length === 0 && evolution.makeNullable.length === 0 && evolution.widen.length === 0;
 }
 
 /**

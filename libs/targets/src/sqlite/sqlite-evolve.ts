@@ -2,7 +2,7 @@ import { Knex } from 'knex';
 import { quoteAnsi, TargetTableSpec } from '@tributary/model';
 import { TargetConfigError } from '../errors';
 import { sqliteColumnDefinition } from './sqlite-sql';
-import { ExistingTable, isNoop, planTableEvolution } from '../sql/table-evolution';
+import { ExistingTable, isNoop, planTableEvolution, Widening } from '../sql/table-evolution';
 
 const q = quoteAnsi;
 
@@ -15,25 +15,77 @@ export type SqliteQuery = (sql: string, params: unknown[]) => Promise<Record<str
  * writer). Columns are added with ADD COLUMN. SQLite cannot drop a NOT NULL
  * constraint in place, so making columns NULL-able rebuilds the table the way
  * the SQLite docs describe (create new, copy, drop, rename) from its own
- * CREATE statement with those NOT NULLs removed: types, CHECKs and data stay.
+ * CREATE statement with those NOT NULLs removed: types, CHECKs and data stay;
+ * a character column whose length the source widened gets its new
+ * definition in the same rebuild.
  */
 export async function evolveSqliteTable(trx: Knex.Transaction, spec: TargetTableSpec): Promise<void> {
   const query: SqliteQuery = async (sql, params) => rowsOf(await trx.raw(sql, params as Knex.RawBinding[]));
-  const evolution = planTableEvolution(spec, await readSqliteTable(query, spec.name), false);
+  const [created] = await query(`SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?`, [spec.name]);
+  const createSql = String(created?.sql ?? '');
+  const evolution = planTableEvolution(spec, await readSqliteTable(query, spec.name), false, createSql ? sqliteWidening(createSql) : undefined);
   if (isNoop(evolution)) return;
   for (const column of evolution.add) {
     // NULL-able even if the spec says NOT NULL: rows already there have no value for it.
     await trx.raw(`ALTER TABLE ${q(spec.name)} ADD COLUMN ${sqliteColumnDefinition(column, false)}`);
   }
-  if (evolution.makeNullable.length === 0) return;
-  const [created] = await query(`SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?`, [spec.name]);
-  const rebuilt = withoutNotNull(String(created?.sql ?? ''), evolution.makeNullable, spec.name);
+  if (evolution.makeNullable.length === 0 && evolution.widen.length === 0) return;
+  // Read again: the columns just added are in it now.
+  const [current] = await query(`SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?`, [spec.name]);
+  let rebuilt = withoutNotNull(String(current?.sql ?? ''), evolution.makeNullable, spec.name);
+  for (const { name, type } of evolution.widen) rebuilt = withDefinition(rebuilt, name, type, spec.name);
   const temporary = `_tributary_rebuild_${spec.name}`;
   await trx.raw(`DROP TABLE IF EXISTS ${q(temporary)}`);
   await trx.raw(rebuilt.replace(/^CREATE TABLE\s+("[^"]+"|\S+)/i, `CREATE TABLE ${q(temporary)}`));
   await trx.raw(`INSERT INTO ${q(temporary)} SELECT * FROM ${q(spec.name)}`);
   await trx.raw(`DROP TABLE ${q(spec.name)}`);
   await trx.raw(`ALTER TABLE ${q(temporary)} RENAME TO ${q(spec.name)}`);
+}
+
+/**
+ * SQLite checks only a character column's length (STRICT storage classes do
+ * the rest): a spec column whose length grew, or lost its limit, gets its
+ * new definition (`type`: the whole column definition, NOT NULL as it was).
+ */
+function sqliteWidening(createSql: string): Widening {
+  return (existing, column) => {
+    const part = columnPart(createSql, existing.name);
+    if (part === null) return null;
+    const limit = /CHECK \(length\("(?:[^"]|"")+"\) <= (\d+)\)/.exec(part);
+    if (!limit) return null;
+    const wanted = sqliteColumnDefinition(column, /\bNOT\s+NULL\b/i.test(part));
+    const wantedLimit = /CHECK \(length\("(?:[^"]|"")+"\) <= (\d+)\)/.exec(wanted);
+    const sameClass = part.trim().split(/\s+/)[1] === wanted.split(/\s+/)[1];
+    return sameClass && (wantedLimit === null || Number(wantedLimit[1]) > Number(limit[1])) ? wanted : null;
+  };
+}
+
+/** The CREATE statement with the named column's definition replaced by `definition`. */
+function withDefinition(createSql: string, column: string, definition: string, table: string): string {
+  const { head, parts, tail } = splitCreate(createSql, table);
+  const at = parts.findIndex((part) => isColumnPart(part, column));
+  if (at < 0) throw new TargetConfigError(`target table ${table}: column ${column} not found in its CREATE statement`);
+  parts[at] = ` ${definition}`;
+  return `${head}${parts.join(',')}${tail}`;
+}
+
+function columnPart(createSql: string, column: string): string | null {
+  const open = createSql.indexOf('(');
+  const close = createSql.lastIndexOf(')');
+  if (open < 0 || close < open) return null;
+  return splitTopLevel(createSql.slice(open + 1, close)).find((part) => isColumnPart(part, column)) ?? null;
+}
+
+function isColumnPart(part: string, column: string): boolean {
+  const first = part.trim().split(/\s+/)[0] ?? '';
+  return first === q(column) || first === column;
+}
+
+function splitCreate(createSql: string, table: string): { head: string; parts: string[]; tail: string } {
+  const open = createSql.indexOf('(');
+  const close = createSql.lastIndexOf(')');
+  if (open < 0 || close < open) throw new TargetConfigError(`target table ${table}: cannot read its CREATE statement to change its columns`);
+  return { head: createSql.slice(0, open + 1), parts: splitTopLevel(createSql.slice(open + 1, close)), tail: createSql.slice(close) };
 }
 
 /** Columns and primary key of `name` (no columns: no table). */
@@ -54,19 +106,13 @@ export async function readSqliteTable(query: SqliteQuery, name: string): Promise
  * a table whose definition we cannot read that way is refused, never guessed at.
  */
 export function withoutNotNull(createSql: string, columns: readonly string[], table: string): string {
-  const open = createSql.indexOf('(');
-  const close = createSql.lastIndexOf(')');
-  if (open < 0 || close < open) throw new TargetConfigError(`target table ${table}: cannot read its CREATE statement to make columns NULL-able`);
-  const parts = splitTopLevel(createSql.slice(open + 1, close));
+  const { head, parts, tail } = splitCreate(createSql, table);
   for (const name of columns) {
-    const at = parts.findIndex((part) => {
-      const first = part.trim().split(/\s+/)[0] ?? '';
-      return first === q(name) || first === name;
-    });
+    const at = parts.findIndex((part) => isColumnPart(part, name));
     if (at < 0) throw new TargetConfigError(`target table ${table}: column ${name} not found in its CREATE statement`);
     parts[at] = parts[at].replace(/\s+NOT\s+NULL\b/gi, '');
   }
-  return `${createSql.slice(0, open + 1)}${parts.join(',')}${createSql.slice(close)}`;
+  return `${head}${parts.join(',')}${tail}`;
 }
 
 function splitTopLevel(text: string): string[] {

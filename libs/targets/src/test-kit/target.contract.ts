@@ -97,6 +97,40 @@ export function describeTargetContract(
         expect(await target.readRows(grown)).toEqual(rows);
       });
 
+      it('takes values of a type the source widened (a longer VARCHAR, INT to BIGINT, more DECIMAL digits), keeping the rows it has', async () => {
+        const narrow = [
+          columnSpec('id', 'int', 'int(11)', { nullable: false }),
+          columnSpec('name', 'string', 'varchar(5)', { nullable: false, length: 5 }),
+          columnSpec('n', 'int', 'int(11)'),
+          columnSpec('amount', 'decimal', 'decimal(5,2)', { precision: 5, scale: 2 }),
+        ];
+        const { table, route } = await freshTable(narrow);
+        await apply(batch(table, route, [insert(1, { id: 1, name: 'short', n: 7, amount: '999.99' })]));
+        const wide: TargetTableSpec = {
+          ...table,
+          columns: [
+            narrow[0],
+            columnSpec('name', 'string', 'varchar(40)', { nullable: false, length: 40 }),
+            columnSpec('n', 'bigint', 'bigint(20)'),
+            columnSpec('amount', 'decimal', 'decimal(9,3)', { precision: 9, scale: 3 }),
+          ],
+        };
+        await target.ensureTable(wide);
+        const big = { id: 2, name: 'a name longer than five', n: '9007199254740993', amount: '123456.789' };
+        expect(await apply(batch(wide, route, [insert(2, big)]))).toEqual({ applied: 1, skipped: 0, rejected: [] });
+        // The row written before keeps its values (a target with types shows them in the wider type: 999.990).
+        const rows = await target.readRows(wide);
+        expect(rows.map((row) => [row.id, row.name])).toEqual([
+          [1, 'short'],
+          [2, big.name],
+        ]);
+        expect(rows[1]).toEqual(big);
+        expect(Number(rows[0].amount)).toBe(999.99);
+        // Narrowed again at the source: nothing is narrowed at the target.
+        await target.ensureTable(table);
+        expect(await target.readRows(wide)).toEqual(rows);
+      });
+
       it('makes NOT NULL columns the spec dropped NULL-able, keeping their data and their type', async () => {
         const columns = [
           ...simpleColumns().map((c) => (c.name === 'name' ? { ...c, nullable: false } : c)),
