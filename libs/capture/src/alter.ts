@@ -4,7 +4,8 @@ import { TableSchema, quoteMysql, validateIdentifier } from '@tributary/model';
 import { probeAlter } from './alter-probe';
 import { validateAlterSpec } from './alter-spec';
 import { CaptureError } from './errors';
-import { capturedCascadeParents, replaceCascadeTriggers, replaceTriggers } from './install';
+import { readCascadeGraph } from './cascade-triggers';
+import { capturedCascadeParents, replaceCascadeParents, replaceTriggers } from './install';
 import { readSchema } from './introspect';
 import { DEFAULT_LOCK_WAIT_SECONDS, errorMessage, withDedicatedSession, withTablesLocked } from './session';
 
@@ -55,7 +56,7 @@ export async function alterCapturedTable(knex: Knex, table: string, alterSpec: s
   return withDedicatedSession(knex, opts.lockWaitSeconds ?? DEFAULT_LOCK_WAIT_SECONDS, async (query) => {
     // Refuse before changing anything if the table is not one capture can carry, or the ALTER would leave it so.
     await probeAlter(query, table, clauses, await readSchema(query, table));
-    const parents = await capturedCascadeParents(query, table);
+    const parents = capturedCascadeParents(await readCascadeGraph(query), table);
     return withTablesLocked(query, [table, OUTBOX_TABLE, ...parents], async () => {
       await readSchema(query, table);
       try {
@@ -76,9 +77,10 @@ export async function alterCapturedTable(knex: Knex, table: string, alterSpec: s
       }
       const refusal = await failureOf(() => opts.beforeInstall?.(schema));
       try {
-        await replaceTriggers(query, schema);
+        const graph = await readCascadeGraph(query);
+        await replaceTriggers(query, schema, graph);
         // The cascade triggers above it write its rows in its new shape.
-        for (const parent of parents) await replaceCascadeTriggers(query, parent);
+        await replaceCascadeParents(query, parents, graph);
       } catch (error) {
         throw new CaptureError(
           `ALTER TABLE ${table} was applied, but its capture triggers could not be regenerated: ${errorMessage(error)}. ` +

@@ -6,7 +6,7 @@ import { capturedTriggers } from './installed';
 import { cascadeTriggerNames, triggerNames } from './names';
 import { DEFAULT_LOCK_WAIT_SECONDS, withDedicatedSession, withTablesLocked } from './session';
 import { Query } from './sql';
-import { cascadeAncestors, CascadeGraph, cascadeTriggersOf, capturedTableNames, readForeignKeys } from './cascade-triggers';
+import { cascadeAncestors, CascadeGraph, cascadeTriggersOf, readCascadeGraph } from './cascade-triggers';
 import { generateTriggers, TriggerDefinition } from './triggers';
 
 export interface InstallOptions {
@@ -36,13 +36,14 @@ export async function installCapture(knex: Knex, table: string, opts: InstallOpt
   validateIdentifier(table, 'table');
   return withDedicatedSession(knex, opts.lockWaitSeconds ?? DEFAULT_LOCK_WAIT_SECONDS, async (query) => {
     // Captured tables whose cascade triggers write this table's rows: regenerated with it, under the same locks.
-    const parents = await capturedCascadeParents(query, table);
+    const parents = capturedCascadeParents(await readCascadeGraph(query), table);
     return withTablesLocked(query, [table, OUTBOX_TABLE, ...parents], async () => {
       // information_schema and SHOW INDEX work under LOCK TABLES, so the schema read is the one the triggers will see.
       const schema = await readSchema(query, table);
       await opts.beforeInstall?.(schema);
-      await replaceTriggers(query, schema);
-      for (const parent of parents) await replaceCascadeTriggers(query, parent);
+      const graph = await readCascadeGraph(query);
+      await replaceTriggers(query, schema, graph);
+      await replaceCascadeParents(query, parents, { ...graph, captured: new Set([...graph.captured, table]) });
       return schema;
     });
   });
@@ -61,8 +62,8 @@ export async function expectedTriggers(query: Query, schema: TableSchema, graph?
  * Installs the triggers `schema` needs and drops any other `trb_` trigger on
  * the table. Run it while the table and the outbox are locked.
  */
-export async function replaceTriggers(query: Query, schema: TableSchema): Promise<void> {
-  const triggers = await expectedTriggers(query, schema);
+export async function replaceTriggers(query: Query, schema: TableSchema, graph?: CascadeGraph): Promise<void> {
+  const triggers = await expectedTriggers(query, schema, graph);
   for (const trigger of triggers) await query(trigger.sql);
   await dropTriggers(query, schema.table, (name) => !triggers.some((trigger) => trigger.name === name));
 }
@@ -71,19 +72,22 @@ export async function replaceTriggers(query: Query, schema: TableSchema): Promis
  * The captured tables above `table` along cascading foreign keys, whose
  * cascade triggers write its rows (in name order: the order they are locked in).
  */
-export async function capturedCascadeParents(query: Query, table: string): Promise<string[]> {
-  const keys = await readForeignKeys(query);
-  if (!keys.some((key) => key.child === table)) return [];
-  const captured = await capturedTableNames(query);
-  return cascadeAncestors(table, keys).filter((parent) => captured.has(parent));
+export function capturedCascadeParents(graph: CascadeGraph, table: string): string[] {
+  if (!graph.keys.some((key) => key.child === table)) return [];
+  return cascadeAncestors(table, graph.keys).filter((parent) => graph.captured.has(parent));
 }
 
-/** Regenerates (or drops) the cascade triggers of the captured table `parent`; its capture triggers stay. Run it with `parent` locked. */
-export async function replaceCascadeTriggers(query: Query, parent: string): Promise<void> {
-  const triggers = await cascadeTriggersOf(query, parent, (table) => readSchema(query, table));
-  for (const trigger of triggers) await query(trigger.sql);
-  for (const name of Object.values(cascadeTriggerNames(parent))) {
-    if (!triggers.some((trigger) => trigger.name === name)) await query(`DROP TRIGGER IF EXISTS ${quoteMysql(name)}`);
+/**
+ * Regenerates (or drops) the cascade triggers of the captured tables
+ * `parents` from `graph`; their capture triggers stay. Run it with them locked.
+ */
+export async function replaceCascadeParents(query: Query, parents: readonly string[], graph: CascadeGraph): Promise<void> {
+  for (const parent of parents) {
+    const triggers = await cascadeTriggersOf(query, parent, (table) => readSchema(query, table), undefined, graph);
+    for (const trigger of triggers) await query(trigger.sql);
+    for (const name of Object.values(cascadeTriggerNames(parent))) {
+      if (!triggers.some((trigger) => trigger.name === name)) await query(`DROP TRIGGER IF EXISTS ${quoteMysql(name)}`);
+    }
   }
 }
 
@@ -94,13 +98,13 @@ export async function replaceCascadeTriggers(query: Query, parent: string): Prom
 export async function uninstallCapture(knex: Knex, table: string, opts: Pick<InstallOptions, 'lockWaitSeconds'> = {}): Promise<void> {
   validateIdentifier(table, 'table');
   await withDedicatedSession(knex, opts.lockWaitSeconds ?? DEFAULT_LOCK_WAIT_SECONDS, async (query) => {
-    const parents = await capturedCascadeParents(query, table);
+    const graph = await readCascadeGraph(query);
+    const parents = capturedCascadeParents(graph, table);
     for (const name of [...Object.values(triggerNames(table)), ...Object.values(cascadeTriggerNames(table))]) await query(`DROP TRIGGER IF EXISTS ${quoteMysql(name)}`);
     await dropTriggers(query, table, () => true);
     // Its rows are no longer written by the cascade triggers above it.
-    if (parents.length > 0) await withTablesLocked(query, [OUTBOX_TABLE, ...parents], async () => {
-      for (const parent of parents) await replaceCascadeTriggers(query, parent);
-    });
+    const released = { ...graph, captured: new Set([...graph.captured].filter((name) => name !== table)) };
+    if (parents.length > 0) await withTablesLocked(query, [OUTBOX_TABLE, ...parents], () => replaceCascadeParents(query, parents, released));
   });
 }
 

@@ -320,14 +320,22 @@ export class BatchApplier {
 
   /** After the transaction of a transaction job committed: the route's progress and counts, as account does for a batch. */
   committedInTransaction(tally: TransactionTally, watermark: number, coveredMicros: number | undefined): void {
-    const { metrics } = this.deps;
-    const route = this.route;
     this.applied = Math.max(this.applied ?? 0, watermark);
+    this.recordCommitted(this.route.id, tally, watermark, coveredMicros);
+  }
+
+  /**
+   * Committed at the target: the progress to the mirror, the counts to the
+   * metrics. `tally.last` is null for a retry or decision (old changes must
+   * not make the route look fresher than it is) or when nothing was written.
+   */
+  private recordCommitted(routeId: string, tally: TransactionTally, watermark: number, coveredMicros: number | undefined): void {
+    const { metrics } = this.deps;
     this.mirror.add({ watermark, maxSeq: tally.last?.seq ?? 0, count: tally.applied, lastChangeTs: tally.last?.ts ?? null, coveredMicros: coveredMicros ?? null });
-    if (tally.applied > 0) metrics.changesApplied.inc({ route: route.id }, tally.applied);
-    if (tally.skipped > 0) metrics.changesSkipped.inc({ route: route.id }, tally.skipped);
-    if (tally.filtered > 0) metrics.changesFiltered.inc({ route: route.id }, tally.filtered);
-    if (tally.last) metrics.lagSeconds.set({ route: route.id }, Math.max(0, Date.now() / 1000 - tally.last.ts / 1e6));
+    if (tally.applied > 0) metrics.changesApplied.inc({ route: routeId }, tally.applied);
+    if (tally.skipped > 0) metrics.changesSkipped.inc({ route: routeId }, tally.skipped);
+    if (tally.filtered > 0) metrics.changesFiltered.inc({ route: routeId }, tally.filtered);
+    if (tally.last) metrics.lagSeconds.set({ route: routeId }, Math.max(0, Date.now() / 1000 - tally.last.ts / 1e6));
   }
 
   /** Where the route stands at its target: every change at or below it is applied there. */
@@ -491,23 +499,12 @@ export class BatchApplier {
 
   /** After the target committed: the progress goes to the mirror, the counts to the metrics. */
   private account(prepared: PreparedBatch, outcome: WriteOutcome): void {
-    const { metrics } = this.deps;
     const { data, route, reapply, filtered } = prepared;
     const { applied, skipped, refused } = outcome;
     const lastChange = data.changes[data.changes.length - 1];
-    this.mirror.add({
-      watermark: data.watermark,
-      // A retry re-applies old changes: it must not make the route look fresher than it is.
-      maxSeq: reapply ? 0 : lastChange?.seq ?? 0,
-      count: applied,
-      lastChangeTs: reapply ? null : lastChange?.ts ?? null,
-      coveredMicros: data.coveredMicros ?? null,
-    });
-    if (applied > 0) metrics.changesApplied.inc({ route: route.id }, applied);
-    if (skipped > 0) metrics.changesSkipped.inc({ route: route.id }, skipped);
-    if (filtered > 0) metrics.changesFiltered.inc({ route: route.id }, filtered);
-    if (!reapply && refused.length > 0) metrics.deadLetters.inc({ route: route.id }, refused.length);
-    if (lastChange && !reapply) metrics.lagSeconds.set({ route: route.id }, Math.max(0, Date.now() / 1000 - lastChange.ts / 1e6));
+    const last = reapply || !lastChange ? null : { seq: lastChange.seq, ts: lastChange.ts };
+    this.recordCommitted(route.id, { applied, skipped, filtered, last }, data.watermark, data.coveredMicros);
+    if (!reapply && refused.length > 0) this.deps.metrics.deadLetters.inc({ route: route.id }, refused.length);
     this.logger.debug({ ...seqRange(data.changes), applied, skipped, filtered, deadLetters: refused.length, retry: reapply }, 'batch applied');
   }
 
