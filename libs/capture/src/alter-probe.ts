@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { RESERVED_TABLE_PREFIX } from '@tributary/db';
 import { quoteMysql, TableSchema } from '@tributary/model';
+import { ColumnFacts, readFilledWhenAdded, tableHasRows } from './column-facts';
 import { CaptureError } from './errors';
 import { readShape } from './introspect';
 import { errorMessage } from './session';
@@ -19,19 +20,19 @@ import { Query } from './sql';
  * `_tributary_alter_<random>` and dropped at once; its shape is read as
  * capture reads the real table's.
  *
- * @returns null if the copy's shape is one capture carries with the same key;
- *   'unknown' if the copy could not be made or altered (e.g. no CREATE privilege, or the ALTER names a foreign
+ * @returns the copy's shape after the ALTER (one capture carries, with the same key) and its column facts (defaults;
+ *   hasRows is the real table's); 'unknown' if the copy could not be made or altered (e.g. no CREATE privilege, or the ALTER names a foreign
  *   key, which the copy lacks): the caller runs the real ALTER and checks afterwards.
  * @throws CaptureError saying why the ALTER is refused (nothing was changed).
  */
-export async function probeAlter(query: Query, table: string, clauses: string, current: TableSchema): Promise<null | 'unknown'> {
+export async function probeAlter(query: Query, table: string, clauses: string, current: TableSchema): Promise<ProbedAlter | 'unknown'> {
   const probe = `${RESERVED_TABLE_PREFIX}alter_${randomBytes(6).toString('hex')}`;
   try {
     await query(`CREATE TABLE ${quoteMysql(probe)} LIKE ${quoteMysql(table)}`);
   } catch {
     return 'unknown';
   }
-  let outcome: null | 'unknown';
+  let outcome: ProbedAlter | 'unknown';
   try {
     outcome = await judgeOnCopy(query, table, probe, clauses, current);
   } catch (refusal) {
@@ -48,8 +49,14 @@ export async function probeAlter(query: Query, table: string, clauses: string, c
   return outcome;
 }
 
+/** The table as an ALTER tried on its empty copy leaves it. */
+export interface ProbedAlter {
+  after: TableSchema;
+  facts: ColumnFacts;
+}
+
 /** Runs the ALTER on the copy and judges its shape; see probeAlter. */
-async function judgeOnCopy(query: Query, table: string, probe: string, clauses: string, current: TableSchema): Promise<null | 'unknown'> {
+async function judgeOnCopy(query: Query, table: string, probe: string, clauses: string, current: TableSchema): Promise<ProbedAlter | 'unknown'> {
   try {
     await query(`ALTER TABLE ${quoteMysql(probe)} ${clauses}`);
   } catch {
@@ -68,5 +75,5 @@ async function judgeOnCopy(query: Query, table: string, probe: string, clauses: 
         `to (${after.key.join(', ')}), and every route's target table is keyed by it. To change a key, create the table anew and route it with an initial copy`,
     );
   }
-  return null;
+  return { after: { ...after, table }, facts: { filledWhenAdded: await readFilledWhenAdded(query, probe), hasRows: await tableHasRows(query, table) } };
 }

@@ -1,8 +1,11 @@
 import { Knex } from 'knex';
 import { OUTBOX_TABLE } from '@tributary/db';
 import { TableSchema, quoteMysql, validateIdentifier } from '@tributary/model';
+import { ColumnRename } from '@tributary/model';
 import { probeAlter } from './alter-probe';
+import { columnRenames } from './alter-clauses';
 import { validateAlterSpec } from './alter-spec';
+import { ColumnFacts, readColumnFacts } from './column-facts';
 import { CaptureError } from './errors';
 import { readCascadeGraph } from './cascade-triggers';
 import { capturedCascadeParents, replaceCascadeParents, replaceTriggers } from './install';
@@ -18,10 +21,40 @@ export interface AlterOptions {
    * is not transactional): the new triggers are installed anyway, so the
    * application's writes keep working and every change is captured, and
    * alterCapturedTable then fails with a CaptureError saying so.
+   * `facts`: the altered table's defaults and whether it has rows (what a
+   * schema change plan needs), `renames` the columns the spec renamed.
    */
-  beforeInstall?: (schema: TableSchema) => Promise<void>;
+  beforeInstall?: (schema: TableSchema, change: AlterWitness) => Promise<void>;
   /** How long to wait for open transactions on the table before failing, nothing changed (seconds). Default 10. */
   lockWaitSeconds?: number;
+}
+
+/** What an ALTER did beyond the shape information_schema shows. */
+export interface AlterWitness {
+  facts: ColumnFacts;
+  /** Columns the spec renames, as MariaDB applies them (together: see columnRenames). */
+  renames: ColumnRename[];
+}
+
+/**
+ * What an ALTER of a captured table would leave, without changing it: the
+ * ALTER tried on an empty copy (probeAlter), for a dry run.
+ *
+ * @throws CaptureError if the spec or its result is refused, or the copy could not be made or altered
+ *   (e.g. the spec names a foreign key, which the copy lacks): then there is nothing to show.
+ */
+export async function previewAlter(knex: Knex, table: string, alterSpec: string, lockWaitSeconds = DEFAULT_LOCK_WAIT_SECONDS): Promise<{ after: TableSchema } & AlterWitness> {
+  validateIdentifier(table, 'table');
+  const clauses = validateAlterSpec(alterSpec);
+  return withDedicatedSession(knex, lockWaitSeconds, async (query) => {
+    const probed = await probeAlter(query, table, clauses, await readSchema(query, table));
+    if (probed === 'unknown') {
+      throw new CaptureError(
+        `ALTER TABLE ${table} could not be tried on an empty copy of the table (it may name a foreign key, which the copy lacks, or the account may not create tables), so there is no dry run of it`,
+      );
+    }
+    return { ...probed, renames: columnRenames(clauses) };
+  });
 }
 
 /**
@@ -75,7 +108,8 @@ export async function alterCapturedTable(knex: Knex, table: string, alterSpec: s
           { cause: error },
         );
       }
-      const refusal = await failureOf(() => opts.beforeInstall?.(schema));
+      const witness = { facts: await readColumnFacts(query, table), renames: columnRenames(clauses) };
+      const refusal = await failureOf(() => opts.beforeInstall?.(schema, witness));
       try {
         const graph = await readCascadeGraph(query);
         await replaceTriggers(query, schema, graph);
