@@ -13,3 +13,4 @@ export { ConflictKind, detectConflict, rowsEqual, valuesEqual } from './conflict
 export { ConflictPolicy, ConflictPolicyError, DetectMode, parseConflictPolicy, Resolution } from './conflicts/policy';
 export { compareValues, Decision, decide, deletionWins } from './conflicts/resolve';
 export { RouteConfigError, routeConfigVersion, RoutePlan, routePlan, RouteRules, targetTableSpec } from './route-plan';
+export { ColumnNamingRules, renamedColumn, renameRuleColumns, sequentialRenames, undoRenames } from './column-renames';
