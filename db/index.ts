@@ -10,6 +10,7 @@ import { tableRebuilds } from './control/007_table_rebuilds';
 import { routeSamples } from './control/008_route_samples';
 import { localOnlyRoutes } from './control/009_local_only_routes';
 import { routeCoverage } from './control/010_route_coverage';
+import { schemaChanges } from './control/011_schema_changes';
 import { outboxTable } from './outbox/001_outbox';
 import { StaticMigrationSource } from './migration-source';
 
@@ -19,7 +20,7 @@ export { CONTROL_TABLES, RESERVED_TABLE_PREFIX, reservedColumnReason, reservedTa
 /** Migrates the control schema (in the control database). */
 export async function migrateControl(knex: Knex): Promise<void> {
   await migrateIfPending(knex, {
-    migrationSource: new StaticMigrationSource([controlSchema, routesAndDeadLetters, snapshotsAndVerifyRuns, conflicts, deadLetterRowsOfChunks, partitionedRoutes, tableRebuilds, routeSamples, localOnlyRoutes, routeCoverage]),
+    migrationSource: new StaticMigrationSource([controlSchema, routesAndDeadLetters, snapshotsAndVerifyRuns, conflicts, deadLetterRowsOfChunks, partitionedRoutes, tableRebuilds, routeSamples, localOnlyRoutes, routeCoverage, schemaChanges]),
     tableName: 'tributary_migrations',
   });
 }

@@ -1,6 +1,7 @@
 import { Knex } from 'knex';
 import { feedIdsOf, TableSchema } from '@tributary/model';
 import { parseUtc } from './mysql-dates';
+import { SchemaChangeRepository } from './schema-change.repository';
 import { CapturedTableRecord, RouteChanges, RouteRecord, SourceRecord, TargetRecord } from './types';
 
 /** ER_DUP_ENTRY: the id is taken. */
@@ -11,7 +12,12 @@ const DUPLICATE_KEY = 1062;
  * schema history, targets and routes (invariant 8: configuration is data).
  */
 export class CatalogRepository {
-  constructor(private readonly knex: Knex) {}
+  /** Schema changes as the targets follow them (part of the schema history). */
+  readonly schemaChanges: SchemaChangeRepository;
+
+  constructor(private readonly knex: Knex) {
+    this.schemaChanges = new SchemaChangeRepository(knex);
+  }
 
   async upsertSource(source: SourceRecord): Promise<void> {
     await this.knex('tributary_sources').insert({ id: source.id, url: source.url }).onConflict('id').merge(['url']);
@@ -23,7 +29,7 @@ export class CatalogRepository {
   }
 
   /**
-   * Removes a source with its relay checkpoint and schema history, so a
+   * Removes a source with its relay checkpoint and schema history (schemas and changes), so a
    * source added later under the same id starts afresh (an old watermark
    * would skip the new database's changes). The caller checks first that no
    * table is captured and no route reads from it.
@@ -31,6 +37,7 @@ export class CatalogRepository {
   async deleteSource(id: string): Promise<void> {
     await this.knex.transaction(async (trx) => {
       await trx('tributary_table_schemas').where({ source_id: id }).delete();
+      await trx('tributary_schema_changes').where({ source_id: id }).delete();
       await trx('tributary_relay_state').where({ source_id: id }).delete();
       await trx('tributary_sources').where({ id }).delete();
     });
@@ -141,7 +148,7 @@ export class CatalogRepository {
       await trx('tributary_routes')
         .insert(routeRow(route))
         .onConflict('id')
-        .merge(['source_id', 'table_name', 'target_id', 'target_table', 'enabled', 'filter', 'mapping', 'conflict_policy', 'partitions', 'local_only', 'updated_at']);
+        .merge(['source_id', 'table_name', 'target_id', 'target_table', 'enabled', 'filter', 'mapping', 'conflict_policy', 'partitions', 'local_only', 'dropped_columns', 'names_as_of', 'updated_at']);
       const partitions = route.partitions ?? 1;
       if (current && Number(current.partitions) !== partitions) {
         await repartitionProgress(trx, route.id, Number(current.partitions), partitions);
@@ -181,6 +188,9 @@ export class CatalogRepository {
     if (changes.conflictPolicy !== undefined) update.conflict_policy = changes.conflictPolicy === null ? null : JSON.stringify(changes.conflictPolicy);
     if (changes.partitions !== undefined) update.partitions = changes.partitions;
     if (changes.localOnly !== undefined) update.local_only = changes.localOnly;
+    if (changes.droppedColumns !== undefined) update.dropped_columns = changes.droppedColumns;
+    // Rules given now are written in the table's newest column names.
+    if (changes.filter !== undefined || changes.mapping !== undefined || changes.conflictPolicy !== undefined) update.names_as_of = null;
     if (Object.keys(update).length === 0) return;
     await this.knex.transaction(async (trx) => {
       const current = await trx('tributary_routes').where({ id }).forUpdate().first();
@@ -238,6 +248,8 @@ interface RouteRow {
   conflict_policy: string | null;
   partitions: number;
   local_only: number | boolean;
+  dropped_columns: string | null;
+  names_as_of: string | number | null;
   created_at: string;
 }
 
@@ -255,6 +267,8 @@ function toRoute(row: RouteRow): RouteRecord {
     partitions: Number(row.partitions ?? 1),
     createdAt: parseUtc(row.created_at) ?? undefined,
     localOnly: Boolean(row.local_only),
+    droppedColumns: row.dropped_columns === 'drop' ? 'drop' : 'keep',
+    namesAsOf: row.names_as_of === null || row.names_as_of === undefined ? null : Number(row.names_as_of),
   };
 }
 
@@ -271,6 +285,8 @@ function routeRow(route: RouteRecord) {
     conflict_policy: route.conflictPolicy ? JSON.stringify(route.conflictPolicy) : null,
     partitions: route.partitions ?? 1,
     local_only: route.localOnly ?? false,
+    dropped_columns: route.droppedColumns ?? 'keep',
+    names_as_of: route.namesAsOf ?? null,
   };
 }
 

@@ -9,3 +9,4 @@ export * from './verify-run.repository';
 export * from './conflict.repository';
 export * from './route-sample.repository';
 export * from './route-selector';
+export * from './schema-change.repository';

@@ -51,6 +51,14 @@ export interface RouteRecord {
    * @tributary/model partitions).
    */
   partitions?: number;
+  /** What its target does with a column the source drops (issue #17): keep it (default; new rows leave it NULL) or drop it. */
+  droppedColumns?: 'keep' | 'drop';
+  /**
+   * The schema change (tributary_schema_changes id) whose column names its
+   * filter, mapping and conflict policy are written in; null or absent: the
+   * newest. Set when a change renames columns and the rules are rewritten.
+   */
+  namesAsOf?: number | null;
 }
 
 /** The parts of a route that can change after it is created. */
@@ -65,6 +73,7 @@ export interface RouteChanges {
   conflictPolicy?: Record<string, unknown> | null;
   partitions?: number;
   localOnly?: boolean;
+  droppedColumns?: 'keep' | 'drop';
 }
 
 export interface CapturedTableRecord {

@@ -118,6 +118,33 @@ export interface TargetTableSpec {
   columns: ColumnSpec[];
   /** Key columns, a subset of `columns`: the target table's primary key. */
   key: string[];
+  /**
+   * The source schema changes this table follows by renaming or dropping
+   * columns (issue #17), oldest first: every step recorded for the route
+   * up to the schema of the changes being applied. ensureTable carries out
+   * each step the table has not had yet, once; a table it creates is made
+   * as the spec says and counts every step as had. Absent: none.
+   */
+  steps?: TableStep[];
+}
+
+/** A column renamed (names as the target table spells them). */
+export interface ColumnRename {
+  from: string;
+  to: string;
+}
+
+/**
+ * One schema change at the source, as one route's target table follows it:
+ * target column names, after the route's mapping. `dropped` first, then
+ * `renamed` in order (an ALTER may drop `a` and rename `b` to `a`).
+ */
+export interface TableStep {
+  /** Unique across every table and source (the control schema's id): a target table remembers which steps it had. */
+  id: number;
+  /** Columns to drop (the route keeps no dropped columns). */
+  dropped: string[];
+  renamed: ColumnRename[];
 }
 
 /** One change as a target applies it: images decoded and mapped to the target table. */
