@@ -1,5 +1,4 @@
 import {
-  alterCapturedTable,
   CaptureError,
   captureStatus,
   CaptureStatus,
@@ -7,7 +6,6 @@ import {
   cascadeWarnings,
   installCapture,
   uninstallCapture,
-  validateAlterSpec,
 } from '@tributary/capture';
 import { CapturedTableRecord, CatalogRepository, SourceRecord } from '@tributary/control';
 import { TableSchema, validateIdentifier } from '@tributary/model';
@@ -39,7 +37,7 @@ export interface CaptureResult {
 
 /**
  * Capture per table of a source: install (or regenerate) the triggers,
- * report drift, change a table's shape safely, remove capture.
+ * report drift, remove capture. Schema changes: SchemaChangeSetup.
  */
 export class CaptureSetup {
   constructor(
@@ -120,38 +118,6 @@ export class CaptureSetup {
   async refresh(sourceId: string, table: string): Promise<CaptureResult> {
     await this.requireCaptured(sourceId, table);
     return this.capture(sourceId, table);
-  }
-
-  /**
-   * Changes a captured table's shape the safe way (alterCapturedTable): the
-   * ALTER and the regenerated triggers are one step for the application's
-   * writers, and the new schema is saved before the triggers go live. Routes
-   * then get changes with the new schema, and their targets evolve to it.
-   *
-   * @param alterSpec what follows `ALTER TABLE <table>`, e.g. `ADD COLUMN note VARCHAR(20) NULL`.
-   * @throws NotFoundError if the table is not captured; InvalidInputError (field `alter`) if the spec is
-   *   refused or the ALTER or the capture fails (the message says whether the ALTER was applied).
-   */
-  async alter(sourceId: string, table: string, alterSpec: string): Promise<{ schema: TableSchema; warnings: string[] }> {
-    const source = await this.requireCaptured(sourceId, table);
-    try {
-      validateAlterSpec(alterSpec);
-    } catch (error) {
-      throw asInvalid(error, 'alter');
-    }
-    return withSource(source, async (knex) => {
-      let schema: TableSchema;
-      try {
-        schema = await alterCapturedTable(knex, table, alterSpec, {
-          beforeInstall: (installing) => this.catalog.saveSchema(sourceId, installing),
-        });
-      } catch (error) {
-        throw asInvalid(error, 'alter');
-      }
-      await this.catalog.recordCapturedTable(sourceId, table, schema.hash);
-      // The ALTER may have added a cascading foreign key.
-      return { schema, warnings: await cascadeWarnings(knex, table) };
-    });
   }
 
   /**

@@ -6,3 +6,4 @@ export * from './capture-setup';
 export * from './target-setup';
 export * from './route-setup';
 export * from './replication-setup';
+export * from './schema-change';

@@ -5,6 +5,7 @@ import { CaptureSetup } from './capture-setup';
 import { RouteSetup } from './route-setup';
 import { SourceSetup } from './source-setup';
 import { TargetSetup } from './target-setup';
+import { SchemaChangeOutcome, SchemaChangeRequest, SchemaChangeSetup } from './schema-change';
 
 /**
  * The configuration operations (sources, captured tables, targets, routes),
@@ -19,12 +20,14 @@ export class ReplicationSetup {
   readonly tables: CaptureSetup;
   readonly targets: TargetSetup;
   readonly routes: RouteSetup;
+  readonly schemaChanges: SchemaChangeSetup;
 
   constructor(catalog: CatalogRepository, registry: TargetRegistry, snapshots: SnapshotRepository) {
     this.sources = new SourceSetup(catalog);
     this.tables = new CaptureSetup(catalog, this.sources);
     this.targets = new TargetSetup(catalog, registry);
     this.routes = new RouteSetup(catalog, this.sources, this.tables, this.targets, snapshots);
+    this.schemaChanges = new SchemaChangeSetup(catalog, this.tables, (routeId, requestedBy) => this.routes.resync(routeId, requestedBy));
   }
 
   /** Registers (or updates) a source database and creates its outbox. */
@@ -37,9 +40,9 @@ export class ReplicationSetup {
     return this.tables.capture(sourceId, table);
   }
 
-  /** Changes a captured table's shape the safe way; see CaptureSetup.alter. */
-  async alterTable(sourceId: string, table: string, alterSpec: string): Promise<{ schema: TableSchema; warnings: string[] }> {
-    return this.tables.alter(sourceId, table, alterSpec);
+  /** Changes a captured table's shape the safe way, and its routes' targets with it; see SchemaChangeSetup.alter. */
+  async alterTable(sourceId: string, table: string, alterSpec: string, request: SchemaChangeRequest = {}): Promise<SchemaChangeOutcome> {
+    return this.schemaChanges.alter(sourceId, table, alterSpec, request);
   }
 
   /** Removes capture from a table; refused while routes replicate it. */

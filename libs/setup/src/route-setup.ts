@@ -34,6 +34,8 @@ export interface RouteInput {
   partitions?: unknown;
   /** Pass on only the application's own writes (RouteSelector.localOnly). Default false. */
   localOnly?: boolean;
+  /** What the target does with a column the source drops: 'keep' (default) or 'drop'. */
+  droppedColumns?: unknown;
 }
 
 /** What can change on an existing route; for filter, mapping and conflict policy, null clears. */
@@ -48,6 +50,7 @@ export interface RouteUpdate {
   /** A new number of partitions: each new partition starts where the old ones had all got to. */
   partitions?: unknown;
   localOnly?: boolean;
+  droppedColumns?: unknown;
 }
 
 /**
@@ -127,8 +130,9 @@ export class RouteSetup {
   async update(id: string, changes: RouteUpdate): Promise<{ route: RouteRecord; initialCopy: InitialCopy | null; resync: Resync | null }> {
     // A new target table starts empty; the rows it misses come with a re-sync, asked for below once the route points at it.
     const current = await this.get(id);
-    const { filter, mapping, conflictPolicy, shareTargetTable, partitions, ...plain } = changes;
+    const { filter, mapping, conflictPolicy, shareTargetTable, partitions, droppedColumns, ...plain } = changes;
     let route: RouteRecord = { ...current, ...definedOnly(plain) };
+    if (droppedColumns !== undefined) route = { ...route, droppedColumns: checkDroppedColumns(droppedColumns) };
     let initialCopy: InitialCopy | null = null;
     const tableChanged = route.targetTable !== current.targetTable;
     if (tableChanged) checkTableName('targetTable', route.targetTable);
@@ -163,6 +167,7 @@ export class RouteSetup {
       ...(policyChanged ? { conflictPolicy: route.conflictPolicy ?? null } : {}),
       ...(route.partitions !== (current.partitions ?? 1) ? { partitions: route.partitions } : {}),
       ...(route.localOnly !== (current.localOnly ?? false) ? { localOnly: route.localOnly } : {}),
+      ...(route.droppedColumns !== (current.droppedColumns ?? 'keep') ? { droppedColumns: route.droppedColumns } : {}),
     });
     if (rows) {
       const copy = await this.snapshots.request(id, 'initial', null);
@@ -203,6 +208,7 @@ export class RouteSetup {
       conflictPolicy,
       partitions: checkPartitions(input.partitions, conflictPolicy),
       localOnly: input.localOnly ?? false,
+      droppedColumns: checkDroppedColumns(input.droppedColumns),
     };
     checkTransactionalRoute(route, target);
     await this.checkNoClash(route, { shareTargetTable: input.shareTargetTable });
@@ -363,6 +369,13 @@ function unreachableTarget(target: TargetRecord, table: string, error: unknown):
   if (!(error instanceof TransientTargetError)) return error;
   const reason = scrub(reasonOf(error), secretsOf(target.url, target.options));
   return new UnavailableError(`target ${target.id} is unreachable, so table ${table} could not be checked: ${reason}`, 'targetId');
+}
+
+/** A route's droppedColumns setting (undefined: keep). @throws InvalidInputError */
+function checkDroppedColumns(value: unknown): 'keep' | 'drop' {
+  if (value === undefined || value === null) return 'keep';
+  if (value === 'keep' || value === 'drop') return value;
+  throw new InvalidInputError(`droppedColumns must be "keep" or "drop", not ${JSON.stringify(value)}`, 'droppedColumns');
 }
 
 function resyncOf(filterChanged: boolean, mappingChanged: boolean): Resync {

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { CatalogRepository, SnapshotRepository } from '@tributary/control';
-import { CaptureSetup, ReplicationSetup, RouteSetup, SourceSetup, TargetSetup } from '@tributary/setup';
+import { CaptureSetup, ReplicationSetup, RouteSetup, SchemaChangeSetup, SourceSetup, TargetSetup } from '@tributary/setup';
 import { TargetRegistry, TargetRegistryModule } from '@tributary/targets';
 import { RoutesController } from './routes.controller';
 import { RoutesService } from './routes.service';
@@ -35,6 +35,7 @@ import { VerifyService } from './verify.service';
     },
     { provide: SourceSetup, inject: [ReplicationSetup], useFactory: (setup: ReplicationSetup) => setup.sources },
     { provide: CaptureSetup, inject: [ReplicationSetup], useFactory: (setup: ReplicationSetup) => setup.tables },
+    { provide: SchemaChangeSetup, inject: [ReplicationSetup], useFactory: (setup: ReplicationSetup) => setup.schemaChanges },
     { provide: TargetSetup, inject: [ReplicationSetup], useFactory: (setup: ReplicationSetup) => setup.targets },
     { provide: RouteSetup, inject: [ReplicationSetup], useFactory: (setup: ReplicationSetup) => setup.routes },
     SetupErrorsInterceptor,

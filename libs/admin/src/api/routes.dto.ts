@@ -1,9 +1,12 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Allow, IsBoolean, IsString, MaxLength } from 'class-validator';
+import { Allow, IsBoolean, IsIn, IsString, MaxLength } from 'class-validator';
 import { RouteRecord } from '@tributary/control';
 import { InitialCopy } from '@tributary/setup';
 import { IsOmittable } from '../http/validation';
 
+const DROPPED_COLUMNS_DOC =
+  'What the target does with a column the source drops (through POST …/tables/{table}/alter or …/adopt): ' +
+  'keep (the column stays, rows written from then on leave it NULL) or drop (the target drops it at the place in the stream where the source did)';
 const FILTER_DOC =
   'Row filter over the source columns (null: every row). SQL-like: and/or/not, = != <> < <= > >=, in (...), not in, ' +
   "is [not] null, like with % and _, parentheses, 'strings', numbers, true/false/null; at most 2000 characters. " +
@@ -116,6 +119,11 @@ export class CreateRouteDto {
   @IsOmittable()
   @IsBoolean()
   localOnly?: boolean;
+
+  @ApiPropertyOptional({ enum: ['keep', 'drop'], default: 'keep', description: DROPPED_COLUMNS_DOC })
+  @IsOmittable()
+  @IsIn(['keep', 'drop'])
+  droppedColumns?: 'keep' | 'drop';
 }
 
 /** PATCH: what is given changes; what is left out stays. */
@@ -166,6 +174,11 @@ export class UpdateRouteDto {
   @IsOmittable()
   @IsBoolean()
   localOnly?: boolean;
+
+  @ApiPropertyOptional({ enum: ['keep', 'drop'], description: DROPPED_COLUMNS_DOC })
+  @IsOmittable()
+  @IsIn(['keep', 'drop'])
+  droppedColumns?: 'keep' | 'drop';
 }
 
 export class RouteDto {
@@ -202,6 +215,9 @@ export class RouteDto {
   @ApiProperty({ description: "Passes on only the application's own writes" })
   localOnly!: boolean;
 
+  @ApiProperty({ enum: ['keep', 'drop'], description: DROPPED_COLUMNS_DOC })
+  droppedColumns!: 'keep' | 'drop';
+
   static from(route: RouteRecord): RouteDto {
     return {
       id: route.id,
@@ -215,6 +231,7 @@ export class RouteDto {
       conflictPolicy: route.conflictPolicy ?? null,
       partitions: route.partitions ?? 1,
       localOnly: route.localOnly ?? false,
+      droppedColumns: route.droppedColumns ?? 'keep',
     };
   }
 }

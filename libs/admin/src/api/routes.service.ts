@@ -46,6 +46,7 @@ export class RoutesService {
       conflictPolicy: body.conflictPolicy,
       partitions: body.partitions,
       localOnly: body.localOnly,
+      droppedColumns: body.droppedColumns,
     });
     return { ...RouteDto.from(route), initialCopy: initialCopy && InitialCopyDto.from(initialCopy), resync };
   }

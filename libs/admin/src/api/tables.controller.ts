@@ -14,7 +14,7 @@ import {
 import { Response } from 'express';
 import { ConfigChangeInterceptor } from './config-change.interceptor';
 import { SetupErrorsInterceptor } from './setup-errors.interceptor';
-import { AlterTableDto, CapturedSchemaDto, CapturedTableDto, CaptureRemovedDto, CaptureResultDto, DisableCaptureQueryDto } from './tables.dto';
+import { AdoptTableDto, AlterTableDto, CapturedTableDto, CaptureRemovedDto, CaptureResultDto, DisableCaptureQueryDto, SchemaChangeResultDto } from './tables.dto';
 import { TablesService } from './tables.service';
 
 @ApiTags('tables')
@@ -65,11 +65,28 @@ export class TablesController {
 
   @Post(':table/alter')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Change the table and its triggers in one step for writers (the safe schema-change path)' })
-  @ApiOkResponse({ type: CapturedSchemaDto })
+  @ApiOperation({
+    summary:
+      'Change the table and its triggers in one step for writers (the safe schema-change path), and carry the change to every route: ' +
+      'renames, drops (per route: droppedColumns), widening. The answer is the plan; with dryRun it is only the plan',
+  })
+  @ApiOkResponse({ type: SchemaChangeResultDto })
   @ApiBadRequestResponse({ description: 'The specification is refused, or the ALTER failed (the message says whether it was applied)' })
-  alter(@Param('sourceId') sourceId: string, @Param('table') table: string, @Body() body: AlterTableDto): Promise<CapturedSchemaDto> {
-    return this.tables.alter(sourceId, table, body.alter);
+  alter(@Param('sourceId') sourceId: string, @Param('table') table: string, @Body() body: AlterTableDto): Promise<SchemaChangeResultDto> {
+    return this.tables.alter(sourceId, table, body);
+  }
+
+  @Post(':table/adopt')
+  @HttpCode(200)
+  @ApiOperation({
+    summary:
+      'Adopt a change made to the table behind Tributary (drift): regenerate capture and carry the change to every route as alter does. ' +
+      'Say which columns were renamed; with dryRun only the plan',
+  })
+  @ApiOkResponse({ type: SchemaChangeResultDto })
+  @ApiBadRequestResponse({ description: 'A rename does not fit the table, or capture cannot carry the table as it is' })
+  adopt(@Param('sourceId') sourceId: string, @Param('table') table: string, @Body() body: AdoptTableDto): Promise<SchemaChangeResultDto> {
+    return this.tables.adopt(sourceId, table, body);
   }
 
   @Delete(':table')

@@ -1,7 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString } from 'class-validator';
+import { IsBoolean, IsIn, IsObject, IsOptional, IsString, MaxLength } from 'class-validator';
 import { ColumnSpec, TableSchema } from '@tributary/model';
-import { CapturedTableStatus, CaptureResult } from '@tributary/setup';
+import { CapturedTableStatus, CaptureResult, RouteSchemaPlan, SchemaChangeOutcome, SchemaChangePlan } from '@tributary/setup';
+import { IsOmittable } from '../http/validation';
 
 /** A captured table and whether its triggers still match the table's current columns. */
 export class CapturedTableDto {
@@ -136,6 +137,134 @@ export class AlterTableDto {
   })
   @IsString()
   alter!: string;
+
+  @ApiPropertyOptional({ description: 'Only answer with the plan: the ALTER is tried on an empty copy of the table, nothing else changes' })
+  @IsOmittable()
+  @IsBoolean()
+  dryRun?: boolean;
+
+  @ApiPropertyOptional({ description: 'Once the change is made, re-sync every route whose target cannot follow it exactly (the plan says which)' })
+  @IsOmittable()
+  @IsBoolean()
+  resync?: boolean;
+
+  @ApiPropertyOptional({ description: 'Who asks (kept with the change and its re-syncs)', example: 'ops@example.com' })
+  @IsOmittable()
+  @IsString()
+  @MaxLength(255)
+  actor?: string;
+}
+
+export class AdoptTableDto {
+  @ApiPropertyOptional({
+    description:
+      'Columns that were renamed (old name → new name). The table as it is cannot tell a renamed column from one dropped and one added; ' +
+      'named here, its values are kept at the targets',
+    example: { status: 'state' },
+  })
+  @IsOmittable()
+  @IsObject()
+  renames?: Record<string, string>;
+
+  @ApiPropertyOptional({ description: 'Only answer with the plan: nothing changes' })
+  @IsOmittable()
+  @IsBoolean()
+  dryRun?: boolean;
+
+  @ApiPropertyOptional({ description: 'Once adopted, re-sync every route whose target cannot follow the change exactly' })
+  @IsOmittable()
+  @IsBoolean()
+  resync?: boolean;
+
+  @ApiPropertyOptional({ description: 'Who asks (kept with the change and its re-syncs)', example: 'ops@example.com' })
+  @IsOmittable()
+  @IsString()
+  @MaxLength(255)
+  actor?: string;
+}
+
+export class ColumnChangeDto {
+  @ApiProperty({ enum: ['added', 'dropped', 'renamed', 'widened', 'retyped', 'nullability', 'key'] })
+  kind!: string;
+
+  @ApiProperty({ description: 'The column (its new name; the old one for a dropped column)', example: 'state' })
+  column!: string;
+
+  @ApiProperty({ example: 'renamed from status' })
+  detail!: string;
+
+  @ApiProperty({ description: 'False when the ALTER changed rows no trigger saw (a retype, an added column with a default): targets match again after a re-sync' })
+  exact!: boolean;
+}
+
+export class RouteSchemaPlanDto {
+  @ApiProperty({ example: 'orders-to-pg' })
+  route!: string;
+
+  @ApiProperty({ example: 'warehouse' })
+  target!: string;
+
+  @ApiProperty({ example: 'postgres' })
+  targetKind!: string;
+
+  @ApiProperty({ example: 'orders' })
+  targetTable!: string;
+
+  @ApiProperty({ type: [String], description: 'What happens at the target table', example: ['rename column status to state (its values kept)'] })
+  actions!: string[];
+
+  @ApiProperty({ type: [String], description: "How the route's filter, mapping or conflict policy is rewritten into the new names" })
+  routeChanges!: string[];
+
+  @ApiProperty({ type: [String], description: 'Why the target cannot match the source again without a re-sync (empty: it follows exactly)' })
+  resyncReasons!: string[];
+
+  @ApiProperty({ type: String, nullable: true, description: 'Why the route will stop, its changes kept, until a person changes it' })
+  waits!: string | null;
+
+  @ApiProperty({ enum: ['requested', 'needed', 'none'], description: 'requested: a re-sync was started; needed: one is needed and was not asked for' })
+  resync!: string;
+
+  static from(route: RouteSchemaPlan): RouteSchemaPlanDto {
+    const { route: id, target, targetKind, targetTable, actions, routeChanges, resyncReasons, waits, resync } = route;
+    return { route: id, target, targetKind, targetTable, actions, routeChanges, resyncReasons, waits, resync };
+  }
+}
+
+export class SchemaChangePlanDto {
+  @ApiProperty({ description: 'The schema the targets are at', example: '3f2a9c0d1e' })
+  fromHash!: string;
+
+  @ApiProperty({ description: 'The schema after the change', example: '8b0e44c1a2' })
+  toHash!: string;
+
+  @ApiProperty({ type: [ColumnChangeDto] })
+  changes!: ColumnChangeDto[];
+
+  @ApiProperty({ type: [RouteSchemaPlanDto] })
+  routes!: RouteSchemaPlanDto[];
+
+  static from(plan: SchemaChangePlan): SchemaChangePlanDto {
+    return {
+      fromHash: plan.fromHash,
+      toHash: plan.toHash,
+      changes: plan.changes.map(({ kind, column, detail, exact }) => ({ kind, column, detail, exact })),
+      routes: plan.routes.map(RouteSchemaPlanDto.from),
+    };
+  }
+}
+
+/** A schema change, made or (dry run) planned: the table's new schema and what each route does. */
+export class SchemaChangeResultDto extends CapturedSchemaDto {
+  @ApiProperty({ description: 'False for a dry run: nothing was changed' })
+  applied!: boolean;
+
+  @ApiProperty({ type: SchemaChangePlanDto })
+  plan!: SchemaChangePlanDto;
+
+  static fromOutcome(outcome: SchemaChangeOutcome): SchemaChangeResultDto {
+    return { ...CapturedSchemaDto.from(outcome.schema, outcome.warnings), applied: outcome.applied, plan: SchemaChangePlanDto.from(outcome.plan) };
+  }
 }
 
 export class DisableCaptureQueryDto {

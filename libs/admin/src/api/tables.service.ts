@@ -1,11 +1,14 @@
 import { Injectable } from '@nestjs/common';
-import { CaptureSetup } from '@tributary/setup';
-import { CapturedSchemaDto, CapturedTableDto, CaptureRemovedDto, CaptureResultDto } from './tables.dto';
+import { CaptureSetup, SchemaChangeSetup } from '@tributary/setup';
+import { AdoptTableDto, AlterTableDto, CapturedTableDto, CaptureRemovedDto, CaptureResultDto, SchemaChangeResultDto } from './tables.dto';
 
 /** Capture per table through the setup layer. */
 @Injectable()
 export class TablesService {
-  constructor(private readonly tables: CaptureSetup) {}
+  constructor(
+    private readonly tables: CaptureSetup,
+    private readonly schemaChanges: SchemaChangeSetup,
+  ) {}
 
   async list(sourceId: string): Promise<CapturedTableDto[]> {
     return (await this.tables.list(sourceId)).map((table) => CapturedTableDto.from(sourceId, table));
@@ -23,9 +26,14 @@ export class TablesService {
     return CaptureResultDto.fromResult(await this.tables.refresh(sourceId, table));
   }
 
-  async alter(sourceId: string, table: string, alter: string): Promise<CapturedSchemaDto> {
-    const { schema, warnings } = await this.tables.alter(sourceId, table, alter);
-    return CapturedSchemaDto.from(schema, warnings);
+  async alter(sourceId: string, table: string, body: AlterTableDto): Promise<SchemaChangeResultDto> {
+    const { alter, dryRun, resync, actor } = body;
+    return SchemaChangeResultDto.fromOutcome(await this.schemaChanges.alter(sourceId, table, alter, { dryRun, resync, requestedBy: actor ?? null }));
+  }
+
+  async adopt(sourceId: string, table: string, body: AdoptTableDto): Promise<SchemaChangeResultDto> {
+    const { renames, dryRun, resync, actor } = body;
+    return SchemaChangeResultDto.fromOutcome(await this.schemaChanges.adopt(sourceId, table, renames ?? {}, { dryRun, resync, requestedBy: actor ?? null }));
   }
 
   /** @returns null when the triggers were removed; what was left behind otherwise (forced, source unreachable). */

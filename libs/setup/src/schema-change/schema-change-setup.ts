@@ -1,0 +1,244 @@
+import { Knex } from 'knex';
+import { alterCapturedTable, AlterWitness, CaptureError, cascadeWarnings, installCapture, introspectTable, previewAlter, tableColumnFacts, validateAlterSpec } from '@tributary/capture';
+import { CatalogRepository, RouteRecord, SourceRecord } from '@tributary/control';
+import { ColumnRename, TableSchema, validateIdentifier } from '@tributary/model';
+import { CaptureSetup } from '../capture-setup';
+import { checkField, ConflictError, InvalidInputError, NotFoundError } from '../errors';
+import { withSource } from '../source-database';
+import { ColumnChange, diffSchemas, DiffWitness } from './schema-diff';
+import { planRouteEffect, RouteSchemaEffect } from './route-effects';
+
+/** How a route follows the change, as the API shows it. */
+export interface RouteSchemaPlan extends Omit<RouteSchemaEffect, 'rewritten' | 'step'> {
+  /** requested: a re-sync was started for it; needed: it needs one nobody asked for; none: it follows exactly. */
+  resync: 'requested' | 'needed' | 'none';
+}
+
+/** What a schema change does, table and routes, before (dry run) or after it is made. */
+export interface SchemaChangePlan {
+  fromHash: string;
+  toHash: string;
+  changes: ColumnChange[];
+  routes: RouteSchemaPlan[];
+}
+
+export interface SchemaChangeOutcome {
+  /** The table's schema after the change (for a dry run: as the ALTER would leave it). */
+  schema: TableSchema;
+  warnings: string[];
+  /** False for a dry run: nothing was changed. */
+  applied: boolean;
+  plan: SchemaChangePlan;
+}
+
+export interface SchemaChangeRequest {
+  /** Only plan: nothing is changed at the source, in the configuration or at a target. */
+  dryRun?: boolean;
+  /** Re-sync, once the change is made, every route whose target cannot follow it exactly. */
+  resync?: boolean;
+  /** Who asks (kept with the change and its re-syncs). */
+  requestedBy?: string | null;
+}
+
+/** Starts a route's re-sync (RouteSetup.resync). */
+export type ResyncStarter = (routeId: string, requestedBy: string | null) => Promise<unknown>;
+
+/**
+ * Schema changes of captured tables, planned before they are made (issue
+ * #17): an ALTER through Tributary, or the adoption of one made behind its
+ * back. Both answer with the same plan: what changed, column by column, and
+ * per route what its target does, how its rules are rewritten, and whether
+ * it needs a re-sync to match the source again. The plan is also what
+ * happens: the route steps it holds are recorded with the new schema, and
+ * the workers carry them out when they reach the first change captured
+ * with it.
+ */
+export class SchemaChangeSetup {
+  constructor(
+    private readonly catalog: CatalogRepository,
+    private readonly capture: CaptureSetup,
+    private readonly startResync: ResyncStarter,
+  ) {}
+
+  /**
+   * Runs (or with dryRun only plans) `ALTER TABLE <table> <alterSpec>` the
+   * safe way (alterCapturedTable): the ALTER, the new schema with the plan,
+   * the rewritten route rules and the new triggers are one step for writers.
+   *
+   * @throws NotFoundError; InvalidInputError (field `alter`) if the spec is refused, the ALTER fails or capture
+   *   cannot follow it (the message says whether the ALTER was applied), or a dry run cannot try it.
+   */
+  async alter(sourceId: string, table: string, alterSpec: string, request: SchemaChangeRequest = {}): Promise<SchemaChangeOutcome> {
+    const source = await this.capture.requireCaptured(sourceId, table);
+    asInput('alter', () => validateAlterSpec(alterSpec));
+    const recorded = await this.recordedSchema(sourceId, table);
+    return withSource(source, async (knex) => {
+      if (request.dryRun) {
+        const preview = await asInputAsync('alter', () => previewAlter(knex, table, alterSpec));
+        return this.outcome(preview.after, [], false, await this.plan(source, recorded, preview.after, witnessOf(preview, recorded, preview.after)));
+      }
+      let planned: SchemaChangePlan | null = null;
+      const schema = await asInputAsync('alter', () =>
+        alterCapturedTable(knex, table, alterSpec, {
+          beforeInstall: async (after, witness) => {
+            planned = await this.record(source, recorded, after, witnessOf(witness, recorded, after), request.requestedBy ?? null);
+          },
+        }),
+      );
+      return this.finish(knex, source, schema, planned!, request);
+    });
+  }
+
+  /**
+   * Adopts a change made to the table behind Tributary's back (drift): the
+   * recorded schema is compared with the table as it is, and capture is
+   * installed again with the plan recorded, as an ALTER through Tributary
+   * would have. Information_schema cannot tell a renamed column from one
+   * dropped and one added: `renames` (old name → new name) says which were
+   * renamed, so their values are kept at the targets.
+   *
+   * @throws NotFoundError; InvalidInputError (field `renames`) if a rename does not fit the two shapes,
+   *   or (field `table`) if capture cannot carry the table as it is.
+   */
+  async adopt(sourceId: string, table: string, renames: Record<string, string>, request: SchemaChangeRequest = {}): Promise<SchemaChangeOutcome> {
+    const source = await this.capture.requireCaptured(sourceId, table);
+    const pairs = renamePairs(renames);
+    const recorded = await this.recordedSchema(sourceId, table);
+    return withSource(source, async (knex) => {
+      const witness = async (): Promise<DiffWitness> => ({ renames: pairs, ...(await tableColumnFacts(knex, table)) });
+      if (request.dryRun) {
+        const current = await asInputAsync('table', () => introspectTable(knex, table));
+        return this.outcome(current, [], false, await this.plan(source, recorded, current, await witness()));
+      }
+      let planned: SchemaChangePlan | null = null;
+      const schema = await asInputAsync('table', () =>
+        installCapture(knex, table, {
+          // Under the install's lock: the shape planned is the one the new triggers capture.
+          beforeInstall: async (current) => {
+            planned = await this.record(source, recorded, current, await witness(), request.requestedBy ?? null);
+          },
+        }),
+      );
+      return this.finish(knex, source, schema, planned!, request);
+    });
+  }
+
+  /** The schema the table's changes were last captured with: where its targets are. */
+  private async recordedSchema(sourceId: string, table: string): Promise<TableSchema> {
+    const captured = await this.catalog.getCapturedTable(sourceId, table);
+    const schema = captured && (await this.catalog.getSchema(sourceId, table, captured.schemaHash));
+    if (!schema) throw new NotFoundError(`table ${table} of source ${sourceId} has no recorded schema: capture it again`, 'table');
+    return schema;
+  }
+
+  /** The plan for the table going from `before` to `after`. */
+  private async plan(source: SourceRecord, before: TableSchema, after: TableSchema, witness: DiffWitness): Promise<SchemaChangePlan & { effects: RouteSchemaEffect[]; renames: ColumnRename[] }> {
+    const diff = diffSchemas(before, after, witness);
+    const [routes, targets] = await Promise.all([this.catalog.listRoutes(), this.catalog.listTargets()]);
+    const kindOf = new Map(targets.map((target) => [target.id, target.kind]));
+    const writers = (route: RouteRecord) => routes.filter((other) => other.targetId === route.targetId && other.targetTable === route.targetTable);
+    const effects = routes
+      .filter((route) => route.sourceId === source.id && route.table === before.table)
+      .map((route) =>
+        planRouteEffect(
+          { route, targetKind: kindOf.get(route.targetId) ?? 'unknown', droppedColumns: route.droppedColumns ?? 'keep', sharesTargetTable: writers(route).length > 1 },
+          diff,
+        ),
+      );
+    return {
+      fromHash: before.hash,
+      toHash: after.hash,
+      changes: diff.changes,
+      routes: effects.map(({ rewritten: _rewritten, step: _step, ...shown }) => ({ ...shown, resync: shown.resyncReasons.length > 0 ? 'needed' : 'none' })),
+      effects,
+      renames: diff.renames,
+    };
+  }
+
+  /**
+   * Plans the change and records it with the new schema, the route steps and
+   * the rewritten rules (one control transaction). Called under the source
+   * table's lock, before the new triggers go live.
+   */
+  private async record(source: SourceRecord, before: TableSchema, after: TableSchema, witness: DiffWitness, requestedBy: string | null): Promise<SchemaChangePlan> {
+    const { effects, renames, ...plan } = await this.plan(source, before, after, witness);
+    if (before.hash === after.hash && renames.length === 0) {
+      await this.catalog.saveSchema(source.id, after);
+      return plan;
+    }
+    const steps = Object.fromEntries(effects.filter((effect) => effect.step !== null).map((effect) => [effect.route, effect.step!]));
+    const rewrites = effects
+      .filter((effect) => effect.rewritten !== null)
+      .map((effect) => ({ routeId: effect.route, filter: effect.rewritten!.filter, mapping: effect.rewritten!.mapping, conflictPolicy: effect.rewritten!.conflictPolicy }));
+    await this.catalog.schemaChanges.record(
+      { sourceId: source.id, table: after.table, fromHash: before.hash, toHash: after.hash, renames, routeSteps: steps, schema: after, plan, requestedBy },
+      rewrites,
+    );
+    return plan;
+  }
+
+  /** After the change: the table's new hash recorded, cascade warnings, re-syncs started if asked. */
+  private async finish(knex: Knex, source: SourceRecord, schema: TableSchema, plan: SchemaChangePlan, request: SchemaChangeRequest): Promise<SchemaChangeOutcome> {
+    await this.catalog.recordCapturedTable(source.id, schema.table, schema.hash);
+    if (request.resync) {
+      for (const route of plan.routes) {
+        if (route.resync !== 'needed' || route.waits !== null) continue;
+        try {
+          await this.startResync(route.route, request.requestedBy ?? null);
+          route.resync = 'requested';
+        } catch (error) {
+          // One already running reads the table as it is now: it carries the change too.
+          if (!(error instanceof ConflictError)) throw error;
+          route.resync = 'requested';
+        }
+      }
+    }
+    // The ALTER may have added a cascading foreign key.
+    return this.outcome(schema, await cascadeWarnings(knex, schema.table), true, plan);
+  }
+
+  private outcome(schema: TableSchema, warnings: string[], applied: boolean, plan: SchemaChangePlan & { effects?: unknown; renames?: unknown }): SchemaChangeOutcome {
+    const { effects: _effects, renames: _renames, ...shown } = plan;
+    return { schema, warnings, applied, plan: shown };
+  }
+}
+
+/**
+ * What an ALTER showed beyond the shapes. Only renames that fit the recorded
+ * and the new shape are kept: the ALTER has run by the time the plan is
+ * recorded, and a rename the clauses named but the tables do not show (a
+ * CHANGE IF EXISTS of no column) must not keep the new schema from being
+ * recorded.
+ */
+function witnessOf(change: AlterWitness, before: TableSchema, after: TableSchema): DiffWitness {
+  const had = new Set(before.columns.map((column) => column.name));
+  const has = new Set(after.columns.map((column) => column.name));
+  const renames = change.renames.filter(({ from, to }) => had.has(from) && has.has(to));
+  return { renames, filledWhenAdded: change.facts.filledWhenAdded, hasRows: change.facts.hasRows };
+}
+
+/** `{ old: new }` from the API as renames, names checked. */
+function renamePairs(renames: Record<string, string>): ColumnRename[] {
+  return Object.entries(renames).map(([from, to]) => {
+    checkField('renames', () => validateIdentifier(from, 'column'));
+    if (typeof to !== 'string') throw new InvalidInputError(`renames.${from} must be the column's new name`, 'renames');
+    checkField('renames', () => validateIdentifier(to, 'column'));
+    return { from, to };
+  });
+}
+
+function asInput<T>(field: string, work: () => T): T {
+  try {
+    return work();
+  } catch (error) {
+    throw error instanceof CaptureError ? new InvalidInputError(error.message, field) : error;
+  }
+}
+
+async function asInputAsync<T>(field: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw error instanceof CaptureError ? new InvalidInputError(error.message, field) : error;
+  }
+}
