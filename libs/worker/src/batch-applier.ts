@@ -38,6 +38,7 @@ import { ProgressMirror } from './progress-mirror';
 import { RangeReader } from './range-reader';
 import { retryOutcomes, retryTurns } from './retry-outcomes';
 import { SchemaCache } from './schema-cache';
+import { TableHistory } from './table-history';
 import { SourceOutboxes } from './source-outboxes';
 import { TargetPool } from './target-pool';
 
@@ -66,6 +67,8 @@ interface PreparedBatch {
     plan: RoutePlan | null;
     spec: TargetTableSpec | null;
     schema: TableSchema | null;
+    /** The route with its rules in the column names of the run's schema (TableHistory.rulesFor). */
+    rules: RouteRecord;
     ensureKey: string;
     /** What the target is given (the last run claims the batch's watermark). */
     apply: ApplyBatch;
@@ -156,6 +159,8 @@ export class BatchApplier {
   /** Tables ensured, by schema hash and route configuration (a changed mapping ensures again). */
   private readonly ensured = new Set<string>();
   private readonly plans = new Map<string, RoutePlan>();
+  /** The schema of the last batch prepared: a batch of another one reads the table's schema changes again (SchemaCache.history). */
+  private lastSchema: string | null = null;
   /** Recent conflict resolutions by signature (conflictHook), oldest first. */
   private readonly resolutions = new Map<string, RowChange[]>();
   /** The feed this applier moves: the route's id, or its partition's (feedId). */
@@ -382,12 +387,16 @@ export class BatchApplier {
     const target = await this.deps.targets.get(this.target);
     const schemaFor = await this.deps.schemas.load(data.sourceId, data.table, data.changes.map((change) => change.schema));
     const { runs, undecodable } = decodeChanges(data.changes, schemaFor);
+    const switched = runs.some((run) => run.schemaHash !== this.lastSchema);
+    if (runs.length > 0) this.lastSchema = runs[runs.length - 1].schemaHash;
+    let history = await this.deps.schemas.history(data.sourceId, data.table, switched);
+    if (!history.knows(route.namesAsOf)) history = await this.deps.schemas.history(data.sourceId, data.table, true);
     let filtered = 0;
     // A batch without changes (everything filtered, or only the watermark moves) still moves the checkpoint.
     const work = runs.length > 0 ? runs : [{ schemaHash: null, changes: [] }];
     const planned = work.map((run, index) => {
       const schema = run.schemaHash ? schemaFor(run.schemaHash) : null;
-      const plan = schema ? this.planFor(route, schema) : null;
+      const plan = schema ? this.planFor(route, schema, history) : null;
       const spec = plan?.spec ?? null;
       // Changes the filter drops still count as done: the watermark moves past them.
       const wireOf = new Map<RowChange, WireChange>();
@@ -436,7 +445,8 @@ export class BatchApplier {
         plan,
         spec,
         schema,
-        ensureKey: `${run.schemaHash}\0${routeConfigVersion(route)}`,
+        rules: schema ? history.rulesFor(route, schema.hash) : route,
+        ensureKey: `${run.schemaHash}\0${routeConfigVersion(route)}\0${run.schemaHash && history.versionFor(run.schemaHash)}`,
         apply,
         detectsConflicts,
         prepared: !detectsConflicts && target.prepare ? target.prepare(apply) : null,
@@ -463,12 +473,12 @@ export class BatchApplier {
     }
 
     const endTimer = metrics.applyDuration.startTimer({ route: route.id });
-    for (const { plan, spec, schema, ensureKey, apply, detectsConflicts, prepared: ahead, wireBySeq, wireOf } of runs) {
+    for (const { plan, spec, schema, rules, ensureKey, apply, detectsConflicts, prepared: ahead, wireBySeq, wireOf } of runs) {
       if (spec && !this.ensured.has(ensureKey)) {
         await target.ensureTable(spec);
         this.ensured.add(ensureKey);
       }
-      const conflicts = detectsConflicts ? await this.conflictSetupFor(route, plan!, schema!) : null;
+      const conflicts = detectsConflicts ? await this.conflictSetupFor(rules, plan!, schema!) : null;
       const hooks: ApplyHooks = {
         // Durable before the target commits (invariant 9, then 3); a refused retry reopens its letter.
         recordRejected: async (rejected: RejectedChange[]) => {
@@ -580,12 +590,15 @@ export class BatchApplier {
   }
 
   /** @throws RouteConfigError (the batch is retried and the route shows why it waits). */
-  private planFor(route: RouteRecord, schema: TableSchema): RoutePlan {
+  private planFor(route: RouteRecord, schema: TableSchema, history: TableHistory): RoutePlan {
     // The job's route, not this.route: a refresh during the job must not mix two configurations in one batch.
-    const id = `${schema.hash}\0${routeConfigVersion(route)}`;
+    const id = `${schema.hash}\0${routeConfigVersion(route)}\0${history.versionFor(schema.hash)}`;
     let plan = this.plans.get(id);
     if (!plan) {
-      plan = routePlan(route, schema);
+      // The rules in this schema's column names, and the renames and drops its target table follows first.
+      const planned = routePlan(history.rulesFor(route, schema.hash), schema);
+      const steps = history.stepsFor(route.id, schema.hash);
+      plan = steps.length > 0 ? { ...planned, spec: { ...planned.spec, steps } } : planned;
       this.plans.set(id, plan);
     }
     return plan;

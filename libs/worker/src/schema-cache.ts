@@ -1,5 +1,6 @@
 import { CatalogRepository } from '@tributary/control';
 import { TableSchema } from '@tributary/model';
+import { TableHistory } from './table-history';
 
 export class UnknownSchemaError extends Error {
   constructor(sourceId: string, table: string, hash: string) {
@@ -8,9 +9,14 @@ export class UnknownSchemaError extends Error {
   }
 }
 
-/** Captured schemas by hash. Immutable once saved, so cached for the life of the process. */
+/**
+ * Captured schemas by hash. Immutable once saved, so cached for the life of
+ * the process. Also each table's schema changes (TableHistory), which grow:
+ * read again when the caller sees reason to (refresh).
+ */
 export class SchemaCache {
   private readonly cache = new Map<string, TableSchema>();
+  private readonly histories = new Map<string, TableHistory>();
 
   constructor(private readonly catalog: CatalogRepository) {}
 
@@ -27,5 +33,21 @@ export class SchemaCache {
       if (!schema) throw new UnknownSchemaError(sourceId, table, hash);
       return schema;
     };
+  }
+
+  /**
+   * The table's schema changes. A change is recorded before any change
+   * captured with its schema can be read, so a caller that meets a schema
+   * it has not met before, or a route written in names the history lacks,
+   * asks with `refresh` and gets every change that matters.
+   */
+  async history(sourceId: string, table: string, refresh: boolean): Promise<TableHistory> {
+    const id = `${sourceId}\0${table}`;
+    let history = this.histories.get(id);
+    if (!history || refresh) {
+      history = new TableHistory(await this.catalog.schemaChanges.list(sourceId, table));
+      this.histories.set(id, history);
+    }
+    return history;
   }
 }
