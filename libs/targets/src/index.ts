@@ -15,3 +15,4 @@ export type { HttpTargetOptions } from './http/http.target';
 export { signBody, verifySignature, SIGNATURE_HEADER } from './http/http-wire';
 export type { WireBatch, WireRowChange, WireAck } from './http/http-wire';
 export { movesKey } from './apply-plan';
+export { isWidening } from './sql/type-widening';
