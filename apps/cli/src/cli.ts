@@ -10,6 +10,7 @@ import { AdminApi, AdminApiError } from './admin-api';
 import { runDeadLetters, runRoutes, runStatus, runWait, runWaitCaughtUp } from './admin-commands';
 import { formatRun } from './report';
 import { resync } from './resync';
+import { runAdopt, runAlter } from './schema-commands';
 
 /** Exit statuses: scripts branch on them. */
 export const EXIT_MATCHED = 0;
@@ -23,6 +24,8 @@ export const USAGE = `usage: tributary verify <route> [--repair] [--json]
        tributary dead-letters <route> [--json]
        tributary wait-caught-up <route> [--timeout SECONDS] [--json]
        tributary wait <source> <token> (--routes ROUTE,… | --target TARGET) [--timeout SECONDS] [--json]
+       tributary alter <source> <table> '<clauses>' [--dry-run] [--resync] [--json]
+       tributary adopt <source> <table> [--rename OLD=NEW]… [--dry-run] [--resync] [--json]
 
   verify <route>           compare the route's target with its source (filtered, mapped)
     --repair               re-send the differing rows through the route, then verify again
@@ -37,13 +40,24 @@ export const USAGE = `usage: tributary verify <route> [--repair] [--json]
     --timeout SECONDS      give up after this long (default 60)
   wait <source> <token>    read-your-writes: wait until the routes (or every route into the target) have applied
                            the token (after a commit: SELECT MAX(seq) FROM _tributary_outbox); --timeout at most 60
+  alter <source> <table> '<clauses>'
+                           run ALTER TABLE <table> <clauses> at the source without losing a write, and carry it to
+                           the routes' targets; the clauses are one quoted argument, e.g. 'ADD COLUMN note TEXT NULL'
+                           (left unquoted, the shell would drop quotes inside them, so more arguments are refused)
+  adopt <source> <table>   take over a schema change made at the source without Tributary (drifted triggers):
+                           regenerate capture and carry the change to the routes' targets
+    --rename OLD=NEW       the dropped column OLD and the added column NEW are one column renamed (repeatable)
+    --dry-run              (alter, adopt) only show the plan for the table and each route; nothing is changed
+    --resync               (alter, adopt) re-sync the routes whose targets cannot follow the change exactly
 
 exit status: verify: 0 the target matches (or was repaired and re-verified), 1 differences remain, 2 error;
              resync: 0 done (or asked for, with --no-wait), 1 failed or cancelled, 2 error;
              status: 0 every route healthy, 1 one is failing, stalled or lags past --max-lag, 2 error;
-             wait-caught-up, wait: 0 caught up / applied, 1 not within --timeout, 2 error
+             wait-caught-up, wait: 0 caught up / applied, 1 not within --timeout, 2 error;
+             alter, adopt: 0 done (--dry-run: planned, nothing changed), 1 the same, but a route will stop until a
+             person changes it or needs a re-sync --resync did not ask for (a dry run tells before it happens), 2 error
 configuration: verify and resync: CONTROL_DATABASE_URL (and the other Tributary variables);
-               status, routes, dead-letters, wait-caught-up, wait: the admin API, TRIBUTARY_ADMIN_URL
+               status, routes, dead-letters, wait-caught-up, wait, alter, adopt: the admin API, TRIBUTARY_ADMIN_URL
                (default http://127.0.0.1:3000) and ADMIN_TOKEN; all from the environment`;
 
 export interface CliIo {
@@ -64,10 +78,12 @@ type Command =
   | { name: 'routes'; json: boolean }
   | { name: 'dead-letters'; route: string; json: boolean }
   | { name: 'wait-caught-up'; route: string; json: boolean; timeoutSeconds: number }
-  | { name: 'wait'; source: string; token: number; routes?: string[]; target?: string; json: boolean; timeoutSeconds: number };
+  | { name: 'wait'; source: string; token: number; routes?: string[]; target?: string; json: boolean; timeoutSeconds: number }
+  | { name: 'alter'; source: string; table: string; alter: string; dryRun: boolean; resync: boolean; json: boolean }
+  | { name: 'adopt'; source: string; table: string; renames: Record<string, string>; dryRun: boolean; resync: boolean; json: boolean };
 
-/** The commands that read a running deployment through its admin API. */
-type ReadCommand = Extract<Command, { name: 'status' | 'routes' | 'dead-letters' | 'wait-caught-up' | 'wait' }>;
+/** The commands that work on a running deployment through its admin API. */
+type AdminCommand = Extract<Command, { name: 'status' | 'routes' | 'dead-letters' | 'wait-caught-up' | 'wait' | 'alter' | 'adopt' }>;
 
 export function parseCommand(argv: readonly string[]): Command {
   let parsed;
@@ -83,6 +99,9 @@ export function parseCommand(argv: readonly string[]): Command {
         timeout: { type: 'string' },
         routes: { type: 'string' },
         target: { type: 'string' },
+        'dry-run': { type: 'boolean', default: false },
+        resync: { type: 'boolean', default: false },
+        rename: { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -101,6 +120,9 @@ export function parseCommand(argv: readonly string[]): Command {
       timeout: values.timeout,
       routes: values.routes,
       target: values.target,
+      'dry-run': values['dry-run'],
+      resync: values.resync,
+      rename: values.rename,
     })
       .filter(([name, value]) => value !== undefined && value !== false && !allowed.includes(name))
       .map(([name]) => `--${name}`);
@@ -137,17 +159,50 @@ export function parseCommand(argv: readonly string[]): Command {
     const routes = values.routes?.split(',').map((id) => id.trim()).filter((id) => id !== '');
     return { name: 'wait', source: route, token: Number(token), ...(routes ? { routes } : { target: values.target }), json: values.json === true, timeoutSeconds };
   }
+  if (command === 'alter' || command === 'adopt') {
+    const [table, clauses] = rest;
+    if (!route || !table) throw new UsageError(`${command} needs a source and a table`);
+    const flags = { dryRun: values['dry-run'] === true, resync: values.resync === true, json: values.json === true };
+    if (command === 'adopt') {
+      if (rest.length > 1) throw new UsageError(`unexpected argument ${JSON.stringify(rest[1])}`);
+      only(['json', 'dry-run', 'resync', 'rename']);
+      return { name: 'adopt', source: route, table, renames: renames(values.rename ?? []), ...flags };
+    }
+    only(['json', 'dry-run', 'resync']);
+    if (clauses === undefined || clauses.trim() === '') throw new UsageError("alter needs what follows ALTER TABLE <table>, e.g. 'ADD COLUMN note TEXT NULL'");
+    // Joining words would run whatever the shell left of an unquoted DEFAULT 'a  b' (quotes gone, spaces
+    // collapsed) as an ALTER that cannot be taken back; one argument is exactly what was typed.
+    if (rest.length > 2) throw new UsageError(`alter takes the ALTER clauses as one quoted argument (unexpected argument ${JSON.stringify(rest[2])})`);
+    return { name: 'alter', source: route, table, alter: clauses.trim(), ...flags };
+  }
   if (command !== 'verify' && command !== 'resync') throw new UsageError(command ? `unknown command ${JSON.stringify(command)}` : 'no command given');
   if (!route) throw new UsageError(`${command} needs a route id`);
   if (rest.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])}`);
   if (values['max-lag'] !== undefined || values.timeout !== undefined) throw new UsageError(`${command} takes neither --max-lag nor --timeout`);
   if (values.routes !== undefined || values.target !== undefined) throw new UsageError(`${command} takes neither --routes nor --target`);
+  only(['repair', 'no-wait', 'json']);
   if (command === 'resync') {
     if (parsed.values.repair || parsed.values.json) throw new UsageError('resync takes only --no-wait');
     return { name: 'resync', route, wait: parsed.values['no-wait'] !== true };
   }
   if (parsed.values['no-wait']) throw new UsageError('verify does not take --no-wait');
   return { name: 'verify', route, repair: parsed.values.repair === true, json: parsed.values.json === true };
+}
+
+/** `--rename old=new`, repeated, as adopt's renames: each old column once, each new name once. */
+function renames(pairs: readonly string[]): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const pair of pairs) {
+    const parts = pair.split('=').map((part) => part.trim());
+    if (parts.length !== 2 || parts[0] === '' || parts[1] === '') throw new UsageError(`--rename takes OLD=NEW (two column names), not ${JSON.stringify(pair)}`);
+    const [from, to] = parts;
+    if (from === to) throw new UsageError(`--rename ${pair} renames nothing`);
+    if (Object.hasOwn(result, from)) throw new UsageError(`--rename gives ${from} two new names`);
+    const twice = Object.keys(result).find((old) => result[old] === to);
+    if (twice !== undefined) throw new UsageError(`--rename makes both ${twice} and ${from} into ${to}`);
+    result[from] = to;
+  }
+  return result;
 }
 
 /** A whole number of seconds from an option (or its default). */
@@ -168,7 +223,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.err(USAGE);
     return EXIT_ERROR;
   }
-  if (command.name !== 'verify' && command.name !== 'resync') return runReadCommand(command, io);
+  if (command.name !== 'verify' && command.name !== 'resync') return runAdminCommand(command, io);
 
   let control: Knex | null = null;
   try {
@@ -200,8 +255,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
 }
 
-/** status, routes, dead-letters, wait-caught-up: through the admin API, so they work against a remote deployment. */
-async function runReadCommand(command: ReadCommand, io: CliIo): Promise<number> {
+/** status, routes, dead-letters, wait-caught-up, wait, alter, adopt: through the admin API, so they work against a remote deployment. */
+async function runAdminCommand(command: AdminCommand, io: CliIo): Promise<number> {
   const api = AdminApi.fromEnv(io.env);
   const readIo = { out: io.out, err: io.err, sleep };
   try {
@@ -216,6 +271,10 @@ async function runReadCommand(command: ReadCommand, io: CliIo): Promise<number> 
         return await runWaitCaughtUp(api, readIo, command.route, command);
       case 'wait':
         return await runWait(api, readIo, command);
+      case 'alter':
+        return await runAlter(api, readIo, command);
+      case 'adopt':
+        return await runAdopt(api, readIo, command);
     }
   } catch (error) {
     io.err(`tributary: ${error instanceof AdminApiError ? error.message : redactSecrets((error as Error).message ?? String(error))}`);

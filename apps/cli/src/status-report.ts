@@ -77,7 +77,11 @@ function round(value: number): string {
 
 /** Columns padded to their widest cell. */
 function table(header: string[], rows: string[][]): string[] {
-  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i].length)));
-  const line = (cells: string[]) => cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ');
-  return [line(header), ...rows.map(line)];
+  return aligned([header, ...rows]);
+}
+
+/** Rows of cells, each column padded to its widest cell (the last one never, so no line ends in spaces). */
+export function aligned(rows: string[][]): string[] {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => row[i].length))) ?? [];
+  return rows.map((cells) => cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]))).join('  '));
 }
