@@ -182,11 +182,17 @@ describe('admin configuration API: real HTTP, all-in-one app', () => {
     // A table altered behind Tributary's back is reported as drifted, with the fix.
     await source.knex.raw('ALTER TABLE items ADD COLUMN extra INT NULL');
     const drifted = await expectStatus('GET', '/api/sources/shop/tables/items', 200);
-    expect(drifted).toMatchObject({ installed: true, drifted: true, refresh: 'POST /api/sources/shop/tables/items/refresh', routes: ['items-pg'] });
+    expect(drifted).toMatchObject({
+      installed: true,
+      drifted: true,
+      refresh: 'POST /api/sources/shop/tables/items/refresh',
+      adopt: 'POST /api/sources/shop/tables/items/adopt {"dryRun":true}',
+      routes: ['items-pg'],
+    });
     expect(drifted.installedHash).not.toEqual(drifted.currentHash);
     const refreshed = await expectStatus('POST', '/api/sources/shop/tables/items/refresh', 200);
     expect((refreshed.columns as Json[]).map((column) => column.name)).toContain('extra');
-    expect(await expectStatus('GET', '/api/sources/shop/tables/items', 200)).toMatchObject({ drifted: false, refresh: null });
+    expect(await expectStatus('GET', '/api/sources/shop/tables/items', 200)).toMatchObject({ drifted: false, refresh: null, adopt: null });
 
     // The safe schema-change path: ALTER and triggers in one step; the target table evolves.
     const altered = await expectStatus('POST', '/api/sources/shop/tables/items/alter', 200, { alter: 'ADD COLUMN note VARCHAR(20) NULL' });
@@ -194,6 +200,18 @@ describe('admin configuration API: real HTTP, all-in-one app', () => {
     await source.knex.raw("INSERT INTO items (id, grp, name, extra, note) VALUES (103, 1, 'n103', 7, 'hello')");
     await waitFor(() => pipeline.postgres.knex('items').where({ id: 103 }).first(), { timeoutMs: 30_000, what: 'row 103 at PostgreSQL' });
     expect(await pipeline.postgres.knex('items').where({ id: 103 }).first()).toMatchObject({ extra: 7, note: 'hello' });
+
+    // A dry run answers with the plan per route and changes nothing.
+    const planned = await expectStatus('POST', '/api/sources/shop/tables/items/alter', 200, { alter: 'RENAME COLUMN note TO remark', dryRun: true });
+    expect(planned).toMatchObject({
+      applied: false,
+      plan: {
+        changes: [{ kind: 'renamed', column: 'remark', exact: true }],
+        routes: [{ route: 'items-pg', actions: ['rename column note to remark (its values kept)'], resync: 'none', waits: null }],
+      },
+    });
+    expect((await expectStatus('GET', '/api/sources/shop/tables/items', 200)).schemaHash).toBe(altered.schemaHash);
+    expect(((await pipeline.source.knex.raw('SHOW COLUMNS FROM items')) as [Array<{ Field: string }>])[0].map((row) => row.Field)).toContain('note');
   });
 
   it('answers bad input with a clear 4xx naming the problem, and changes nothing', async () => {
@@ -280,6 +298,10 @@ describe('admin configuration API: real HTTP, all-in-one app', () => {
       ['PUT', '/api/sources/shop/tables/_Tributary_Migrations', undefined, 400, 'table: _Tributary_Migrations is reserved'],
       ['PUT', '/api/sources/shop/tables/tributary_routes', undefined, 400, "table: tributary_routes is reserved: it is a table of Tributary's control schema"],
       ['POST', '/api/sources/shop/tables/nokey/alter', { alter: 'ADD COLUMN c INT' }, 404, 'table nokey of source shop is not captured'],
+      ['POST', '/api/sources/shop/tables/items/alter', { alter: 'ADD COLUMN c INT', dryRun: 'yes' }, 400, 'dryRun must be a boolean value'],
+      ['POST', '/api/sources/shop/tables/items/adopt', { renames: { no_such: 'name' } }, 400, 'column no_such is renamed, but table items had no such column'],
+      ['POST', '/api/sources/shop/tables/items/adopt', { renames: { name: 'x; DROP TABLE items' } }, 400, 'must be 1-64 characters'],
+      ['PATCH', '/api/routes/items-pg', { droppedColumns: 'erase' }, 400, 'droppedColumns must be one of the following values: keep, drop'],
       ['DELETE', '/api/sources/shop/tables/items', undefined, 409, 'table items of source shop is replicated by routes items-pg'],
       ['DELETE', '/api/sources/shop/tables/nokey', undefined, 404, 'table nokey of source shop is not captured'],
       // targets

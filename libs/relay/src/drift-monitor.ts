@@ -38,7 +38,10 @@ export class DriftMonitor {
         this.drifting.add(table);
         this.logger.error(
           { table, installedHash: status.installedHash, currentHash: status.currentHash, installed: status.installed },
-          'captured table no longer matches its triggers: re-install capture (writes may be failing or columns not captured)',
+          status.currentHash === status.installedHash
+            ? 'captured table no longer matches its triggers: refresh capture (POST /api/sources/{source}/tables/{table}/refresh)'
+            : 'captured table changed shape behind Tributary (writes may be failing or columns not captured): adopt the change ' +
+                '(POST /api/sources/{source}/tables/{table}/adopt, with dryRun first and the renamed columns named)',
         );
       } else if (!drifted && this.drifting.delete(table)) {
         this.logger.info({ table }, 'captured table matches its triggers again');

@@ -50,9 +50,20 @@ export class CapturedTableDto {
   })
   refresh!: string | null;
 
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description:
+      "When the table's columns changed behind Tributary (its shape is not the one recorded): the call that adopts the change and carries it to " +
+      'every route (dry run first: name the renamed columns, or their values are lost at the targets)',
+    example: 'POST /api/sources/shop/tables/orders/adopt {"dryRun":true,"renames":{"old":"new"}}',
+  })
+  adopt!: string | null;
+
   static from(sourceId: string, captured: CapturedTableStatus): CapturedTableDto {
     const { status } = captured;
     const needsRefresh = status !== null && (status.drifted || !status.installed);
+    const changedShape = status !== null && status.currentHash !== captured.schemaHash;
     return {
       table: captured.table,
       schemaHash: captured.schemaHash,
@@ -65,6 +76,7 @@ export class CapturedTableDto {
       error: captured.error,
       routes: captured.routes,
       refresh: needsRefresh ? `POST /api/sources/${sourceId}/tables/${captured.table}/refresh` : null,
+      adopt: changedShape ? `POST /api/sources/${sourceId}/tables/${captured.table}/adopt {"dryRun":true}` : null,
     };
   }
 }
