@@ -32,4 +32,16 @@ describe('validateTableSpec', () => {
     const spec = { name: 'orders', columns: [...columns, columnSpec('tributary_seq', 'int', 'int(11)')], key: ['id'] };
     expect(validateTableSpec(spec).columns).toHaveLength(2);
   });
+
+  it('checks the names of the steps like column names, and their ids', () => {
+    const step = (dropped: string[], renamed: [string, string][] = [], id = 1) => ({ id, dropped, renamed: renamed.map(([from, to]) => ({ from, to })) });
+    const withSteps = (...steps: ReturnType<typeof step>[]) => ({ name: 'orders', columns, key: ['id'], steps });
+    expect(validateTableSpec(withSteps(step(['old'], [['a', 'b']]), step([], [], 2))).steps).toHaveLength(2);
+    expect(() => validateTableSpec(withSteps(step(['bad name'])))).toThrow(TargetConfigError);
+    expect(() => validateTableSpec(withSteps(step([], [['a', 'b`c']])))).toThrow(TargetConfigError);
+    // Never Tributary's own columns (PostgreSQL's row version).
+    expect(() => validateTableSpec(withSteps(step(['_tributary_seq'])))).toThrow('orders: step 1: column _tributary_seq is reserved');
+    expect(() => validateTableSpec(withSteps(step([], [['_tributary_seq', 'x']])))).toThrow(/is reserved/);
+    expect(() => validateTableSpec(withSteps(step([]), step([])))).toThrow(/step ids must be distinct integers/);
+  });
 });

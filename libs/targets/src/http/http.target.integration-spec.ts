@@ -23,7 +23,13 @@ describeTargetContract(
     };
   },
   // A webhook has delivered the accepted changes before a failing dead-letter hook: nothing to roll back.
-  { rollsBackOnHookFailure: false, detectsConflicts: httpTargetFactory(null).detectsConflicts, versionsPerSource: httpTargetFactory(null).versionsPerSource },
+  // The receiver keeps the rows it holds as they were written: a rename or drop reaches only new writes.
+  {
+    rollsBackOnHookFailure: false,
+    rowsFollowSteps: false,
+    detectsConflicts: httpTargetFactory(null).detectsConflicts,
+    versionsPerSource: httpTargetFactory(null).versionsPerSource,
+  },
 );
 
 describe('HttpTarget outbound hosts (HTTP_TARGET_HOSTS)', () => {

@@ -71,7 +71,13 @@ export class HttpTarget implements Target {
     this.url = parsed.toString();
   }
 
-  /** Nothing to create at a webhook: records the table's shape (in this process) to refuse a key change as the SQL targets do. */
+  /**
+   * Nothing to create at a webhook: records the table's shape (in this
+   * process), its steps carried out on the recorded columns and remembered
+   * with them, to refuse a key change as the SQL targets do. The receiver
+   * learns of a rename or drop from the columns of the batches that follow;
+   * what it does with the rows it holds is its own.
+   */
   async ensureTable(table: TargetTableSpec): Promise<void> {
     const spec = validateTableSpec(table);
     this.tables.set(spec.name, evolvedTable(this.tables.get(spec.name) ?? null, spec));

@@ -18,6 +18,7 @@ import {
 } from '../sql/sql-dialect';
 import { DELETED_ROWS_TABLE, deletedRowStatements } from '../sql/deleted-rows';
 import { SOURCE_VERSIONS_TABLE, sourceVersionStatements } from '../sql/source-versions';
+import { TABLE_STEPS_TABLE, tableStepStatements } from '../sql/table-steps';
 import { mysqlColumnType } from '../sql/type-mapping';
 
 const q = quoteMysql;
@@ -86,6 +87,7 @@ export const mysqlDialect: SqlDialect = {
 
   sourceVersions: sourceVersionStatements('mysql', q),
   deletedRows: deletedRowStatements('mysql', q),
+  tableSteps: tableStepStatements('mysql', q),
   rows: (result) => (result as [Record<string, unknown>[], unknown])[0],
 
   classify: classifyMysqlError,
@@ -100,7 +102,7 @@ export const mysqlDialect: SqlDialect = {
   },
 };
 
-/** Bookkeeping tables: per-row versions and tombstones (invariant 4), route checkpoints (invariant 3). */
+/** Bookkeeping tables: per-row versions and tombstones (invariant 4), the steps each table has had (table-steps.ts), route checkpoints (invariant 3). */
 export const MYSQL_BOOKKEEPING_DDL = [
   `CREATE TABLE IF NOT EXISTS ${q(ROWS_TABLE)} (
     table_name VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
@@ -123,6 +125,11 @@ export const MYSQL_BOOKKEEPING_DDL = [
     image LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
     PRIMARY KEY (table_name, key_hash)
   ) ENGINE=InnoDB`,
+  `CREATE TABLE IF NOT EXISTS ${q(TABLE_STEPS_TABLE)} (
+    table_name VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+    step_id BIGINT NOT NULL,
+    PRIMARY KEY (table_name, step_id)
+  ) ENGINE=InnoDB`,
   `CREATE TABLE IF NOT EXISTS ${q(CHECKPOINTS_TABLE)} (
     route_id VARCHAR(191) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL PRIMARY KEY,
     watermark BIGINT NOT NULL,
@@ -133,6 +140,8 @@ export const MYSQL_BOOKKEEPING_DDL = [
 /**
  * The target table. utf8mb4_bin: keys distinct at the source (under any
  * utf8mb4 collation) stay distinct here, so two source rows never share one.
+ * No IF NOT EXISTS: whether it made the table decides which steps the table
+ * has had (ER_TABLE_EXISTS_ERROR: it did not).
  */
 export function mysqlCreateTable(table: TargetTableSpec): string {
   const columns = table.columns.map((column) => {
@@ -141,7 +150,7 @@ export function mysqlCreateTable(table: TargetTableSpec): string {
     return `${q(column.name)} ${mysqlColumnType(column)} ${notNull ? 'NOT NULL' : 'NULL'}`;
   });
   return (
-    `CREATE TABLE IF NOT EXISTS ${q(table.name)} (${columns.join(', ')}, PRIMARY KEY (${table.key.map(q).join(', ')})) ` +
+    `CREATE TABLE ${q(table.name)} (${columns.join(', ')}, PRIMARY KEY (${table.key.map(q).join(', ')})) ` +
     'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin'
   );
 }

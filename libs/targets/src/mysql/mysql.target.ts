@@ -1,12 +1,13 @@
 import knexFactory, { Knex } from 'knex';
 import { quoteMysql, TargetTableSpec } from '@tributary/model';
-import { evolveMysqlTable, readMysqlTable } from './mysql-evolve';
+import { evolveMysqlTable, mysqlQuery, readMysqlTable, withMysqlDdlLock } from './mysql-evolve';
 import { MYSQL_BOOKKEEPING_DDL, mysqlCreateTable, mysqlDialect, mysqlSyntax } from './mysql-sql';
 import { fromMysql, mysqlReadExpression } from './mysql-values';
 import { applySqlBatch, prepareSqlBatch, runSqlTransaction, sqlPlanOf } from '../sql/sql-apply';
 import { checkTargetUrl, poolConfig, sqlTargetOptions, TARGET_URL_PARAMETERS } from '../sql/sql-target';
 import { asTransient, Bookkeeping, knexRowQuery, pingKnex, readKnexCheckpoint, RowQuery, SqlCheckpointReading, SqlReadBack, SqlRowReading } from '../sql/sql-target-ops';
 import { tableProblems } from '../sql/table-evolution';
+import { readTableSteps, recordCreatedTable } from '../sql/table-steps';
 import { validateTableSpec } from '../table-spec';
 import { ApplyBatch, ApplyHooks, ApplyResult, PreparedApply, Target, TargetCheckpoint, TargetConnection, TargetFactory, TargetTransaction } from '../target';
 
@@ -19,11 +20,16 @@ import { ApplyBatch, ApplyHooks, ApplyResult, PreparedApply, Target, TargetCheck
 const SESSION_SQL =
   "SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO'";
 
+/** ER_NO_SUCH_TABLE: a bookkeeping table ensureTable or apply has not made yet. */
+const NO_SUCH_TABLE = '1146';
+/** ER_TABLE_EXISTS_ERROR: another process created it between our check and our CREATE. */
+const TABLE_EXISTS = '1050';
+
 const ROW_READING: SqlRowReading = { ...mysqlSyntax, readExpression: mysqlReadExpression, fromDriver: fromMysql };
 const CHECKPOINT_READING: SqlCheckpointReading = {
   quote: quoteMysql,
   updatedMs: 'UNIX_TIMESTAMP(updated_at) * 1000',
-  missingTableCode: '1146',
+  missingTableCode: NO_SUCH_TABLE,
 };
 
 /** MySQL and MariaDB target: one knex pool, rows guarded per row by seq in `_tributary_rows`. */
@@ -56,23 +62,60 @@ export class MysqlTarget extends SqlReadBack implements Target {
   }
 
   /**
-   * Creates the table, or evolves it to `table` if it exists: missing columns
-   * are added (NULL-able), NOT NULL columns the spec leaves out become
-   * NULL-able, nothing is dropped or retyped (see table-evolution.ts).
+   * Creates the table, or evolves it to `table` if it exists: the steps it
+   * has not had are carried out (columns dropped or renamed), missing
+   * columns are added (NULL-able), NOT NULL columns the spec leaves out
+   * become NULL-able, nothing else is dropped or retyped (see table-evolution.ts).
    *
    * @throws TargetConfigError if the existing primary key is not the spec's key.
    */
   async ensureTable(table: TargetTableSpec): Promise<void> {
     const spec = validateTableSpec(table);
-    await this.createTables([...MYSQL_BOOKKEEPING_DDL, mysqlCreateTable(spec)]);
-    await asTransient(mysqlDialect, () => evolveMysqlTable(this.knex, spec));
+    await this.createTables(MYSQL_BOOKKEEPING_DDL);
+    await asTransient(mysqlDialect, () =>
+      withMysqlDdlLock(this.knex, spec.name, async (query) => {
+        // Whether this call creates the table decides which steps it has had.
+        const { table: existing } = await readMysqlTable(query, spec.name);
+        if (existing.columns.length === 0 && (await this.createTable(query, spec))) return recordCreatedTable(query, mysqlDialect.tableSteps, spec);
+        await evolveMysqlTable(query, spec);
+      }),
+    );
     this.bookkeeping.created();
   }
 
   async checkTable(table: TargetTableSpec): Promise<string[]> {
     const spec = validateTableSpec(table);
-    const { table: existing } = await asTransient(mysqlDialect, () => readMysqlTable(this.knex, spec.name));
-    return tableProblems(spec, existing.columns.length > 0 ? existing : null, true);
+    const existing = await asTransient(mysqlDialect, async () => {
+      const query = mysqlQuery(this.knex);
+      const { table: read } = await readMysqlTable(query, spec.name);
+      return read.columns.length > 0 ? { ...read, steps: await this.hadSteps(spec.name) } : null;
+    });
+    return tableProblems(spec, existing, true);
+  }
+
+  /**
+   * Creates the table; false if it was there after all: made by a process
+   * that takes no DDL lock (a Tributary from before steps), or named in
+   * another case where the server folds table names.
+   */
+  private async createTable(query: RowQuery, spec: TargetTableSpec): Promise<boolean> {
+    try {
+      await query(mysqlCreateTable(spec), []);
+      return true;
+    } catch (error) {
+      if (mysqlDialect.classify(error).code === TABLE_EXISTS) return false;
+      throw error;
+    }
+  }
+
+  /** The steps the table has had; none before ensureTable made the bookkeeping table. */
+  private async hadSteps(tableName: string): Promise<number[]> {
+    try {
+      return await readTableSteps(mysqlQuery(this.knex), mysqlDialect.tableSteps, tableName);
+    } catch (error) {
+      if (mysqlDialect.classify(error).code === NO_SUCH_TABLE) return [];
+      throw error;
+    }
   }
 
   prepare(batch: ApplyBatch): PreparedApply {
@@ -96,7 +139,7 @@ export class MysqlTarget extends SqlReadBack implements Target {
           await this.knex.raw(sql);
         } catch (error) {
           // Another process created it between our IF NOT EXISTS check and the CREATE.
-          if (mysqlDialect.classify(error).code !== '1050') throw error;
+          if (mysqlDialect.classify(error).code !== TABLE_EXISTS) throw error;
         }
       }
     });

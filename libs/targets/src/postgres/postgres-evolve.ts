@@ -1,6 +1,9 @@
 import { Knex } from 'knex';
 import { quoteAnsi, TargetTableSpec } from '@tributary/model';
-import { ExistingTable, isNoop, planTableEvolution, Widening } from '../sql/table-evolution';
+import { changesColumns, ExistingTable, planTableEvolution, Widening } from '../sql/table-evolution';
+import { RowQuery } from '../sql/sql-target-ops';
+import { recordTableSteps } from '../sql/table-steps';
+import { postgresDialect } from './postgres-sql';
 import { isWidening } from '../sql/type-widening';
 import { postgresColumnType } from '../sql/type-mapping';
 
@@ -14,15 +17,23 @@ const postgresWidening: Widening = (existing, column) => {
 
 /**
  * Brings an existing PostgreSQL table to `spec` (see table-evolution.ts).
- * `existing` must have been read (readPostgresTable) inside the caller's DDL
- * transaction, which holds the advisory lock that serialises Tributary's DDL:
- * the catalogue read is then the one the ALTER applies to, so concurrent
- * calls cannot add a column twice.
+ * `existing` (with the steps it had) must have been read inside the
+ * caller's DDL transaction, which holds the advisory lock that serialises
+ * Tributary's DDL: the catalogue read is then the one the ALTER applies to,
+ * so concurrent calls cannot add a column twice or carry a step out twice.
+ * The steps' DDL and their record commit together (PostgreSQL's DDL is
+ * transactional): a step is had exactly when it was carried out.
  */
 export async function evolvePostgresTable(trx: Knex.Transaction, spec: TargetTableSpec, existing: ExistingTable): Promise<void> {
   const evolution = planTableEvolution(spec, existing, false, postgresWidening);
+  for (const step of evolution.steps) {
+    if (step.drop.length > 0) await trx.raw(`ALTER TABLE ${q(spec.name)} ${step.drop.map((name) => `DROP COLUMN ${q(name)}`).join(', ')}`);
+    // RENAME COLUMN cannot share an ALTER TABLE with other actions; in order, each seeing the one before.
+    for (const { from, to } of step.rename) await trx.raw(`ALTER TABLE ${q(spec.name)} RENAME COLUMN ${q(from)} TO ${q(to)}`);
+  }
+  await recordTableSteps(postgresQuery(trx), postgresDialect.tableSteps, spec.name, evolution.steps.map((step) => step.id));
   // Only ALTER when needed: even a no-op ALTER TABLE takes an ACCESS EXCLUSIVE lock.
-  if (isNoop(evolution)) return;
+  if (!changesColumns(evolution)) return;
   const actions = [
     // NULL-able even if the spec says NOT NULL: rows already there have no value for it.
     ...evolution.add.map((column) => `ADD COLUMN ${q(column.name)} ${postgresColumnType(column)}`),
@@ -31,6 +42,11 @@ export async function evolvePostgresTable(trx: Knex.Transaction, spec: TargetTab
     ...evolution.widen.map(({ name, type }) => `ALTER COLUMN ${q(name)} TYPE ${type}`),
   ];
   await trx.raw(`ALTER TABLE ${q(spec.name)} ${actions.join(', ')}`);
+}
+
+/** Statements of the steps' bookkeeping (table-steps.ts) in the caller's transaction, or on the pool. */
+export function postgresQuery(runner: Knex): RowQuery {
+  return async (sql, params) => postgresDialect.rows(await runner.raw(sql, params));
 }
 
 /**

@@ -6,6 +6,7 @@ import { postgresArrayType, postgresColumnType, postgresKeyArrayType } from '../
 import { CHECKPOINTS_TABLE, columnOf, columnValue, ROWS_TABLE, SqlDialect, SqlSyntax, Statement, VersionedKey } from '../sql/sql-dialect';
 import { DELETED_ROWS_TABLE, deletedRowStatements } from '../sql/deleted-rows';
 import { SOURCE_VERSIONS_TABLE, sourceVersionStatements } from '../sql/source-versions';
+import { TABLE_STEPS_TABLE, tableStepStatements } from '../sql/table-steps';
 import { PlannedWrite, writtenRow } from '../apply-plan';
 import { ApplyBatch } from '../target';
 
@@ -119,6 +120,7 @@ export const postgresDialect: SqlDialect = {
 
   sourceVersions: sourceVersionStatements('postgres', q),
   deletedRows: deletedRowStatements('postgres', q),
+  tableSteps: tableStepStatements('postgres', q),
   rows: (result) => (result as { rows: Record<string, unknown>[] }).rows,
 
   classify: classifyPostgresError,
@@ -279,7 +281,8 @@ function unnestArrays(
 /**
  * Bookkeeping tables: tombstones (invariant 4; the rows carry their own
  * versions, ROW_VERSION_COLUMN; rows with deleted = false are versions kept
- * from before that), route checkpoints (invariant 3).
+ * from before that), the steps each table has had (table-steps.ts), route
+ * checkpoints (invariant 3).
  */
 export const POSTGRES_BOOKKEEPING_DDL = [
   `CREATE TABLE IF NOT EXISTS ${q(ROWS_TABLE)} (
@@ -302,6 +305,11 @@ export const POSTGRES_BOOKKEEPING_DDL = [
     key_hash char(40) NOT NULL,
     image text NOT NULL,
     PRIMARY KEY (table_name, key_hash)
+  )`,
+  `CREATE TABLE IF NOT EXISTS ${q(TABLE_STEPS_TABLE)} (
+    table_name text NOT NULL,
+    step_id bigint NOT NULL,
+    PRIMARY KEY (table_name, step_id)
   )`,
   `CREATE TABLE IF NOT EXISTS ${q(CHECKPOINTS_TABLE)} (
     route_id text PRIMARY KEY,

@@ -2,11 +2,12 @@ import knexFactory, { Knex } from 'knex';
 import { quoteAnsi, TargetTableSpec } from '@tributary/model';
 import { fromPostgres, POSTGRES_TYPES, postgresReadExpression } from './postgres-values';
 import { POSTGRES_BOOKKEEPING_DDL, postgresAddRowVersion, postgresCreateTable, postgresDialect, postgresSyntax, ROW_VERSION_COLUMN } from './postgres-sql';
-import { evolvePostgresTable, readPostgresTable } from './postgres-evolve';
+import { evolvePostgresTable, postgresQuery, readPostgresTable } from './postgres-evolve';
 import { applySqlBatch, prepareSqlBatch, runSqlTransaction, sqlPlanOf } from '../sql/sql-apply';
 import { checkTargetUrl, poolConfig, sqlTargetOptions, TARGET_URL_PARAMETERS } from '../sql/sql-target';
 import { asTransient, Bookkeeping, ddlTransaction, knexRowQuery, pingKnex, readKnexCheckpoint, RowQuery, SqlCheckpointReading, SqlReadBack, SqlRowReading } from '../sql/sql-target-ops';
 import { ExistingTable, tableProblems } from '../sql/table-evolution';
+import { readTableSteps, recordCreatedTable } from '../sql/table-steps';
 import { validateTableSpec } from '../table-spec';
 import { ApplyBatch, ApplyHooks, ApplyResult, PreparedApply, Target, TargetCheckpoint, TargetConnection, TargetFactory, TargetTransaction } from '../target';
 
@@ -17,11 +18,14 @@ import { ApplyBatch, ApplyHooks, ApplyResult, PreparedApply, Target, TargetCheck
  */
 const SESSION_SQL = "SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; SET extra_float_digits = 3";
 
+/** SQLSTATE undefined_table: a bookkeeping table ensureTable or apply has not made yet. */
+const UNDEFINED_TABLE = '42P01';
+
 const ROW_READING: SqlRowReading = { ...postgresSyntax, readExpression: postgresReadExpression, fromDriver: fromPostgres };
 const CHECKPOINT_READING: SqlCheckpointReading = {
   quote: quoteAnsi,
   updatedMs: '(EXTRACT(EPOCH FROM updated_at) * 1000)::float8',
-  missingTableCode: '42P01',
+  missingTableCode: UNDEFINED_TABLE,
 };
 
 /**
@@ -50,18 +54,25 @@ export class PostgresTarget extends SqlReadBack implements Target {
   }
 
   /**
-   * Creates the table, or evolves it to `table` if it exists: missing columns
-   * are added (NULL-able), NOT NULL columns the spec leaves out become
-   * NULL-able, nothing is dropped or retyped (see table-evolution.ts).
+   * Creates the table, or evolves it to `table` if it exists: the steps it
+   * has not had are carried out (columns dropped or renamed), missing
+   * columns are added (NULL-able), NOT NULL columns the spec leaves out
+   * become NULL-able, nothing else is dropped or retyped (see table-evolution.ts).
    *
    * @throws TargetConfigError if the existing primary key is not the spec's key.
    */
   async ensureTable(table: TargetTableSpec): Promise<void> {
     const spec = validateTableSpec(table);
-    await this.createTables([...POSTGRES_BOOKKEEPING_DDL, postgresCreateTable(spec)], async (trx) => {
-      // Read once: evolving never touches the version column (its name is reserved).
+    await this.createTables(POSTGRES_BOOKKEEPING_DDL, async (trx) => {
+      // Read under the DDL lock: whether this call creates the table decides which steps it has had.
       const existing = await readPostgresTable(trx, spec.name);
-      await evolvePostgresTable(trx, spec, existing);
+      if (existing.columns.length === 0) {
+        await trx.raw(postgresCreateTable(spec));
+        await recordCreatedTable(postgresQuery(trx), postgresDialect.tableSteps, spec);
+        return;
+      }
+      await evolvePostgresTable(trx, spec, { ...existing, steps: await readTableSteps(postgresQuery(trx), postgresDialect.tableSteps, spec.name) });
+      // Evolving never touches the version column (its name is reserved), so `existing` still tells whether it is there.
       await addRowVersion(trx, spec.name, existing);
     });
     this.bookkeeping.created();
@@ -70,8 +81,21 @@ export class PostgresTarget extends SqlReadBack implements Target {
 
   async checkTable(table: TargetTableSpec): Promise<string[]> {
     const spec = validateTableSpec(table);
-    const existing = await asTransient(postgresDialect, () => readPostgresTable(this.knex, spec.name));
-    return tableProblems(spec, existing.columns.length > 0 ? existing : null, false);
+    const existing = await asTransient(postgresDialect, async () => {
+      const read = await readPostgresTable(this.knex, spec.name);
+      return read.columns.length > 0 ? { ...read, steps: await this.hadSteps(spec.name) } : null;
+    });
+    return tableProblems(spec, existing, false);
+  }
+
+  /** The steps the table has had; none before ensureTable made the bookkeeping table. */
+  private async hadSteps(tableName: string): Promise<number[]> {
+    try {
+      return await readTableSteps(postgresQuery(this.knex), postgresDialect.tableSteps, tableName);
+    } catch (error) {
+      if (postgresDialect.classify(error).code === UNDEFINED_TABLE) return [];
+      throw error;
+    }
   }
 
   prepare(batch: ApplyBatch): PreparedApply {

@@ -38,7 +38,8 @@ for (const format of ['json', 'hash'] as const) {
         unreachable: (password) => new RedisTarget({ kind: 'redis', url: `redis://:${password}@127.0.0.1:1/0`, options: { connectTimeoutMs: 500 } }),
       };
     },
-    { refusesRows: false, detectsConflicts: redisTargetFactory.detectsConflicts, versionsPerSource: redisTargetFactory.versionsPerSource },
+    // Stored rows keep the field names they were written with (see RedisTarget.ensureTable).
+    { refusesRows: false, rowsFollowSteps: false, detectsConflicts: redisTargetFactory.detectsConflicts, versionsPerSource: redisTargetFactory.versionsPerSource },
   );
 }
 

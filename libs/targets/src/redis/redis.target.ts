@@ -74,8 +74,15 @@ export class RedisTarget implements Target {
 
   /**
    * Nothing to create in Redis; records the table's columns and key (evolved
-   * as on the SQL targets: columns added NULL-able, dropped NOT NULL columns
-   * made NULL-able).
+   * as on the SQL targets: the steps it has not had carried out on the
+   * recorded columns, columns added NULL-able, dropped NOT NULL columns made
+   * NULL-able) and the steps it has had, in one compare-and-set, so a step
+   * is had exactly when the record shows it carried out.
+   *
+   * Rows already stored keep the field names they were written with: a
+   * renamed column reads as NULL in them until a change of the row writes
+   * it, a dropped one stays in them (and would show again under a column
+   * later added with its name). A re-sync rewrites them.
    *
    * @throws TargetConfigError if the recorded key is not the spec's key.
    */

@@ -3,6 +3,7 @@ import { ColumnSpec, Row, RoutePartition, TableSchema, TargetTableSpec, Value } 
 import type { UnseenDelete } from '@tributary/outbox';
 import type { DeletedRowStatements } from './deleted-rows';
 import type { SourceVersionStatements } from './source-versions';
+import type { TableStepStatements } from './table-steps';
 import { PlannedWrite } from '../apply-plan';
 import { ApplyBatch } from '../target';
 import { ErrorClass } from './error-classification';
@@ -120,6 +121,8 @@ export interface SqlDialect {
   readonly sourceVersions: SourceVersionStatements;
   /** Deletions Tributary applied, remembered per row (ApplyHooks.remembersDeletes). */
   readonly deletedRows: DeletedRowStatements;
+  /** The schema steps each target table has had (ensureTable, TargetTableSpec.steps). */
+  readonly tableSteps: TableStepStatements;
   /**
    * Optional fast path: the whole guarded batch — versions, deleted and
    * upserted rows, checkpoint — as ONE statement, so a batch costs one round

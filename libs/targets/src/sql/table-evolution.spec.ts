@@ -1,7 +1,7 @@
 import { TargetConfigError } from '../errors';
 import { columnSpec } from '../test-kit/target.contract';
-import { ExistingTable, isNoop, planTableEvolution } from './table-evolution';
-import { TargetTableSpec } from '@tributary/model';
+import { evolvedTable, ExistingTable, isNoop, planTableEvolution, tableProblems } from './table-evolution';
+import { TableStep, TargetTableSpec } from '@tributary/model';
 
 const id = columnSpec('id', 'int', 'int(11)', { nullable: false });
 const spec = (...names: string[]): TargetTableSpec => ({
@@ -9,15 +9,17 @@ const spec = (...names: string[]): TargetTableSpec => ({
   columns: [id, ...names.map((name) => columnSpec(name, 'string', 'varchar(10)', { nullable: !name.startsWith('nn') }))],
   key: ['id'],
 });
-const table = (columns: [string, boolean][], primaryKey = ['id']): ExistingTable => ({
+const table = (columns: [string, boolean][], primaryKey = ['id'], steps?: number[]): ExistingTable => ({
   columns: columns.map(([name, nullable]) => ({ name, nullable })),
   primaryKey,
+  ...(steps ? { steps } : {}),
 });
+const step = (id: number, dropped: string[], renamed: [string, string][] = []): TableStep => ({ id, dropped, renamed: renamed.map(([from, to]) => ({ from, to })) });
 
 describe('planTableEvolution', () => {
   it('has nothing to do when the table matches the spec', () => {
     const plan = planTableEvolution(spec('a', 'nn_b'), table([['id', false], ['a', true], ['nn_b', false]]), false);
-    expect(plan).toEqual({ add: [], makeNullable: [], widen: [] });
+    expect(plan).toEqual({ steps: [], add: [], makeNullable: [], widen: [] });
     expect(isNoop(plan)).toBe(true);
   });
 
@@ -33,7 +35,7 @@ describe('planTableEvolution', () => {
       table([['id', false], ['a', false], ['gone', false], ['gone_nullable', true]]),
       false,
     );
-    expect(plan).toEqual({ add: [], makeNullable: ['a', 'gone'], widen: [] });
+    expect(plan).toEqual({ steps: [], add: [], makeNullable: ['a', 'gone'], widen: [] });
   });
 
   it('compares names without case only when told to', () => {
@@ -67,5 +69,102 @@ describe('planTableEvolution', () => {
     ]);
     expect(isNoop(plan)).toBe(false);
     expect(planTableEvolution(spec('a', 'nn_b'), table([['id', false], ['a', true], ['nn_b', false]]), false).widen).toEqual([]);
+  });
+});
+
+describe('planTableEvolution with steps (renames and drops at the source)', () => {
+  const plan = (names: string[], existing: ExistingTable, steps: TableStep[], key = ['id']) =>
+    planTableEvolution({ ...spec(...names), key, steps }, existing, false);
+
+  it('renames a column, keeping it as it is (NOT NULL here), and has nothing else to do', () => {
+    const evolution = plan(['nn_b'], table([['id', false], ['nn_a', false]]), [step(1, [], [['nn_a', 'nn_b']])]);
+    expect(evolution).toEqual({ steps: [{ id: 1, drop: [], rename: [{ from: 'nn_a', to: 'nn_b' }] }], add: [], makeNullable: [], widen: [] });
+  });
+
+  it('follows a chain of renames across steps, from wherever the table is', () => {
+    const steps = [step(1, [], [['a', 'b']]), step(2, [], [['b', 'c']])];
+    expect(plan(['c'], table([['id', false], ['a', true]]), steps).steps).toEqual([
+      { id: 1, drop: [], rename: [{ from: 'a', to: 'b' }] },
+      { id: 2, drop: [], rename: [{ from: 'b', to: 'c' }] },
+    ]);
+    const afterFirst = plan(['c'], table([['id', false], ['b', true]], ['id'], [1]), steps);
+    expect(afterFirst.steps).toEqual([{ id: 2, drop: [], rename: [{ from: 'b', to: 'c' }] }]);
+    expect(afterFirst.add).toEqual([]);
+  });
+
+  it('swaps two columns through a temporary name, each column keeping its NOT NULL, and never again once had', () => {
+    const swap = [step(7, [], [['a', 't'], ['nn_b', 'a'], ['t', 'nn_b']])];
+    // At the source nn_b (NOT NULL) is now called a; the spec calls the columns by their new names.
+    const swapped: TargetTableSpec = { name: 't', key: ['id'], steps: swap, columns: [id, columnSpec('a', 'string', 'varchar(10)', { nullable: false }), columnSpec('nn_b', 'string', 'varchar(10)')] };
+    const evolution = planTableEvolution(swapped, table([['id', false], ['a', true], ['nn_b', false]]), false);
+    expect(evolution.steps).toEqual([{ id: 7, drop: [], rename: [{ from: 'a', to: 't' }, { from: 'nn_b', to: 'a' }, { from: 't', to: 'nn_b' }] }]);
+    expect(evolution.makeNullable).toEqual([]);
+    expect(isNoop(planTableEvolution(swapped, table([['id', false], ['a', false], ['nn_b', true]], ['id'], [7]), false))).toBe(true);
+  });
+
+  it('drops a column, and adds a column given the same name later as a new one', () => {
+    const dropped = plan(['a'], table([['id', false], ['a', true], ['nn_x', false]]), [step(1, ['nn_x'])]);
+    expect(dropped).toEqual({ steps: [{ id: 1, drop: ['nn_x'], rename: [] }], add: [], makeNullable: [], widen: [] });
+    const readded = plan(['a', 'nn_x'], table([['id', false], ['a', true], ['nn_x', false]]), [step(1, ['nn_x'])]);
+    expect(readded.steps).toEqual([{ id: 1, drop: ['nn_x'], rename: [] }]);
+    expect(readded.add.map((c) => c.name)).toEqual(['nn_x']);
+  });
+
+  it('renames a key column, which stays the key under its new name', () => {
+    const existing = table([['id', false], ['a', true]]);
+    const keyed = (steps: TableStep[]) => planTableEvolution({ name: 't', key: ['ident'], steps, columns: [{ ...id, name: 'ident' }, columnSpec('a', 'string', 'varchar(10)')] }, existing, false);
+    expect(keyed([step(3, [], [['id', 'ident']])])).toEqual({ steps: [{ id: 3, drop: [], rename: [{ from: 'id', to: 'ident' }] }], add: [], makeNullable: [], widen: [] });
+    expect(() => keyed([])).toThrow(/primary key \(id\), but the route's key is \(ident\)/);
+  });
+
+  it('refuses a step that drops a key column: it would change the key', () => {
+    expect(() => plan(['a'], table([['id', false], ['a', true]]), [step(4, ['id'])])).toThrow(TargetConfigError);
+    expect(() => plan(['a'], table([['id', false], ['a', true]]), [step(4, ['id'])])).toThrow('target table t: step 4 drops id, a column of its primary key');
+  });
+
+  it('skips what is done already: a rename whose target exists or whose source is gone, a drop of an absent column', () => {
+    const existing = table([['id', false], ['a', true], ['b', true]]);
+    expect(plan(['a', 'b'], existing, [step(1, [], [['a', 'b']])]).steps).toEqual([{ id: 1, drop: [], rename: [] }]);
+    expect(plan(['a', 'b'], existing, [step(1, ['gone'], [['old', 'b']])]).steps).toEqual([{ id: 1, drop: [], rename: [] }]);
+    // Still a step to record as had: not a no-op.
+    expect(isNoop(plan(['a', 'b'], existing, [step(1, [], [['a', 'b']])]))).toBe(false);
+  });
+
+  it('carries out the steps the table has not had, in the order of the spec, whatever it had (steps of several sources)', () => {
+    const steps = [step(10, [], [['a', 'a1']]), step(2, ['b']), step(30, [], [['c', 'c1']])];
+    const existing = table([['id', false], ['a', true], ['b', true], ['c', true]], ['id'], [2]);
+    expect(plan(['a1', 'b', 'c1'], existing, steps).steps.map((s) => s.id)).toEqual([10, 30]);
+  });
+
+  it('matches names without case where told to, renaming the column as the table spells it', () => {
+    const existing = table([['ID', false], ['Name', true], ['Old', true]], ['ID']);
+    const evolution = planTableEvolution({ ...spec('label'), steps: [step(1, ['old'], [['name', 'label']])] }, existing, true);
+    expect(evolution.steps).toEqual([{ id: 1, drop: ['Old'], rename: [{ from: 'Name', to: 'label' }] }]);
+    expect(evolution.add).toEqual([]);
+  });
+
+  it('lets checkTable judge the key after the steps', () => {
+    const renamedKey: TargetTableSpec = { name: 't', key: ['ident'], steps: [step(3, [], [['id', 'ident']])], columns: [{ ...id, name: 'ident' }] };
+    expect(tableProblems(renamedKey, table([['id', false]]), false)).toEqual([]);
+    expect(tableProblems(renamedKey, table([['ident', false]], ['ident'], [3]), false)).toEqual([]);
+  });
+});
+
+describe('evolvedTable (targets that record the table)', () => {
+  const swap = [step(7, [], [['a', 't'], ['b', 'a'], ['t', 'b']])];
+
+  it('counts every step of the spec as had when it records the table first', () => {
+    expect(evolvedTable(null, { ...spec('a', 'b'), steps: swap })).toEqual({ ...table([['id', false], ['a', true], ['b', true]]), steps: [7] });
+  });
+
+  it('carries the steps out on the recorded columns once, remembering them', () => {
+    const recorded = table([['id', false], ['a', false], ['b', true]]);
+    // At the source a (NOT NULL) is now called b.
+    const swapped: TargetTableSpec = { name: 't', key: ['id'], steps: swap, columns: [id, columnSpec('a', 'string', 'varchar(10)'), columnSpec('b', 'string', 'varchar(10)', { nullable: false })] };
+    const once = evolvedTable(recorded, swapped);
+    expect(once).toEqual({ ...table([['id', false], ['b', false], ['a', true]]), steps: [7] });
+    expect(evolvedTable(once, swapped)).toEqual(once);
+    const renamedKey = evolvedTable(recorded, { name: 't', key: ['ident'], steps: [...swap, step(8, ['b'], [['id', 'ident']])], columns: [{ ...id, name: 'ident' }] });
+    expect(renamedKey).toEqual({ ...table([['ident', false], ['a', true]], ['ident']), steps: [7, 8] });
   });
 });

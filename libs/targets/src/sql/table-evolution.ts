@@ -1,4 +1,4 @@
-import { ColumnSpec, isValidIdentifier, TargetTableSpec } from '@tributary/model';
+import { ColumnRename, ColumnSpec, isValidIdentifier, TargetTableSpec } from '@tributary/model';
 import { TargetConfigError } from '../errors';
 
 /**
@@ -7,9 +7,10 @@ import { TargetConfigError } from '../errors';
  * schema and the worker calls ensureTable with it. Pure; each SQL target
  * reads its catalogue and runs the DDL itself.
  *
- * Never destructive: a column is never dropped, made NOT NULL or retyped
+ * Never destructive on its own: a column is never made NOT NULL or retyped
  * to anything narrower (only widened, when the target can say so), and the
- * key is never changed.
+ * key is never changed. Columns are dropped or renamed only as the spec's
+ * steps say (TargetTableSpec.steps, issue #17), each step once per table.
  */
 
 /** A column of the target table as its catalogue lists it. */
@@ -26,9 +27,31 @@ export interface ExistingTable {
   columns: ExistingColumn[];
   /** Primary key columns in key order; empty if the table has none. */
   primaryKey: string[];
+  /**
+   * Ids of the steps (TargetTableSpec.steps) the table has had, as the
+   * target recorded them; absent: none (a table from before steps existed).
+   * A set, not a high-water mark: each source writing the table has steps
+   * of its own, which may reach it in any order.
+   */
+  steps?: number[];
+}
+
+/**
+ * A step the table has not had, as DDL on the table as the steps before it
+ * left it: `drop` first, then `rename` in order (each rename sees the ones
+ * before it). Names of existing columns as the target spells them. Either
+ * may be empty (the table was made or changed by hand that way): the step
+ * is still recorded as had.
+ */
+export interface PlannedStep {
+  id: number;
+  drop: string[];
+  rename: ColumnRename[];
 }
 
 export interface TableEvolution {
+  /** The spec's steps the table has not had, in order; carried out before the rest, which is judged on the table as they leave it. */
+  steps: PlannedStep[];
   /** Spec columns the table lacks; always added as NULL-able (rows already there have no value). */
   add: ColumnSpec[];
   /**
@@ -54,6 +77,16 @@ export type Widening = (existing: ExistingColumn, column: ColumnSpec) => string 
 /**
  * Compares the spec with the table as it is.
  *
+ * First the steps the table has not had (ExistingTable.steps) are played on
+ * its columns, in order. They are judged by presence, so a table that
+ * recorded none (made before steps existed) comes out right: a dropped
+ * column that is absent is left alone; a rename is made only when its
+ * `from` is there and its `to` is not (else it was made, by hand or by a
+ * run that did not record it, and is skipped). A renamed key column stays
+ * in the key under its new name. Everything else — the key, columns to
+ * add, to make NULL-able, to widen — is judged on the columns as the steps
+ * leave them.
+ *
  * A column whose type was widened at the source is widened at the target
  * (`widening`, where the target can tell); any other type change keeps the
  * target type (retyping could fail or lose data): values that no longer fit
@@ -61,26 +94,28 @@ export type Widening = (existing: ExistingColumn, column: ColumnSpec) => string 
  *
  * @param caseInsensitive column names compare without regard to case (MySQL does; PostgreSQL, with quoted names, does not).
  * @throws TargetConfigError if the table's primary key is not the spec's key
- *   (a key change needs a re-sync), or a column to change is not a safe identifier.
+ *   (a key change needs a re-sync), a step drops a key column, or a column
+ *   to change is not a safe identifier.
  */
 export function planTableEvolution(spec: TargetTableSpec, existing: ExistingTable, caseInsensitive: boolean, widening?: Widening): TableEvolution {
   const norm = (name: string) => (caseInsensitive ? name.toLowerCase() : name);
+  const { steps, table } = playSteps(spec, existing, norm);
   const specKey = new Set(spec.key.map(norm));
-  const tableKey = new Set(existing.primaryKey.map(norm));
+  const tableKey = new Set(table.primaryKey.map(norm));
   // Order does not matter to the upserts (ON CONFLICT / ON DUPLICATE KEY match the key as a set).
   if (specKey.size !== tableKey.size || [...specKey].some((name) => !tableKey.has(name))) {
-    const shown = existing.primaryKey.length > 0 ? `(${existing.primaryKey.join(', ')})` : 'none';
+    const shown = table.primaryKey.length > 0 ? `(${table.primaryKey.join(', ')})` : 'none';
     throw new TargetConfigError(
       `target table ${spec.name} has primary key ${shown}, but the route's key is (${spec.key.join(', ')}); ` +
         'a key change needs a re-sync into a new or emptied target table',
     );
   }
 
-  const present = new Set(existing.columns.map((column) => norm(column.name)));
+  const present = new Set(table.columns.map((column) => norm(column.name)));
   const add = spec.columns.filter((column) => !present.has(norm(column.name)));
 
   const inSpec = new Map(spec.columns.map((column) => [norm(column.name), column]));
-  const makeNullable = existing.columns
+  const makeNullable = table.columns
     .filter((column) => {
       if (column.nullable || tableKey.has(norm(column.name))) return false;
       const wanted = inSpec.get(norm(column.name));
@@ -95,7 +130,7 @@ export function planTableEvolution(spec: TargetTableSpec, existing: ExistingTabl
     });
 
   const widen = widening
-    ? existing.columns.flatMap((column) => {
+    ? table.columns.flatMap((column) => {
         const wanted = inSpec.get(norm(column.name));
         const type = wanted ? widening(column, wanted) : null;
         if (type === null) return [];
@@ -104,7 +139,45 @@ export function planTableEvolution(spec: TargetTableSpec, existing: ExistingTabl
       })
     : [];
 
-  return { add, makeNullable, widen };
+  return { steps, add, makeNullable, widen };
+}
+
+/**
+ * The spec's steps the table has not had, played in order on its columns:
+ * the DDL of each, and the table as they leave it. Names the steps give
+ * were validated (validateTableSpec); names of existing columns are the
+ * catalogue's, equal to those up to case.
+ */
+function playSteps(spec: TargetTableSpec, existing: ExistingTable, norm: (name: string) => string): { steps: PlannedStep[]; table: ExistingTable } {
+  const had = new Set(existing.steps ?? []);
+  let columns = existing.columns;
+  let primaryKey = existing.primaryKey;
+  const find = (name: string) => columns.find((column) => norm(column.name) === norm(name));
+  const steps: PlannedStep[] = [];
+  for (const step of spec.steps ?? []) {
+    if (had.has(step.id)) continue;
+    const drop: string[] = [];
+    for (const name of step.dropped) {
+      const column = find(name);
+      if (!column) continue;
+      if (primaryKey.includes(column.name)) {
+        // Dropping a key column would change the key: the route must never ask for it.
+        throw new TargetConfigError(`target table ${spec.name}: step ${step.id} drops ${column.name}, a column of its primary key`);
+      }
+      columns = columns.filter((c) => c !== column);
+      drop.push(column.name);
+    }
+    const rename: ColumnRename[] = [];
+    for (const { from, to } of step.renamed) {
+      const column = find(from);
+      if (!column || find(to)) continue;
+      columns = columns.map((c) => (c === column ? { ...c, name: to } : c));
+      primaryKey = primaryKey.map((name) => (name === column.name ? to : name));
+      rename.push({ from: column.name, to });
+    }
+    steps.push({ id: step.id, drop, rename });
+  }
+  return { steps, table: { columns, primaryKey } };
 }
 
 /**
@@ -123,28 +196,46 @@ export function tableProblems(spec: TargetTableSpec, existing: ExistingTable | n
   }
 }
 
-/** Whether there is anything to do. */
+/** Whether there is anything to do (a step with no DDL is still to be recorded). */
 export function isNoop(evolution: TableEvolution): boolean {
-  return evolution.add.length === 0 && evolution.makeNullable.length === 0 && evolution.widen.length === 0;
+  return evolution.steps.length === 0 && !changesColumns(evolution);
+}
+
+/** Whether columns are to be added, made NULL-able or widened (the steps aside). */
+export function changesColumns(evolution: TableEvolution): boolean {
+  return evolution.add.length > 0 || evolution.makeNullable.length > 0 || evolution.widen.length > 0;
+}
+
+/** The ids of every step of the spec: a table made from the spec has had them all. */
+export function specStepIds(spec: TargetTableSpec): number[] {
+  return (spec.steps ?? []).map((step) => step.id);
 }
 
 /**
  * For targets without a catalogue (Redis, HTTP) that record the table as
- * ensureTable saw it: the table after ensureTable(spec), or as first created.
+ * ensureTable saw it: the table after ensureTable(spec), its steps carried
+ * out on the recorded columns and remembered with them; or as first
+ * created, having had every step of the spec.
  *
  * @throws TargetConfigError as planTableEvolution.
  */
 export function evolvedTable(existing: ExistingTable | null, spec: TargetTableSpec): ExistingTable {
   if (existing === null) {
-    return { columns: spec.columns.map((c) => ({ name: c.name, nullable: c.nullable && !spec.key.includes(c.name) })), primaryKey: [...spec.key] };
+    return {
+      columns: spec.columns.map((c) => ({ name: c.name, nullable: c.nullable && !spec.key.includes(c.name) })),
+      primaryKey: [...spec.key],
+      steps: specStepIds(spec),
+    };
   }
   const evolution = planTableEvolution(spec, existing, false);
+  const stepped = playSteps(spec, existing, (name) => name).table;
   const nullable = new Set(evolution.makeNullable);
   return {
-    primaryKey: existing.primaryKey,
+    primaryKey: stepped.primaryKey,
     columns: [
-      ...existing.columns.map((c) => (nullable.has(c.name) ? { ...c, nullable: true } : c)),
+      ...stepped.columns.map((c) => (nullable.has(c.name) ? { ...c, nullable: true } : c)),
       ...evolution.add.map((c) => ({ name: c.name, nullable: true })),
     ],
+    steps: [...(existing.steps ?? []), ...evolution.steps.map((step) => step.id)],
   };
 }

@@ -1,8 +1,9 @@
 import { Knex } from 'knex';
 import { quoteAnsi, TargetTableSpec } from '@tributary/model';
 import { TargetConfigError } from '../errors';
-import { sqliteColumnDefinition } from './sqlite-sql';
-import { ExistingTable, isNoop, planTableEvolution, Widening } from '../sql/table-evolution';
+import { sqliteColumnDefinition, sqliteDialect } from './sqlite-sql';
+import { changesColumns, ExistingTable, planTableEvolution, Widening } from '../sql/table-evolution';
+import { recordTableSteps } from '../sql/table-steps';
 
 const q = quoteAnsi;
 
@@ -12,27 +13,39 @@ export type SqliteQuery = (sql: string, params: unknown[]) => Promise<Record<str
 /**
  * Brings an existing SQLite table to `spec` (see table-evolution.ts), inside
  * the caller's transaction (SQLite's write lock serialises it with any other
- * writer). Columns are added with ADD COLUMN. SQLite cannot drop a NOT NULL
- * constraint in place, so making columns NULL-able rebuilds the table the way
- * the SQLite docs describe (create new, copy, drop, rename) from its own
- * CREATE statement with those NOT NULLs removed: types, CHECKs and data stay;
- * a character column whose length the source widened gets its new
- * definition in the same rebuild.
+ * writer); `existing` (with the steps it had) read in it. The steps come
+ * first, recorded in the same transaction: RENAME COLUMN, which rewrites the
+ * column's CHECK (its length) to the new name, and DROP COLUMN (SQLite ≥
+ * 3.35), which takes a column with a CHECK of its own. Then columns are added
+ * with ADD COLUMN. SQLite cannot drop a NOT NULL constraint in place, so
+ * making columns NULL-able rebuilds the table the way the SQLite docs
+ * describe (create new, copy, drop, rename) from its own CREATE statement
+ * with those NOT NULLs removed: types, CHECKs and data stay; a character
+ * column whose length the source widened gets its new definition in the
+ * same rebuild.
  */
-export async function evolveSqliteTable(trx: Knex.Transaction, spec: TargetTableSpec): Promise<void> {
-  const query: SqliteQuery = async (sql, params) => rowsOf(await trx.raw(sql, params as Knex.RawBinding[]));
+export async function evolveSqliteTable(trx: Knex.Transaction, spec: TargetTableSpec, existing: ExistingTable): Promise<void> {
+  const query = sqliteQuery(trx);
+  const { steps } = planTableEvolution(spec, existing, false);
+  for (const step of steps) {
+    for (const name of step.drop) await trx.raw(`ALTER TABLE ${q(spec.name)} DROP COLUMN ${q(name)}`);
+    for (const { from, to } of step.rename) await trx.raw(`ALTER TABLE ${q(spec.name)} RENAME COLUMN ${q(from)} TO ${q(to)}`);
+  }
+  await recordTableSteps(query, sqliteDialect.tableSteps, spec.name, steps.map((step) => step.id));
+  // The widening reads column definitions by name from the CREATE statement: judged on the table the steps left.
+  const current = steps.length === 0 ? existing : { ...(await readSqliteTable(query, spec.name)), steps: [...(existing.steps ?? []), ...steps.map((step) => step.id)] };
   const [created] = await query(`SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?`, [spec.name]);
   const createSql = String(created?.sql ?? '');
-  const evolution = planTableEvolution(spec, await readSqliteTable(query, spec.name), false, createSql ? sqliteWidening(createSql) : undefined);
-  if (isNoop(evolution)) return;
+  const evolution = planTableEvolution(spec, current, false, createSql ? sqliteWidening(createSql) : undefined);
+  if (!changesColumns(evolution)) return;
   for (const column of evolution.add) {
     // NULL-able even if the spec says NOT NULL: rows already there have no value for it.
     await trx.raw(`ALTER TABLE ${q(spec.name)} ADD COLUMN ${sqliteColumnDefinition(column, false)}`);
   }
   if (evolution.makeNullable.length === 0 && evolution.widen.length === 0) return;
   // Read again: the columns just added are in it now.
-  const [current] = await query(`SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?`, [spec.name]);
-  let rebuilt = withoutNotNull(String(current?.sql ?? ''), evolution.makeNullable, spec.name);
+  const [latest] = await query(`SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?`, [spec.name]);
+  let rebuilt = withoutNotNull(String(latest?.sql ?? ''), evolution.makeNullable, spec.name);
   for (const { name, type } of evolution.widen) rebuilt = withDefinition(rebuilt, name, type, spec.name);
   const temporary = `_tributary_rebuild_${spec.name}`;
   await trx.raw(`DROP TABLE IF EXISTS ${q(temporary)}`);
@@ -40,6 +53,11 @@ export async function evolveSqliteTable(trx: Knex.Transaction, spec: TargetTable
   await trx.raw(`INSERT INTO ${q(temporary)} SELECT * FROM ${q(spec.name)}`);
   await trx.raw(`DROP TABLE ${q(spec.name)}`);
   await trx.raw(`ALTER TABLE ${q(temporary)} RENAME TO ${q(spec.name)}`);
+}
+
+/** Runs statements in the caller's transaction. */
+export function sqliteQuery(trx: Knex.Transaction): SqliteQuery {
+  return async (sql, params) => rowsOf(await trx.raw(sql, params as Knex.RawBinding[]));
 }
 
 /**

@@ -6,6 +6,7 @@ import { toSqlite } from './sqlite-values';
 import { CHECKPOINTS_TABLE, deleteByKeys, insertValues, readVersionsStatement, ROWS_TABLE, SqlDialect, SqlSyntax, Statement, VersionWrite } from '../sql/sql-dialect';
 import { DELETED_ROWS_TABLE, deletedRowStatements } from '../sql/deleted-rows';
 import { SOURCE_VERSIONS_TABLE, sourceVersionStatements } from '../sql/source-versions';
+import { TABLE_STEPS_TABLE, tableStepStatements } from '../sql/table-steps';
 import { sqliteColumnCheck, sqliteColumnType } from '../sql/type-mapping';
 
 const q = quoteAnsi;
@@ -57,6 +58,7 @@ export const sqliteDialect: SqlDialect = {
 
   sourceVersions: sourceVersionStatements('sqlite', q),
   deletedRows: deletedRowStatements('sqlite', q),
+  tableSteps: tableStepStatements('sqlite', q),
   rows: (result) => (Array.isArray(result) ? (result as Record<string, unknown>[]) : []),
 
   classify: classifySqliteError,
@@ -88,7 +90,7 @@ function claimVersions(tableName: string, versions: VersionWrite[], options: { r
   };
 }
 
-/** Bookkeeping tables: per-row versions and tombstones (invariant 4), route checkpoints (invariant 3). */
+/** Bookkeeping tables: per-row versions and tombstones (invariant 4), the steps each table has had (table-steps.ts), route checkpoints (invariant 3). */
 export const SQLITE_BOOKKEEPING_DDL = [
   `CREATE TABLE IF NOT EXISTS ${q(ROWS_TABLE)} (
     table_name TEXT NOT NULL,
@@ -110,6 +112,11 @@ export const SQLITE_BOOKKEEPING_DDL = [
     key_hash TEXT NOT NULL,
     image TEXT NOT NULL,
     PRIMARY KEY (table_name, key_hash)
+  ) WITHOUT ROWID, STRICT`,
+  `CREATE TABLE IF NOT EXISTS ${q(TABLE_STEPS_TABLE)} (
+    table_name TEXT NOT NULL,
+    step_id INTEGER NOT NULL,
+    PRIMARY KEY (table_name, step_id)
   ) WITHOUT ROWID, STRICT`,
   `CREATE TABLE IF NOT EXISTS ${q(CHECKPOINTS_TABLE)} (
     route_id TEXT PRIMARY KEY,

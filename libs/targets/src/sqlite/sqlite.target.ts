@@ -8,10 +8,11 @@ import { integerOption, OPTION_BOUNDS, parseTargetOptions, targetOptions, TRANSA
 import { applySqlBatch, prepareSqlBatch, runSqlTransaction, sqlPlanOf } from '../sql/sql-apply';
 import { CHECKPOINTS_TABLE } from '../sql/sql-dialect';
 import { asTransient, Bookkeeping, checkpointOf, ddlTransaction, pingKnex, RowQuery, SqlReadBack, SqlRowReading } from '../sql/sql-target-ops';
-import { evolveSqliteTable, readSqliteTable, SqliteQuery } from './sqlite-evolve';
+import { evolveSqliteTable, readSqliteTable, SqliteQuery, sqliteQuery } from './sqlite-evolve';
 import { SQLITE_BOOKKEEPING_DDL, sqliteCreateTable, sqliteDialect, sqliteSyntax } from './sqlite-sql';
 import { fromSqlite } from './sqlite-values';
 import { tableProblems } from '../sql/table-evolution';
+import { readTableSteps, recordCreatedTable, TABLE_STEPS_TABLE } from '../sql/table-steps';
 import { validateTableSpec } from '../table-spec';
 import { ApplyBatch, ApplyHooks, ApplyResult, PreparedApply, Target, TargetCheckpoint, TargetConnection, TargetFactory, TargetTransaction } from '../target';
 
@@ -81,21 +82,39 @@ export class SqliteTarget extends SqlReadBack implements Target {
 
   /**
    * Creates the table (STRICT, SQLite types from type-mapping.ts), or evolves
-   * it to `table`: columns added NULL-able, NOT NULL columns the spec drops
-   * made NULL-able (by rebuilding the table), nothing dropped or retyped.
+   * it to `table`: the steps it has not had carried out (columns dropped or
+   * renamed), columns added NULL-able, NOT NULL columns the spec drops made
+   * NULL-able (by rebuilding the table), nothing else dropped or retyped.
    *
    * @throws TargetConfigError if the existing primary key is not the spec's key.
    */
   async ensureTable(table: TargetTableSpec): Promise<void> {
     const spec = validateTableSpec(table);
-    await this.createTables([...SQLITE_BOOKKEEPING_DDL, sqliteCreateTable(spec)], (trx) => evolveSqliteTable(trx, spec));
+    await this.createTables(SQLITE_BOOKKEEPING_DDL, async (trx) => {
+      const query = sqliteQuery(trx);
+      // In the write transaction: whether this call creates the table decides which steps it has had.
+      const existing = await readSqliteTable(query, spec.name);
+      if (existing.columns.length === 0) {
+        await trx.raw(sqliteCreateTable(spec));
+        await recordCreatedTable(query, sqliteDialect.tableSteps, spec);
+        return;
+      }
+      await evolveSqliteTable(trx, spec, { ...existing, steps: await readTableSteps(query, sqliteDialect.tableSteps, spec.name) });
+    });
     this.bookkeeping.created();
   }
 
   async checkTable(table: TargetTableSpec): Promise<string[]> {
     const spec = validateTableSpec(table);
-    const existing = await this.read((query) => readSqliteTable(query, spec.name));
-    return tableProblems(spec, existing.columns.length > 0 ? existing : null, false);
+    const existing = await this.read(async (query) => {
+      const read = await readSqliteTable(query, spec.name);
+      if (read.columns.length === 0) return null;
+      // No bookkeeping table before the first ensureTable or apply: no steps had.
+      const bookkept = await query(`SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?`, [TABLE_STEPS_TABLE]);
+      const steps = bookkept.length === 0 ? [] : await readTableSteps(query, sqliteDialect.tableSteps, spec.name);
+      return { ...read, steps };
+    });
+    return tableProblems(spec, existing, false);
   }
 
   prepare(batch: ApplyBatch): PreparedApply {

@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import { ColumnSpec, LogicalType, Row, RowChange, TargetTableSpec } from '@tributary/model';
+import { ColumnSpec, LogicalType, Row, RowChange, TableStep, TargetTableSpec } from '@tributary/model';
 import { TargetConfigError, TransactionRefusedError, TransientTargetError } from '../errors';
 import { compareByKey } from '../row-order';
 import { ApplyBatch, ApplyHooks, RejectedChange, Target } from '../target';
@@ -33,6 +33,12 @@ export interface ContractOptions {
   prepares?: boolean;
   /** The factory's TargetFactory.versionsPerSource (default true): false, it must refuse such batches with TargetConfigError. */
   versionsPerSource?: boolean;
+  /**
+   * Whether rows already stored follow a step's renames and drops, as a SQL
+   * table's do (default true); false where they keep the field names they
+   * were written with (Redis, a webhook receiver) until a re-sync.
+   */
+  rowsFollowSteps?: boolean;
 }
 
 export function describeTargetContract(
@@ -54,9 +60,9 @@ export function describeTargetContract(
     });
 
     /** A fresh table (and route id) per test. */
-    async function freshTable(columns: ColumnSpec[] = simpleColumns(), key = ['id']): Promise<{ table: TargetTableSpec; route: string }> {
+    async function freshTable(columns: ColumnSpec[] = simpleColumns(), key = ['id'], steps?: TableStep[]): Promise<{ table: TargetTableSpec; route: string }> {
       tables += 1;
-      const table: TargetTableSpec = { name: `contract_${tables}`, columns, key };
+      const table: TargetTableSpec = { name: `contract_${tables}`, columns, key, ...(steps ? { steps } : {}) };
       await target.ensureTable(table);
       return { table, route: `route-${tables}` };
     }
@@ -203,6 +209,93 @@ export function describeTargetContract(
         await apply(batch(evolved, route, [insert(1, { id: 1, name: 'a', x: 7, y: 'yy' })]));
         const everything: TargetTableSpec = { ...evolved, columns: [...evolved.columns, { ...table.columns[2], nullable: true }] };
         expect(await target.readRows(everything)).toEqual([{ id: 1, name: 'a', x: 7, y: 'yy', n: null }]);
+      });
+    });
+
+    describe('when the source renames or drops columns (ensureTable with steps)', () => {
+      const rowsFollow = options.rowsFollowSteps !== false;
+      const renamed = (columns: ColumnSpec[], from: string, to: string) => columns.map((c) => (c.name === from ? { ...c, name: to } : c));
+      const pairColumns = () => [columnSpec('id', 'int', 'int(11)', { nullable: false }), columnSpec('a', 'string', 'varchar(20)'), columnSpec('b', 'string', 'varchar(20)')];
+      // a steps aside to t, b takes its name, then a takes b's: the columns swap, the names stay.
+      const swap = (id: number): TableStep => step(id, [], [['a', 't'], ['b', 'a'], ['t', 'b']]);
+
+      it('renames a column: its data stays under the new name, and new rows write it', async () => {
+        const { table, route } = await freshTable();
+        await apply(batch(table, route, [insert(1, simple(1, 'a', 1)), insert(2, simple(2, 'b', 2))]));
+        const later: TargetTableSpec = { ...table, columns: renamed(table.columns, 'name', 'label'), steps: [step(1, [], [['name', 'label']])] };
+        await target.ensureTable(later);
+        await target.ensureTable(later); // had: nothing left to do
+        const labelled = (id: number, label: string, n: number) => ({ id, label, n });
+        expect(await apply(batch(later, route, [insert(3, labelled(3, 'c', 3)), update(4, labelled(1, 'a', 1), labelled(1, 'a2', 4))]))).toEqual({ applied: 2, skipped: 0, rejected: [] });
+        const rows = await target.readRows(later);
+        expect(rows.filter((row) => row.id !== 2)).toEqual([labelled(1, 'a2', 4), labelled(3, 'c', 3)]);
+        if (rowsFollow) expect(rows.find((row) => row.id === 2)).toEqual(labelled(2, 'b', 2));
+        await expect(target.readRows(table)).rejects.toThrow(); // no column `name` any more
+        expect(await target.checkTable(later)).toEqual([]);
+      });
+
+      it('drops a column: it is gone, rows still apply, and a column later added with its name is a new one', async () => {
+        const columns = [...simpleColumns(), columnSpec('gone', 'string', 'varchar(20)', { nullable: false })];
+        const { table, route } = await freshTable(columns);
+        await apply(batch(table, route, [insert(1, { ...simple(1, 'a', 1), gone: 'x' })]));
+        const dropped: TargetTableSpec = { ...table, columns: simpleColumns(), steps: [step(1, ['gone'])] };
+        await Promise.all([target.ensureTable(dropped), target.ensureTable(dropped)]);
+        await expect(target.readRows(table)).rejects.toThrow(); // dropped, not only made NULL-able
+        expect(await apply(batch(dropped, route, [insert(2, simple(2, 'b', 2)), update(3, simple(1, 'a', 1), simple(1, 'a', 3))]))).toEqual({ applied: 2, skipped: 0, rejected: [] });
+        expect(await target.readRows(dropped)).toEqual([simple(1, 'a', 3), simple(2, 'b', 2)]);
+        const readded: TargetTableSpec = { ...dropped, columns: [...simpleColumns(), columnSpec('gone', 'int', 'int(11)')] };
+        await target.ensureTable(readded);
+        expect(await apply(batch(readded, route, [insert(4, { ...simple(4, 'd', 4), gone: 7 })]))).toMatchObject({ applied: 1 });
+        if (rowsFollow) expect(await target.readRows(readded)).toEqual([{ ...simple(1, 'a', 3), gone: null }, { ...simple(2, 'b', 2), gone: null }, { ...simple(4, 'd', 4), gone: 7 }]);
+      });
+
+      it('carries a step out once, however often and however concurrently ensureTable brings it', async () => {
+        const { table, route } = await freshTable(pairColumns());
+        await apply(batch(table, route, [insert(1, { id: 1, a: 'A', b: 'B' })]));
+        const swapped: TargetTableSpec = { ...table, steps: [swap(1)] };
+        await Promise.all([target.ensureTable(swapped), target.ensureTable(swapped), target.ensureTable(swapped)]);
+        await target.ensureTable(swapped);
+        if (rowsFollow) expect(await target.readRows(swapped)).toEqual([{ id: 1, a: 'B', b: 'A' }]);
+        expect(await apply(batch(swapped, route, [insert(2, { id: 2, a: 'a2', b: 'b2' })]))).toMatchObject({ applied: 1 });
+        expect((await target.readRows(swapped)).find((row) => row.id === 2)).toEqual({ id: 2, a: 'a2', b: 'b2' });
+      });
+
+      it('renames a key column, which stays the key, and swaps it with another column once', async () => {
+        const { table, route } = await freshTable();
+        await apply(batch(table, route, [insert(1, simple(1, 'a', 10))]));
+        const rekeyed: TargetTableSpec = { ...table, columns: renamed(table.columns, 'id', 'ident'), key: ['ident'], steps: [step(1, [], [['id', 'ident']])] };
+        await target.ensureTable(rekeyed);
+        const insertKeyed = (seq: number, row: Row, key: string): RowChange => ({ seq, op: 'insert', key: { [key]: row[key] }, before: null, after: row });
+        expect(await apply(batch(rekeyed, route, [insertKeyed(2, { ident: 2, name: 'b', n: 20 }, 'ident')]))).toMatchObject({ applied: 1 });
+        if (rowsFollow) expect(await target.readRows(rekeyed)).toEqual([{ ident: 1, name: 'a', n: 10 }, { ident: 2, name: 'b', n: 20 }]);
+        // The key column and n swap names: the key is now called n. Carried out twice, the key would be ident again.
+        const swapped: TargetTableSpec = {
+          ...rekeyed,
+          columns: [{ ...table.columns[0], name: 'n' }, table.columns[1], { ...table.columns[2], name: 'ident' }],
+          key: ['n'],
+          steps: [...rekeyed.steps!, step(2, [], [['ident', 't'], ['n', 'ident'], ['t', 'n']])],
+        };
+        await Promise.all([target.ensureTable(swapped), target.ensureTable(swapped)]);
+        await target.ensureTable(swapped);
+        expect(await target.checkTable(swapped)).toEqual([]);
+        expect(await apply(batch(swapped, route, [insertKeyed(3, { n: 3, name: 'c', ident: 30 }, 'n')]))).toMatchObject({ applied: 1 });
+        if (rowsFollow) {
+          expect(await target.readRows(swapped)).toEqual([
+            { n: 1, name: 'a', ident: 10 },
+            { n: 2, name: 'b', ident: 20 },
+            { n: 3, name: 'c', ident: 30 },
+          ]);
+        }
+      });
+
+      it('does not carry out the steps of the spec a table is created from: it has had them', async () => {
+        // Carried out after the CREATE, the swap would make id and n trade names, and the key with them.
+        const keySwap = step(1, [], [['id', 't'], ['n', 'id'], ['t', 'n']]);
+        const { table, route } = await freshTable(simpleColumns(), ['id'], [keySwap]);
+        await apply(batch(table, route, [insert(1, simple(1, 'a', 10))]));
+        await target.ensureTable(table);
+        expect(await target.checkTable(table)).toEqual([]);
+        expect(await target.readRows(table)).toEqual([simple(1, 'a', 10)]);
       });
     });
 
@@ -1029,6 +1122,10 @@ function remove(seq: number, before: Row): RowChange {
 
 function simple(id: number, name: string, n: number): Row {
   return { id, name, n };
+}
+
+function step(id: number, dropped: string[], renamed: [string, string][] = []): TableStep {
+  return { id, dropped, renamed: renamed.map(([from, to]) => ({ from, to })) };
 }
 
 /** A ColumnSpec as capture would read it from information_schema. */
