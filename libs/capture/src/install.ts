@@ -1,6 +1,7 @@
 import { Knex } from 'knex';
 import { OUTBOX_TABLE } from '@tributary/db';
 import { TableSchema, quoteMysql, validateIdentifier } from '@tributary/model';
+import { ColumnFacts, readColumnFacts } from './column-facts';
 import { readSchema } from './introspect';
 import { capturedTriggers } from './installed';
 import { cascadeTriggerNames, triggerNames } from './names';
@@ -14,9 +15,10 @@ export interface InstallOptions {
    * Called with the schema that is about to be captured while the table and
    * the outbox are locked, e.g. to record it in the control schema. Throwing
    * aborts the install with the old triggers untouched. It must not touch the
-   * locked tables through another connection (that would wait for the lock).
+   * locked tables through another connection (that would wait for the lock):
+   * `facts` reads the table's column facts on the locking session.
    */
-  beforeInstall?: (schema: TableSchema) => Promise<void>;
+  beforeInstall?: (schema: TableSchema, facts: () => Promise<ColumnFacts>) => Promise<void>;
   /** How long to wait for open transactions on the table before failing (seconds). Default 10. */
   lockWaitSeconds?: number;
 }
@@ -40,7 +42,7 @@ export async function installCapture(knex: Knex, table: string, opts: InstallOpt
     return withTablesLocked(query, [table, OUTBOX_TABLE, ...parents], async () => {
       // information_schema and SHOW INDEX work under LOCK TABLES, so the schema read is the one the triggers will see.
       const schema = await readSchema(query, table);
-      await opts.beforeInstall?.(schema);
+      await opts.beforeInstall?.(schema, () => readColumnFacts(query, table));
       const graph = await readCascadeGraph(query);
       await replaceTriggers(query, schema, graph);
       await replaceCascadeParents(query, parents, { ...graph, captured: new Set([...graph.captured, table]) });

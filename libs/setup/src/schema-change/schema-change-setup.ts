@@ -105,17 +105,16 @@ export class SchemaChangeSetup {
     const pairs = renamePairs(renames);
     const recorded = await this.recordedSchema(sourceId, table);
     return withSource(source, async (knex) => {
-      const witness = async (): Promise<DiffWitness> => ({ renames: pairs, ...(await tableColumnFacts(knex, table)) });
       if (request.dryRun) {
         const current = await asInputAsync('table', () => introspectTable(knex, table));
-        return this.outcome(current, [], false, await this.plan(source, recorded, current, await witness()));
+        return this.outcome(current, [], false, await this.plan(source, recorded, current, { renames: pairs, ...(await tableColumnFacts(knex, table)) }));
       }
       let planned: SchemaChangePlan | null = null;
       const schema = await asInputAsync('table', () =>
         installCapture(knex, table, {
-          // Under the install's lock: the shape planned is the one the new triggers capture.
-          beforeInstall: async (current) => {
-            planned = await this.record(source, recorded, current, await witness(), request.requestedBy ?? null);
+          // Under the install's lock (facts read on its session): the shape planned is the one the new triggers capture.
+          beforeInstall: async (current, facts) => {
+            planned = await this.record(source, recorded, current, { renames: pairs, ...(await facts()) }, request.requestedBy ?? null);
           },
         }),
       );
