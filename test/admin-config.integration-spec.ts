@@ -124,6 +124,7 @@ describe('admin configuration API: real HTTP, all-in-one app', () => {
       conflictPolicy: null,
       partitions: 1,
       localOnly: false,
+      droppedColumns: 'keep',
       initialCopy: {
         requested: true,
         sourceRows: 3,

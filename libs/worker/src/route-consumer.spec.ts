@@ -7,6 +7,7 @@ import { RouteQueuedJobData, RangeJobData, SeqRange } from '@tributary/queue';
 import { column } from '@tributary/testing/fixtures';
 import { ApplyBatch, ApplyResult, Target } from '@tributary/targets';
 import { RouteConsumer, RouteConsumerDeps } from './route-consumer';
+import { TableHistory } from './table-history';
 
 /**
  * RouteConsumer with everything around it faked (no database, no Redis): an
@@ -96,7 +97,7 @@ function setup(rows: WireChange[], over: Partial<RouteRecord> = {}) {
   const deadLetters = { record: jest.fn(async () => undefined), resolveRetried: jest.fn(async () => undefined) };
   const metrics = new Metrics();
   const deps = {
-    schemas: { load: async () => () => schema },
+    schemas: { load: async () => () => schema, history: async () => new TableHistory([]) },
     targets: { get: async () => target as unknown as Target },
     outboxes: { get: () => fakeOutbox(rows) },
     progress,
