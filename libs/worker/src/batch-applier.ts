@@ -386,11 +386,19 @@ export class BatchApplier {
     const reapply = data.retryOf !== undefined || resolution !== null;
     const target = await this.deps.targets.get(this.target);
     const schemaFor = await this.deps.schemas.load(data.sourceId, data.table, data.changes.map((change) => change.schema));
-    const { runs, undecodable } = decodeChanges(data.changes, schemaFor);
-    const switched = runs.some((run) => run.schemaHash !== this.lastSchema);
-    if (runs.length > 0) this.lastSchema = runs[runs.length - 1].schemaHash;
+    const { runs: decoded, undecodable } = decodeChanges(data.changes, schemaFor);
+    const switched = decoded.some((run) => run.schemaHash !== this.lastSchema);
+    if (decoded.length > 0) this.lastSchema = decoded[decoded.length - 1].schemaHash;
     let history = await this.deps.schemas.history(data.sourceId, data.table, switched);
     if (!history.knows(route.namesAsOf)) history = await this.deps.schemas.history(data.sourceId, data.table, true);
+    // A retried or decided change captured before its target table had a column renamed or dropped: written in
+    // its own shape it would bring the old column back. It stays a dead letter, saying why; a re-sync carries the row.
+    const runs = reapply ? decoded.filter((run) => !history.changedAfter(route.id, run.schemaHash)) : decoded;
+    for (const run of decoded.filter((candidate) => !runs.includes(candidate))) {
+      for (const { wire } of run.changes) {
+        undecodable.push({ wire, reason: `captured before a schema change renamed or dropped columns of ${route.targetTable}; re-sync the route to carry this row` });
+      }
+    }
     let filtered = 0;
     // A batch without changes (everything filtered, or only the watermark moves) still moves the checkpoint.
     const work = runs.length > 0 ? runs : [{ schemaHash: null, changes: [] }];

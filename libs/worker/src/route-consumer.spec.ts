@@ -91,13 +91,13 @@ function fakeJob(data: RouteQueuedJobData, id = 'job-1') {
 
 const rangeJob = (ranges: SeqRange[], watermark: number): RangeJobData => ({ v: 2, kind: 'range', sourceId: 'shop', routeId: route.id, table: 'items', ranges, watermark });
 
-function setup(rows: WireChange[], over: Partial<RouteRecord> = {}) {
+function setup(rows: WireChange[], over: Partial<RouteRecord> = {}, history = new TableHistory([])) {
   const target = new FakeTarget();
   const progress = { recordApplied: jest.fn(async () => undefined), recordRouteError: jest.fn(async () => undefined) };
   const deadLetters = { record: jest.fn(async () => undefined), resolveRetried: jest.fn(async () => undefined) };
   const metrics = new Metrics();
   const deps = {
-    schemas: { load: async () => () => schema, history: async () => new TableHistory([]) },
+    schemas: { load: async () => () => schema, history: async () => history },
     targets: { get: async () => target as unknown as Target },
     outboxes: { get: () => fakeOutbox(rows) },
     progress,
@@ -164,6 +164,18 @@ describe('RouteConsumer', () => {
     } finally {
       now.mockRestore();
     }
+  });
+
+  it('keeps a retried change from before its target table renamed or dropped columns a dead letter, saying why, instead of writing the old shape', async () => {
+    const renamed = new TableHistory([
+      { id: 5, sourceId: 'shop', table: 'items', fromHash: 'h1', toHash: 'h2', renames: [{ from: 'name', to: 'title' }], routeSteps: { [route.id]: { dropped: [], renamed: [{ from: 'name', to: 'title' }] } } },
+    ]);
+    const { consumer, target, deadLetters } = setup([], {}, renamed);
+    const retry: RouteQueuedJobData = { v: 2, kind: 'retry', sourceId: 'shop', routeId: route.id, table: 'items', changes: [insert(4, 4)], retryOf: [17] };
+    await consumer.process(fakeJob(retry).job, 'token');
+    await consumer.close();
+    expect(target.applied.flatMap((batch) => batch.changes)).toEqual([]);
+    expect(deadLetters.record).toHaveBeenCalledWith([expect.objectContaining({ seq: 4, reason: expect.stringMatching(/renamed or dropped columns of items; re-sync the route/) })]);
   });
 
   it("applies a route's jobs one at a time, in the order they were handed over", async () => {

@@ -47,6 +47,13 @@ describe('TableHistory', () => {
     expect(undone.rulesFor({ filter: 'a = 1', namesAsOf: 2 }, 'h1').filter).toBe('b = 1');
   });
 
+  it('tells whether the target table had steps after a schema', () => {
+    expect(history.changedAfter('r1', 'h0')).toBe(true);
+    expect(history.changedAfter('r1', 'h1')).toBe(true);
+    expect(history.changedAfter('r1', 'h2')).toBe(false);
+    expect(history.changedAfter('other', 'h0')).toBe(false);
+  });
+
   it('knows the changes it holds', () => {
     expect(history.knows(7)).toBe(true);
     expect(history.knows(null)).toBe(true);

@@ -43,6 +43,11 @@ export class TableHistory {
       .map((change) => ({ id: change.id, ...change.routeSteps[routeId] }));
   }
 
+  /** Whether the route's target table had renames or drops recorded after schema `hash`. */
+  changedAfter(routeId: string, hash: string): boolean {
+    return this.changes.slice(this.reached(hash)).some((change) => Object.hasOwn(change.routeSteps, routeId));
+  }
+
   /**
    * The route's rules in the column names of schema `hash`: they are stored
    * in the names of change `namesAsOf` (null: the newest), and changes of
