@@ -160,7 +160,15 @@ export class SchemaChangeSetup {
    * table's lock, before the new triggers go live.
    */
   private async record(source: SourceRecord, before: TableSchema, after: TableSchema, witness: DiffWitness, requestedBy: string | null): Promise<SchemaChangePlan> {
-    const { effects, renames, ...plan } = await this.plan(source, before, after, witness);
+    let planned: Awaited<ReturnType<SchemaChangeSetup['plan']>>;
+    try {
+      planned = await this.plan(source, before, after, witness);
+    } catch (error) {
+      // An ALTER has run by now and its triggers go live either way: its changes must decode, plan or not.
+      await this.catalog.saveSchema(source.id, after);
+      throw error;
+    }
+    const { effects, renames, ...plan } = planned;
     if (before.hash === after.hash && renames.length === 0) {
       await this.catalog.saveSchema(source.id, after);
       return plan;
