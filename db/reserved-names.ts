@@ -25,6 +25,7 @@ export const CONTROL_TABLES: readonly string[] = [
   'tributary_verify_runs',
   'tributary_conflicts',
   'tributary_route_samples',
+  'tributary_schema_changes',
   'tributary_migrations',
   'tributary_migrations_lock',
 ];
