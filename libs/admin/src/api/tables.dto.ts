@@ -140,17 +140,9 @@ export class CaptureResultDto extends CapturedSchemaDto {
   }
 }
 
-export class AlterTableDto {
-  @ApiProperty({
-    description:
-      'What follows ALTER TABLE <table>: one clause list, no comments, no ";", no table rename. The ALTER and the ' +
-      'regenerated triggers are one step for the application (under LOCK TABLES), so no write is lost.',
-    example: 'ADD COLUMN note VARCHAR(200) NULL',
-  })
-  @IsString()
-  alter!: string;
-
-  @ApiPropertyOptional({ description: 'Only answer with the plan: the ALTER is tried on an empty copy of the table, nothing else changes' })
+/** What every schema change request may add: a dry run, re-syncs, who asks. */
+class SchemaChangeRequestDto {
+  @ApiPropertyOptional({ description: 'Only answer with the plan: nothing changes (an ALTER is tried on an empty copy of the table)' })
   @IsOmittable()
   @IsBoolean()
   dryRun?: boolean;
@@ -167,7 +159,18 @@ export class AlterTableDto {
   actor?: string;
 }
 
-export class AdoptTableDto {
+export class AlterTableDto extends SchemaChangeRequestDto {
+  @ApiProperty({
+    description:
+      'What follows ALTER TABLE <table>: one clause list, no comments, no ";", no table rename. The ALTER and the ' +
+      'regenerated triggers are one step for the application (under LOCK TABLES), so no write is lost.',
+    example: 'ADD COLUMN note VARCHAR(200) NULL',
+  })
+  @IsString()
+  alter!: string;
+}
+
+export class AdoptTableDto extends SchemaChangeRequestDto {
   @ApiPropertyOptional({
     description:
       'Columns that were renamed (old name → new name). The table as it is cannot tell a renamed column from one dropped and one added; ' +
@@ -177,22 +180,6 @@ export class AdoptTableDto {
   @IsOmittable()
   @IsObject()
   renames?: Record<string, string>;
-
-  @ApiPropertyOptional({ description: 'Only answer with the plan: nothing changes' })
-  @IsOmittable()
-  @IsBoolean()
-  dryRun?: boolean;
-
-  @ApiPropertyOptional({ description: 'Once adopted, re-sync every route whose target cannot follow the change exactly' })
-  @IsOmittable()
-  @IsBoolean()
-  resync?: boolean;
-
-  @ApiPropertyOptional({ description: 'Who asks (kept with the change and its re-syncs)', example: 'ops@example.com' })
-  @IsOmittable()
-  @IsString()
-  @MaxLength(255)
-  actor?: string;
 }
 
 export class ColumnChangeDto {
