@@ -84,7 +84,12 @@ export function planRouteEffect(input: RouteUnderChange, diff: SchemaDiff): Rout
   for (const name of diff.dropped) {
     const column = mappedColumn(before.mapping, name);
     if (column === null) continue;
-    if (input.droppedColumns === 'keep') {
+    const reused = renamed.some((rename) => rename.to === column);
+    if (input.droppedColumns === 'keep' && reused && !input.sharesTargetTable) {
+      // A renamed column takes its name: kept, it would take the renamed column's place with its own values.
+      dropped.push(column);
+      effect.actions.push(`drop column ${column}: a renamed column takes its name (the route keeps dropped columns otherwise)`);
+    } else if (input.droppedColumns === 'keep') {
       effect.actions.push(`keep column ${column} (rows written from now on leave it NULL; the route's setting droppedColumns is keep)`);
     } else if (input.sharesTargetTable) {
       effect.actions.push(`keep column ${column}: other routes write table ${route.targetTable} too`);

@@ -95,6 +95,13 @@ describe('planRouteEffect', () => {
     expect(shared.rewritten!.mapping).toEqual({ rename: { state: 'status' } });
   });
 
+  it('drops a kept column whose name a renamed column takes', () => {
+    const reused = diffSchemas(before, schema('h5', [int('id', { nullable: false }), varchar('note', 20), int('legacy')]), witness({ renames: [{ from: 'status', to: 'note' }] }));
+    const effect = planRouteEffect(route(), reused);
+    expect(effect.step).toEqual({ dropped: ['note'], renamed: [{ from: 'status', to: 'note' }] });
+    expect(effect.actions[1]).toMatch(/^drop column note: a renamed column takes its name/);
+  });
+
   it('rewrites the rules into the new names; a mapped name at the target stays', () => {
     const effect = planRouteEffect(route({ filter: "status = 'open'", mapping: { rename: { status: 'order_status' } } }), diff);
     expect(effect.rewritten).toEqual({ filter: "state = 'open'", mapping: { rename: { state: 'order_status' } }, conflictPolicy: null });

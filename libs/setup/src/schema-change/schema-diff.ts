@@ -48,7 +48,8 @@ export interface DiffWitness {
 
 /**
  * @throws InvalidInputError (field `renames`) if a rename does not fit the two shapes: its old name must be
- *   a column before and not after, its new name a column after and not before.
+ *   a column before and not after (unless another column was renamed to it), its new name a column after. A
+ *   column the new name had before counts as dropped (`DROP COLUMN a, RENAME COLUMN b TO a`).
  */
 export function diffSchemas(before: TableSchema, after: TableSchema, witness: DiffWitness): SchemaDiff {
   const beforeColumns = new Map(before.columns.map((column) => [column.name, column]));
@@ -63,11 +64,11 @@ export function diffSchemas(before: TableSchema, after: TableSchema, witness: Di
   const renamedFrom = new Map([...renamedTo].map(([from, to]) => [to, from]));
   for (const [from, to] of renamedTo) {
     if (afterColumns.has(from) && !renamedFrom.has(from)) throw new InvalidInputError(`column ${from} is renamed to ${to}, but the table still has a column ${from}`, 'renames');
-    if (beforeColumns.has(to) && !renamedTo.has(to)) throw new InvalidInputError(`column ${from} is renamed to ${to}, but the table had a column ${to} already`, 'renames');
   }
 
   const changes: ColumnChange[] = [];
-  const dropped = before.columns.map((column) => column.name).filter((name) => !renamedTo.has(name) && !afterColumns.has(name));
+  // Gone, or its name taken by a renamed column (`DROP COLUMN a, RENAME COLUMN b TO a`).
+  const dropped = before.columns.map((column) => column.name).filter((name) => !renamedTo.has(name) && (!afterColumns.has(name) || renamedFrom.has(name)));
   for (const name of dropped) changes.push({ kind: 'dropped', column: name, detail: `${beforeColumns.get(name)!.columnType} dropped`, exact: true });
   for (const column of after.columns) {
     const origin = renamedFrom.get(column.name) ?? (beforeColumns.has(column.name) ? column.name : null);
