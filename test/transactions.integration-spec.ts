@@ -125,7 +125,9 @@ describe('transactional targets: whole source transactions', () => {
     });
     try {
       await seedTransfers(pipeline.source.url);
-      const transfers = runTransfers(pipeline.source.url, { connections: 4, stop: () => stop, sweepEvery: 40 });
+      // Paced: a transactional target's jobs go out after a poll that came back short (the feed is sealed), so
+      // writers the relay's 300-row polls cannot keep up with would hold every target still until they stop.
+      const transfers = runTransfers(pipeline.source.url, { connections: 4, stop: () => stop, sweepEvery: 40, pauseMs: 10 });
       try {
         // Undisturbed until the readers at every target have seen the bank move (not only its first and last
         // states: the invariants must hold in between), then kills: a killed worker's job waits for its lock to run out.

@@ -1,5 +1,6 @@
 import { createConnection } from 'mysql2/promise';
 import { runTransactionLoops } from './workload';
+import { sleep } from './wait';
 
 /**
  * A bank: money moves between accounts of two tables, and every transfer is
@@ -55,7 +56,15 @@ export interface TransferStats {
  */
 export async function runTransfers(
   url: string,
-  options: { connections: number; stop?: () => boolean; sweepEvery?: number; /** Stop once this many committed. */ transactions?: number },
+  options: {
+    connections: number;
+    stop?: () => boolean;
+    sweepEvery?: number;
+    /** Stop once this many committed. */
+    transactions?: number;
+    /** A pause before each transaction of each connection (ms): a rate the relay's polls keep up with. */
+    pauseMs?: number;
+  },
 ): Promise<TransferStats> {
   const stats: TransferStats = { committed: 0, rolledBack: 0, large: 0, failed: 0 };
   const account = () => 1 + Math.floor(Math.random() * TRANSFER_ACCOUNTS);
@@ -65,6 +74,7 @@ export async function runTransfers(
     options.connections,
     more,
     async (connection, lane, t) => {
+      if (options.pauseMs) await sleep(options.pauseMs);
       if (options.sweepEvery !== undefined && lane === 0 && t > 0 && t % options.sweepEvery === 0) {
         const target = account();
         await connection.query('UPDATE checking SET balance = balance - 1, touched = NOW(6)');
