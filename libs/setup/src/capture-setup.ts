@@ -159,6 +159,6 @@ export class CaptureSetup {
 }
 
 /** A capture refusal is about the input in `field`; anything else is not ours to classify. */
-function asInvalid(error: unknown, field: string): unknown {
+export function asInvalid(error: unknown, field: string): unknown {
   return error instanceof CaptureError ? new InvalidInputError(error.message, field) : error;
 }

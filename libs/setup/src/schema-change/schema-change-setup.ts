@@ -1,8 +1,8 @@
 import { Knex } from 'knex';
-import { alterCapturedTable, AlterWitness, CaptureError, cascadeWarnings, installCapture, introspectTable, previewAlter, tableColumnFacts, validateAlterSpec } from '@tributary/capture';
+import { alterCapturedTable, AlterWitness, cascadeWarnings, installCapture, introspectTable, previewAlter, tableColumnFacts, validateAlterSpec } from '@tributary/capture';
 import { CatalogRepository, RouteRecord, SourceRecord } from '@tributary/control';
 import { ColumnRename, TableSchema, validateIdentifier } from '@tributary/model';
-import { CaptureSetup } from '../capture-setup';
+import { asInvalid, CaptureSetup } from '../capture-setup';
 import { checkField, ConflictError, InvalidInputError, NotFoundError } from '../errors';
 import { withSource } from '../source-database';
 import { ColumnChange, diffSchemas, DiffWitness } from './schema-diff';
@@ -70,15 +70,15 @@ export class SchemaChangeSetup {
    */
   async alter(sourceId: string, table: string, alterSpec: string, request: SchemaChangeRequest = {}): Promise<SchemaChangeOutcome> {
     const source = await this.capture.requireCaptured(sourceId, table);
-    asInput('alter', () => validateAlterSpec(alterSpec));
+    await capturing('alter', () => validateAlterSpec(alterSpec));
     const recorded = await this.recordedSchema(sourceId, table);
     return withSource(source, async (knex) => {
       if (request.dryRun) {
-        const preview = await asInputAsync('alter', () => previewAlter(knex, table, alterSpec));
+        const preview = await capturing('alter', () => previewAlter(knex, table, alterSpec));
         return this.outcome(preview.after, [], false, await this.plan(source, recorded, preview.after, witnessOf(preview, recorded, preview.after)));
       }
       let planned: SchemaChangePlan | null = null;
-      const schema = await asInputAsync('alter', () =>
+      const schema = await capturing('alter', () =>
         alterCapturedTable(knex, table, alterSpec, {
           beforeInstall: async (after, witness) => {
             planned = await this.record(source, recorded, after, witnessOf(witness, recorded, after), request.requestedBy ?? null);
@@ -106,11 +106,11 @@ export class SchemaChangeSetup {
     const recorded = await this.recordedSchema(sourceId, table);
     return withSource(source, async (knex) => {
       if (request.dryRun) {
-        const current = await asInputAsync('table', () => introspectTable(knex, table));
+        const current = await capturing('table', () => introspectTable(knex, table));
         return this.outcome(current, [], false, await this.plan(source, recorded, current, { renames: pairs, ...(await tableColumnFacts(knex, table)) }));
       }
       let planned: SchemaChangePlan | null = null;
-      const schema = await asInputAsync('table', () =>
+      const schema = await capturing('table', () =>
         installCapture(knex, table, {
           // Under the install's lock (facts read on its session): the shape planned is the one the new triggers capture.
           beforeInstall: async (current, facts) => {
@@ -234,18 +234,11 @@ function renamePairs(renames: Record<string, string>): ColumnRename[] {
   });
 }
 
-function asInput<T>(field: string, work: () => T): T {
-  try {
-    return work();
-  } catch (error) {
-    throw error instanceof CaptureError ? new InvalidInputError(error.message, field) : error;
-  }
-}
-
-async function asInputAsync<T>(field: string, work: () => Promise<T>): Promise<T> {
+/** Runs `work`; a capture refusal becomes bad input in `field` (asInvalid). */
+async function capturing<T>(field: string, work: () => T | Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    throw error instanceof CaptureError ? new InvalidInputError(error.message, field) : error;
+    throw asInvalid(error, field);
   }
 }
