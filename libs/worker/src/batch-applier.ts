@@ -158,7 +158,8 @@ export class BatchApplier {
   private applied: number | null = null;
   /** Tables ensured, by schema hash and route configuration (a changed mapping ensures again). */
   private readonly ensured = new Set<string>();
-  private readonly plans = new Map<string, RoutePlan>();
+  /** Plans by schema, route configuration and schema history, each with the route's rules in that schema's names. */
+  private readonly plans = new Map<string, { plan: RoutePlan; rules: RouteRecord }>();
   /** The schema of the last batch prepared: a batch of another one reads the table's schema changes again (SchemaCache.history). */
   private lastSchema: string | null = null;
   /** Recent conflict resolutions by signature (conflictHook), oldest first. */
@@ -404,7 +405,8 @@ export class BatchApplier {
     const work = runs.length > 0 ? runs : [{ schemaHash: null, changes: [] }];
     const planned = work.map((run, index) => {
       const schema = run.schemaHash ? schemaFor(run.schemaHash) : null;
-      const plan = schema ? this.planFor(route, schema, history) : null;
+      const routed = schema ? this.planFor(route, schema, history) : null;
+      const plan = routed?.plan ?? null;
       const spec = plan?.spec ?? null;
       // Changes the filter drops still count as done: the watermark moves past them.
       const wireOf = new Map<RowChange, WireChange>();
@@ -453,7 +455,7 @@ export class BatchApplier {
         plan,
         spec,
         schema,
-        rules: schema ? history.rulesFor(route, schema.hash) : route,
+        rules: routed?.rules ?? route,
         ensureKey: `${run.schemaHash}\0${routeConfigVersion(route)}\0${run.schemaHash && history.versionFor(run.schemaHash)}`,
         apply,
         detectsConflicts,
@@ -598,18 +600,19 @@ export class BatchApplier {
   }
 
   /** @throws RouteConfigError (the batch is retried and the route shows why it waits). */
-  private planFor(route: RouteRecord, schema: TableSchema, history: TableHistory): RoutePlan {
+  private planFor(route: RouteRecord, schema: TableSchema, history: TableHistory): { plan: RoutePlan; rules: RouteRecord } {
     // The job's route, not this.route: a refresh during the job must not mix two configurations in one batch.
     const id = `${schema.hash}\0${routeConfigVersion(route)}\0${history.versionFor(schema.hash)}`;
-    let plan = this.plans.get(id);
-    if (!plan) {
+    let entry = this.plans.get(id);
+    if (!entry) {
       // The rules in this schema's column names, and the renames and drops its target table follows first.
-      const planned = routePlan(history.rulesFor(route, schema.hash), schema);
+      const rules = history.rulesFor(route, schema.hash);
+      const planned = routePlan(rules, schema);
       const steps = history.stepsFor(route.id, schema.hash);
-      plan = steps.length > 0 ? { ...planned, spec: { ...planned.spec, steps } } : planned;
-      this.plans.set(id, plan);
+      entry = { plan: steps.length > 0 ? { ...planned, spec: { ...planned.spec, steps } } : planned, rules };
+      this.plans.set(id, entry);
     }
-    return plan;
+    return entry;
   }
 }
 
