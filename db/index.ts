@@ -11,16 +11,17 @@ import { routeSamples } from './control/008_route_samples';
 import { localOnlyRoutes } from './control/009_local_only_routes';
 import { routeCoverage } from './control/010_route_coverage';
 import { schemaChanges } from './control/011_schema_changes';
+import { tableRenames } from './control/012_table_renames';
 import { outboxTable } from './outbox/001_outbox';
 import { StaticMigrationSource } from './migration-source';
 
-export { COPY_CHUNK_PK, COPY_CHUNK_SEPARATOR, ORIGIN_MAX_LENGTH, ORIGIN_VARIABLE, OUTBOX_COLUMNS, OUTBOX_TABLE, TS_MICROS } from './outbox/shape';
+export { CONFIG_MARKER_TABLE, COPY_CHUNK_PK, COPY_CHUNK_SEPARATOR, ORIGIN_MAX_LENGTH, ORIGIN_VARIABLE, OUTBOX_COLUMNS, OUTBOX_TABLE, TS_MICROS } from './outbox/shape';
 export { CONTROL_TABLES, RESERVED_TABLE_PREFIX, reservedColumnReason, reservedTableReason } from './reserved-names';
 
 /** Migrates the control schema (in the control database). */
 export async function migrateControl(knex: Knex): Promise<void> {
   await migrateIfPending(knex, {
-    migrationSource: new StaticMigrationSource([controlSchema, routesAndDeadLetters, snapshotsAndVerifyRuns, conflicts, deadLetterRowsOfChunks, partitionedRoutes, tableRebuilds, routeSamples, localOnlyRoutes, routeCoverage, schemaChanges]),
+    migrationSource: new StaticMigrationSource([controlSchema, routesAndDeadLetters, snapshotsAndVerifyRuns, conflicts, deadLetterRowsOfChunks, partitionedRoutes, tableRebuilds, routeSamples, localOnlyRoutes, routeCoverage, schemaChanges, tableRenames]),
     tableName: 'tributary_migrations',
   });
 }

@@ -26,6 +26,7 @@ export const CONTROL_TABLES: readonly string[] = [
   'tributary_conflicts',
   'tributary_route_samples',
   'tributary_schema_changes',
+  'tributary_table_renames',
   'tributary_migrations',
   'tributary_migrations_lock',
 ];

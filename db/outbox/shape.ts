@@ -50,3 +50,14 @@ export const COPY_CHUNK_PK = '';
  * (\u001e) and puts none outside, so an image never holds it raw.
  */
 export const COPY_CHUNK_SEPARATOR = '\u001e';
+
+/**
+ * `table_name` of a configuration marker: an outbox row of no table, which
+ * no route ever wants. A table rename writes one, under the table's and the
+ * outbox's locks, after the rename is recorded in the control schema and
+ * before any row under the new name: a relay that meets it reads its
+ * configuration again before it hands out anything after it, so no relay
+ * routes the renamed table's rows with the names it knew before. The
+ * reserved prefix keeps every captured table from having the name.
+ */
+export const CONFIG_MARKER_TABLE = '_tributary_config';

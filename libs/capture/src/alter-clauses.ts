@@ -1,4 +1,5 @@
-import { ColumnRename } from '@tributary/model';
+import { ColumnRename, validateIdentifier } from '@tributary/model';
+import { CaptureError } from './errors';
 
 /**
  * The columns an ALTER TABLE specification renames, as MariaDB applies them:
@@ -32,6 +33,34 @@ export function columnRenames(spec: string): ColumnRename[] {
     if (from && to && from.name !== to.name) renames.push({ from: from.name, to: to.name });
   }
   return renames;
+}
+
+/**
+ * The new name when the specification renames the table (`RENAME [TO|AS]
+ * name`), or null. A table rename must be the specification's only clause:
+ * it is carried out its own way (renameCapturedTable), not by
+ * alterCapturedTable.
+ *
+ * @throws CaptureError if the rename comes with other clauses or its name is not a valid identifier.
+ */
+export function tableRenameOf(spec: string): string | null {
+  const clauses = topLevelClauses(spec.trim());
+  const isTableRename = (clause: string) => {
+    const words = leadingWords(clause, 2);
+    return words[0]?.bare?.toUpperCase() === 'RENAME' && !['COLUMN', 'INDEX', 'KEY'].includes(words[1]?.bare?.toUpperCase() ?? '');
+  };
+  const rename = clauses.find(isTableRename);
+  if (rename === undefined) return null;
+  if (clauses.length > 1) throw new CaptureError('rename the table in an ALTER of its own (RENAME TO <name>, nothing else)');
+  const match = /^RENAME\s+(?:(?:TO|AS)\s+)?(`(?:[^`]|``)+`|[A-Za-z0-9_$]+)$/i.exec(rename);
+  if (!match) throw new CaptureError(`the table rename must read RENAME TO <name>, got ${JSON.stringify(rename)}`);
+  const quoted = match[1].startsWith('`');
+  const name = quoted ? match[1].slice(1, -1).replace(/``/g, '`') : match[1];
+  try {
+    return validateIdentifier(name, 'table');
+  } catch (error) {
+    throw new CaptureError(error instanceof Error ? error.message : String(error));
+  }
 }
 
 /** A word at the start of a clause: its name (backticks removed) and, if it was not quoted, the word as written. */

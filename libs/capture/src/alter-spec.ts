@@ -12,9 +12,8 @@ import { CaptureError } from './errors';
  *
  * Also refused: renaming the table itself (`RENAME [TO|AS] x`). Under LOCK
  * TABLES the server releases the renamed table's lock at once (measured on
- * MariaDB 10.11), so writers would run before capture is regenerated, and the
- * triggers would still write the old name. Rename the table with RENAME
- * TABLE and re-capture it instead.
+ * MariaDB 10.11), so writers would run before capture is regenerated. A
+ * rename on its own goes through renameCapturedTable (tableRenameOf tells).
  *
  * @returns the spec, trimmed.
  * @throws CaptureError naming what is wrong.
@@ -30,7 +29,7 @@ export function validateAlterSpec(spec: string): string {
   if (text.includes('\\')) throw new CaptureError("the ALTER TABLE specification must not contain backslashes (write a quote inside a string as '')");
   const unquoted = stripQuoted(text);
   if (/\bRENAME\b(?!\s+(COLUMN|INDEX|KEY)\b)/i.test(unquoted)) {
-    throw new CaptureError('the ALTER TABLE specification must not rename the table; use RENAME TABLE and capture the table again');
+    throw new CaptureError('the ALTER TABLE specification must not rename the table with other changes: rename it in an ALTER of its own (RENAME TO <name>)');
   }
   return text;
 }

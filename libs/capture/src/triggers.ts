@@ -21,8 +21,10 @@ type RowAlias = 'NEW' | 'OLD';
  * writes one outbox row per row change, in the writer's transaction, with
  * images in the wire form that decodeValue (@tributary/model) reads. Pure.
  */
-export function generateTriggers(schema: TableSchema): TriggerDefinition[] {
+export function generateTriggers(schema: TableSchema, onTable: string = schema.table): TriggerDefinition[] {
+  // onTable: the table the triggers are created on, when it is not yet called schema.table (a rename in progress).
   const table = validateIdentifier(schema.table, 'table');
+  validateIdentifier(onTable, 'table');
   if (!/^[0-9a-f]{1,32}$/.test(schema.hash)) throw new CaptureError(`schema hash of ${table} must be 1-32 hex digits, got ${JSON.stringify(schema.hash)}`);
   if (schema.key.length === 0) throw new CaptureError(`${table} has no key columns to identify rows`);
   const keyColumns = schema.key.map((name) => {
@@ -36,7 +38,7 @@ export function generateTriggers(schema: TableSchema): TriggerDefinition[] {
   const create = (name: string, op: Op, body: string): TriggerDefinition => ({
     name,
     event: op,
-    sql: `CREATE OR REPLACE TRIGGER ${quoteMysql(name)} AFTER ${op.toUpperCase()} ON ${quoteMysql(table)} FOR EACH ROW ${body}`,
+    sql: `CREATE OR REPLACE TRIGGER ${quoteMysql(name)} AFTER ${op.toUpperCase()} ON ${quoteMysql(onTable)} FOR EACH ROW ${body}`,
     body,
   });
   return [

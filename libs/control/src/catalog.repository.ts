@@ -1,7 +1,8 @@
 import { Knex } from 'knex';
-import { feedIdsOf, TableSchema } from '@tributary/model';
+import { feedIdsOf, TableSchema, tableNameSpans } from '@tributary/model';
 import { parseUtc } from './mysql-dates';
 import { SchemaChangeRepository } from './schema-change.repository';
+import { TableRenameRecord, TableRenameRepository } from './table-rename.repository';
 import { CapturedTableRecord, RouteChanges, RouteRecord, SourceRecord, TargetRecord } from './types';
 
 /** ER_DUP_ENTRY: the id is taken. */
@@ -14,9 +15,11 @@ const DUPLICATE_KEY = 1062;
 export class CatalogRepository {
   /** Schema changes as the targets follow them (part of the schema history). */
   readonly schemaChanges: SchemaChangeRepository;
+  readonly tableRenames: TableRenameRepository;
 
   constructor(private readonly knex: Knex) {
     this.schemaChanges = new SchemaChangeRepository(knex);
+    this.tableRenames = new TableRenameRepository(knex);
   }
 
   async upsertSource(source: SourceRecord): Promise<void> {
@@ -217,12 +220,13 @@ export class CatalogRepository {
   async listRoutes(filter: { sourceId?: string } = {}): Promise<RouteRecord[]> {
     const query = this.knex('tributary_routes').orderBy('id');
     if (filter.sourceId) query.where({ source_id: filter.sourceId });
-    return (await query).map(toRoute);
+    const [rows, renames] = await Promise.all([query, this.tableRenames.list(filter.sourceId)]);
+    return (rows as RouteRow[]).map((row) => withNames(toRoute(row), renames));
   }
 
   async getRoute(id: string): Promise<RouteRecord | null> {
     const row = await this.knex('tributary_routes').where({ id }).first();
-    return row ? toRoute(row) : null;
+    return row ? withNames(toRoute(row), await this.tableRenames.list(row.source_id)) : null;
   }
 }
 
@@ -270,6 +274,12 @@ function toRoute(row: RouteRow): RouteRecord {
     droppedColumns: row.dropped_columns === 'drop' ? 'drop' : 'keep',
     namesAsOf: row.names_as_of === null || row.names_as_of === undefined ? null : Number(row.names_as_of),
   };
+}
+
+/** The route with the names its table had, when it was renamed (tableNameSpans). */
+function withNames(route: RouteRecord, renames: readonly TableRenameRecord[]): RouteRecord {
+  const names = tableNameSpans(route.table, renames.filter((rename) => rename.sourceId === route.sourceId));
+  return names ? { ...route, names } : route;
 }
 
 function routeRow(route: RouteRecord) {

@@ -10,3 +10,4 @@ export * from './conflict.repository';
 export * from './route-sample.repository';
 export * from './route-selector';
 export * from './schema-change.repository';
+export * from './table-rename.repository';

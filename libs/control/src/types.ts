@@ -1,4 +1,4 @@
-import { WireChange } from '@tributary/model';
+import { TableNameSpan, WireChange } from '@tributary/model';
 
 /** Rows of the control schema, as the rest of Tributary sees them. */
 
@@ -59,6 +59,12 @@ export interface RouteRecord {
    * newest. Set when a change renames columns and the rules are rewritten.
    */
   namesAsOf?: number | null;
+  /**
+   * The names the route's table had, each for its stretch of the outbox,
+   * when it was renamed through Tributary (read from the table renames, not
+   * stored with the route). Absent: it was never renamed.
+   */
+  names?: TableNameSpan[];
 }
 
 /** The parts of a route that can change after it is created. */

@@ -1,8 +1,8 @@
-import { copyOrigin, echoOriginOf, forwardedOrigin, originPath, routeWants } from '@tributary/model';
+import { copyOrigin, echoOriginOf, forwardedOrigin, originPath, routeWants, tableNameSpans } from '@tributary/model';
 
 describe('routeWants', () => {
   const route = { routeId: 'a-to-b', table: 'kv', targetId: 'b' };
-  const row = (origin: string | null, table = 'kv') => ({ table, origin });
+  const row = (origin: string | null, table = 'kv') => ({ table, seq: 1, origin });
 
   it("takes its table's changes but its own target's echoes and other routes' copies", () => {
     expect(routeWants(row(null), route)).toBe(true);
@@ -22,6 +22,53 @@ describe('routeWants', () => {
   });
 });
 
+describe('table names by outbox position (table renames)', () => {
+  const at = (from: string, to: string, seq: number) => ({ from, to, at: seq });
+  const wants = (names: ReturnType<typeof tableNameSpans>, table: string, seq: number) =>
+    routeWants({ table, seq, origin: null }, { routeId: 'r', table: names?.[0].table ?? table, targetId: 't', ...(names ? { names } : {}) });
+
+  it('is the name alone for a table never renamed', () => {
+    expect(tableNameSpans('orders', [at('a', 'b', 5)])).toBeNull();
+  });
+
+  it('follows a chain of renames back to the first name, each name for its stretch', () => {
+    const names = tableNameSpans('sales', [at('orders', 'purchases', 100), at('purchases', 'sales', 200)]);
+    expect(names).toEqual([
+      { table: 'sales', after: 200, through: null },
+      { table: 'purchases', after: 100, through: 200 },
+      { table: 'orders', after: 0, through: 100 },
+    ]);
+    expect(wants(names, 'orders', 100)).toBe(true);
+    expect(wants(names, 'orders', 101)).toBe(false); // another table that took the freed name
+    expect(wants(names, 'purchases', 150)).toBe(true);
+    expect(wants(names, 'purchases', 201)).toBe(false);
+    expect(wants(names, 'sales', 150)).toBe(false);
+    expect(wants(names, 'sales', 201)).toBe(true);
+  });
+
+  it('gives a table that takes a freed name only the rows written after it took it', () => {
+    const renames = [at('orders', 'orders_old', 100)];
+    const names = tableNameSpans('orders', renames);
+    expect(names).toEqual([{ table: 'orders', after: 100, through: null }]);
+    expect(wants(names, 'orders', 99)).toBe(false);
+    expect(wants(names, 'orders', 101)).toBe(true);
+    expect(wants(tableNameSpans('orders_old', renames), 'orders', 99)).toBe(true);
+  });
+
+  it('tells two tables apart through a swap by way of a temporary name', () => {
+    const renames = [at('a', 'tmp', 100), at('b', 'a', 101), at('tmp', 'b', 102)];
+    expect(tableNameSpans('a', renames)).toEqual([
+      { table: 'a', after: 101, through: null },
+      { table: 'b', after: 0, through: 101 },
+    ]);
+    expect(tableNameSpans('b', renames)).toEqual([
+      { table: 'b', after: 102, through: null },
+      { table: 'tmp', after: 100, through: 102 },
+      { table: 'a', after: 0, through: 100 },
+    ]);
+  });
+});
+
 describe('origin paths (forwarding without loops)', () => {
   it('records where a change has been, the database that made it first', () => {
     expect(forwardedOrigin(null, 'a')).toBe(echoOriginOf('a'));
@@ -37,18 +84,18 @@ describe('origin paths (forwarding without loops)', () => {
     const toB = { routeId: 'a-b', table: 'kv', targetId: 'b' };
     const toC = { routeId: 'b-c', table: 'kv', targetId: 'c' };
     const toA = { routeId: 'c-a', table: 'kv', targetId: 'a' };
-    expect(routeWants({ table: 'kv', origin: null }, toB)).toBe(true); // made at a
+    expect(routeWants({ table: 'kv', seq: 1, origin: null }, toB)).toBe(true); // made at a
     const atB = forwardedOrigin(null, 'a');
-    expect(routeWants({ table: 'kv', origin: atB }, toC)).toBe(true);
+    expect(routeWants({ table: 'kv', seq: 1, origin: atB }, toC)).toBe(true);
     const atC = forwardedOrigin(atB, 'b');
-    expect(routeWants({ table: 'kv', origin: atC }, toA)).toBe(false);
+    expect(routeWants({ table: 'kv', seq: 1, origin: atC }, toA)).toBe(false);
   });
 
   it('a star: a leaf\'s change reaches the other leaves through the hub and never returns to the hub', () => {
     const atHub = forwardedOrigin(null, 'leaf1');
-    expect(routeWants({ table: 'kv', origin: atHub }, { routeId: 'h-1', table: 'kv', targetId: 'leaf1' })).toBe(false);
-    expect(routeWants({ table: 'kv', origin: atHub }, { routeId: 'h-2', table: 'kv', targetId: 'leaf2' })).toBe(true);
+    expect(routeWants({ table: 'kv', seq: 1, origin: atHub }, { routeId: 'h-1', table: 'kv', targetId: 'leaf1' })).toBe(false);
+    expect(routeWants({ table: 'kv', seq: 1, origin: atHub }, { routeId: 'h-2', table: 'kv', targetId: 'leaf2' })).toBe(true);
     const atLeaf2 = forwardedOrigin(atHub, 'hub');
-    expect(routeWants({ table: 'kv', origin: atLeaf2 }, { routeId: '2-h', table: 'kv', targetId: 'hub' })).toBe(false);
+    expect(routeWants({ table: 'kv', seq: 1, origin: atLeaf2 }, { routeId: '2-h', table: 'kv', targetId: 'hub' })).toBe(false);
   });
 });

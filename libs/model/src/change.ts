@@ -93,6 +93,62 @@ export interface RouteSelector {
    * per change.
    */
   localOnly?: boolean;
+  /**
+   * The names the route's table was captured under, by outbox position
+   * (issue #17, table renames): a row is the table's when its name is the
+   * one the table had at its seq. Absent: `table` at every position.
+   */
+  names?: TableNameSpan[];
+}
+
+/**
+ * A name a captured table had for a stretch of its outbox rows: those with
+ * after < seq <= through (through null: still its name). A table renamed at
+ * outbox position S wrote its old name up to S and its new one after; a new
+ * table that takes the old name later is another table (its rows are > S).
+ */
+export interface TableNameSpan {
+  table: string;
+  after: number;
+  through: number | null;
+}
+
+/** Whether the row (by its table name and seq) is of the route's table. */
+export function isRouteTable(row: { table: string; seq: number }, route: Pick<RouteSelector, 'table' | 'names'>): boolean {
+  if (!route.names) return row.table === route.table;
+  return route.names.some((span) => span.table === row.table && row.seq > span.after && (span.through === null || row.seq <= span.through));
+}
+
+/** A captured table renamed: its rows up to outbox position `at` carry `from`, later ones `to`. */
+export interface TableRenameEvent {
+  from: string;
+  to: string;
+  at: number;
+}
+
+/**
+ * The stretches of outbox positions each name of the table now called
+ * `table` covers, newest first, from its source's table renames. Walking
+ * back: the last rename that involves the name before the stretch ends
+ * either gave the table that name (go on with its old name) or took the
+ * name from another table (this table's rows start after it). Null when no
+ * rename involves `table`: the name alone decides.
+ */
+export function tableNameSpans(table: string, renames: readonly TableRenameEvent[]): TableNameSpan[] | null {
+  const spans: TableNameSpan[] = [];
+  let name = table;
+  let through: number | null = null;
+  for (;;) {
+    const bound: number | null = through;
+    const last: TableRenameEvent | null = renames
+      .filter((rename) => (rename.to === name || rename.from === name) && (bound === null || rename.at < bound))
+      .reduce<TableRenameEvent | null>((latest, rename) => (latest === null || rename.at > latest.at ? rename : latest), null);
+    if (last === null && spans.length === 0) return null;
+    spans.push({ table: name, after: last?.at ?? 0, through });
+    if (last === null || last.to !== name) return spans;
+    name = last.from;
+    through = last.at;
+  }
 }
 
 /**
@@ -103,8 +159,8 @@ export interface RouteSelector {
  * the worker decide with this one function (and its SQL twin, routeRows of
  * @tributary/outbox), so they cannot disagree on what a route's changes are.
  */
-export function routeWants(row: { table: string; origin: string | null }, route: RouteSelector): boolean {
-  if (row.table !== route.table) return false;
+export function routeWants(row: { table: string; seq: number; origin: string | null }, route: RouteSelector): boolean {
+  if (!isRouteTable(row, route)) return false;
   const copyRoute = copyRouteOf(row.origin);
   if (copyRoute !== null) return copyRoute === route.routeId;
   if (route.localOnly) return row.origin === null;

@@ -1,5 +1,5 @@
 import { Knex } from 'knex';
-import { COPY_CHUNK_PK, OUTBOX_COLUMNS, OUTBOX_TABLE, TS_MICROS } from '@tributary/db';
+import { CONFIG_MARKER_TABLE, COPY_CHUNK_PK, OUTBOX_COLUMNS, OUTBOX_TABLE, TS_MICROS } from '@tributary/db';
 import { encodeKeyImage, encodeValue, quoteMysql, Row, TableSchema } from '@tributary/model';
 
 /**
@@ -24,6 +24,11 @@ export interface OutboxRowSql {
 export function outboxInsertSql(rows: readonly OutboxRowSql[]): string {
   const tuple = (row: OutboxRowSql) => `(${[row.table, row.op, row.pk, row.before, row.after, row.origin, TS_MICROS, row.schemaHash].join(', ')})`;
   return `INSERT INTO ${quoteMysql(OUTBOX_TABLE)} (${OUTBOX_COLUMNS.map(quoteMysql).join(', ')}) VALUES ${rows.map(tuple).join(', ')}`;
+}
+
+/** `INSERT INTO` the outbox of a configuration marker (CONFIG_MARKER_TABLE): no table's row, no images. */
+export function configMarkerSql(): string {
+  return outboxInsertSql([{ table: `'${CONFIG_MARKER_TABLE}'`, op: "'update'", pk: "'{}'", before: 'NULL', after: 'NULL', origin: 'NULL', schemaHash: "''" }]);
 }
 
 /** `INSERT INTO` the outbox `SELECT` one row per row of `from` (a FROM … WHERE … clause): the fields are expressions over its tables. */

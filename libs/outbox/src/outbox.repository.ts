@@ -60,11 +60,11 @@ const MAX_REREAD_SEQS = 20_000;
  * the route's own copy record, or any other origin but another route's copy
  * record and a change whose path (originPath) holds the route's target.
  */
-const ROUTE_ROWS =
-  `table_name = ? AND (origin IS NULL OR origin = ? OR (origin NOT LIKE '${COPY_ORIGIN_PREFIX}%' ` +
+const ROUTE_ORIGINS =
+  `(origin IS NULL OR origin = ? OR (origin NOT LIKE '${COPY_ORIGIN_PREFIX}%' ` +
   `AND (origin NOT LIKE '${APPLIED_ORIGIN_PREFIX}%' OR FIND_IN_SET(?, SUBSTRING(origin, ${APPLIED_ORIGIN_PREFIX.length + 1})) = 0)))`;
 /** A local-only route's rows: the application's own writes and its own copy records. */
-const LOCAL_ROUTE_ROWS = 'table_name = ? AND (origin IS NULL OR origin = ?)';
+const LOCAL_ROUTE_ORIGINS = '(origin IS NULL OR origin = ?)';
 
 /**
  * A partition's rows (inPartition of @tributary/model, in SQL): its keys by
@@ -73,14 +73,22 @@ const LOCAL_ROUTE_ROWS = 'table_name = ? AND (origin IS NULL OR origin = ?)';
  */
 const PARTITION_ROWS = `(pk = '${COPY_CHUNK_PK}' OR CRC32(pk) % ? = ? OR (op = 'update' AND NOT JSON_CONTAINS(before_image, pk)))`;
 
-/** routeWants as SQL over (table, origin), with its bindings. */
-function routeRows(route: RouteSelector): { sql: string; bindings: string[] } {
-  if (route.localOnly) return { sql: LOCAL_ROUTE_ROWS, bindings: [route.table, copyOrigin(route.routeId)] };
-  return { sql: ROUTE_ROWS, bindings: [route.table, copyOrigin(route.routeId), route.targetId] };
+/** routeWants as SQL over (table, seq, origin), with its bindings. */
+function routeRows(route: RouteSelector): { sql: string; bindings: Array<string | number> } {
+  const table = routeTableRows(route);
+  if (route.localOnly) return { sql: `${table.sql} AND ${LOCAL_ROUTE_ORIGINS}`, bindings: [...table.bindings, copyOrigin(route.routeId)] };
+  return { sql: `${table.sql} AND ${ROUTE_ORIGINS}`, bindings: [...table.bindings, copyOrigin(route.routeId), route.targetId] };
+}
+
+/** isRouteTable as SQL: the table's name, or each name it had for its stretch of seqs. */
+function routeTableRows(route: RouteSelector): { sql: string; bindings: Array<string | number> } {
+  if (!route.names) return { sql: 'table_name = ?', bindings: [route.table] };
+  const each = route.names.map((span) => (span.through === null ? '(table_name = ? AND seq > ?)' : '(table_name = ? AND seq > ? AND seq <= ?)'));
+  return { sql: `(${each.join(' OR ')})`, bindings: route.names.flatMap((span) => (span.through === null ? [span.table, span.after] : [span.table, span.after, span.through])) };
 }
 
 /** The rows any of `routes` wants (routeRows of each, joined by OR). */
-function anyRouteRows(routes: readonly RouteSelector[]): { sql: string; bindings: string[] } {
+function anyRouteRows(routes: readonly RouteSelector[]): { sql: string; bindings: Array<string | number> } {
   const each = routes.map(routeRows);
   return { sql: `(${each.map((rows) => `(${rows.sql})`).join(' OR ')})`, bindings: each.flatMap((rows) => rows.bindings) };
 }

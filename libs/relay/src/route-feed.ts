@@ -77,13 +77,13 @@ export class RouteFeed implements RouteSelector {
   }
 
   /** Whether an outbox row is owed to this feed. */
-  wants(row: { table: string; origin: string | null }): boolean {
+  wants(row: { table: string; seq: number; origin: string | null }): boolean {
     return routeWants(row, this.route);
   }
 
-  /** The source tables whose rows the feed may want. */
+  /** The source table names whose rows the feed may want (a renamed table's old names too). */
   get tables(): readonly string[] {
-    return [this.route.table];
+    return namesOf(this.route);
   }
 
   /** The progress rows (feed ids) this feed's jobs and idle moves advance. */
@@ -103,7 +103,7 @@ export class RouteFeed implements RouteSelector {
   /** What tells this feed from another of the same id (a changed route is a new feed). */
   signature(): string {
     const r = this.route;
-    return JSON.stringify([r.routeId, r.table, r.targetId, r.localOnly === true, this.partition?.count ?? 1]);
+    return JSON.stringify([r.routeId, r.table, r.names ?? null, r.targetId, r.localOnly === true, this.partition?.count ?? 1]);
   }
 
   /** The job handing over `ranges` (what take() returned), promising `watermark`. */
@@ -248,6 +248,11 @@ export interface Run extends SeqRange {
  * names the routes that may want a table's rows; `wanted` can narrow a
  * route to a window of seqs (a route catching up).
  */
+/** Every name a route's table has had (its current one first). */
+export function namesOf(route: RouteSelector): string[] {
+  return route.names ? [...new Set([route.table, ...route.names.map((span) => span.table)])] : [route.table];
+}
+
 export function runsOfRead<R extends RouteSelector>(
   headers: readonly OutboxHeader[],
   routesOf: (table: string) => readonly R[] | undefined,

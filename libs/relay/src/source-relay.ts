@@ -5,6 +5,7 @@ import { Metrics } from '@tributary/metrics';
 import { copyRouteOf, feedId, partitionsOf } from '@tributary/model';
 import { OutboxHeader, OutboxRepository } from '@tributary/outbox';
 import { LeaderLease, LeaseLoop } from '@tributary/runtime';
+import { CONFIG_MARKER_TABLE } from '@tributary/db';
 import { CHANGE_JOB_NAME, QueueRegistry, RedisLossDetector, transactionFeedId } from '@tributary/queue';
 import { Hole, HoleTracker, parseHoles, Range } from './hole-tracker';
 import { RouteFeed, runsOfRead } from './route-feed';
@@ -250,6 +251,9 @@ class Leadership {
     // Copy records of a route this relay does not know: it was created a moment ago. Reading the
     // route list now, not at the next refresh, starts its initial copy's delivery seconds earlier.
     if (now - this.routesLoadedAt >= NEW_ROUTE_CHECK_MS && fresh.some((header) => this.isUnknownCopy(header.origin))) await this.refreshRoutes(true);
+    // A table renamed since the route list was read (a configuration marker): its rows after the marker
+    // carry the new name, which only the list as it is now routes. Read before anything is handed out.
+    if (fresh.some(isConfigMarker) || filled.some(isConfigMarker)) await this.refreshRoutes(true);
     this.tracker.fill(filled.map((header) => header.seq));
     this.tracker.noteRead(this.high, fresh.map((header) => header.seq), now);
     if (fresh.length > 0) this.high = fresh[fresh.length - 1].seq;
@@ -267,6 +271,7 @@ class Leadership {
     // 4. The last resort, and a watch for commits that arrive after it.
     this.expireHoles(now);
     const late = await this.lateCommits(now);
+    if (late.some(isConfigMarker)) await this.refreshRoutes(true);
 
     this.feedFresh(fresh);
     this.feedSingles([...filled, ...late]);
@@ -583,6 +588,10 @@ class Leadership {
   }
 }
 
+function isConfigMarker(header: OutboxHeader): boolean {
+  return header.table === CONFIG_MARKER_TABLE;
+}
+
 function groupByTable(feeds: readonly RouteFeed[]): Map<string, RouteFeed[]> {
   const byTable = new Map<string, RouteFeed[]>();
   for (const feed of feeds) {
@@ -599,7 +608,7 @@ function groupByTable(feeds: readonly RouteFeed[]): Map<string, RouteFeed[]> {
 /** Counted per table and read, not per row: a busy relay reads thousands of rows a cycle. */
 function countCaptured(metrics: Metrics, sourceId: string, reads: ReadonlyArray<readonly OutboxHeader[]>): void {
   const perTable = new Map<string, number>();
-  for (const read of reads) for (const header of read) perTable.set(header.table, (perTable.get(header.table) ?? 0) + 1);
+  for (const read of reads) for (const header of read) if (!isConfigMarker(header)) perTable.set(header.table, (perTable.get(header.table) ?? 0) + 1);
   for (const [table, count] of perTable) metrics.changesCaptured.inc({ source: sourceId, table }, count);
 }
 

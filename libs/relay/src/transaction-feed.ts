@@ -1,6 +1,6 @@
 import { RouteSelector, routeWants } from '@tributary/model';
 import { RelayJobData, SeqRange, TransactionJobData, transactionFeedId, transactionJobId } from '@tributary/queue';
-import { RouteFeed } from './route-feed';
+import { namesOf, RouteFeed } from './route-feed';
 
 /**
  * What the relay owes a source's routes into one transactional target
@@ -32,12 +32,12 @@ export class TransactionFeed extends RouteFeed {
     super({ routeId: transactionFeedId(targetId), table: '', targetId });
   }
 
-  override wants(row: { table: string; origin: string | null }): boolean {
+  override wants(row: { table: string; seq: number; origin: string | null }): boolean {
     return this.members.some((member) => routeWants(row, member));
   }
 
   override get tables(): readonly string[] {
-    return [...new Set(this.members.map((member) => member.table))];
+    return [...new Set(this.members.flatMap(namesOf))];
   }
 
   override get progressIds(): readonly string[] {
@@ -49,7 +49,7 @@ export class TransactionFeed extends RouteFeed {
   }
 
   override signature(): string {
-    return JSON.stringify(this.members.map((m) => [m.routeId, m.table, m.targetId, m.localOnly === true]));
+    return JSON.stringify(this.members.map((m) => [m.routeId, m.table, m.names ?? null, m.targetId, m.localOnly === true]));
   }
 
   override resetFrom(applied: number, high: number): void {

@@ -475,7 +475,7 @@ export class BatchApplier {
     const outcome: WriteOutcome = { applied: 0, skipped: 0, refused: [], superseded: [] };
 
     if (undecodable.length > 0) {
-      await deadLetters.record(undecodable.map(({ wire, reason }) => deadLetterOf(route.id, wire, reason, null)));
+      await deadLetters.record(undecodable.map(({ wire, reason }) => deadLetterOf(route.id, data.table, wire, reason, null)));
       for (const { wire, reason } of undecodable) {
         outcome.refused.push(wire.seq);
         this.logger.warn({ seq: wire.seq, reason }, 'change cannot be decoded; recorded as dead letter');
@@ -493,7 +493,7 @@ export class BatchApplier {
         // Durable before the target commits (invariant 9, then 3); a refused retry reopens its letter.
         recordRejected: async (rejected: RejectedChange[]) => {
           // A change a conflict resolver made anew is not in wireOf: its seq is its own (copies are never resolved).
-          await deadLetters.record(rejected.map((r) => deadLetterOf(route.id, wireOf.get(r.change) ?? wireBySeq.get(r.change.seq)!, r.reason, r.code)));
+          await deadLetters.record(rejected.map((r) => deadLetterOf(route.id, data.table, wireOf.get(r.change) ?? wireBySeq.get(r.change.seq)!, r.reason, r.code)));
         },
         ...(conflicts ? { resolveConflicts: this.conflictHook(route, conflicts, wireBySeq) } : {}),
         // newer-wins compares late inserts with the deletions the target remembers (deletionWins).

@@ -62,7 +62,7 @@ export async function resolveConflicts(
       records.push({
         routeId: route.id,
         seq: change.seq,
-        table: wire.table,
+        table: route.table,
         op: change.op,
         kind,
         keyText: textOf(key),
@@ -100,7 +100,7 @@ export async function resolveConflicts(
     let decided: { decision: Decision | { action: 'delete' }; reason: string };
     try {
       decided = setup.custom
-        ? await setup.custom.decide({ route: route.id, source: route.sourceId, table: wire.table, seq: change.seq, kind, op: change.op, key, incoming: { before: change.before, after: change.after }, target })
+        ? await setup.custom.decide({ route: route.id, source: route.sourceId, table: route.table, seq: change.seq, kind, op: change.op, key, incoming: { before: change.before, after: change.after }, target })
         : decide({ change, target, kind, policy: setup.policy, columns: spec.columns, compared: setup.compared });
     } catch (error) {
       // Never a silent drop: the change becomes a dead letter with the resolver's error.
@@ -120,7 +120,7 @@ export async function resolveConflicts(
 
   if (refused.length > 0) {
     await deps.deadLetters.record(
-      refused.map(({ wire, reason }) => deadLetterOf(route.id, wire, reason, null)),
+      refused.map(({ wire, reason }) => deadLetterOf(route.id, route.table, wire, reason, null)),
     );
   }
   // Durable before the target commits, like dead letters; recording again after a retried batch changes nothing.

@@ -1,6 +1,6 @@
 import { openMysql } from '@tributary/control';
 import { COPY_CHUNK_SEPARATOR, migrateOutbox } from '@tributary/db';
-import { routeWants } from '@tributary/model';
+import { routeWants, tableNameSpans } from '@tributary/model';
 import { OutboxRepository } from '@tributary/outbox';
 import { createMysqlDatabase, TestDatabase } from '@tributary/testing';
 import { Knex } from 'knex';
@@ -54,6 +54,25 @@ describe('RangeReader (real MariaDB outbox)', () => {
     expect(chunks[chunks.length - 1].done).toBe(true);
   });
 
+  it("reads a renamed table's rows under each name it had, for that name's stretch only (SQL twin of routeWants)", async () => {
+    // seq 2000..2011: 'a' (the table's first name) up to 2003, 'b' after; 'a' again from 2008 is another table that took the freed name.
+    const names = ['a', 'a', 'x', 'a', 'b', 'b', 'x', 'b', 'a', 'b', 'a', 'b'];
+    for (const [i, table] of names.entries()) {
+      await knex.raw("INSERT INTO _tributary_outbox (seq, table_name, op, pk, after_image, origin, ts, schema_hash) VALUES (?, ?, 'insert', '{}', '{}', NULL, 0, 'h')", [2000 + i, table]);
+    }
+    const renames = [{ from: 'a', to: 'b', at: 2003 }];
+    for (const table of ['a', 'b']) {
+      const selector = { routeId: `renamed-${table}`, table, targetId: 'pg', names: tableNameSpans(table, renames)! };
+      const read = seqs(await readAll(new RangeReader(outbox, selector, [{ from: 2000, to: 2011 }], 0, 100)));
+      const wanted = names.flatMap((name, i) => (routeWants({ table: name, seq: 2000 + i, origin: null }, selector) ? [2000 + i] : []));
+      expect({ table, read }).toEqual({ table, read: wanted });
+    }
+    expect(seqs(await readAll(new RangeReader(outbox, { routeId: 'rb', table: 'b', targetId: 'pg', names: tableNameSpans('b', renames)! }, [{ from: 2000, to: 2011 }], 0, 100)))).toEqual([
+      2000, 2001, 2003, 2004, 2005, 2007, 2009, 2011,
+    ]);
+    expect(seqs(await readAll(new RangeReader(outbox, { routeId: 'ra', table: 'a', targetId: 'pg', names: tableNameSpans('a', renames)! }, [{ from: 2000, to: 2011 }], 0, 100)))).toEqual([2008, 2010]);
+  });
+
   it('keeps exactly the rows routeWants keeps, whatever path a change took (forwarding: rings, stars)', async () => {
     const origins = [null, 'tributary:a', 'tributary:b', 'tributary:a,b', 'tributary:b,a', 'tributary:ab', 'tributary:c,ab,d', 'tributary:', 'tributary-copy:k', 'tributary-copy:paths-r', 'custom'];
     for (const [i, origin] of origins.entries()) {
@@ -66,13 +85,13 @@ describe('RangeReader (real MariaDB outbox)', () => {
       for (const localOnly of [false, true]) {
         const selector = { routeId: 'paths-r', table: 'paths', targetId, ...(localOnly ? { localOnly } : {}) };
         const read = seqs(await readAll(new RangeReader(outbox, selector, [{ from: 1000, to: 1000 + origins.length - 1 }], 0, 100)));
-        const wanted = origins.flatMap((origin, i) => (routeWants({ table: 'paths', origin }, selector) ? [1000 + i] : []));
+        const wanted = origins.flatMap((origin, i) => (routeWants({ table: 'paths', seq: 1000 + i, origin }, selector) ? [1000 + i] : []));
         expect({ targetId, localOnly, read }).toEqual({ targetId, localOnly, read: wanted });
       }
     }
     // The paths that matter: b has a's change already, and the route to a never gets it back.
-    expect(routeWants({ table: 'paths', origin: 'tributary:a,b' }, { routeId: 'r', table: 'paths', targetId: 'a' })).toBe(false);
-    expect(routeWants({ table: 'paths', origin: 'tributary:a,b' }, { routeId: 'r', table: 'paths', targetId: 'c' })).toBe(true);
+    expect(routeWants({ table: 'paths', seq: 1, origin: 'tributary:a,b' }, { routeId: 'r', table: 'paths', targetId: 'a' })).toBe(false);
+    expect(routeWants({ table: 'paths', seq: 1, origin: 'tributary:a,b' }, { routeId: 'r', table: 'paths', targetId: 'c' })).toBe(true);
   });
 
   it('reads nothing below the floor (a re-sent range costs nothing) and still ends where the ranges end', async () => {
