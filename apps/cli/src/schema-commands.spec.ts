@@ -188,6 +188,16 @@ describe('tributary alter, adopt', () => {
     ]);
   });
 
+  it('prints a table rename: the new name, no column changes, each route reading on into its target table', () => {
+    const route = routePlan({ actions: ['none: target table orders keeps its name and its rows'], routeChanges: ['reads source table purchases (was orders)'] });
+    const renamed = answer({ table: 'purchases', plan: { fromHash: '3f2a9c0d1e', toHash: '3f2a9c0d1e', changes: [], routes: [route], tableRename: { from: 'orders', to: 'purchases' } } });
+    const text = formatSchemaChange('shop', renamed);
+    expect(text).toContain('shop.purchases: applied');
+    expect(text).toContain('table renamed: orders → purchases (its changes flow on under the new name, no copy)');
+    expect(text).toContain('column changes: none');
+    expect(text).toContain('reads source table purchases (was orders)');
+  });
+
   it('--json prints the answer as it came', async () => {
     const body = answer({}, [routePlan({ resync: 'needed', resyncReasons: ['x'] })]);
     const printed = io();

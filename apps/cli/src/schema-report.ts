@@ -35,7 +35,7 @@ export interface SchemaChangeAnswer {
   warnings: string[];
   /** False for a dry run: nothing was changed. */
   applied: boolean;
-  plan: { fromHash: string; toHash: string; changes: SchemaChange[]; routes: RoutePlan[] };
+  plan: { fromHash: string; toHash: string; changes: SchemaChange[]; routes: RoutePlan[]; tableRename?: { from: string; to: string } };
 }
 
 /**
@@ -58,7 +58,8 @@ export function formatSchemaChange(source: string, answer: SchemaChangeAnswer): 
   lines.push(`${hashes}, key ${answer.key.join(', ')} (${answer.keyKind})`);
   for (const warning of answer.warnings) lines.push(`warning: ${warning}`);
 
-  if (plan.changes.length === 0) lines.push('changes: none');
+  if (plan.tableRename) lines.push(`table renamed: ${plan.tableRename.from} → ${plan.tableRename.to} (its changes flow on under the new name, no copy)`);
+  if (plan.changes.length === 0) lines.push(plan.tableRename ? 'column changes: none' : 'changes: none');
   else {
     lines.push('changes:');
     // "not exact" is what sends a reader to the routes' re-sync reasons below.

@@ -1,4 +1,4 @@
-import { columnRenames } from './alter-clauses';
+import { columnRenames, tableRenameOf } from './alter-clauses';
 
 describe('columnRenames', () => {
   it('reads RENAME COLUMN and CHANGE in clause order', () => {
@@ -26,5 +26,26 @@ describe('columnRenames', () => {
       { from: 'a', to: 'b' },
       { from: 'b', to: 'a' },
     ]);
+  });
+});
+
+describe('tableRenameOf', () => {
+  it('reads the new name of RENAME [TO|AS] name, quoted or not', () => {
+    expect(tableRenameOf('RENAME TO purchases')).toBe('purchases');
+    expect(tableRenameOf('  rename as `order_items` ')).toBe('order_items');
+    expect(() => tableRenameOf('RENAME TO `order items`')).toThrow(/letters, digits/);
+    expect(tableRenameOf('RENAME purchases')).toBe('purchases');
+  });
+
+  it('is null for clauses that rename no table', () => {
+    expect(tableRenameOf('RENAME COLUMN a TO b, ADD COLUMN c INT')).toBeNull();
+    expect(tableRenameOf('RENAME INDEX i1 TO i2')).toBeNull();
+    expect(tableRenameOf("ADD COLUMN note VARCHAR(20) DEFAULT 'RENAME TO x'")).toBeNull();
+  });
+
+  it('refuses a table rename among other clauses, or one that is not just a name', () => {
+    expect(() => tableRenameOf('ADD COLUMN c INT, RENAME TO purchases')).toThrow(/an ALTER of its own/);
+    expect(() => tableRenameOf('RENAME TO purchases ALGORITHM=INPLACE')).toThrow(/must read RENAME TO <name>/);
+    expect(() => tableRenameOf('RENAME TO other.purchases')).toThrow(/must read RENAME TO <name>/);
   });
 });

@@ -8,7 +8,7 @@ import { replaceTriggers } from './install';
 import { readSchema } from './introspect';
 import { triggerNames } from './names';
 import { DEFAULT_LOCK_WAIT_SECONDS, errorMessage, withDedicatedSession, withTablesLocked } from './session';
-import { Query } from './sql';
+import { Query, queryOn } from './sql';
 import { generateTriggers } from './triggers';
 
 export interface RenameOptions {
@@ -50,12 +50,8 @@ export interface RenameOptions {
  *   or the rename failed (the source and, through `undo`, the record are as they were).
  */
 export async function renameCapturedTable(knex: Knex, from: string, to: string, opts: RenameOptions): Promise<TableSchema> {
-  validateIdentifier(from, 'table');
-  validateIdentifier(to, 'table');
-  const reserved = reservedTableReason(to);
-  if (reserved) throw new CaptureError(`${from} cannot be renamed to ${to}: ${reserved}`);
+  await checkRenamable(knex, from, to);
   return withDedicatedSession(knex, opts.lockWaitSeconds ?? DEFAULT_LOCK_WAIT_SECONDS, async (query) => {
-    await refuseUnlessRenamable(query, from, to);
     return withTablesLocked(query, [from, OUTBOX_TABLE], async () => {
       const schema = await readSchema(query, from);
       const renamed: TableSchema = { ...schema, table: to };
@@ -78,6 +74,20 @@ export async function renameCapturedTable(knex: Knex, from: string, to: string, 
       return renamed;
     });
   });
+}
+
+/**
+ * Whether renameCapturedTable would take the rename, without changing or
+ * locking anything (for a dry run).
+ *
+ * @throws CaptureError saying why not.
+ */
+export async function checkRenamable(knex: Knex, from: string, to: string): Promise<void> {
+  validateIdentifier(from, 'table');
+  validateIdentifier(to, 'table');
+  const reserved = reservedTableReason(to);
+  if (reserved) throw new CaptureError(`${from} cannot be renamed to ${to}: ${reserved}`);
+  await refuseUnlessRenamable(queryOn(knex), from, to);
 }
 
 /** Refuses, before anything is locked, a rename capture cannot carry. */

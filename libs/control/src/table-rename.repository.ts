@@ -40,21 +40,16 @@ export class TableRenameRepository {
       if (taken || routed) throw new TableNameTakenError(`${to} is ${taken ? 'captured' : 'routed'} at source ${sourceId}: a table rename cannot take its name`);
       await trx('tributary_table_schemas').where({ source_id: sourceId, table_name: to }).delete();
       await trx('tributary_schema_changes').where({ source_id: sourceId, table_name: to }).delete();
-      // Each recorded schema says which table it is: rewritten under the new name.
-      const schemas = await trx('tributary_table_schemas').where({ source_id: sourceId, table_name: from }).select('hash', 'spec');
-      for (const row of schemas as Array<{ hash: string; spec: string }>) {
-        const spec = { ...(JSON.parse(row.spec) as TableSchema), table: to };
-        await trx('tributary_table_schemas').where({ source_id: sourceId, table_name: from, hash: row.hash }).update({ table_name: to, spec: JSON.stringify(spec) });
-      }
-      await trx('tributary_schema_changes').where({ source_id: sourceId, table_name: from }).update({ table_name: to });
-      await trx('tributary_tables').where({ source_id: sourceId, table_name: from }).update({ table_name: to });
-      const routeIds = (await trx('tributary_routes').where({ source_id: sourceId, table_name: from }).select('id')).map((row: { id: string }) => row.id);
-      await trx('tributary_routes').where({ source_id: sourceId, table_name: from }).update({ table_name: to, updated_at: trx.fn.now(6) });
-      if (routeIds.length > 0) {
-        await trx('tributary_dead_letters').whereIn('route_id', routeIds).where({ table_name: from }).update({ table_name: to });
-        await trx('tributary_conflicts').whereIn('route_id', routeIds).where({ table_name: from }).update({ table_name: to });
-      }
+      await moveTable(trx, sourceId, from, to);
       await trx('tributary_table_renames').insert({ source_id: sourceId, from_name: from, to_name: to, at: rename.at, requested_by: rename.requestedBy });
+    });
+  }
+
+  /** Takes back a rename `record` recorded, when it then failed at the source: everything is under the old name again. */
+  async undo(rename: { sourceId: string; from: string; to: string; at: number }): Promise<void> {
+    await this.knex.transaction(async (trx) => {
+      await trx('tributary_table_renames').where({ source_id: rename.sourceId, from_name: rename.from, to_name: rename.to, at: rename.at }).delete();
+      await moveTable(trx, rename.sourceId, rename.to, rename.from);
     });
   }
 
@@ -72,5 +67,23 @@ export class TableRenameRepository {
       requestedBy: row.requested_by,
       createdAt: parseUtc(row.created_at) ?? new Date(0),
     }));
+  }
+}
+
+/** Everything the control schema keeps under the table's name, moved to `to`. */
+async function moveTable(trx: Knex.Transaction, sourceId: string, from: string, to: string): Promise<void> {
+  // Each recorded schema says which table it is: rewritten under the new name.
+  const schemas = await trx('tributary_table_schemas').where({ source_id: sourceId, table_name: from }).select('hash', 'spec');
+  for (const row of schemas as Array<{ hash: string; spec: string }>) {
+    const spec = { ...(JSON.parse(row.spec) as TableSchema), table: to };
+    await trx('tributary_table_schemas').where({ source_id: sourceId, table_name: from, hash: row.hash }).update({ table_name: to, spec: JSON.stringify(spec) });
+  }
+  await trx('tributary_schema_changes').where({ source_id: sourceId, table_name: from }).update({ table_name: to });
+  await trx('tributary_tables').where({ source_id: sourceId, table_name: from }).update({ table_name: to });
+  const routeIds = (await trx('tributary_routes').where({ source_id: sourceId, table_name: from }).select('id')).map((row: { id: string }) => row.id);
+  await trx('tributary_routes').where({ source_id: sourceId, table_name: from }).update({ table_name: to, updated_at: trx.fn.now(6) });
+  if (routeIds.length > 0) {
+    await trx('tributary_dead_letters').whereIn('route_id', routeIds).where({ table_name: from }).update({ table_name: to });
+    await trx('tributary_conflicts').whereIn('route_id', routeIds).where({ table_name: from }).update({ table_name: to });
   }
 }

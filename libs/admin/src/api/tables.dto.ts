@@ -230,6 +230,14 @@ export class RouteSchemaPlanDto {
   }
 }
 
+export class TableRenameDto {
+  @ApiProperty({ example: 'orders' })
+  from!: string;
+
+  @ApiProperty({ example: 'purchases' })
+  to!: string;
+}
+
 export class SchemaChangePlanDto {
   @ApiProperty({ description: 'The schema the targets are at', example: '3f2a9c0d1e' })
   fromHash!: string;
@@ -243,12 +251,16 @@ export class SchemaChangePlanDto {
   @ApiProperty({ type: [RouteSchemaPlanDto] })
   routes!: RouteSchemaPlanDto[];
 
+  @ApiPropertyOptional({ type: TableRenameDto, description: 'The table renamed (ALTER "RENAME TO <name>"): its routes read it under the new name, without a copy' })
+  tableRename?: TableRenameDto;
+
   static from(plan: SchemaChangePlan): SchemaChangePlanDto {
     return {
       fromHash: plan.fromHash,
       toHash: plan.toHash,
       changes: plan.changes.map(({ kind, column, detail, exact }) => ({ kind, column, detail, exact })),
       routes: plan.routes.map(RouteSchemaPlanDto.from),
+      ...(plan.tableRename ? { tableRename: { from: plan.tableRename.from, to: plan.tableRename.to } } : {}),
     };
   }
 }

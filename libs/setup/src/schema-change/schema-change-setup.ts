@@ -1,6 +1,18 @@
 import { Knex } from 'knex';
-import { alterCapturedTable, AlterWitness, cascadeWarnings, installCapture, introspectTable, previewAlter, tableColumnFacts, validateAlterSpec } from '@tributary/capture';
-import { CatalogRepository, RouteRecord, SourceRecord } from '@tributary/control';
+import {
+  alterCapturedTable,
+  AlterWitness,
+  cascadeWarnings,
+  checkRenamable,
+  installCapture,
+  introspectTable,
+  previewAlter,
+  renameCapturedTable,
+  tableColumnFacts,
+  tableRenameOf,
+  validateAlterSpec,
+} from '@tributary/capture';
+import { CatalogRepository, RouteRecord, SourceRecord, TableNameTakenError } from '@tributary/control';
 import { ColumnRename, TableSchema, validateIdentifier } from '@tributary/model';
 import { asInvalid, CaptureSetup } from '../capture-setup';
 import { checkField, ConflictError, InvalidInputError, NotFoundError } from '../errors';
@@ -20,6 +32,8 @@ export interface SchemaChangePlan {
   toHash: string;
   changes: ColumnChange[];
   routes: RouteSchemaPlan[];
+  /** The table renamed (its rows flow on under the new name, no copy); absent when it keeps its name. */
+  tableRename?: { from: string; to: string };
 }
 
 export interface SchemaChangeOutcome {
@@ -70,6 +84,8 @@ export class SchemaChangeSetup {
    */
   async alter(sourceId: string, table: string, alterSpec: string, request: SchemaChangeRequest = {}): Promise<SchemaChangeOutcome> {
     const source = await this.capture.requireCaptured(sourceId, table);
+    const newName = await capturing('alter', () => tableRenameOf(alterSpec));
+    if (newName !== null) return this.renameTable(source, table, newName, request);
     await capturing('alter', () => validateAlterSpec(alterSpec));
     const recorded = await this.recordedSchema(sourceId, table);
     return withSource(source, async (knex) => {
@@ -120,6 +136,64 @@ export class SchemaChangeSetup {
       );
       return this.finish(knex, source, schema, planned!, request);
     });
+  }
+
+  /**
+   * Renames the table (renameCapturedTable): its routes follow it, their
+   * changes flow on without a copy, before and after the rename in order;
+   * target tables keep their names. Refused (ConflictError) when the new
+   * name is another captured or routed table's at this source.
+   */
+  private async renameTable(source: SourceRecord, table: string, to: string, request: SchemaChangeRequest): Promise<SchemaChangeOutcome> {
+    const recorded = await this.recordedSchema(source.id, table);
+    const taken = (await this.catalog.getCapturedTable(source.id, to)) ?? (await this.catalog.listRoutes({ sourceId: source.id })).find((route) => route.table === to);
+    if (taken) throw new ConflictError(`${to} is already a captured or routed table of source ${source.id}`);
+    const plan = await this.renamePlan(source.id, recorded, to);
+    return withSource(source, async (knex) => {
+      if (request.dryRun) {
+        await capturing('alter', () => checkRenamable(knex, table, to));
+        return this.outcome({ ...recorded, table: to }, [], false, plan);
+      }
+      const rename = { sourceId: source.id, from: table, to };
+      const schema = await capturing('alter', () =>
+        renameCapturedTable(knex, table, to, {
+          record: async (_renamed, at) => {
+            try {
+              await this.catalog.tableRenames.record({ ...rename, at, requestedBy: request.requestedBy ?? null });
+            } catch (error) {
+              throw error instanceof TableNameTakenError ? new ConflictError(error.message) : error;
+            }
+          },
+          undo: (at) => this.catalog.tableRenames.undo({ ...rename, at }),
+        }),
+      );
+      return this.outcome(schema, [], true, plan);
+    });
+  }
+
+  /** What a table rename does: every route follows it exactly, into the same target table. */
+  private async renamePlan(sourceId: string, schema: TableSchema, to: string): Promise<SchemaChangePlan> {
+    const [routes, targets] = await Promise.all([this.catalog.listRoutes({ sourceId }), this.catalog.listTargets()]);
+    const kindOf = new Map(targets.map((target) => [target.id, target.kind]));
+    return {
+      fromHash: schema.hash,
+      toHash: schema.hash,
+      changes: [],
+      tableRename: { from: schema.table, to },
+      routes: routes
+        .filter((route) => route.table === schema.table)
+        .map((route) => ({
+          route: route.id,
+          target: route.targetId,
+          targetKind: kindOf.get(route.targetId) ?? 'unknown',
+          targetTable: route.targetTable,
+          actions: [`none: target table ${route.targetTable} keeps its name and its rows`],
+          routeChanges: [`reads source table ${to} (was ${schema.table}); changes from before the rename are applied first, in order`],
+          resyncReasons: [],
+          waits: null,
+          resync: 'none' as const,
+        })),
+    };
   }
 
   /** The schema the table's changes were last captured with: where its targets are. */
