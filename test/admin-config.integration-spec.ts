@@ -213,6 +213,15 @@ describe('admin configuration API: real HTTP, all-in-one app', () => {
     });
     expect((await expectStatus('GET', '/api/sources/shop/tables/items', 200)).schemaHash).toBe(altered.schemaHash);
     expect(((await pipeline.source.knex.raw('SHOW COLUMNS FROM items')) as [Array<{ Field: string }>])[0].map((row) => row.Field)).toContain('note');
+
+    // A table rename too: the plan says the routes read on under the new name, and nothing is renamed.
+    const rename = await expectStatus('POST', '/api/sources/shop/tables/items/alter', 200, { alter: 'RENAME TO goods', dryRun: true });
+    expect(rename).toMatchObject({
+      table: 'goods',
+      applied: false,
+      plan: { changes: [], tableRename: { from: 'items', to: 'goods' }, routes: [{ route: 'items-pg', targetTable: 'items', resync: 'none', waits: null }] },
+    });
+    expect((await expectStatus('GET', '/api/sources/shop/tables/items', 200)).table).toBe('items');
   });
 
   it('answers bad input with a clear 4xx naming the problem, and changes nothing', async () => {
@@ -288,7 +297,8 @@ describe('admin configuration API: real HTTP, all-in-one app', () => {
       ['GET', '/api/sources/shop/tables/nokey', undefined, 404, 'table nokey of source shop is not captured'],
       ['POST', '/api/sources/shop/tables/nokey/refresh', undefined, 404, 'table nokey of source shop is not captured'],
       ['POST', '/api/sources/shop/tables/items/alter', { alter: 'DROP COLUMN note; DROP TABLE items' }, 400, 'must not contain ";"'],
-      ['POST', '/api/sources/shop/tables/items/alter', { alter: 'RENAME TO stolen' }, 400, 'must not rename the table'],
+      ['POST', '/api/sources/shop/tables/items/alter', { alter: 'ADD COLUMN c INT, RENAME TO stolen' }, 400, 'rename the table in an ALTER of its own'],
+      ['POST', '/api/sources/shop/tables/items/alter', { alter: 'RENAME TO _tributary_outbox' }, 400, 'cannot be renamed to _tributary_outbox'],
       ['POST', '/api/sources/shop/tables/items/alter', { alter: 'DROP COLUMN no_such' }, 400, 'ALTER TABLE items failed, the table is unchanged'],
       ['POST', '/api/sources/shop/tables/items/alter', {}, 400, 'alter must be a string'],
       // A refused ALTER changes nothing: it is tried on an empty copy first (MariaDB cannot roll DDL back).

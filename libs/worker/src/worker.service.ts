@@ -124,7 +124,9 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     const data = job.data;
     const members: RouteConsumer[] = [];
     for (const { routeId, table } of data.routes) {
-      const consumer = await this.routeConsumer(routeId);
+      let consumer = await this.routeConsumer(routeId);
+      // Made for a configuration this worker has not read yet (e.g. its table renamed): read it again first.
+      if (consumer && !consumer.isRouteOf(data.sourceId, table)) consumer = await this.routeConsumer(routeId, true);
       if (consumer?.isRouteOf(data.sourceId, table) && consumer.targetRecord.id === data.targetId) members.push(consumer);
     }
     if (members.length === 0) {
