@@ -2,7 +2,7 @@ import { aligned } from './status-report';
 
 /** One column change of a plan: `exact` false when a target cannot carry it value for value. */
 export interface SchemaChange {
-  kind: 'added' | 'dropped' | 'renamed' | 'widened' | 'retyped' | 'nullability' | 'key';
+  kind: 'added' | 'dropped' | 'renamed' | 'widened' | 'retyped' | 'nullability' | 'default' | 'key';
   column: string;
   detail: string;
   exact: boolean;

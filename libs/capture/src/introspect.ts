@@ -1,6 +1,7 @@
 import { Knex } from 'knex';
 import { reservedTableReason } from '@tributary/db';
-import { ColumnSpec, LogicalType, TableSchema, quoteMysql, validateIdentifier } from '@tributary/model';
+import { ColumnDefault, ColumnSpec, LogicalType, TableSchema, quoteMysql, validateIdentifier } from '@tributary/model';
+import { parseColumnDefault } from './column-default';
 import { CaptureError } from './errors';
 import { schemaHash } from './hash';
 import { logicalType, parseMembers } from './mysql-types';
@@ -16,6 +17,7 @@ interface ColumnRow {
   numericPrecision: number | string | null;
   numericScale: number | string | null;
   datetimePrecision: number | string | null;
+  columnDefault: string | null;
 }
 
 interface IndexRow {
@@ -56,7 +58,7 @@ export async function readShape(query: Query, table: string): Promise<TableSchem
   const rows = await query<ColumnRow>(
     `SELECT TABLE_NAME AS tableName, COLUMN_NAME AS name, DATA_TYPE AS dataType, COLUMN_TYPE AS columnType, IS_NULLABLE AS isNullable,
             CHARACTER_MAXIMUM_LENGTH AS charLength, NUMERIC_PRECISION AS numericPrecision,
-            NUMERIC_SCALE AS numericScale, DATETIME_PRECISION AS datetimePrecision
+            NUMERIC_SCALE AS numericScale, DATETIME_PRECISION AS datetimePrecision, COLUMN_DEFAULT AS columnDefault
        FROM information_schema.COLUMNS
       WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?
       ORDER BY ORDINAL_POSITION`,
@@ -112,7 +114,13 @@ function toColumn(table: string, row: ColumnRow, jsonChecked: boolean): ColumnSp
     scale: type === 'decimal' ? toNumber(row.numericScale) : null,
     fsp: type === 'datetime' || type === 'timestamp' || type === 'time' ? toNumber(row.datetimePrecision) ?? 0 : null,
     members: type === 'enum' || type === 'set' ? parseMembers(row.columnType) : null,
+    ...withDefault(parseColumnDefault(row.columnDefault)),
   };
+}
+
+/** The default as an optional field: a column without one has no `default` key (recorded schemas stay as they were). */
+function withDefault(value: ColumnDefault | undefined): Pick<ColumnSpec, 'default'> {
+  return value ? { default: value } : {};
 }
 
 const SIZED = new Set(['char', 'varchar', 'binary', 'varbinary']);

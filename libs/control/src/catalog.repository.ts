@@ -2,6 +2,7 @@ import { Knex } from 'knex';
 import { feedIdsOf, TableSchema, tableNameSpans } from '@tributary/model';
 import { parseUtc } from './mysql-dates';
 import { SchemaChangeRepository } from './schema-change.repository';
+import { saveSchemaRow } from './schema-rows';
 import { TableRenameRecord, TableRenameRepository } from './table-rename.repository';
 import { CapturedTableRecord, RouteChanges, RouteRecord, SourceRecord, TargetRecord } from './types';
 
@@ -56,12 +57,12 @@ export class CatalogRepository {
     return rows.map((row) => ({ id: row.id, url: row.url }));
   }
 
-  /** Schema history is append-only: changes already in the outbox keep decoding with the hash they carry. */
+  /**
+   * Schema history is append-only by hash: changes already in the outbox keep decoding with the hash they
+   * carry. What the hash does not cover (column defaults) is kept as last read.
+   */
   async saveSchema(sourceId: string, schema: TableSchema): Promise<void> {
-    await this.knex('tributary_table_schemas')
-      .insert({ source_id: sourceId, table_name: schema.table, hash: schema.hash, spec: JSON.stringify(schema) })
-      .onConflict(['source_id', 'table_name', 'hash'])
-      .ignore();
+    await saveSchemaRow(this.knex, sourceId, schema);
   }
 
   async getSchema(sourceId: string, table: string, hash: string): Promise<TableSchema | null> {

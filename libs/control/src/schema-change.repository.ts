@@ -1,5 +1,6 @@
 import { Knex } from 'knex';
 import { ColumnRename, TableSchema, TableStep } from '@tributary/model';
+import { saveSchemaRow } from './schema-rows';
 
 /** One schema change of a captured table, as the targets follow it (tributary_schema_changes). */
 export interface SchemaChangeRecord {
@@ -45,10 +46,7 @@ export class SchemaChangeRepository {
     rewrites: RouteRulesRewrite[],
   ): Promise<number> {
     return this.knex.transaction(async (trx) => {
-      await trx('tributary_table_schemas')
-        .insert({ source_id: change.sourceId, table_name: change.table, hash: change.schema.hash, spec: JSON.stringify(change.schema) })
-        .onConflict(['source_id', 'table_name', 'hash'])
-        .ignore();
+      await saveSchemaRow(trx, change.sourceId, change.schema);
       const [id] = await trx('tributary_schema_changes').insert({
         source_id: change.sourceId,
         table_name: change.table,

@@ -1,4 +1,4 @@
-import { copyOrigin, echoOriginOf, forwardedOrigin, originPath, routeWants, tableNameSpans } from '@tributary/model';
+import { ColumnSpec, copyOrigin, echoOriginOf, forwardedOrigin, originPath, routeWants, tableNameSpans, withStepDefaults } from '@tributary/model';
 
 describe('routeWants', () => {
   const route = { routeId: 'a-to-b', table: 'kv', targetId: 'b' };
@@ -97,5 +97,32 @@ describe('origin paths (forwarding without loops)', () => {
     expect(routeWants({ table: 'kv', seq: 1, origin: atHub }, { routeId: 'h-2', table: 'kv', targetId: 'leaf2' })).toBe(true);
     const atLeaf2 = forwardedOrigin(atHub, 'hub');
     expect(routeWants({ table: 'kv', seq: 1, origin: atLeaf2 }, { routeId: '2-h', table: 'kv', targetId: 'hub' })).toBe(false);
+  });
+});
+
+describe('withStepDefaults', () => {
+  const column = (name: string, over: Partial<ColumnSpec> = {}): ColumnSpec => ({
+    name, type: 'string', dataType: 'varchar', columnType: 'varchar(9)', nullable: true, unsigned: false, length: 9, precision: null, scale: null, fsp: null, members: null, ...over,
+  });
+
+  it("gives each column the default its steps last left it, whatever the schema said", () => {
+    const spec = {
+      name: 't',
+      key: ['a'],
+      columns: [column('a', { default: { kind: 'value', value: 'old' } }), column('b', { default: { kind: 'value', value: 'x' } }), column('c')],
+      steps: [
+        { id: 1, dropped: [], renamed: [], defaults: [{ column: 'a', default: { kind: 'value' as const, value: 'mid' } }] },
+        { id: 2, dropped: [], renamed: [], defaults: [{ column: 'a', default: { kind: 'now' as const } }, { column: 'b', default: null }] },
+      ],
+    };
+    const out = withStepDefaults(spec);
+    expect(out.columns.map((c) => [c.name, c.default ?? null])).toEqual([
+      ['a', { kind: 'now' }],
+      ['b', null],
+      ['c', null],
+    ]);
+    expect('default' in out.columns[1]).toBe(false);
+    const noDefaults = { ...spec, steps: [{ id: 3, dropped: ['c'], renamed: [] }] };
+    expect(withStepDefaults(noDefaults)).toBe(noDefaults);
   });
 });

@@ -1,4 +1,4 @@
-import { ColumnSpec, Row } from './schema';
+import { ColumnDefault, ColumnSpec, Row } from './schema';
 
 export type Op = 'insert' | 'update' | 'delete';
 
@@ -201,6 +201,36 @@ export interface TableStep {
   /** Columns to drop (the route keeps no dropped columns). */
   dropped: string[];
   renamed: ColumnRename[];
+  /**
+   * Column defaults set (or, null, dropped) after the drops and renames;
+   * only ones SQL targets can carry (never an `expression`). Setting a
+   * default changes no row. Absent: none.
+   */
+  defaults?: ColumnDefaultChange[];
+}
+
+/** A column's default as a step leaves it (target column name; null: no default). */
+export interface ColumnDefaultChange {
+  column: string;
+  default: ColumnDefault | null;
+}
+
+/**
+ * The spec with each column's default as its steps last left it: a worker
+ * may hold a schema read before a default changed (defaults are not in the
+ * schema hash), and a table it creates counts every step as had.
+ */
+export function withStepDefaults(spec: TargetTableSpec): TargetTableSpec {
+  const last = new Map<string, ColumnDefault | null>();
+  for (const step of spec.steps ?? []) for (const change of step.defaults ?? []) last.set(change.column, change.default);
+  if (last.size === 0) return spec;
+  const columns = spec.columns.map((column) => {
+    if (!last.has(column.name)) return column;
+    const value = last.get(column.name);
+    const { default: _old, ...rest } = column;
+    return value ? { ...rest, default: value } : rest;
+  });
+  return { ...spec, columns };
 }
 
 /** One change as a target applies it: images decoded and mapped to the target table. */

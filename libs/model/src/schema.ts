@@ -40,6 +40,34 @@ export interface ColumnSpec {
   fsp: number | null;
   /** Members of an enum or set, in declaration order. */
   members: string[] | null;
+  /**
+   * The column's default at the source (issue #17): what SQL targets give
+   * the column, so a target promoted to take writes behaves as the source
+   * did. Not part of the schema hash (the triggers write full images, so a
+   * default never decides a replicated value). Absent: none (or NULL).
+   */
+  default?: ColumnDefault;
+}
+
+/**
+ * A column default as targets can carry it: a constant (`value`, as text:
+ * a number as written, a string unquoted), the time of the write (`now`:
+ * CURRENT_TIMESTAMP), or any other expression (MariaDB's own SQL: shown,
+ * never carried to another database).
+ */
+export type ColumnDefault = { kind: 'value'; value: string } | { kind: 'now' } | { kind: 'expression'; sql: string };
+
+/** Whether two defaults are the same (absent equals absent). */
+export function sameDefault(a: ColumnDefault | undefined, b: ColumnDefault | undefined): boolean {
+  return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+}
+
+/** A default as SQL people read it: 'text', 42, CURRENT_TIMESTAMP, or the expression. */
+export function describeDefault(value: ColumnDefault | null | undefined): string {
+  if (!value) return 'none';
+  if (value.kind === 'now') return 'CURRENT_TIMESTAMP';
+  if (value.kind === 'expression') return value.sql;
+  return /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(value.value) ? value.value : `'${value.value.replace(/'/g, "''")}'`;
 }
 
 export interface TableSchema {

@@ -15,6 +15,7 @@ import {
   RowChange,
   TableSchema,
   TargetTableSpec,
+  withStepDefaults,
   WireChange,
 } from '@tributary/model';
 import { boundedRuns, RangeJobData, ResolutionJobData, RetryJobData } from '@tributary/queue';
@@ -609,7 +610,7 @@ export class BatchApplier {
       const rules = history.rulesFor(route, schema.hash);
       const planned = routePlan(rules, schema);
       const steps = history.stepsFor(route.id, schema.hash);
-      entry = { plan: steps.length > 0 ? { ...planned, spec: { ...planned.spec, steps } } : planned, rules };
+      entry = { plan: steps.length > 0 ? { ...planned, spec: withStepDefaults({ ...planned.spec, steps }) } : planned, rules };
       this.plans.set(id, entry);
     }
     return entry;

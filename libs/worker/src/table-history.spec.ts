@@ -54,6 +54,15 @@ describe('TableHistory', () => {
     expect(history.changedAfter('other', 'h0')).toBe(false);
   });
 
+  it('gives a change that only sets defaults (same schema) as a step of that schema, which moves no dead letter aside', () => {
+    const defaults = { r1: { dropped: [], renamed: [], defaults: [{ column: 'phase', default: { kind: 'value' as const, value: 'new' } }] } };
+    const later = new TableHistory([...(history as unknown as { changes: SchemaChangeRecord[] }).changes, change(12, 'h2', 'h2', [], defaults)]);
+    expect(later.stepsFor('r1', 'h2').map((step) => step.id)).toEqual([7, 9, 12]);
+    expect(later.versionFor('h2')).toBe('12');
+    expect(later.changedAfter('r1', 'h2')).toBe(false);
+    expect(later.changedAfter('r1', 'h1')).toBe(true);
+  });
+
   it('knows the changes it holds', () => {
     expect(history.knows(7)).toBe(true);
     expect(history.knows(null)).toBe(true);

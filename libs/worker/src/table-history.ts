@@ -43,9 +43,12 @@ export class TableHistory {
       .map((change) => ({ id: change.id, ...change.routeSteps[routeId] }));
   }
 
-  /** Whether the route's target table had renames or drops recorded after schema `hash`. */
+  /** Whether the route's target table had renames or drops recorded after schema `hash` (a new default changes no column). */
   changedAfter(routeId: string, hash: string): boolean {
-    return this.changes.slice(this.reached(hash)).some((change) => Object.hasOwn(change.routeSteps, routeId));
+    return this.changes.slice(this.reached(hash)).some((change) => {
+      const step = change.routeSteps[routeId];
+      return step !== undefined && (step.dropped.length > 0 || step.renamed.length > 0);
+    });
   }
 
   /**

@@ -183,7 +183,7 @@ export class AdoptTableDto extends SchemaChangeRequestDto {
 }
 
 export class ColumnChangeDto {
-  @ApiProperty({ enum: ['added', 'dropped', 'renamed', 'widened', 'retyped', 'nullability', 'key'] })
+  @ApiProperty({ enum: ['added', 'dropped', 'renamed', 'widened', 'retyped', 'nullability', 'default', 'key'] })
   kind!: string;
 
   @ApiProperty({ description: 'The column (its new name; the old one for a dropped column)', example: 'state' })

@@ -1,4 +1,4 @@
-import { ColumnRename, TableStep } from '@tributary/model';
+import { ColumnDefault, ColumnDefaultChange, ColumnRename, describeDefault, TableStep } from '@tributary/model';
 import { ColumnNamingRules, RouteConfigError, RouteMapping, routePlan, RouteRules, renameRuleColumns, targetColumnName } from '@tributary/replication';
 import { SchemaDiff } from './schema-diff';
 
@@ -101,6 +101,7 @@ export function planRouteEffect(input: RouteUnderChange, diff: SchemaDiff): Rout
   }
 
   let keyChange: string | null = null;
+  const defaults: ColumnDefaultChange[] = [];
   for (const change of diff.changes) {
     const column = mappedColumn(rules.mapping, change.column);
     if (change.kind === 'key') {
@@ -115,6 +116,7 @@ export function planRouteEffect(input: RouteUnderChange, diff: SchemaDiff): Rout
       effect.actions.push(sql ? `keep column ${column} as it is typed at the target: values that do not fit it are refused as rows (dead letters)` : `${column}: values carried as they are`);
     }
     if (change.kind === 'nullability' && change.detail.endsWith('→ NULL') && sql) effect.actions.push(`make column ${column} NULL-able`);
+    if (change.kind === 'default' && sql) defaults.push(defaultChange(column, diff.after.columns.find((spec) => spec.name === change.column)?.default, effect));
     if (!change.exact) effect.resyncReasons.push(`${column}: ${change.detail}`);
   }
 
@@ -125,9 +127,23 @@ export function planRouteEffect(input: RouteUnderChange, diff: SchemaDiff): Rout
     }
   }
   effect.waits = keyChange ?? waitsFor({ ...route, ...rules }, diff);
-  if (renamed.length > 0 || dropped.length > 0) effect.step = { dropped, renamed };
+  if (renamed.length > 0 || dropped.length > 0 || defaults.length > 0) effect.step = { dropped, renamed, ...(defaults.length > 0 ? { defaults } : {}) };
   if (effect.actions.length === 0) effect.actions.push('nothing to change');
   return effect;
+}
+
+/**
+ * The default a SQL target's column takes (and the plan's words for it). An
+ * expression is MariaDB's own SQL: the target drops the default it had
+ * instead of keeping one that is no longer the source's.
+ */
+function defaultChange(column: string, value: ColumnDefault | undefined, effect: RouteSchemaEffect): ColumnDefaultChange {
+  if (value && value.kind !== 'expression') {
+    effect.actions.push(`set the default of column ${column} to ${describeDefault(value)}`);
+    return { column, default: value };
+  }
+  effect.actions.push(value ? `drop the default of column ${column}: ${value.sql} is MariaDB's own expression, not carried` : `drop the default of column ${column}`);
+  return { column, default: null };
 }
 
 /** Why the route's rules would not fit the new schema (its changes would wait), or null. */

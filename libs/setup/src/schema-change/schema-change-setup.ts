@@ -243,7 +243,7 @@ export class SchemaChangeSetup {
       throw error;
     }
     const { effects, renames, ...plan } = planned;
-    if (before.hash === after.hash && renames.length === 0) {
+    if (before.hash === after.hash && renames.length === 0 && effects.every((effect) => effect.step === null)) {
       await this.catalog.saveSchema(source.id, after);
       return plan;
     }

@@ -120,6 +120,42 @@ describe('planRouteEffect', () => {
     expect(planRouteEffect(route(), retyped).resyncReasons).toEqual([expect.stringMatching(/^status: varchar\(20\) → int\(11\)/)]);
   });
 
+  it('carries new and dropped defaults to SQL targets in target names; an expression drops the old one; others keep none', () => {
+    const withDefaults = schema('h0', [int('id', { nullable: false }), varchar('status', 20, { default: { kind: 'value', value: 'open' } }), varchar('note', 50), int('legacy', { default: { kind: 'value', value: '0' } })]);
+    const changed = schema('h0', [
+      int('id', { nullable: false }),
+      varchar('status', 20, { default: { kind: 'value', value: 'new' } }),
+      varchar('note', 50, { default: { kind: 'expression', sql: 'uuid()' } }),
+      int('legacy'),
+    ]);
+    const defaults = diffSchemas(withDefaults, changed, witness());
+    expect(defaults.changes.map(({ kind, column: name, detail, exact }) => [kind, name, detail, exact])).toEqual([
+      ['default', 'status', "default 'open' → 'new'", true],
+      ['default', 'note', 'default none → uuid()', true],
+      ['default', 'legacy', 'default 0 → none', true],
+    ]);
+    const effect = planRouteEffect(route({ mapping: { rename: { status: 'order_status' } } }), defaults);
+    expect(effect.step).toEqual({
+      dropped: [],
+      renamed: [],
+      defaults: [
+        { column: 'order_status', default: { kind: 'value', value: 'new' } },
+        { column: 'note', default: null },
+        { column: 'legacy', default: null },
+      ],
+    });
+    expect(effect.actions).toEqual([
+      "set the default of column order_status to 'new'",
+      "drop the default of column note: uuid() is MariaDB's own expression, not carried",
+      'drop the default of column legacy',
+    ]);
+    expect(effect.resyncReasons).toEqual([]);
+    const redis = planRouteEffect(route({}, { targetKind: 'redis' }), defaults);
+    expect([redis.step, redis.actions]).toEqual([null, ['nothing to change']]);
+    // A column the mapping leaves out has no default to carry.
+    expect(planRouteEffect(route({ mapping: { exclude: ['status', 'note', 'legacy'] } }), defaults).step).toBeNull();
+  });
+
   it('stops a route whose key changed: the target table must be made anew', () => {
     const rekeyed = diffSchemas(before, schema('h4', before.columns, ['id', 'note']), witness());
     expect(planRouteEffect(route(), rekeyed).waits).toMatch(/key changed .* new target table/);

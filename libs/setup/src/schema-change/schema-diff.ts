@@ -1,5 +1,5 @@
 import { isWidening } from '@tributary/targets';
-import { ColumnRename, ColumnSpec, TableSchema } from '@tributary/model';
+import { ColumnRename, ColumnSpec, describeDefault, sameDefault, TableSchema } from '@tributary/model';
 import { sequentialRenames } from '@tributary/replication';
 import { InvalidInputError } from '../errors';
 
@@ -10,7 +10,7 @@ import { InvalidInputError } from '../errors';
  * information_schema cannot show (renames, defaults).
  */
 
-export type ColumnChangeKind = 'added' | 'dropped' | 'renamed' | 'widened' | 'retyped' | 'nullability' | 'key';
+export type ColumnChangeKind = 'added' | 'dropped' | 'renamed' | 'widened' | 'retyped' | 'nullability' | 'default' | 'key';
 
 export interface ColumnChange {
   kind: ColumnChangeKind;
@@ -117,6 +117,10 @@ function retyped(before: ColumnSpec, after: ColumnSpec): ColumnChange[] {
   }
   if (before.nullable !== after.nullable) {
     changes.push({ kind: 'nullability', column: after.name, detail: after.nullable ? 'NOT NULL → NULL' : 'NULL → NOT NULL', exact: true });
+  }
+  // A default decides no replicated value (rows arrive whole): exact, and carried for whoever writes the target.
+  if (!sameDefault(before.default, after.default)) {
+    changes.push({ kind: 'default', column: after.name, detail: `default ${describeDefault(before.default)} → ${describeDefault(after.default)}`, exact: true });
   }
   return changes;
 }
