@@ -13,7 +13,7 @@ export { tableColumnFacts } from './column-facts';
 export type { ColumnFacts } from './column-facts';
 export { validateAlterSpec } from './alter-spec';
 export { columnRenames, tableRenameOf } from './alter-clauses';
-export { checkRenamable, renameCapturedTable } from './rename';
+export { adoptTableRename, checkRenamable, renamedBehindBack, renameCapturedTable } from './rename';
 export type { RenameOptions } from './rename';
 export { captureStatus, cascadeGraph } from './status';
 export type { CaptureStatus } from './status';

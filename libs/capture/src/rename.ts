@@ -77,6 +77,68 @@ export async function renameCapturedTable(knex: Knex, from: string, to: string, 
 }
 
 /**
+ * Adopts a rename of a captured table made behind Tributary's back (`RENAME
+ * TABLE from TO to`): its triggers moved with it and still write its old
+ * name, so nothing was lost, but nothing that reads the table by name
+ * (copies, verify, drift checks) finds it. The same steps as
+ * renameCapturedTable, on the table under its new name, without the
+ * rename: `at` is the outbox's last seq under the locks (every row under the
+ * old name is at or before it), `record`, triggers that write the new name,
+ * the marker.
+ *
+ * @throws CaptureError if `from`'s capture triggers are not on `to`, or the table cannot be locked or captured.
+ */
+export async function adoptTableRename(knex: Knex, from: string, to: string, opts: RenameOptions): Promise<TableSchema> {
+  validateIdentifier(from, 'table');
+  validateIdentifier(to, 'table');
+  return withDedicatedSession(knex, opts.lockWaitSeconds ?? DEFAULT_LOCK_WAIT_SECONDS, async (query) => {
+    if ((await triggersMovedTo(query, from)) !== to) throw new CaptureError(`the capture triggers of ${from} are not on a table ${to}`);
+    return withTablesLocked(query, [to, OUTBOX_TABLE], async () => {
+      const schema = await readSchema(query, to);
+      const [last] = await query<{ seq: number | string | null }>(`SELECT MAX(seq) AS seq FROM ${quoteMysql(OUTBOX_TABLE)}`);
+      const at = Number(last?.seq ?? 0);
+      await opts.record(schema, at);
+      try {
+        for (const trigger of generateTriggers(schema)) await query(trigger.sql);
+        for (const name of Object.values(triggerNames(from))) await query(`DROP TRIGGER IF EXISTS ${quoteMysql(name)}`);
+        await query(configMarkerSql());
+      } catch (error) {
+        await opts.undo(at);
+        throw new CaptureError(
+          `adopting the rename of ${from} to ${to} failed: ${errorMessage(error)}. Writes to ${to} may be captured under either name: adopt it again`,
+          { cause: error },
+        );
+      }
+      return schema;
+    });
+  });
+}
+
+/**
+ * The table a captured table was renamed to behind Tributary's back: `table`
+ * is gone and its capture triggers (which a RENAME TABLE moves along) are on
+ * another table. Null when `table` exists or its triggers are gone.
+ */
+export async function renamedBehindBack(knex: Knex, table: string): Promise<string | null> {
+  validateIdentifier(table, 'table');
+  const query = queryOn(knex);
+  const [exists] = await query<{ n: number }>('SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?', [table]);
+  if (Number(exists.n) > 0) return null;
+  return triggersMovedTo(query, table);
+}
+
+/** The table the capture triggers named for `table` are on, if they are on another one. */
+async function triggersMovedTo(query: Query, table: string): Promise<string | null> {
+  const names = Object.values(triggerNames(table));
+  const rows = await query<{ name: string; on: string }>(
+    `SELECT TRIGGER_NAME AS name, EVENT_OBJECT_TABLE AS \`on\` FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE() AND TRIGGER_NAME IN (${names.map(() => '?').join(', ')})`,
+    names,
+  );
+  const on = rows.find((row) => names.includes(row.name) && row.on !== table)?.on;
+  return on ?? null;
+}
+
+/**
  * Whether renameCapturedTable would take the rename, without changing or
  * locking anything (for a dry run).
  *

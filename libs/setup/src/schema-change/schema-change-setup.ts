@@ -1,5 +1,6 @@
 import { Knex } from 'knex';
 import {
+  adoptTableRename,
   alterCapturedTable,
   AlterWitness,
   cascadeWarnings,
@@ -8,6 +9,8 @@ import {
   introspectTable,
   previewAlter,
   renameCapturedTable,
+  renamedBehindBack,
+  RenameOptions,
   tableColumnFacts,
   tableRenameOf,
   validateAlterSpec,
@@ -121,6 +124,8 @@ export class SchemaChangeSetup {
     const pairs = renamePairs(renames);
     const recorded = await this.recordedSchema(sourceId, table);
     return withSource(source, async (knex) => {
+      const movedTo = await renamedBehindBack(knex, table);
+      if (movedTo !== null) return this.adoptTableRename(knex, source, recorded, movedTo, pairs, request);
       if (request.dryRun) {
         const current = await capturing('table', () => introspectTable(knex, table));
         return this.outcome(current, [], false, await this.plan(source, recorded, current, { renames: pairs, ...(await tableColumnFacts(knex, table)) }));
@@ -146,29 +151,54 @@ export class SchemaChangeSetup {
    */
   private async renameTable(source: SourceRecord, table: string, to: string, request: SchemaChangeRequest): Promise<SchemaChangeOutcome> {
     const recorded = await this.recordedSchema(source.id, table);
-    const taken = (await this.catalog.getCapturedTable(source.id, to)) ?? (await this.catalog.listRoutes({ sourceId: source.id })).find((route) => route.table === to);
-    if (taken) throw new ConflictError(`${to} is already a captured or routed table of source ${source.id}`);
+    await this.refuseTakenName(source.id, to);
     const plan = await this.renamePlan(source.id, recorded, to);
     return withSource(source, async (knex) => {
       if (request.dryRun) {
         await capturing('alter', () => checkRenamable(knex, table, to));
         return this.outcome({ ...recorded, table: to }, [], false, plan);
       }
-      const rename = { sourceId: source.id, from: table, to };
-      const schema = await capturing('alter', () =>
-        renameCapturedTable(knex, table, to, {
-          record: async (_renamed, at) => {
-            try {
-              await this.catalog.tableRenames.record({ ...rename, at, requestedBy: request.requestedBy ?? null });
-            } catch (error) {
-              throw error instanceof TableNameTakenError ? new ConflictError(error.message) : error;
-            }
-          },
-          undo: (at) => this.catalog.tableRenames.undo({ ...rename, at }),
-        }),
-      );
+      const schema = await capturing('alter', () => renameCapturedTable(knex, table, to, this.renameRecorder(source.id, recorded, to, request)));
       return this.outcome(schema, [], true, plan);
     });
+  }
+
+  /**
+   * Adopts a rename made behind Tributary's back (RENAME TABLE): the triggers
+   * went with the table and still write its old name (adoptTableRename).
+   * Only the rename: a shape that changed too is adopted after it.
+   */
+  private async adoptTableRename(knex: Knex, source: SourceRecord, recorded: TableSchema, to: string, renames: ColumnRename[], request: SchemaChangeRequest): Promise<SchemaChangeOutcome> {
+    if (renames.length > 0) throw new InvalidInputError(`table ${recorded.table} was renamed to ${to}: adopt the rename first (without column renames), then the columns' change`, 'renames');
+    await this.refuseTakenName(source.id, to);
+    const plan = await this.renamePlan(source.id, recorded, to);
+    if (request.dryRun) {
+      sameShape(recorded, await capturing('table', () => introspectTable(knex, to)));
+      return this.outcome({ ...recorded, table: to }, [], false, plan);
+    }
+    const schema = await capturing('table', () => adoptTableRename(knex, recorded.table, to, this.renameRecorder(source.id, recorded, to, request)));
+    return this.outcome(schema, [], true, plan);
+  }
+
+  /** What a table rename records under the table's lock (and takes back if the source refuses it). */
+  private renameRecorder(sourceId: string, recorded: TableSchema, to: string, request: SchemaChangeRequest): RenameOptions {
+    const rename = { sourceId, from: recorded.table, to };
+    return {
+      record: async (schema, at) => {
+        sameShape(recorded, schema);
+        try {
+          await this.catalog.tableRenames.record({ ...rename, at, requestedBy: request.requestedBy ?? null });
+        } catch (error) {
+          throw error instanceof TableNameTakenError ? new ConflictError(error.message) : error;
+        }
+      },
+      undo: (at) => this.catalog.tableRenames.undo({ ...rename, at }),
+    };
+  }
+
+  private async refuseTakenName(sourceId: string, name: string): Promise<void> {
+    const taken = (await this.catalog.getCapturedTable(sourceId, name)) ?? (await this.catalog.listRoutes({ sourceId })).find((route) => route.table === name);
+    if (taken) throw new ConflictError(`${name} is already a captured or routed table of source ${sourceId}`);
   }
 
   /** What a table rename does: every route follows it exactly, into the same target table. */
@@ -296,6 +326,21 @@ function witnessOf(change: AlterWitness, before: TableSchema, after: TableSchema
   const has = new Set(after.columns.map((column) => column.name));
   const renames = change.renames.filter(({ from, to }) => had.has(from) && has.has(to));
   return { renames, filledWhenAdded: change.facts.filledWhenAdded, hasRows: change.facts.hasRows };
+}
+
+/**
+ * A table rename carries the table's shape as it is: one that changed too
+ * (behind Tributary's back) is adopted on its own, after the rename.
+ *
+ * @throws InvalidInputError (field `table`) if the shapes differ.
+ */
+function sameShape(recorded: TableSchema, current: TableSchema): void {
+  if (current.hash !== recorded.hash) {
+    throw new InvalidInputError(
+      `table ${current.table} (was ${recorded.table}) also changed shape (schema ${recorded.hash} → ${current.hash}): put the shape back, adopt the rename, then change the shape through Tributary`,
+      'table',
+    );
+  }
 }
 
 /** `{ old: new }` from the API as renames, names checked. */
