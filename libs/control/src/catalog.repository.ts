@@ -33,7 +33,7 @@ export class CatalogRepository {
   }
 
   /**
-   * Removes a source with its relay checkpoint and schema history (schemas and changes), so a
+   * Removes a source with its relay checkpoint and schema history (schemas, changes, table renames), so a
    * source added later under the same id starts afresh (an old watermark
    * would skip the new database's changes). The caller checks first that no
    * table is captured and no route reads from it.
@@ -42,6 +42,7 @@ export class CatalogRepository {
     await this.knex.transaction(async (trx) => {
       await trx('tributary_table_schemas').where({ source_id: id }).delete();
       await trx('tributary_schema_changes').where({ source_id: id }).delete();
+      await trx('tributary_table_renames').where({ source_id: id }).delete();
       await trx('tributary_relay_state').where({ source_id: id }).delete();
       await trx('tributary_sources').where({ id }).delete();
     });
