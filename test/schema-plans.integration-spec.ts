@@ -255,4 +255,55 @@ describe('schema changes carried to PostgreSQL, MySQL and SQLite targets', () =>
     expect(pg.target.find((row) => Number(row.id) === 3)).toMatchObject({ remark: 'after' });
     expect(await columnsAt('my')).toEqual(['id', 'acct_status', 'remark', 'legacy', 'amount']);
   }, 120_000);
+  /** Inserts a row at each target leaving the defaulted columns out, reads what they got, and takes the row away again. */
+  async function leftOutAt(target: 'pg' | 'my' | 'lite'): Promise<Row> {
+    if (target === 'pg') {
+      await pipeline.postgres.knex.raw('INSERT INTO accounts (id, amount) VALUES (900, 1)');
+      const { rows } = await pipeline.postgres.knex.raw<{ rows: Row[] }>('SELECT state, remark FROM accounts WHERE id = 900');
+      await pipeline.postgres.knex.raw('DELETE FROM accounts WHERE id = 900');
+      return rows[0];
+    }
+    if (target === 'my') {
+      await mysql.knex.raw('INSERT INTO accounts (id, amount) VALUES (900, 1)');
+      const [rows] = (await mysql.knex.raw('SELECT acct_status AS state, remark FROM accounts WHERE id = 900')) as [Row[]];
+      await mysql.knex.raw('DELETE FROM accounts WHERE id = 900');
+      return rows[0];
+    }
+    const knex = createKnex({ client: 'better-sqlite3', connection: { filename: join(dir, 'plan.db') }, useNullAsDefault: true });
+    try {
+      await knex.raw('INSERT INTO accounts (id, amount) VALUES (900, 1)');
+      const rows = (await knex.raw('SELECT state, remark FROM accounts WHERE id = 900')) as Row[];
+      await knex.raw('DELETE FROM accounts WHERE id = 900');
+      return rows[0];
+    } finally {
+      await knex.destroy();
+    }
+  }
+
+  it('carries new and dropped defaults, so a target promoted to take writes fills left-out columns as the source does', async () => {
+    const { source, setup } = pipeline;
+    const SET = "ALTER COLUMN state SET DEFAULT 'pending', ALTER COLUMN remark SET DEFAULT 'n/a'";
+    const planned = await setup.schemaChanges.alter('src', 'accounts', SET, { dryRun: true });
+    expect(planned.plan.changes.map((change) => [change.kind, change.column, change.exact])).toEqual([
+      ['default', 'state', true],
+      ['default', 'remark', true],
+    ]);
+    expect(planned.plan.routes.find((route) => route.route === 'acc-my')!.actions).toEqual(["set the default of column acct_status to 'pending'", "set the default of column remark to 'n/a'"]);
+    expect(planned.plan.routes.every((route) => route.resync === 'none')).toBe(true);
+
+    await setup.schemaChanges.alter('src', 'accounts', SET, { requestedBy: 'test' });
+    // The defaults reach a target with the first change of the table after them.
+    await source.knex.raw('UPDATE accounts SET amount = amount + 1 WHERE id = 3');
+    await catchUp();
+    await noDeadLetters();
+    for (const target of ['pg', 'my', 'lite'] as const) expect({ target, row: await leftOutAt(target) }).toEqual({ target, row: { state: 'pending', remark: 'n/a' } });
+
+    await setup.schemaChanges.alter('src', 'accounts', 'ALTER COLUMN remark DROP DEFAULT', { requestedBy: 'test' });
+    await source.knex.raw('UPDATE accounts SET amount = amount + 1 WHERE id = 3');
+    await catchUp();
+    for (const target of ['pg', 'my', 'lite'] as const) expect({ target, row: await leftOutAt(target) }).toEqual({ target, row: { state: 'pending', remark: null } });
+    const pg = await compared('pg');
+    const valued = (rows: Row[]) => rows.map((row) => ({ ...row, amount: Number(row.amount) }));
+    expect(valued(pg.target)).toEqual(valued(pg.source));
+  }, 120_000);
 });

@@ -16,3 +16,5 @@ export { signBody, verifySignature, SIGNATURE_HEADER } from './http/http-wire';
 export type { WireBatch, WireRowChange, WireAck } from './http/http-wire';
 export { movesKey } from './apply-plan';
 export { isWidening } from './sql/type-widening';
+export { defaultSql } from './sql/column-defaults';
+export type { DefaultDialect } from './sql/column-defaults';

@@ -44,4 +44,11 @@ describe('validateTableSpec', () => {
     expect(() => validateTableSpec(withSteps(step([], [['_tributary_seq', 'x']])))).toThrow(/is reserved/);
     expect(() => validateTableSpec(withSteps(step([]), step([])))).toThrow(/step ids must be distinct integers/);
   });
+
+  it("checks the columns of a step's default changes like column names", () => {
+    const withDefault = (column: string) => ({ name: 'orders', columns, key: ['id'], steps: [{ id: 1, dropped: [], renamed: [], defaults: [{ column, default: null }] }] });
+    expect(validateTableSpec(withDefault('status')).steps).toHaveLength(1);
+    expect(() => validateTableSpec(withDefault("x' DEFAULT 1"))).toThrow(TargetConfigError);
+    expect(() => validateTableSpec(withDefault('_tributary_seq'))).toThrow('orders: step 1: column _tributary_seq is reserved');
+  });
 });

@@ -29,14 +29,16 @@ export function validateTableSpec(table: TargetTableSpec): TargetTableSpec {
 
 /**
  * The steps' column names go into DDL (invariant 10), and a step must never
- * drop or rename a column Tributary keeps (PostgreSQL's row version).
+ * drop or rename a column Tributary keeps (PostgreSQL's row version), nor
+ * change its default.
  */
 function validateSteps(table: TargetTableSpec): void {
   const ids = new Set<number>();
   for (const step of table.steps ?? []) {
     if (!Number.isSafeInteger(step.id) || ids.has(step.id)) throw new TargetConfigError(`${table.name}: step ids must be distinct integers (${String(step.id)})`);
     ids.add(step.id);
-    for (const name of [...step.dropped, ...step.renamed.flatMap((rename) => [rename.from, rename.to])]) {
+    const defaults = (step.defaults ?? []).map((change) => change.column);
+    for (const name of [...step.dropped, ...step.renamed.flatMap((rename) => [rename.from, rename.to]), ...defaults]) {
       try {
         validateIdentifier(name, `column of ${table.name} in step ${step.id}`);
       } catch (error) {

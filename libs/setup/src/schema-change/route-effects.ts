@@ -1,4 +1,5 @@
-import { ColumnDefault, ColumnDefaultChange, ColumnRename, describeDefault, TableStep } from '@tributary/model';
+import { ColumnDefault, ColumnDefaultChange, ColumnRename, ColumnSpec, describeDefault, TableStep } from '@tributary/model';
+import { defaultSql, DefaultDialect } from '@tributary/targets';
 import { ColumnNamingRules, RouteConfigError, RouteMapping, routePlan, RouteRules, renameRuleColumns, targetColumnName } from '@tributary/replication';
 import { SchemaDiff } from './schema-diff';
 
@@ -110,7 +111,12 @@ export function planRouteEffect(input: RouteUnderChange, diff: SchemaDiff): Rout
       continue;
     }
     if (column === null || change.kind === 'dropped' || change.kind === 'renamed') continue;
-    if (change.kind === 'added') effect.actions.push(sql ? `add column ${column} (NULL-able; rows already there get NULL)` : `${column} sent from now on`);
+    if (change.kind === 'added') {
+      const filledAlike = sql && carriesDefault(targetKind, diff.after.columns.find((spec) => spec.name === change.column));
+      effect.actions.push(sql ? `add column ${column} (NULL-able; rows already there get ${filledAlike ? 'its default, as at the source' : 'NULL'})` : `${column} sent from now on`);
+      // The source filled its rows with a constant default, and the target's ADD COLUMN does the same.
+      if (filledAlike) continue;
+    }
     if (change.kind === 'widened') effect.actions.push(sql ? `widen column ${column} (${change.detail})` : `${column}: values carried as they are`);
     if (change.kind === 'retyped') {
       effect.actions.push(sql ? `keep column ${column} as it is typed at the target: values that do not fit it are refused as rows (dead letters)` : `${column}: values carried as they are`);
@@ -144,6 +150,12 @@ function defaultChange(column: string, value: ColumnDefault | undefined, effect:
   }
   effect.actions.push(value ? `drop the default of column ${column}: ${value.sql} is MariaDB's own expression, not carried` : `drop the default of column ${column}`);
   return { column, default: null };
+}
+
+/** Whether a SQL target's ADD COLUMN gives the rows already there the column's default, as the source did (a constant). */
+function carriesDefault(targetKind: string, column: ColumnSpec | undefined): boolean {
+  if (!column?.default || column.default.kind !== 'value') return false;
+  return defaultSql(targetKind as DefaultDialect, column, column.default) !== null;
 }
 
 /** Why the route's rules would not fit the new schema (its changes would wait), or null. */

@@ -156,6 +156,17 @@ describe('planRouteEffect', () => {
     expect(planRouteEffect(route({ mapping: { exclude: ['status', 'note', 'legacy'] } }), defaults).step).toBeNull();
   });
 
+  it('counts a column added with a constant default as exact where the target fills its rows alike (SQL), not elsewhere', () => {
+    const filled = schema('h6', [...before.columns, varchar('region', 8, { nullable: false, default: { kind: 'value', value: 'eu' } })]);
+    const added = diffSchemas(before, filled, witness({ filledWhenAdded: new Map([['region', "its default 'eu'"]]) }));
+    expect(added.changes).toEqual([expect.objectContaining({ kind: 'added', column: 'region', exact: false })]);
+    const sql = planRouteEffect(route(), added);
+    expect([sql.actions, sql.resyncReasons]).toEqual([['add column region (NULL-able; rows already there get its default, as at the source)'], []]);
+    expect(planRouteEffect(route({}, { targetKind: 'redis' }), added).resyncReasons).toEqual([expect.stringMatching(/^region: /)]);
+    const now = diffSchemas(before, schema('h7', [...before.columns, column('at', 'datetime', { dataType: 'datetime', columnType: 'datetime', default: { kind: 'now' } })]), witness({ filledWhenAdded: new Map([['at', 'the time of the ALTER']]) }));
+    expect(planRouteEffect(route(), now).resyncReasons).toEqual([expect.stringMatching(/^at: /)]);
+  });
+
   it('stops a route whose key changed: the target table must be made anew', () => {
     const rekeyed = diffSchemas(before, schema('h4', before.columns, ['id', 'note']), witness());
     expect(planRouteEffect(route(), rekeyed).waits).toMatch(/key changed .* new target table/);

@@ -7,6 +7,7 @@ import { ExistingTable, isNoop, PlannedStep, planTableEvolution, TableEvolution,
 import { readTableSteps, recordTableSteps } from '../sql/table-steps';
 import { isWidening } from '../sql/type-widening';
 import { mysqlColumnType } from '../sql/type-mapping';
+import { alterDefaultAction, defaultClause } from '../sql/column-defaults';
 
 const q = quoteMysql;
 
@@ -32,6 +33,8 @@ interface ColumnRow {
   dataType: string;
   charset: string | null;
   collation: string | null;
+  /** COLUMN_DEFAULT as MariaDB writes it: SQL text ('x', 5, current_timestamp(6)), NULL or 'NULL' for none. */
+  columnDefault: string | null;
 }
 
 /**
@@ -75,10 +78,10 @@ export function mysqlQuery(knex: Knex, connection?: unknown): RowQuery {
  * Brings an existing MySQL/MariaDB table to `spec` (see table-evolution.ts),
  * holding its DDL lock (withMysqlDdlLock). MySQL's DDL commits on its own,
  * so each step the table has not had is one ALTER TABLE — its drops and
- * renames together, atomic — and then its record; last, one more ALTER adds
- * columns, makes them NULL-able or widens them. Each is planned on the
- * catalogue as it is just before it. Making a column NULL-able twice is
- * harmless.
+ * renames together, atomic — then one for its default changes, and then its
+ * record; last, one more ALTER adds columns, makes them NULL-able or widens
+ * them. Each is planned on the catalogue as it is just before it. Making a
+ * column NULL-able twice, or setting a default twice, is harmless.
  *
  * A crash between a step's ALTER and its record leaves the step carried out
  * but not had, so the next call judges it again by presence: a drop of a
@@ -86,8 +89,8 @@ export function mysqlQuery(knex: Knex, connection?: unknown): RowQuery {
  * are skipped, which makes most steps come out right. A step that names a
  * column its own renames or drops freed — a swap (a→t, b→a, t→b), or a drop
  * of `a` with a rename of `b` to `a` — looks not done and is carried out
- * again: the swap undone, the renamed column dropped. The window is the one
- * INSERT after the ALTER.
+ * again: the swap undone, the renamed column dropped. The window is the
+ * defaults' ALTER and the one INSERT after the step's ALTER.
  *
  * Processes of a Tributary from before steps take no lock: their ALTER may
  * come between our read and ours, which then fails as a whole
@@ -108,13 +111,21 @@ export async function evolveMysqlTable(query: RowQuery, spec: TargetTableSpec): 
   }
 }
 
-/** One step as one ALTER TABLE, then its record (a step with nothing left to do is only recorded). */
+/**
+ * One step as one ALTER TABLE, its default changes as a second, then its
+ * record (a step with nothing left to do is only recorded). The defaults
+ * have an ALTER of their own: in one with the renames, ALTER COLUMN would
+ * name columns as they were before it (MariaDB: unknown column), and the
+ * step's names are the ones after. SET DEFAULT only changes the catalogue
+ * (CURRENT_TIMESTAMP included, MariaDB 10.2 and later).
+ */
 async function carryOutStep(query: RowQuery, tableName: string, step: PlannedStep): Promise<void> {
   const actions = [
     ...step.drop.map((name) => `DROP COLUMN ${q(name)}`),
     ...simultaneousRenames(step.rename).map(({ from, to }) => `RENAME COLUMN ${q(from)} TO ${q(to)}`),
   ];
   if (actions.length > 0) await query(`ALTER TABLE ${q(tableName)} ${actions.join(', ')}`, []);
+  if (step.defaults.length > 0) await query(`ALTER TABLE ${q(tableName)} ${step.defaults.map((change) => alterDefaultAction('mysql', q, change)).join(', ')}`, []);
   await recordTableSteps(query, mysqlDialect.tableSteps, tableName, [step.id]);
 }
 
@@ -138,10 +149,16 @@ export function simultaneousRenames(renames: readonly ColumnRename[]): ColumnRen
 async function alterColumns(query: RowQuery, spec: TargetTableSpec, evolution: TableEvolution, columns: Map<string, ColumnRow>): Promise<void> {
   const json = evolution.makeNullable.some((name) => columns.get(name)?.dataType === 'longtext') ? await jsonCheckedColumns(query, spec.name) : new Set<string>();
   // A wider type holds every value the column has (its character set and collation kept); NULL-able too if planned so.
-  const widened = new Map(evolution.widen.map(({ name, type, nullable }) => [name, `${type}${charsetOf(columnRow(columns, name))} ${nullable ? 'NULL' : 'NOT NULL'}`]));
+  const widened = new Map(
+    evolution.widen.map(({ name, type, nullable }) => {
+      const column = columnRow(columns, name);
+      return [name, `${type}${charsetOf(column)} ${nullable ? 'NULL' : 'NOT NULL'}${restatedDefault(column)}`];
+    }),
+  );
   const actions = [
-    // NULL-able even if the spec says NOT NULL: rows already there have no value for it.
-    ...evolution.add.map((column) => `ADD COLUMN ${q(column.name)} ${mysqlColumnType(column)} NULL`),
+    // NULL-able even if the spec says NOT NULL: rows already there have no value for it (with a default, they take
+    // it, as they did at the source when it added the column).
+    ...evolution.add.map((column) => `ADD COLUMN ${q(column.name)} ${mysqlColumnType(column)} NULL${defaultClause('mysql', column)}`),
     ...evolution.makeNullable.filter((name) => !widened.has(name)).map((name) => `MODIFY COLUMN ${q(name)} ${nullableDefinition(spec.name, columnRow(columns, name), json.has(name))}`),
     ...[...widened].map(([name, definition]) => `MODIFY COLUMN ${q(name)} ${definition}`),
   ];
@@ -150,20 +167,37 @@ async function alterColumns(query: RowQuery, spec: TargetTableSpec, evolution: T
 
 /**
  * The column restated as NULL (MODIFY needs the whole definition): its type,
- * character set and collation as the catalogue has them. MariaDB keeps JSON
- * as LONGTEXT plus a json_valid check that a plain MODIFY would drop, so such
- * a column is restated as JSON. Known limit: a DEFAULT, COMMENT or ON UPDATE
- * of the column is not restated (tables Tributary creates have none).
+ * character set, collation and default as the catalogue has them. MariaDB
+ * keeps JSON as LONGTEXT plus a json_valid check that a plain MODIFY would
+ * drop, so such a column is restated as JSON. Known limit: a COMMENT or ON
+ * UPDATE of the column, or a default that is an expression, is not
+ * restated (tables Tributary creates have none).
  */
 function nullableDefinition(table: string, column: ColumnRow, jsonChecked: boolean): string {
-  if (jsonChecked || column.dataType === 'json') return 'JSON NULL';
+  if (jsonChecked || column.dataType === 'json') return `JSON NULL${restatedDefault(column)}`;
   const type = column.columnType.trim();
   // From the target's own catalogue, but still checked before it reaches DDL (invariant 10).
   if (!PLAIN_TYPE.test(type) && !MEMBER_TYPE.test(type)) {
     throw new TargetConfigError(`target table ${table}: column ${column.name} has type ${JSON.stringify(type)}, which cannot be restated to make it NULL-able`);
   }
-  return `${type}${charsetOf(column)} NULL`;
+  return `${type}${charsetOf(column)} NULL${restatedDefault(column)}`;
 }
+
+/**
+ * The column's default as a MODIFY must restate it (else MODIFY drops it):
+ * the catalogue's text when it is one of the forms Tributary gives
+ * (column-defaults.ts) as MariaDB writes them — a whole string literal,
+ * a number, current_timestamp(n) — so nothing else of the catalogue's text
+ * reaches DDL (invariant 10). Any other (an expression of a table made by
+ * hand, MySQL 8's unquoted text) is not restated.
+ */
+export function restatedDefault(column: Pick<ColumnRow, 'columnDefault'>): string {
+  const text = column.columnDefault?.trim() ?? null;
+  if (text === null || text.toUpperCase() === 'NULL') return '';
+  return RESTATABLE_DEFAULT.some((form) => form.test(text)) ? ` DEFAULT ${text}` : '';
+}
+
+const RESTATABLE_DEFAULT = [/^'(?:[^'\\]|''|\\.)*'$/s, /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/, /^current_timestamp(\([0-6]?\))?$/i];
 
 /** The column's character set and collation, restated (empty for a type without them). */
 function charsetOf(column: ColumnRow): string {
@@ -192,7 +226,7 @@ export async function readMysqlTable(query: RowQuery, name: string): Promise<{ t
   const columnRows = rowsAs<ColumnRow>(
     await query(
       `SELECT TABLE_NAME AS tableName, COLUMN_NAME AS name, IS_NULLABLE AS nullable, COLUMN_TYPE AS columnType,
-              DATA_TYPE AS dataType, CHARACTER_SET_NAME AS charset, COLLATION_NAME AS collation
+              DATA_TYPE AS dataType, CHARACTER_SET_NAME AS charset, COLLATION_NAME AS collation, COLUMN_DEFAULT AS columnDefault
          FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
       [name],
     ),

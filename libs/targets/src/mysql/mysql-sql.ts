@@ -20,6 +20,7 @@ import { DELETED_ROWS_TABLE, deletedRowStatements } from '../sql/deleted-rows';
 import { SOURCE_VERSIONS_TABLE, sourceVersionStatements } from '../sql/source-versions';
 import { TABLE_STEPS_TABLE, tableStepStatements } from '../sql/table-steps';
 import { mysqlColumnType } from '../sql/type-mapping';
+import { defaultClause } from '../sql/column-defaults';
 
 const q = quoteMysql;
 
@@ -141,13 +142,14 @@ export const MYSQL_BOOKKEEPING_DDL = [
  * The target table. utf8mb4_bin: keys distinct at the source (under any
  * utf8mb4 collation) stay distinct here, so two source rows never share one.
  * No IF NOT EXISTS: whether it made the table decides which steps the table
- * has had (ER_TABLE_EXISTS_ERROR: it did not).
+ * has had (ER_TABLE_EXISTS_ERROR: it did not). Columns carry the source's
+ * defaults where MySQL can say them (column-defaults.ts).
  */
 export function mysqlCreateTable(table: TargetTableSpec): string {
   const columns = table.columns.map((column) => {
     // NULL spelled out: old servers make a bare TIMESTAMP column NOT NULL.
     const notNull = !column.nullable || table.key.includes(column.name);
-    return `${q(column.name)} ${mysqlColumnType(column)} ${notNull ? 'NOT NULL' : 'NULL'}`;
+    return `${q(column.name)} ${mysqlColumnType(column)} ${notNull ? 'NOT NULL' : 'NULL'}${defaultClause('mysql', column)}`;
   });
   return (
     `CREATE TABLE ${q(table.name)} (${columns.join(', ')}, PRIMARY KEY (${table.key.map(q).join(', ')})) ` +

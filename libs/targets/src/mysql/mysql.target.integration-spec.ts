@@ -16,6 +16,7 @@ describeTargetContract('mysql (MariaDB)', async () => {
       await db.drop();
     },
     unreachable: (password) => new MysqlTarget({ kind: 'mysql', url: `mysql://root:${password}@127.0.0.1:1/nowhere` }),
+    insertDirectly: async (table, row) => void (await db.knex(table).insert(row)),
   };
 }, { prepares: true });
 

@@ -6,6 +6,7 @@ import { recordTableSteps } from '../sql/table-steps';
 import { postgresDialect } from './postgres-sql';
 import { isWidening } from '../sql/type-widening';
 import { postgresColumnType } from '../sql/type-mapping';
+import { alterDefaultAction, defaultClause } from '../sql/column-defaults';
 
 const q = quoteAnsi;
 
@@ -21,8 +22,9 @@ const postgresWidening: Widening = (existing, column) => {
  * caller's DDL transaction, which holds the advisory lock that serialises
  * Tributary's DDL: the catalogue read is then the one the ALTER applies to,
  * so concurrent calls cannot add a column twice or carry a step out twice.
- * The steps' DDL and their record commit together (PostgreSQL's DDL is
- * transactional): a step is had exactly when it was carried out.
+ * The steps' DDL (drops, renames, then default changes) and their record
+ * commit together (PostgreSQL's DDL is transactional): a step is had
+ * exactly when it was carried out.
  */
 export async function evolvePostgresTable(trx: Knex.Transaction, spec: TargetTableSpec, existing: ExistingTable): Promise<void> {
   const evolution = planTableEvolution(spec, existing, false, postgresWidening);
@@ -30,13 +32,16 @@ export async function evolvePostgresTable(trx: Knex.Transaction, spec: TargetTab
     if (step.drop.length > 0) await trx.raw(`ALTER TABLE ${q(spec.name)} ${step.drop.map((name) => `DROP COLUMN ${q(name)}`).join(', ')}`);
     // RENAME COLUMN cannot share an ALTER TABLE with other actions; in order, each seeing the one before.
     for (const { from, to } of step.rename) await trx.raw(`ALTER TABLE ${q(spec.name)} RENAME COLUMN ${q(from)} TO ${q(to)}`);
+    // On the columns as the renames left them; a catalogue change only, no row is rewritten.
+    if (step.defaults.length > 0) await trx.raw(`ALTER TABLE ${q(spec.name)} ${step.defaults.map((change) => alterDefaultAction('postgres', q, change)).join(', ')}`);
   }
   await recordTableSteps(postgresQuery(trx), postgresDialect.tableSteps, spec.name, evolution.steps.map((step) => step.id));
   // Only ALTER when needed: even a no-op ALTER TABLE takes an ACCESS EXCLUSIVE lock.
   if (!changesColumns(evolution)) return;
   const actions = [
-    // NULL-able even if the spec says NOT NULL: rows already there have no value for it.
-    ...evolution.add.map((column) => `ADD COLUMN ${q(column.name)} ${postgresColumnType(column)}`),
+    // NULL-able even if the spec says NOT NULL: rows already there have no value for it (with a default, they take
+    // it, as they did at the source when it added the column).
+    ...evolution.add.map((column) => `ADD COLUMN ${q(column.name)} ${postgresColumnType(column)}${defaultClause('postgres', column)}`),
     ...evolution.makeNullable.map((name) => `ALTER COLUMN ${q(name)} DROP NOT NULL`),
     // A wider type holds every value the column has; PostgreSQL rewrites the table for some (integer → bigint).
     ...evolution.widen.map(({ name, type }) => `ALTER COLUMN ${q(name)} TYPE ${type}`),

@@ -3,6 +3,7 @@ import { ColumnSpec, quoteAnsi, RoutePartition, Row, TargetTableSpec } from '@tr
 import { classifyPostgresError } from '../sql/error-classification';
 import { postgresArrayLiteral, PostgresParam, toPostgresParam } from './postgres-values';
 import { postgresArrayType, postgresColumnType, postgresKeyArrayType } from '../sql/type-mapping';
+import { defaultClause } from '../sql/column-defaults';
 import { CHECKPOINTS_TABLE, columnOf, columnValue, ROWS_TABLE, SqlDialect, SqlSyntax, Statement, VersionedKey } from '../sql/sql-dialect';
 import { DELETED_ROWS_TABLE, deletedRowStatements } from '../sql/deleted-rows';
 import { SOURCE_VERSIONS_TABLE, sourceVersionStatements } from '../sql/source-versions';
@@ -318,11 +319,11 @@ export const POSTGRES_BOOKKEEPING_DDL = [
   )`,
 ];
 
-/** The target table: dialect types from the ColumnSpecs, the row version, primary key = the spec's key. */
+/** The target table: dialect types from the ColumnSpecs, their defaults (column-defaults.ts), the row version, primary key = the spec's key. */
 export function postgresCreateTable(table: TargetTableSpec): string {
   const columns = table.columns.map((column) => {
     const notNull = !column.nullable || table.key.includes(column.name);
-    return `${q(column.name)} ${postgresColumnType(column)}${notNull ? ' NOT NULL' : ''}`;
+    return `${q(column.name)} ${postgresColumnType(column)}${notNull ? ' NOT NULL' : ''}${defaultClause('postgres', column)}`;
   });
   return `CREATE TABLE IF NOT EXISTS ${q(table.name)} (${columns.join(', ')}, ${ROW_VERSION_DDL}, PRIMARY KEY (${table.key.map(q).join(', ')}))`;
 }

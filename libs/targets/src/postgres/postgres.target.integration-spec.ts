@@ -29,6 +29,7 @@ describeTargetContract('postgres', async () => {
       await db.drop();
     },
     unreachable: (password) => new PostgresTarget({ kind: 'postgres', url: `postgres://postgres:${password}@127.0.0.1:1/nowhere` }),
+    insertDirectly: async (table, row) => void (await db.knex(table).insert(row)),
   };
 }, { prepares: true });
 

@@ -54,10 +54,12 @@ export class PostgresTarget extends SqlReadBack implements Target {
   }
 
   /**
-   * Creates the table, or evolves it to `table` if it exists: the steps it
-   * has not had are carried out (columns dropped or renamed), missing
-   * columns are added (NULL-able), NOT NULL columns the spec leaves out
-   * become NULL-able, nothing else is dropped or retyped (see table-evolution.ts).
+   * Creates the table (columns with the source's defaults, column-defaults.ts),
+   * or evolves it to `table` if it exists: the steps it has not had are
+   * carried out (columns dropped or renamed, defaults changed), missing
+   * columns are added (NULL-able, with their defaults), NOT NULL columns the
+   * spec leaves out become NULL-able, nothing else is dropped or retyped
+   * (see table-evolution.ts).
    *
    * @throws TargetConfigError if the existing primary key is not the spec's key.
    */

@@ -78,17 +78,17 @@ describe('planTableEvolution with steps (renames and drops at the source)', () =
 
   it('renames a column, keeping it as it is (NOT NULL here), and has nothing else to do', () => {
     const evolution = plan(['nn_b'], table([['id', false], ['nn_a', false]]), [step(1, [], [['nn_a', 'nn_b']])]);
-    expect(evolution).toEqual({ steps: [{ id: 1, drop: [], rename: [{ from: 'nn_a', to: 'nn_b' }] }], add: [], makeNullable: [], widen: [] });
+    expect(evolution).toEqual({ steps: [{ id: 1, drop: [], rename: [{ from: 'nn_a', to: 'nn_b' }], defaults: [] }], add: [], makeNullable: [], widen: [] });
   });
 
   it('follows a chain of renames across steps, from wherever the table is', () => {
     const steps = [step(1, [], [['a', 'b']]), step(2, [], [['b', 'c']])];
     expect(plan(['c'], table([['id', false], ['a', true]]), steps).steps).toEqual([
-      { id: 1, drop: [], rename: [{ from: 'a', to: 'b' }] },
-      { id: 2, drop: [], rename: [{ from: 'b', to: 'c' }] },
+      { id: 1, drop: [], rename: [{ from: 'a', to: 'b' }], defaults: [] },
+      { id: 2, drop: [], rename: [{ from: 'b', to: 'c' }], defaults: [] },
     ]);
     const afterFirst = plan(['c'], table([['id', false], ['b', true]], ['id'], [1]), steps);
-    expect(afterFirst.steps).toEqual([{ id: 2, drop: [], rename: [{ from: 'b', to: 'c' }] }]);
+    expect(afterFirst.steps).toEqual([{ id: 2, drop: [], rename: [{ from: 'b', to: 'c' }], defaults: [] }]);
     expect(afterFirst.add).toEqual([]);
   });
 
@@ -97,23 +97,23 @@ describe('planTableEvolution with steps (renames and drops at the source)', () =
     // At the source nn_b (NOT NULL) is now called a; the spec calls the columns by their new names.
     const swapped: TargetTableSpec = { name: 't', key: ['id'], steps: swap, columns: [id, columnSpec('a', 'string', 'varchar(10)', { nullable: false }), columnSpec('nn_b', 'string', 'varchar(10)')] };
     const evolution = planTableEvolution(swapped, table([['id', false], ['a', true], ['nn_b', false]]), false);
-    expect(evolution.steps).toEqual([{ id: 7, drop: [], rename: [{ from: 'a', to: 't' }, { from: 'nn_b', to: 'a' }, { from: 't', to: 'nn_b' }] }]);
+    expect(evolution.steps).toEqual([{ id: 7, drop: [], rename: [{ from: 'a', to: 't' }, { from: 'nn_b', to: 'a' }, { from: 't', to: 'nn_b' }], defaults: [] }]);
     expect(evolution.makeNullable).toEqual([]);
     expect(isNoop(planTableEvolution(swapped, table([['id', false], ['a', false], ['nn_b', true]], ['id'], [7]), false))).toBe(true);
   });
 
   it('drops a column, and adds a column given the same name later as a new one', () => {
     const dropped = plan(['a'], table([['id', false], ['a', true], ['nn_x', false]]), [step(1, ['nn_x'])]);
-    expect(dropped).toEqual({ steps: [{ id: 1, drop: ['nn_x'], rename: [] }], add: [], makeNullable: [], widen: [] });
+    expect(dropped).toEqual({ steps: [{ id: 1, drop: ['nn_x'], rename: [], defaults: [] }], add: [], makeNullable: [], widen: [] });
     const readded = plan(['a', 'nn_x'], table([['id', false], ['a', true], ['nn_x', false]]), [step(1, ['nn_x'])]);
-    expect(readded.steps).toEqual([{ id: 1, drop: ['nn_x'], rename: [] }]);
+    expect(readded.steps).toEqual([{ id: 1, drop: ['nn_x'], rename: [], defaults: [] }]);
     expect(readded.add.map((c) => c.name)).toEqual(['nn_x']);
   });
 
   it('renames a key column, which stays the key under its new name', () => {
     const existing = table([['id', false], ['a', true]]);
     const keyed = (steps: TableStep[]) => planTableEvolution({ name: 't', key: ['ident'], steps, columns: [{ ...id, name: 'ident' }, columnSpec('a', 'string', 'varchar(10)')] }, existing, false);
-    expect(keyed([step(3, [], [['id', 'ident']])])).toEqual({ steps: [{ id: 3, drop: [], rename: [{ from: 'id', to: 'ident' }] }], add: [], makeNullable: [], widen: [] });
+    expect(keyed([step(3, [], [['id', 'ident']])])).toEqual({ steps: [{ id: 3, drop: [], rename: [{ from: 'id', to: 'ident' }], defaults: [] }], add: [], makeNullable: [], widen: [] });
     expect(() => keyed([])).toThrow(/primary key \(id\), but the route's key is \(ident\)/);
   });
 
@@ -124,8 +124,8 @@ describe('planTableEvolution with steps (renames and drops at the source)', () =
 
   it('skips what is done already: a rename whose target exists or whose source is gone, a drop of an absent column', () => {
     const existing = table([['id', false], ['a', true], ['b', true]]);
-    expect(plan(['a', 'b'], existing, [step(1, [], [['a', 'b']])]).steps).toEqual([{ id: 1, drop: [], rename: [] }]);
-    expect(plan(['a', 'b'], existing, [step(1, ['gone'], [['old', 'b']])]).steps).toEqual([{ id: 1, drop: [], rename: [] }]);
+    expect(plan(['a', 'b'], existing, [step(1, [], [['a', 'b']])]).steps).toEqual([{ id: 1, drop: [], rename: [], defaults: [] }]);
+    expect(plan(['a', 'b'], existing, [step(1, ['gone'], [['old', 'b']])]).steps).toEqual([{ id: 1, drop: [], rename: [], defaults: [] }]);
     // Still a step to record as had: not a no-op.
     expect(isNoop(plan(['a', 'b'], existing, [step(1, [], [['a', 'b']])]))).toBe(false);
   });
@@ -139,8 +139,35 @@ describe('planTableEvolution with steps (renames and drops at the source)', () =
   it('matches names without case where told to, renaming the column as the table spells it', () => {
     const existing = table([['ID', false], ['Name', true], ['Old', true]], ['ID']);
     const evolution = planTableEvolution({ ...spec('label'), steps: [step(1, ['old'], [['name', 'label']])] }, existing, true);
-    expect(evolution.steps).toEqual([{ id: 1, drop: ['Old'], rename: [{ from: 'Name', to: 'label' }] }]);
+    expect(evolution.steps).toEqual([{ id: 1, drop: ['Old'], rename: [{ from: 'Name', to: 'label' }], defaults: [] }]);
     expect(evolution.add).toEqual([]);
+  });
+
+  it("changes defaults after the step's drops and renames, on the columns the table has, typed by the spec column they become", () => {
+    const text = (name: string) => columnSpec(name, 'string', 'varchar(10)');
+    const set = (column: string, value: string | null) => ({ column, default: value === null ? null : { kind: 'value' as const, value } });
+    const steps: TableStep[] = [
+      { ...step(1, ['gone'], [['a', 'b']]), defaults: [set('b', 'x'), set('gone', 'y'), set('never', 'z'), set('c', null)] },
+      { ...step(2, [], [['c', 'c2']]), defaults: [set('C2', 'w')] },
+      step(3, [], [['b', 'b2']]),
+    ];
+    const columns = [id, text('b2'), text('c2')];
+    const existing = table([['id', false], ['a', true], ['gone', true], ['c', true]]);
+    const evolution = planTableEvolution({ name: 't', key: ['id'], steps, columns }, existing, true);
+    expect(evolution.steps).toEqual([
+      // b is called b2 in the spec (step 3): its type is b2's. gone was just dropped and never was never there: skipped.
+      { id: 1, drop: ['gone'], rename: [{ from: 'a', to: 'b' }], defaults: [{ ...set('b', 'x'), spec: columns[1] }, { ...set('c', null), spec: columns[2] }] },
+      { id: 2, drop: [], rename: [{ from: 'c', to: 'c2' }], defaults: [{ ...set('c2', 'w'), spec: columns[2] }] },
+      { id: 3, drop: [], rename: [{ from: 'b', to: 'b2' }], defaults: [] },
+    ]);
+    // A column a later step drops has no spec column: its default is dropped, not guessed.
+    const dropLater = planTableEvolution({ name: 't', key: ['id'], steps: [{ ...step(1, []), defaults: [set('a', 'x')] }, step(2, ['a'])], columns: [id] }, table([['id', false], ['a', true]]), false);
+    expect(dropLater.steps[0].defaults).toEqual([set('a', 'x')]);
+    // Only defaults: still a step, and once had nothing is left to do.
+    const only: TargetTableSpec = { name: 't', key: ['id'], steps: [{ ...step(5, []), defaults: [set('a', 'x')] }], columns: [id, text('a')] };
+    expect(isNoop(planTableEvolution(only, table([['id', false], ['a', true]]), false))).toBe(false);
+    expect(isNoop(planTableEvolution(only, table([['id', false], ['a', true]], ['id'], [5]), false))).toBe(true);
+    expect(evolvedTable(table([['id', false], ['a', true]]), only)).toEqual({ ...table([['id', false], ['a', true]]), steps: [5] });
   });
 
   it('lets checkTable judge the key after the steps', () => {

@@ -1,4 +1,4 @@
-import { ColumnRename, ColumnSpec, isValidIdentifier, TargetTableSpec } from '@tributary/model';
+import { ColumnDefault, ColumnRename, ColumnSpec, isValidIdentifier, TargetTableSpec } from '@tributary/model';
 import { TargetConfigError } from '../errors';
 
 /**
@@ -9,8 +9,9 @@ import { TargetConfigError } from '../errors';
  *
  * Never destructive on its own: a column is never made NOT NULL or retyped
  * to anything narrower (only widened, when the target can say so), and the
- * key is never changed. Columns are dropped or renamed only as the spec's
- * steps say (TargetTableSpec.steps, issue #17), each step once per table.
+ * key is never changed. Columns are dropped or renamed, and their defaults
+ * changed, only as the spec's steps say (TargetTableSpec.steps, issue #17),
+ * each step once per table.
  */
 
 /** A column of the target table as its catalogue lists it. */
@@ -39,14 +40,25 @@ export interface ExistingTable {
 /**
  * A step the table has not had, as DDL on the table as the steps before it
  * left it: `drop` first, then `rename` in order (each rename sees the ones
- * before it). Names of existing columns as the target spells them. Either
- * may be empty (the table was made or changed by hand that way): the step
- * is still recorded as had.
+ * before it), then `defaults` on the columns as those leave them. Names of
+ * existing columns as the target spells them. Any may be empty (the table
+ * was made or changed by hand that way): the step is still recorded as had.
  */
 export interface PlannedStep {
   id: number;
   drop: string[];
   rename: ColumnRename[];
+  defaults: PlannedDefault[];
+}
+
+/** A column's default as a step leaves it (TableStep.defaults), on a column the table has. */
+export interface PlannedDefault {
+  /** As the target spells it. */
+  column: string;
+  /** Null: the default is dropped. */
+  default: ColumnDefault | null;
+  /** The spec column it becomes (its name followed through the later steps), whose type says how the value is written; absent: none (a later step drops it). */
+  spec?: ColumnSpec;
 }
 
 export interface TableEvolution {
@@ -83,9 +95,10 @@ export type Widening = (existing: ExistingColumn, column: ColumnSpec) => string 
  * column that is absent is left alone; a rename is made only when its
  * `from` is there and its `to` is not (else it was made, by hand or by a
  * run that did not record it, and is skipped). A renamed key column stays
- * in the key under its new name. Everything else — the key, columns to
- * add, to make NULL-able, to widen — is judged on the columns as the steps
- * leave them.
+ * in the key under its new name. A default is changed when the table has
+ * the column (set twice, it is the same default). Everything else — the
+ * key, columns to add, to make NULL-able, to widen — is judged on the
+ * columns as the steps leave them.
  *
  * A column whose type was widened at the source is widened at the target
  * (`widening`, where the target can tell); any other type change keeps the
@@ -154,7 +167,7 @@ function playSteps(spec: TargetTableSpec, existing: ExistingTable, norm: (name: 
   let primaryKey = existing.primaryKey;
   const find = (name: string) => columns.find((column) => norm(column.name) === norm(name));
   const steps: PlannedStep[] = [];
-  for (const step of spec.steps ?? []) {
+  for (const [index, step] of (spec.steps ?? []).entries()) {
     if (had.has(step.id)) continue;
     const drop: string[] = [];
     for (const name of step.dropped) {
@@ -175,9 +188,30 @@ function playSteps(spec: TargetTableSpec, existing: ExistingTable, norm: (name: 
       primaryKey = primaryKey.map((name) => (name === column.name ? to : name));
       rename.push({ from: column.name, to });
     }
-    steps.push({ id: step.id, drop, rename });
+    const defaults: PlannedDefault[] = [];
+    for (const change of step.defaults ?? []) {
+      const column = find(change.column);
+      if (!column) continue; // dropped since, or never here: a column added later gets the spec's default
+      const target = specColumn(spec, index, change.column, norm);
+      defaults.push({ column: column.name, default: change.default, ...(target ? { spec: target } : {}) });
+    }
+    steps.push({ id: step.id, drop, rename, defaults });
   }
   return { steps, table: { columns, primaryKey } };
+}
+
+/**
+ * The spec column that `name`, as step `index` leaves it, becomes: its
+ * name followed through the renames of the steps after it; none if one of
+ * them drops it.
+ */
+function specColumn(spec: TargetTableSpec, index: number, name: string, norm: (name: string) => string): ColumnSpec | undefined {
+  let current = name;
+  for (const later of (spec.steps ?? []).slice(index + 1)) {
+    if (later.dropped.some((dropped) => norm(dropped) === norm(current))) return undefined;
+    for (const { from, to } of later.renamed) if (norm(from) === norm(current)) current = to;
+  }
+  return spec.columns.find((column) => norm(column.name) === norm(current));
 }
 
 /**

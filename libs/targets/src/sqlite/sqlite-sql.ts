@@ -8,6 +8,7 @@ import { DELETED_ROWS_TABLE, deletedRowStatements } from '../sql/deleted-rows';
 import { SOURCE_VERSIONS_TABLE, sourceVersionStatements } from '../sql/source-versions';
 import { TABLE_STEPS_TABLE, tableStepStatements } from '../sql/table-steps';
 import { sqliteColumnCheck, sqliteColumnType } from '../sql/type-mapping';
+import { defaultClause } from '../sql/column-defaults';
 
 const q = quoteAnsi;
 
@@ -125,10 +126,16 @@ export const SQLITE_BOOKKEEPING_DDL = [
   ) STRICT`,
 ];
 
-/** One column's definition; also used by ADD COLUMN (always NULL-able there). */
-export function sqliteColumnDefinition(column: TargetTableSpec['columns'][number], notNull: boolean): string {
+/**
+ * One column's definition; also used by ADD COLUMN (always NULL-able there).
+ * Its default (column-defaults.ts) last, after the CHECK, where the
+ * rebuilds of sqlite-evolve.ts look for each (a default's text never comes
+ * before the CHECK they read). Without it where the default must not be
+ * there (ADD COLUMN cannot add a CURRENT_TIMESTAMP one).
+ */
+export function sqliteColumnDefinition(column: TargetTableSpec['columns'][number], notNull: boolean, withDefault = true): string {
   const check = sqliteColumnCheck(column, q(column.name));
-  return `${q(column.name)} ${sqliteColumnType(column)}${notNull ? ' NOT NULL' : ''}${check ? ` CHECK (${check})` : ''}`;
+  return `${q(column.name)} ${sqliteColumnType(column)}${notNull ? ' NOT NULL' : ''}${check ? ` CHECK (${check})` : ''}${withDefault ? defaultClause('sqlite', column) : ''}`;
 }
 
 /** The target table, STRICT so SQLite refuses a value of the wrong storage class. */

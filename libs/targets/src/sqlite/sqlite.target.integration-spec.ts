@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { TargetConfigError } from '../errors';
 import { defaultTargetRegistry } from '../registry';
 import { sqlitePath, SqliteTarget } from './sqlite.target';
@@ -17,6 +18,17 @@ describeTargetContract('sqlite', async () => {
     },
     // No server to be down: a file that cannot be opened (its directory does not exist) is the same failure.
     unreachable: () => new SqliteTarget({ kind: 'sqlite', url: 'sqlite:///nonexistent-tributary-dir/target.db' }),
+    async insertDirectly(table, row) {
+      // An application's own connection to the file, beside the target's.
+      const db = new Database(join(dir, 'target.db'));
+      try {
+        db.pragma('busy_timeout = 5000');
+        const names = Object.keys(row);
+        db.prepare(`INSERT INTO "${table}" (${names.map((name) => `"${name}"`).join(', ')}) VALUES (${names.map(() => '?').join(', ')})`).run(...Object.values(row));
+      } finally {
+        db.close();
+      }
+    },
   };
 }, { prepares: true });
 

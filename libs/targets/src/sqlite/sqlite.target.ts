@@ -81,10 +81,12 @@ export class SqliteTarget extends SqlReadBack implements Target {
   }
 
   /**
-   * Creates the table (STRICT, SQLite types from type-mapping.ts), or evolves
-   * it to `table`: the steps it has not had carried out (columns dropped or
-   * renamed), columns added NULL-able, NOT NULL columns the spec drops made
-   * NULL-able (by rebuilding the table), nothing else dropped or retyped.
+   * Creates the table (STRICT, SQLite types from type-mapping.ts, the
+   * source's defaults from column-defaults.ts), or evolves it to `table`:
+   * the steps it has not had carried out (columns dropped or renamed,
+   * defaults changed by rebuilding the table), columns added NULL-able, NOT
+   * NULL columns the spec drops made NULL-able (by rebuilding the table),
+   * nothing else dropped or retyped.
    *
    * @throws TargetConfigError if the existing primary key is not the spec's key.
    */

@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import { ColumnSpec, LogicalType, Row, RowChange, TableStep, TargetTableSpec } from '@tributary/model';
+import { ColumnDefault, ColumnSpec, LogicalType, Row, RowChange, TableStep, TargetTableSpec } from '@tributary/model';
 import { TargetConfigError, TransactionRefusedError, TransientTargetError } from '../errors';
 import { compareByKey } from '../row-order';
 import { ApplyBatch, ApplyHooks, RejectedChange, Target } from '../target';
@@ -15,6 +15,13 @@ export interface ContractSubject {
   teardown(): Promise<void>;
   /** The same kind of target pointed at a closed port, with `password` in its URL. */
   unreachable?(password: string): Target;
+  /**
+   * Inserts a row into the target table as an application would, through a
+   * connection of its own, leaving out the columns the row lacks: the
+   * table's defaults fill them. Absent: the target has no defaults (Redis,
+   * a webhook).
+   */
+  insertDirectly?(table: string, row: Record<string, string | number>): Promise<void>;
 }
 
 export interface ContractOptions {
@@ -296,6 +303,113 @@ export function describeTargetContract(
         await target.ensureTable(table);
         expect(await target.checkTable(table)).toEqual([]);
         expect(await target.readRows(table)).toEqual([simple(1, 'a', 10)]);
+      });
+    });
+
+    describe("column defaults (the source's, carried by SQL targets)", () => {
+      const value = (text: string): ColumnDefault => ({ kind: 'value', value: text });
+      const now: ColumnDefault = { kind: 'now' };
+      // A quote, a backslash and a `?`: each dialect's quoting (and knex's placeholders) must leave them as they are.
+      const tricky = "it's a \\ back?slash";
+      const stamp = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}/;
+
+      it('creates a table whose columns have the defaults the target can carry, and adds columns with theirs', async () => {
+        const columns = [
+          columnSpec('id', 'int', 'int(11)', { nullable: false }),
+          columnSpec('status', 'string', 'varchar(40)', { default: value(tricky) }),
+          columnSpec('qty', 'int', 'int(11)', { default: value('7') }),
+          columnSpec('price', 'decimal', 'decimal(10,2)', { default: value('12.50') }),
+          columnSpec('day', 'date', 'date', { default: value('2020-01-02') }),
+          columnSpec('tm', 'time', 'time', { default: value('01:02:03') }),
+          columnSpec('kind', 'enum', "enum('a','b')", { members: ['a', 'b'], default: value('b') }),
+          columnSpec('js', 'json', 'json', { default: value('{"a":1}') }),
+          columnSpec('created', 'datetime', 'datetime', { default: now }),
+          columnSpec('stamped', 'timestamp', 'timestamp(3)', { default: now }),
+          // Not carried: an expression of MariaDB's, a constant TIMESTAMP, bytes; and a column without a default.
+          columnSpec('uid', 'string', 'varchar(36)', { default: { kind: 'expression', sql: 'uuid()' } }),
+          columnSpec('fixed', 'timestamp', 'timestamp', { default: value('2020-01-01 00:00:00') }),
+          columnSpec('bin', 'binary', 'varbinary(4)', { default: value('ab') }),
+          columnSpec('plain', 'string', 'varchar(10)'),
+        ];
+        const { table, route } = await freshTable(columns);
+        expect(await apply(batch(table, route, [insert(1, { ...Object.fromEntries(columns.map((c) => [c.name, null])), id: 1, status: 'given' })]))).toMatchObject({ applied: 1 });
+        const grown: TargetTableSpec = {
+          ...table,
+          columns: [...columns, columnSpec('added', 'string', 'varchar(10)', { default: value('later') }), columnSpec('added_at', 'datetime', 'datetime', { default: now })],
+        };
+        await target.ensureTable(grown);
+        expect(await target.checkTable(grown)).toEqual([]);
+        if (!subject.insertDirectly) {
+          // No defaults to have: the spec is taken, and rows are written as given.
+          expect((await target.readRows(grown)).map((row) => row.status)).toEqual(['given']);
+          return;
+        }
+        await subject.insertDirectly(table.name, { id: 2 });
+        const [applied, direct] = await target.readRows(grown);
+        expect({ ...direct, js: JSON.parse(String(direct.js)), created: null, stamped: null, added_at: null }).toEqual({
+          id: 2,
+          status: tricky,
+          qty: 7,
+          price: '12.50',
+          day: '2020-01-02',
+          tm: '01:02:03',
+          kind: 'b',
+          js: { a: 1 },
+          created: null,
+          stamped: null,
+          uid: null,
+          fixed: null,
+          bin: null,
+          plain: null,
+          added: 'later',
+          added_at: null,
+        });
+        for (const name of ['created', 'stamped', 'added_at']) expect(String(direct[name])).toMatch(stamp);
+        // The row already there when the column came takes its constant default, as at the source when it added it.
+        expect(applied).toMatchObject({ id: 1, status: 'given', qty: null, added: 'later' });
+      });
+
+      it("carries out a step's default changes once, after its drops and renames, leaving the rows as they are", async () => {
+        const columns = [
+          columnSpec('id', 'int', 'int(11)', { nullable: false }),
+          columnSpec('a', 'string', 'varchar(20)', { default: value('old') }),
+          columnSpec('b', 'int', 'int(11)', { default: value('5') }),
+        ];
+        const { table, route } = await freshTable(columns);
+        await apply(batch(table, route, [insert(1, { id: 1, a: 'A', b: 1 })]));
+        // Only defaults: a's set, b's dropped, one of a column the table does not have skipped.
+        const first: TableStep = { ...step(1, []), defaults: [{ column: 'a', default: value(tricky) }, { column: 'b', default: null }, { column: 'nowhere', default: value('x') }] };
+        const stepped: TargetTableSpec = { ...table, columns: [{ ...columns[0] }, { ...columns[1], default: value(tricky) }, { ...columns[2], default: undefined }], steps: [first] };
+        await Promise.all([target.ensureTable(stepped), target.ensureTable(stepped), target.ensureTable(stepped)]);
+        await target.ensureTable(stepped);
+        expect(await target.readRows(stepped)).toEqual([{ id: 1, a: 'A', b: 1 }]);
+        expect(await target.checkTable(stepped)).toEqual([]);
+        await subject.insertDirectly?.(table.name, { id: 2 });
+        // A later step sets a's default again; the first, brought again by an older spec, is not carried out again.
+        const second: TableStep = { ...step(2, []), defaults: [{ column: 'a', default: value('newer') }] };
+        const later: TargetTableSpec = { ...stepped, columns: [columns[0], { ...columns[1], default: value('newer') }, stepped.columns[2]], steps: [first, second] };
+        await Promise.all([target.ensureTable(later), target.ensureTable(later)]);
+        await target.ensureTable(stepped);
+        await subject.insertDirectly?.(table.name, { id: 3 });
+        // A default set in the step that renames its column: set under the new name.
+        const third: TableStep = { ...step(3, [], [['b', 'n']]), defaults: [{ column: 'n', default: value('9') }] };
+        const renamedB: TargetTableSpec = { ...later, columns: [columns[0], later.columns[1], { ...columns[2], name: 'n', default: value('9') }], steps: [first, second, third] };
+        await Promise.all([target.ensureTable(renamedB), target.ensureTable(renamedB)]);
+        await subject.insertDirectly?.(table.name, { id: 4 });
+        expect(await apply(batch(renamedB, route, [insert(5, { id: 5, a: 'E', n: 5 })]))).toMatchObject({ applied: 1 });
+        const rows = await target.readRows(renamedB);
+        if (subject.insertDirectly) {
+          expect(rows).toEqual([
+            { id: 1, a: 'A', n: 1 },
+            { id: 2, a: tricky, n: null },
+            { id: 3, a: 'newer', n: null },
+            { id: 4, a: 'newer', n: 9 },
+            { id: 5, a: 'E', n: 5 },
+          ]);
+        } else {
+          expect(rows.find((row) => row.id === 5)).toEqual({ id: 5, a: 'E', n: 5 });
+        }
+        expect(await target.checkTable(renamedB)).toEqual([]);
       });
     });
 
