@@ -255,6 +255,45 @@ describe('schema changes carried to PostgreSQL, MySQL and SQLite targets', () =>
     expect(pg.target.find((row) => Number(row.id) === 3)).toMatchObject({ remark: 'after' });
     expect(await columnsAt('my')).toEqual(['id', 'acct_status', 'remark', 'legacy', 'amount']);
   }, 120_000);
+  /** The default of a target column as its catalog says (null: none), in that database's own words. */
+  async function defaultAt(target: 'pg' | 'my' | 'lite', column: string): Promise<string | null> {
+    if (target === 'pg') {
+      const { rows } = await pipeline.postgres.knex.raw<{ rows: Array<{ d: string | null }> }>(
+        "SELECT column_default AS d FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'accounts' AND column_name = ?",
+        [column],
+      );
+      return rows[0]?.d ?? null;
+    }
+    if (target === 'my') {
+      const [rows] = (await mysql.knex.raw("SELECT COLUMN_DEFAULT AS d FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'accounts' AND COLUMN_NAME = ?", [column])) as [Array<{ d: string | null }>];
+      return rows[0]?.d === 'NULL' ? null : (rows[0]?.d ?? null);
+    }
+    const knex = createKnex({ client: 'better-sqlite3', connection: { filename: join(dir, 'plan.db') }, useNullAsDefault: true });
+    try {
+      const rows = (await knex.raw("SELECT dflt_value AS d FROM pragma_table_info('accounts') WHERE name = ?", [column])) as Array<{ d: string | null }>;
+      return rows[0]?.d ?? null;
+    } finally {
+      await knex.destroy();
+    }
+  }
+
+  /**
+   * A default reaches a target table with the first change of the table its worker applies after reading
+   * the configuration the change was recorded in (at once when the admin announces it, else within
+   * CONFIG_REFRESH_MS): the source is written until every target's column says `expected`.
+   */
+  async function untilDefault(column: Record<'pg' | 'my' | 'lite', string>, expected: (text: string | null) => boolean): Promise<void> {
+    await waitFor(
+      async () => {
+        await pipeline.source.knex.raw('UPDATE accounts SET amount = amount + 1 WHERE id = 3');
+        await catchUp();
+        for (const target of ['pg', 'my', 'lite'] as const) if (!expected(await defaultAt(target, column[target]))) return false;
+        return true;
+      },
+      { timeoutMs: 30_000, what: 'the defaults at every target' },
+    );
+  }
+
   /** Inserts a row at each target leaving the defaulted columns out, reads what they got, and takes the row away again. */
   async function leftOutAt(target: 'pg' | 'my' | 'lite'): Promise<Row> {
     if (target === 'pg') {
@@ -292,15 +331,12 @@ describe('schema changes carried to PostgreSQL, MySQL and SQLite targets', () =>
     expect(planned.plan.routes.every((route) => route.resync === 'none')).toBe(true);
 
     await setup.schemaChanges.alter('src', 'accounts', SET, { requestedBy: 'test' });
-    // The defaults reach a target with the first change of the table after them.
-    await source.knex.raw('UPDATE accounts SET amount = amount + 1 WHERE id = 3');
-    await catchUp();
+    await untilDefault({ pg: 'remark', my: 'remark', lite: 'remark' }, (text) => text !== null && text.includes('n/a'));
     await noDeadLetters();
     for (const target of ['pg', 'my', 'lite'] as const) expect({ target, row: await leftOutAt(target) }).toEqual({ target, row: { state: 'pending', remark: 'n/a' } });
 
     await setup.schemaChanges.alter('src', 'accounts', 'ALTER COLUMN remark DROP DEFAULT', { requestedBy: 'test' });
-    await source.knex.raw('UPDATE accounts SET amount = amount + 1 WHERE id = 3');
-    await catchUp();
+    await untilDefault({ pg: 'remark', my: 'remark', lite: 'remark' }, (text) => text === null);
     for (const target of ['pg', 'my', 'lite'] as const) expect({ target, row: await leftOutAt(target) }).toEqual({ target, row: { state: 'pending', remark: null } });
     const pg = await compared('pg');
     const valued = (rows: Row[]) => rows.map((row) => ({ ...row, amount: Number(row.amount) }));
