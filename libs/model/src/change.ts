@@ -249,4 +249,8 @@ export interface RowChange {
    * so that database passes it on to no database it has been at.
    */
   origin?: string;
+  /** When the source captured it (µs since the epoch, the source's clock); absent where unknown. */
+  ts?: number;
+  /** A row of an initial copy, re-sync or repair ("the source row is now this", or "has none"), not a write of the application. */
+  copy?: boolean;
 }

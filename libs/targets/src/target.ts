@@ -14,6 +14,12 @@ export interface ApplyBatch {
   /** Written as `origin` by triggers at a MySQL target (invariant 6), e.g. 'tributary:<source>'. */
   origin: string;
   /**
+   * Where the changes come from: the source, its captured table and the
+   * schema they were captured with. Targets that send change events (the
+   * message brokers) put it in each event. Absent: not known (tests).
+   */
+  source?: BatchSource;
+  /**
    * Retrying dead letters: a change whose seq EQUALS the stored version is
    * applied again (the refused row's version was recorded with that seq, so
    * the route could move on). A change OLDER than the stored version is still
@@ -44,6 +50,13 @@ export interface ApplyBatch {
    * the deleter decided. MySQL targets only.
    */
   capturedAs?: TableSchema;
+}
+
+/** ApplyBatch.source. */
+export interface BatchSource {
+  id: string;
+  table: string;
+  schemaHash: string;
 }
 
 /**
