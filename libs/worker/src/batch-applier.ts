@@ -413,6 +413,8 @@ export class BatchApplier {
       const wireOf = new Map<RowChange, WireChange>();
       for (const { wire, row } of run.changes) {
         let kept = plan ? plan.transform(wire, row, data.sourceId) : row;
+        // When and how it was captured: change events (the broker targets) carry both.
+        if (kept) kept = { ...kept, ts: wire.ts, ...(copyRouteOf(wire.origin) !== null ? { copy: true } : {}) };
         if (kept && resolution?.action === 'merge' && resolution.row) kept = withMergedRow(kept, resolution.row, spec);
         if (kept && originPath(wire.origin).length > 0) {
           // Applied at the source by Tributary (a ring, a star): it carries where it has been.
@@ -437,6 +439,7 @@ export class BatchApplier {
         watermark: index === work.length - 1 ? data.watermark : 0,
         origin: echoOriginOf(data.sourceId),
         reapply,
+        ...(run.schemaHash ? { source: { id: data.sourceId, table: data.table, schemaHash: run.schemaHash } } : {}),
       };
       // A table several sources write with shared keys: each row guarded by this source's own versions.
       const versions = this.deps.versionsOf?.(route.id);
