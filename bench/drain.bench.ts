@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { loadConfig } from '@tributary/config';
+import { BrokerDrain, BrokersOptions, brokersReport, brokersVerified, measureBrokers } from './brokers';
 import { measureCaptureOverhead, OverheadOptions, OverheadResult, RoundResult } from './capture-overhead';
 import { DrainOptions, DrainResult, measureDrain } from './drain';
 import { isolationReport, isolationVerified, manyRoutesReport, manyRoutesVerified, redisMemoryReport, redisMemoryVerified } from './flow-report';
@@ -34,9 +35,9 @@ import { measureTransactions, TransactionsOptions, transactionsReport, Transacti
  * and Redis key it creates is removed, also when it fails or is interrupted.
  *
  * Knobs (environment): BENCH_ONLY, a comma-separated list of overhead, drain,
- * partitions, shared-keys, transactions, snapshot, latency, isolation, redis-memory, routes (default:
- * all but shared-keys, transactions, redis-memory and routes, which run if BENCH_SHARED_KEYS=1, BENCH_TRANSACTIONS=1,
- * BENCH_REDIS_MEMORY=1, BENCH_MANY_ROUTES=1);
+ * partitions, shared-keys, transactions, snapshot, latency, isolation, redis-memory, routes, brokers (default:
+ * all but shared-keys, transactions, redis-memory, routes and brokers, which run if BENCH_SHARED_KEYS=1, BENCH_TRANSACTIONS=1,
+ * BENCH_REDIS_MEMORY=1, BENCH_MANY_ROUTES=1, BENCH_BROKERS=1);
  * BENCH_PAIRS, BENCH_STATEMENTS, BENCH_CONNECTIONS (overhead); BENCH_INSERTS,
  * BENCH_APPS (split | allinone), BENCH_PG_ANALYZE_S (drain);
  * BENCH_MINIMAL (on | off: the minimal pipeline's drain before Tributary's; default on),
@@ -53,6 +54,7 @@ import { measureTransactions, TransactionsOptions, transactionsReport, Transacti
  * BENCH_ISOLATION_DOWN_S (30), BENCH_ISOLATION_AFTER_S (15);
  * BENCH_MEMORY_CHANGES (1,000,000), BENCH_MEMORY_ROUTES (5), BENCH_MEMORY_RELAY_S (20);
  * BENCH_ROUTES (1000), BENCH_ROUTES_IDLE_S (15), BENCH_ROUTES_RATE (writes/s, 50), BENCH_ROUTES_TRICKLE_S (20);
+ * brokers (BENCH_BROKERS=1 or BENCH_ONLY=brokers): BENCH_INSERTS, BENCH_NATS_URL, BENCH_RABBITMQ_URL;
  * BENCH_NODE_ARGS, BENCH_TIMEOUT_S, BENCH_MYSQL_URL, BENCH_POSTGRES_URL, BENCH_REDIS_URL;
  * and any Tributary setting (RELAY_*, JOB_*, WORKER_*, OUTBOX_*, SNAPSHOT_*,
  * CONFIG_REFRESH_MS), passed on to the apps.
@@ -75,12 +77,19 @@ interface BenchSettings {
   isolation: Omit<IsolationOptions, 'mysqlUrl' | 'postgresUrl' | 'redisUrl'>;
   redisMemory: Omit<RedisMemoryOptions, 'mysqlUrl' | 'postgresUrl' | 'redisUrl'>;
   manyRoutes: Omit<ManyRoutesOptions, 'mysqlUrl' | 'postgresUrl' | 'redisUrl'>;
+  brokers: Omit<BrokersOptions, 'mysqlUrl' | 'postgresUrl' | 'redisUrl'>;
 }
 
-const MEASUREMENTS = ['overhead', 'drain', 'partitions', 'shared-keys', 'transactions', 'snapshot', 'latency', 'isolation', 'redis-memory', 'routes'] as const;
+const MEASUREMENTS = ['overhead', 'drain', 'partitions', 'shared-keys', 'transactions', 'snapshot', 'latency', 'isolation', 'redis-memory', 'routes', 'brokers'] as const;
 type Measurement = (typeof MEASUREMENTS)[number];
 /** Slow or heavy: run only when named in BENCH_ONLY or switched on by their own variable. */
-const OPT_IN: Partial<Record<Measurement, string>> = { 'redis-memory': 'BENCH_REDIS_MEMORY', routes: 'BENCH_MANY_ROUTES', 'shared-keys': 'BENCH_SHARED_KEYS', transactions: 'BENCH_TRANSACTIONS' };
+const OPT_IN: Partial<Record<Measurement, string>> = {
+  'redis-memory': 'BENCH_REDIS_MEMORY',
+  routes: 'BENCH_MANY_ROUTES',
+  'shared-keys': 'BENCH_SHARED_KEYS',
+  transactions: 'BENCH_TRANSACTIONS',
+  brokers: 'BENCH_BROKERS',
+};
 
 /** Tributary settings the bench passes through to the apps. */
 const APP_SETTING = /^(RELAY_|JOB_|WORKER_|OUTBOX_|SNAPSHOT_|CONFIG_REFRESH_MS$)/;
@@ -160,6 +169,14 @@ function readSettings(env: NodeJS.ProcessEnv): BenchSettings {
       nodeArgs,
       timeoutMs,
     },
+    brokers: {
+      natsUrl: env.BENCH_NATS_URL ?? 'nats://127.0.0.1:4222',
+      rabbitUrl: env.BENCH_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
+      inserts: int('BENCH_INSERTS', 120_000),
+      appEnv,
+      nodeArgs,
+      timeoutMs,
+    },
     manyRoutes: {
       routes: int('BENCH_ROUTES', 1000),
       idleSeconds: int('BENCH_ROUTES_IDLE_S', 15),
@@ -211,6 +228,7 @@ async function main(): Promise<number> {
     let isolation: IsolationResult | null = null;
     let redisMemory: RedisMemoryResult | null = null;
     let manyRoutes: ManyRoutesResult | null = null;
+    let brokers: BrokerDrain[] | null = null;
     const runs = (measurement: Measurement) => settings.measurements.has(measurement);
     if (runs('overhead')) {
       note(`capture overhead: ${settings.overhead.pairs} pairs of ${settings.overhead.statements} statements`);
@@ -263,7 +281,12 @@ async function main(): Promise<number> {
       manyRoutes = await measureManyRoutes({ ...settings.manyRoutes, ...urlOptions(settings) }, cleanup);
       await cleanup.run();
     }
-    process.stdout.write(report(machine, settings, { overhead, drain, partitions, sharedKeys, transactions, snapshot, latency, isolation, redisMemory, manyRoutes }));
+    if (runs('brokers')) {
+      note(`brokers: the drain's backlog (${settings.brokers.inserts} inserts and what follows) into NATS JetStream and RabbitMQ`);
+      brokers = await measureBrokers({ ...settings.brokers, ...urlOptions(settings) }, cleanup);
+      await cleanup.run();
+    }
+    process.stdout.write(report(machine, settings, { overhead, drain, partitions, sharedKeys, transactions, snapshot, latency, isolation, redisMemory, manyRoutes, brokers }));
     const failed =
       (drain && (!drainVerified(drain) || (drain.minimal && !minimalVerified(drain.minimal)))) ||
       (partitions && !partitionsVerified(partitions)) ||
@@ -273,7 +296,8 @@ async function main(): Promise<number> {
       (latency && !latencyVerified(latency)) ||
       (isolation && !isolationVerified(isolation)) ||
       (redisMemory && !redisMemoryVerified(redisMemory)) ||
-      (manyRoutes && !manyRoutesVerified(manyRoutes));
+      (manyRoutes && !manyRoutesVerified(manyRoutes)) ||
+      (brokers && !brokersVerified(brokers));
     return failed ? 1 : 0;
   } finally {
     await cleanup.run();
@@ -310,10 +334,11 @@ interface Results {
   isolation: IsolationResult | null;
   redisMemory: RedisMemoryResult | null;
   manyRoutes: ManyRoutesResult | null;
+  brokers: BrokerDrain[] | null;
 }
 
 function report(machine: MachineInfo, settings: BenchSettings, results: Results): string {
-  const { overhead, drain, partitions, sharedKeys, transactions, snapshot, latency, isolation, redisMemory, manyRoutes } = results;
+  const { overhead, drain, partitions, sharedKeys, transactions, snapshot, latency, isolation, redisMemory, manyRoutes, brokers } = results;
   const lines = [
     `Tributary bench, ${new Date().toISOString()}`,
     `machine: ${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGiB.toFixed(1)} GiB; node ${machine.node}; ` +
@@ -328,6 +353,7 @@ function report(machine: MachineInfo, settings: BenchSettings, results: Results)
   if (transactions) lines.push(...transactionsReport(transactions), '');
   if (snapshot) lines.push(...snapshotReport(snapshot, settings), '');
   if (latency) lines.push(...latencyReport(latency), '');
+  if (brokers) lines.push(...brokersReport(brokers), '');
   if (isolation) lines.push(...isolationReport(isolation), '');
   if (redisMemory) lines.push(...redisMemoryReport(redisMemory), '');
   if (manyRoutes) lines.push(...manyRoutesReport(manyRoutes), '');

@@ -5,7 +5,7 @@ import { Target } from './target';
 describe('TargetRegistry', () => {
   it('knows postgres and mysql by default and builds them', async () => {
     const registry = defaultTargetRegistry();
-    expect(registry.kinds()).toEqual(['http', 'mysql', 'postgres', 'redis', 'sqlite']);
+    expect(registry.kinds()).toEqual(['http', 'mysql', 'nats', 'postgres', 'rabbitmq', 'redis', 'sqlite']);
     const target = registry.create({ kind: 'mysql', url: 'mariadb://root@127.0.0.1:3306/x' });
     expect(target.kind).toBe('mysql');
     await target.close();
@@ -16,7 +16,7 @@ describe('TargetRegistry', () => {
   });
 
   it('names the known kinds when asked for an unknown one', () => {
-    expect(() => defaultTargetRegistry().create({ kind: 'oracle', url: 'x' })).toThrow(/unknown target kind "oracle"; known kinds: http, mysql, postgres, redis, sqlite/);
+    expect(() => defaultTargetRegistry().create({ kind: 'oracle', url: 'x' })).toThrow(/unknown target kind "oracle"; known kinds: http, mysql, nats, postgres, rabbitmq, redis, sqlite/);
   });
 
   it('refuses a kind registered twice', () => {

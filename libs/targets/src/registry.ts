@@ -1,5 +1,7 @@
 import { TargetConfigError } from './errors';
 import { httpTargetFactory } from './http/http.target';
+import { natsTargetFactory } from './nats/nats.target';
+import { rabbitMqTargetFactory } from './rabbitmq/rabbitmq.target';
 import { mysqlTargetFactory } from './mysql/mysql.target';
 import { postgresTargetFactory } from './postgres/postgres.target';
 import { redisTargetFactory } from './redis/redis.target';
@@ -50,9 +52,14 @@ export interface TargetSettings {
   httpHosts?: readonly string[] | null;
 }
 
-/** The built-in targets: 'postgres', 'mysql' (which also serves MariaDB), 'sqlite', 'redis' and 'http' (webhook). */
+/**
+ * The built-in targets: 'postgres', 'mysql' (which also serves MariaDB), 'sqlite', 'redis', 'http' (webhook),
+ * and the change streams 'nats' (JetStream) and 'rabbitmq'.
+ */
 export function defaultTargetRegistry(settings: TargetSettings = { sqliteDir: null, httpHosts: null }): TargetRegistry {
   return new TargetRegistry().register(postgresTargetFactory).register(mysqlTargetFactory).register(sqliteTargetFactory(settings.sqliteDir))
     .register(redisTargetFactory)
-    .register(httpTargetFactory(settings.httpHosts ?? null));
+    .register(httpTargetFactory(settings.httpHosts ?? null))
+    .register(natsTargetFactory)
+    .register(rabbitMqTargetFactory);
 }

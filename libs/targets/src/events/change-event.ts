@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { crc32, originPath, routeOfFeed, RowChange } from '@tributary/model';
+import { crc32, originPath, routeOfFeed, Row, RowChange } from '@tributary/model';
 import { changeIdempotencyKey, JsonValue, toWireRow } from '../http/http-wire';
 import { ApplyBatch } from '../target';
 
@@ -41,7 +41,25 @@ export interface ChangeEvent {
 
 export const CHANGE_EVENT_VERSION = 1;
 
-/** The event of one change of a batch. */
+/**
+ * The events of one change of a batch, in publish order. An update that
+ * moves its row to another key is two: first a delete event of the key it
+ * left (the update's before image, seq, capture time and copy flag; its id
+ * the one a delete of that key at that seq has), then the update on its new
+ * key. So every key's subject tells the whole story of that key (a consumer
+ * of one bucket or one key learns that the row left), a consumer that folds
+ * events by `key` needs no rule for moves, and it is what every other target
+ * writes for such an update: a delete and an upsert.
+ */
+export function changeEvents(batch: ApplyBatch, change: RowChange): ChangeEvent[] {
+  const own = changeEvent(batch, change);
+  if (change.op !== 'update' || !change.before) return [own];
+  const left = keyOf(batch.table, change.before);
+  if (JSON.stringify(toWireRow(left)) === JSON.stringify(own.key)) return [own];
+  return [changeEvent(batch, { ...change, op: 'delete', key: left, after: null }), own];
+}
+
+/** The event of one change of a batch (of a key-moving update: its own, on the new key; see changeEvents). */
 export function changeEvent(batch: ApplyBatch, change: RowChange): ChangeEvent {
   return {
     v: CHANGE_EVENT_VERSION,
@@ -55,7 +73,7 @@ export function changeEvent(batch: ApplyBatch, change: RowChange): ChangeEvent {
     seq: change.seq,
     ts: change.ts ?? null,
     schema: batch.source?.schemaHash ?? null,
-    key: toWireRow(change.key),
+    key: toWireRow(keyOf(batch.table, change.key)),
     before: change.before && toWireRow(change.before),
     after: change.after && toWireRow(change.after),
   };
@@ -80,8 +98,9 @@ const MAX_KEY_TOKEN = 120;
 
 /**
  * The key as one subject token: its values in key order joined by `,`, each
- * percent-encoded outside [A-Za-z0-9_-] (so no `.`, `*`, `>`, `#` or space);
- * a long one as `~` and 32 hex digits of its SHA-1.
+ * percent-encoded outside [A-Za-z0-9_-] (so no `.`, `*`, `>`, `#` or space),
+ * an empty one as `~empty`, NULL as `~null`; a long key as `~` and 32 hex
+ * digits of its SHA-1.
  */
 export function keyToken(key: Record<string, JsonValue>): string {
   const token = Object.values(key)
@@ -95,10 +114,20 @@ export function subjectToken(name: string): string {
   return encodeToken(name);
 }
 
+/** What an empty text becomes: a subject has no empty tokens, and no value gives `~` (it is encoded). */
+export const EMPTY_TOKEN = '~empty';
+
 function encodeToken(text: string): string {
+  if (text === '') return EMPTY_TOKEN;
   return text.replace(/[^A-Za-z0-9_-]/g, (ch) =>
     [...Buffer.from(ch, 'utf8')].map((byte) => `%${byte.toString(16).toUpperCase().padStart(2, '0')}`).join(''),
   );
+}
+
+/** The key's columns in the table's key order (one key, one subject), or the row's own when the table names none. */
+function keyOf(table: ApplyBatch['table'], row: Row): Row {
+  if (table.key.length === 0) return row;
+  return Object.fromEntries(table.key.map((name) => [name, row[name] ?? null]));
 }
 
 /** The source of a batch without BatchSource: its origin `tributary:<path>` ends with it (echoOriginOf, forwardedOrigin). */

@@ -54,6 +54,13 @@ export interface ContractOptions {
   rowsFollowSteps?: boolean;
   /** Whether the target reads its rows back (readRows, readRowsByKeys, scanRows: verify); default true. */
   readable?: boolean;
+  /**
+   * Whether the target keeps each row's version, so a replay or an older
+   * change counts as skipped or superseded (default true). False for a log
+   * (a RabbitMQ stream): it publishes the change again and its consumers
+   * drop it by seq; the cases that count skips are left to its own spec.
+   */
+  keepsVersions?: boolean;
 }
 
 export function describeTargetContract(
@@ -70,6 +77,8 @@ export function describeTargetContract(
       subject = await setup();
       target = subject.target;
     });
+    /** A case whose counts only a target that keeps row versions gives (ContractOptions.keepsVersions). */
+    const versionedIt: jest.It = options.keepsVersions === false ? it.skip : it;
     /** The target's rows as the tests compare them (ContractSubject.readRows). */
     const readRows = (table: TargetTableSpec): Promise<Row[]> => (subject.readRows ? subject.readRows(table) : target.readRows(table));
     afterAll(async () => {
@@ -665,7 +674,7 @@ export function describeTargetContract(
       expect(await readRows(table)).toEqual([simple(2, 'b', 2), simple(9, 'a', 1)]);
     });
 
-    it('changes nothing, rows nor checkpoint, when an old batch is replayed', async () => {
+    versionedIt('changes nothing, rows nor checkpoint, when an old batch is replayed', async () => {
       const { table, route } = await freshTable();
       const old = batch(table, route, [insert(1, simple(1, 'a', 1)), insert(2, simple(2, 'b', 2))]);
       await apply(old);
@@ -679,7 +688,7 @@ export function describeTargetContract(
       expect(checkpoint?.watermark).toBe(4);
     });
 
-    it('applies a batch delivered twice only once', async () => {
+    versionedIt('applies a batch delivered twice only once', async () => {
       const { table, route } = await freshTable();
       const twice = batch(table, route, [insert(1, simple(1, 'a', 1)), update(2, simple(1, 'a', 1), simple(1, 'a', 2))]);
       expect(await apply(twice)).toEqual({ applied: 1, skipped: 0, rejected: [] });
@@ -687,7 +696,7 @@ export function describeTargetContract(
       expect(await readRows(table)).toEqual([simple(1, 'a', 2)]);
     });
 
-    it('keeps a row at seq 7 when seq 5 is retried after it', async () => {
+    versionedIt('keeps a row at seq 7 when seq 5 is retried after it', async () => {
       const { table, route } = await freshTable();
       await apply(batch(table, route, [insert(1, simple(1, 'one', 1))]));
       await apply(batch(table, route, [update(7, simple(1, 'one', 1), simple(1, 'seven', 7))]));
@@ -696,7 +705,7 @@ export function describeTargetContract(
       expect(await readRows(table)).toEqual([simple(1, 'seven', 7)]);
     });
 
-    it('does not bring a deleted row back when an older insert arrives late', async () => {
+    versionedIt('does not bring a deleted row back when an older insert arrives late', async () => {
       const { table, route } = await freshTable();
       await apply(batch(table, route, [insert(1, simple(1, 'a', 1))]));
       await apply(batch(table, route, [remove(10, simple(1, 'a', 1))]));
@@ -839,7 +848,7 @@ export function describeTargetContract(
       },
     );
 
-    it('reapply skips a change older than the stored version (superseded), and never resurrects', async () => {
+    versionedIt('reapply skips a change older than the stored version (superseded), and never resurrects', async () => {
       const { table, route } = await freshTable();
       await apply(batch(table, route, [insert(1, simple(1, 'a', 1)), insert(2, simple(2, 'b', 2))]));
       await apply(batch(table, route, [update(5, simple(1, 'a', 1), simple(1, 'five', 5)), remove(6, simple(2, 'b', 2))]));
@@ -904,7 +913,7 @@ export function describeTargetContract(
       expect(rows[599]).toEqual(simple(1200, 'r1200', 1199));
     });
 
-    it('applies 5000-row batches: inserts, then updates and deletes, then a replay skips them all', async () => {
+    versionedIt('applies 5000-row batches: inserts, then updates and deletes, then a replay skips them all', async () => {
       const { table, route } = await freshTable();
       const inserts = Array.from({ length: 5000 }, (_, i) => insert(i + 1, simple(i + 1, `r${i + 1}`, i)));
       expect(await apply(batch(table, route, inserts))).toEqual({ applied: 5000, skipped: 0, rejected: [] });
@@ -920,7 +929,7 @@ export function describeTargetContract(
       expect((await target.readCheckpoint(route))?.watermark).toBe(15_000);
     });
 
-    it('writes the keys whose change is newer and skips the others, in one batch', async () => {
+    versionedIt('writes the keys whose change is newer and skips the others, in one batch', async () => {
       const { table, route } = await freshTable();
       await apply(batch(table, route, [insert(10, simple(1, 'a', 10)), insert(11, simple(2, 'b', 11)), insert(12, simple(3, 'c', 12)), remove(13, simple(4, '', 0))]));
       const result = await apply(
@@ -939,7 +948,7 @@ export function describeTargetContract(
       expect((await readRows(table)).map((r) => r.id)).toEqual([1, 2, 3, 5]);
     });
 
-    it('reapply in one batch: equal seqs applied, newer applied, older superseded', async () => {
+    versionedIt('reapply in one batch: equal seqs applied, newer applied, older superseded', async () => {
       const { table, route } = await freshTable();
       await apply(batch(table, route, [insert(10, simple(1, 'a', 10)), insert(11, simple(2, 'b', 11)), insert(3, simple(3, 'c', 3)), remove(12, simple(3, 'c', 3))]));
       const changes = [
@@ -994,7 +1003,7 @@ export function describeTargetContract(
       }
     });
 
-    it('never brings a deleted row back when a delete races an older insert of the same key', async () => {
+    versionedIt('never brings a deleted row back when a delete races an older insert of the same key', async () => {
       const { table, route } = await freshTable();
       for (let round = 0; round < 8; round += 1) {
         // A delete of rows the target never had (their inserts were refused, say), beside a retry of
