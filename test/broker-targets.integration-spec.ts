@@ -57,14 +57,16 @@ describe('change streams into NATS JetStream and RabbitMQ', () => {
     await setup.addTarget({ id: 'events-nats', kind: 'nats', url: natsThrough.url, options: { stream: NATS_STREAM, subjectPrefix: NATS_PREFIX } });
     await setup.addTarget({ id: 'events-rabbit', kind: 'rabbitmq', url: rabbitThrough.url, options: { exchange: RABBIT_NAME, streamQueue: RABBIT_NAME, routingPrefix: RABBIT_PREFIX } });
     // NATS: a subset (grp < 5) without the JSON column; RabbitMQ: every row and column.
-    await setup.routes.ensure({ id: 'items-nats', sourceId: 'shop', table: 'items', targetId: 'events-nats', targetTable: 'items', enabled: true, filter: 'grp < 5', mapping: { exclude: ['payload'] } });
-    await setup.routes.ensure({ id: 'items-rabbit', sourceId: 'shop', table: 'items', targetId: 'events-rabbit', targetTable: 'items', enabled: true });
+    await setup.routes.create({ id: 'items-nats', sourceId: 'shop', table: 'items', targetId: 'events-nats', targetTable: 'items', enabled: true, filter: 'grp < 5', mapping: { exclude: ['payload'] } });
+    await setup.routes.create({ id: 'items-rabbit', sourceId: 'shop', table: 'items', targetId: 'events-rabbit', targetTable: 'items', enabled: true });
     nats = new NatsTarget({ kind: 'nats', url: 'nats://127.0.0.1:4222', options: { stream: NATS_STREAM, subjectPrefix: NATS_PREFIX } });
     pipeline.start('relay');
     pipeline.start('worker');
     const snapshots = new SnapshotRepository(pipeline.control.knex);
     for (const route of ['items-nats', 'items-rabbit']) {
-      await waitFor(async () => (await snapshots.get(route))?.status === 'done', { timeoutMs: 60_000, what: `the initial copy of ${route}` });
+      await waitFor(async () => (await snapshots.get(route))?.status === 'done', { timeoutMs: 60_000, what: `the initial copy of ${route}` }).catch((error: unknown) => {
+        throw new Error(`${String(error)}\n${pipeline.logs()}`);
+      });
     }
   }, 120_000);
 
