@@ -316,7 +316,7 @@ describe('admin configuration API: real HTTP, all-in-one app', () => {
       ['DELETE', '/api/sources/shop/tables/items', undefined, 409, 'table items of source shop is replicated by routes items-pg'],
       ['DELETE', '/api/sources/shop/tables/nokey', undefined, 404, 'table nokey of source shop is not captured'],
       // targets
-      ['POST', '/api/targets', { id: 'x', kind: 'oracle', url: 'oracle://h/db' }, 400, 'target kind "oracle" is not one of: http, mysql, postgres, redis, sqlite'],
+      ['POST', '/api/targets', { id: 'x', kind: 'oracle', url: 'oracle://h/db' }, 400, 'target kind "oracle" is not one of: http, mysql, nats, postgres, rabbitmq, redis, sqlite'],
       ['POST', '/api/targets', { id: 'pg', kind: 'postgres', url: pgUrl }, 409, 'target pg already exists'],
       ['POST', '/api/targets', { id: 'x', kind: 'postgres', url: `mysql://root:${PASSWORD}@h/db` }, 400, 'must start with postgres:// or postgresql://'],
       ['POST', '/api/targets', { id: 'x', kind: 'postgres', url: `mysql://h/db?password=${PASSWORD}` }, 400, 'must start with postgres:// or postgresql://'],

@@ -6,9 +6,10 @@ import { failingWith, integerOption, OPTION_BOUNDS, parseTargetOptions, targetOp
 import { fromWireRow, JsonValue, requestIdempotencyKey, SIGNATURE_HEADER, signBody, toWireBatch, WireAck } from './http-wire';
 import { checkScanLimit, decodeKeyCursor, encodeKeyCursor, keyIdentity } from '../key-cursor';
 import { compareByKey } from '../row-order';
-import { evolvedTable, ExistingTable, planTableEvolution, tableProblems } from '../sql/table-evolution';
+import { evolvedTable, ExistingTable, tableProblems } from '../sql/table-evolution';
 import { validateTableSpec } from '../table-spec';
 import { ApplyBatch, ApplyHooks, ApplyResult, RejectedChange, Target, TargetCheckpoint, TargetConnection, TargetFactory } from '../target';
+import { checkRecordedShape, ProcessCheckpoints } from '../unstored-tables';
 
 /** Options of the HTTP webhook target (TargetConnection.options). */
 export interface HttpTargetOptions {
@@ -56,7 +57,7 @@ export class HttpTarget implements Target {
   private readonly auth: string | null;
   private readonly options: HttpTargetOptions;
   private readonly tables = new Map<string, ExistingTable>();
-  private readonly checkpoints = new Map<string, TargetCheckpoint>();
+  private readonly checkpoints = new ProcessCheckpoints();
 
   /** @param allowedHosts when not null, the only hosts (`host` or `host:port`) the url and readUrl may name. */
   constructor(connection: TargetConnection, allowedHosts: readonly string[] | null = null) {
@@ -94,7 +95,7 @@ export class HttpTarget implements Target {
     const plan = planBatch(batch.table, batch.changes);
     const invalid = new Set(plan.invalid.map((r) => r.change));
     const changes = batch.changes.filter((c) => !invalid.has(c));
-    if (changes.length > 0) this.checkShape(batch.table);
+    if (changes.length > 0) checkRecordedShape(this.kind, this.tables.get(batch.table.name), batch.table);
     const result: ApplyResult = { applied: 0, skipped: 0, rejected: [...plan.invalid] };
     const superseded: number[] = [];
     if (changes.length > 0) {
@@ -111,7 +112,7 @@ export class HttpTarget implements Target {
       }
     }
     if (result.rejected.length > 0) await hooks.recordRejected(result.rejected);
-    this.saveCheckpoint(batch.routeId, batch.watermark);
+    this.checkpoints.save(batch.routeId, batch.watermark);
     if (batch.reapply) result.superseded = superseded.sort((a, b) => a - b);
     return result;
   }
@@ -153,15 +154,6 @@ export class HttpTarget implements Target {
     }
   }
 
-  /** As on Redis: a batch must not omit a NOT NULL column the recorded table has (ensureTable evolves it first). */
-  private checkShape(table: TargetTableSpec): void {
-    const existing = this.tables.get(table.name);
-    if (!existing) return;
-    const missing = planTableEvolution(table, existing, false).makeNullable;
-    if (missing.length > 0) {
-      throw new TransientTargetError(`http target: table ${table.name} has NOT NULL columns ${missing.join(', ')} this batch lacks; ensureTable must evolve it first`, null);
-    }
-  }
 
   /**
    * The batch's table with each column's nullability as ensureTable left it
@@ -175,15 +167,10 @@ export class HttpTarget implements Target {
     return { ...table, columns: table.columns.map((c) => ({ ...c, nullable: nullable.get(c.name) ?? c.nullable })) };
   }
 
-  private saveCheckpoint(routeId: string, watermark: number): void {
-    const saved = this.checkpoints.get(routeId);
-    if (!saved || saved.watermark < watermark) this.checkpoints.set(routeId, { routeId, watermark, updatedAt: new Date() });
-  }
 
   /** What this process delivered: not durable (see the class comment). */
   async readCheckpoint(routeId: string): Promise<TargetCheckpoint | null> {
-    const saved = this.checkpoints.get(routeId);
-    return saved ? { ...saved } : null;
+    return this.checkpoints.read(routeId);
   }
 
   /**

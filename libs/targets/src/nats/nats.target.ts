@@ -6,13 +6,14 @@ import { PlannedWrite, planBatch } from '../apply-plan';
 import { conflictsNotSupported, TargetConfigError, TransientTargetError, versionsPerSourceNotSupported } from '../errors';
 import { checkScanLimit, decodeKeyCursor, encodeKeyCursor, keyIdentity } from '../key-cursor';
 import { compareByKey } from '../row-order';
-import { evolvedTable, ExistingTable, planTableEvolution, tableProblems } from '../sql/table-evolution';
+import { evolvedTable, ExistingTable, tableProblems } from '../sql/table-evolution';
 import { validateTableSpec } from '../table-spec';
 import { ApplyBatch, ApplyHooks, ApplyResult, RejectedChange, Target, TargetCheckpoint, TargetConnection, TargetFactory } from '../target';
 import { parseEvent, TableFold } from './nats-fold';
 import { EMPTY_SUBJECT, eventSeqOf, messageId, shouldPublish, SubjectVersion, SubjectVersions } from './nats-guard';
 import { eventHeaders, OutgoingEvent, outgoingEvents, streamCovers, tableFilter } from './nats-messages';
 import { checkNatsUrl, NatsServer, natsTargetOptions, NatsTargetOptions, scrub } from './nats-options';
+import { checkRecordedShape, ProcessCheckpoints } from '../unstored-tables';
 
 interface Connected {
   nc: NatsConnection;
@@ -102,7 +103,7 @@ export class NatsTarget implements Target {
   private connection: Promise<Connected> | null = null;
   private streamReady: Promise<void> | null = null;
   private readonly tables = new Map<string, ExistingTable>();
-  private readonly checkpoints = new Map<string, TargetCheckpoint>();
+  private readonly checkpoints = new ProcessCheckpoints();
   private readonly versions = new SubjectVersions(REMEMBERED_SUBJECTS);
   private readonly folds = new Map<string, TableFold>();
   /** One fold of a table at a time: two readers folding into one TableFold at once would mix their messages. */
@@ -144,7 +145,7 @@ export class NatsTarget implements Target {
     const result: ApplyResult = { applied: 0, skipped: 0, rejected };
     let superseded: number[] = [];
     if (changes.length > 0) {
-      this.checkShape(batch.table);
+      checkRecordedShape(this.kind, this.tables.get(batch.table.name), batch.table);
       const { nc } = await this.ready();
       const { messages, refused } = outgoingEvents(batch, changes, this.options, nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD);
       rejected.push(...refused);
@@ -154,7 +155,7 @@ export class NatsTarget implements Target {
     }
     // Nothing can be undone at a broker: the rejected changes are recorded after the others were stored.
     if (rejected.length > 0) await hooks.recordRejected(rejected);
-    this.saveCheckpoint(batch.routeId, batch.watermark);
+    this.checkpoints.save(batch.routeId, batch.watermark);
     if (batch.reapply) result.superseded = superseded;
     return result;
   }
@@ -254,24 +255,7 @@ export class NatsTarget implements Target {
     return this.failure(`publishing to ${subject}`, error);
   }
 
-  /**
-   * As on Redis and HTTP: a batch must not omit a NOT NULL column the
-   * recorded table has; ensureTable has not seen this shape yet (the worker
-   * calls it first), so retry later.
-   */
-  private checkShape(table: TargetTableSpec): void {
-    const existing = this.tables.get(table.name);
-    if (!existing) return;
-    const missing = planTableEvolution(table, existing, false).makeNullable;
-    if (missing.length > 0) {
-      throw new TransientTargetError(`nats target: table ${table.name} has NOT NULL columns ${missing.join(', ')} this batch lacks; ensureTable must evolve it first`, null);
-    }
-  }
 
-  private saveCheckpoint(routeId: string, watermark: number): void {
-    const saved = this.checkpoints.get(routeId);
-    if (!saved || saved.watermark < watermark) this.checkpoints.set(routeId, { routeId, watermark, updatedAt: new Date() });
-  }
 
   /**
    * What this process had acknowledged: not durable (see the class
@@ -280,8 +264,7 @@ export class NatsTarget implements Target {
    */
   async readCheckpoint(routeId: string): Promise<TargetCheckpoint | null> {
     await this.connected();
-    const saved = this.checkpoints.get(routeId);
-    return saved ? { ...saved } : null;
+    return this.checkpoints.read(routeId);
   }
 
   /** The table's rows as its events fold (see the class comment), in key order. */

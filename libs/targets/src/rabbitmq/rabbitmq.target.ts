@@ -2,12 +2,13 @@ import type { Channel } from 'amqplib';
 import { Row, RowChange, TargetTableSpec } from '@tributary/model';
 import { planBatch, PlannedWrite } from '../apply-plan';
 import { conflictsNotSupported, TargetConfigError, TargetNotReadableError, TransientTargetError, versionsPerSourceNotSupported } from '../errors';
-import { evolvedTable, ExistingTable, planTableEvolution, tableProblems } from '../sql/table-evolution';
+import { evolvedTable, ExistingTable, tableProblems } from '../sql/table-evolution';
 import { validateTableSpec } from '../table-spec';
 import { ApplyBatch, ApplyHooks, ApplyResult, RejectedChange, Target, TargetCheckpoint, TargetConnection, TargetFactory } from '../target';
 import { AMQP_ACCESS_REFUSED, AMQP_NOT_FOUND, AMQP_PRECONDITION_FAILED, amqpCode, BrokerLink, errorText } from './rabbitmq-broker';
 import { OutgoingMessage, outgoingMessages } from './rabbitmq-messages';
 import { checkBrokerUrl, RabbitMqTargetOptions, rabbitMqTargetOptions } from './rabbitmq-options';
+import { checkRecordedShape, ProcessCheckpoints } from '../unstored-tables';
 
 /**
  * RabbitMQ target (issue #18): every row change becomes a versioned change
@@ -71,7 +72,7 @@ export class RabbitMqTarget implements Target {
   private readonly options: RabbitMqTargetOptions;
   private readonly link: BrokerLink;
   private readonly tables = new Map<string, ExistingTable>();
-  private readonly checkpoints = new Map<string, TargetCheckpoint>();
+  private readonly checkpoints = new ProcessCheckpoints();
   /** The exchange, queue and binding, declared once per process (again after a failure or an unroutable message). */
   private declared: Promise<void> | null = null;
 
@@ -104,7 +105,7 @@ export class RabbitMqTarget implements Target {
     const rejected: RejectedChange[] = [...plan.invalid];
     let writes = plan.writes;
     if (changes.length > 0) {
-      this.checkShape(batch.table);
+      checkRecordedShape(this.kind, this.tables.get(batch.table.name), batch.table);
       const routing = { routingPrefix: this.options.routingPrefix, buckets: this.options.buckets };
       const { messages, refused } = outgoingMessages(batch, changes, routing, this.link.maxMessageBytes(this.options.maxMessageBytes));
       if (messages.length > 0) {
@@ -118,7 +119,7 @@ export class RabbitMqTarget implements Target {
       }
     }
     if (rejected.length > 0) await hooks.recordRejected(rejected);
-    this.saveCheckpoint(batch.routeId, batch.watermark);
+    this.checkpoints.save(batch.routeId, batch.watermark);
     const result: ApplyResult = { applied: writes.length, skipped: 0, rejected };
     if (batch.reapply) result.superseded = supersededIn(changes, rejected, writes);
     return result;
@@ -127,8 +128,7 @@ export class RabbitMqTarget implements Target {
   /** What this process published: not durable (see the class comment). Fails like every other call while the broker is unreachable. */
   async readCheckpoint(routeId: string): Promise<TargetCheckpoint | null> {
     await this.ping();
-    const saved = this.checkpoints.get(routeId);
-    return saved ? { ...saved } : null;
+    return this.checkpoints.read(routeId);
   }
 
   /** @throws TargetNotReadableError always (see the class comment). */
@@ -253,20 +253,7 @@ export class RabbitMqTarget implements Target {
     }
   }
 
-  /** As on the webhook: a batch must not omit a NOT NULL column the recorded table has (ensureTable evolves it first). */
-  private checkShape(table: TargetTableSpec): void {
-    const existing = this.tables.get(table.name);
-    if (!existing) return;
-    const missing = planTableEvolution(table, existing, false).makeNullable;
-    if (missing.length > 0) {
-      throw new TransientTargetError(`rabbitmq target: table ${table.name} has NOT NULL columns ${missing.join(', ')} this batch lacks; ensureTable must evolve it first`, null);
-    }
-  }
 
-  private saveCheckpoint(routeId: string, watermark: number): void {
-    const saved = this.checkpoints.get(routeId);
-    if (!saved || saved.watermark < watermark) this.checkpoints.set(routeId, { routeId, watermark, updatedAt: new Date() });
-  }
 }
 
 /** Stable: changes sharing a seq (an initial copy's chunk) keep their order. */
