@@ -55,8 +55,7 @@ export async function renameCapturedTable(knex: Knex, from: string, to: string, 
     return withTablesLocked(query, [from, OUTBOX_TABLE], async () => {
       const schema = await readSchema(query, from);
       const renamed: TableSchema = { ...schema, table: to };
-      const [last] = await query<{ seq: number | string | null }>(`SELECT MAX(seq) AS seq FROM ${quoteMysql(OUTBOX_TABLE)}`);
-      const at = Number(last?.seq ?? 0);
+      const at = await lastOutboxSeq(query);
       await opts.record(renamed, at);
       try {
         const triggers = generateTriggers(renamed, from);
@@ -95,8 +94,7 @@ export async function adoptTableRename(knex: Knex, from: string, to: string, opt
     if ((await triggersMovedTo(query, from)) !== to) throw new CaptureError(`the capture triggers of ${from} are not on a table ${to}`);
     return withTablesLocked(query, [to, OUTBOX_TABLE], async () => {
       const schema = await readSchema(query, to);
-      const [last] = await query<{ seq: number | string | null }>(`SELECT MAX(seq) AS seq FROM ${quoteMysql(OUTBOX_TABLE)}`);
-      const at = Number(last?.seq ?? 0);
+      const at = await lastOutboxSeq(query);
       await opts.record(schema, at);
       try {
         for (const trigger of generateTriggers(schema)) await query(trigger.sql);
@@ -150,6 +148,16 @@ export async function checkRenamable(knex: Knex, from: string, to: string): Prom
   const reserved = reservedTableReason(to);
   if (reserved) throw new CaptureError(`${from} cannot be renamed to ${to}: ${reserved}`);
   await refuseUnlessRenamable(queryOn(knex), from, to);
+}
+
+/**
+ * The outbox's last seq. Under the table's and the outbox's write locks no
+ * transaction that wrote the table is open and none can start, so every row
+ * the table wrote under its old name is at or before it.
+ */
+async function lastOutboxSeq(query: Query): Promise<number> {
+  const [last] = await query<{ seq: number | string | null }>(`SELECT MAX(seq) AS seq FROM ${quoteMysql(OUTBOX_TABLE)}`);
+  return Number(last?.seq ?? 0);
 }
 
 /** Refuses, before anything is locked, a rename capture cannot carry. */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { Row, RowChange, TargetTableSpec } from '@tributary/model';
 import { planBatch } from '../apply-plan';
-import { conflictsNotSupported, versionsPerSourceNotSupported, TargetConfigError, TargetNotReadableError, TargetUrlError, TargetOptionError, TransientTargetError } from '../errors';
+import { TargetConfigError, TargetNotReadableError, TargetUrlError, TargetOptionError, TransientTargetError } from '../errors';
 import { failingWith, integerOption, OPTION_BOUNDS, parseTargetOptions, targetOptions } from '../option-bounds';
 import { fromWireRow, JsonValue, requestIdempotencyKey, SIGNATURE_HEADER, signBody, toWireBatch, WireAck } from './http-wire';
 import { checkScanLimit, decodeKeyCursor, encodeKeyCursor, keyIdentity } from '../key-cursor';
@@ -9,7 +9,7 @@ import { compareByKey } from '../row-order';
 import { evolvedTable, ExistingTable, tableProblems } from '../sql/table-evolution';
 import { validateTableSpec } from '../table-spec';
 import { ApplyBatch, ApplyHooks, ApplyResult, RejectedChange, Target, TargetCheckpoint, TargetConnection, TargetFactory } from '../target';
-import { checkRecordedShape, ProcessCheckpoints } from '../unstored-tables';
+import { checkRecordedShape, ProcessCheckpoints, sendableChanges } from '../unstored-tables';
 
 /** Options of the HTTP webhook target (TargetConnection.options). */
 export interface HttpTargetOptions {
@@ -90,13 +90,9 @@ export class HttpTarget implements Target {
   }
 
   async apply(batch: ApplyBatch, hooks: ApplyHooks): Promise<ApplyResult> {
-    if (hooks.resolveConflicts) throw conflictsNotSupported(this.kind);
-    if (batch.versions) throw versionsPerSourceNotSupported(this.kind);
-    const plan = planBatch(batch.table, batch.changes);
-    const invalid = new Set(plan.invalid.map((r) => r.change));
-    const changes = batch.changes.filter((c) => !invalid.has(c));
+    const { changes, invalid } = sendableChanges(this.kind, batch, hooks);
     if (changes.length > 0) checkRecordedShape(this.kind, this.tables.get(batch.table.name), batch.table);
-    const result: ApplyResult = { applied: 0, skipped: 0, rejected: [...plan.invalid] };
+    const result: ApplyResult = { applied: 0, skipped: 0, rejected: [...invalid] };
     const superseded: number[] = [];
     if (changes.length > 0) {
       const whole = await this.deliver(batch, changes, batch.watermark);

@@ -3,7 +3,7 @@ import { headers, NatsConnection } from '@nats-io/nats-core';
 import { Consumer, DeliverPolicy, DiscardPolicy, JetStreamApiError, JetStreamClient, jetstream, JetStreamManager, jetstreamManager, RetentionPolicy, StorageType, StreamInfo } from '@nats-io/jetstream';
 import { Row, RowChange, TargetTableSpec } from '@tributary/model';
 import { PlannedWrite, planBatch } from '../apply-plan';
-import { conflictsNotSupported, TargetConfigError, TransientTargetError, versionsPerSourceNotSupported } from '../errors';
+import { TargetConfigError, TransientTargetError } from '../errors';
 import { checkScanLimit, decodeKeyCursor, encodeKeyCursor, keyIdentity } from '../key-cursor';
 import { compareByKey } from '../row-order';
 import { evolvedTable, ExistingTable, tableProblems } from '../sql/table-evolution';
@@ -13,7 +13,7 @@ import { parseEvent, TableFold } from './nats-fold';
 import { EMPTY_SUBJECT, eventSeqOf, messageId, shouldPublish, SubjectVersion, SubjectVersions } from './nats-guard';
 import { eventHeaders, OutgoingEvent, outgoingEvents, streamCovers, tableFilter } from './nats-messages';
 import { checkNatsUrl, NatsServer, natsTargetOptions, NatsTargetOptions, scrub } from './nats-options';
-import { checkRecordedShape, ProcessCheckpoints } from '../unstored-tables';
+import { checkRecordedShape, ProcessCheckpoints, sendableChanges } from '../unstored-tables';
 
 interface Connected {
   nc: NatsConnection;
@@ -136,12 +136,8 @@ export class NatsTarget implements Target {
   }
 
   async apply(batch: ApplyBatch, hooks: ApplyHooks): Promise<ApplyResult> {
-    if (hooks.resolveConflicts) throw conflictsNotSupported(this.kind);
-    if (batch.versions) throw versionsPerSourceNotSupported(this.kind);
-    const plan = planBatch(batch.table, batch.changes);
-    const invalid = new Set(plan.invalid.map((r) => r.change));
-    const changes = batch.changes.filter((c) => !invalid.has(c));
-    const rejected: RejectedChange[] = [...plan.invalid];
+    const { changes, invalid } = sendableChanges(this.kind, batch, hooks);
+    const rejected: RejectedChange[] = [...invalid];
     const result: ApplyResult = { applied: 0, skipped: 0, rejected };
     let superseded: number[] = [];
     if (changes.length > 0) {
@@ -254,8 +250,6 @@ export class NatsTarget implements Target {
     }
     return this.failure(`publishing to ${subject}`, error);
   }
-
-
 
   /**
    * What this process had acknowledged: not durable (see the class

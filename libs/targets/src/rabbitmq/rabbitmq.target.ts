@@ -1,14 +1,14 @@
 import type { Channel } from 'amqplib';
 import { Row, RowChange, TargetTableSpec } from '@tributary/model';
 import { planBatch, PlannedWrite } from '../apply-plan';
-import { conflictsNotSupported, TargetConfigError, TargetNotReadableError, TransientTargetError, versionsPerSourceNotSupported } from '../errors';
+import { TargetConfigError, TargetNotReadableError, TransientTargetError } from '../errors';
 import { evolvedTable, ExistingTable, tableProblems } from '../sql/table-evolution';
 import { validateTableSpec } from '../table-spec';
 import { ApplyBatch, ApplyHooks, ApplyResult, RejectedChange, Target, TargetCheckpoint, TargetConnection, TargetFactory } from '../target';
 import { AMQP_ACCESS_REFUSED, AMQP_NOT_FOUND, AMQP_PRECONDITION_FAILED, amqpCode, BrokerLink, errorText } from './rabbitmq-broker';
 import { OutgoingMessage, outgoingMessages } from './rabbitmq-messages';
 import { checkBrokerUrl, RabbitMqTargetOptions, rabbitMqTargetOptions } from './rabbitmq-options';
-import { checkRecordedShape, ProcessCheckpoints } from '../unstored-tables';
+import { checkRecordedShape, ProcessCheckpoints, sendableChanges } from '../unstored-tables';
 
 /**
  * RabbitMQ target (issue #18): every row change becomes a versioned change
@@ -97,13 +97,10 @@ export class RabbitMqTarget implements Target {
   }
 
   async apply(batch: ApplyBatch, hooks: ApplyHooks): Promise<ApplyResult> {
-    if (hooks.resolveConflicts) throw conflictsNotSupported(this.kind);
-    if (batch.versions) throw versionsPerSourceNotSupported(this.kind);
-    const plan = planBatch(batch.table, batch.changes);
-    const invalid = new Set(plan.invalid.map((r) => r.change));
-    const changes = inSeqOrder(batch.changes.filter((c) => !invalid.has(c)));
-    const rejected: RejectedChange[] = [...plan.invalid];
-    let writes = plan.writes;
+    const sendable = sendableChanges(this.kind, batch, hooks);
+    const changes = inSeqOrder(sendable.changes);
+    const rejected: RejectedChange[] = [...sendable.invalid];
+    let writes = sendable.writes;
     if (changes.length > 0) {
       checkRecordedShape(this.kind, this.tables.get(batch.table.name), batch.table);
       const routing = { routingPrefix: this.options.routingPrefix, buckets: this.options.buckets };
